@@ -1,0 +1,60 @@
+import type { TableKey } from './adapters/table-definitions';
+
+/** DynamoDB actions a handler may call on a table. Nothing on the message path may Scan. */
+export type TableAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+
+export interface HandlerSpec {
+  /** File in lambdas/handlers/ (without .ts) exporting `handler`. */
+  readonly entry: string;
+  /** API Gateway route key; absent for the authorizer. */
+  readonly routeKey?: string;
+  /** Exactly the table actions the handler performs: infra grants these and nothing more. */
+  readonly tables: Partial<Record<TableKey, readonly TableAction[]>>;
+  /** Posts to or deletes connections through the management API. */
+  readonly manageConnections: boolean;
+  /** Whether the route's integration response is returned to the caller (two-way route). */
+  readonly returnsResponse: boolean;
+}
+
+const ACCOUNT_READ = { accounts: ['GetItem'] } as const;
+
+/** Every Lambda of ebb: the authorizer, the three special routes and one per action. */
+export const Handlers: readonly HandlerSpec[] = [
+  { entry: 'authorize', tables: { ...ACCOUNT_READ, nonces: ['PutItem'] }, manageConnections: false, returnsResponse: false },
+  { entry: 'connect', routeKey: '$connect', tables: { connections: ['PutItem'] }, manageConnections: false, returnsResponse: false },
+  { entry: 'disconnect', routeKey: '$disconnect', tables: { connections: ['DeleteItem'] }, manageConnections: false, returnsResponse: false },
+  { entry: 'default', routeKey: '$default', tables: {}, manageConnections: false, returnsResponse: true },
+  { entry: 'hello', routeKey: 'hello', tables: ACCOUNT_READ, manageConnections: false, returnsResponse: true },
+  { entry: 'status', routeKey: 'status', tables: {}, manageConnections: false, returnsResponse: true },
+  { entry: 'register', routeKey: 'register', tables: { accounts: ['GetItem', 'PutItem'] }, manageConnections: false, returnsResponse: true },
+  {
+    entry: 'keys-publish',
+    routeKey: 'keys.publish',
+    tables: { ...ACCOUNT_READ, prekeys: ['PutItem', 'BatchWriteItem', 'Query'] },
+    manageConnections: false,
+    returnsResponse: true,
+  },
+  { entry: 'keys-count', routeKey: 'keys.count', tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query'] }, manageConnections: false, returnsResponse: true },
+  {
+    entry: 'keys-bundle',
+    routeKey: 'keys.bundle',
+    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query', 'DeleteItem'] },
+    manageConnections: false,
+    returnsResponse: true,
+  },
+  {
+    entry: 'send',
+    routeKey: 'send',
+    tables: { ...ACCOUNT_READ, queue: ['PutItem', 'GetItem', 'DeleteItem'], connections: ['Query', 'DeleteItem'] },
+    manageConnections: true,
+    returnsResponse: true,
+  },
+  { entry: 'fetch', routeKey: 'fetch', tables: { ...ACCOUNT_READ, queue: ['Query'] }, manageConnections: false, returnsResponse: true },
+  { entry: 'ack', routeKey: 'ack', tables: { ...ACCOUNT_READ, queue: ['BatchWriteItem'] }, manageConnections: false, returnsResponse: true },
+];
+
+/** Environment every Lambda reads at cold start (parsed with a schema in adapters/env.ts). */
+export const LambdaEnv = {
+  config: 'EBB_CONFIG',
+  callbackUrl: 'EBB_CALLBACK_URL',
+} as const;

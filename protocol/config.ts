@@ -1,0 +1,99 @@
+import * as z from 'zod/mini';
+import { Limits } from './limits';
+import { describeIssues } from './issues';
+
+/** `context.ebb` in cdk.json (DESIGN §3): read by infra at synth, by the local stack and by every Lambda. */
+
+const isoUtc = z.nullable(
+  z.string().check(
+    z.refine(
+      (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/.test(s) && !Number.isNaN(Date.parse(s)),
+      'must be an ISO-8601 UTC date like 2027-01-31T00:00:00Z',
+    ),
+  ),
+);
+
+const perMinute = z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000));
+
+const SunsetSchema = z
+  .strictObject({
+    signupsCloseAt: isoUtc,
+    readOnlyAt: isoUtc,
+    shutdownAt: isoUtc,
+    purgeAt: isoUtc,
+    noticeUrl: z.nullable(z.url()),
+    message: z.nullable(z.string().check(z.maxLength(1000))),
+  })
+  .check(
+    z.superRefine((s, ctx) => {
+      const order = ['signupsCloseAt', 'readOnlyAt', 'shutdownAt', 'purgeAt'] as const;
+      let previous: { key: string; at: number } | undefined;
+      for (const key of order) {
+        const value = s[key];
+        if (value === null) continue;
+        const at = Date.parse(value);
+        if (previous && at < previous.at) {
+          ctx.issues.push({ code: 'custom', path: [key], message: `must not be before ${previous.key}`, input: value });
+        }
+        previous = { key, at };
+      }
+      if (s.purgeAt !== null && s.shutdownAt === null) {
+        ctx.issues.push({ code: 'custom', path: ['purgeAt'], message: 'needs shutdownAt: data is purged only after shutdown', input: s.purgeAt });
+      }
+    }),
+  );
+
+export const EbbConfigSchema = z.strictObject({
+  retentionDays: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(365)),
+  maxCiphertextBytes: z.number().check(z.int('must be a whole number'), z.minimum(256), z.maximum(Limits.ciphertextBytesCeiling)),
+  maxQueueDepth: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1_000_000)),
+  rateLimits: z.strictObject({
+    sendPerMinute: perMinute,
+    connectPerMinute: perMinute,
+    bundlePerMinute: perMinute,
+    registerPerMinute: perMinute,
+  }),
+  sunset: SunsetSchema,
+});
+
+export type EbbConfig = z.infer<typeof EbbConfigSchema>;
+export type SunsetConfig = EbbConfig['sunset'];
+
+export const DEFAULT_CONFIG: EbbConfig = {
+  retentionDays: 30,
+  maxCiphertextBytes: 16384,
+  maxQueueDepth: 10000,
+  rateLimits: { sendPerMinute: 120, connectPerMinute: 20, bundlePerMinute: 60, registerPerMinute: 10 },
+  sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
+};
+
+/** Deep-partial config as an operator writes it: anything left out takes its default. */
+export type EbbConfigInput = {
+  [K in keyof EbbConfig]?: EbbConfig[K] extends object ? Partial<EbbConfig[K]> : EbbConfig[K];
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Merges `input` over the defaults and validates the result.
+ * @throws ConfigError naming every offending key, e.g. `ebb.sunset.readOnlyAt: must not be before signupsCloseAt`.
+ */
+export function resolveConfig(input: unknown = {}): EbbConfig {
+  if (input === null || input === undefined) input = {};
+  if (!isPlainObject(input)) throw new ConfigError('ebb: must be an object');
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG, ...input };
+  for (const key of ['rateLimits', 'sunset'] as const) {
+    const given = input[key];
+    if (given === undefined) continue;
+    merged[key] = isPlainObject(given) ? { ...DEFAULT_CONFIG[key], ...given } : given;
+  }
+  const parsed = EbbConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, 'ebb'));
+  return parsed.data;
+}

@@ -1,0 +1,42 @@
+/** The signed connect request (DESIGN §4), pinned so that any client can interoperate. */
+
+export const CONNECT_CONTEXT = 'ebb-connect-v1';
+/** The signing key signs `IDENTITY_CONTEXT + "\n"` followed by the 32-byte X25519 identity key. */
+export const IDENTITY_CONTEXT = 'ebb-identity-v1';
+/** A signed prekey is signed as `SIGNED_PREKEY_CONTEXT + "\n"` followed by its 32-byte X25519 public key. */
+export const SIGNED_PREKEY_CONTEXT = 'ebb-signed-prekey-v1';
+
+/** Bytes of SHA-512(signing public key) that form the user id. */
+export const USER_ID_HASH_BYTES = 24;
+export const USER_ID_LENGTH = 32;
+export const NONCE_BYTES = 16;
+
+export interface ConnectParams {
+  readonly uid: string;
+  readonly dev: number;
+  readonly ts: number;
+  readonly nonce: string;
+  readonly sig: string;
+  /** Ed25519 signing public key; sent only before the account is registered. */
+  readonly pk?: string;
+}
+
+/** The exact UTF-8 string whose Ed25519 signature is `sig`. */
+export function connectMessage(p: Pick<ConnectParams, 'uid' | 'dev' | 'ts' | 'nonce'>): string {
+  return `${CONNECT_CONTEXT}\n${p.uid}\n${p.dev}\n${p.ts}\n${p.nonce}`;
+}
+
+export function connectQuery(p: ConnectParams): string {
+  const query = new URLSearchParams({ uid: p.uid, dev: String(p.dev), ts: String(p.ts), nonce: p.nonce, sig: p.sig });
+  if (p.pk !== undefined) query.set('pk', p.pk);
+  return query.toString();
+}
+
+/** `prefix + "\n" + key`, the byte string signed for identity and signed prekeys. */
+export function signedKeyMessage(context: string, key: Uint8Array): Uint8Array {
+  const prefix = new TextEncoder().encode(`${context}\n`);
+  const out = new Uint8Array(prefix.length + key.length);
+  out.set(prefix, 0);
+  out.set(key, prefix.length);
+  return out;
+}

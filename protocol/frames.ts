@@ -1,0 +1,202 @@
+import * as z from 'zod/mini';
+import { BASE64URL_PATTERN, base64UrlByteLength } from './base64url';
+import { USER_ID_LENGTH } from './connect';
+import type { ErrorCode } from './errors';
+import { Limits } from './limits';
+import type { Phase, SunsetSchedule } from './sunset';
+
+// ---- building blocks -------------------------------------------------------
+
+const base64url = z.string().check(z.regex(BASE64URL_PATTERN, 'must be base64url without padding'));
+
+/** base64url of exactly `n` bytes. */
+function bytes(n: number) {
+  const chars = Math.ceil((n * 4) / 3);
+  return base64url.check(z.length(chars), z.refine((s) => base64UrlByteLength(s) === n, `must encode ${n} bytes`));
+}
+
+export const Rid = z.string().check(z.minLength(1), z.maxLength(64));
+export const UserId = base64url.check(z.length(USER_ID_LENGTH));
+export const Device = z.number().check(z.int(), z.minimum(1), z.maximum(Limits.maxDevice));
+/** Client-chosen message id: 16–64 base64url characters (the SDK uses 16 random bytes). */
+export const MessageId = base64url.check(z.minLength(16), z.maxLength(64));
+export const PublicKey = bytes(32);
+export const Signature = bytes(64);
+export const KeyId = z.number().check(z.int(), z.minimum(0), z.maximum(2 ** 31 - 1));
+/** Bounded by the protocol ceiling here; the deployment's `maxCiphertextBytes` is checked by the core. */
+export const Ciphertext = base64url.check(
+  z.minLength(1),
+  z.maxLength(Math.ceil((Limits.ciphertextBytesCeiling * 4) / 3)),
+  z.refine((s) => base64UrlByteLength(s) > 0, 'is not valid base64url'),
+);
+export const Timestamp = z.number().check(z.int(), z.minimum(0), z.maximum(8.64e15));
+
+export const SignedPrekey = z.object({ keyId: KeyId, publicKey: PublicKey, signature: Signature });
+export const OneTimePrekey = z.object({ keyId: KeyId, publicKey: PublicKey });
+export type SignedPrekey = z.infer<typeof SignedPrekey>;
+export type OneTimePrekey = z.infer<typeof OneTimePrekey>;
+
+// ---- client → server ---------------------------------------------------------
+
+export const HelloFrame = z.object({ action: z.literal('hello'), rid: Rid });
+export const StatusFrame = z.object({ action: z.literal('status'), rid: Rid });
+export const RegisterFrame = z.object({
+  action: z.literal('register'),
+  rid: Rid,
+  /** X25519 identity public key. */
+  identityKey: PublicKey,
+  /** Ed25519 signature by the connection's signing key over `IDENTITY_CONTEXT\n ‖ identityKey`. */
+  identitySig: Signature,
+});
+export const KeysPublishFrame = z
+  .object({
+    action: z.literal('keys.publish'),
+    rid: Rid,
+    signedPrekey: z.optional(SignedPrekey),
+    oneTimePrekeys: z.optional(z.array(OneTimePrekey).check(z.maxLength(Limits.maxPrekeysPerPublish))),
+  })
+  .check(
+    z.refine((f) => f.signedPrekey !== undefined || (f.oneTimePrekeys?.length ?? 0) > 0, {
+      message: 'needs signedPrekey or oneTimePrekeys',
+    }),
+  );
+export const KeysCountFrame = z.object({ action: z.literal('keys.count'), rid: Rid });
+export const KeysBundleFrame = z.object({
+  action: z.literal('keys.bundle'),
+  rid: Rid,
+  user: UserId,
+  /** Only this device; all of the user's devices when absent. */
+  device: z.optional(Device),
+});
+export const SendFrame = z.object({
+  action: z.literal('send'),
+  rid: Rid,
+  id: MessageId,
+  to: UserId,
+  messages: z
+    .array(z.object({ device: Device, ciphertext: Ciphertext }))
+    .check(
+      z.minLength(1),
+      z.maxLength(Limits.maxDevicesPerSend),
+      z.refine((m) => new Set(m.map((x) => x.device)).size === m.length, 'must not name a device twice'),
+    ),
+  /** Server-side lifetime; capped by the deployment's `retentionDays`. */
+  expiresInSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400))),
+});
+export const FetchFrame = z.object({
+  action: z.literal('fetch'),
+  rid: Rid,
+  limit: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(Limits.maxFetchPage))),
+  /** `cursor` of the previous page. */
+  after: z.optional(z.string().check(z.maxLength(128))),
+});
+export const AckFrame = z.object({
+  action: z.literal('ack'),
+  rid: Rid,
+  /** `id` and `sentAt` of each envelope, as delivered. */
+  messages: z.array(z.object({ id: MessageId, sentAt: Timestamp })).check(z.minLength(1), z.maxLength(Limits.maxAckBatch)),
+});
+
+export const ClientFrames = {
+  hello: HelloFrame,
+  status: StatusFrame,
+  register: RegisterFrame,
+  'keys.publish': KeysPublishFrame,
+  'keys.count': KeysCountFrame,
+  'keys.bundle': KeysBundleFrame,
+  send: SendFrame,
+  fetch: FetchFrame,
+  ack: AckFrame,
+} as const;
+
+export type Action = keyof typeof ClientFrames;
+export const Actions = Object.keys(ClientFrames) as Action[];
+export type ClientFrame<A extends Action = Action> = z.infer<(typeof ClientFrames)[A]>;
+export type HelloFrame = ClientFrame<'hello'>;
+export type StatusFrame = ClientFrame<'status'>;
+export type RegisterFrame = ClientFrame<'register'>;
+export type KeysPublishFrame = ClientFrame<'keys.publish'>;
+export type KeysCountFrame = ClientFrame<'keys.count'>;
+export type KeysBundleFrame = ClientFrame<'keys.bundle'>;
+export type SendFrame = ClientFrame<'send'>;
+export type FetchFrame = ClientFrame<'fetch'>;
+export type AckFrame = ClientFrame<'ack'>;
+
+export function isAction(value: unknown): value is Action {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);
+}
+
+// ---- server → client ---------------------------------------------------------
+
+export const Envelope = z.object({
+  id: MessageId,
+  from: z.object({ user: UserId, device: Device }),
+  /** Server time the message was queued, epoch ms. */
+  sentAt: Timestamp,
+  /** When the server drops it, epoch ms. */
+  expiresAt: Timestamp,
+  ciphertext: Ciphertext,
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+export interface ServiceLimits {
+  readonly maxCiphertextBytes: number;
+  readonly retentionDays: number;
+  readonly maxDevicesPerSend: number;
+  readonly maxFrameBytes: number;
+}
+
+export interface ServiceStatus {
+  readonly phase: Phase;
+  readonly schedule: SunsetSchedule;
+  readonly limits: ServiceLimits;
+  readonly serverTime: number;
+}
+
+export interface DeviceBundle {
+  readonly device: number;
+  readonly signedPrekey: SignedPrekey | null;
+  /** Handed out once; null when the device has none left (a weaker session, see the SDK docs). */
+  readonly oneTimePrekey: OneTimePrekey | null;
+}
+
+/** What each action answers with, besides `type` and `rid`. */
+export interface Results {
+  hello: { userId: string; device: number; registered: boolean; status: ServiceStatus };
+  status: ServiceStatus;
+  register: { userId: string; device: number; created: boolean };
+  'keys.publish': { oneTimePrekeys: number; signedPrekeyId: number | null };
+  'keys.count': { oneTimePrekeys: number; signedPrekeyId: number | null };
+  'keys.bundle': {
+    user: string;
+    signingKey: string;
+    identityKey: string;
+    identitySig: string;
+    devices: DeviceBundle[];
+  };
+  send: { id: string; sentAt: number; expiresAt: number; duplicate: boolean };
+  fetch: { messages: Envelope[]; cursor: string | null; more: boolean };
+  ack: { acked: number };
+}
+
+export type ResultFrame<A extends Action = Action> = { type: 'result'; rid: string } & Results[A];
+
+export interface ErrorFrame {
+  type: 'error';
+  rid: string | null;
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  retryAfterSeconds?: number;
+}
+
+export type MessagePush = { type: 'message' } & Envelope;
+
+export interface NoticePush {
+  type: 'notice';
+  phase: Phase;
+  schedule: SunsetSchedule;
+  serverTime: number;
+}
+
+export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush;

@@ -1,0 +1,24 @@
+/** Limits of the wire, shared by the server, the local emulator and the SDK. */
+export const Limits = {
+  /** API Gateway WebSocket frame size: larger frames close the connection. */
+  maxFrameBytes: 32 * 1024,
+  /** API Gateway WebSocket message size (a message may span several frames). */
+  maxMessageBytes: 128 * 1024,
+  /** Idle connections are closed after 10 minutes, every connection after 2 hours. */
+  idleTimeoutMs: 10 * 60 * 1000,
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+  /** Highest `maxCiphertextBytes` an operator may configure: one ciphertext, base64url, still fits a frame. */
+  ciphertextBytesCeiling: 22 * 1024,
+  /** Devices addressed by one `send` frame. */
+  maxDevicesPerSend: 16,
+  /** Entries in one `ack`, one `fetch` page and one `keys.publish`. */
+  maxAckBatch: 100,
+  maxFetchPage: 100,
+  maxPrekeysPerPublish: 100,
+  /** A fetch page stops adding messages once its ciphertext reaches this many base64url characters. */
+  fetchPageChars: 96 * 1024,
+  /** Allowed distance between a connect request's timestamp and the server clock. */
+  connectSkewMs: 60 * 1000,
+  /** Devices per account. */
+  maxDevice: 16,
+} as const;
