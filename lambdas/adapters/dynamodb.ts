@@ -1,0 +1,345 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { OneTimePrekey, SignedPrekey } from '../../protocol';
+import type {
+  AccountRecord,
+  Accounts,
+  CiphertextQueue,
+  ConnectionRecord,
+  Connections,
+  DeviceAddress,
+  MessageRef,
+  Nonces,
+  Prekeys,
+  QueuedMessage,
+  QueuePage,
+  SendMarker,
+} from '../core/ports';
+import { MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
+
+/** DynamoDB implementations of the storage ports. No transactions (dynalite has none), no Scan. */
+
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+const address = (a: DeviceAddress): string => `${a.userId}#${a.device}`;
+const nowSeconds = (nowMs: number): number => Math.floor(nowMs / 1000);
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/** Runs a Query to the end, one page at a time. */
+async function* queryAll(db: DynamoDBDocumentClient, input: QueryCommandInput) {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    yield page;
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
+
+/** BatchWriteItem in chunks of 25, retrying unprocessed items with backoff. */
+async function batchWrite(db: DynamoDBDocumentClient, table: string, requests: Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending = requests.slice(i, i + 25);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error('BatchWriteItem left unprocessed items');
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * Math.random()));
+      const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      pending = (out.UnprocessedItems?.[table] as Record<string, unknown>[] | undefined) ?? [];
+    }
+  }
+}
+
+export class DynamoAccounts implements Accounts {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async get(userId: string): Promise<AccountRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { uid: userId }, ConsistentRead: true }));
+    return out.Item ? toAccount(out.Item) : undefined;
+  }
+
+  async create(record: AccountRecord) {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            uid: record.userId,
+            signingKey: record.signingKey,
+            identityKey: record.identityKey,
+            identitySig: record.identitySig,
+            devices: [...record.devices],
+            createdAt: record.createdAt,
+          },
+          ConditionExpression: 'attribute_not_exists(uid)',
+        }),
+      );
+      return { created: true, record };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.get(record.userId);
+      if (!existing) throw error;
+      return { created: false, record: existing };
+    }
+  }
+}
+
+function toAccount(item: Record<string, unknown>): AccountRecord {
+  return {
+    userId: item.uid as string,
+    signingKey: item.signingKey as string,
+    identityKey: item.identityKey as string,
+    identitySig: item.identitySig as string,
+    devices: (item.devices as number[]).map(Number),
+    createdAt: Number(item.createdAt),
+  };
+}
+
+const SIGNED_PREKEY = 'spk';
+const ONE_TIME_PREFIX = 'otk#';
+const oneTimeKey = (keyId: number): string => `${ONE_TIME_PREFIX}${String(keyId).padStart(10, '0')}`;
+
+export class DynamoPrekeys implements Prekeys {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async putSignedPrekey(owner: DeviceAddress, key: SignedPrekey) {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { owner: address(owner), kid: SIGNED_PREKEY, ...key } }));
+  }
+
+  async putOneTimePrekeys(owner: DeviceAddress, keys: readonly OneTimePrekey[]) {
+    const requests = keys.map((key) => ({ PutRequest: { Item: { owner: address(owner), kid: oneTimeKey(key.keyId), ...key } } }));
+    await batchWrite(this.db, this.table, requests);
+  }
+
+  async signedPrekey(owner: DeviceAddress): Promise<SignedPrekey | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { owner: address(owner), kid: SIGNED_PREKEY } }));
+    if (!out.Item) return undefined;
+    return { keyId: Number(out.Item.keyId), publicKey: out.Item.publicKey as string, signature: out.Item.signature as string };
+  }
+
+  async countOneTime(owner: DeviceAddress): Promise<number> {
+    let count = 0;
+    for await (const page of queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: '#o = :o AND begins_with(kid, :p)',
+      ExpressionAttributeNames: { '#o': 'owner' },
+      ExpressionAttributeValues: { ':o': address(owner), ':p': ONE_TIME_PREFIX },
+      Select: 'COUNT',
+    })) {
+      count += page.Count ?? 0;
+    }
+    return count;
+  }
+
+  /** Query the lowest key, then delete it on condition that it still exists: a lost race reads again. */
+  async takeOneTime(owner: DeviceAddress): Promise<OneTimePrekey | undefined> {
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: '#o = :o AND begins_with(kid, :p)',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':o': address(owner), ':p': ONE_TIME_PREFIX },
+          ConsistentRead: true,
+          Limit: 1,
+        }),
+      );
+      const candidate = out.Items?.[0];
+      if (!candidate) return undefined;
+      try {
+        const deleted = await this.db.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: { owner: address(owner), kid: candidate.kid },
+            ConditionExpression: 'attribute_exists(kid)',
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+        const item = deleted.Attributes!;
+        return { keyId: Number(item.keyId), publicKey: item.publicKey as string };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    return undefined;
+  }
+}
+
+export class DynamoConnections implements Connections {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async put(record: ConnectionRecord) {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          uid: record.userId,
+          connectionId: record.connectionId,
+          device: record.device,
+          connectedAt: record.connectedAt,
+          expiresAt: record.expiresAt,
+        },
+      }),
+    );
+  }
+
+  async remove(userId: string, connectionId: string) {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { uid: userId, connectionId } }));
+  }
+
+  async ofUser(userId: string, nowMs: number): Promise<ConnectionRecord[]> {
+    const records: ConnectionRecord[] = [];
+    for await (const page of queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'uid = :u',
+      FilterExpression: 'expiresAt > :now',
+      ExpressionAttributeValues: { ':u': userId, ':now': nowSeconds(nowMs) },
+    })) {
+      for (const item of page.Items ?? []) {
+        records.push({
+          userId,
+          connectionId: item.connectionId as string,
+          device: Number(item.device),
+          connectedAt: Number(item.connectedAt),
+          expiresAt: Number(item.expiresAt),
+        });
+      }
+    }
+    return records;
+  }
+}
+
+export class DynamoQueue implements CiphertextQueue {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async put(message: QueuedMessage) {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          rcpt: address(message.recipient),
+          sk: messageSortKey(message),
+          id: message.id,
+          fromUser: message.from.userId,
+          fromDevice: message.from.device,
+          sentAt: message.sentAt,
+          expiresAt: message.expiresAt,
+          // Stored as binary: a third smaller than base64url, which DynamoDB bills by.
+          ct: Buffer.from(message.ciphertext, 'base64url'),
+        },
+      }),
+    );
+  }
+
+  async claim(recipient: DeviceAddress, from: string, id: string, marker: SendMarker): Promise<SendMarker | null> {
+    const key = { rcpt: address(recipient), sk: markerSortKey(from, id) };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...key, sentAt: marker.sentAt, expiresAt: marker.expiresAt },
+          // An expired marker counts as absent: TTL deletion on AWS may lag by days.
+          ConditionExpression: 'attribute_not_exists(sk) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': nowSeconds(marker.sentAt) },
+        }),
+      );
+      return null;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const out = await this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+      if (!out.Item) throw error;
+      return { sentAt: Number(out.Item.sentAt), expiresAt: Number(out.Item.expiresAt) };
+    }
+  }
+
+  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]) {
+    const rcpt = address(recipient);
+    const unique = [...new Set(refs.map((ref) => messageSortKey(ref)))];
+    await batchWrite(
+      this.db,
+      this.table,
+      unique.map((sk) => ({ DeleteRequest: { Key: { rcpt, sk } } })),
+    );
+  }
+
+  async page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage> {
+    const rcpt = address(recipient);
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'rcpt = :r AND begins_with(sk, :m)',
+        FilterExpression: 'expiresAt > :now',
+        ExpressionAttributeValues: { ':r': rcpt, ':m': MESSAGE_PREFIX, ':now': nowSeconds(nowMs) },
+        ExclusiveStartKey: after === null ? undefined : { rcpt, sk: after },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    const messages = (out.Items ?? []).map(
+      (item): QueuedMessage => ({
+        recipient,
+        id: item.id as string,
+        from: { userId: item.fromUser as string, device: Number(item.fromDevice) },
+        sentAt: Number(item.sentAt),
+        expiresAt: Number(item.expiresAt),
+        ciphertext: Buffer.from(item.ct as Uint8Array).toString('base64url'),
+      }),
+    );
+    return { messages, cursor: (out.LastEvaluatedKey?.sk as string | undefined) ?? null };
+  }
+
+  cursorOf(message: QueuedMessage) {
+    return messageSortKey(message);
+  }
+
+  isCursor(cursor: string) {
+    return parseMessageSortKey(cursor) !== undefined;
+  }
+}
+
+export class DynamoNonces implements Nonces {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async claim(key: string, expiresAt: number, nowMs: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { nonce: key, expiresAt },
+          ConditionExpression: 'attribute_not_exists(nonce) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': nowSeconds(nowMs) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}

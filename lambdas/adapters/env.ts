@@ -1,0 +1,40 @@
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod/mini';
+import { resolveConfig } from '../../protocol';
+import type { Ports } from '../core/ports';
+import { LambdaEnv } from '../routes';
+import { jsonLogger } from './logger';
+import { createPorts, systemClock } from './ports';
+import { Tables, type TableKey, type TableNames } from './table-definitions';
+
+const Env = z.object({
+  [LambdaEnv.config]: z.string().check(z.minLength(2)),
+  [LambdaEnv.callbackUrl]: z.optional(z.url()),
+  AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
+});
+
+let cached: Ports | undefined;
+
+/** Parsed once per cold start. A missing or invalid variable fails the first invocation with its name. */
+export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Ports {
+  if (cached) return cached;
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid Lambda environment: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  const config = resolveConfig(JSON.parse(parsed.data[LambdaEnv.config]));
+  const tables: Partial<TableNames> = {};
+  for (const key of Object.keys(Tables) as TableKey[]) {
+    const name = env[Tables[key].envVar];
+    if (name) tables[key] = name;
+  }
+  const callbackUrl = parsed.data[LambdaEnv.callbackUrl];
+  cached = createPorts({
+    dynamodb: new DynamoDBClient({}),
+    tables,
+    management: callbackUrl ? new ApiGatewayManagementApiClient({ endpoint: callbackUrl }) : undefined,
+    config,
+    clock: systemClock,
+    logger: jsonLogger({ fn: parsed.data.AWS_LAMBDA_FUNCTION_NAME }),
+  });
+  return cached;
+}

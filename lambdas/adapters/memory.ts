@@ -1,0 +1,119 @@
+import type { OneTimePrekey, SignedPrekey } from '../../protocol';
+import type {
+  AccountRecord,
+  Accounts,
+  CiphertextQueue,
+  ConnectionRecord,
+  Connections,
+  DeviceAddress,
+  MessageRef,
+  Nonces,
+  Prekeys,
+  QueuedMessage,
+  QueuePage,
+  SendMarker,
+} from '../core/ports';
+import { messageSortKey, parseMessageSortKey } from './queue-keys';
+
+/** In-memory ports with the same semantics as the DynamoDB ones, for core tests. */
+
+const address = (a: DeviceAddress): string => `${a.userId}#${a.device}`;
+
+export class MemoryAccounts implements Accounts {
+  readonly items = new Map<string, AccountRecord>();
+  async get(userId: string) {
+    return this.items.get(userId);
+  }
+  async create(record: AccountRecord) {
+    const existing = this.items.get(record.userId);
+    if (existing) return { created: false, record: existing };
+    this.items.set(record.userId, record);
+    return { created: true, record };
+  }
+}
+
+export class MemoryPrekeys implements Prekeys {
+  readonly signed = new Map<string, SignedPrekey>();
+  readonly oneTime = new Map<string, Map<number, OneTimePrekey>>();
+  async putSignedPrekey(owner: DeviceAddress, key: SignedPrekey) {
+    this.signed.set(address(owner), key);
+  }
+  async putOneTimePrekeys(owner: DeviceAddress, keys: readonly OneTimePrekey[]) {
+    const bucket = this.oneTime.get(address(owner)) ?? new Map<number, OneTimePrekey>();
+    for (const key of keys) bucket.set(key.keyId, key);
+    this.oneTime.set(address(owner), bucket);
+  }
+  async signedPrekey(owner: DeviceAddress) {
+    return this.signed.get(address(owner));
+  }
+  async countOneTime(owner: DeviceAddress) {
+    return this.oneTime.get(address(owner))?.size ?? 0;
+  }
+  async takeOneTime(owner: DeviceAddress) {
+    const bucket = this.oneTime.get(address(owner));
+    if (!bucket || bucket.size === 0) return undefined;
+    const lowest = Math.min(...bucket.keys());
+    const key = bucket.get(lowest)!;
+    bucket.delete(lowest);
+    return key;
+  }
+}
+
+export class MemoryConnections implements Connections {
+  readonly items = new Map<string, ConnectionRecord>();
+  async put(record: ConnectionRecord) {
+    this.items.set(record.connectionId, record);
+  }
+  async remove(userId: string, connectionId: string) {
+    if (this.items.get(connectionId)?.userId === userId) this.items.delete(connectionId);
+  }
+  async ofUser(userId: string, nowMs: number) {
+    return [...this.items.values()].filter((c) => c.userId === userId && c.expiresAt * 1000 > nowMs);
+  }
+}
+
+export class MemoryQueue implements CiphertextQueue {
+  /** recipient → sort key → message; kept sorted on read. */
+  readonly messages = new Map<string, Map<string, QueuedMessage>>();
+  readonly markers = new Map<string, SendMarker>();
+
+  async put(message: QueuedMessage) {
+    const bucket = this.messages.get(address(message.recipient)) ?? new Map<string, QueuedMessage>();
+    bucket.set(messageSortKey(message), message);
+    this.messages.set(address(message.recipient), bucket);
+  }
+  async claim(recipient: DeviceAddress, from: string, id: string, marker: SendMarker) {
+    const key = `${address(recipient)}|${from}|${id}`;
+    const existing = this.markers.get(key);
+    if (existing && existing.expiresAt * 1000 > marker.sentAt) return existing;
+    this.markers.set(key, marker);
+    return null;
+  }
+  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]) {
+    const bucket = this.messages.get(address(recipient));
+    for (const ref of refs) bucket?.delete(messageSortKey(ref));
+  }
+  async page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage> {
+    const keys = [...(this.messages.get(address(recipient))?.keys() ?? [])].sort().filter((k) => after === null || k > after);
+    const read = keys.slice(0, limit);
+    const bucket = this.messages.get(address(recipient));
+    const messages = read.map((k) => bucket!.get(k)!).filter((m) => m.expiresAt * 1000 > nowMs);
+    return { messages, cursor: keys.length > limit ? read[read.length - 1]! : null };
+  }
+  cursorOf(message: QueuedMessage) {
+    return messageSortKey(message);
+  }
+  isCursor(cursor: string) {
+    return parseMessageSortKey(cursor) !== undefined;
+  }
+}
+
+export class MemoryNonces implements Nonces {
+  readonly items = new Map<string, number>();
+  async claim(key: string, expiresAt: number, nowMs: number) {
+    const existing = this.items.get(key);
+    if (existing !== undefined && existing * 1000 > nowMs) return false;
+    this.items.set(key, expiresAt);
+    return true;
+  }
+}

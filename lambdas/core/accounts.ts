@@ -1,0 +1,51 @@
+import { IDENTITY_CONTEXT, signedKeyMessage, type RegisterFrame, type Results } from '../../protocol';
+import { requirePhaseAllows, serviceStatus } from './phase';
+import type { AccountRecord, Caller, Ports } from './ports';
+import { Refusal } from './refusal';
+import { decodeOrUndefined, userIdOf, verifyEd25519 } from './signatures';
+
+/** The caller's account, or FORBIDDEN: unregistered identities may only hello, register and status. */
+export async function requireAccount(ports: Pick<Ports, 'accounts'>, caller: Caller): Promise<AccountRecord> {
+  const account = await ports.accounts.get(caller.userId);
+  if (!account || !account.devices.includes(caller.device)) {
+    throw new Refusal('FORBIDDEN', 'this identity is not registered: register first');
+  }
+  return account;
+}
+
+export async function hello(ports: Ports, caller: Caller): Promise<Results['hello']> {
+  requirePhaseAllows(ports, 'hello');
+  const account = await ports.accounts.get(caller.userId);
+  return {
+    userId: caller.userId,
+    device: caller.device,
+    registered: account !== undefined && account.devices.includes(caller.device),
+    status: serviceStatus(ports),
+  };
+}
+
+export async function register(ports: Ports, caller: Caller, frame: RegisterFrame): Promise<Results['register']> {
+  requirePhaseAllows(ports, 'register');
+  const signingKey = decodeOrUndefined(caller.signingKey);
+  // The authorizer proved the signing key; re-derive so a misrouted context cannot register someone else.
+  if (!signingKey || userIdOf(signingKey) !== caller.userId) throw new Refusal('UNAUTHORIZED', 'connection identity is not proven');
+  const identityKey = decodeOrUndefined(frame.identityKey)!;
+  const identitySig = decodeOrUndefined(frame.identitySig)!;
+  if (!verifyEd25519(signingKey, signedKeyMessage(IDENTITY_CONTEXT, identityKey), identitySig)) {
+    throw new Refusal('FORBIDDEN', 'identitySig does not verify with the signing key');
+  }
+  if (caller.device !== 1) throw new Refusal('FORBIDDEN', 'only device 1 registers an account');
+  const { created, record } = await ports.accounts.create({
+    userId: caller.userId,
+    signingKey: caller.signingKey,
+    identityKey: frame.identityKey,
+    identitySig: frame.identitySig,
+    devices: [caller.device],
+    createdAt: ports.clock.now(),
+  });
+  if (!created && record.identityKey !== frame.identityKey) {
+    throw new Refusal('CONFLICT', 'this user id is registered with another identity key');
+  }
+  ports.logger.info('register', { userId: caller.userId, device: caller.device, created });
+  return { userId: caller.userId, device: caller.device, created };
+}

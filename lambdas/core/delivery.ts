@@ -1,0 +1,111 @@
+import { Limits, base64UrlByteLength, type AckFrame, type Envelope, type FetchFrame, type Results, type SendFrame } from '../../protocol';
+import { requireAccount } from './accounts';
+import { requirePhaseAllows } from './phase';
+import type { Caller, ConnectionRecord, DeviceAddress, Ports, QueuedMessage } from './ports';
+import { Refusal } from './refusal';
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * DESIGN §6: each ciphertext is written to its recipient device's queue first, then pushed to that device's
+ * live connections. A retry with the same id is recognised by a conditional marker write, so it never
+ * queues a second copy; the server's clock alone (the sort key) could not tell a retry from a new message.
+ */
+export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
+  requirePhaseAllows(ports, 'send');
+  await requireAccount(ports, caller);
+  const recipient = await ports.accounts.get(frame.to);
+  if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
+  for (const { device, ciphertext } of frame.messages) {
+    if (!recipient.devices.includes(device)) throw new Refusal('CONFLICT', 'the recipient has no such device: refresh its bundle');
+    if (base64UrlByteLength(ciphertext) > ports.config.maxCiphertextBytes) {
+      throw new Refusal('PAYLOAD_TOO_LARGE', `ciphertext exceeds ${ports.config.maxCiphertextBytes} bytes`);
+    }
+  }
+
+  const now = ports.clock.now();
+  const lifetimeSeconds = Math.min(frame.expiresInSeconds ?? Infinity, ports.config.retentionDays * DAY_SECONDS);
+  const sentAt = now;
+  const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000);
+  const from: DeviceAddress = { userId: caller.userId, device: caller.device };
+
+  const queued = await Promise.all(
+    frame.messages.map(async ({ device, ciphertext }) => {
+      const message: QueuedMessage = { recipient: { userId: frame.to, device }, id: frame.id, from, sentAt, expiresAt, ciphertext };
+      await ports.queue.put(message);
+      const earlier = await ports.queue.claim(message.recipient, caller.userId, frame.id, { sentAt, expiresAt });
+      if (earlier === null) return { message, duplicate: false };
+      // A retry: drop this copy and answer with the original. Pushing it again is harmless (the SDK dedups)
+      // and covers an original attempt that failed between its write and its push.
+      await ports.queue.remove(message.recipient, [{ id: frame.id, sentAt }]);
+      return { message: { ...message, sentAt: earlier.sentAt, expiresAt: earlier.expiresAt }, duplicate: true };
+    }),
+  );
+
+  await pushToRecipient(ports, frame.to, queued.map((q) => q.message));
+  const first = queued[0]!.message;
+  ports.logger.info('send', {
+    messageId: frame.id,
+    from: caller.userId,
+    to: frame.to,
+    devices: frame.messages.length,
+    duplicate: queued.every((q) => q.duplicate),
+  });
+  return { id: frame.id, sentAt: first.sentAt, expiresAt: first.expiresAt * 1000, duplicate: queued.every((q) => q.duplicate) };
+}
+
+/** Best effort: the message is already durable. A connection API Gateway calls gone is the recipient's and is deleted. */
+async function pushToRecipient(ports: Ports, userId: string, messages: readonly QueuedMessage[]): Promise<void> {
+  const connections = await ports.connections.ofUser(userId, ports.clock.now());
+  if (connections.length === 0) return;
+  const byDevice = new Map<number, ConnectionRecord[]>();
+  for (const c of connections) byDevice.set(c.device, [...(byDevice.get(c.device) ?? []), c]);
+  await Promise.all(
+    messages.flatMap((message) =>
+      (byDevice.get(message.recipient.device) ?? []).map(async (connection) => {
+        const outcome = await ports.notifier.push(connection.connectionId, JSON.stringify({ type: 'message', ...toEnvelope(message) }));
+        if (outcome === 'gone') {
+          await ports.connections.remove(userId, connection.connectionId);
+          ports.logger.info('stale connection removed', { userId, connectionId: connection.connectionId });
+        }
+      }),
+    ),
+  );
+}
+
+export function toEnvelope(message: QueuedMessage): Envelope {
+  return {
+    id: message.id,
+    from: { user: message.from.userId, device: message.from.device },
+    sentAt: message.sentAt,
+    expiresAt: message.expiresAt * 1000,
+    ciphertext: message.ciphertext,
+  };
+}
+
+/** A page of the caller's own queue, oldest first, unexpired only, small enough for one 128 KB message. */
+export async function fetch(ports: Ports, caller: Caller, frame: FetchFrame): Promise<Results['fetch']> {
+  requirePhaseAllows(ports, 'fetch');
+  await requireAccount(ports, caller);
+  if (frame.after !== undefined && !ports.queue.isCursor(frame.after)) throw new Refusal('BAD_REQUEST', 'after: is not a cursor from fetch');
+  const own: DeviceAddress = { userId: caller.userId, device: caller.device };
+  const page = await ports.queue.page(own, frame.after ?? null, frame.limit ?? Limits.maxFetchPage, ports.clock.now());
+  const messages: Envelope[] = [];
+  let chars = 0;
+  for (const message of page.messages) {
+    chars += message.ciphertext.length;
+    if (messages.length > 0 && chars > Limits.fetchPageChars) {
+      return { messages, cursor: ports.queue.cursorOf(page.messages[messages.length - 1]!), more: true };
+    }
+    messages.push(toEnvelope(message));
+  }
+  return { messages, cursor: page.cursor, more: page.cursor !== null };
+}
+
+/** Deletes from the caller's own queue only: the partition comes from the authenticated connection. */
+export async function ack(ports: Ports, caller: Caller, frame: AckFrame): Promise<Results['ack']> {
+  requirePhaseAllows(ports, 'ack');
+  await requireAccount(ports, caller);
+  await ports.queue.remove({ userId: caller.userId, device: caller.device }, frame.messages);
+  return { acked: frame.messages.length };
+}

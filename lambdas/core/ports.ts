@@ -1,0 +1,139 @@
+import type { EbbConfig, OneTimePrekey, SignedPrekey } from '../../protocol';
+
+/** Small interfaces the core depends on; DynamoDB, API Gateway and in-memory implementations live in adapters/. */
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export interface AccountRecord {
+  readonly userId: string;
+  /** base64url Ed25519 signing public key; `userId` is derived from it. */
+  readonly signingKey: string;
+  /** base64url X25519 identity public key and the signing key's signature over it. */
+  readonly identityKey: string;
+  readonly identitySig: string;
+  readonly devices: readonly number[];
+  readonly createdAt: number;
+}
+
+export interface Accounts {
+  get(userId: string): Promise<AccountRecord | undefined>;
+  /** Creates the account unless one exists: returns the stored record either way. */
+  create(record: AccountRecord): Promise<{ created: boolean; record: AccountRecord }>;
+}
+
+/** A user's device: `uid#dev` in storage. */
+export interface DeviceAddress {
+  readonly userId: string;
+  readonly device: number;
+}
+
+export interface Prekeys {
+  putSignedPrekey(owner: DeviceAddress, key: SignedPrekey): Promise<void>;
+  putOneTimePrekeys(owner: DeviceAddress, keys: readonly OneTimePrekey[]): Promise<void>;
+  signedPrekey(owner: DeviceAddress): Promise<SignedPrekey | undefined>;
+  countOneTime(owner: DeviceAddress): Promise<number>;
+  /** Removes and returns one one-time prekey; concurrent callers never get the same key. */
+  takeOneTime(owner: DeviceAddress): Promise<OneTimePrekey | undefined>;
+}
+
+export interface ConnectionRecord {
+  readonly connectionId: string;
+  readonly userId: string;
+  readonly device: number;
+  readonly connectedAt: number;
+  /** Epoch seconds, past the 2-hour connection limit: a missed $disconnect still expires. */
+  readonly expiresAt: number;
+}
+
+export interface Connections {
+  put(record: ConnectionRecord): Promise<void>;
+  remove(userId: string, connectionId: string): Promise<void>;
+  /** One Query on the user's partition; expired records are left out. */
+  ofUser(userId: string, nowMs: number): Promise<ConnectionRecord[]>;
+}
+
+export interface QueuedMessage {
+  readonly recipient: DeviceAddress;
+  readonly id: string;
+  readonly from: DeviceAddress;
+  readonly sentAt: number;
+  /** Epoch seconds (the TTL attribute). */
+  readonly expiresAt: number;
+  readonly ciphertext: string;
+}
+
+export interface MessageRef {
+  readonly id: string;
+  readonly sentAt: number;
+}
+
+export interface QueuePage {
+  readonly messages: QueuedMessage[];
+  /** Opaque position after the last message read, or null at the end. */
+  readonly cursor: string | null;
+}
+
+/** Marker proving that `(sender, id)` was queued for a recipient device, kept for the retention period. */
+export interface SendMarker {
+  readonly sentAt: number;
+  readonly expiresAt: number;
+}
+
+export interface CiphertextQueue {
+  /** Unconditional write of one message under its own key. */
+  put(message: QueuedMessage): Promise<void>;
+  /**
+   * Conditionally records that `(from, id)` reached `recipient` at `marker.sentAt`.
+   * Returns null when this call made the claim, or the marker an earlier call left.
+   */
+  claim(recipient: DeviceAddress, from: string, id: string, marker: SendMarker): Promise<SendMarker | null>;
+  remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<void>;
+  /** Messages in queue order after `cursor`, unexpired at `nowMs`, at most `limit`. */
+  page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage>;
+  /** The cursor that resumes a page right after `message`. */
+  cursorOf(message: QueuedMessage): string;
+  /** Whether `cursor` is one this queue could have produced. */
+  isCursor(cursor: string): boolean;
+}
+
+export interface Nonces {
+  /** Single use: true for the first claim of `key` until `expiresAt` (epoch seconds). */
+  claim(key: string, expiresAt: number, nowMs: number): Promise<boolean>;
+}
+
+export type PushOutcome = 'sent' | 'gone' | 'failed';
+
+export interface Notifier {
+  /** Posts `data` to one connection; `gone` means API Gateway no longer knows it. */
+  push(connectionId: string, data: string): Promise<PushOutcome>;
+}
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Ports {
+  readonly accounts: Accounts;
+  readonly prekeys: Prekeys;
+  readonly connections: Connections;
+  readonly queue: CiphertextQueue;
+  readonly nonces: Nonces;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  readonly config: EbbConfig;
+  readonly logger: Logger;
+}
+
+/** The authenticated caller, as the authorizer put it in the request context. */
+export interface Caller {
+  readonly userId: string;
+  readonly device: number;
+  readonly connectionId: string;
+  /** base64url Ed25519 signing key proven at connect. */
+  readonly signingKey: string;
+}

@@ -1,0 +1,98 @@
+import { ClientFrames, Rid, describeIssues, isRetryable, type Action, type ClientFrame, type ErrorCode, type ErrorFrame, type Results } from '../../protocol';
+import { portsFromEnv } from '../adapters/env';
+import { callerFromContext } from '../core/connect';
+import type { Caller, Ports } from '../core/ports';
+import { Refusal } from '../core/refusal';
+import type { WebSocketEvent, WebSocketResponse } from './events';
+
+/** A route's logic: the caller and a frame already checked against the protocol schema. */
+export type RouteLogic<A extends Action> = (ports: Ports, caller: Caller, frame: ClientFrame<A>) => Promise<Results[A]>;
+
+export interface FrameRoute {
+  readonly action: Action;
+  /** Runs the route against the given ports; the local stack calls this with its own. */
+  invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse>;
+  /** The Lambda entry point: ports from the environment, built once per cold start. */
+  handler(event: WebSocketEvent): Promise<WebSocketResponse>;
+}
+
+export function errorResponse(rid: string | null, code: ErrorCode, message: string, retryAfterSeconds?: number): WebSocketResponse {
+  const frame: ErrorFrame = { type: 'error', rid, code, message, retryable: isRetryable(code) };
+  if (retryAfterSeconds !== undefined) frame.retryAfterSeconds = retryAfterSeconds;
+  return { statusCode: 200, body: JSON.stringify(frame) };
+}
+
+/** The frame's `rid` when it has a valid one, so even a rejected frame can be matched to its request. */
+export function readRid(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const parsed = Rid.safeParse((body as { rid?: unknown }).rid);
+  return parsed.success ? parsed.data : null;
+}
+
+export function parseBody(event: WebSocketEvent): unknown {
+  const text = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (typeof text !== 'string') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parse at the edge, run one core function, map the outcome to exactly one result or error frame. */
+export function frameRoute<A extends Action>(action: A, logic: RouteLogic<A>): FrameRoute {
+  const schema = ClientFrames[action];
+  async function invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse> {
+    const started = Date.now();
+    const { connectionId, requestId } = event.requestContext;
+    const body = parseBody(event);
+    const rid = readRid(body);
+    const caller = callerFromContext(connectionId, event.requestContext.authorizer);
+    let outcome: WebSocketResponse;
+    let code: ErrorCode | 'OK' = 'OK';
+    if (!caller) {
+      code = 'UNAUTHORIZED';
+      outcome = errorResponse(rid, code, 'connection is not authenticated');
+    } else if (body === undefined) {
+      code = 'BAD_REQUEST';
+      outcome = errorResponse(null, code, 'frame is not JSON');
+    } else {
+      const parsed = schema.safeParse(body);
+      if (!parsed.success) {
+        code = 'BAD_REQUEST';
+        outcome = errorResponse(rid, code, describeIssues(parsed.error.issues));
+      } else {
+        const frame = parsed.data as ClientFrame<A>;
+        try {
+          const result = await logic(ports, caller, frame);
+          outcome = { statusCode: 200, body: JSON.stringify({ type: 'result', rid: frame.rid, ...result }) };
+        } catch (error) {
+          if (error instanceof Refusal) {
+            code = error.code;
+            outcome = errorResponse(frame.rid, error.code, error.message, error.retryAfterSeconds);
+          } else {
+            code = 'INTERNAL';
+            // Name only: messages and stacks can carry request data.
+            ports.logger.error('route failed', { action, requestId, error: (error as Error)?.name ?? 'unknown' });
+            outcome = errorResponse(frame.rid, code, 'internal error, retry later');
+          }
+        }
+      }
+    }
+    ports.logger.info('frame', {
+      action,
+      requestId,
+      connectionId,
+      userId: caller?.userId,
+      code,
+      bytes: event.body?.length ?? 0,
+      ms: Date.now() - started,
+    });
+    return outcome;
+  }
+  return {
+    action,
+    invoke,
+    handler: (event) => invoke(event, portsFromEnv()),
+  };
+}
