@@ -1,0 +1,363 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { Limits } from '../protocol';
+import type {
+  AuthorizerRequestEvent,
+  AuthorizerResult,
+  WebSocketEvent,
+  WebSocketRequestContext,
+  WebSocketResponse,
+} from '../lambdas/handlers/events';
+
+/**
+ * An API Gateway WebSocket API on loopback: REQUEST authorizer and `$connect` with the real event shapes,
+ * route selection on `$request.body.action`, two-way routes, the 32 KB frame / 128 KB message limits
+ * (close 1009), idle and maximum connection durations, and the `@connections` management endpoint
+ * (POST/GET/DELETE, 410 with `x-amzn-ErrorType: GoneException` for unknown connections).
+ */
+
+export interface Integration {
+  invoke(event: WebSocketEvent): Promise<WebSocketResponse>;
+  /** Two-way route: the integration's response body is sent back to the caller. */
+  readonly returnsResponse: boolean;
+}
+
+export interface GatewayOptions {
+  readonly port: number;
+  readonly host?: string;
+  readonly stage?: string;
+  readonly authorizer: (event: AuthorizerRequestEvent) => Promise<AuthorizerResult>;
+  /** Query-string identity sources: a request missing one is refused with 401 before the authorizer runs. */
+  readonly identitySources: readonly string[];
+  readonly routes: ReadonlyMap<string, Integration>;
+  readonly idleTimeoutMs?: number;
+  readonly maxConnectionMs?: number;
+  /** Hook for the fault-injection harness: may fail a management-API call before it is served. */
+  readonly interceptManagement?: (method: string, connectionId: string) => number | undefined;
+}
+
+interface LiveConnection {
+  readonly id: string;
+  readonly socket: WebSocket;
+  readonly authorizer: Record<string, string>;
+  readonly connectedAt: number;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  lastActiveAt: number;
+  idleTimer?: NodeJS.Timeout;
+  maxTimer?: NodeJS.Timeout;
+}
+
+const APIGW_CLOSE = { normal: 1000, goingAway: 1001, tooBig: 1009 } as const;
+
+export class WebSocketGateway {
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Map<string, LiveConnection>();
+  private readonly stage: string;
+  private readonly apiId = 'local';
+  private port = 0;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.stage = options.stage ?? 'local';
+    this.server = createServer((req, res) => void this.serveHttp(req, res));
+    // ws enforces the whole-message limit; the per-frame limit is added per socket in accept().
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: Limits.maxMessageBytes });
+    this.server.on('upgrade', (req, socket: Socket, head) => void this.upgrade(req, socket, head));
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `ws://${this.options.host ?? '127.0.0.1'}:${this.port}`;
+  }
+
+  /** Where the management API client points (`@connections` lives under the stage, as on AWS). */
+  get callbackUrl(): string {
+    return `http://${this.options.host ?? '127.0.0.1'}:${this.port}/${this.stage}`;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Closes every connection (each gets its $disconnect) and stops listening. */
+  async close(): Promise<void> {
+    const closing = [...this.connections.values()].map((c) => this.drop(c, APIGW_CLOSE.goingAway, 'Going away'));
+    await Promise.all(closing);
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+    this.server.closeAllConnections?.();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private requestContext(
+    connectionId: string,
+    routeKey: string,
+    eventType: WebSocketRequestContext['eventType'],
+    connectedAt: number,
+    sourceIp: string,
+    authorizer?: Record<string, string>,
+  ): WebSocketRequestContext {
+    const now = Date.now();
+    return {
+      routeKey,
+      eventType,
+      connectionId,
+      requestId: randomUUID(),
+      messageId: eventType === 'MESSAGE' ? randomBytes(8).toString('base64url') : undefined,
+      stage: this.stage,
+      domainName: `127.0.0.1:${this.port}`,
+      apiId: this.apiId,
+      connectedAt,
+      requestTimeEpoch: now,
+      identity: { sourceIp },
+      authorizer: authorizer ? { ...authorizer, principalId: authorizer.principalId ?? '' } : undefined,
+    };
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://local');
+      const query: Record<string, string> = {};
+      const multi: Record<string, string[]> = {};
+      for (const [k, v] of url.searchParams) {
+        query[k] = v;
+        (multi[k] ??= []).push(v);
+      }
+      if (this.options.identitySources.some((name) => !query[name])) return refuse(401, 'Unauthorized');
+
+      const connectionId = randomBytes(12).toString('base64url');
+      const connectedAt = Date.now();
+      const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      const context = this.requestContext(connectionId, '$connect', 'CONNECT', connectedAt, sourceIp);
+      const authEvent: AuthorizerRequestEvent & Record<string, unknown> = {
+        type: 'REQUEST',
+        methodArn: `arn:aws:execute-api:local:000000000000:${this.apiId}/${this.stage}/$connect`,
+        headers,
+        multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+        queryStringParameters: query,
+        multiValueQueryStringParameters: multi,
+        stageVariables: {},
+        requestContext: context,
+      };
+
+      let policy: AuthorizerResult;
+      try {
+        policy = await this.options.authorizer(authEvent);
+      } catch (error) {
+        return (error as Error)?.message === 'Unauthorized' ? refuse(401, 'Unauthorized') : refuse(500, 'Internal Server Error');
+      }
+      if (!policy.policyDocument.Statement.some((s) => s.Effect === 'Allow')) return refuse(403, 'Forbidden');
+      const authorizer: Record<string, string> = { ...(policy.context ?? {}), principalId: policy.principalId };
+
+      const connectRoute = this.options.routes.get('$connect');
+      if (connectRoute) {
+        const response = await connectRoute.invoke({
+          requestContext: this.requestContext(connectionId, '$connect', 'CONNECT', connectedAt, sourceIp, authorizer),
+          queryStringParameters: query,
+          isBase64Encoded: false,
+        });
+        if (response.statusCode < 200 || response.statusCode > 299) return refuse(response.statusCode, 'Refused');
+      }
+      if (socket.destroyed) {
+        await this.disconnectIntegration(connectionId, connectedAt, sourceIp, authorizer);
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) =>
+        this.accept({ id: connectionId, socket: ws, authorizer, connectedAt, sourceIp, userAgent: headers['user-agent'] ?? '', lastActiveAt: connectedAt }),
+      );
+    } catch {
+      refuse(500, 'Internal Server Error');
+    }
+  }
+
+  private accept(connection: LiveConnection): void {
+    this.connections.set(connection.id, connection);
+    limitFrameSize(connection.socket, Limits.maxFrameBytes);
+    this.touch(connection);
+    connection.maxTimer = setTimeout(
+      () => void this.drop(connection, APIGW_CLOSE.goingAway, 'Going away'),
+      this.options.maxConnectionMs ?? Limits.maxConnectionMs,
+    );
+    connection.socket.on('message', (data, isBinary) => {
+      this.touch(connection);
+      const body = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      void this.route(connection, isBinary ? body.toString('base64') : body.toString('utf8'), isBinary);
+    });
+    connection.socket.on('close', () => void this.forget(connection));
+    connection.socket.on('error', () => connection.socket.terminate());
+  }
+
+  private touch(connection: LiveConnection): void {
+    connection.lastActiveAt = Date.now();
+    clearTimeout(connection.idleTimer);
+    connection.idleTimer = setTimeout(
+      () => void this.drop(connection, APIGW_CLOSE.goingAway, 'Going away'),
+      this.options.idleTimeoutMs ?? Limits.idleTimeoutMs,
+    );
+  }
+
+  /** `$request.body.action` selects the route; anything else goes to `$default`. */
+  private async route(connection: LiveConnection, body: string, isBase64Encoded: boolean): Promise<void> {
+    let routeKey = '$default';
+    if (!isBase64Encoded) {
+      try {
+        const action = (JSON.parse(body) as { action?: unknown })?.action;
+        if (typeof action === 'string' && !action.startsWith('$') && this.options.routes.has(action)) routeKey = action;
+      } catch {
+        // Not JSON: $default.
+      }
+    }
+    const integration = this.options.routes.get(routeKey);
+    if (!integration) return;
+    const event: WebSocketEvent = {
+      requestContext: this.requestContext(connection.id, routeKey, 'MESSAGE', connection.connectedAt, connection.sourceIp, connection.authorizer),
+      body,
+      isBase64Encoded,
+    };
+    let response: WebSocketResponse;
+    try {
+      response = await integration.invoke(event);
+    } catch {
+      // A Lambda that throws: API Gateway answers the caller with a generic error message.
+      response = { statusCode: 500, body: JSON.stringify({ message: 'Internal server error' }) };
+    }
+    if (integration.returnsResponse && response.body !== undefined && connection.socket.readyState === WebSocket.OPEN) {
+      sendFramed(connection.socket, response.body);
+    }
+  }
+
+  private async forget(connection: LiveConnection): Promise<void> {
+    if (!this.connections.delete(connection.id)) return;
+    clearTimeout(connection.idleTimer);
+    clearTimeout(connection.maxTimer);
+    await this.disconnectIntegration(connection.id, connection.connectedAt, connection.sourceIp, connection.authorizer);
+  }
+
+  private async disconnectIntegration(id: string, connectedAt: number, sourceIp: string, authorizer: Record<string, string>): Promise<void> {
+    const route = this.options.routes.get('$disconnect');
+    if (!route) return;
+    try {
+      await route.invoke({ requestContext: this.requestContext(id, '$disconnect', 'DISCONNECT', connectedAt, sourceIp, authorizer) });
+    } catch {
+      // $disconnect is best effort on AWS too.
+    }
+  }
+
+  private async drop(connection: LiveConnection, code: number, reason: string): Promise<void> {
+    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.close(code, reason);
+    else connection.socket.terminate();
+    await this.forget(connection);
+  }
+
+  /** Kills a connection without a close handshake, as a network failure would (used by fault tests). */
+  sever(connectionId: string): boolean {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return false;
+    connection.socket.terminate();
+    return true;
+  }
+
+  private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const match = /^(?:\/[^/]+)?\/@connections\/([^/]+)$/.exec(url.pathname);
+    if (!match) {
+      res.writeHead(url.pathname === '/' ? 426 : 404, { 'content-type': 'text/plain' });
+      res.end(url.pathname === '/' ? 'ebb local stack: connect with a WebSocket client\n' : 'Not Found\n');
+      return;
+    }
+    const connectionId = decodeURIComponent(match[1]!);
+    const method = req.method ?? 'GET';
+    const injected = this.options.interceptManagement?.(method, connectionId);
+    if (injected !== undefined) return managementError(res, injected);
+    const connection = this.connections.get(connectionId);
+    if (!connection) return managementError(res, 410);
+
+    if (method === 'POST') {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > Limits.maxMessageBytes) return managementError(res, 413);
+        chunks.push(chunk as Buffer);
+      }
+      if (connection.socket.readyState !== WebSocket.OPEN) return managementError(res, 410);
+      sendFramed(connection.socket, Buffer.concat(chunks).toString('utf8'));
+      this.touch(connection);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    } else if (method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          ConnectedAt: new Date(connection.connectedAt).toISOString(),
+          Identity: { SourceIp: connection.sourceIp, UserAgent: connection.userAgent },
+          LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+        }),
+      );
+    } else if (method === 'DELETE') {
+      await this.drop(connection, APIGW_CLOSE.normal, '');
+      res.writeHead(204);
+      res.end();
+    } else {
+      res.writeHead(405);
+      res.end();
+    }
+  }
+}
+
+/** The error shapes API Gateway's management API uses, which the AWS SDK maps to exception classes. */
+function managementError(res: ServerResponse, status: number): void {
+  const type =
+    status === 410 ? 'GoneException' : status === 413 ? 'PayloadTooLargeException' : status === 429 ? 'LimitExceededException' : status === 403 ? 'ForbiddenException' : 'InternalServerErrorException';
+  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-ErrorType': type });
+  res.end(JSON.stringify({ message: type }));
+}
+
+/** Outbound messages over 32 KB go out as several frames, as API Gateway sends them. */
+function sendFramed(socket: WebSocket, text: string): void {
+  const data = Buffer.from(text, 'utf8');
+  if (data.length <= Limits.maxFrameBytes) {
+    socket.send(data, { binary: false });
+    return;
+  }
+  for (let offset = 0; offset < data.length; offset += Limits.maxFrameBytes) {
+    const chunk = data.subarray(offset, offset + Limits.maxFrameBytes);
+    socket.send(chunk, { binary: false, fin: offset + Limits.maxFrameBytes >= data.length });
+  }
+}
+
+interface FrameReceiver {
+  _payloadLength: number;
+  _opcode: number;
+  haveLength(cb: (error?: Error) => void): void;
+  createError(ctor: typeof RangeError, message: string, prefix: boolean, status: number, code: string): Error;
+}
+
+/** API Gateway closes with 1009 on a single frame over 32 KB; ws itself only limits whole messages. */
+function limitFrameSize(socket: WebSocket, maxFrameBytes: number): void {
+  const receiver = (socket as unknown as { _receiver?: FrameReceiver })._receiver;
+  if (!receiver) throw new Error('ws internals changed: cannot enforce the frame size limit');
+  const original = receiver.haveLength;
+  receiver.haveLength = function (this: FrameReceiver, cb) {
+    if (this._opcode < 0x08 && this._payloadLength > maxFrameBytes) {
+      cb(this.createError(RangeError, 'Frame size exceeded', false, APIGW_CLOSE.tooBig, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'));
+      return;
+    }
+    original.call(this, cb);
+  };
+}

@@ -1,0 +1,100 @@
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { resolveConfig, type EbbConfig, type EbbConfigInput } from '../protocol';
+import { silentLogger } from '../lambdas/adapters/logger';
+import { createPorts } from '../lambdas/adapters/ports';
+import { localTableNames, type TableNames } from '../lambdas/adapters/table-definitions';
+import type { Clock, Logger, Ports } from '../lambdas/core/ports';
+import { authorize } from '../lambdas/handlers/authorize';
+import { LOCAL_AWS, createTables, startDynalite, sweepExpired } from './dynamo';
+import { WebSocketGateway, type Integration } from './gateway';
+import { integrations } from './integrations';
+
+export interface LocalStackOptions {
+  /** Port of the WebSocket endpoint; 0 picks a free one. @default 8787 */
+  readonly port?: number;
+  /** Partial `context.ebb`, merged over the defaults and validated like cdk.json. */
+  readonly config?: EbbConfigInput;
+  /** Epoch milliseconds; drives phases and TTLs. Give the SDK's `now` the same clock. @default Date.now */
+  readonly now?: () => number;
+  /** How often expired items are swept, as DynamoDB's TTL would. @default 1000 */
+  readonly sweepIntervalMs?: number;
+  /** Structured logs of the handlers. @default silent */
+  readonly logger?: Logger;
+  /** Override API Gateway's 10-minute idle / 2-hour connection limits (tests). */
+  readonly idleTimeoutMs?: number;
+  readonly maxConnectionMs?: number;
+}
+
+export interface LocalStack {
+  /** `ws://127.0.0.1:<port>`: point `EbbClient.create({ url })` here. */
+  readonly url: string;
+  readonly dynamodbEndpoint: string;
+  /** The `@connections` management endpoint. */
+  readonly callbackUrl: string;
+  readonly config: EbbConfig;
+  readonly tables: TableNames;
+  /** The ports the handlers run with (tests inspect storage through them). */
+  readonly ports: Ports;
+  readonly gateway: WebSocketGateway;
+  /** Runs one TTL sweep now; resolves with the number of items deleted. */
+  sweep(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole platform in this process: dynalite with the tables infra deploys, the same handler modules
+ * behind an API Gateway WebSocket emulator, and a TTL sweeper.
+ * @throws ConfigError when `config` is invalid (the message names the key).
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const config = resolveConfig(options.config ?? {});
+  const clock: Clock = { now: options.now ?? (() => Date.now()) };
+  const logger = options.logger ?? silentLogger;
+  const tables = localTableNames();
+  const dynamo = await startDynalite();
+  await createTables(dynamo.client, tables);
+
+  // The gateway must listen before the management client knows its endpoint; routes are bound after.
+  let ports: Ports | undefined;
+  const routes = new Map<string, Integration>();
+  const gateway = new WebSocketGateway({
+    port: options.port ?? 8787,
+    authorizer: (event) => authorize(event, ports!),
+    identitySources: ['uid', 'dev', 'ts', 'nonce', 'sig'],
+    routes,
+    idleTimeoutMs: options.idleTimeoutMs,
+    maxConnectionMs: options.maxConnectionMs,
+  });
+  try {
+    await gateway.listen();
+  } catch (error) {
+    await dynamo.stop();
+    throw error;
+  }
+  const management = new ApiGatewayManagementApiClient({ endpoint: gateway.callbackUrl, ...LOCAL_AWS, maxAttempts: 1 });
+  ports = createPorts({ dynamodb: dynamo.client, tables, management, config, clock, logger });
+  for (const [key, integration] of integrations(ports)) routes.set(key, integration);
+
+  let sweeping: Promise<number> | undefined;
+  const sweep = () => (sweeping ??= sweepExpired(dynamo.client, tables, clock.now()).finally(() => (sweeping = undefined)));
+  const sweeper = setInterval(() => void sweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
+  sweeper.unref();
+
+  return {
+    url: gateway.url,
+    dynamodbEndpoint: dynamo.endpoint,
+    callbackUrl: gateway.callbackUrl,
+    config,
+    tables,
+    ports,
+    gateway,
+    sweep,
+    async stop() {
+      clearInterval(sweeper);
+      await sweeping?.catch(() => undefined);
+      await gateway.close();
+      management.destroy();
+      await dynamo.stop();
+    },
+  };
+}
