@@ -1,0 +1,198 @@
+import nacl from 'tweetnacl';
+import { toBase64Url } from '../../protocol';
+import { register } from '../../lambdas/core/accounts';
+import { connectionOpened } from '../../lambdas/core/connect';
+import { ack, fetch, send } from '../../lambdas/core/delivery';
+import { Refusal } from '../../lambdas/core/refusal';
+import type { Caller } from '../../lambdas/core/ports';
+import { makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
+import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
+
+const ciphertext = (bytes = 64) => toBase64Url(nacl.randomBytes(bytes));
+
+async function registered(world: MemoryWorld, id: TestIdentity): Promise<Caller> {
+  const caller = callerOf(id);
+  await register(world.ports, caller, registerFrame(id) as never);
+  return caller;
+}
+
+function sendFrame(to: string, id = messageId(), extra: Record<string, unknown> = {}) {
+  return { action: 'send' as const, rid: 'r', id, to, messages: [{ device: 1, ciphertext: ciphertext() }], ...extra };
+}
+
+async function expectRefusal(promise: Promise<unknown>, code: string) {
+  await expect(promise).rejects.toBeInstanceOf(Refusal);
+  await expect(promise).rejects.toMatchObject({ code });
+}
+
+describe('send', () => {
+  let world: MemoryWorld;
+  let alice: Caller;
+  let bob: Caller;
+  beforeEach(async () => {
+    world = memoryWorld();
+    alice = await registered(world, makeIdentity());
+    bob = await registered(world, makeIdentity());
+  });
+
+  it('queues durably before pushing, and pushes to the recipient device only', async () => {
+    await connectionOpened(world.ports, bob);
+    await connectionOpened(world.ports, alice);
+    const frame = sendFrame(bob.userId);
+    const result = await send(world.ports, alice, frame);
+
+    expect(result).toMatchObject({ id: frame.id, sentAt: world.clock.t, duplicate: false });
+    const page = await world.queue.page({ userId: bob.userId, device: 1 }, null, 10, world.clock.t);
+    expect(page.messages.map((m) => m.id)).toEqual([frame.id]);
+    expect(world.notifier.pushes).toHaveLength(1);
+    expect(world.notifier.pushes[0]).toMatchObject({ connectionId: bob.connectionId, frame: { type: 'message', id: frame.id, from: { user: alice.userId, device: 1 } } });
+  });
+
+  it('loses nothing when the push fails: the message waits in the queue', async () => {
+    await connectionOpened(world.ports, bob);
+    world.notifier.gone.add(bob.connectionId);
+    const frame = sendFrame(bob.userId);
+    await send(world.ports, alice, frame);
+    const page = await fetch(world.ports, bob, { action: 'fetch', rid: 'f' });
+    expect(page.messages.map((m) => m.id)).toEqual([frame.id]);
+  });
+
+  it('deletes the recipient connection on a gone push, never the sender connection', async () => {
+    await connectionOpened(world.ports, bob);
+    await connectionOpened(world.ports, alice);
+    world.notifier.gone.add(bob.connectionId);
+    await send(world.ports, alice, sendFrame(bob.userId));
+    expect(await world.connections.ofUser(bob.userId, world.clock.t)).toEqual([]);
+    expect((await world.connections.ofUser(alice.userId, world.clock.t)).map((c) => c.connectionId)).toEqual([alice.connectionId]);
+  });
+
+  it('is idempotent by message id: a retry at a later server time is queued once and answers the original time', async () => {
+    const frame = sendFrame(bob.userId);
+    const first = await send(world.ports, alice, frame);
+    world.clock.t += 1500;
+    const retry = await send(world.ports, alice, frame);
+    expect(retry).toMatchObject({ id: frame.id, sentAt: first.sentAt, duplicate: true });
+    const page = await world.queue.page({ userId: bob.userId, device: 1 }, null, 10, world.clock.t);
+    expect(page.messages).toHaveLength(1);
+  });
+
+  it('does not requeue a retry that arrives after the recipient acked the original', async () => {
+    const frame = sendFrame(bob.userId);
+    const first = await send(world.ports, alice, frame);
+    await ack(world.ports, bob, { action: 'ack', rid: 'a', messages: [{ id: frame.id, sentAt: first.sentAt }] });
+    world.clock.t += 10;
+    await send(world.ports, alice, frame);
+    expect((await fetch(world.ports, bob, { action: 'fetch', rid: 'f' })).messages).toEqual([]);
+  });
+
+  it('keeps two senders that chose the same id apart', async () => {
+    const carol = await registered(world, makeIdentity());
+    const id = messageId();
+    await send(world.ports, alice, sendFrame(bob.userId, id));
+    world.clock.t += 1;
+    const fromCarol = await send(world.ports, carol, sendFrame(bob.userId, id));
+    expect(fromCarol.duplicate).toBe(false);
+    expect((await fetch(world.ports, bob, { action: 'fetch', rid: 'f' })).messages.map((m) => m.from.user)).toEqual([alice.userId, carol.userId]);
+  });
+
+  it('caps expiresInSeconds at retentionDays', async () => {
+    const result = await send(world.ports, alice, sendFrame(bob.userId, messageId(), { expiresInSeconds: 365 * 86400 }));
+    expect(result.expiresAt).toBe(Math.ceil((world.clock.t + 30 * 86400 * 1000) / 1000) * 1000);
+    const short = await send(world.ports, alice, sendFrame(bob.userId, messageId(), { expiresInSeconds: 5 }));
+    expect(short.expiresAt).toBe(Math.ceil((world.clock.t + 5000) / 1000) * 1000);
+  });
+
+  it('refuses unknown recipients, unknown devices, oversize ciphertext and unregistered senders', async () => {
+    await expectRefusal(send(world.ports, alice, sendFrame(makeIdentity().uid)), 'NOT_FOUND');
+    await expectRefusal(send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 2, ciphertext: ciphertext() }] }), 'CONFLICT');
+    await expectRefusal(
+      send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 1, ciphertext: ciphertext(16385) }] }),
+      'PAYLOAD_TOO_LARGE',
+    );
+    await expectRefusal(send(world.ports, callerOf(makeIdentity()), sendFrame(bob.userId)), 'FORBIDDEN');
+    expect((await fetch(world.ports, bob, { action: 'fetch', rid: 'f' })).messages).toEqual([]);
+  });
+});
+
+describe('fetch and ack', () => {
+  let world: MemoryWorld;
+  let alice: Caller;
+  let bob: Caller;
+  beforeEach(async () => {
+    world = memoryWorld();
+    alice = await registered(world, makeIdentity());
+    bob = await registered(world, makeIdentity());
+  });
+
+  it('drains in send order across pages', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const frame = sendFrame(bob.userId);
+      ids.push(frame.id);
+      await send(world.ports, alice, frame);
+      world.clock.t += 1;
+    }
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await fetch(world.ports, bob, { action: 'fetch', rid: 'f', limit: 3, after });
+      seen.push(...page.messages.map((m) => m.id));
+      if (!page.more) break;
+      after = page.cursor!;
+    }
+    expect(seen).toEqual(ids);
+  });
+
+  it('keeps a page within one API Gateway message', async () => {
+    for (let i = 0; i < 8; i++) {
+      await send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 1, ciphertext: ciphertext(16384) }] });
+      world.clock.t += 1;
+    }
+    const page = await fetch(world.ports, bob, { action: 'fetch', rid: 'f' });
+    expect(page.more).toBe(true);
+    expect(JSON.stringify(page).length).toBeLessThan(128 * 1024);
+    const rest = await fetch(world.ports, bob, { action: 'fetch', rid: 'f', after: page.cursor! });
+    expect(page.messages.length + rest.messages.length).toBe(8);
+  });
+
+  it('filters expired messages even before TTL deletes them', async () => {
+    await send(world.ports, alice, sendFrame(bob.userId, messageId(), { expiresInSeconds: 1 }));
+    world.clock.t += 3000;
+    expect((await fetch(world.ports, bob, { action: 'fetch', rid: 'f' })).messages).toEqual([]);
+  });
+
+  it('acks delete from the caller own queue only', async () => {
+    const frame = sendFrame(bob.userId);
+    const sent = await send(world.ports, alice, frame);
+    // Alice tries to ack Bob's message: her own queue is addressed, Bob's is untouched.
+    await ack(world.ports, alice, { action: 'ack', rid: 'a', messages: [{ id: frame.id, sentAt: sent.sentAt }] });
+    expect((await fetch(world.ports, bob, { action: 'fetch', rid: 'f' })).messages).toHaveLength(1);
+    await ack(world.ports, bob, { action: 'ack', rid: 'a', messages: [{ id: frame.id, sentAt: sent.sentAt }] });
+    expect((await fetch(world.ports, bob, { action: 'fetch', rid: 'f' })).messages).toHaveLength(0);
+  });
+
+  it('rejects a cursor it did not produce', async () => {
+    await expectRefusal(fetch(world.ports, bob, { action: 'fetch', rid: 'f', after: 'd#someone#xxxxxxxxxxxxxxxx' }), 'BAD_REQUEST');
+  });
+});
+
+describe('send without transactions under faults', () => {
+  it('never loses a message when the process dies between the queue write and the dedup marker', async () => {
+    const world = memoryWorld();
+    const alice = await registered(world, makeIdentity());
+    const bob = await registered(world, makeIdentity());
+    const frame = sendFrame(bob.userId);
+    const claim = world.queue.claim.bind(world.queue);
+    world.queue.claim = async () => {
+      throw new Error('crash');
+    };
+    await expect(send(world.ports, alice, frame)).rejects.toThrow('crash');
+    world.queue.claim = claim;
+    world.clock.t += 5;
+    await send(world.ports, alice, frame);
+    const ids = (await fetch(world.ports, bob, { action: 'fetch', rid: 'f' })).messages.map((m) => m.id);
+    // At-least-once: both copies carry the same id, which the SDK delivers to the app once.
+    expect(ids.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(ids)).toEqual(new Set([frame.id]));
+  });
+});

@@ -1,0 +1,46 @@
+import { resolveConfig, type EbbConfigInput } from '../../protocol';
+import { silentLogger } from '../../lambdas/adapters/logger';
+import { MemoryAccounts, MemoryConnections, MemoryNonces, MemoryPrekeys, MemoryQueue } from '../../lambdas/adapters/memory';
+import type { Caller, Notifier, Ports, PushOutcome } from '../../lambdas/core/ports';
+import type { TestIdentity } from './identity';
+
+export class RecordingNotifier implements Notifier {
+  readonly pushes: { connectionId: string; frame: Record<string, unknown> }[] = [];
+  /** Connections API Gateway no longer knows. */
+  readonly gone = new Set<string>();
+  async push(connectionId: string, data: string): Promise<PushOutcome> {
+    if (this.gone.has(connectionId)) return 'gone';
+    this.pushes.push({ connectionId, frame: JSON.parse(data) as Record<string, unknown> });
+    return 'sent';
+  }
+}
+
+export interface MemoryWorld {
+  ports: Ports;
+  accounts: MemoryAccounts;
+  prekeys: MemoryPrekeys;
+  connections: MemoryConnections;
+  queue: MemoryQueue;
+  nonces: MemoryNonces;
+  notifier: RecordingNotifier;
+  clock: { t: number; now(): number };
+}
+
+export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 0, 1)): MemoryWorld {
+  const clock = { t: start, now() { return this.t; } };
+  const world = {
+    accounts: new MemoryAccounts(),
+    prekeys: new MemoryPrekeys(),
+    connections: new MemoryConnections(),
+    queue: new MemoryQueue(),
+    nonces: new MemoryNonces(),
+    notifier: new RecordingNotifier(),
+    clock,
+  };
+  const ports: Ports = { ...world, clock, config: resolveConfig(config), logger: silentLogger };
+  return { ...world, ports };
+}
+
+export function callerOf(id: TestIdentity, connectionId = `c-${id.uid.slice(0, 6)}`, device = 1): Caller {
+  return { userId: id.uid, device, connectionId, signingKey: id.pk };
+}
