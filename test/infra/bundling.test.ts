@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Handlers } from '../../lambdas/routes';
+import { EbbStack } from '../../infra/ebb-stack';
+import { REPO_ROOT, cdkJsonContext, logicalId, resourcesOfType } from './fixture';
+
+/** Bundling 13 functions with esbuild takes a while on a small machine. */
+const BUNDLING_TIMEOUT_MS = 180_000;
+
+describe('GIVEN the stack synthesized with real esbuild bundling', () => {
+  let outdir: string;
+  let bundles: Record<string, string>;
+
+  beforeAll(() => {
+    process.env.CDK_VALIDATION = 'false';
+    outdir = mkdtempSync(path.join(tmpdir(), 'ebb-bundling-'));
+    // No `aws:cdk:bundling-stacks` override: every NodejsFunction is bundled by the local esbuild.
+    const app = new App({ context: cdkJsonContext(), outdir });
+    const stack = new EbbStack(app, 'Ebb');
+    const template = Template.fromStack(stack);
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    bundles = {};
+    for (const spec of Handlers) {
+      // The asset's S3 key is its content hash, which also names its directory in the cloud assembly.
+      const code = functions[logicalId(stack.webSocketApi.functions[spec.entry]!)]!.Properties!.Code as { S3Key: string };
+      bundles[spec.entry] = path.join(outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
+    }
+  }, BUNDLING_TIMEOUT_MS);
+
+  afterAll(() => {
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+  });
+
+  test.each(Handlers.map((spec) => spec.entry))('THEN the %s asset holds exactly one minified index.js and no source map', (entry) => {
+    const dir = bundles[entry]!;
+    expect(readdirSync(dir)).toEqual(['index.js']);
+    const code = readFileSync(path.join(dir, 'index.js'), 'utf8');
+    // Minified output has few lines, however long the sources.
+    expect(code.split('\n').length).toBeLessThan(50);
+    expect(code).not.toContain('sourceMappingURL');
+  });
+
+  test.each(Handlers.map((spec) => spec.entry))('THEN the %s bundle leaves the AWS SDK to the runtime', (entry) => {
+    const code = readFileSync(path.join(bundles[entry]!, 'index.js'), 'utf8');
+    // Every mention of the SDK is a plain require, resolved by the Node.js 22 runtime.
+    const mentions = code.match(/@aws-sdk\//g) ?? [];
+    const requires = code.match(/require\("@aws-sdk\/[a-z0-9-]+"\)/g) ?? [];
+    expect(mentions.length).toBe(requires.length);
+    // A budget that one bundled SDK client alone would exceed.
+    expect(code.length).toBeLessThan(256 * 1024);
+  });
+
+  test.each(Handlers.map((spec) => spec.entry))('THEN the %s bundle loads as CommonJS and exports handler', (entry) => {
+    const result = spawnSync(
+      process.execPath,
+      ['-e', "const m = require(process.argv[1]); if (typeof m.handler !== 'function') { console.error(Object.keys(m)); process.exit(2); }", path.join(bundles[entry]!, 'index.js')],
+      // The runtime provides @aws-sdk/*; the repository's copy stands in for it here.
+      { encoding: 'utf8', env: { ...process.env, NODE_PATH: path.join(REPO_ROOT, 'node_modules') } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  test('THEN the cloud assembly has the template next to the assets', () => {
+    expect(existsSync(path.join(outdir, 'Ebb.template.json'))).toBe(true);
+  });
+});

@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { LambdaEnv } from '../../lambdas/routes';
+import { ConfigError, DEFAULT_CONFIG } from '../../protocol/config';
+import { REPO_ROOT, cdkJsonContext, synthWithoutBundling } from './fixture';
+
+const sunset = (dates: Partial<typeof DEFAULT_CONFIG.sunset>) => ({ sunset: { ...DEFAULT_CONFIG.sunset, ...dates } });
+
+describe('config from context.ebb', () => {
+  test('GIVEN cdk.json THEN its ebb context is the documented default config', () => {
+    expect(cdkJsonContext().ebb).toEqual(DEFAULT_CONFIG);
+  });
+
+  test.each<[string, unknown, string]>([
+    ['a readOnlyAt before signupsCloseAt', sunset({ signupsCloseAt: '2027-02-01T00:00:00Z', readOnlyAt: '2027-01-01T00:00:00Z' }), 'ebb.sunset.readOnlyAt: must not be before signupsCloseAt'],
+    ['retentionDays 0', { retentionDays: 0 }, 'ebb.retentionDays: must be at least 1'],
+    ['a fractional maxQueueDepth', { maxQueueDepth: 1.5 }, 'ebb.maxQueueDepth:'],
+    ['an unknown key', { retentionDayz: 3 }, 'unknown key retentionDayz'],
+    ['a purgeAt without shutdownAt', sunset({ purgeAt: '2027-01-01T00:00:00Z' }), 'ebb.sunset.purgeAt: needs shutdownAt'],
+  ])('GIVEN %s WHEN the stack is synthesized THEN it fails with a ConfigError naming the key', (_label, ebb, message) => {
+    let thrown: unknown;
+    try {
+      synthWithoutBundling({ ebb });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toContain(message);
+  });
+
+  test('GIVEN a partial ebb context WHEN synthesized THEN handlers get it merged over the defaults', () => {
+    const { stack, template } = synthWithoutBundling({ ebb: { retentionDays: 7, rateLimits: { sendPerMinute: 30 } } });
+    const expected = { ...DEFAULT_CONFIG, retentionDays: 7, rateLimits: { ...DEFAULT_CONFIG.rateLimits, sendPerMinute: 30 } };
+    expect(stack.config).toEqual(expected);
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { [LambdaEnv.config]: JSON.stringify(expected) } },
+    });
+  });
+});
+
+describe('infra/app.ts, the cdk.json app', () => {
+  let outdir: string;
+  beforeEach(() => {
+    outdir = mkdtempSync(path.join(tmpdir(), 'ebb-app-'));
+  });
+  afterEach(() => rmSync(outdir, { recursive: true, force: true }));
+
+  /** Runs the app the way the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR), without any AWS_* variable. */
+  function runApp(context: Record<string, unknown>) {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+    return spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['infra/app.ts'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { ...env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+    });
+  }
+
+  test('GIVEN an invalid ebb context WHEN the app runs THEN it exits 1 with one line naming the key', () => {
+    const result = runApp({ ebb: { retentionDays: 0 }, 'aws:cdk:bundling-stacks': [] });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('ebb.retentionDays: must be at least 1');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(path.join(outdir, 'Ebb.template.json'))).toBe(false);
+  });
+
+  test('GIVEN cdk.json context and no AWS credentials WHEN the app runs THEN it writes the Ebb template', () => {
+    const result = runApp({ ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const template = JSON.parse(readFileSync(path.join(outdir, 'Ebb.template.json'), 'utf8'));
+    expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining(['WebSocketUrl', 'CallbackUrl', 'CiphertextQueueTableName']));
+  }, 60_000);
+});

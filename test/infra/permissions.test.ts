@@ -1,0 +1,119 @@
+import type { TableKey } from '../../lambdas/adapters/table-definitions';
+import { Handlers } from '../../lambdas/routes';
+import { logicalId, resourcesOfType, synthWithoutBundling, type Synthesized } from './fixture';
+
+interface Statement {
+  readonly Effect: string;
+  readonly Action?: string | string[];
+  readonly NotAction?: unknown;
+  readonly Resource?: unknown;
+}
+
+interface PolicyDocument {
+  readonly Statement: Statement[];
+}
+
+const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Whether an IAM action pattern (with `*` and `?`) matches `action`, case-insensitively as IAM does. */
+function actionMatches(pattern: string, action: string): boolean {
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return regex.test(action);
+}
+
+/** `Fn::Join` of strings and `Ref`s as one readable string, e.g. `arn:{AWS::Partition}:…`. */
+function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const object = value as Record<string, unknown>;
+  if ('Ref' in object) return `{${String(object.Ref)}}`;
+  if ('Fn::GetAtt' in object) return `{${(object['Fn::GetAtt'] as string[]).join('.')}}`;
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+    return parts.map(flatten).join(separator);
+  }
+  throw new Error(`cannot flatten ${JSON.stringify(value)}`);
+}
+
+describe('least privilege', () => {
+  describe('GIVEN the stack synthesized from cdk.json', () => {
+    let synth: Synthesized;
+    let everyStatement: Statement[];
+    beforeAll(() => {
+      synth = synthWithoutBundling();
+      const documents: PolicyDocument[] = [
+        ...Object.values(resourcesOfType(synth.template, 'AWS::IAM::Policy')).map((p) => p.Properties!.PolicyDocument as PolicyDocument),
+        ...Object.values(resourcesOfType(synth.template, 'AWS::IAM::ManagedPolicy')).map((p) => p.Properties!.PolicyDocument as PolicyDocument),
+        ...Object.values(resourcesOfType(synth.template, 'AWS::IAM::Role')).flatMap((r) =>
+          asList(r.Properties!.Policies as { PolicyDocument: PolicyDocument }[] | undefined).map((p) => p.PolicyDocument),
+        ),
+      ];
+      everyStatement = documents.flatMap((document) => document.Statement);
+    });
+
+    /** Statements of the inline and attached policies of a handler's role. */
+    function statementsOf(entry: string): Statement[] {
+      const fn = synth.stack.webSocketApi.functions[entry]!;
+      const roleId = logicalId(fn.role!);
+      return Object.values(resourcesOfType(synth.template, 'AWS::IAM::Policy'))
+        .filter((policy) => asList(policy.Properties!.Roles as unknown[]).some((role) => JSON.stringify(role) === JSON.stringify({ Ref: roleId })))
+        .flatMap((policy) => (policy.Properties!.PolicyDocument as PolicyDocument).Statement);
+    }
+
+    test('THEN no statement in the stack allows dynamodb:Scan, by name or by wildcard', () => {
+      expect(everyStatement.length).toBeGreaterThan(0);
+      for (const statement of everyStatement) {
+        expect(statement.NotAction).toBeUndefined();
+        const scans = asList(statement.Action).filter((action) => actionMatches(action, 'dynamodb:Scan'));
+        expect(scans).toEqual([]);
+      }
+    });
+
+    test('THEN no statement allows every DynamoDB action or every action', () => {
+      const wide = everyStatement.flatMap((s) => asList(s.Action)).filter((a) => a === '*' || /^dynamodb:\*$/i.test(a));
+      expect(wide).toEqual([]);
+    });
+
+    test.each(Handlers.map((spec) => [spec.entry, spec] as const))('THEN %s may call exactly the DynamoDB actions routes.ts lists, on those tables only', (entry, spec) => {
+      const granted: Record<string, string[]> = {};
+      for (const statement of statementsOf(entry)) {
+        const actions = asList(statement.Action).filter((action) => action.toLowerCase().startsWith('dynamodb:'));
+        if (actions.length === 0) continue;
+        expect(statement.Effect).toBe('Allow');
+        for (const resource of asList(statement.Resource)) {
+          // A table's own ARN: no `*`, no `/index/*`, no other table.
+          const target = flatten(resource);
+          granted[target] = [...(granted[target] ?? []), ...actions].sort();
+        }
+      }
+      const expected: Record<string, string[]> = {};
+      for (const [key, actions] of Object.entries(spec.tables) as [TableKey, readonly string[]][]) {
+        expected[`{${logicalId(synth.stack.tables.table(key))}.Arn}`] = actions.map((action) => `dynamodb:${action}`).sort();
+      }
+      expect(granted).toEqual(expected);
+    });
+
+    test('THEN function roles carry only the basic execution managed policy', () => {
+      for (const spec of Handlers) {
+        const role = resourcesOfType(synth.template, 'AWS::IAM::Role')[logicalId(synth.stack.webSocketApi.functions[spec.entry]!.role!)]!;
+        expect(asList(role.Properties!.ManagedPolicyArns).map(flatten)).toEqual([
+          'arn:{AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+        ]);
+        expect(role.Properties!.Policies).toBeUndefined();
+      }
+    });
+
+    test.each(Handlers.map((spec) => [spec.entry, spec] as const))('THEN %s may manage connections exactly when routes.ts says so, on this API stage only', (entry, spec) => {
+      const apiId = logicalId(synth.stack.webSocketApi.api);
+      const executeApi = statementsOf(entry).filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('execute-api:')));
+      if (!spec.manageConnections) {
+        expect(executeApi).toEqual([]);
+        return;
+      }
+      expect(executeApi).toHaveLength(1);
+      expect(asList(executeApi[0]!.Action)).toEqual(['execute-api:ManageConnections']);
+      expect(asList(executeApi[0]!.Resource).map(flatten)).toEqual([
+        `arn:{AWS::Partition}:execute-api:{AWS::Region}:{AWS::AccountId}:{${apiId}}/prod/*/@connections/*`,
+      ]);
+    });
+  });
+});
