@@ -1,0 +1,202 @@
+import { UserId } from '../../protocol/frames';
+import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
+import { badRequest, toEbbError } from './errors';
+import { Emitter } from './events';
+import { type Identity, loadOrCreateIdentity } from './identity/identity';
+import { PeerDirectory } from './identity/peers';
+import { type EbbClientOptions, type Settings, resolveOptions } from './options';
+import { ACK_CLOSE_WAIT_MS, AckBatcher } from './session/acks';
+import { handshake } from './session/handshake';
+import { Inbox } from './session/inbox';
+import { Outbox } from './session/outbox';
+import { StoreKeys } from './store/layout';
+import { Connection } from './transport/connection';
+import { signedConnectUrl } from './transport/connect-url';
+import { MessagePush, NoticePush } from './transport/server-frames';
+import { resolveWebSocket } from './transport/websocket';
+import type { EbbClientEvents, SendOptions, SendResult } from './types';
+
+/**
+ * An ebb account on one device: connects, keeps the connection alive, encrypts what it sends and
+ * hands each received message to the app exactly once.
+ */
+export class EbbClient {
+  private readonly events = new Emitter<EbbClientEvents>();
+  private readonly connection: Connection;
+  private readonly acks: AckBatcher;
+  private readonly inbox: Inbox;
+  private readonly outbox: Outbox;
+  private limits: ServiceLimits | null = null;
+  private registered: boolean;
+
+  /**
+   * Loads the identity from `options.store`, creating and saving one on first use. Does not connect.
+   * @throws EbbError BAD_REQUEST (not retryable) for invalid options.
+   * @throws EbbError INTERNAL (not retryable) when the stored identity is corrupt.
+   * @throws EbbError INTERNAL (retryable) when the store fails; its error is the `cause`.
+   */
+  static async create(options: EbbClientOptions): Promise<EbbClient> {
+    try {
+      const settings = resolveOptions(options);
+      const identity = await loadOrCreateIdentity(settings.store);
+      const registered = (await settings.store.get(StoreKeys.registered)) !== undefined;
+      return new EbbClient(settings, identity, registered);
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  private constructor(
+    private readonly settings: Settings,
+    private readonly identity: Identity,
+    registered: boolean,
+  ) {
+    this.registered = registered;
+    const { store, device, now, timeoutMs } = settings;
+    this.connection = new Connection({
+      connectUrl: () => signedConnectUrl(settings.url, identity, device, Math.floor(now()), !this.registered),
+      webSocket: () => resolveWebSocket(settings.WebSocket),
+      setup: (request) =>
+        handshake(request, {
+          identity,
+          device,
+          store,
+          inbox: this.inbox,
+          onStatus: (status) => (this.limits = status.limits),
+          onRegistered: () => (this.registered = true),
+        }),
+      onPush: (type, frame) => this.onPush(type, frame),
+      onStopped: (error) => this.events.emit('error', error),
+      timeoutMs,
+      backoff: settings.backoff,
+    });
+    this.acks = new AckBatcher((messages) => this.connection.request('ack', { messages }, 'open'));
+    const peers = new PeerDirectory(store, (user) => this.connection.request('keys.bundle', { user }));
+    this.inbox = new Inbox({ identity, device, store, peers, acks: this.acks, now, emit: (message) => this.events.emit('message', message) });
+    this.outbox = new Outbox({
+      identity,
+      device,
+      peers,
+      limits: async () => {
+        await this.connection.whenReady(timeoutMs);
+        return this.limits!;
+      },
+      send: (body) => this.connection.request('send', body),
+    });
+  }
+
+  /** This account's self-certifying user id (DESIGN §4). */
+  get userId(): string {
+    return this.identity.userId;
+  }
+
+  get device(): number {
+    return this.settings.device;
+  }
+
+  /**
+   * Authenticates, registers a new account, publishes prekeys and drains the queue: resolves once
+   * every queued message has been handed to 'message' listeners. Afterwards the client reconnects
+   * by itself whenever the connection drops.
+   * @throws EbbError UNAUTHORIZED (not retryable) when the server refuses the connection.
+   * @throws EbbError SIGNUPS_CLOSED, SERVICE_SHUT_DOWN, ACCOUNT_SUSPENDED… (not retryable) when the
+   *   service refuses this account; the socket stays open so status() and 'notice' still work.
+   * @throws EbbError INTERNAL (retryable) when the service cannot be reached within `timeoutMs`.
+   */
+  async connect(): Promise<void> {
+    try {
+      await this.connection.connect();
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Listens for an event; returns a function that removes the listener. 'message' gets each
+   * message once; 'notice' gets service notices; 'error' reports that the client stopped
+   * reconnecting; 'identityChanged' is reserved for a later release.
+   */
+  on<K extends keyof EbbClientEvents>(event: K, listener: (payload: EbbClientEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  off<K extends keyof EbbClientEvents>(event: K, listener: (payload: EbbClientEvents[K]) => void): void {
+    this.events.off(event, listener);
+  }
+
+  /**
+   * Encrypts `content` for every device of `to` and queues it on the server. Resolves once the
+   * server has stored it. Sends to one recipient are delivered in the order of the calls.
+   * @throws EbbError BAD_REQUEST (not retryable) for an invalid user id, content or option.
+   * @throws EbbError PAYLOAD_TOO_LARGE (not retryable) when the ciphertext would exceed the
+   *   service's `maxCiphertextBytes`; nothing is sent.
+   * @throws EbbError NOT_FOUND (not retryable) when `to` has no account.
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`), SERVICE_READ_ONLY and other
+   *   server refusals with the server's retryability.
+   * @throws EbbError INTERNAL (retryable) when the connection was lost and the send could not be
+   *   completed within `timeoutMs`. The message may then have been queued: a new send() is a new message.
+   * @throws EbbError INTERNAL (retryable) when the store fails; its error is the `cause`.
+   */
+  async send(to: string, content: string | Uint8Array, options: SendOptions = {}): Promise<SendResult> {
+    if (!UserId.safeParse(to).success) throw badRequest('to: must be a user id');
+    const isText = typeof content === 'string';
+    if (!isText && !(content instanceof Uint8Array)) throw badRequest('content: must be a string or a Uint8Array');
+    checkSeconds('expiresInSeconds', options.expiresInSeconds);
+    checkSeconds('burnAfterReadingSeconds', options.burnAfterReadingSeconds);
+    try {
+      return await this.outbox.send({
+        to,
+        body: isText ? new TextEncoder().encode(content) : content,
+        ...(isText && { text: content }),
+        ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
+        ...(options.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: options.burnAfterReadingSeconds }),
+      });
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * The service's phase, sunset schedule and limits. Works on any open connection, including one
+   * whose connect() was refused by policy (e.g. SERVICE_SHUT_DOWN).
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`.
+   */
+  async status(): Promise<ServiceStatus> {
+    try {
+      const status = await this.connection.request('status', {}, 'open');
+      this.limits = status.limits;
+      return status;
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Acks what has been received, stops reconnecting and closes the connection. Pending requests
+   * fail with EbbError INTERNAL (not retryable). Never throws.
+   */
+  async close(): Promise<void> {
+    await this.inbox.idle();
+    if (this.connection.isOpen) await this.acks.flush(Math.min(ACK_CLOSE_WAIT_MS, this.settings.timeoutMs));
+    this.acks.discard();
+    await this.connection.close();
+  }
+
+  private onPush(type: string, frame: unknown): void {
+    if (type === 'message') {
+      const push = MessagePush.safeParse(frame);
+      if (push.success) void this.inbox.receive(push.data);
+    } else if (type === 'notice') {
+      const notice = NoticePush.safeParse(frame);
+      if (notice.success) this.events.emit('notice', { phase: notice.data.phase, schedule: notice.data.schedule, serverTime: notice.data.serverTime });
+    }
+  }
+}
+
+/** The protocol's bound on `expiresInSeconds`; burn-after-reading uses the same. */
+const MAX_SECONDS = 365 * 86400;
+
+function checkSeconds(name: string, value: number | undefined): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_SECONDS) throw badRequest(`${name}: must be a whole number of seconds from 1 to ${MAX_SECONDS}`);
+}

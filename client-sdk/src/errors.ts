@@ -1,0 +1,56 @@
+import { type ErrorCode, isErrorCode, isRetryable } from '../../protocol/errors';
+
+export type { ErrorCode } from '../../protocol/errors';
+
+export interface EbbErrorOptions {
+  /** @default whether the protocol treats `code` as retryable (RATE_LIMITED, INTERNAL) */
+  readonly retryable?: boolean;
+  /** Set when the server says how long to wait, e.g. with RATE_LIMITED. */
+  readonly retryAfterSeconds?: number;
+  /** The underlying failure, e.g. a KeyStore's own error. */
+  readonly cause?: unknown;
+}
+
+/**
+ * The one error the SDK throws. `code` is the protocol's closed union; `retryable` says whether
+ * repeating the same call later can succeed.
+ */
+export class EbbError extends Error {
+  override readonly name = 'EbbError';
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly retryAfterSeconds?: number;
+
+  constructor(code: ErrorCode, message: string, options: EbbErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? isRetryable(code);
+    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  /**
+   * Narrows `err` to an EbbError (with `code`, when given). Also recognises EbbErrors from another
+   * copy of the SDK in the same app, where `instanceof` fails.
+   */
+  static is<C extends ErrorCode>(err: unknown, code?: C): err is EbbError & { readonly code: C } {
+    const isEbb =
+      err instanceof EbbError ||
+      (err instanceof Error && err.name === 'EbbError' && isErrorCode((err as { code?: unknown }).code));
+    return isEbb && (code === undefined || (err as EbbError).code === code);
+  }
+}
+
+/** Misuse of the API: a bad argument or a call in the wrong state. Never retryable. */
+export function badRequest(message: string): EbbError {
+  return new EbbError('BAD_REQUEST', message, { retryable: false });
+}
+
+/**
+ * Anything thrown below a public method, as an EbbError: ours pass through; others (a KeyStore's
+ * I/O error, say) become a retryable INTERNAL that keeps the original as `cause`.
+ */
+export function toEbbError(err: unknown): EbbError {
+  if (EbbError.is(err)) return err;
+  const detail = err instanceof Error ? `: ${err.message}` : '';
+  return new EbbError('INTERNAL', `unexpected failure${detail}`, { retryable: true, cause: err });
+}

@@ -1,0 +1,22 @@
+import nacl from 'tweetnacl';
+import { toBase64Url } from '../../../protocol/base64url';
+import { IDENTITY_CONTEXT, USER_ID_HASH_BYTES, signedKeyMessage } from '../../../protocol/connect';
+
+/** DESIGN §4: base64url of the first 24 bytes of SHA-512(signing public key). */
+export function userIdFromSigningKey(signingPublicKey: Uint8Array): string {
+  return toBase64Url(nacl.hash(signingPublicKey).subarray(0, USER_ID_HASH_BYTES));
+}
+
+export function signIdentityKey(identityPublicKey: Uint8Array, signingSecretKey: Uint8Array): Uint8Array {
+  return nacl.sign.detached(signedKeyMessage(IDENTITY_CONTEXT, identityPublicKey), signingSecretKey);
+}
+
+/**
+ * Whether `userId` belongs to `signingKey` and that key signed `identityKey`. Slow in tweetnacl
+ * (~100/s): callers verify once per peer and cache the outcome.
+ */
+export function verifyPeerIdentity(userId: string, signingKey: Uint8Array, identityKey: Uint8Array, identitySig: Uint8Array): boolean {
+  if (signingKey.length !== nacl.sign.publicKeyLength || identitySig.length !== nacl.sign.signatureLength) return false;
+  if (userIdFromSigningKey(signingKey) !== userId) return false;
+  return nacl.sign.detached.verify(signedKeyMessage(IDENTITY_CONTEXT, identityKey), identitySig, signingKey);
+}

@@ -1,0 +1,21 @@
+/** The ebb client SDK: everything an app imports. Anything not exported here is internal. */
+export { EbbClient } from './client';
+export type { EbbClientOptions } from './options';
+export { EbbError, type EbbErrorOptions, type ErrorCode } from './errors';
+export type { KeyStore } from './store/key-store';
+export { MemoryStore } from './store/memory-store';
+export { FileStore } from './store/file-store';
+export type { WebSocketConstructor, WebSocketLike } from './transport/websocket';
+export type { BackoffOptions } from './transport/backoff';
+export type {
+  EbbClientEvents,
+  IdentityChangedEvent,
+  Phase,
+  ReceivedMessage,
+  SendOptions,
+  SendResult,
+  ServiceLimits,
+  ServiceNotice,
+  ServiceStatus,
+  SunsetSchedule,
+} from './types';

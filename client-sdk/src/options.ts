@@ -1,0 +1,66 @@
+import { Limits } from '../../protocol/limits';
+import { badRequest } from './errors';
+import type { KeyStore } from './store/key-store';
+import { MemoryStore } from './store/memory-store';
+import { type BackoffOptions, DEFAULT_BACKOFF } from './transport/backoff';
+import type { WebSocketConstructor } from './transport/websocket';
+
+export interface EbbClientOptions {
+  /** The service's WebSocket URL, e.g. `wss://…/prod` or `ws://127.0.0.1:8787`. */
+  readonly url: string;
+  /** Where the identity and everything else that must survive a restart is kept. @default new MemoryStore() */
+  readonly store?: KeyStore;
+  /** Clock in ms since the epoch, for connect timestamps and expiry. @default Date.now */
+  readonly now?: () => number;
+  /** This client's device number. @default 1 */
+  readonly device?: number;
+  /** WebSocket implementation. @default globalThis.WebSocket, else the `ws` package */
+  readonly WebSocket?: WebSocketConstructor;
+  /** How long a request (or connect()) may take, reconnects included. @default 30000 */
+  readonly timeoutMs?: number;
+  /** Reconnect backoff. @default { baseDelayMs: 250, maxDelayMs: 30000 } */
+  readonly reconnect?: BackoffOptions;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Options after defaults and checks. */
+export interface Settings {
+  readonly url: string;
+  readonly store: KeyStore;
+  readonly now: () => number;
+  readonly device: number;
+  readonly WebSocket: WebSocketConstructor | undefined;
+  readonly timeoutMs: number;
+  readonly backoff: Required<BackoffOptions>;
+}
+
+/** Applies defaults and checks every option. @throws EbbError BAD_REQUEST naming the offending option. */
+export function resolveOptions(options: EbbClientOptions): Settings {
+  if (typeof options !== 'object' || options === null) throw badRequest('options: must be an object');
+  let protocol: string;
+  try {
+    protocol = new URL(options.url).protocol;
+  } catch {
+    throw badRequest('url: must be a ws:// or wss:// URL');
+  }
+  if (protocol !== 'ws:' && protocol !== 'wss:') throw badRequest('url: must be a ws:// or wss:// URL');
+  const device = options.device ?? 1;
+  if (!Number.isInteger(device) || device < 1 || device > Limits.maxDevice) throw badRequest(`device: must be a whole number from 1 to ${Limits.maxDevice}`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) throw badRequest('timeoutMs: must be positive');
+  const backoff = { ...DEFAULT_BACKOFF, ...options.reconnect };
+  if (!(backoff.baseDelayMs > 0) || !(backoff.maxDelayMs >= backoff.baseDelayMs)) throw badRequest('reconnect: need 0 < baseDelayMs <= maxDelayMs');
+  if (options.now !== undefined && typeof options.now !== 'function') throw badRequest('now: must be a function');
+  if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') throw badRequest('WebSocket: must be a constructor');
+  return {
+    url: options.url,
+    store: options.store ?? new MemoryStore(),
+    now: options.now ?? Date.now,
+    device,
+    WebSocket: options.WebSocket,
+    timeoutMs,
+    backoff,
+  };
+}
+

@@ -1,0 +1,58 @@
+import { toBase64Url } from '../../../protocol/base64url';
+import type { ServiceStatus } from '../../../protocol/frames';
+import { EbbError } from '../errors';
+import type { Identity } from '../identity/identity';
+import type { KeyStore } from '../store/key-store';
+import { StoreKeys } from '../store/layout';
+import type { Request } from '../transport/connection';
+import type { Inbox } from './inbox';
+import { replenishPrekeys } from './prekeys';
+
+export interface HandshakeOptions {
+  readonly identity: Identity;
+  readonly device: number;
+  readonly store: KeyStore;
+  readonly inbox: Inbox;
+  readonly onStatus: (status: ServiceStatus) => void;
+  /** From now on the connect URL leaves out `pk`. */
+  readonly onRegistered: () => void;
+}
+
+/**
+ * What runs on every new socket before the client reports itself ready (DESIGN §4, §6): hello,
+ * register if the server does not know us, top up prekeys, then drain the queue.
+ */
+export async function handshake(request: Request, options: HandshakeOptions): Promise<void> {
+  const { identity, device, store, inbox } = options;
+  const hello = await request('hello', {});
+  if (hello.userId !== identity.userId || hello.device !== device) {
+    throw new EbbError('INTERNAL', 'the server answered for another account', { retryable: false });
+  }
+  options.onStatus(hello.status);
+  if (!hello.registered) {
+    await request('register', { identityKey: toBase64Url(identity.identityPublicKey), identitySig: toBase64Url(identity.identitySig) });
+  }
+  if ((await store.get(StoreKeys.registered)) === undefined) await store.set(StoreKeys.registered, '1');
+  options.onRegistered();
+
+  try {
+    await replenishPrekeys(request, store, identity);
+  } catch (err) {
+    // A read-only service still delivers what is queued: prekeys can wait, the drain cannot.
+    if (!EbbError.is(err, 'SERVICE_READ_ONLY')) throw err;
+  }
+
+  await inbox.pruneSeen();
+  await drain(request, inbox);
+}
+
+/** Fetches queue pages until the server says there are no more, handling each envelope in order. */
+async function drain(request: Request, inbox: Inbox): Promise<void> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await request('fetch', after === undefined ? {} : { after });
+    for (const envelope of page.messages) await inbox.receive(envelope);
+    if (!page.more || page.cursor === null) return;
+    after = page.cursor;
+  }
+}

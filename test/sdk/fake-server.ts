@@ -1,0 +1,322 @@
+import { createHash, createPublicKey, verify } from 'node:crypto';
+import { type IncomingMessage, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
+import { IDENTITY_CONTEXT, SIGNED_PREKEY_CONTEXT, USER_ID_HASH_BYTES, connectMessage, signedKeyMessage } from '../../protocol/connect';
+import type { ErrorCode } from '../../protocol/errors';
+import type { Envelope, OneTimePrekey, ServiceLimits, ServiceStatus, SignedPrekey } from '../../protocol/frames';
+import { Limits } from '../../protocol/limits';
+
+/**
+ * An in-memory stand-in for the ebb service that checks what the SDK sends: the connect
+ * signature (with node:crypto, independently of tweetnacl), every frame's shape and size, and
+ * keeps a log of frames so tests can assert the exact sequence.
+ */
+
+export interface LoggedFrame {
+  readonly connection: number;
+  readonly user: string;
+  readonly device: number;
+  readonly bytes: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly frame: any;
+}
+
+export interface Upgrade {
+  readonly query: URLSearchParams;
+  readonly accepted: boolean;
+}
+
+interface Account {
+  readonly signingKey: string;
+  identityKey: string;
+  identitySig: string;
+  readonly devices: Set<number>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Frame = Record<string, any>;
+
+/** One server-side connection. */
+export class FakeConnection {
+  constructor(
+    readonly id: number,
+    readonly user: string,
+    readonly device: number,
+    readonly pk: string | null,
+    readonly socket: WebSocket,
+  ) {}
+
+  send(frame: object): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+
+  result(rid: string, body: object): void {
+    this.send({ type: 'result', rid, ...body });
+  }
+
+  error(rid: string | null, code: ErrorCode, message: string, retryable: boolean, retryAfterSeconds?: number): void {
+    this.send({ type: 'error', rid, code, message, retryable, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }) });
+  }
+
+  /** Drops the TCP connection without a close handshake, like a network failure. */
+  drop(): void {
+    this.socket.terminate();
+  }
+
+  get open(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+}
+
+export interface FakeServerOptions {
+  readonly now?: () => number;
+  readonly fetchPageSize?: number;
+}
+
+export class FakeServer {
+  readonly frames: LoggedFrame[] = [];
+  readonly upgrades: Upgrade[] = [];
+  readonly connections: FakeConnection[] = [];
+  readonly accounts = new Map<string, Account>();
+  /** Per recipient `uid#dev`, in queue order. */
+  readonly queues = new Map<string, Envelope[]>();
+  readonly prekeys = new Map<string, { signed: SignedPrekey | null; oneTime: OneTimePrekey[] }>();
+  limits: ServiceLimits = { maxCiphertextBytes: 16384, retentionDays: 30, maxDevicesPerSend: Limits.maxDevicesPerSend, maxFrameBytes: Limits.maxFrameBytes };
+  /** When set, every upgrade is refused with this HTTP status. */
+  refuseUpgrades: number | null = null;
+  /** Sees each frame first; returning true skips the default handling. */
+  intercept: ((connection: FakeConnection, frame: Frame) => boolean) | null = null;
+  fetchPageSize: number;
+
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly http = createServer((_req, res) => res.writeHead(426).end());
+  private readonly nonces = new Set<string>();
+  private readonly sent = new Map<string, Envelope>();
+  private lastSentAt = 0;
+  private readonly now: () => number;
+
+  private constructor(options: FakeServerOptions) {
+    this.now = options.now ?? Date.now;
+    this.fetchPageSize = options.fetchPageSize ?? Limits.maxFetchPage;
+    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  static async start(options: FakeServerOptions = {}): Promise<FakeServer> {
+    const server = new FakeServer(options);
+    await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', resolve));
+    return server;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${(this.http.address() as AddressInfo).port}`;
+  }
+
+  /** Actions received from `user`, in order. */
+  actions(user: string): string[] {
+    return this.frames.filter((f) => f.user === user).map((f) => f.frame.action);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  framesOf(user: string, action: string): any[] {
+    return this.frames.filter((f) => f.user === user && f.frame.action === action).map((f) => f.frame);
+  }
+
+  live(user: string, device = 1): FakeConnection[] {
+    return this.connections.filter((c) => c.user === user && c.device === device && c.open);
+  }
+
+  status(): ServiceStatus {
+    const schedule = { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null };
+    return { phase: 'open', schedule, limits: this.limits, serverTime: this.now() };
+  }
+
+  /** Queues an envelope for `user#device` and pushes it to live connections, as `send` does. */
+  deliver(user: string, device: number, envelope: Envelope): void {
+    const key = `${user}#${device}`;
+    this.queues.set(key, [...(this.queues.get(key) ?? []), envelope]);
+    this.push(user, device, envelope);
+  }
+
+  push(user: string, device: number, envelope: Envelope): void {
+    for (const connection of this.live(user, device)) connection.send({ type: 'message', ...envelope });
+  }
+
+  queue(user: string, device = 1): Envelope[] {
+    return this.queues.get(`${user}#${device}`) ?? [];
+  }
+
+  dropAll(): void {
+    for (const connection of this.connections) if (connection.open) connection.drop();
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  // ---- connect ---------------------------------------------------------------
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const refusal = this.refuseUpgrades ?? (this.authorize(query) ? null : 401);
+    this.upgrades.push({ query, accepted: refusal === null });
+    if (refusal !== null) {
+      socket.end(`HTTP/1.1 ${refusal} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const user = query.get('uid')!;
+      const connection = new FakeConnection(this.connections.length + 1, user, Number(query.get('dev')), query.get('pk'), ws);
+      this.connections.push(connection);
+      ws.on('message', (data, isBinary) => {
+        const text = data.toString();
+        let frame: Frame;
+        try {
+          frame = JSON.parse(text);
+        } catch {
+          frame = { action: '(unparseable)' };
+        }
+        this.frames.push({ connection: connection.id, user, device: connection.device, bytes: Buffer.byteLength(text), frame });
+        if (isBinary || Buffer.byteLength(text) >= Limits.maxFrameBytes) {
+          ws.close(1009, 'frame too large'); // what API Gateway does
+          return;
+        }
+        if (this.intercept?.(connection, frame)) return;
+        this.handle(connection, frame);
+      });
+    });
+  }
+
+  /** The authorizer's checks (DESIGN §4), done with node:crypto. */
+  private authorize(query: URLSearchParams): boolean {
+    const [uid, dev, ts, nonce, sig] = ['uid', 'dev', 'ts', 'nonce', 'sig'].map((k) => query.get(k));
+    if (!uid || !dev || !ts || !nonce || !sig) return false;
+    const pk = query.get('pk') ?? this.accounts.get(uid)?.signingKey;
+    if (!pk || userIdOf(pk) !== uid) return false;
+    if (Math.abs(Number(ts) - this.now()) > Limits.connectSkewMs || this.nonces.has(nonce)) return false;
+    this.nonces.add(nonce);
+    return verifyEd25519(pk, new TextEncoder().encode(connectMessage({ uid, dev: Number(dev), ts: Number(ts), nonce })), sig);
+  }
+
+  // ---- actions ---------------------------------------------------------------
+
+  private handle(c: FakeConnection, f: Frame): void {
+    const rid = f.rid as string;
+    const account = this.accounts.get(c.user);
+    switch (f.action) {
+      case 'hello':
+        return c.result(rid, { userId: c.user, device: c.device, registered: account !== undefined, status: this.status() });
+      case 'status':
+        return c.result(rid, this.status());
+      case 'register': {
+        const signingKey = account?.signingKey ?? c.pk;
+        if (!signingKey || !verifyEd25519(signingKey, signedKeyMessage(IDENTITY_CONTEXT, fromBase64Url(f.identityKey)), f.identitySig)) {
+          return c.error(rid, 'BAD_REQUEST', 'identitySig: does not verify', false);
+        }
+        if (account) account.devices.add(c.device);
+        else this.accounts.set(c.user, { signingKey, identityKey: f.identityKey, identitySig: f.identitySig, devices: new Set([c.device]) });
+        return c.result(rid, { userId: c.user, device: c.device, created: account === undefined });
+      }
+      case 'keys.count':
+      case 'keys.publish': {
+        const key = `${c.user}#${c.device}`;
+        const keys = this.prekeys.get(key) ?? { signed: null, oneTime: [] };
+        if (f.action === 'keys.publish') {
+          if (f.signedPrekey) {
+            const message = signedKeyMessage(SIGNED_PREKEY_CONTEXT, fromBase64Url(f.signedPrekey.publicKey));
+            if (!verifyEd25519(account!.signingKey, message, f.signedPrekey.signature)) return c.error(rid, 'BAD_REQUEST', 'signedPrekey: bad signature', false);
+            keys.signed = f.signedPrekey;
+          }
+          keys.oneTime.push(...(f.oneTimePrekeys ?? []));
+          this.prekeys.set(key, keys);
+        }
+        return c.result(rid, { oneTimePrekeys: keys.oneTime.length, signedPrekeyId: keys.signed?.keyId ?? null });
+      }
+      case 'keys.bundle': {
+        const peer = this.accounts.get(f.user);
+        if (!peer) return c.error(rid, 'NOT_FOUND', 'no such user', false);
+        const devices = [...peer.devices].map((device) => {
+          const keys = this.prekeys.get(`${f.user}#${device}`);
+          return { device, signedPrekey: keys?.signed ?? null, oneTimePrekey: keys?.oneTime.shift() ?? null };
+        });
+        return c.result(rid, { user: f.user, signingKey: peer.signingKey, identityKey: peer.identityKey, identitySig: peer.identitySig, devices });
+      }
+      case 'send':
+        return this.send(c, f);
+      case 'fetch': {
+        const now = this.now();
+        const queue = this.queue(c.user, c.device).filter((e) => e.expiresAt > now);
+        const start = f.after === undefined ? 0 : queue.findIndex((e) => cursorOf(e) === f.after) + 1;
+        const page = queue.slice(start, start + this.fetchPageSize);
+        const last = page[page.length - 1];
+        return c.result(rid, { messages: page, cursor: last ? cursorOf(last) : null, more: start + page.length < queue.length });
+      }
+      case 'ack': {
+        const key = `${c.user}#${c.device}`;
+        const before = this.queue(c.user, c.device);
+        const acked = new Set((f.messages as Array<{ id: string; sentAt: number }>).map((m) => `${m.sentAt}:${m.id}`));
+        this.queues.set(key, before.filter((e) => !acked.has(cursorOf(e))));
+        return c.result(rid, { acked: before.length - this.queue(c.user, c.device).length });
+      }
+      default:
+        return c.error(rid ?? null, 'BAD_REQUEST', 'unknown action', false);
+    }
+  }
+
+  private send(c: FakeConnection, f: Frame): void {
+    const recipient = this.accounts.get(f.to);
+    if (!recipient) return c.error(f.rid, 'NOT_FOUND', 'no such user', false);
+    const messages = f.messages as Array<{ device: number; ciphertext: string }>;
+    if (messages.some((m) => !recipient.devices.has(m.device))) return c.error(f.rid, 'CONFLICT', 'device list is stale', false);
+    for (const m of messages) {
+      if (fromBase64Url(m.ciphertext).length > this.limits.maxCiphertextBytes) return c.error(f.rid, 'PAYLOAD_TOO_LARGE', 'ciphertext too large', false);
+    }
+    const now = this.now();
+    let first: Envelope | undefined;
+    let duplicate = false;
+    for (const m of messages) {
+      const key = `${c.user}#${f.id}#${f.to}#${m.device}`;
+      const existing = this.sent.get(key);
+      if (existing) {
+        duplicate = true;
+        first ??= existing;
+        continue;
+      }
+      this.lastSentAt = Math.max(now, this.lastSentAt + 1);
+      const lifetime = Math.min(f.expiresInSeconds ?? Infinity, this.limits.retentionDays * 86400);
+      const envelope: Envelope = {
+        id: f.id,
+        from: { user: c.user, device: c.device },
+        sentAt: this.lastSentAt,
+        expiresAt: this.lastSentAt + lifetime * 1000,
+        ciphertext: m.ciphertext,
+      };
+      this.sent.set(key, envelope);
+      first ??= envelope;
+      this.deliver(f.to, m.device, envelope);
+    }
+    c.result(f.rid, { id: f.id, sentAt: first!.sentAt, expiresAt: first!.expiresAt, duplicate });
+  }
+}
+
+export function cursorOf(envelope: Envelope): string {
+  return `${envelope.sentAt}:${envelope.id}`;
+}
+
+export function userIdOf(signingKey: string): string {
+  return toBase64Url(createHash('sha512').update(fromBase64Url(signingKey)).digest().subarray(0, USER_ID_HASH_BYTES));
+}
+
+export function verifyEd25519(publicKey: string, message: Uint8Array, signature: string): boolean {
+  try {
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: publicKey }, format: 'jwk' });
+    return verify(null, message, key, fromBase64Url(signature));
+  } catch {
+    return false;
+  }
+}

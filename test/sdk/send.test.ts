@@ -1,0 +1,163 @@
+import { type EbbClient, EbbError } from '../../client-sdk/src';
+import { fromBase64Url } from '../../protocol/base64url';
+import { Limits } from '../../protocol/limits';
+import { FakeServer } from './fake-server';
+import { connected, inbox, rejectionOf, waitFor } from './helpers';
+
+jest.mock('tweetnacl', () => jest.requireActual('./fast-nacl').loadFastNacl());
+
+describe('sending', () => {
+  let server: FakeServer;
+  let alice: EbbClient;
+  let bob: EbbClient;
+  const clients: EbbClient[] = [];
+  beforeEach(async () => {
+    server = await FakeServer.start();
+    bob = await connected(server);
+    alice = await connected(server);
+    clients.push(alice, bob);
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await server.close();
+  });
+
+  /** Makes the server answer the next `action` with an error. */
+  function failNext(action: string, code: string, retryable: boolean, retryAfterSeconds?: number): void {
+    server.intercept = (c, f) => {
+      if (f.action !== action) return false;
+      server.intercept = null;
+      c.send({ type: 'error', rid: f.rid, code, message: `refused: ${code}`, retryable, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }) });
+      return true;
+    };
+  }
+
+  it('sends exactly the frames of the protocol', async () => {
+    const sent = await alice.send(bob.userId, 'hi', { expiresInSeconds: 60 });
+    expect(server.actions(alice.userId).slice(-2)).toEqual(['keys.bundle', 'send']);
+    expect(server.framesOf(alice.userId, 'keys.bundle')).toEqual([{ action: 'keys.bundle', rid: expect.any(String), user: bob.userId }]);
+    const [frame] = server.framesOf(alice.userId, 'send');
+    expect(frame).toEqual({
+      action: 'send',
+      rid: expect.any(String),
+      id: sent.id,
+      to: bob.userId,
+      messages: [{ device: 1, ciphertext: expect.any(String) }],
+      expiresInSeconds: 60,
+    });
+    const ciphertext = fromBase64Url(frame.messages[0].ciphertext);
+    expect(ciphertext[0]).toBe(1);
+    expect(sent.sentAt).toEqual(new Date(server.queue(bob.userId)[0]?.sentAt ?? sent.sentAt.getTime()));
+
+    await alice.send(bob.userId, 'again');
+    expect(server.framesOf(alice.userId, 'keys.bundle')).toHaveLength(1); // the peer is cached
+  });
+
+  it.each([
+    ['RATE_LIMITED', true, 7],
+    ['SERVICE_READ_ONLY', false, undefined],
+    ['FORBIDDEN', false, undefined],
+  ] as const)('turns an error frame %s into an EbbError', async (code, retryable, retryAfterSeconds) => {
+    failNext('send', code, retryable, retryAfterSeconds);
+    const err = await rejectionOf(alice.send(bob.userId, 'x'));
+    expect(err).toBeInstanceOf(EbbError);
+    expect(EbbError.is(err, code)).toBe(true);
+    expect(EbbError.is(err, 'NOT_FOUND')).toBe(false);
+    expect(err).toMatchObject({ name: 'EbbError', code, retryable, message: `refused: ${code}` });
+    expect((err as EbbError).retryAfterSeconds).toBe(retryAfterSeconds);
+  });
+
+  it('reports an error code it does not know as INTERNAL', async () => {
+    failNext('send', 'SOMETHING_NEW', true);
+    await expect(alice.send(bob.userId, 'x')).rejects.toMatchObject({ code: 'INTERNAL', retryable: true });
+  });
+
+  it('rejects a message over maxCiphertextBytes with PAYLOAD_TOO_LARGE and sends nothing', async () => {
+    server.limits = { ...server.limits, maxCiphertextBytes: 1024 };
+    const small = await connected(server);
+    clients.push(small);
+    const before = server.frames.length;
+    const err = await rejectionOf(small.send(bob.userId, new Uint8Array(1000)));
+    expect(EbbError.is(err, 'PAYLOAD_TOO_LARGE')).toBe(true);
+    expect((err as EbbError).retryable).toBe(false);
+    expect(server.frames.slice(before)).toEqual([]);
+
+    await small.send(bob.userId, new Uint8Array(600));
+    const [frame] = server.framesOf(small.userId, 'send');
+    expect(fromBase64Url(frame.messages[0].ciphertext).length).toBeLessThanOrEqual(1024);
+  });
+
+  it('splits a send to many devices over frames under 32 KiB, one id for all', async () => {
+    const devices = Array.from({ length: Limits.maxDevice }, (_, i) => i + 1);
+    for (const d of devices) server.accounts.get(bob.userId)!.devices.add(d);
+    const sent = await alice.send(bob.userId, new Uint8Array(10_000));
+
+    const frames = server.frames.filter((f) => f.user === alice.userId && f.frame.action === 'send');
+    expect(frames.length).toBeGreaterThan(1);
+    for (const f of frames) {
+      expect(f.bytes).toBeLessThan(Limits.maxFrameBytes);
+      expect(f.frame.id).toBe(sent.id);
+      expect(f.frame.to).toBe(bob.userId);
+    }
+    const addressed = frames.flatMap((f) => f.frame.messages.map((m: { device: number }) => m.device));
+    expect(addressed.sort((a, b) => a - b)).toEqual(devices);
+    for (const d of devices) expect(server.queue(bob.userId, d)).toHaveLength(1);
+  });
+
+  it('refreshes the device list once when the server answers CONFLICT', async () => {
+    server.accounts.get(bob.userId)!.devices.add(2);
+    await alice.send(bob.userId, 'to both');
+    server.accounts.get(bob.userId)!.devices.delete(2);
+    const received = inbox(bob);
+
+    const sent = await alice.send(bob.userId, 'after the change');
+    expect(server.actions(alice.userId).slice(-5)).toEqual(['keys.bundle', 'send', 'send', 'keys.bundle', 'send']);
+    const [, conflicted, retried] = server.framesOf(alice.userId, 'send');
+    expect(conflicted.messages.map((m: { device: number }) => m.device)).toEqual([1, 2]);
+    expect(retried.messages.map((m: { device: number }) => m.device)).toEqual([1]);
+    expect(retried.id).toBe(sent.id);
+    await waitFor(() => received.some((m) => m.text === 'after the change'));
+  });
+
+  it('gives up after one refresh if the server keeps answering CONFLICT', async () => {
+    server.intercept = (c, f) => {
+      if (f.action !== 'send') return false;
+      c.error(f.rid, 'CONFLICT', 'stale', false);
+      return true;
+    };
+    await expect(alice.send(bob.userId, 'x')).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(server.framesOf(alice.userId, 'send')).toHaveLength(2);
+  });
+
+  it('rejects with NOT_FOUND for a user without an account', async () => {
+    const nobody = 'A'.repeat(32);
+    await expect(alice.send(nobody, 'x')).rejects.toMatchObject({ code: 'NOT_FOUND', retryable: false });
+    expect(server.framesOf(alice.userId, 'send')).toEqual([]);
+  });
+
+  it('keeps the order of sends to one recipient', async () => {
+    const received = inbox(bob);
+    const texts = Array.from({ length: 6 }, (_, i) => `#${i}`);
+    await Promise.all(texts.map((t) => alice.send(bob.userId, t)));
+    await waitFor(() => received.length === texts.length);
+    expect(received.map((m) => m.text)).toEqual(texts);
+  });
+
+  it('rejects invalid arguments with BAD_REQUEST before sending', async () => {
+    const before = server.frames.length;
+    const bad: Array<() => Promise<unknown>> = [
+      () => alice.send('not-a-user', 'x'),
+      () => alice.send(bob.userId, 42 as unknown as string),
+      () => alice.send(bob.userId, 'x', { expiresInSeconds: 0 }),
+      () => alice.send(bob.userId, 'x', { burnAfterReadingSeconds: 1.5 }),
+    ];
+    for (const call of bad) await expect(call()).rejects.toMatchObject({ code: 'BAD_REQUEST', retryable: false });
+    expect(server.frames.length).toBe(before);
+  });
+
+  it('answers status() with the service status', async () => {
+    const status = await alice.status();
+    expect(status).toEqual({ phase: 'open', schedule: expect.any(Object), limits: server.limits, serverTime: expect.any(Number) });
+    expect(server.framesOf(alice.userId, 'status')).toEqual([{ action: 'status', rid: expect.any(String) }]);
+  });
+});
