@@ -12,7 +12,6 @@ import { Limits } from '../../protocol/limits';
 import { FakeServer, userIdOf, verifyEd25519 } from './fake-server';
 import { clientFor, connected, rejectionOf } from './helpers';
 
-jest.mock('tweetnacl', () => jest.requireActual('./fast-nacl').loadFastNacl());
 
 describe('connect', () => {
   it('accepts browser and ws WebSocket constructors (compile-time)', () => expect(fits).toEqual([true, true]));

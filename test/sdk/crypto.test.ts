@@ -6,7 +6,6 @@ import { signIdentityKey, userIdFromSigningKey, verifyPeerIdentity } from '../..
 import { toBase64Url } from '../../protocol/base64url';
 import { userIdOf } from './fake-server';
 
-jest.mock('tweetnacl', () => jest.requireActual('./fast-nacl').loadFastNacl());
 
 function party() {
   const signing = nacl.sign.keyPair();

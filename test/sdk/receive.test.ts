@@ -5,7 +5,6 @@ import type { Envelope } from '../../protocol/frames';
 import { FakeServer } from './fake-server';
 import { clientFor, connected, inbox, sleep, waitFor } from './helpers';
 
-jest.mock('tweetnacl', () => jest.requireActual('./fast-nacl').loadFastNacl());
 
 /** Answers acks without removing anything, so the server can deliver the same envelope again. */
 const ignoreAcks: FakeServer['intercept'] = (c, f) => {

@@ -3,7 +3,6 @@ import { Limits } from '../../protocol/limits';
 import { FakeServer } from './fake-server';
 import { clientFor, connected, inbox, rejectionOf, sleep, waitFor } from './helpers';
 
-jest.mock('tweetnacl', () => jest.requireActual('./fast-nacl').loadFastNacl());
 
 describe('connection loss', () => {
   let server: FakeServer;

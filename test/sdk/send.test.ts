@@ -4,7 +4,6 @@ import { Limits } from '../../protocol/limits';
 import { FakeServer } from './fake-server';
 import { connected, inbox, rejectionOf, waitFor } from './helpers';
 
-jest.mock('tweetnacl', () => jest.requireActual('./fast-nacl').loadFastNacl());
 
 describe('sending', () => {
   let server: FakeServer;

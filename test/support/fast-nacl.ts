@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
  * Jest runs tests in a vm context where every global lookup is slow, and tweetnacl looks up
  * `Float64Array` on each field element it allocates: without this, key generation and signing
  * run ~15x slower under jest than in Node or a browser. Use from a test file with
- * `jest.mock('tweetnacl', () => jest.requireActual('./fast-nacl').loadFastNacl())`.
+ * `jest.mock('tweetnacl', …)` in test/setup-nacl.ts, for every suite.
  */
 export function loadFastNacl(): unknown {
   const source = readFileSync(require.resolve('tweetnacl/nacl-fast.js'), 'utf8');
