@@ -52,7 +52,14 @@ interface LiveConnection {
 
 const APIGW_CLOSE = { normal: 1000, goingAway: 1001, tooBig: 1009 } as const;
 
+/** Fault injection for tests: decide, per two-way reply, whether the client gets it or loses its connection. */
+export interface GatewayFaults {
+  beforeReply?(routeKey: string, connectionId: string): 'deliver' | 'sever';
+}
+
 export class WebSocketGateway {
+  /** Test hook; empty by default. */
+  faults: GatewayFaults = {};
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, LiveConnection>();
@@ -237,6 +244,10 @@ export class WebSocketGateway {
       response = { statusCode: 500, body: JSON.stringify({ message: 'Internal server error' }) };
     }
     if (integration.returnsResponse && response.body !== undefined && connection.socket.readyState === WebSocket.OPEN) {
+      if (this.faults.beforeReply?.(routeKey, connection.id) === 'sever') {
+        connection.socket.terminate();
+        return;
+      }
       sendFramed(connection.socket, response.body);
     }
   }
