@@ -55,11 +55,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   await createTables(dynamo.client, tables);
 
   // The gateway must listen before the management client knows its endpoint; routes are bound after.
-  let ports: Ports | undefined;
+  const bound: { ports?: Ports } = {};
   const routes = new Map<string, Integration>();
   const gateway = new WebSocketGateway({
     port: options.port ?? 8787,
-    authorizer: (event) => authorize(event, ports!),
+    authorizer: (event) => authorize(event, bound.ports!),
     identitySources: ['uid', 'dev', 'ts', 'nonce', 'sig'],
     routes,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -72,7 +72,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw error;
   }
   const management = new ApiGatewayManagementApiClient({ endpoint: gateway.callbackUrl, ...LOCAL_AWS, maxAttempts: 1 });
-  ports = createPorts({ dynamodb: dynamo.client, tables, management, config, clock, logger });
+  const ports = (bound.ports = createPorts({ dynamodb: dynamo.client, tables, management, config, clock, logger }));
   for (const [key, integration] of integrations(ports)) routes.set(key, integration);
 
   let sweeping: Promise<number> | undefined;
