@@ -199,7 +199,7 @@ export class WebSocketGateway {
     connection.maxTimer = setTimeout(
       () => void this.drop(connection, APIGW_CLOSE.goingAway, 'Going away'),
       this.options.maxConnectionMs ?? Limits.maxConnectionMs,
-    );
+    ).unref();
     connection.socket.on('message', (data, isBinary) => {
       this.touch(connection);
       const body = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -210,12 +210,14 @@ export class WebSocketGateway {
   }
 
   private touch(connection: LiveConnection): void {
+    // A frame can still arrive during the close handshake, after the connection was forgotten.
+    if (!this.connections.has(connection.id)) return;
     connection.lastActiveAt = Date.now();
     clearTimeout(connection.idleTimer);
     connection.idleTimer = setTimeout(
       () => void this.drop(connection, APIGW_CLOSE.goingAway, 'Going away'),
       this.options.idleTimeoutMs ?? Limits.idleTimeoutMs,
-    );
+    ).unref();
   }
 
   /** `$request.body.action` selects the route; anything else goes to `$default`. */
