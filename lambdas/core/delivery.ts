@@ -13,8 +13,7 @@ const DAY_SECONDS = 86_400;
  */
 export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
   requirePhaseAllows(ports, 'send');
-  await requireAccount(ports, caller);
-  const recipient = await ports.accounts.get(frame.to);
+  const [, recipient] = await Promise.all([requireAccount(ports, caller), ports.accounts.get(frame.to)]);
   if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
   for (const { device, ciphertext } of frame.messages) {
     if (!recipient.devices.includes(device)) throw new Refusal('CONFLICT', 'the recipient has no such device: refresh its bundle');
