@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { deserializeState, ratchetDecrypt, serializeState } from '../../client-sdk/src/crypto/ratchet';
+import { newSession, receive, send, type Party, type Sent } from './session';
+
+/** An attacker's copy of a party's state: it can run ratchetDecrypt on captured messages. */
+function copyOf(p: Party): Party {
+  return { state: deserializeState(serializeState(p.state)), ad: p.ad };
+}
+
+describe('Double Ratchet secrecy', () => {
+  it("forward secrecy: Bob's state after message N cannot decrypt any earlier message", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 3 })), { minLength: 1, maxLength: 6 }), (runs) => {
+        const { alice, bob } = newSession();
+        const toBob: Sent[] = [];
+        runs.forEach(([aliceSends, count], i) => {
+          for (let k = 0; k < count; k++) {
+            if (i === 0 || aliceSends) {
+              const m = send(alice);
+              expect(receive(bob, m)).toEqual(m.plaintext);
+              toBob.push(m);
+            } else {
+              expect(receive(alice, send(bob))).not.toBeNull();
+            }
+          }
+        });
+        const stolen = copyOf(bob);
+        for (const m of toBob) expect(ratchetDecrypt(stolen.state, m.header, m.ciphertext, stolen.ad)).toBeNull();
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('post-compromise security: one round trip after the copy, new messages are out of its reach', () => {
+    const { alice, bob } = newSession();
+    expect(receive(bob, send(alice))).not.toBeNull();
+    expect(receive(alice, send(bob))).not.toBeNull();
+    const stolen = copyOf(bob);
+
+    // Alice's next message is still on the chain the copy knows: healing needs Bob's next key.
+    const a1 = send(alice);
+    expect(receive(bob, a1)).toEqual(a1.plaintext);
+    const b1 = send(bob); // carries Bob's fresh ratchet key, whose secret the copy never saw
+    expect(receive(alice, b1)).toEqual(b1.plaintext);
+
+    const later = [send(alice), send(alice)];
+    // Whether or not the copy kept up with a1, it reads nothing Alice sent after the round trip.
+    const keptUp = copyOf(stolen);
+    expect(receive(keptUp, a1)).toEqual(a1.plaintext);
+    for (const m of later) {
+      expect(ratchetDecrypt(stolen.state, m.header, m.ciphertext, stolen.ad)).toBeNull();
+      expect(ratchetDecrypt(keptUp.state, m.header, m.ciphertext, keptUp.ad)).toBeNull();
+      expect(receive(bob, m)).toEqual(m.plaintext);
+    }
+  });
+
+  it('a state holds no message key for a message already decrypted', () => {
+    const { alice, bob } = newSession();
+    const late = send(alice);
+    const now = send(alice);
+    expect(receive(bob, now)).not.toBeNull();
+    const withSkipped = serializeState(bob.state);
+    expect(receive(bob, late)).not.toBeNull();
+    expect(bob.state.skipped).toEqual([]);
+    // The message key that opened `late` is in the earlier state only.
+    const mk = (JSON.parse(withSkipped) as { skipped: { mk: string }[] }).skipped[0]!.mk;
+    expect(serializeState(bob.state)).not.toContain(mk);
+  });
+});
