@@ -1,14 +1,16 @@
 import { UserId } from '../../protocol/frames';
 import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
-import { badRequest, toEbbError } from './errors';
+import { EbbError, badRequest, toEbbError } from './errors';
 import { Emitter } from './events';
 import { type Identity, loadOrCreateIdentity } from './identity/identity';
 import { PeerDirectory } from './identity/peers';
+import { safetyNumber } from './identity/safety-number';
 import { type EbbClientOptions, type Settings, resolveOptions } from './options';
 import { ACK_CLOSE_WAIT_MS, AckBatcher } from './session/acks';
 import { handshake } from './session/handshake';
 import { Inbox } from './session/inbox';
 import { Outbox } from './session/outbox';
+import { Sessions } from './session/sessions';
 import { StoreKeys } from './store/layout';
 import { Connection } from './transport/connection';
 import { signedConnectUrl } from './transport/connect-url';
@@ -26,6 +28,8 @@ export class EbbClient {
   private readonly acks: AckBatcher;
   private readonly inbox: Inbox;
   private readonly outbox: Outbox;
+  private readonly peers: PeerDirectory;
+  private readonly sessions: Sessions;
   private limits: ServiceLimits | null = null;
   private registered: boolean;
 
@@ -52,7 +56,7 @@ export class EbbClient {
     registered: boolean,
   ) {
     this.registered = registered;
-    const { store, device, now, timeoutMs } = settings;
+    const { store, device, now, timeoutMs, prekeyPolicy } = settings;
     this.connection = new Connection({
       connectUrl: () => signedConnectUrl(settings.url, identity, device, Math.floor(now()), !this.registered),
       webSocket: () => resolveWebSocket(settings.WebSocket),
@@ -62,6 +66,8 @@ export class EbbClient {
           device,
           store,
           inbox: this.inbox,
+          now,
+          prekeyPolicy,
           onStatus: (status) => (this.limits = status.limits),
           onRegistered: () => (this.registered = true),
         }),
@@ -71,12 +77,18 @@ export class EbbClient {
       backoff: settings.backoff,
     });
     this.acks = new AckBatcher((messages) => this.connection.request('ack', { messages }, 'open'));
-    const peers = new PeerDirectory(store, (user) => this.connection.request('keys.bundle', { user }));
-    this.inbox = new Inbox({ identity, device, store, peers, acks: this.acks, now, emit: (message) => this.events.emit('message', message) });
+    this.peers = new PeerDirectory(
+      store,
+      (user, device) => this.connection.request('keys.bundle', device === undefined ? { user } : { user, device }),
+      (userId) => this.events.emit('identityChanged', { userId }),
+    );
+    this.sessions = new Sessions({ identity, device, store, peers: this.peers, now, prekeyPolicy });
+    this.inbox = new Inbox({ identity, device, store, sessions: this.sessions, acks: this.acks, now, emit: (message) => this.events.emit('message', message) });
     this.outbox = new Outbox({
       identity,
       device,
-      peers,
+      peers: this.peers,
+      sessions: this.sessions,
       limits: async () => {
         await this.connection.whenReady(timeoutMs);
         return this.limits!;
@@ -114,7 +126,7 @@ export class EbbClient {
   /**
    * Listens for an event; returns a function that removes the listener. 'message' gets each
    * message once; 'notice' gets service notices; 'error' reports that the client stopped
-   * reconnecting; 'identityChanged' is reserved for a later release.
+   * reconnecting; 'identityChanged' reports that a peer's identity key changed (see acceptIdentity).
    */
   on<K extends keyof EbbClientEvents>(event: K, listener: (payload: EbbClientEvents[K]) => void): () => void {
     return this.events.on(event, listener);
@@ -130,7 +142,10 @@ export class EbbClient {
    * @throws EbbError BAD_REQUEST (not retryable) for an invalid user id, content or option.
    * @throws EbbError PAYLOAD_TOO_LARGE (not retryable) when the ciphertext would exceed the
    *   service's `maxCiphertextBytes`; nothing is sent.
-   * @throws EbbError NOT_FOUND (not retryable) when `to` has no account.
+   * @throws EbbError NOT_FOUND (not retryable) when `to` has no account, or no device of it has
+   *   published prekeys yet.
+   * @throws EbbError FORBIDDEN (not retryable) when `to`'s identity key changed and the app has not
+   *   called acceptIdentity(to) since; 'identityChanged' was emitted when the change was seen.
    * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`), SERVICE_READ_ONLY and other
    *   server refusals with the server's retryability.
    * @throws EbbError INTERNAL (retryable) when the connection was lost and the send could not be
@@ -151,6 +166,51 @@ export class EbbClient {
         ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
         ...(options.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: options.burnAfterReadingSeconds }),
       });
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * The safety number of this account and `peerId`: 60 digits in groups of 5, the same on both
+   * sides. Users compare them out of band to rule out a man in the middle. Uses the newest identity
+   * key seen for the peer, accepted or not; fetches the peer's keys when none are known yet (that
+   * uses up one-time prekeys, so sessions are started with them).
+   * @throws EbbError BAD_REQUEST (not retryable) for an invalid user id.
+   * @throws EbbError NOT_FOUND (not retryable) when the peer has no account.
+   * @throws EbbError INTERNAL (retryable) when the keys cannot be fetched or the store fails.
+   */
+  async safetyNumber(peerId: string): Promise<string> {
+    if (!UserId.safeParse(peerId).success) throw badRequest('peerId: must be a user id');
+    try {
+      let peerKey = await this.peers.latestIdentity(peerId);
+      if (!peerKey) {
+        const bundle = await this.peers.bundle(peerId).catch((err: unknown) => {
+          if (EbbError.is(err, 'FORBIDDEN')) return null; // a change was recorded: read it below
+          throw err;
+        });
+        for (const prekeys of bundle?.devices ?? []) await this.sessions.initiate(bundle!, prekeys);
+        peerKey = await this.peers.latestIdentity(peerId);
+      }
+      if (!peerKey) throw new EbbError('INTERNAL', 'the peer keys could not be read', { retryable: true });
+      return safetyNumber({ userId: this.userId, identityKey: this.identity.identityPublicKey }, { userId: peerId, identityKey: peerKey });
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Accepts the new identity key of `peerId` after an 'identityChanged' event: sends to the peer
+   * work again, and sessions agreed with its old key are forgotten, so new ones use the new key.
+   * Does nothing when no change is pending.
+   * @throws EbbError BAD_REQUEST (not retryable) for an invalid user id.
+   * @throws EbbError INTERNAL (retryable) when the store fails.
+   */
+  async acceptIdentity(peerId: string): Promise<void> {
+    if (!UserId.safeParse(peerId).success) throw badRequest('peerId: must be a user id');
+    try {
+      const accepted = await this.peers.accept(peerId);
+      if (accepted) await this.sessions.keepOnly(peerId, accepted);
     } catch (err) {
       throw toEbbError(err);
     }

@@ -1,5 +1,6 @@
 import { Limits } from '../../protocol/limits';
 import { badRequest } from './errors';
+import { DEFAULT_PREKEY_POLICY, type PrekeyPolicy } from './session/prekeys';
 import type { KeyStore } from './store/key-store';
 import { MemoryStore } from './store/memory-store';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './transport/backoff';
@@ -20,6 +21,13 @@ export interface EbbClientOptions {
   readonly timeoutMs?: number;
   /** Reconnect backoff. @default { baseDelayMs: 250, maxDelayMs: 30000 } */
   readonly reconnect?: BackoffOptions;
+  /** How often a new signed prekey is published (checked on each connect). @default 7 days */
+  readonly signedPrekeyRotationMs?: number;
+  /**
+   * How long a replaced signed prekey still opens first messages sent before the rotation; keep it
+   * at least the service's retention. @default 30 days
+   */
+  readonly signedPrekeyGraceMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -33,6 +41,7 @@ export interface Settings {
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly timeoutMs: number;
   readonly backoff: Required<BackoffOptions>;
+  readonly prekeyPolicy: PrekeyPolicy;
 }
 
 /** Applies defaults and checks every option. @throws EbbError BAD_REQUEST naming the offending option. */
@@ -51,6 +60,10 @@ export function resolveOptions(options: EbbClientOptions): Settings {
   if (!(timeoutMs > 0)) throw badRequest('timeoutMs: must be positive');
   const backoff = { ...DEFAULT_BACKOFF, ...options.reconnect };
   if (!(backoff.baseDelayMs > 0) || !(backoff.maxDelayMs >= backoff.baseDelayMs)) throw badRequest('reconnect: need 0 < baseDelayMs <= maxDelayMs');
+  const rotationMs = options.signedPrekeyRotationMs ?? DEFAULT_PREKEY_POLICY.rotationMs;
+  const graceMs = options.signedPrekeyGraceMs ?? DEFAULT_PREKEY_POLICY.graceMs;
+  if (!(rotationMs > 0)) throw badRequest('signedPrekeyRotationMs: must be positive');
+  if (!(graceMs >= 0)) throw badRequest('signedPrekeyGraceMs: must not be negative');
   if (options.now !== undefined && typeof options.now !== 'function') throw badRequest('now: must be a function');
   if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') throw badRequest('WebSocket: must be a constructor');
   return {
@@ -61,6 +74,7 @@ export function resolveOptions(options: EbbClientOptions): Settings {
     WebSocket: options.WebSocket,
     timeoutMs,
     backoff,
+    prekeyPolicy: { rotationMs, graceMs },
   };
 }
 

@@ -20,6 +20,12 @@ export interface ReceivedMessage {
   readonly expiresAt?: Date;
   /** Set when the sender asked the recipient's app to delete the message this long after it is read. */
   readonly burnAfterReadingSeconds?: number;
+  /**
+   * Set when the sender used an identity key this app has not accepted (an 'identityChanged' event
+   * was emitted first). The message is authentic for the sender's user id — its signing key signed
+   * the new identity key — but the app may want to flag it until the user compares safety numbers.
+   */
+  readonly identityChanged?: true;
 }
 
 /** A phase change or sunset reminder pushed by the service (DESIGN §3). */
@@ -30,7 +36,12 @@ export interface ServiceNotice {
   readonly serverTime: number;
 }
 
-/** A peer's identity key changed. Raised by a later increment (safety numbers); declared so apps can subscribe now. */
+/**
+ * A peer's identity key changed (it reinstalled, or someone holding its signing key replaced it),
+ * seen in its key bundle or in a message from it. Sends to the peer fail with FORBIDDEN until the
+ * app calls `acceptIdentity(userId)`, ideally after the users compared `safetyNumber(userId)`.
+ * Messages from the new key are still delivered, marked `identityChanged`.
+ */
 export interface IdentityChangedEvent {
   readonly userId: string;
 }

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import nacl from 'tweetnacl';
+import { AEAD_OVERHEAD } from '../../client-sdk/src/crypto/aead';
+import { type PrekeyFields, decodeWireMessage, encodePrefix, encodeWireMessage, maxWireLength } from '../../client-sdk/src/crypto/envelope';
 import { decodePlaintext, encodePlaintext, type Plaintext } from '../../client-sdk/src/crypto/plaintext';
-import { openSealed, readSealed, seal, sealedLength, sharedKey } from '../../client-sdk/src/crypto/static-box';
+import { HEADER_LENGTH } from '../../client-sdk/src/crypto/ratchet';
 import { signIdentityKey, userIdFromSigningKey, verifyPeerIdentity } from '../../client-sdk/src/identity/keys';
+import { safetyNumber } from '../../client-sdk/src/identity/safety-number';
 import { toBase64Url } from '../../protocol/base64url';
 import { userIdOf } from './fake-server';
-
 
 function party() {
   const signing = nacl.sign.keyPair();
@@ -22,59 +24,72 @@ function party() {
 const alice = party();
 const bob = party();
 
-describe('static box', () => {
-  it('derives user ids as DESIGN §4 pins them', () => {
+describe('identity keys', () => {
+  it('derives user ids as DESIGN §4 pins them and binds the identity key', () => {
     expect(alice.userId).toHaveLength(32);
     expect(alice.userId).toBe(userIdOf(toBase64Url(alice.signingPublicKey)));
     expect(verifyPeerIdentity(alice.userId, alice.signingPublicKey, alice.identityPublicKey, alice.identitySig)).toBe(true);
     expect(verifyPeerIdentity(bob.userId, alice.signingPublicKey, alice.identityPublicKey, alice.identitySig)).toBe(false);
     expect(verifyPeerIdentity(alice.userId, alice.signingPublicKey, bob.identityPublicKey, alice.identitySig)).toBe(false);
   });
+});
 
-  it('round-trips and carries the sender keys', () => {
+describe('wire format v2', () => {
+  const prekey: PrekeyFields = {
+    signingKey: alice.signingPublicKey,
+    identityKey: alice.identityPublicKey,
+    identitySig: alice.identitySig,
+    ephemeralKey: nacl.randomBytes(32),
+    signedPrekeyId: 7,
+    oneTimePrekeyId: 2 ** 31 - 1,
+  };
+
+  it('round-trips prekey and normal messages', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (plaintext) => {
-        const sealed = seal(plaintext, alice, sharedKey(bob.identityPublicKey, alice.identitySecretKey));
-        expect(sealed.length).toBe(sealedLength(plaintext.length));
-        const parts = readSealed(sealed)!;
-        expect(parts.signingPublicKey).toEqual(alice.signingPublicKey);
-        expect(parts.identitySig).toEqual(alice.identitySig);
-        expect(openSealed(parts, bob.identitySecretKey)).toEqual(plaintext);
-        expect(openSealed(parts, alice.identitySecretKey)).toBeNull();
+      fc.property(fc.boolean(), fc.option(fc.integer({ min: 0, max: 2 ** 31 - 1 })), fc.uint8Array({ minLength: AEAD_OVERHEAD, maxLength: 200 }), (isPrekey, otpk, body) => {
+        const fields = isPrekey ? { ...prekey, oneTimePrekeyId: otpk } : null;
+        const prefix = encodePrefix(fields);
+        const header = nacl.randomBytes(HEADER_LENGTH);
+        const bytes = encodeWireMessage(prefix, header, body);
+        expect(bytes[0]).toBe(2);
+        expect(bytes[1]).toBe(isPrekey ? 1 : 0);
+        const parsed = decodeWireMessage(bytes)!;
+        expect(parsed.prefix).toEqual(prefix);
+        expect(parsed.header).toEqual(header);
+        expect(parsed.body).toEqual(body);
+        expect(parsed.prekey).toEqual(fields);
+        if (isPrekey) expect(bytes.length).toBe(maxWireLength(body.length - AEAD_OVERHEAD));
       }),
       { numRuns: 50 },
     );
   });
 
-  it('uses a fresh nonce for every message', () => {
-    const shared = sharedKey(bob.identityPublicKey, alice.identitySecretKey);
-    const a = readSealed(seal(new Uint8Array(8), alice, shared))!;
-    const b = readSealed(seal(new Uint8Array(8), alice, shared))!;
-    expect(a.nonce).not.toEqual(b.nonce);
-    expect(a.nonce).toHaveLength(nacl.box.nonceLength);
+  it('reads nothing from bytes that cannot be a version-2 message, and throws on wrong key sizes', () => {
+    const good = encodeWireMessage(encodePrefix(null), new Uint8Array(HEADER_LENGTH), new Uint8Array(AEAD_OVERHEAD));
+    expect(decodeWireMessage(good)).not.toBeNull();
+    expect(decodeWireMessage(new Uint8Array(0))).toBeNull();
+    expect(decodeWireMessage(good.subarray(0, good.length - 1))).toBeNull();
+    for (const [at, value] of [[0, 1], [0, 3], [1, 2]] as const) {
+      const bad = good.slice();
+      bad[at] = value;
+      expect(decodeWireMessage(bad)).toBeNull();
+    }
+    const shortPrekey = encodeWireMessage(encodePrefix(prekey), new Uint8Array(HEADER_LENGTH), new Uint8Array(AEAD_OVERHEAD - 1));
+    expect(decodeWireMessage(shortPrekey)).toBeNull();
+    expect(() => encodePrefix({ ...prekey, ephemeralKey: new Uint8Array(31) })).toThrow(/ephemeralKey: expected 32 bytes/);
   });
+});
 
-  it('rejects any flipped bit in the nonce or box', () => {
-    const plaintext = new TextEncoder().encode('attack at dawn');
-    const sealed = seal(plaintext, alice, sharedKey(bob.identityPublicKey, alice.identitySecretKey));
-    const boxStart = sealed.length - plaintext.length - nacl.box.overheadLength - nacl.box.nonceLength;
-    fc.assert(
-      fc.property(fc.integer({ min: boxStart, max: sealed.length - 1 }), fc.integer({ min: 0, max: 7 }), (at, bit) => {
-        const copy = sealed.slice();
-        copy[at]! ^= 1 << bit;
-        expect(openSealed(readSealed(copy)!, bob.identitySecretKey)).toBeNull();
-      }),
-      { numRuns: 60 },
-    );
-  });
-
-  it('reads nothing from bytes that cannot be a ciphertext, and throws on wrong key sizes', () => {
-    expect(readSealed(new Uint8Array(0))).toBeNull();
-    expect(readSealed(new Uint8Array(sealedLength(0) - 1).fill(1))).toBeNull();
-    const wrongVersion = seal(new Uint8Array(1), alice, sharedKey(bob.identityPublicKey, alice.identitySecretKey));
-    wrongVersion[0] = 2;
-    expect(readSealed(wrongVersion)).toBeNull();
-    expect(() => sharedKey(new Uint8Array(31), alice.identitySecretKey)).toThrow(/theirIdentityKey: expected 32 bytes/);
+describe('safety numbers', () => {
+  it('are 60 digits in groups of 5, the same from both sides, and change with either key', () => {
+    const a = { userId: alice.userId, identityKey: alice.identityPublicKey };
+    const b = { userId: bob.userId, identityKey: bob.identityPublicKey };
+    const number = safetyNumber(a, b);
+    expect(number).toMatch(/^\d{5}( \d{5}){11}$/);
+    expect(safetyNumber(b, a)).toBe(number);
+    expect(safetyNumber(a, { ...b, identityKey: nacl.box.keyPair().publicKey })).not.toBe(number);
+    expect(safetyNumber({ ...a, identityKey: nacl.box.keyPair().publicKey }, b)).not.toBe(number);
+    expect(safetyNumber(a, { ...b, userId: alice.userId })).not.toBe(number);
   });
 });
 

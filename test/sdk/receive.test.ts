@@ -131,15 +131,18 @@ describe('receiving', () => {
     };
     let sentAt = envelope.sentAt;
     const variant = (change: Partial<Envelope>): Envelope => ({ ...envelope, sentAt: ++sentAt, ...change });
-    // One flip in every part: version, signing key, identity key, signature, nonce, box.
+    // One flip at both ends of every part of a prekey message: version, kind, signing key, identity
+    // key, signature, ephemeral key, signed and one-time prekey ids, ratchet header, AEAD ciphertext.
+    const edges = [0, 1, 2, 33, 34, 65, 66, 129, 130, 161, 162, 165, 166, 169, 170, 209, 210, ciphertext.length - 1];
     const tampered = [
-      ...[0, 1, 32, 33, 64, 65, 128, 129, 152, 153, ciphertext.length - 1].map((at) => variant({ ciphertext: flipped(at) })),
+      ...edges.map((at) => variant({ ciphertext: flipped(at) })),
       variant({ ciphertext: toBase64Url(ciphertext.subarray(0, ciphertext.length - 1)) }),
       variant({ from: { user: carol.userId, device: 1 } }),
       variant({ from: { user: alice.userId, device: 2 } }),
       variant({ id: 'AAAAAAAAAAAAAAAAAAAAAA' }),
     ];
-    // The first message caches Alice's identity, so the tampered ones meet the fast path.
+    // The first message caches Alice's identity and starts the session, so the tampered ones meet
+    // the fast path; none may use up the message key of the genuine one.
     server.queues.set(`${bobId}#1`, [first, ...tampered, variant({})]);
 
     const bob = track(await clientFor(server, { store: bobStore }));
@@ -202,8 +205,9 @@ describe('receiving', () => {
     const verify = jest.spyOn(nacl.sign.detached, 'verify');
     for (let i = 0; i < 3; i++) await alice.send(bob.userId, `n${i}`);
     await waitFor(() => received.length === 3);
-    // One check by Alice of Bob's bundle, one by Bob of Alice's first message.
-    expect(verify).toHaveBeenCalledTimes(2);
+    // Alice checks Bob's identity and signed prekey once per bundle; Bob checks the identity in
+    // Alice's first prekey message, then recognises it in the next two.
+    expect(verify).toHaveBeenCalledTimes(3);
     verify.mockRestore();
   });
 

@@ -21,6 +21,15 @@ describe('sending', () => {
     await server.close();
   });
 
+  /** Gives Bob more devices, each with a signed prekey (device 1's: these devices never decrypt). */
+  function addBobDevices(devices: readonly number[]): void {
+    const signed = server.prekeys.get(`${bob.userId}#1`)!.signed;
+    for (const d of devices) {
+      server.accounts.get(bob.userId)!.devices.add(d);
+      if (d !== 1) server.prekeys.set(`${bob.userId}#${d}`, { signed, oneTime: [] });
+    }
+  }
+
   /** Makes the server answer the next `action` with an error. */
   function failNext(action: string, code: string, retryable: boolean, retryAfterSeconds?: number): void {
     server.intercept = (c, f) => {
@@ -45,7 +54,7 @@ describe('sending', () => {
       expiresInSeconds: 60,
     });
     const ciphertext = fromBase64Url(frame.messages[0].ciphertext);
-    expect(ciphertext[0]).toBe(1);
+    expect([...ciphertext.subarray(0, 2)]).toEqual([2, 1]); // version 2, a prekey message: Bob has not replied
     expect(sent.sentAt).toEqual(new Date(server.queue(bob.userId)[0]?.sentAt ?? sent.sentAt.getTime()));
 
     await alice.send(bob.userId, 'again');
@@ -73,6 +82,7 @@ describe('sending', () => {
 
   it('rejects a message over maxCiphertextBytes with PAYLOAD_TOO_LARGE and sends nothing', async () => {
     server.limits = { ...server.limits, maxCiphertextBytes: 1024 };
+    // 1024 bytes leave room for ~560 bytes of content: prefix, ratchet header, AEAD and plaintext header.
     const small = await connected(server);
     clients.push(small);
     const before = server.frames.length;
@@ -81,14 +91,14 @@ describe('sending', () => {
     expect((err as EbbError).retryable).toBe(false);
     expect(server.frames.slice(before)).toEqual([]);
 
-    await small.send(bob.userId, new Uint8Array(600));
+    await small.send(bob.userId, new Uint8Array(500));
     const [frame] = server.framesOf(small.userId, 'send');
     expect(fromBase64Url(frame.messages[0].ciphertext).length).toBeLessThanOrEqual(1024);
   });
 
   it('splits a send to many devices over frames under 32 KiB, one id for all', async () => {
     const devices = Array.from({ length: Limits.maxDevice }, (_, i) => i + 1);
-    for (const d of devices) server.accounts.get(bob.userId)!.devices.add(d);
+    addBobDevices(devices);
     const sent = await alice.send(bob.userId, new Uint8Array(10_000));
 
     const frames = server.frames.filter((f) => f.user === alice.userId && f.frame.action === 'send');
@@ -104,7 +114,7 @@ describe('sending', () => {
   });
 
   it('refreshes the device list once when the server answers CONFLICT', async () => {
-    server.accounts.get(bob.userId)!.devices.add(2);
+    addBobDevices([2]);
     await alice.send(bob.userId, 'to both');
     server.accounts.get(bob.userId)!.devices.delete(2);
     const received = inbox(bob);

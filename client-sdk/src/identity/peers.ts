@@ -1,35 +1,58 @@
+import nacl from 'tweetnacl';
 import * as z from 'zod/mini';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
+import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../../protocol/connect';
 import { Device, PublicKey, Signature } from '../../../protocol/frames';
-import type { SenderKeys } from '../crypto/static-box';
 import { EbbError } from '../errors';
 import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import type { Answer } from '../transport/server-frames';
 import { verifyPeerIdentity } from './keys';
 
-/** A peer as the sender needs it: where to encrypt to and which devices to address. */
-export interface Peer {
+/** A peer's long-term public keys, as a prekey message or a bundle presents them. */
+export interface PeerKeys {
+  readonly signingKey: Uint8Array;
+  readonly identityKey: Uint8Array;
+  /** Signature by the signing key over the identity key (IDENTITY_CONTEXT). */
+  readonly identitySig: Uint8Array;
+}
+
+/** One device's prekeys from a bundle whose signatures verified. */
+export interface DevicePrekeys {
+  readonly device: number;
+  readonly signedPrekey: { readonly keyId: number; readonly publicKey: Uint8Array };
+  /** Null when the device had none left: the session then lacks X3DH's DH4 (see Sessions.initiate). */
+  readonly oneTimePrekey: { readonly keyId: number; readonly publicKey: Uint8Array } | null;
+}
+
+export interface VerifiedBundle {
   readonly userId: string;
   readonly identityKey: Uint8Array;
-  readonly devices: readonly number[];
+  /** Devices whose signed prekey verified; a device without one cannot be messaged yet. */
+  readonly devices: readonly DevicePrekeys[];
 }
+
+/** Whether keys are the peer's accepted identity, a new one the app has not accepted, or forged. */
+export type IdentityVerdict = 'trusted' | 'changed' | 'invalid';
 
 /** What is cached per peer. Only keys whose signature verified are ever written. */
 const PeerRecord = z.object({
   signingKey: PublicKey,
   identityKey: PublicKey,
   identitySig: Signature,
-  /** Unknown until we first send to the peer. */
+  /** Unknown until we first fetch the peer's bundle. */
   devices: z.nullable(z.array(Device)),
+  /** A verified identity key that differs from `identityKey`, until the app accepts it. */
+  changed: z.optional(z.nullable(z.object({ identityKey: PublicKey, identitySig: Signature }))),
 });
 type PeerRecord = z.infer<typeof PeerRecord>;
 
-export type FetchBundle = (userId: string) => Promise<Answer<'keys.bundle'>>;
+export type FetchBundle = (userId: string, device?: number) => Promise<Answer<'keys.bundle'>>;
 
 /**
- * The peer identity cache. Verifying a signature with tweetnacl is slow (~100/s), so each peer's
- * keys are verified once, then recognised by comparison.
+ * The peer identity cache and its trust decisions. Verifying a signature with tweetnacl is slow
+ * (~100/s), so each identity is verified once, then recognised by comparison. A peer whose identity
+ * key changes is held as `changed` — sends to it are refused — until `accept`.
  */
 export class PeerDirectory {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -37,57 +60,108 @@ export class PeerDirectory {
   constructor(
     private readonly store: KeyStore,
     private readonly fetchBundle: FetchBundle,
+    private readonly onIdentityChanged: (userId: string) => void,
   ) {}
 
+  /** The peer's known devices, or null when a full bundle has never been fetched. */
+  async devices(userId: string): Promise<readonly number[] | null> {
+    return (await this.read(userId))?.devices ?? null;
+  }
+
   /**
-   * The peer from the cache, or from the server when its devices are not yet known.
-   * @throws EbbError NOT_FOUND when the user does not exist; errors of `keys.bundle`.
+   * The identity key sends must use.
+   * @throws EbbError FORBIDDEN (not retryable) while a changed identity key awaits acceptIdentity().
    */
-  forSending(userId: string): Promise<Peer> {
+  async sendableIdentity(userId: string): Promise<Uint8Array | null> {
+    const record = await this.read(userId);
+    if (record?.changed) throw identityChangedError(userId);
+    return record ? fromBase64Url(record.identityKey) : null;
+  }
+
+  /** The identity key to show in a safety number: the newest one seen, accepted or not. */
+  async latestIdentity(userId: string): Promise<Uint8Array | null> {
+    const record = await this.read(userId);
+    if (!record) return null;
+    return fromBase64Url(record.changed?.identityKey ?? record.identityKey);
+  }
+
+  /**
+   * Fetches and verifies the bundle of all the peer's devices (updating the device list), or of
+   * one device. Each one-time prekey in it is handed out only once by the server: use them.
+   * @throws EbbError NOT_FOUND when the user or device does not exist; errors of `keys.bundle`.
+   * @throws EbbError FORBIDDEN (not retryable) when the bundle shows a changed identity key;
+   *   'identityChanged' is emitted the first time.
+   * @throws EbbError INTERNAL (not retryable) when the keys do not belong to the user.
+   */
+  bundle(userId: string, device?: number): Promise<VerifiedBundle> {
     return this.locked(userId, async () => {
+      const bundle = await this.fetchBundle(userId, device);
+      const keys = { signingKey: fromBase64Url(bundle.signingKey), identityKey: fromBase64Url(bundle.identityKey), identitySig: fromBase64Url(bundle.identitySig) };
       const record = await this.read(userId);
-      return record?.devices ? toPeer(userId, record, record.devices) : this.refreshUnlocked(userId, record);
+      const verdict = bundle.user === userId ? await this.judge(userId, record, keys) : 'invalid';
+      if (verdict === 'invalid') throw new EbbError('INTERNAL', 'the server returned keys that do not belong to this user', { retryable: false });
+      if (device === undefined) {
+        const devices = [...new Set(bundle.devices.map((d) => d.device))].sort((a, b) => a - b);
+        if (devices.length === 0) throw new EbbError('NOT_FOUND', 'the user has no devices');
+        const latest = (await this.read(userId))!;
+        await this.write(userId, { ...latest, devices });
+      }
+      if (verdict === 'changed') throw identityChangedError(userId);
+      const verified: DevicePrekeys[] = [];
+      for (const d of bundle.devices) {
+        if (!d.signedPrekey) continue;
+        const publicKey = fromBase64Url(d.signedPrekey.publicKey);
+        // One check per device per bundle; the session built from it then never needs another.
+        if (!nacl.sign.detached.verify(signedKeyMessage(SIGNED_PREKEY_CONTEXT, publicKey), fromBase64Url(d.signedPrekey.signature), keys.signingKey)) continue;
+        verified.push({
+          device: d.device,
+          signedPrekey: { keyId: d.signedPrekey.keyId, publicKey },
+          oneTimePrekey: d.oneTimePrekey ? { keyId: d.oneTimePrekey.keyId, publicKey: fromBase64Url(d.oneTimePrekey.publicKey) } : null,
+        });
+      }
+      return { userId, identityKey: keys.identityKey, devices: verified };
     });
   }
 
-  /** Re-reads the peer's devices from the server, e.g. after the server answered CONFLICT. */
-  refresh(userId: string): Promise<Peer> {
-    return this.locked(userId, async () => this.refreshUnlocked(userId, await this.read(userId)));
+  /**
+   * Judges keys a peer presented in a prekey message: 'trusted' when they are the accepted ones
+   * (or the first ever seen, verified and cached), 'changed' for a verified new identity key
+   * (recorded, with 'identityChanged' emitted the first time), 'invalid' otherwise.
+   */
+  observe(userId: string, keys: PeerKeys): Promise<IdentityVerdict> {
+    return this.locked(userId, async () => this.judge(userId, await this.read(userId), keys));
   }
 
-  /**
-   * Whether `keys` are this peer's verified keys: true straight from the cache, otherwise after
-   * checking the user id binding and signature, which are then cached.
-   */
-  trust(userId: string, keys: SenderKeys): Promise<boolean> {
+  /** Makes a changed identity key the accepted one; returns it, or null when none was pending. */
+  accept(userId: string): Promise<Uint8Array | null> {
     return this.locked(userId, async () => {
       const record = await this.read(userId);
-      if (record && sameKeys(record, keys.signingPublicKey, keys.identityPublicKey, keys.identitySig)) return true;
-      if (!verifyPeerIdentity(userId, keys.signingPublicKey, keys.identityPublicKey, keys.identitySig)) return false;
+      if (!record?.changed) return null;
+      await this.write(userId, { ...record, identityKey: record.changed.identityKey, identitySig: record.changed.identitySig, changed: null });
+      return fromBase64Url(record.changed.identityKey);
+    });
+  }
+
+  private async judge(userId: string, record: PeerRecord | undefined, keys: PeerKeys): Promise<IdentityVerdict> {
+    if (record && sameKeys(record, keys)) return 'trusted';
+    if (record?.changed && record.changed.identityKey === toBase64Url(keys.identityKey) && record.changed.identitySig === toBase64Url(keys.identitySig)) {
+      return 'changed';
+    }
+    if (!verifyPeerIdentity(userId, keys.signingKey, keys.identityKey, keys.identitySig)) return 'invalid';
+    if (!record || record.identityKey === toBase64Url(keys.identityKey)) {
+      // First contact, or the same key with another (also valid) signature encoding.
       await this.write(userId, {
-        signingKey: toBase64Url(keys.signingPublicKey),
-        identityKey: toBase64Url(keys.identityPublicKey),
+        signingKey: toBase64Url(keys.signingKey),
+        identityKey: toBase64Url(keys.identityKey),
         identitySig: toBase64Url(keys.identitySig),
         devices: record?.devices ?? null,
+        changed: record?.changed ?? null,
       });
-      return true;
-    });
-  }
-
-  private async refreshUnlocked(userId: string, cached: PeerRecord | undefined): Promise<Peer> {
-    const bundle = await this.fetchBundle(userId);
-    const signingKey = fromBase64Url(bundle.signingKey);
-    const identityKey = fromBase64Url(bundle.identityKey);
-    const identitySig = fromBase64Url(bundle.identitySig);
-    const known = cached !== undefined && sameKeys(cached, signingKey, identityKey, identitySig);
-    if (bundle.user !== userId || (!known && !verifyPeerIdentity(userId, signingKey, identityKey, identitySig))) {
-      throw new EbbError('INTERNAL', 'the server returned keys that do not belong to this user', { retryable: false });
+      return 'trusted';
     }
-    const devices = [...new Set(bundle.devices.map((d) => d.device))].sort((a, b) => a - b);
-    if (devices.length === 0) throw new EbbError('NOT_FOUND', 'the user has no devices');
-    const record = { signingKey: bundle.signingKey, identityKey: bundle.identityKey, identitySig: bundle.identitySig, devices };
-    await this.write(userId, record);
-    return toPeer(userId, record, devices);
+    await this.write(userId, { ...record, changed: { identityKey: toBase64Url(keys.identityKey), identitySig: toBase64Url(keys.identitySig) } });
+    this.onIdentityChanged(userId);
+    return 'changed';
   }
 
   private async read(userId: string): Promise<PeerRecord | undefined> {
@@ -118,15 +192,19 @@ export class PeerDirectory {
   }
 }
 
-/** The signature is compared too, so that no altered byte of a ciphertext's header goes unnoticed. */
-function sameKeys(record: PeerRecord, signingKey: Uint8Array, identityKey: Uint8Array, identitySig: Uint8Array): boolean {
-  return (
-    record.signingKey === toBase64Url(signingKey) &&
-    record.identityKey === toBase64Url(identityKey) &&
-    record.identitySig === toBase64Url(identitySig)
+export function identityChangedError(userId: string): EbbError {
+  return new EbbError(
+    'FORBIDDEN',
+    `the identity key of ${userId} changed: compare safety numbers, then call acceptIdentity() before sending to this user`,
+    { retryable: false },
   );
 }
 
-function toPeer(userId: string, record: PeerRecord, devices: readonly number[]): Peer {
-  return { userId, identityKey: fromBase64Url(record.identityKey), devices };
+/** The signature is compared too, so that no altered byte of a message's prefix goes unnoticed. */
+function sameKeys(record: PeerRecord, keys: PeerKeys): boolean {
+  return (
+    record.signingKey === toBase64Url(keys.signingKey) &&
+    record.identityKey === toBase64Url(keys.identityKey) &&
+    record.identitySig === toBase64Url(keys.identitySig)
+  );
 }

@@ -6,13 +6,15 @@ import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import type { Request } from '../transport/connection';
 import type { Inbox } from './inbox';
-import { replenishPrekeys } from './prekeys';
+import { type PrekeyPolicy, replenishPrekeys } from './prekeys';
 
 export interface HandshakeOptions {
   readonly identity: Identity;
   readonly device: number;
   readonly store: KeyStore;
   readonly inbox: Inbox;
+  readonly now: () => number;
+  readonly prekeyPolicy: PrekeyPolicy;
   readonly onStatus: (status: ServiceStatus) => void;
   /** From now on the connect URL leaves out `pk`. */
   readonly onRegistered: () => void;
@@ -20,7 +22,7 @@ export interface HandshakeOptions {
 
 /**
  * What runs on every new socket before the client reports itself ready (DESIGN §4, §6): hello,
- * register if the server does not know us, top up prekeys, then drain the queue.
+ * register if the server does not know us, rotate the signed prekey and top up one-time prekeys, then drain the queue.
  */
 export async function handshake(request: Request, options: HandshakeOptions): Promise<void> {
   const { identity, device, store, inbox } = options;
@@ -36,7 +38,7 @@ export async function handshake(request: Request, options: HandshakeOptions): Pr
   options.onRegistered();
 
   try {
-    await replenishPrekeys(request, store, identity);
+    await replenishPrekeys(request, store, identity, options.now(), options.prekeyPolicy);
   } catch (err) {
     // A read-only service still delivers what is queued: prekeys can wait, the drain cannot.
     if (!EbbError.is(err, 'SERVICE_READ_ONLY')) throw err;

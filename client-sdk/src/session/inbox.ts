@@ -1,20 +1,18 @@
 import { fromBase64Url } from '../../../protocol/base64url';
 import { Envelope } from '../../../protocol/frames';
 import { decodePlaintext } from '../crypto/plaintext';
-import { openSealed, readSealed } from '../crypto/static-box';
 import type { Identity } from '../identity/identity';
-import { userIdFromSigningKey } from '../identity/keys';
-import type { PeerDirectory } from '../identity/peers';
 import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import type { ReceivedMessage } from '../types';
 import type { AckBatcher } from './acks';
+import type { Sessions } from './sessions';
 
 export interface InboxOptions {
   readonly identity: Identity;
   readonly device: number;
   readonly store: KeyStore;
-  readonly peers: PeerDirectory;
+  readonly sessions: Sessions;
   readonly acks: AckBatcher;
   readonly now: () => number;
   readonly emit: (message: ReceivedMessage) => void;
@@ -22,7 +20,8 @@ export interface InboxOptions {
 
 /**
  * The receive path, exactly-once to the app over at-least-once delivery: each envelope is checked
- * against the seen ids, decrypted, recorded as seen, handed to the app, then acked. Envelopes are
+ * against the seen ids, decrypted (its session state stored), recorded as seen, handed to the
+ * app, then acked. Envelopes are
  * handled one at a time, so a push and a fetch of the same message cannot race.
  */
 export class Inbox {
@@ -73,28 +72,27 @@ export class Inbox {
 
   /** The message, or null if any check fails; which one is deliberately not said. */
   private async open(envelope: Envelope): Promise<ReceivedMessage | null> {
-    const { identity, device, peers } = this.options;
-    let sealed;
+    const { identity, device, sessions } = this.options;
+    let ciphertext: Uint8Array;
     try {
-      sealed = readSealed(fromBase64Url(envelope.ciphertext));
+      ciphertext = fromBase64Url(envelope.ciphertext);
     } catch {
       return null;
     }
-    if (!sealed || userIdFromSigningKey(sealed.signingPublicKey) !== envelope.from.user) return null;
-    const bytes = openSealed(sealed, identity.identitySecretKey);
-    const plaintext = bytes && decodePlaintext(bytes);
-    if (
-      !plaintext ||
-      plaintext.from !== envelope.from.user ||
-      plaintext.fromDevice !== envelope.from.device ||
-      plaintext.to !== identity.userId ||
-      plaintext.toDevice !== device ||
-      plaintext.id !== envelope.id
-    ) {
-      return null;
-    }
-    // Last, because it may cost a slow signature check: only for boxes that opened.
-    if (!(await peers.trust(envelope.from.user, sealed))) return null;
+    // The session state is stored before this returns: a restart continues from it.
+    const opened = await sessions.decrypt(envelope.from.user, envelope.from.device, ciphertext, (bytes) => {
+      const p = decodePlaintext(bytes);
+      const bound =
+        p !== null &&
+        p.from === envelope.from.user &&
+        p.fromDevice === envelope.from.device &&
+        p.to === identity.userId &&
+        p.toDevice === device &&
+        p.id === envelope.id;
+      return bound ? p : null;
+    });
+    if (!opened) return null;
+    const plaintext = opened.content;
     const expiresAt =
       plaintext.expiresInSeconds === undefined ? undefined : Math.min(envelope.expiresAt, envelope.sentAt + plaintext.expiresInSeconds * 1000);
     return {
@@ -106,6 +104,7 @@ export class Inbox {
       sentAt: new Date(envelope.sentAt),
       ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt) }),
       ...(plaintext.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: plaintext.burnAfterReadingSeconds }),
+      ...(opened.fromChangedIdentity && { identityChanged: true as const }),
     };
   }
 }

@@ -1,0 +1,258 @@
+import * as z from 'zod/mini';
+import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
+import { KeyId, PublicKey } from '../../../protocol/frames';
+import { concatBytes, u32be } from '../crypto/bytes';
+import { type PrekeyFields, decodeWireMessage, encodePrefix, encodeWireMessage } from '../crypto/envelope';
+import { decodeHeader, deserializeState, encodeHeader, initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, serializeState } from '../crypto/ratchet';
+import { x3dhInitiate, x3dhRespond } from '../crypto/x3dh';
+import { EbbError } from '../errors';
+import type { Identity } from '../identity/identity';
+import { userIdFromSigningKey } from '../identity/keys';
+import type { DevicePrekeys, PeerDirectory, VerifiedBundle } from '../identity/peers';
+import type { KeyStore } from '../store/key-store';
+import { StoreKeys } from '../store/layout';
+import { type PrekeyPolicy, loadOneTimePrekey, loadSignedPrekey } from './prekeys';
+
+/**
+ * Sessions kept per peer device after the current one: a reply can still arrive on a session the
+ * other side has not yet replaced (both sides started one at once, or a peer reinstalled).
+ */
+const MAX_PREVIOUS_SESSIONS = 4;
+
+const Base64 = z.string().check(z.regex(/^[A-Za-z0-9_-]*$/));
+
+/** One Double Ratchet session, as stored. */
+const SessionState = z.object({
+  /** The peer identity key the session was agreed with. */
+  remoteIdentityKey: PublicKey,
+  /** X3DH AD = IK_initiator ‖ IK_responder. */
+  associatedData: Base64,
+  /** The initiator's X3DH ephemeral key: names the session, so repeated prekey messages find it. */
+  baseKey: PublicKey,
+  /** Set on the initiator's side until the first message arrives in this session: until then every message carries the X3DH header. */
+  pendingPrekey: z.nullable(z.object({ signedPrekeyId: KeyId, oneTimePrekeyId: z.nullable(KeyId) })),
+  ratchet: z.string(),
+});
+type SessionState = z.infer<typeof SessionState>;
+
+const SessionRecord = z.object({ current: SessionState, previous: z.array(SessionState) });
+type SessionRecord = z.infer<typeof SessionRecord>;
+
+export interface SessionsOptions {
+  readonly identity: Identity;
+  readonly device: number;
+  readonly store: KeyStore;
+  readonly peers: PeerDirectory;
+  readonly now: () => number;
+  readonly prekeyPolicy: PrekeyPolicy;
+}
+
+/** What `accept` made of a decrypted message, and whether it came from an identity key the app has not accepted yet. */
+export interface Opened<T> {
+  readonly content: T;
+  readonly fromChangedIdentity: boolean;
+}
+
+/**
+ * X3DH and the Double Ratchet per peer device (DESIGN §7). Every operation on one peer device runs
+ * after the previous one has stored its result, so interleaved sends and receipts never fork a
+ * ratchet; each new state is stored before the ciphertext leaves or the plaintext is handed on.
+ */
+export class Sessions {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: SessionsOptions) {}
+
+  async has(userId: string, device: number): Promise<boolean> {
+    return (await this.read(userId, device)) !== undefined;
+  }
+
+  /**
+   * Starts a session with a device from its verified bundle, unless one exists by now. Without a
+   * one-time prekey X3DH runs without DH4: the first messages then lose their forward secrecy
+   * against a later theft of the recipient's signed prekey, and can be replayed to the recipient
+   * until that prekey is rotated out (the recipient's seen-id check still drops the repeats).
+   */
+  initiate(bundle: VerifiedBundle, prekeys: DevicePrekeys): Promise<void> {
+    const { userId } = bundle;
+    return this.locked(userId, prekeys.device, async () => {
+      if ((await this.read(userId, prekeys.device)) !== undefined) return;
+      const { identity } = this.options;
+      const x3dh = x3dhInitiate(
+        { publicKey: identity.identityPublicKey, secretKey: identity.identitySecretKey },
+        {
+          identityKey: bundle.identityKey,
+          signedPrekey: prekeys.signedPrekey,
+          ...(prekeys.oneTimePrekey && { oneTimePrekey: prekeys.oneTimePrekey }),
+        },
+      );
+      const state: SessionState = {
+        remoteIdentityKey: toBase64Url(bundle.identityKey),
+        associatedData: toBase64Url(x3dh.associatedData),
+        baseKey: toBase64Url(x3dh.ephemeralKey),
+        pendingPrekey: { signedPrekeyId: x3dh.signedPrekeyId, oneTimePrekeyId: x3dh.oneTimePrekeyId },
+        ratchet: serializeState(initInitiator(x3dh.sharedSecret, prekeys.signedPrekey.publicKey)),
+      };
+      await this.write(userId, prekeys.device, { current: state, previous: [] });
+    });
+  }
+
+  /**
+   * Encrypts for one peer device with its current session and stores the advanced state.
+   * @throws EbbError INTERNAL (retryable) when there is no session: the caller initiates first.
+   */
+  encrypt(userId: string, device: number, plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.locked(userId, device, async () => {
+      const record = await this.read(userId, device);
+      if (!record) throw new EbbError('INTERNAL', 'no session with this device', { retryable: true });
+      const state = record.current;
+      const { identity } = this.options;
+      const prekey: PrekeyFields | null = state.pendingPrekey && {
+        signingKey: identity.signingPublicKey,
+        identityKey: identity.identityPublicKey,
+        identitySig: identity.identitySig,
+        ephemeralKey: fromBase64Url(state.baseKey),
+        ...state.pendingPrekey,
+      };
+      const prefix = encodePrefix(prekey);
+      const ad = this.messageAd(state, identity.userId, this.options.device, userId, device, prefix);
+      const sealed = ratchetEncrypt(deserializeState(state.ratchet), plaintext, ad);
+      await this.write(userId, device, { ...record, current: { ...state, ratchet: serializeState(sealed.state) } });
+      return encodeWireMessage(prefix, encodeHeader(sealed.header), sealed.ciphertext);
+    });
+  }
+
+  /**
+   * Decrypts a ciphertext from a peer device: with the session its prekey header names, a new
+   * session built from that header (replacing the current one, e.g. after the peer reinstalled), or
+   * the current and previous sessions. The state is advanced on a copy and stored only when the
+   * plaintext decrypts and `accept` returns non-null for it; a used one-time prekey is then deleted. Null for anything that does not decrypt, replays
+   * included; which check failed is deliberately not said.
+   */
+  decrypt<T>(from: string, fromDevice: number, ciphertext: Uint8Array, accept: (plaintext: Uint8Array) => T | null): Promise<Opened<T> | null> {
+    return this.locked(from, fromDevice, async () => {
+      const message = decodeWireMessage(ciphertext);
+      const header = message && decodeHeader(message.header);
+      if (!message || !header) return null;
+      const record = await this.read(from, fromDevice);
+      const known = record ? [record.current, ...record.previous] : [];
+      let candidates = known;
+      let fresh: { state: SessionState; oneTimePrekeyId: number | null } | null = null;
+      const prekey = message.prekey;
+      if (prekey) {
+        if (userIdFromSigningKey(prekey.signingKey) !== from) return null;
+        const baseKey = toBase64Url(prekey.ephemeralKey);
+        const identityKey = toBase64Url(prekey.identityKey);
+        candidates = known.filter((s) => s.baseKey === baseKey && s.remoteIdentityKey === identityKey);
+        if (candidates.length === 0) {
+          fresh = await this.respond(prekey);
+          if (!fresh) return null;
+          candidates = [fresh.state];
+        }
+      }
+      const { identity, device, now } = this.options;
+      for (const state of candidates) {
+        const ad = this.messageAd(state, from, fromDevice, identity.userId, device, message.prefix);
+        const opened = ratchetDecrypt(deserializeState(state.ratchet), header, message.body, ad, now());
+        if (!opened) continue;
+        // A ciphertext moved to another envelope decrypts but is refused, and must not use up its key.
+        const content = accept(opened.plaintext);
+        if (content === null) return null;
+        // Last, because it may cost a slow signature check: only for a new session that decrypted.
+        const verdict = fresh && prekey ? await this.options.peers.observe(from, prekey) : 'trusted';
+        if (verdict === 'invalid') return null;
+        const advanced: SessionState = { ...state, pendingPrekey: null, ratchet: serializeState(opened.state) };
+        const others = known.filter((s) => s !== state);
+        await this.write(from, fromDevice, { current: advanced, previous: others.slice(0, MAX_PREVIOUS_SESSIONS) });
+        if (fresh && fresh.oneTimePrekeyId !== null) await this.options.store.delete(StoreKeys.oneTimePrekey(fresh.oneTimePrekeyId));
+        return { content, fromChangedIdentity: verdict === 'changed' };
+      }
+      return null;
+    });
+  }
+
+  /** Forgets every session with `userId` not agreed with `identityKey` (after acceptIdentity). */
+  async keepOnly(userId: string, identityKey: Uint8Array): Promise<void> {
+    const accepted = toBase64Url(identityKey);
+    for (const key of await this.options.store.list(StoreKeys.sessionPrefix(userId))) {
+      const device = Number(key.slice(StoreKeys.sessionPrefix(userId).length));
+      if (!Number.isInteger(device)) continue;
+      await this.locked(userId, device, async () => {
+        const record = await this.read(userId, device);
+        const kept = record ? [record.current, ...record.previous].filter((s) => s.remoteIdentityKey === accepted) : [];
+        const [current, ...previous] = kept;
+        if (current) await this.write(userId, device, { current, previous });
+        else await this.options.store.delete(key);
+      });
+    }
+  }
+
+  /** X3DH as the responder, from a prekey message's header: the new session, not yet stored. */
+  private async respond(prekey: PrekeyFields): Promise<{ state: SessionState; oneTimePrekeyId: number | null } | null> {
+    const { identity, store, now, prekeyPolicy } = this.options;
+    const signedPrekey = await loadSignedPrekey(store, prekey.signedPrekeyId, now(), prekeyPolicy);
+    const oneTimePrekey = prekey.oneTimePrekeyId === null ? null : await loadOneTimePrekey(store, prekey.oneTimePrekeyId);
+    if (!signedPrekey || (prekey.oneTimePrekeyId !== null && !oneTimePrekey)) return null;
+    let agreed;
+    try {
+      agreed = x3dhRespond({ publicKey: identity.identityPublicKey, secretKey: identity.identitySecretKey }, signedPrekey, oneTimePrekey, prekey);
+    } catch {
+      return null; // a low-order key from the wire
+    }
+    return {
+      state: {
+        remoteIdentityKey: toBase64Url(prekey.identityKey),
+        associatedData: toBase64Url(agreed.associatedData),
+        baseKey: toBase64Url(prekey.ephemeralKey),
+        pendingPrekey: null,
+        ratchet: serializeState(initResponder(agreed.sharedSecret, signedPrekey)),
+      },
+      oneTimePrekeyId: prekey.oneTimePrekeyId,
+    };
+  }
+
+  /**
+   * What each message's AEAD binds besides the ratchet header: the X3DH AD (both identity keys),
+   * sender and recipient user ids and devices (ids are fixed-length), and the message prefix.
+   */
+  private messageAd(state: SessionState, fromUser: string, fromDevice: number, toUser: string, toDevice: number, prefix: Uint8Array): Uint8Array {
+    const encoder = new TextEncoder();
+    return concatBytes(
+      fromBase64Url(state.associatedData),
+      encoder.encode(fromUser),
+      u32be(fromDevice),
+      encoder.encode(toUser),
+      u32be(toDevice),
+      prefix,
+    );
+  }
+
+  private async read(userId: string, device: number): Promise<SessionRecord | undefined> {
+    const saved = await this.options.store.get(StoreKeys.session(userId, device));
+    if (saved === undefined) return undefined;
+    try {
+      const parsed = SessionRecord.safeParse(JSON.parse(saved));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined; // a corrupt session is replaced by a new one
+    }
+  }
+
+  private write(userId: string, device: number, record: SessionRecord): Promise<void> {
+    return this.options.store.set(StoreKeys.session(userId, device), JSON.stringify(record));
+  }
+
+  /** Runs `task` after every earlier task on the same peer device has settled. */
+  private locked<T>(userId: string, device: number, task: () => Promise<T>): Promise<T> {
+    const key = `${userId}#${device}`;
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+    return next;
+  }
+}
+
