@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -41,6 +41,21 @@ describe('FileStore', () => {
     await store.set('aA', '2');
     const lower = (await readdir(dir)).map((n) => n.toLowerCase());
     expect(new Set(lower).size).toBe(lower.length);
+  });
+
+  it('is not corrupted or shadowed by a temporary file left by a crash mid-write', async () => {
+    const store = new FileStore(dir);
+    await store.set('sessions/AbC/1', '{"state":"committed"}');
+    // What a crash between writing the temporary file and renaming it leaves behind.
+    await writeFile(join(dir, '.tmp-0123456789abcdef'), '{"state":"torn');
+    await writeFile(join(dir, '.tmp-fedcba9876543210'), '');
+
+    const reopened = new FileStore(dir);
+    expect(await reopened.get('sessions/AbC/1')).toBe('{"state":"committed"}');
+    expect(await reopened.list('')).toEqual(['sessions/AbC/1']);
+    await reopened.set('sessions/AbC/1', '{"state":"next"}');
+    expect(await new FileStore(dir).get('sessions/AbC/1')).toBe('{"state":"next"}');
+    expect(await reopened.list('')).toEqual(['sessions/AbC/1']);
   });
 
   it('keeps the identity across a restart of the client', async () => {
