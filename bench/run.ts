@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measureCrypto } from './crypto';
 import { measureDelivery, type DeliveryResult } from './delivery';
 import { measurePutItem, type PutItemResult } from './storage';
 
@@ -19,6 +20,14 @@ async function main(): Promise<void> {
   console.log(`ebb bench (${quick ? 'quick' : 'full'}): node ${process.version}, ${cpus().length} cores`);
   const storage: PutItemResult = await measurePutItem({ seconds, concurrency: 16, itemBytes: 1024 });
   console.log(`storage bound   dynalite PutItem  ${storage.perSecond.toFixed(0)}/s (1 KiB items, concurrency 16)`);
+
+  const crypto = await measureCrypto({ seconds });
+  console.table({
+    'session setup (X3DH + ratchet init, both sides)': { 'ops/s': crypto.sessionSetupPerSecond.toFixed(0), 'vs primitives': crypto.ratios.setupVsPrimitives.toFixed(2) },
+    'steady chain, 1 KiB encrypt + decrypt': { 'ops/s': crypto.steadyChainPerSecond.toFixed(0), 'vs primitives': crypto.ratios.steadyVsPrimitives.toFixed(2) },
+    'tweetnacl scalarMult': { 'ops/s': crypto.primitives.scalarMultPerSecond.toFixed(0), 'vs primitives': '' },
+    'tweetnacl secretbox 1 KiB': { 'ops/s': crypto.primitives.secretboxPerSecond1k.toFixed(0), 'vs primitives': '' },
+  });
 
   const delivery: DeliveryResult[] = [];
   for (const clients of [2, 20]) {
@@ -40,6 +49,13 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     machine: { node: process.version, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', platform: process.platform },
+    crypto: {
+      sessionSetupPerSecond: Math.round(crypto.sessionSetupPerSecond),
+      steadyChainPerSecond: Math.round(crypto.steadyChainPerSecond),
+      primitives: crypto.primitives,
+      ratios: { setupVsPrimitives: round(crypto.ratios.setupVsPrimitives, 3), steadyVsPrimitives: round(crypto.ratios.steadyVsPrimitives, 3) },
+      perOp: crypto.perOp,
+    },
     storage: { putItemPerSecond: Math.round(storage.perSecond), itemBytes: 1024, concurrency: 16 },
     delivery: delivery.map((d) => ({
       clients: d.clients,
