@@ -153,7 +153,13 @@ export class Sessions {
       const { identity, device, now } = this.options;
       for (const state of candidates) {
         const ad = this.messageAd(state, from, fromDevice, identity.userId, device, message.prefix);
-        const opened = ratchetDecrypt(deserializeState(state.ratchet), header, message.body, ad, now());
+        let ratchet;
+        try {
+          ratchet = deserializeState(state.ratchet);
+        } catch {
+          continue; // a corrupt stored session cannot open anything; the others may
+        }
+        const opened = ratchetDecrypt(ratchet, header, message.body, ad, now());
         if (!opened) continue;
         // A ciphertext moved to another envelope decrypts but is refused, and must not use up its key.
         const content = accept(opened.plaintext);
