@@ -26,7 +26,7 @@ export const Handlers: readonly HandlerSpec[] = [
   { entry: 'default', routeKey: '$default', tables: {}, manageConnections: false, returnsResponse: true },
   { entry: 'hello', routeKey: 'hello', tables: ACCOUNT_READ, manageConnections: false, returnsResponse: true },
   { entry: 'status', routeKey: 'status', tables: {}, manageConnections: false, returnsResponse: true },
-  { entry: 'register', routeKey: 'register', tables: { accounts: ['GetItem', 'PutItem'] }, manageConnections: false, returnsResponse: true },
+  { entry: 'register', routeKey: 'register', tables: { accounts: ['GetItem', 'PutItem', 'UpdateItem'] }, manageConnections: false, returnsResponse: true },
   {
     entry: 'keys-publish',
     routeKey: 'keys.publish',

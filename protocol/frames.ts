@@ -45,7 +45,10 @@ export const RegisterFrame = z.object({
   rid: Rid,
   /** X25519 identity public key. */
   identityKey: PublicKey,
-  /** Ed25519 signature by the connection's signing key over `IDENTITY_CONTEXT\n ‖ identityKey`. */
+  /**
+   * Ed25519 signature by the connection's signing key over `IDENTITY_CONTEXT\n ‖ identityKey`. Registering
+   * an existing account with another identity key signed this way rotates it (peers see an identity change).
+   */
   identitySig: Signature,
 });
 export const KeysPublishFrame = z
@@ -162,9 +165,11 @@ export interface DeviceBundle {
 
 /** What each action answers with, besides `type` and `rid`. */
 export interface Results {
-  hello: { userId: string; device: number; registered: boolean; status: ServiceStatus };
+  /** `identityKey` is the X25519 key the server holds for this user, null before registration. */
+  hello: { userId: string; device: number; registered: boolean; identityKey: string | null; status: ServiceStatus };
   status: ServiceStatus;
-  register: { userId: string; device: number; created: boolean };
+  /** `rotated`: the account existed with another identity key, now replaced by this one. */
+  register: { userId: string; device: number; created: boolean; rotated: boolean };
   'keys.publish': { oneTimePrekeys: number; signedPrekeyId: number | null };
   'keys.count': { oneTimePrekeys: number; signedPrekeyId: number | null };
   'keys.bundle': {

@@ -7,6 +7,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { OneTimePrekey, SignedPrekey } from '../../protocol';
 import type {
@@ -94,6 +95,24 @@ export class DynamoAccounts implements Accounts {
       const existing = await this.get(record.userId);
       if (!existing) throw error;
       return { created: false, record: existing };
+    }
+  }
+
+  async replaceIdentity(userId: string, signingKey: string, identityKey: string, identitySig: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { uid: userId },
+          UpdateExpression: 'SET identityKey = :ik, identitySig = :is',
+          ConditionExpression: 'signingKey = :sk',
+          ExpressionAttributeValues: { ':ik': identityKey, ':is': identitySig, ':sk': signingKey },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 }

@@ -30,6 +30,12 @@ export class MemoryAccounts implements Accounts {
     this.items.set(record.userId, record);
     return { created: true, record };
   }
+  async replaceIdentity(userId: string, signingKey: string, identityKey: string, identitySig: string) {
+    const existing = this.items.get(userId);
+    if (!existing || existing.signingKey !== signingKey) return false;
+    this.items.set(userId, { ...existing, identityKey, identitySig });
+    return true;
+  }
 }
 
 export class MemoryPrekeys implements Prekeys {

@@ -20,6 +20,7 @@ export async function hello(ports: Ports, caller: Caller): Promise<Results['hell
     userId: caller.userId,
     device: caller.device,
     registered: account !== undefined && account.devices.includes(caller.device),
+    identityKey: account?.identityKey ?? null,
     status: serviceStatus(ports),
   };
 }
@@ -43,9 +44,12 @@ export async function register(ports: Ports, caller: Caller, frame: RegisterFram
     devices: [caller.device],
     createdAt: ports.clock.now(),
   });
+  let rotated = false;
   if (!created && record.identityKey !== frame.identityKey) {
-    throw new Refusal('CONFLICT', 'this user id is registered with another identity key');
+    // The same signing key vouches for a new identity key (e.g. a reinstall that kept only the signing key).
+    rotated = await ports.accounts.replaceIdentity(caller.userId, caller.signingKey, frame.identityKey, frame.identitySig);
+    if (!rotated) throw new Refusal('CONFLICT', 'this user id is registered with another signing key');
   }
-  ports.logger.info('register', { userId: caller.userId, device: caller.device, created });
-  return { userId: caller.userId, device: caller.device, created };
+  ports.logger.info('register', { userId: caller.userId, device: caller.device, created, rotated });
+  return { userId: caller.userId, device: caller.device, created, rotated };
 }

@@ -22,6 +22,8 @@ export interface Accounts {
   get(userId: string): Promise<AccountRecord | undefined>;
   /** Creates the account unless one exists: returns the stored record either way. */
   create(record: AccountRecord): Promise<{ created: boolean; record: AccountRecord }>;
+  /** Replaces the identity key of the account whose signing key is `signingKey`; false if there is none. */
+  replaceIdentity(userId: string, signingKey: string, identityKey: string, identitySig: string): Promise<boolean>;
 }
 
 /** A user's device: `uid#dev` in storage. */

@@ -75,13 +75,27 @@ describe('an unregistered connection', () => {
     expect(world.accounts.items.size).toBe(0);
   });
 
-  it('registration is idempotent; another identity key for the same user id conflicts', async () => {
+  it('registration is idempotent; another identity key signed by the same signing key rotates it', async () => {
     const world = memoryWorld();
     const alice = makeIdentity();
-    expect(await register(world.ports, callerOf(alice), registerFrame(alice) as never)).toMatchObject({ created: true });
-    expect(await register(world.ports, callerOf(alice), registerFrame(alice) as never)).toMatchObject({ created: false });
-    const other = { ...alice, identity: nacl.box.keyPair() };
-    await expect(register(world.ports, callerOf(alice), registerFrame(other) as never)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await register(world.ports, callerOf(alice), registerFrame(alice) as never)).toMatchObject({ created: true, rotated: false });
+    expect(await register(world.ports, callerOf(alice), registerFrame(alice) as never)).toMatchObject({ created: false, rotated: false });
+    const reinstalled = { ...alice, identity: nacl.box.keyPair() };
+    expect(await register(world.ports, callerOf(reinstalled), registerFrame(reinstalled) as never)).toMatchObject({ created: false, rotated: true });
+    expect(world.accounts.items.get(alice.uid)?.identityKey).toBe(registerFrame(reinstalled).identityKey);
+    expect(await hello(world.ports, callerOf(alice))).toMatchObject({ registered: true, identityKey: registerFrame(reinstalled).identityKey });
+  });
+
+  it('cannot rotate the identity key of an account held by another signing key', async () => {
+    const world = memoryWorld();
+    const alice = makeIdentity();
+    await register(world.ports, callerOf(alice), registerFrame(alice) as never);
+    // A connection context claiming Alice's id with another signing key never passes the authorizer;
+    // the core re-derives the id from the key and refuses it as well.
+    const mallory = makeIdentity();
+    const forged = { ...callerOf(alice), signingKey: mallory.pk };
+    await expect(register(world.ports, forged, registerFrame({ ...mallory, uid: alice.uid }) as never)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(world.accounts.items.get(alice.uid)?.identityKey).toBe(registerFrame(alice).identityKey);
   });
 
   it('is told SIGNUPS_CLOSED once signups close', async () => {

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EbbClient, FileStore, type KeyStore, MemoryStore, type ReceivedMessage } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
-import { fromBase64Url } from '../../protocol/base64url';
+import nacl from 'tweetnacl';
+import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 
 /**
- * Signal-style sessions through the real local stack. An identity change is covered against the
- * fake server only (test/sdk/sessions.test.ts): the service refuses a second registration of a
- * user id, and a new signing key is a new user id, so there is no legitimate way to change an
- * identity key here.
+ * Signal-style sessions through the real local stack. An identity change is a device that keeps
+ * its signing key (so its user id) but comes back with a new X25519 identity key: registering
+ * again, signed by the same signing key, rotates the key the service holds.
  */
 
 const clock = { t: Date.now(), now: () => clock.t };
@@ -137,5 +137,41 @@ describe('sessions through the local stack', () => {
       await Promise.all(clients.splice(0).map((c) => c.close()));
       await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     }
+  });
+
+  it('fires identityChanged when a peer comes back with a new identity key, and blocks sends until accepted', async () => {
+    const alice = await client();
+    await alice.connect();
+    const bobStore = new MemoryStore();
+    const bob = await client(bobStore);
+    await bob.connect();
+    const bobInbox = inbox(bob);
+    await alice.send(bob.userId, 'before');
+    await until(() => bobInbox.length === 1, 'the first message');
+    await bob.close();
+
+    // Bob reinstalls keeping only his signing key: same user id, fresh X25519 identity key.
+    const { signingSeed } = JSON.parse((await bobStore.get('identity'))!) as { signingSeed: string };
+    const reinstalledStore = new MemoryStore();
+    await reinstalledStore.set('identity', JSON.stringify({ signingSeed, identitySecretKey: toBase64Url(nacl.randomBytes(nacl.box.secretKeyLength)) }));
+    const reinstalled = await client(reinstalledStore);
+    expect(reinstalled.userId).toBe(bob.userId);
+    await reinstalled.connect();
+    const reinstalledInbox = inbox(reinstalled);
+
+    const changes: string[] = [];
+    alice.on('identityChanged', (e) => changes.push(e.userId));
+    const aliceInbox = inbox(alice);
+    await reinstalled.send(alice.userId, 'new phone, who dis');
+    await until(() => aliceInbox.length === 1, 'the message from the new identity');
+    expect(changes).toEqual([bob.userId]);
+    expect(aliceInbox[0]).toMatchObject({ text: 'new phone, who dis', identityChanged: true });
+    expect(await alice.safetyNumber(bob.userId)).toBe(await reinstalled.safetyNumber(alice.userId));
+
+    await expect(alice.send(bob.userId, 'blocked')).rejects.toMatchObject({ code: 'FORBIDDEN', retryable: false });
+    await alice.acceptIdentity(bob.userId);
+    await alice.send(bob.userId, 'welcome back');
+    await until(() => reinstalledInbox.length === 1, 'the reply after acceptance');
+    expect(reinstalledInbox[0]!.text).toBe('welcome back');
   });
 });

@@ -210,7 +210,7 @@ export class FakeServer {
     const account = this.accounts.get(c.user);
     switch (f.action) {
       case 'hello':
-        return c.result(rid, { userId: c.user, device: c.device, registered: account !== undefined, status: this.status() });
+        return c.result(rid, { userId: c.user, device: c.device, registered: account !== undefined, identityKey: account?.identityKey ?? null, status: this.status() });
       case 'status':
         return c.result(rid, this.status());
       case 'register': {
@@ -218,9 +218,12 @@ export class FakeServer {
         if (!signingKey || !verifyEd25519(signingKey, signedKeyMessage(IDENTITY_CONTEXT, fromBase64Url(f.identityKey)), f.identitySig)) {
           return c.error(rid, 'BAD_REQUEST', 'identitySig: does not verify', false);
         }
-        if (account) account.devices.add(c.device);
-        else this.accounts.set(c.user, { signingKey, identityKey: f.identityKey, identitySig: f.identitySig, devices: new Set([c.device]) });
-        return c.result(rid, { userId: c.user, device: c.device, created: account === undefined });
+        const rotated = account !== undefined && account.identityKey !== f.identityKey;
+        if (account) {
+          account.devices.add(c.device);
+          Object.assign(account, { identityKey: f.identityKey, identitySig: f.identitySig });
+        } else this.accounts.set(c.user, { signingKey, identityKey: f.identityKey, identitySig: f.identitySig, devices: new Set([c.device]) });
+        return c.result(rid, { userId: c.user, device: c.device, created: account === undefined, rotated });
       }
       case 'keys.count':
       case 'keys.publish': {

@@ -22,7 +22,7 @@ export interface HandshakeOptions {
 
 /**
  * What runs on every new socket before the client reports itself ready (DESIGN §4, §6): hello,
- * register if the server does not know us, rotate the signed prekey and top up one-time prekeys, then drain the queue.
+ * register if the server does not know us (or holds another identity key of ours), rotate the signed prekey and top up one-time prekeys, then drain the queue.
  */
 export async function handshake(request: Request, options: HandshakeOptions): Promise<void> {
   const { identity, device, store, inbox } = options;
@@ -31,7 +31,8 @@ export async function handshake(request: Request, options: HandshakeOptions): Pr
     throw new EbbError('INTERNAL', 'the server answered for another account', { retryable: false });
   }
   options.onStatus(hello.status);
-  if (!hello.registered) {
+  // Registering again with our identity key rotates the server's copy when it differs (same signing key).
+  if (!hello.registered || hello.identityKey !== toBase64Url(identity.identityPublicKey)) {
     await request('register', { identityKey: toBase64Url(identity.identityPublicKey), identitySig: toBase64Url(identity.identitySig) });
   }
   if ((await store.get(StoreKeys.registered)) === undefined) await store.set(StoreKeys.registered, '1');

@@ -41,9 +41,9 @@ const ServiceStatus = z.object({
 const PrekeyCount = z.object({ oneTimePrekeys: Count, signedPrekeyId: z.nullable(Count) });
 
 export const ResultSchemas = {
-  hello: z.object({ userId: UserId, device: Device, registered: z.boolean(), status: ServiceStatus }),
+  hello: z.object({ userId: UserId, device: Device, registered: z.boolean(), identityKey: z.nullable(PublicKey), status: ServiceStatus }),
   status: ServiceStatus,
-  register: z.object({ userId: UserId, device: Device, created: z.boolean() }),
+  register: z.object({ userId: UserId, device: Device, created: z.boolean(), rotated: z.boolean() }),
   'keys.publish': PrekeyCount,
   'keys.count': PrekeyCount,
   'keys.bundle': z.object({
