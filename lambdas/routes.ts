@@ -1,7 +1,7 @@
 import type { TableKey } from './adapters/table-definitions';
 
-/** DynamoDB actions a handler may call on a table. Nothing on the message path may Scan. */
-export type TableAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+/** DynamoDB actions a handler may call on a table. No route handler may Scan: only ScheduledHandlers do. */
+export type TableAction = 'GetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
 
 export interface HandlerSpec {
   /** File in lambdas/handlers/ (without .ts) exporting `handler`. */
@@ -51,6 +51,25 @@ export const Handlers: readonly HandlerSpec[] = [
   },
   { entry: 'fetch', routeKey: 'fetch', tables: { ...ACCOUNT_READ, queue: ['Query'] }, manageConnections: false, returnsResponse: true },
   { entry: 'ack', routeKey: 'ack', tables: { ...ACCOUNT_READ, queue: ['BatchWriteItem'] }, manageConnections: false, returnsResponse: true },
+];
+
+/**
+ * Lambdas no client reaches: invoked by EventBridge Scheduler from the sunset schedule (DESIGN §3).
+ * They may Scan, since they walk whole tables off the message path.
+ */
+export const ScheduledHandlers: readonly HandlerSpec[] = [
+  {
+    entry: 'lifecycle',
+    tables: {
+      accounts: ['Scan', 'BatchWriteItem'],
+      prekeys: ['Scan', 'BatchWriteItem'],
+      connections: ['Scan', 'BatchWriteItem', 'DeleteItem'],
+      queue: ['Scan', 'BatchWriteItem'],
+      nonces: ['Scan', 'BatchWriteItem'],
+    },
+    manageConnections: true,
+    returnsResponse: false,
+  },
 ];
 
 /** Environment every Lambda reads at cold start (parsed with a schema in adapters/env.ts). */
