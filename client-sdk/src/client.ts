@@ -1,8 +1,10 @@
 import { UserId } from '../../protocol/frames';
 import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
+import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type ArchiveContents, collectEntries, parseContents, writeEntries } from './archive/contents';
+import { openArchive, sealArchive } from './archive/format';
 import { EbbError, badRequest, toEbbError } from './errors';
 import { Emitter } from './events';
-import { type Identity, loadOrCreateIdentity } from './identity/identity';
+import { type Identity, loadOrCreateIdentity, parseIdentity } from './identity/identity';
 import { PeerDirectory } from './identity/peers';
 import { safetyNumber } from './identity/safety-number';
 import { type EbbClientOptions, type Settings, resolveOptions } from './options';
@@ -36,15 +38,57 @@ export class EbbClient {
   /**
    * Loads the identity from `options.store`, creating and saving one on first use. Does not connect.
    * @throws EbbError BAD_REQUEST (not retryable) for invalid options.
-   * @throws EbbError INTERNAL (not retryable) when the stored identity is corrupt.
+   * @throws EbbError INTERNAL (not retryable) when the stored identity is corrupt, or the store
+   *   holds an archive import that neither finished nor could be rolled back (clear it, import again).
    * @throws EbbError INTERNAL (retryable) when the store fails; its error is the `cause`.
    */
   static async create(options: EbbClientOptions): Promise<EbbClient> {
     try {
       const settings = resolveOptions(options);
+      if ((await settings.store.get(StoreKeys.importing)) !== undefined) {
+        throw new EbbError('INTERNAL', 'the store holds an unfinished archive import: clear it and import again', { retryable: false });
+      }
       const identity = await loadOrCreateIdentity(settings.store);
-      const registered = (await settings.store.get(StoreKeys.registered)) !== undefined;
-      return new EbbClient(settings, identity, registered);
+      return new EbbClient(settings, identity, (await settings.store.get(StoreKeys.registered)) === settings.url);
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Restores an account from `exportArchive` into `options.store`, which must be empty, and returns
+   * a client for it that is not yet connected. The user id stays the same, so contacts reach the
+   * user on whichever deployment `options.url` names: connect() registers the account there if it
+   * is new to it and publishes fresh prekeys. Sessions continue with peers who moved too. Messages
+   * still queued on the old deployment are not in the archive.
+   *
+   * Everything is decrypted and checked before the first write to the store, and a failed write
+   * deletes what was written: the store ends up either fully imported or as it was.
+   * `options.device` defaults to the archive's device; sessions belong to that device number.
+   * @throws EbbError BAD_REQUEST (not retryable) for invalid options, a `device` other than the
+   *   archive's, or bytes that do not open with `passphrase`: "wrong passphrase or damaged archive"
+   *   (which check failed is not said).
+   * @throws EbbError CONFLICT (not retryable) when the store is not empty.
+   * @throws EbbError INTERNAL (retryable) when the store fails; its error is the `cause`. Whatever
+   *   was written has been deleted again, unless the store failed that too: create() then refuses it.
+   */
+  static async importArchive(bytes: Uint8Array, passphrase: string, options: EbbClientOptions): Promise<EbbClient> {
+    if (!(bytes instanceof Uint8Array)) throw badRequest('bytes: must be a Uint8Array');
+    if (typeof passphrase !== 'string') throw badRequest('passphrase: must be a string');
+    const settings = resolveOptions(options);
+    try {
+      if ((await settings.store.list('')).length > 0) {
+        throw new EbbError('CONFLICT', 'store: must be empty to import an archive into it', { retryable: false });
+      }
+      const opened = await openArchive(bytes, passphrase);
+      const contents = opened && parseContents(opened);
+      if (!contents) throw badRequest('wrong passphrase or damaged archive');
+      if (options.device !== undefined && options.device !== contents.device) {
+        throw badRequest(`device: the archive holds device ${contents.device} of its account`);
+      }
+      const identity = parseIdentity(contents.entries.find(([key]) => key === StoreKeys.identity)![1])!;
+      await writeEntries(settings.store, contents.entries);
+      return new EbbClient({ ...settings, device: contents.device }, identity, false);
     } catch (err) {
       throw toEbbError(err);
     }
@@ -63,6 +107,7 @@ export class EbbClient {
       setup: (request) =>
         handshake(request, {
           identity,
+          url: settings.url,
           device,
           store,
           inbox: this.inbox,
@@ -232,6 +277,40 @@ export class EbbClient {
   }
 
   /**
+   * One encrypted file holding everything this device keeps for the account, to move it to another
+   * device or deployment with importArchive: the identity's secret keys, peer identities, sessions
+   * (with skipped message keys), prekey private keys, the ids of messages already received (so a
+   * re-delivery is not shown twice) and every other entry of the store, including the app's own.
+   * Only the deployment's registration flag is left out. Makes no request: works before connect(),
+   * after close(), and after the service shut down.
+   *
+   * The archive holds secret keys and is only as strong as the passphrase: it is encrypted with
+   * XSalsa20-Poly1305 under a key derived by scrypt (N = 2^15, r = 8, p = 1), which slows down
+   * guessing but cannot save a guessable passphrase. Store it like the keys it contains.
+   * @throws EbbError BAD_REQUEST (not retryable) when `passphrase` is shorter than 8 characters.
+   * @throws EbbError INTERNAL (retryable) when the store fails; its error is the `cause`.
+   */
+  async exportArchive(passphrase: string): Promise<Uint8Array> {
+    if (typeof passphrase !== 'string' || [...passphrase.normalize('NFC')].length < MIN_PASSPHRASE_LENGTH) {
+      throw badRequest(`passphrase: must be a string of at least ${MIN_PASSPHRASE_LENGTH} characters`);
+    }
+    try {
+      await this.inbox.idle(); // a message being handled lands in the archive whole, session and seen id
+      const contents: ArchiveContents = {
+        format: ARCHIVE_FORMAT,
+        version: ARCHIVE_VERSION,
+        userId: this.userId,
+        device: this.device,
+        exportedAt: Math.floor(this.settings.now()),
+        entries: await collectEntries(this.settings.store),
+      };
+      return await sealArchive(new TextEncoder().encode(JSON.stringify(contents)), passphrase);
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
    * Acks what has been received, stops reconnecting and closes the connection. Pending requests
    * fail with EbbError INTERNAL (not retryable). Never throws.
    */
@@ -252,6 +331,9 @@ export class EbbClient {
     }
   }
 }
+
+/** Not a strength check (that is the app's to make), only a floor against the worst choices. */
+const MIN_PASSPHRASE_LENGTH = 8;
 
 /** The protocol's bound on `expiresInSeconds`; burn-after-reading uses the same. */
 const MAX_SECONDS = 365 * 86400;

@@ -28,22 +28,27 @@ const Stored = z.object({ signingSeed: Secret32, identitySecretKey: Secret32 });
  */
 export async function loadOrCreateIdentity(store: KeyStore): Promise<Identity> {
   const saved = await store.get(StoreKeys.identity);
-  if (saved !== undefined) return parseIdentity(saved);
+  if (saved !== undefined) {
+    const identity = parseIdentity(saved);
+    if (!identity) throw new EbbError('INTERNAL', 'the stored identity is corrupt', { retryable: false });
+    return identity;
+  }
   const signingSeed = randomBytes(nacl.sign.seedLength);
   const identitySecretKey = randomBytes(nacl.box.secretKeyLength);
   await store.set(StoreKeys.identity, JSON.stringify({ signingSeed: toBase64Url(signingSeed), identitySecretKey: toBase64Url(identitySecretKey) }));
   return identityFrom(signingSeed, identitySecretKey);
 }
 
-function parseIdentity(saved: string): Identity {
+/** The identity a stored `identity` value holds, or null when it is not one (its secrets are never echoed). */
+export function parseIdentity(saved: string): Identity | null {
   let parsed: z.infer<typeof Stored> | undefined;
   try {
     const result = Stored.safeParse(JSON.parse(saved));
     if (result.success) parsed = result.data;
   } catch {
-    // reported below, without echoing the stored secrets
+    // not JSON: reported as null like any other corruption
   }
-  if (!parsed) throw new EbbError('INTERNAL', 'the stored identity is corrupt', { retryable: false });
+  if (!parsed) return null;
   return identityFrom(fromBase64Url(parsed.signingSeed), fromBase64Url(parsed.identitySecretKey));
 }
 

@@ -10,6 +10,8 @@ import { type PrekeyPolicy, replenishPrekeys } from './prekeys';
 
 export interface HandshakeOptions {
   readonly identity: Identity;
+  /** The deployment's URL, recorded as the one that holds the registration. */
+  readonly url: string;
   readonly device: number;
   readonly store: KeyStore;
   readonly inbox: Inbox;
@@ -35,7 +37,7 @@ export async function handshake(request: Request, options: HandshakeOptions): Pr
   if (!hello.registered || hello.identityKey !== toBase64Url(identity.identityPublicKey)) {
     await request('register', { identityKey: toBase64Url(identity.identityPublicKey), identitySig: toBase64Url(identity.identitySig) });
   }
-  if ((await store.get(StoreKeys.registered)) === undefined) await store.set(StoreKeys.registered, '1');
+  if ((await store.get(StoreKeys.registered)) !== options.url) await store.set(StoreKeys.registered, options.url);
   options.onRegistered();
 
   try {

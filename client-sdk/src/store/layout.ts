@@ -1,8 +1,13 @@
 /** The keys the SDK writes to its KeyStore, in one place so the layout stays readable. */
 export const StoreKeys = {
   identity: 'identity',
-  /** Present once the server confirmed registration: from then on `pk` is left out of the connect URL. */
+  /**
+   * The URL of the deployment that confirmed registration: connecting there leaves `pk` out of the
+   * connect URL. Another URL (an account moved to a new operator) sends `pk` again, so it can register.
+   */
   registered: 'account/registered',
+  /** Present while an archive is being written into the store: a store holding it is half-imported. */
+  importing: 'archive/importing',
   nextPrekeyId: 'prekeys/next-id',
   /** JSON `{ keyId, createdAt }` of the signed prekey the server currently hands out. */
   currentSignedPrekey: 'prekeys/signed-current',

@@ -1,0 +1,97 @@
+import * as z from 'zod/mini';
+import { Device, UserId } from '../../../protocol/frames';
+import { parseIdentity } from '../identity/identity';
+import type { KeyStore } from '../store/key-store';
+import { StoreKeys } from '../store/layout';
+
+/**
+ * What an archive holds: every entry of the client's KeyStore — identity, peer cache, sessions
+ * with their skipped keys, prekey private keys, seen message ids and whatever the app stored —
+ * except those that describe one deployment rather than the account.
+ */
+
+export const ARCHIVE_FORMAT = 'ebb-archive';
+export const ARCHIVE_VERSION = 1;
+
+/**
+ * Left out: the registration flag belongs to the deployment that set it (the new one must see `pk`
+ * and register), and the import marker only ever exists while an import runs.
+ */
+const EXCLUDED: ReadonlySet<string> = new Set([StoreKeys.registered, StoreKeys.importing]);
+
+/** Longer than any key the SDK writes; bounds what a crafted archive can make a store create. */
+const MAX_KEY_LENGTH = 1024;
+/** Sets in flight at once while importing: FileStore fsyncs each one. */
+const WRITE_CONCURRENCY = 16;
+
+const StoreKey = z.string().check(
+  z.minLength(1),
+  z.maxLength(MAX_KEY_LENGTH),
+  z.refine((key) => !EXCLUDED.has(key)),
+);
+
+const Contents = z.object({
+  format: z.literal(ARCHIVE_FORMAT),
+  version: z.literal(ARCHIVE_VERSION),
+  userId: UserId,
+  device: Device,
+  exportedAt: z.number(),
+  entries: z.array(z.tuple([StoreKey, z.string()])),
+});
+export type ArchiveContents = z.infer<typeof Contents>;
+
+/** Every archived entry of `store`, sorted by key. Entries deleted while this runs are skipped. */
+export async function collectEntries(store: KeyStore): Promise<[string, string][]> {
+  const entries: [string, string][] = [];
+  for (const key of (await store.list('')).sort()) {
+    if (EXCLUDED.has(key)) continue;
+    const value = await store.get(key);
+    if (value !== undefined) entries.push([key, value]);
+  }
+  return entries;
+}
+
+/**
+ * The contents of decrypted archive bytes, or null unless they are well-formed JSON of this
+ * version with unique keys and an identity that is `userId`'s.
+ */
+export function parseContents(bytes: Uint8Array): ArchiveContents | null {
+  let parsed: ArchiveContents;
+  try {
+    const result = Contents.safeParse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)));
+    if (!result.success) return null;
+    parsed = result.data;
+  } catch {
+    return null;
+  }
+  const keys = new Set(parsed.entries.map(([key]) => key));
+  if (keys.size !== parsed.entries.length) return null;
+  const identity = parsed.entries.find(([key]) => key === StoreKeys.identity);
+  if (!identity || parseIdentity(identity[1])?.userId !== parsed.userId) return null;
+  return parsed;
+}
+
+/**
+ * Writes `entries` into `store`, all or none: a marker goes in first and out last, and a failed
+ * write deletes everything written. Should the rollback fail too, the marker stays, so that the
+ * client refuses the half-filled store instead of running on it. Rejects with the store's error.
+ */
+export async function writeEntries(store: KeyStore, entries: readonly (readonly [string, string])[]): Promise<void> {
+  const attempted: string[] = [];
+  await store.set(StoreKeys.importing, '1');
+  try {
+    for (let i = 0; i < entries.length; i += WRITE_CONCURRENCY) {
+      const batch = entries.slice(i, i + WRITE_CONCURRENCY);
+      attempted.push(...batch.map(([key]) => key));
+      // Settled, not all: no set of the batch may land after the rollback deleted its key.
+      const outcomes = await Promise.allSettled(batch.map(([key, value]) => store.set(key, value)));
+      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+    await store.delete(StoreKeys.importing);
+  } catch (err) {
+    const rollback = await Promise.allSettled(attempted.map((key) => store.delete(key)));
+    if (rollback.every((outcome) => outcome.status === 'fulfilled')) await store.delete(StoreKeys.importing).catch(() => undefined);
+    throw err;
+  }
+}
