@@ -197,11 +197,17 @@ export interface ErrorFrame {
 
 export type MessagePush = { type: 'message' } & Envelope;
 
+/** Why a notice was pushed: the phase just changed, or the daily countdown to shutdown (DESIGN §3). */
+export type NoticeReason = 'phase-change' | 'countdown';
+
 export interface NoticePush {
   type: 'notice';
   phase: Phase;
   schedule: SunsetSchedule;
   serverTime: number;
+  reason?: NoticeReason;
+  /** Whole days left until `schedule.shutdownAt`, rounded up; absent when no shutdown is ahead. */
+  daysUntilShutdown?: number;
 }
 
 export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush;

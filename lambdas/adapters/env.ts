@@ -2,10 +2,9 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod/mini';
 import { resolveConfig } from '../../protocol';
-import type { Ports } from '../core/ports';
 import { LambdaEnv } from '../routes';
 import { jsonLogger } from './logger';
-import { createPorts, systemClock } from './ports';
+import { createPorts, systemClock, type HandlerPorts } from './ports';
 import { Tables, type TableKey, type TableNames } from './table-definitions';
 
 const Env = z.object({
@@ -14,10 +13,10 @@ const Env = z.object({
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
 });
 
-let cached: Ports | undefined;
+let cached: HandlerPorts | undefined;
 
 /** Parsed once per cold start. A missing or invalid variable fails the first invocation with its name. */
-export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Ports {
+export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): HandlerPorts {
   if (cached) return cached;
   const parsed = Env.safeParse(env);
   if (!parsed.success) throw new Error(`invalid Lambda environment: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);

@@ -6,12 +6,17 @@ import type {
   ConnectionRecord,
   Connections,
   DeviceAddress,
+  ItemKey,
   MessageRef,
   Nonces,
   Prekeys,
   QueuedMessage,
   QueuePage,
   SendMarker,
+  StoreName,
+  StoreSweeper,
+  SweepPage,
+  SweptConnection,
 } from '../core/ports';
 import { messageSortKey, parseMessageSortKey } from './queue-keys';
 
@@ -121,5 +126,71 @@ export class MemoryNonces implements Nonces {
     if (existing !== undefined && existing * 1000 > nowMs) return false;
     this.items.set(key, expiresAt);
     return true;
+  }
+}
+
+export interface MemoryStores {
+  readonly accounts: MemoryAccounts;
+  readonly prekeys: MemoryPrekeys;
+  readonly connections: MemoryConnections;
+  readonly queue: MemoryQueue;
+  readonly nonces: MemoryNonces;
+}
+
+/** Each memory item under one string id; pages run in id order, as a Scan runs in key order. */
+export class MemorySweeper implements StoreSweeper {
+  constructor(private readonly stores: MemoryStores) {}
+
+  async connections(cursor: string | null, limit: number): Promise<SweepPage<SweptConnection>> {
+    const page = this.pageOf(this.ids('connections'), cursor, limit);
+    const items = page.items.map((id) => ({ record: this.stores.connections.items.get(id)!, key: { id } }));
+    return { items, cursor: page.cursor };
+  }
+
+  async keys(store: StoreName, cursor: string | null, limit: number): Promise<SweepPage<ItemKey>> {
+    const page = this.pageOf(this.ids(store), cursor, limit);
+    return { items: page.items.map((id) => ({ id })), cursor: page.cursor };
+  }
+
+  async remove(store: StoreName, keys: readonly ItemKey[]): Promise<void> {
+    const { accounts, prekeys, connections, queue, nonces } = this.stores;
+    for (const { id } of keys) {
+      const [kind, a = '', b = ''] = String(id).split('|');
+      if (store === 'accounts') accounts.items.delete(String(id));
+      else if (store === 'connections') connections.items.delete(String(id));
+      else if (store === 'nonces') nonces.items.delete(String(id));
+      else if (store === 'prekeys' && kind === 'spk') prekeys.signed.delete(a);
+      else if (store === 'prekeys') prekeys.oneTime.get(a)?.delete(Number(b));
+      else if (kind === 'm') queue.messages.get(a)?.delete(b);
+      else queue.markers.delete(String(id).slice(2));
+    }
+  }
+
+  private ids(store: StoreName): string[] {
+    const { accounts, prekeys, connections, queue, nonces } = this.stores;
+    switch (store) {
+      case 'accounts':
+        return [...accounts.items.keys()];
+      case 'connections':
+        return [...connections.items.keys()];
+      case 'nonces':
+        return [...nonces.items.keys()];
+      case 'prekeys':
+        return [
+          ...[...prekeys.signed.keys()].map((owner) => `spk|${owner}`),
+          ...[...prekeys.oneTime].flatMap(([owner, bucket]) => [...bucket.keys()].map((keyId) => `otk|${owner}|${keyId}`)),
+        ];
+      case 'queue':
+        return [
+          ...[...queue.messages].flatMap(([rcpt, bucket]) => [...bucket.keys()].map((sk) => `m|${rcpt}|${sk}`)),
+          ...[...queue.markers.keys()].map((key) => `d|${key}`),
+        ];
+    }
+  }
+
+  private pageOf(ids: string[], cursor: string | null, limit: number): SweepPage<string> {
+    const after = ids.sort().filter((id) => cursor === null || id > cursor);
+    const items = after.slice(0, limit);
+    return { items, cursor: after.length > limit ? items[items.length - 1]! : null };
   }
 }

@@ -1,8 +1,8 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EbbConfig } from '../../protocol';
-import type { Clock, Logger, Notifier, Ports } from '../core/ports';
-import { DynamoAccounts, DynamoConnections, DynamoNonces, DynamoPrekeys, DynamoQueue, documentClient } from './dynamodb';
+import type { Clock, LifecyclePorts, Logger, Notifier, Ports } from '../core/ports';
+import { DynamoAccounts, DynamoConnections, DynamoNonces, DynamoPrekeys, DynamoQueue, DynamoSweeper, documentClient } from './dynamodb';
 import { GatewayNotifier } from './notifier';
 import { Tables, type TableKey, type TableNames } from './table-definitions';
 
@@ -18,8 +18,11 @@ export interface PortsOptions {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** The route ports plus the sweeper, which only the scheduled lifecycle handler may use. */
+export type HandlerPorts = Ports & LifecyclePorts;
+
 /** Ports over DynamoDB and the management API, each built on first use. */
-export function createPorts(options: PortsOptions): Ports {
+export function createPorts(options: PortsOptions): HandlerPorts {
   const db = documentClient(options.dynamodb);
   const table = (key: TableKey): string => {
     const name = options.tables[key];
@@ -35,6 +38,7 @@ export function createPorts(options: PortsOptions): Ports {
   const connections = lazy(() => new DynamoConnections(db, table('connections')));
   const queue = lazy(() => new DynamoQueue(db, table('queue')));
   const nonces = lazy(() => new DynamoNonces(db, table('nonces')));
+  const sweeper = lazy(() => new DynamoSweeper(db, table));
   const notifier = lazy((): Notifier => {
     if (!options.management) throw new Error('EBB_CALLBACK_URL is not set for this handler');
     return new GatewayNotifier(options.management, options.logger);
@@ -57,6 +61,9 @@ export function createPorts(options: PortsOptions): Ports {
     },
     get notifier() {
       return notifier();
+    },
+    get sweeper() {
+      return sweeper();
     },
     clock: options.clock,
     config: options.config,

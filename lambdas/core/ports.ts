@@ -111,6 +111,8 @@ export type PushOutcome = 'sent' | 'gone' | 'failed';
 export interface Notifier {
   /** Posts `data` to one connection; `gone` means API Gateway no longer knows it. */
   push(connectionId: string, data: string): Promise<PushOutcome>;
+  /** Closes one connection (API Gateway then runs its `$disconnect`); one already gone is no error. */
+  disconnect(connectionId: string): Promise<void>;
 }
 
 export interface Logger {
@@ -138,4 +140,39 @@ export interface Caller {
   readonly connectionId: string;
   /** base64url Ed25519 signing key proven at connect. */
   readonly signingKey: string;
+}
+
+/** The stored tables, by role; adapters map each to a DynamoDB table. */
+export type StoreName = 'accounts' | 'prekeys' | 'connections' | 'queue' | 'nonces';
+
+/** The primary key of one stored item, as the sweeper read it: opaque to the core. */
+export type ItemKey = Readonly<Record<string, string | number>>;
+
+export interface SweepPage<T> {
+  readonly items: readonly T[];
+  /** Opaque position after the last item read; null once the table has been read to the end. */
+  readonly cursor: string | null;
+}
+
+export interface SweptConnection {
+  readonly record: ConnectionRecord;
+  readonly key: ItemKey;
+}
+
+/**
+ * Whole-table walks for the scheduled lifecycle jobs only (DESIGN §3): a Scan, which nothing on the
+ * message path may use. Reads are strongly consistent, so an item deleted is never read again.
+ */
+export interface StoreSweeper {
+  /** One page of connection records after `cursor` (null: from the start), at most `limit`. */
+  connections(cursor: string | null, limit: number): Promise<SweepPage<SweptConnection>>;
+  /** One page of the keys of the items of `store` after `cursor`, at most `limit`. */
+  keys(store: StoreName, cursor: string | null, limit: number): Promise<SweepPage<ItemKey>>;
+  /** Deletes these items, in batches; an item already gone is no error. */
+  remove(store: StoreName, keys: readonly ItemKey[]): Promise<void>;
+}
+
+/** What the lifecycle jobs run with: the route ports they need plus the sweeper. */
+export interface LifecyclePorts extends Pick<Ports, 'connections' | 'notifier' | 'clock' | 'config' | 'logger'> {
+  readonly sweeper: StoreSweeper;
 }

@@ -13,6 +13,10 @@ export class RecordingNotifier implements Notifier {
     this.pushes.push({ connectionId, frame: JSON.parse(data) as Record<string, unknown> });
     return 'sent';
   }
+  readonly disconnected: string[] = [];
+  async disconnect(connectionId: string): Promise<void> {
+    this.disconnected.push(connectionId);
+  }
 }
 
 export interface MemoryWorld {

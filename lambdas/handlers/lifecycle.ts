@@ -1,0 +1,33 @@
+import * as z from 'zod/mini';
+import { portsFromEnv } from '../adapters/env';
+import { LifecycleTasks, runLifecycle, type LifecycleEvent, type LifecycleOutcome } from '../core/lifecycle';
+
+export type { LifecycleEvent, LifecycleOutcome, LifecycleSkip, LifecycleTask } from '../core/lifecycle';
+
+const Event = z.object({ task: z.enum(LifecycleTasks) });
+
+/** The part of the Lambda context the purge uses to stop before its timeout. */
+export interface LifecycleContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * The scheduled sunset job (DESIGN §3): EventBridge Scheduler invokes it asynchronously with `{ "task": … }`,
+ * one one-time schedule per configured date plus a daily `countdown`. A failed run throws, so the
+ * asynchronous invocation is retried; every task may safely run again.
+ * @throws Error when the event names no known task.
+ */
+export async function handler(event: LifecycleEvent, context?: LifecycleContext): Promise<LifecycleOutcome> {
+  const ports = portsFromEnv();
+  const parsed = Event.safeParse(event);
+  if (!parsed.success) {
+    ports.logger.error('lifecycle event refused', { task: typeof event?.task === 'string' ? event.task.slice(0, 32) : typeof event?.task });
+    throw new Error('lifecycle event: task must be one of ' + LifecycleTasks.join(', '));
+  }
+  try {
+    return await runLifecycle(ports, parsed.data.task, context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {});
+  } catch (error) {
+    ports.logger.error('lifecycle failed', { task: parsed.data.task, error: (error as Error)?.name ?? 'unknown' });
+    throw error;
+  }
+}
