@@ -1,7 +1,9 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { resolveConfig, type EbbConfig } from '../protocol/config';
 import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
+import { StackOutputs } from './outputs';
+import { EbbSunsetSchedules, type EbbSunsetSchedulesOptions } from './sunset-schedules';
 import { EbbTables, type EbbTablesProps } from './tables';
 import { EbbWebSocketApi, type EbbWebSocketApiOptions } from './websocket-api';
 
@@ -16,7 +18,9 @@ export interface EbbStackProps extends StackProps {
   readonly config?: EbbConfig;
 
   /**
-   * @default - see `EbbTablesProps`
+   * `removalPolicy` defaults by the sunset: with a `purgeAt` date the data is deleted on schedule, so the
+   * tables are `DESTROY` and `cdk destroy` removes them afterwards; without one they are `RETAIN`.
+   * @default - see `EbbTablesProps`, with `removalPolicy` following `sunset.purgeAt`
    */
   readonly tables?: EbbTablesProps;
 
@@ -24,34 +28,58 @@ export interface EbbStackProps extends StackProps {
    * @default - see `EbbWebSocketApiOptions`
    */
   readonly webSocketApi?: EbbWebSocketApiOptions;
+
+  /**
+   * @default - see `EbbSunsetSchedulesOptions`
+   */
+  readonly sunsetSchedules?: EbbSunsetSchedulesOptions;
 }
 
-/** Everything one ebb deployment needs: its tables and the WebSocket API in front of its handlers. */
+/** Everything one ebb deployment needs: its tables, the WebSocket API in front of its handlers, and its sunset schedules. */
 export class EbbStack extends Stack {
   readonly config: EbbConfig;
   readonly tables: EbbTables;
   readonly webSocketApi: EbbWebSocketApi;
+  readonly sunsetSchedules: EbbSunsetSchedules;
 
   constructor(scope: Construct, id: string, props: EbbStackProps = {}) {
     super(scope, id, { description: 'ebb: serverless end-to-end-encrypted messaging', ...props });
     this.config = props.config ?? configFromContext(this);
 
-    this.tables = new EbbTables(this, 'Tables', props.tables);
+    this.tables = new EbbTables(this, 'Tables', {
+      ...props.tables,
+      removalPolicy: props.tables?.removalPolicy ?? tableRemovalPolicy(this.config),
+    });
     this.webSocketApi = new EbbWebSocketApi(this, 'WebSocket', {
       ...props.webSocketApi,
       tables: this.tables.tables,
       config: this.config,
     });
+    this.sunsetSchedules = new EbbSunsetSchedules(this, 'Sunset', {
+      ...props.sunsetSchedules,
+      tables: this.tables.tables,
+      config: this.config,
+      stage: this.webSocketApi.stage,
+    });
 
-    new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketApi.url, description: 'URL clients connect to' });
-    new CfnOutput(this, 'CallbackUrl', { value: this.webSocketApi.callbackUrl, description: 'Management API of the stage' });
+    new CfnOutput(this, StackOutputs.webSocketUrl, { value: this.webSocketApi.url, description: 'URL clients connect to' });
+    new CfnOutput(this, StackOutputs.callbackUrl, { value: this.webSocketApi.callbackUrl, description: 'Management API of the stage' });
     for (const key of Object.keys(Tables) as TableKey[]) {
-      new CfnOutput(this, `${Tables[key].id}TableName`, {
+      new CfnOutput(this, StackOutputs.tableName(key), {
         value: this.tables.table(key).tableName,
         description: `Deployed name of the ${key} table (${Tables[key].envVar})`,
       });
     }
+    new CfnOutput(this, StackOutputs.lifecycleFunctionName, {
+      value: this.sunsetSchedules.function.functionName,
+      description: 'Runs the sunset tasks; invoke with {"task":"phase-change"|"countdown"|"shutdown"|"purge"}',
+    });
   }
+}
+
+/** Tables outlive the stack unless the operator has scheduled the purge of their data. */
+export function tableRemovalPolicy(config: EbbConfig): RemovalPolicy {
+  return config.sunset.purgeAt === null ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 }
 
 /**

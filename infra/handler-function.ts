@@ -46,6 +46,13 @@ export interface EbbHandlerFunctionProps {
   readonly timeout?: Duration;
 
   /**
+   * Longest `timeout` allowed. Functions behind API Gateway stay within its 29 s integration limit;
+   * a scheduled function may use Lambda's own 15 minutes.
+   * @default Duration.seconds(29)
+   */
+  readonly maxTimeout?: Duration;
+
+  /**
    * @default 256
    */
   readonly memorySize?: number;
@@ -71,7 +78,9 @@ export class EbbHandlerFunction extends Construct {
     if (!existsSync(entry)) throw invalid(this, `handler module ${path.relative(PROJECT_ROOT, entry)} does not exist`);
     const timeout = props.timeout ?? Duration.seconds(10);
     // API Gateway gives up on an integration after 29 s: a longer Lambda would only burn money.
-    requireNumber(this, 'timeout in seconds', timeout.toSeconds(), 1, 29);
+    const maxTimeout = props.maxTimeout ?? Duration.seconds(29);
+    requireNumber(this, 'maxTimeout in seconds', maxTimeout.toSeconds(), 1, 900);
+    requireNumber(this, 'timeout in seconds', timeout.toSeconds(), 1, maxTimeout.toSeconds());
     const memorySize = props.memorySize ?? 256;
     requireWholeNumber(this, 'memorySize', memorySize, 128, 10240);
 

@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Handlers } from '../../lambdas/routes';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Handlers, ScheduledHandlers } from '../../lambdas/routes';
 import { EbbStack } from '../../infra/ebb-stack';
 import { REPO_ROOT, cdkJsonContext, logicalId, resourcesOfType } from './fixture';
 
-/** Bundling 13 functions with esbuild takes a while on a small machine. */
+/** Every Lambda of the stack: the route handlers and the scheduled ones. */
+const ENTRIES = [...Handlers, ...ScheduledHandlers].map((spec) => spec.entry);
+
+/** Bundling every function with esbuild takes a while on a small machine. */
 const BUNDLING_TIMEOUT_MS = 180_000;
 
 describe('GIVEN the stack synthesized with real esbuild bundling', () => {
@@ -24,10 +28,11 @@ describe('GIVEN the stack synthesized with real esbuild bundling', () => {
     const template = Template.fromStack(stack);
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     bundles = {};
-    for (const spec of Handlers) {
+    const byEntry: Record<string, NodejsFunction> = { ...stack.webSocketApi.functions, lifecycle: stack.sunsetSchedules.function };
+    for (const entry of ENTRIES) {
       // The asset's S3 key is its content hash, which also names its directory in the cloud assembly.
-      const code = functions[logicalId(stack.webSocketApi.functions[spec.entry]!)]!.Properties!.Code as { S3Key: string };
-      bundles[spec.entry] = path.join(outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
+      const code = functions[logicalId(byEntry[entry]!)]!.Properties!.Code as { S3Key: string };
+      bundles[entry] = path.join(outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
     }
   }, BUNDLING_TIMEOUT_MS);
 
@@ -35,7 +40,7 @@ describe('GIVEN the stack synthesized with real esbuild bundling', () => {
     if (outdir) rmSync(outdir, { recursive: true, force: true });
   });
 
-  test.each(Handlers.map((spec) => spec.entry))('THEN the %s asset holds exactly one minified index.js and no source map', (entry) => {
+  test.each(ENTRIES)('THEN the %s asset holds exactly one minified index.js and no source map', (entry) => {
     const dir = bundles[entry]!;
     expect(readdirSync(dir)).toEqual(['index.js']);
     const code = readFileSync(path.join(dir, 'index.js'), 'utf8');
@@ -44,7 +49,7 @@ describe('GIVEN the stack synthesized with real esbuild bundling', () => {
     expect(code).not.toContain('sourceMappingURL');
   });
 
-  test.each(Handlers.map((spec) => spec.entry))('THEN the %s bundle leaves the AWS SDK to the runtime', (entry) => {
+  test.each(ENTRIES)('THEN the %s bundle leaves the AWS SDK to the runtime', (entry) => {
     const code = readFileSync(path.join(bundles[entry]!, 'index.js'), 'utf8');
     // Every mention of the SDK is a plain require, resolved by the Node.js 22 runtime.
     const mentions = code.match(/@aws-sdk\//g) ?? [];
@@ -54,7 +59,7 @@ describe('GIVEN the stack synthesized with real esbuild bundling', () => {
     expect(code.length).toBeLessThan(256 * 1024);
   });
 
-  test.each(Handlers.map((spec) => spec.entry))('THEN the %s bundle loads as CommonJS and exports handler', (entry) => {
+  test.each(ENTRIES)('THEN the %s bundle loads as CommonJS and exports handler', (entry) => {
     const result = spawnSync(
       process.execPath,
       ['-e', "const m = require(process.argv[1]); if (typeof m.handler !== 'function') { console.error(Object.keys(m)); process.exit(2); }", path.join(bundles[entry]!, 'index.js')],

@@ -1,5 +1,5 @@
 import type { TableKey } from '../../lambdas/adapters/table-definitions';
-import { Handlers } from '../../lambdas/routes';
+import { Handlers, ScheduledHandlers } from '../../lambdas/routes';
 import { logicalId, resourcesOfType, synthWithoutBundling, type Synthesized } from './fixture';
 
 interface Statement {
@@ -12,6 +12,9 @@ interface Statement {
 interface PolicyDocument {
   readonly Statement: Statement[];
 }
+
+/** Every Lambda of the stack: route handlers first, then the scheduled ones, which alone may Scan. */
+const AllHandlers = [...Handlers, ...ScheduledHandlers];
 
 const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
@@ -50,22 +53,36 @@ describe('least privilege', () => {
       everyStatement = documents.flatMap((document) => document.Statement);
     });
 
+    function functionOf(entry: string) {
+      const fn = entry === 'lifecycle' ? synth.stack.sunsetSchedules.function : synth.stack.webSocketApi.functions[entry];
+      if (!fn) throw new Error(`no function ${entry}`);
+      return fn;
+    }
+
     /** Statements of the inline and attached policies of a handler's role. */
     function statementsOf(entry: string): Statement[] {
-      const fn = synth.stack.webSocketApi.functions[entry]!;
-      const roleId = logicalId(fn.role!);
+      const roleId = logicalId(functionOf(entry).role!);
       return Object.values(resourcesOfType(synth.template, 'AWS::IAM::Policy'))
         .filter((policy) => asList(policy.Properties!.Roles as unknown[]).some((role) => JSON.stringify(role) === JSON.stringify({ Ref: roleId })))
         .flatMap((policy) => (policy.Properties!.PolicyDocument as PolicyDocument).Statement);
     }
 
-    test('THEN no statement in the stack allows dynamodb:Scan, by name or by wildcard', () => {
-      expect(everyStatement.length).toBeGreaterThan(0);
-      for (const statement of everyStatement) {
+    const scansIn = (statement: Statement) => asList(statement.Action).filter((action) => actionMatches(action, 'dynamodb:Scan'));
+
+    test.each(Handlers.map((spec) => spec.entry))('THEN the %s route handler may not call dynamodb:Scan, by name or by wildcard', (entry) => {
+      for (const statement of statementsOf(entry)) {
         expect(statement.NotAction).toBeUndefined();
-        const scans = asList(statement.Action).filter((action) => actionMatches(action, 'dynamodb:Scan'));
-        expect(scans).toEqual([]);
+        expect(scansIn(statement)).toEqual([]);
       }
+    });
+
+    test('THEN the only Scan grants in the stack are the scheduled handlers\' own', () => {
+      expect(everyStatement.length).toBeGreaterThan(0);
+      for (const statement of everyStatement) expect(statement.NotAction).toBeUndefined();
+      const scheduled = new Set(ScheduledHandlers.flatMap((spec) => statementsOf(spec.entry)).map((statement) => JSON.stringify(statement)));
+      const scanning = everyStatement.filter((statement) => scansIn(statement).length > 0).map((statement) => JSON.stringify(statement));
+      expect(scanning.length).toBeGreaterThan(0);
+      expect(scanning.filter((statement) => !scheduled.has(statement))).toEqual([]);
     });
 
     test('THEN no statement allows every DynamoDB action or every action', () => {
@@ -73,7 +90,7 @@ describe('least privilege', () => {
       expect(wide).toEqual([]);
     });
 
-    test.each(Handlers.map((spec) => [spec.entry, spec] as const))('THEN %s may call exactly the DynamoDB actions routes.ts lists, on those tables only', (entry, spec) => {
+    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))('THEN %s may call exactly the DynamoDB actions routes.ts lists, on those tables only', (entry, spec) => {
       const granted: Record<string, string[]> = {};
       for (const statement of statementsOf(entry)) {
         const actions = asList(statement.Action).filter((action) => action.toLowerCase().startsWith('dynamodb:'));
@@ -93,8 +110,8 @@ describe('least privilege', () => {
     });
 
     test('THEN function roles carry only the basic execution managed policy', () => {
-      for (const spec of Handlers) {
-        const role = resourcesOfType(synth.template, 'AWS::IAM::Role')[logicalId(synth.stack.webSocketApi.functions[spec.entry]!.role!)]!;
+      for (const spec of AllHandlers) {
+        const role = resourcesOfType(synth.template, 'AWS::IAM::Role')[logicalId(functionOf(spec.entry).role!)]!;
         expect(asList(role.Properties!.ManagedPolicyArns).map(flatten)).toEqual([
           'arn:{AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
         ]);
@@ -102,7 +119,7 @@ describe('least privilege', () => {
       }
     });
 
-    test.each(Handlers.map((spec) => [spec.entry, spec] as const))('THEN %s may manage connections exactly when routes.ts says so, on this API stage only', (entry, spec) => {
+    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))('THEN %s may manage connections exactly when routes.ts says so, on this API stage only', (entry, spec) => {
       const apiId = logicalId(synth.stack.webSocketApi.api);
       const executeApi = statementsOf(entry).filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('execute-api:')));
       if (!spec.manageConnections) {

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Tables, type TableKey } from '../../lambdas/adapters/table-definitions';
-import { Handlers, LambdaEnv } from '../../lambdas/routes';
+import { Handlers, LambdaEnv, ScheduledHandlers } from '../../lambdas/routes';
 import { resolveConfig } from '../../protocol/config';
 import type { EbbWebSocketApiOptions } from '../../infra/websocket-api';
 import { cdkJsonContext, logicalId, resourcesOfType, synthWithoutBundling, type Synthesized } from './fixture';
@@ -88,7 +88,7 @@ describe('EbbWebSocketApi', () => {
     });
 
     test('THEN there is one function per handler, each nodejs22.x on arm64 with 256 MB', () => {
-      synth.template.resourceCountIs('AWS::Lambda::Function', Handlers.length);
+      synth.template.resourceCountIs('AWS::Lambda::Function', Handlers.length + ScheduledHandlers.length);
       for (const spec of Handlers) {
         expect(functionProps(spec.entry)).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -181,7 +181,7 @@ describe('EbbWebSocketApi', () => {
 
   describe('GIVEN options overriding the defaults', () => {
     test('WHEN throttle, stage, timeouts and the account role are set THEN the template follows them', () => {
-      const { template } = synthWithoutBundling({
+      const { stack, template } = synthWithoutBundling({
         props: {
           webSocketApi: {
             stageName: 'beta',
@@ -198,8 +198,10 @@ describe('EbbWebSocketApi', () => {
         DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 1000 },
       });
       template.resourceCountIs('AWS::ApiGateway::Account', 0);
-      template.allResourcesProperties('AWS::Lambda::Function', { MemorySize: 512 });
-      const timeouts = Object.values(resourcesOfType(template, 'AWS::Lambda::Function')).map((fn) => fn.Properties!.Timeout);
+      const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+      const routeFunctions = Handlers.map((spec) => functions[logicalId(stack.webSocketApi.functions[spec.entry]!)]!);
+      expect(routeFunctions.map((fn) => fn.Properties!.MemorySize)).toEqual(Handlers.map(() => 512));
+      const timeouts = routeFunctions.map((fn) => fn.Properties!.Timeout);
       expect(timeouts.sort()).toEqual([...Array<number>(Handlers.length - 1).fill(20), 3].sort());
     });
 
