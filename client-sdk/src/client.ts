@@ -282,7 +282,8 @@ export class EbbClient {
    * (with skipped message keys), prekey private keys, the ids of messages already received (so a
    * re-delivery is not shown twice) and every other entry of the store, including the app's own.
    * Only the deployment's registration flag is left out. Makes no request: works before connect(),
-   * after close(), and after the service shut down.
+   * after close(), and after the service shut down. The store is read key by key, not as one
+   * snapshot: export while the app is not sending, or after close(), for a consistent archive.
    *
    * The archive holds secret keys and is only as strong as the passphrase: it is encrypted with
    * XSalsa20-Poly1305 under a key derived by scrypt (N = 2^15, r = 8, p = 1), which slows down
