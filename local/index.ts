@@ -1,13 +1,15 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { resolveConfig, type EbbConfig, type EbbConfigInput } from '../protocol';
 import { silentLogger } from '../lambdas/adapters/logger';
-import { createPorts } from '../lambdas/adapters/ports';
+import { createPorts, type HandlerPorts } from '../lambdas/adapters/ports';
 import { localTableNames, type TableNames } from '../lambdas/adapters/table-definitions';
+import type { LifecycleOutcome } from '../lambdas/core/lifecycle';
 import type { Clock, Logger, Ports } from '../lambdas/core/ports';
 import { authorize } from '../lambdas/handlers/authorize';
 import { LOCAL_AWS, createTables, startDynalite, sweepExpired } from './dynamo';
 import { WebSocketGateway, type Integration } from './gateway';
 import { integrations } from './integrations';
+import { LocalLifecycle } from './lifecycle';
 
 export interface LocalStackOptions {
   /** Port of the WebSocket endpoint; 0 picks a free one. @default 8787 */
@@ -20,6 +22,10 @@ export interface LocalStackOptions {
   readonly sweepIntervalMs?: number;
   /** Structured logs of the handlers. @default silent */
   readonly logger?: Logger;
+  /** How often the clock is checked for sunset dates passed and countdown days, as the schedules would fire. @default 250 */
+  readonly lifecycleIntervalMs?: number;
+  /** Called with the outcome of each lifecycle task the local schedules ran (`npm start` prints them). */
+  readonly onLifecycle?: (outcome: LifecycleOutcome) => void;
   /** Override API Gateway's 10-minute idle / 2-hour connection limits (tests). */
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
@@ -34,16 +40,21 @@ export interface LocalStack {
   readonly config: EbbConfig;
   readonly tables: TableNames;
   /** The ports the handlers run with (tests inspect storage through them). */
-  readonly ports: Ports;
+  readonly ports: HandlerPorts;
   readonly gateway: WebSocketGateway;
   /** Runs one TTL sweep now; resolves with the number of items deleted. */
   sweep(): Promise<number>;
+  /**
+   * Checks the clock now, as the timer does: runs the phase-change, shutdown, purge or countdown task due,
+   * and resolves once it has run. Tests call it after moving the clock.
+   */
+  lifecycleTick(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * The whole platform in this process: dynalite with the tables infra deploys, the same handler modules
- * behind an API Gateway WebSocket emulator, and a TTL sweeper.
+ * behind an API Gateway WebSocket emulator, a TTL sweeper, and timers standing in for the sunset schedules.
  * @throws ConfigError when `config` is invalid (the message names the key).
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -80,6 +91,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sweeper = setInterval(() => void sweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
   sweeper.unref();
 
+  const lifecycle = new LocalLifecycle(ports, options.onLifecycle);
+  const lifecycleTimer = setInterval(() => void lifecycle.tick(), options.lifecycleIntervalMs ?? 250);
+  lifecycleTimer.unref();
+
   return {
     url: gateway.url,
     dynamodbEndpoint: dynamo.endpoint,
@@ -89,8 +104,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ports,
     gateway,
     sweep,
+    lifecycleTick: () => lifecycle.tick(),
     async stop() {
       clearInterval(sweeper);
+      clearInterval(lifecycleTimer);
+      await lifecycle.idle();
       await sweeping?.catch(() => undefined);
       await gateway.close();
       management.destroy();

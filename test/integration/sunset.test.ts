@@ -1,0 +1,239 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { EbbClient, EbbError, MemoryStore, type ReceivedMessage, type ServiceNotice } from '../../client-sdk/src';
+import { startLocalStack, type LocalStack } from '../../local';
+import { LOCAL_AWS } from '../../local/dynamo';
+import { connectUrl, makeIdentity, registerFrame, type TestIdentity } from '../support/identity';
+import { RawSocket } from '../support/raw-socket';
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+/** Whole seconds, so the configured ISO dates are exact. */
+const T0 = Math.floor(Date.now() / 1000) * 1000;
+const iso = (days: number) => new Date(T0 + days * DAY).toISOString();
+const SUNSET = {
+  signupsCloseAt: iso(1),
+  readOnlyAt: iso(35),
+  shutdownAt: iso(40),
+  purgeAt: iso(41),
+  message: 'ebb is closing: export your messages',
+  noticeUrl: 'https://example.com/closing',
+};
+
+/** One clock for the stack and every client: the timeline moves without sleeping. */
+const clock = { t: T0, now: () => clock.t };
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => new Error('expected a refusal'),
+    (error: unknown) => error,
+  );
+}
+
+describe('A whole timeline through the local stack with a controllable clock', () => {
+  let stack: LocalStack;
+  const clients: EbbClient[] = [];
+  const sockets: RawSocket[] = [];
+
+  beforeAll(async () => {
+    // No timers: each step moves the clock and runs the check the schedules would trigger.
+    stack = await startLocalStack({ port: 0, now: clock.now, config: { sunset: SUNSET }, sweepIntervalMs: 3_600_000, lifecycleIntervalMs: 3_600_000 });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all(sockets.map((s) => s.close()));
+    await stack.stop();
+  });
+
+  async function client(store = new MemoryStore()): Promise<EbbClient> {
+    const c = await EbbClient.create({ url: stack.url, store, now: clock.now, reconnect: { baseDelayMs: 20, maxDelayMs: 200 }, timeoutMs: 10_000 });
+    clients.push(c);
+    return c;
+  }
+
+  function listen<T>(subscribe: (push: (value: T) => void) => void): T[] {
+    const seen: T[] = [];
+    subscribe((value) => seen.push(value));
+    return seen;
+  }
+
+  async function rawSocket(id: TestIdentity): Promise<RawSocket> {
+    const socket = await RawSocket.open(connectUrl(stack.url, id, { ts: clock.now() }));
+    sockets.push(socket);
+    return socket;
+  }
+
+  /** Moves the clock and runs the lifecycle check, as the schedules would fire. */
+  async function jumpTo(days: number, plus = MINUTE): Promise<void> {
+    clock.t = T0 + days * DAY + plus;
+    await stack.lifecycleTick();
+  }
+
+  const aliceStore = new MemoryStore();
+  const bobStore = new MemoryStore();
+  let alice: EbbClient;
+  let aliceNotices: ServiceNotice[];
+  let bobId: string;
+  const olga = makeIdentity();
+  let observer: RawSocket;
+
+  /** The next notice the raw observer gets: it sees what the SDK strips (`reason`, `daysUntilShutdown`). */
+  const nextNotice = () => observer.nextPush(2000);
+
+  it('open: users register and exchange messages; status carries the schedule', async () => {
+    alice = await client(aliceStore);
+    const bob = await client(bobStore);
+    await Promise.all([alice.connect(), bob.connect()]);
+    bobId = bob.userId;
+    aliceNotices = listen((push) => alice.on('notice', push));
+    const bobInbox = listen<ReceivedMessage>((push) => bob.on('message', push));
+    await alice.send(bobId, 'hello before the sunset');
+    await until(() => bobInbox.length === 1, 'bob to receive');
+    await bob.close();
+
+    const status = await alice.status();
+    expect(status.phase).toBe('open');
+    expect(status.schedule).toEqual({ ...SUNSET, signupsCloseAt: T0 + DAY, readOnlyAt: T0 + 35 * DAY, shutdownAt: T0 + 40 * DAY, purgeAt: T0 + 41 * DAY });
+
+    observer = await rawSocket(olga);
+    expect(await observer.request(registerFrame(olga))).toMatchObject({ type: 'result', created: true });
+    await stack.lifecycleTick();
+    expect(observer.pushes).toEqual([]);
+  });
+
+  it('signups-closed: a notice to everyone; a new signup is refused while existing users still message', async () => {
+    await jumpTo(1);
+    expect(await nextNotice()).toMatchObject({ type: 'notice', reason: 'phase-change', phase: 'signups-closed', daysUntilShutdown: 39, schedule: { message: SUNSET.message } });
+    await until(() => aliceNotices.length === 1, 'alice to hear of the phase change');
+    expect(aliceNotices[0]).toMatchObject({ phase: 'signups-closed', serverTime: clock.t, schedule: { noticeUrl: SUNSET.noticeUrl } });
+
+    const carol = await client();
+    const refused = await rejection(carol.connect());
+    expect(EbbError.is(refused, 'SIGNUPS_CLOSED')).toBe(true);
+    expect(refused).toMatchObject({ retryable: false });
+    // The socket stays open so the app can say why.
+    expect((await carol.status()).phase).toBe('signups-closed');
+
+    await alice.send(bobId, 'still here');
+    const bob = await client(bobStore);
+    const bobInbox = listen<ReceivedMessage>((push) => bob.on('message', push));
+    await bob.connect();
+    expect(bobInbox.map((m) => m.text)).toEqual(['still here']);
+    await bob.close();
+  });
+
+  it('countdown: nothing before the last 30 days, then one notice a day', async () => {
+    await jumpTo(9);
+    await jumpTo(9, 2 * MINUTE);
+    expect(observer.pushes).toEqual([]);
+
+    await jumpTo(10);
+    expect(await nextNotice()).toMatchObject({ reason: 'countdown', phase: 'signups-closed', daysUntilShutdown: 30 });
+    await jumpTo(10, 3 * 3_600_000);
+    await jumpTo(11);
+    expect(await nextNotice()).toMatchObject({ reason: 'countdown', daysUntilShutdown: 29 });
+    expect(observer.pushes).toEqual([]);
+    await until(() => aliceNotices.length === 3, 'alice to hear both countdowns');
+    expect(aliceNotices.map((n) => n.phase)).toEqual(['signups-closed', 'signups-closed', 'signups-closed']);
+  });
+
+  it('read-only: send is refused, but queued messages are still fetched and acked', async () => {
+    await alice.send(bobId, 'one');
+    clock.t += 1; // the queue orders by server time
+    await alice.send(bobId, 'two');
+
+    await jumpTo(35);
+    expect(await nextNotice()).toMatchObject({ reason: 'phase-change', phase: 'read-only', daysUntilShutdown: 5 });
+    await until(() => aliceNotices.length === 4, 'alice to hear of read-only');
+    expect(aliceNotices[3]!.phase).toBe('read-only');
+
+    const refused = await rejection(alice.send(bobId, 'three'));
+    expect(EbbError.is(refused, 'SERVICE_READ_ONLY')).toBe(true);
+
+    const bob = await client(bobStore);
+    const bobInbox = listen<ReceivedMessage>((push) => bob.on('message', push));
+    await bob.connect();
+    expect(bobInbox.map((m) => m.text)).toEqual(['one', 'two']);
+    await bob.close();
+    expect((await stack.ports.queue.page({ userId: bobId, device: 1 }, null, 10, clock.now())).messages).toEqual([]);
+
+    await jumpTo(36);
+    expect(await nextNotice()).toMatchObject({ reason: 'countdown', phase: 'read-only', daysUntilShutdown: 4 });
+  });
+
+  it('shut-down: a last notice, every connection closed, then everything but status refused', async () => {
+    const aliceStopped = new Promise<EbbError>((resolve) => alice.on('error', resolve));
+    await jumpTo(40);
+    const last = await nextNotice();
+    expect(last).toMatchObject({ reason: 'phase-change', phase: 'shut-down' });
+    expect(last).not.toHaveProperty('daysUntilShutdown');
+    expect(await observer.waitClosed()).toMatchObject({ code: 1000 });
+
+    // The SDK reconnects, is told why, and stops; status still answers on its open socket.
+    expect((await aliceStopped).code).toBe('SERVICE_SHUT_DOWN');
+    expect(aliceNotices.at(-1)!.phase).toBe('shut-down');
+    expect((await alice.status()).phase).toBe('shut-down');
+    expect(EbbError.is(await rejection(alice.send(bobId, 'anyone?')), 'SERVICE_SHUT_DOWN')).toBe(true);
+
+    const bob = await client(bobStore);
+    expect(EbbError.is(await rejection(bob.connect()), 'SERVICE_SHUT_DOWN')).toBe(true);
+    expect((await bob.status()).phase).toBe('shut-down');
+
+    // A reconnect is accepted, to hear why.
+    const again = await rawSocket(olga);
+    expect(await again.request({ action: 'status' })).toMatchObject({ type: 'result', phase: 'shut-down', schedule: { message: SUNSET.message } });
+    for (const action of ['hello', 'fetch', 'keys.count']) {
+      expect(await again.request({ action })).toMatchObject({ type: 'error', code: 'SERVICE_SHUT_DOWN', retryable: false });
+    }
+  });
+
+  it('after purgeAt every table is empty', async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(sockets.splice(0).map((s) => s.close()));
+    const db = new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, ...LOCAL_AWS });
+    const counts = async () => {
+      const entries = await Promise.all(
+        Object.entries(stack.tables).map(async ([key, name]) => [key, (await db.send(new ScanCommand({ TableName: name, Select: 'COUNT' }))).Count] as const),
+      );
+      return Object.fromEntries(entries);
+    };
+    try {
+      await jumpTo(40, 23 * 3_600_000);
+      const before = await counts();
+      expect(before.accounts).toBe(3); // alice, bob, olga: carol never registered
+      expect(before.prekeys).toBeGreaterThan(0);
+      expect(before.queue).toBeGreaterThan(0); // send markers
+
+      await jumpTo(41);
+      expect(await counts()).toEqual({ accounts: 0, prekeys: 0, connections: 0, queue: 0, nonces: 0 });
+    } finally {
+      db.destroy();
+    }
+  });
+});
+
+describe('the local schedules', () => {
+  it('follow the clock by themselves: a jump past two dates gives one notice of the latest phase', async () => {
+    const local = { t: T0 };
+    const stack = await startLocalStack({ port: 0, now: () => local.t, config: { sunset: SUNSET }, lifecycleIntervalMs: 20 });
+    try {
+      const id = makeIdentity();
+      const socket = await RawSocket.open(connectUrl(stack.url, id, { ts: local.t }));
+      await socket.request(registerFrame(id));
+      local.t = T0 + 36 * DAY;
+      expect(await socket.nextPush(2000)).toMatchObject({ type: 'notice', reason: 'phase-change', phase: 'read-only' });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(socket.pushes).toEqual([]);
+      await socket.close();
+    } finally {
+      await stack.stop();
+    }
+  });
+});
