@@ -1,0 +1,53 @@
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { TableKey } from '../lambdas/adapters/table-definitions';
+import { AdminError } from './errors';
+import type { Target } from './target';
+
+interface Filter {
+  readonly expression: string;
+  readonly values?: Record<string, AttributeValue>;
+}
+
+/**
+ * Items of one table that pass `filter`, by a paginated Scan with `Select: COUNT`. Fine for an operator's
+ * occasional look; nothing on the message path scans.
+ * @throws AdminError when the table does not exist at the target.
+ */
+export async function countItems(target: Target, key: TableKey, filter?: Filter): Promise<number> {
+  const table = target.tables[key];
+  let count = 0;
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    let page;
+    try {
+      page = await target.dynamodb.send(
+        new ScanCommand({
+          TableName: table,
+          Select: 'COUNT',
+          FilterExpression: filter?.expression,
+          ExpressionAttributeValues: filter?.values,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ResourceNotFoundException') {
+        const where = target.description.kind === 'local' ? `at ${target.description.dynamodbEndpoint}` : `in stack ${target.description.stackName}`;
+        throw new AdminError(`table ${table} (${key}) not found ${where}`);
+      }
+      throw error;
+    }
+    count += page.Count ?? 0;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return count;
+}
+
+/** Connection records not yet expired: TTL deletion lags on AWS, so an expired record is not a connection. */
+export function countConnected(target: Target, nowMs: number): Promise<number> {
+  return countItems(target, 'connections', { expression: 'expiresAt > :now', values: { ':now': { N: String(Math.floor(nowMs / 1000)) } } });
+}
+
+/** Registered accounts: every account item carries its signing key. */
+export function countRegistered(target: Target): Promise<number> {
+  return countItems(target, 'accounts', { expression: 'attribute_exists(signingKey)' });
+}

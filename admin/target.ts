@@ -1,0 +1,96 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Option, type Command } from 'commander';
+import { localTableNames, Tables, type TableKey, type TableNames } from '../lambdas/adapters/table-definitions';
+import { StackOutputs } from '../infra/outputs';
+import { AdminError } from './errors';
+
+/** The target options every command that reads tables takes. */
+export interface TargetOptions {
+  readonly dynamodbEndpoint?: string;
+  readonly stack?: string;
+  readonly region?: string;
+}
+
+export type TargetDescription =
+  | { readonly kind: 'local'; readonly dynamodbEndpoint: string }
+  | { readonly kind: 'stack'; readonly stackName: string; readonly region: string };
+
+/** The tables of one deployment and a client that reaches them. */
+export interface Target {
+  readonly description: TargetDescription;
+  readonly dynamodb: DynamoDBClient;
+  readonly tables: TableNames;
+  close(): void;
+}
+
+/** dynalite ignores credentials, but the SDK signs every request and needs some. */
+const LOCAL_SIGNING = { region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
+
+export function addTargetOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--dynamodb-endpoint <url>', 'DynamoDB of a local stack (`npm start` prints it)').conflicts(['stack', 'region']))
+    .addOption(new Option('--stack <name>', 'a deployed ebb stack; credentials and region from the usual AWS chain'))
+    .addOption(new Option('--region <region>', 'AWS region of --stack (default: the AWS chain\'s)'));
+}
+
+/**
+ * Connects to the local stack's DynamoDB (table names as the local stack creates them) or to a deployed
+ * stack (table names from its outputs, read with CloudFormation DescribeStacks).
+ * @throws AdminError when neither or both targets are given, the endpoint is not a URL, or the stack
+ * is missing or lacks the table outputs.
+ */
+export async function openTarget(options: TargetOptions): Promise<Target> {
+  if (options.dynamodbEndpoint !== undefined) return openLocal(options.dynamodbEndpoint);
+  if (options.stack !== undefined) return openStack(options.stack, options.region);
+  throw new AdminError('say which deployment: --dynamodb-endpoint URL (local stack) or --stack NAME (deployed stack)');
+}
+
+function openLocal(endpoint: string): Target {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new AdminError(`--dynamodb-endpoint: not a URL: ${endpoint}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AdminError(`--dynamodb-endpoint: must be http(s)://…, got ${endpoint}`);
+  const dynamodb = new DynamoDBClient({ endpoint, ...LOCAL_SIGNING, maxAttempts: 2 });
+  return { description: { kind: 'local', dynamodbEndpoint: endpoint }, dynamodb, tables: localTableNames(), close: () => dynamodb.destroy() };
+}
+
+async function openStack(stackName: string, region: string | undefined): Promise<Target> {
+  // Loaded only here: local use should not pay for the CloudFormation client.
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const cloudformation = new CloudFormationClient(region ? { region } : {});
+  try {
+    let outputs;
+    try {
+      outputs = (await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0]?.Outputs;
+    } catch (error) {
+      if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) {
+        throw new AdminError(`stack ${stackName} does not exist in ${await cloudformation.config.region()}`);
+      }
+      throw error;
+    }
+    const tables = tableNamesFromOutputs(stackName, outputs ?? []);
+    const resolvedRegion = await cloudformation.config.region();
+    const dynamodb = new DynamoDBClient({ region: resolvedRegion });
+    return { description: { kind: 'stack', stackName, region: resolvedRegion }, dynamodb, tables, close: () => dynamodb.destroy() };
+  } finally {
+    cloudformation.destroy();
+  }
+}
+
+/**
+ * Table names from an ebb stack's outputs (`AccountsTableName`, …).
+ * @throws AdminError naming the first output missing, e.g. for a stack that is not ebb's.
+ */
+export function tableNamesFromOutputs(stackName: string, outputs: readonly { OutputKey?: string; OutputValue?: string }[]): TableNames {
+  const byKey = new Map(outputs.map((output) => [output.OutputKey, output.OutputValue]));
+  const tables: Partial<TableNames> = {};
+  for (const key of Object.keys(Tables) as TableKey[]) {
+    const name = byKey.get(StackOutputs.tableName(key));
+    if (!name) throw new AdminError(`stack ${stackName} has no output ${StackOutputs.tableName(key)}: is it an ebb stack, deployed by this version?`);
+    tables[key] = name;
+  }
+  return tables as TableNames;
+}
