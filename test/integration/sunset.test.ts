@@ -1,7 +1,13 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EbbClient, EbbError, MemoryStore, type ReceivedMessage, type ServiceNotice } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
-import { LOCAL_AWS } from '../../local/dynamo';
+import { LOCAL_AWS, createTables, startDynalite } from '../../local/dynamo';
+import { DynamoConnections, DynamoQueue, DynamoSweeper, documentClient } from '../../lambdas/adapters/dynamodb';
+import { silentLogger } from '../../lambdas/adapters/logger';
+import { localTableNames } from '../../lambdas/adapters/table-definitions';
+import { runLifecycle } from '../../lambdas/core/lifecycle';
+import type { Notifier } from '../../lambdas/core/ports';
+import { resolveConfig } from '../../protocol';
 import { connectUrl, makeIdentity, registerFrame, type TestIdentity } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
 
@@ -234,6 +240,38 @@ describe('the local schedules', () => {
       await socket.close();
     } finally {
       await stack.stop();
+    }
+  });
+});
+
+describe('the DynamoDB sweeper on dynalite', () => {
+  it('walks connections page by page while shutdown deletes them, then purges pages larger than one BatchWriteItem', async () => {
+    const dynamo = await startDynalite();
+    try {
+      const tables = localTableNames();
+      await createTables(dynamo.client, tables);
+      const db = documentClient(dynamo.client);
+      const connections = new DynamoConnections(db, tables.connections);
+      const queue = new DynamoQueue(db, tables.queue);
+      for (let i = 0; i < 130; i++) {
+        await connections.put({ connectionId: `conn-${i}`, userId: `user-${i % 9}`, device: 1, connectedAt: T0, expiresAt: T0 / 1000 + 7200 });
+        const recipient = { userId: `user-${i % 9}`, device: 1 };
+        await queue.put({ recipient, id: `message-${String(i).padStart(8, '0')}`, from: recipient, sentAt: T0 + i, expiresAt: T0 / 1000 + 86_400, ciphertext: 'AAAA' });
+      }
+      const disconnected: string[] = [];
+      const notifier: Notifier = { push: async () => 'sent', disconnect: async (id) => void disconnected.push(id) };
+      const sweeper = new DynamoSweeper(db, (store) => tables[store]);
+      const ports = { connections, notifier, sweeper, clock: { now: () => T0 + 40 * DAY }, config: resolveConfig({ sunset: SUNSET }), logger: silentLogger };
+
+      expect(await runLifecycle(ports, 'shutdown', { pageSize: 40 })).toMatchObject({ notified: 130, disconnected: 130 });
+      expect(new Set(disconnected).size).toBe(130);
+      expect((await sweeper.connections(null, 1000)).items).toEqual([]);
+
+      const purge = await runLifecycle({ ...ports, clock: { now: () => T0 + 41 * DAY } }, 'purge', { pageSize: 60 });
+      expect(purge).toMatchObject({ done: true, purged: 130 });
+      expect((await sweeper.keys('queue', null, 1000)).items).toEqual([]);
+    } finally {
+      await dynamo.stop();
     }
   });
 });
