@@ -125,7 +125,7 @@ export class EbbSunsetSchedules extends Construct {
 
     const due = dueDates(this, sunset, now);
     const schedules: Partial<Record<SunsetDateKey | 'countdown', Schedule>> = {};
-    const shutdownAt = sunset.shutdownAt === null ? undefined : new Date(sunset.shutdownAt);
+    const shutdownAt = sunset.shutdownAt === null ? undefined : wholeMinuteFrom(new Date(sunset.shutdownAt));
     if (due.length === 0 && !shutdownAt) {
       this.schedules = schedules;
       return;
@@ -149,8 +149,8 @@ export class EbbSunsetSchedules extends Construct {
 
     for (const { key, at } of due) {
       schedules[key] = new Schedule(this, SCHEDULE_IDS[key], {
-        // Scheduler reads at() in the given zone; UTC keeps it equal to the configured ISO date (seconds precision).
-        schedule: ScheduleExpression.at(at, TimeZone.ETC_UTC),
+        // Scheduler reads at() in the given zone: UTC keeps it equal to the configured ISO date.
+        schedule: ScheduleExpression.at(wholeMinuteFrom(at), TimeZone.ETC_UTC),
         target: target(SunsetDateTasks[key]),
         description: `ebb sunset: ${SunsetDateTasks[key]} at ${key} ${at.toISOString()}`,
       });
@@ -170,6 +170,14 @@ export class EbbSunsetSchedules extends Construct {
     }
     this.schedules = schedules;
   }
+}
+
+/**
+ * Scheduler fires anywhere within the minute of its expression, so a date with seconds is scheduled at
+ * the next whole minute: a task never runs before its date and never sees the previous phase.
+ */
+function wholeMinuteFrom(date: Date): Date {
+  return new Date(Math.ceil(date.getTime() / 60_000) * 60_000);
 }
 
 /**

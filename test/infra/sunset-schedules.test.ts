@@ -1,9 +1,10 @@
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
-import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Tables, type TableKey } from '../../lambdas/adapters/table-definitions';
-import { LambdaEnv } from '../../lambdas/routes';
+import { LambdaEnv, ScheduledHandlers } from '../../lambdas/routes';
 import { ConfigError, DEFAULT_CONFIG, type SunsetConfig } from '../../protocol/config';
 import { EbbStack } from '../../infra/ebb-stack';
+import type { EbbSunsetSchedulesOptions } from '../../infra/sunset-schedules';
 import { cdkJsonContext, logicalId, resourcesOfType, synthWithoutBundling, type Synthesized } from './fixture';
 
 /** Before every date below, so the test never depends on today's date. */
@@ -74,12 +75,12 @@ describe('EbbSunsetSchedules', () => {
       synth = synthSunset(DATES);
     });
 
-    test('THEN each date has a one-time UTC schedule running its task, plus the daily countdown at shutdown time', () => {
+    test('THEN each date has a one-time UTC schedule running its task (seconds rounded up to the minute), plus the daily countdown at shutdown time', () => {
       expect(schedules(synth.template)).toEqual([
         { expression: 'at(2030-01-01T00:00:00)', timezone: 'Etc/UTC', task: 'phase-change' },
         { expression: 'at(2030-02-01T12:30:00)', timezone: 'Etc/UTC', task: 'phase-change' },
         { expression: 'at(2030-03-01T08:15:00)', timezone: 'Etc/UTC', task: 'shutdown' },
-        { expression: 'at(2030-04-01T00:00:05)', timezone: 'Etc/UTC', task: 'purge' },
+        { expression: 'at(2030-04-01T00:01:00)', timezone: 'Etc/UTC', task: 'purge' },
         { expression: 'cron(15 8 * * ? *)', timezone: 'Etc/UTC', task: 'countdown' },
       ]);
     });
@@ -127,9 +128,12 @@ describe('EbbSunsetSchedules', () => {
     });
   });
 
-  test('GIVEN only a shutdownAt THEN there are the shutdown and countdown schedules and the tables are retained', () => {
-    const { template } = synthSunset({ shutdownAt: DATES.shutdownAt });
-    expect(schedules(template).map((s) => s.task)).toEqual(['shutdown', 'countdown']);
+  test('GIVEN only a shutdownAt, with seconds THEN the shutdown and countdown schedules run from the next whole minute and the tables are retained', () => {
+    const { template } = synthSunset({ shutdownAt: '2030-03-01T23:59:30Z' });
+    expect(schedules(template)).toEqual([
+      { expression: 'at(2030-03-02T00:00:00)', timezone: 'Etc/UTC', task: 'shutdown' },
+      { expression: 'cron(0 0 * * ? *)', timezone: 'Etc/UTC', task: 'countdown' },
+    ]);
     expect(new Set(tableDeletionPolicies(template))).toEqual(new Set(['Retain']));
   });
 
@@ -150,7 +154,7 @@ describe('EbbSunsetSchedules', () => {
   test('GIVEN dates already past at synth THEN they get no one-time schedule but a warning naming the key, and the countdown stays', () => {
     const { stack, template } = synthSunset(DATES, new Date('2030-03-15T00:00:00Z'));
     expect(schedules(template)).toEqual([
-      { expression: 'at(2030-04-01T00:00:05)', timezone: 'Etc/UTC', task: 'purge' },
+      { expression: 'at(2030-04-01T00:01:00)', timezone: 'Etc/UTC', task: 'purge' },
       { expression: 'cron(15 8 * * ? *)', timezone: 'Etc/UTC', task: 'countdown' },
     ]);
     const warnings = Annotations.fromStack(stack)
@@ -189,5 +193,13 @@ describe('EbbSunsetSchedules', () => {
     }
     expect(thrown).toBeInstanceOf(ConfigError);
     expect((thrown as Error).message).toContain(message);
+  });
+
+  test.each<[string, EbbSunsetSchedulesOptions, RegExp]>([
+    ['a timeout beyond Lambda\'s 15 minutes', { timeout: Duration.minutes(16) }, /Ebb\/Sunset\/Lifecycle: timeout in seconds must be a number from 1 to 900, got 960/],
+    ['a handler with a route key', { handler: { ...ScheduledHandlers[0]!, routeKey: 'purge' } }, /Ebb\/Sunset: handler lifecycle has route key "purge"/],
+    ['an invalid now', { now: new Date('not a date') }, /Ebb\/Sunset: now must be a valid date/],
+  ])('GIVEN %s THEN synthesis fails naming the construct and the prop', (_label, sunsetSchedules, message) => {
+    expect(() => synthWithoutBundling({ props: { sunsetSchedules } })).toThrow(message);
   });
 });
