@@ -1,6 +1,6 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { resolveConfig, type EbbConfig } from '../protocol/config';
+import { ConfigError, resolveConfig, type EbbConfig } from '../protocol/config';
 import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
 import { StackOutputs } from './outputs';
 import { EbbSunsetSchedules, type EbbSunsetSchedulesOptions } from './sunset-schedules';
@@ -87,5 +87,14 @@ export function tableRemovalPolicy(config: EbbConfig): RemovalPolicy {
  * @throws ConfigError naming every offending key, e.g. `ebb.retentionDays: must be at least 1`.
  */
 export function configFromContext(scope: Construct): EbbConfig {
-  return resolveConfig(scope.node.tryGetContext(CONFIG_CONTEXT_KEY));
+  let value: unknown = scope.node.tryGetContext(CONFIG_CONTEXT_KEY);
+  // `cdk synth -c ebb='{…}'` hands the object over as a string.
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new ConfigError(`${CONFIG_CONTEXT_KEY}: must be an object (or, with -c, its JSON)`);
+    }
+  }
+  return resolveConfig(value);
 }

@@ -30,6 +30,11 @@ describe('config from context.ebb', () => {
     expect((thrown as Error).message).toContain(message);
   });
 
+  test('GIVEN the ebb context as JSON text, as `cdk synth -c ebb=…` passes it, THEN it is parsed, and text that is not JSON names the key', () => {
+    expect(synthWithoutBundling({ ebb: JSON.stringify({ retentionDays: 7 }) }).stack.config.retentionDays).toBe(7);
+    expect(() => synthWithoutBundling({ ebb: '{retentionDays: 7' })).toThrow(new ConfigError('ebb: must be an object (or, with -c, its JSON)'));
+  });
+
   test('GIVEN a partial ebb context WHEN synthesized THEN handlers get it merged over the defaults', () => {
     const { stack, template } = synthWithoutBundling({ ebb: { retentionDays: 7, rateLimits: { sendPerMinute: 30 } } });
     const expected = { ...DEFAULT_CONFIG, retentionDays: 7, rateLimits: { ...DEFAULT_CONFIG.rateLimits, sendPerMinute: 30 } };
