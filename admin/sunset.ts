@@ -85,11 +85,12 @@ const LABELS: Record<DateKey, string> = {
 export function renderStatus(report: SunsetStatusReport): string {
   const nowMs = Date.parse(report.now);
   const target = report.target.kind === 'local' ? `local stack, DynamoDB ${report.target.dynamodbEndpoint}` : `stack ${report.target.stackName} in ${report.target.region}`;
-  const lines = [`ebb sunset status (${target})`, '', `  phase        ${report.phase}`, '  schedule'];
+  const next = report.next ? `${LABELS[report.next.key]} ${relativeTime(Date.parse(report.next.at), nowMs)}` : 'nothing scheduled';
+  const lines = [`ebb sunset status (${target})`, '', `  phase        ${report.phase}`, `  next         ${next}`, '  schedule'];
   for (const key of DATE_KEYS) {
     const at = report.schedule[key];
     const when = at === null ? 'not set' : `${at}  ${relativeTime(Date.parse(at), nowMs)}`;
-    lines.push(`    ${(LABELS[key] + ` (${key})`).padEnd(30)} ${when}`);
+    lines.push(`    ${(LABELS[key] + ` (${key})`).padEnd(32)} ${when}`);
   }
   lines.push(
     `  message      ${report.message === null ? 'none' : JSON.stringify(report.message)}`,

@@ -125,7 +125,7 @@ describe('ebb-admin sunset status against a local stack', () => {
     const run = await runCli(['sunset', 'status', '--dynamodb-endpoint', stack.dynamodbEndpoint, '--config', config]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/phase\s+signups-closed/);
+    expect(run.stdout).toMatch(/phase\s+signups-closed\n\s+next\s+read-only in 2 days 23 hours\n/);
     expect(run.stdout).toMatch(/signups close \(signupsCloseAt\)\s+\S+Z\s+1 hour ago/);
     expect(run.stdout).toMatch(/read-only \(readOnlyAt\)\s+\S+Z\s+in 2 days 23 hours/);
     expect(run.stdout).toMatch(/purge \(purgeAt\)\s+\S+Z\s+in 39 days 23 hours/);
