@@ -40,7 +40,7 @@ function describeSchedule(config: EbbConfig, now: number): string {
 }
 
 function formatDuration(ms: number): string {
-  if (ms < 120_000) return `${Math.ceil(ms / 1000)} s`;
+  if (ms < 90_000) return `${Math.ceil(ms / 1000)} s`;
   const minutes = Math.round(ms / 60_000);
   if (minutes < 120) return `${minutes} min`;
   const hours = Math.round(minutes / 60);
