@@ -4,8 +4,9 @@ import { startLocalStack, type LocalStack } from '../../local';
 import { LOCAL_AWS, createTables, startDynalite } from '../../local/dynamo';
 import { DynamoConnections, DynamoQueue, DynamoSweeper, documentClient } from '../../lambdas/adapters/dynamodb';
 import { silentLogger } from '../../lambdas/adapters/logger';
-import { localTableNames } from '../../lambdas/adapters/table-definitions';
+import { Tables, localTableNames } from '../../lambdas/adapters/table-definitions';
 import { runLifecycle } from '../../lambdas/core/lifecycle';
+import { handler } from '../../lambdas/handlers/lifecycle';
 import type { Notifier } from '../../lambdas/core/ports';
 import { resolveConfig } from '../../protocol';
 import { connectUrl, makeIdentity, registerFrame, type TestIdentity } from '../support/identity';
@@ -272,6 +273,46 @@ describe('the DynamoDB sweeper on dynalite', () => {
       expect((await sweeper.keys('queue', null, 1000)).items).toEqual([]);
     } finally {
       await dynamo.stop();
+    }
+  });
+});
+
+describe('the lifecycle Lambda handler', () => {
+  it('builds its ports from the environment, notifies through the management API, and refuses an unknown task', async () => {
+    const sunset = { ...SUNSET, signupsCloseAt: new Date(Date.now() - DAY).toISOString() };
+    const stack = await startLocalStack({ port: 0, config: { sunset } });
+    const saved = { ...process.env };
+    try {
+      const id = makeIdentity();
+      const socket = await RawSocket.open(connectUrl(stack.url, id));
+      await socket.request(registerFrame(id));
+      Object.assign(process.env, {
+        EBB_CONFIG: JSON.stringify({ sunset }),
+        EBB_CALLBACK_URL: stack.callbackUrl,
+        AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
+        AWS_REGION: LOCAL_AWS.region,
+        AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+      });
+      for (const key of Object.keys(Tables) as (keyof typeof Tables)[]) process.env[Tables[key].envVar] = stack.tables[key];
+      // The handler reads the environment on its first invocation, as at a Lambda cold start.
+
+      expect(await handler({ task: 'phase-change' }, { getRemainingTimeInMillis: () => 900_000 })).toEqual({
+        task: 'phase-change',
+        phase: 'signups-closed',
+        done: true,
+        notified: 1,
+        gone: 0,
+        disconnected: 0,
+        purged: 0,
+      });
+      expect(await socket.nextPush(2000)).toMatchObject({ type: 'notice', reason: 'phase-change', phase: 'signups-closed' });
+      expect(await handler({ task: 'purge' })).toMatchObject({ skipped: 'before-purge', purged: 0 });
+      await expect(handler({ task: 'everything' } as never)).rejects.toThrow('task must be one of phase-change, countdown, shutdown, purge');
+      await socket.close();
+    } finally {
+      process.env = saved;
+      await stack.stop();
     }
   });
 });
