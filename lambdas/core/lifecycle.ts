@@ -68,10 +68,10 @@ export async function runLifecycle(ports: LifecyclePorts, task: LifecycleTask, o
   let skipped: LifecycleSkip | undefined;
 
   if (task === 'phase-change') {
-    Object.assign(counts, await broadcast(ports, notice(schedule, phase, now, 'phase-change'), false, options));
+    Object.assign(counts, await broadcast(ports, notice(schedule, phase, now, 'phase-change'), null, options));
   } else if (task === 'shutdown') {
     if (phase !== 'shut-down') skipped = 'before-shutdown';
-    else Object.assign(counts, await broadcast(ports, notice(schedule, phase, now, 'phase-change'), true, options));
+    else Object.assign(counts, await broadcast(ports, notice(schedule, phase, now, 'phase-change'), schedule.shutdownAt!, options));
   } else if (task === 'purge' || (task === 'countdown' && schedule.purgeAt !== null && now >= schedule.purgeAt)) {
     // After purgeAt the daily countdown purges again, so a purge cut short finishes on a later day.
     if (schedule.purgeAt === null || now < schedule.purgeAt) {
@@ -82,7 +82,7 @@ export async function runLifecycle(ports: LifecyclePorts, task: LifecycleTask, o
       done = purge.done;
     }
   } else if (inCountdown(schedule, now)) {
-    Object.assign(counts, await broadcast(ports, notice(schedule, phase, now, 'countdown'), false, options));
+    Object.assign(counts, await broadcast(ports, notice(schedule, phase, now, 'countdown'), null, options));
   } else {
     skipped = 'outside-countdown';
   }
@@ -109,8 +109,10 @@ export function notice(schedule: SunsetSchedule, phase: Phase, nowMs: number, re
 /**
  * Pushes `frame` to every recorded connection, page by page, a bounded number at a time. Records past their
  * TTL are included: a push to one comes back gone and deletes it, as TTL would days later.
+ * With `disconnectBefore`, also closes each connection opened before that time; one opened since has been
+ * told SERVICE_SHUT_DOWN already and stays open, so its app can still ask `status`.
  */
-async function broadcast(ports: LifecyclePorts, frame: NoticePush, disconnect: boolean, options: LifecycleOptions): Promise<Counts> {
+async function broadcast(ports: LifecyclePorts, frame: NoticePush, disconnectBefore: number | null, options: LifecycleOptions): Promise<Counts> {
   const data = JSON.stringify(frame);
   const counts: Counts = { notified: 0, gone: 0, disconnected: 0, purged: 0 };
   let cursor: string | null = null;
@@ -118,6 +120,8 @@ async function broadcast(ports: LifecyclePorts, frame: NoticePush, disconnect: b
     const page = await ports.sweeper.connections(cursor, options.pageSize ?? 100);
     const closed: ItemKey[] = [];
     await forEachBounded(page.items, options.concurrency ?? 16, async ({ record, key }) => {
+      const disconnect = disconnectBefore !== null && record.connectedAt < disconnectBefore;
+      if (disconnectBefore !== null && !disconnect) return;
       const outcome = await ports.notifier.push(record.connectionId, data);
       if (outcome === 'sent') counts.notified++;
       if (outcome === 'gone') {

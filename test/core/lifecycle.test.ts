@@ -163,6 +163,17 @@ describe('shutdown', () => {
     expect(w.connections.items.size).toBe(0);
   });
 
+  it('leaves alone a connection opened after shutdownAt, which came to hear why', async () => {
+    const w = world();
+    const ids = connect(w, 3);
+    w.clock.t = SHUTDOWN + 5000;
+    await w.connections.put({ connectionId: 'late', userId: 'user-late', device: 1, connectedAt: SHUTDOWN + 1000, expiresAt: Math.floor(SHUTDOWN / 1000) + 7200 });
+
+    expect(await runLifecycle(w.lifecycle, 'shutdown')).toMatchObject({ notified: 3, disconnected: 3 });
+    expect(w.notifier.disconnected.sort()).toEqual(ids);
+    expect([...w.connections.items.keys()]).toEqual(['late']);
+  });
+
   it('refuses before shutdownAt', async () => {
     const w = world();
     connect(w, 3);
