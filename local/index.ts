@@ -92,7 +92,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   sweeper.unref();
 
   const lifecycle = new LocalLifecycle(ports, options.onLifecycle);
-  const lifecycleTimer = setInterval(() => void lifecycle.tick(), options.lifecycleIntervalMs ?? 250);
+  const lifecycleTimer = setInterval(() => {
+    if (!lifecycle.busy) void lifecycle.tick();
+  }, options.lifecycleIntervalMs ?? 250);
   lifecycleTimer.unref();
 
   return {

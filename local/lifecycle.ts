@@ -17,6 +17,7 @@ export class LocalLifecycle {
   private lastCountdown: number;
   private purged = false;
   private running: Promise<void> | undefined;
+  private pending = 0;
 
   constructor(
     private readonly ports: LifecyclePorts,
@@ -29,9 +30,15 @@ export class LocalLifecycle {
     this.lastCountdown = this.countdownIndex(now);
   }
 
+  /** Whether a check is running or waiting: the timer skips a beat rather than queue another. */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
   /** Runs one check (after the one in progress, if any); never rejects. */
   tick(): Promise<void> {
-    const next = (this.running ?? Promise.resolve()).then(() => this.check());
+    this.pending++;
+    const next = (this.running ?? Promise.resolve()).then(() => this.check()).finally(() => this.pending--);
     this.running = next;
     return next;
   }
