@@ -282,6 +282,8 @@ describe('the lifecycle Lambda handler', () => {
     const sunset = { ...SUNSET, signupsCloseAt: new Date(Date.now() - DAY).toISOString() };
     const stack = await startLocalStack({ port: 0, config: { sunset } });
     const saved = { ...process.env };
+    const logged: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void logged.push(line));
     try {
       const id = makeIdentity();
       const socket = await RawSocket.open(connectUrl(stack.url, id));
@@ -310,7 +312,15 @@ describe('the lifecycle Lambda handler', () => {
       expect(await handler({ task: 'purge' })).toMatchObject({ skipped: 'before-purge', purged: 0 });
       await expect(handler({ task: 'everything' } as never)).rejects.toThrow('task must be one of phase-change, countdown, shutdown, purge');
       await socket.close();
+      // One JSON line per run: task, phase and counts, never the notice itself.
+      expect(logged.map((line) => (JSON.parse(line) as { message: string }).message)).toEqual([
+        'lifecycle',
+        'lifecycle task refused: its date has not come',
+        'lifecycle event refused',
+      ]);
+      expect(logged.join('\n')).not.toContain(SUNSET.message);
     } finally {
+      log.mockRestore();
       process.env = saved;
       await stack.stop();
     }
