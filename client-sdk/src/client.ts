@@ -328,7 +328,16 @@ export class EbbClient {
       if (push.success) void this.inbox.receive(push.data);
     } else if (type === 'notice') {
       const notice = NoticePush.safeParse(frame);
-      if (notice.success) this.events.emit('notice', { phase: notice.data.phase, schedule: notice.data.schedule, serverTime: notice.data.serverTime });
+      if (notice.success) {
+        const { phase, schedule, serverTime, reason, daysUntilShutdown } = notice.data;
+        this.events.emit('notice', {
+          phase,
+          schedule,
+          serverTime,
+          ...(reason !== undefined && { reason }),
+          ...(daysUntilShutdown !== undefined && { daysUntilShutdown }),
+        });
+      }
     }
   }
 }

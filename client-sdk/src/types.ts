@@ -34,6 +34,10 @@ export interface ServiceNotice {
   readonly schedule: SunsetSchedule;
   /** Server clock, epoch ms. */
   readonly serverTime: number;
+  /** Why it was sent: the phase changed, or the daily reminder of the last 30 days before shutdown. */
+  readonly reason?: 'phase-change' | 'countdown';
+  /** Whole days left until `schedule.shutdownAt`, rounded up; absent when no shutdown is ahead. */
+  readonly daysUntilShutdown?: number;
 }
 
 /**

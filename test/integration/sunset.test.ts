@@ -91,7 +91,7 @@ describe('A whole timeline through the local stack with a controllable clock', (
   const olga = makeIdentity();
   let observer: RawSocket;
 
-  /** The next notice the raw observer gets: it sees what the SDK strips (`reason`, `daysUntilShutdown`). */
+  /** The next notice the raw observer gets, exactly as pushed on the wire. */
   const nextNotice = () => observer.nextPush(2000);
 
   it('open: users register and exchange messages; status carries the schedule', async () => {
@@ -119,7 +119,7 @@ describe('A whole timeline through the local stack with a controllable clock', (
     await jumpTo(1);
     expect(await nextNotice()).toMatchObject({ type: 'notice', reason: 'phase-change', phase: 'signups-closed', daysUntilShutdown: 39, schedule: { message: SUNSET.message } });
     await until(() => aliceNotices.length === 1, 'alice to hear of the phase change');
-    expect(aliceNotices[0]).toMatchObject({ phase: 'signups-closed', serverTime: clock.t, schedule: { noticeUrl: SUNSET.noticeUrl } });
+    expect(aliceNotices[0]).toMatchObject({ phase: 'signups-closed', reason: 'phase-change', daysUntilShutdown: 39, serverTime: clock.t, schedule: { noticeUrl: SUNSET.noticeUrl } });
 
     const carol = await client();
     const refused = await rejection(carol.connect());

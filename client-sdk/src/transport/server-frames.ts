@@ -78,4 +78,11 @@ export const ErrorAnswer = z.object({
 
 export const MessagePush = z.extend(Envelope, { type: z.literal('message') });
 
-export const NoticePush = z.object({ type: z.literal('notice'), phase: z.enum(Phases), schedule: Schedule, serverTime: Timestamp });
+export const NoticePush = z.object({
+  type: z.literal('notice'),
+  phase: z.enum(Phases),
+  schedule: Schedule,
+  serverTime: Timestamp,
+  reason: z.optional(z.enum(['phase-change', 'countdown'])),
+  daysUntilShutdown: z.optional(z.number().check(z.int(), z.minimum(0))),
+});
