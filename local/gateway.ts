@@ -63,6 +63,8 @@ export class WebSocketGateway {
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, LiveConnection>();
+  /** Integration invocations not finished yet. */
+  private readonly inflight = new Set<Promise<unknown>>();
   private readonly stage: string;
   private readonly apiId = 'local';
   private port = 0;
@@ -96,10 +98,12 @@ export class WebSocketGateway {
     return this.connections.size;
   }
 
-  /** Closes every connection (each gets its $disconnect) and stops listening. */
+  /** Closes every connection (each gets its $disconnect), waits for integrations still running, stops listening. */
   async close(): Promise<void> {
     const closing = [...this.connections.values()].map((c) => this.drop(c, APIGW_CLOSE.goingAway, 'Going away'));
     await Promise.all(closing);
+    // A $disconnect for a socket the client closed may still be writing: storage must outlive it.
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
     this.server.closeAllConnections?.();
@@ -240,7 +244,7 @@ export class WebSocketGateway {
     };
     let response: WebSocketResponse;
     try {
-      response = await integration.invoke(event);
+      response = await this.track(integration.invoke(event));
     } catch {
       // A Lambda that throws: API Gateway answers the caller with a generic error message.
       response = { statusCode: 500, body: JSON.stringify({ message: 'Internal server error' }) };
@@ -254,6 +258,13 @@ export class WebSocketGateway {
     }
   }
 
+  private track<T>(invocation: Promise<T>): Promise<T> {
+    this.inflight.add(invocation);
+    const done = () => this.inflight.delete(invocation);
+    invocation.then(done, done);
+    return invocation;
+  }
+
   private async forget(connection: LiveConnection): Promise<void> {
     if (!this.connections.delete(connection.id)) return;
     clearTimeout(connection.idleTimer);
@@ -265,7 +276,7 @@ export class WebSocketGateway {
     const route = this.options.routes.get('$disconnect');
     if (!route) return;
     try {
-      await route.invoke({ requestContext: this.requestContext(id, '$disconnect', 'DISCONNECT', connectedAt, sourceIp, authorizer) });
+      await this.track(route.invoke({ requestContext: this.requestContext(id, '$disconnect', 'DISCONNECT', connectedAt, sourceIp, authorizer) }));
     } catch {
       // $disconnect is best effort on AWS too.
     }

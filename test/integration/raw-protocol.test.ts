@@ -199,3 +199,14 @@ describe('connection limits', () => {
     }
   });
 });
+
+describe('stopping the stack', () => {
+  it('waits for $disconnect handlers of sockets the clients just closed', async () => {
+    const quick = await startLocalStack({ port: 0 });
+    const sockets = await Promise.all(Array.from({ length: 5 }, () => RawSocket.open(connectUrl(quick.url, makeIdentity()))));
+    const disconnects: Promise<void>[] = sockets.map((s) => s.close());
+    await Promise.all(disconnects);
+    // The $disconnect integrations are still running now; storage must outlive them.
+    await expect(quick.stop()).resolves.toBeUndefined();
+  });
+});
