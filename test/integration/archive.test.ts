@@ -1,5 +1,6 @@
-import { EbbClient, type EbbClientOptions, type KeyStore, MemoryStore, type ReceivedMessage } from '../../client-sdk/src';
+import { EbbClient, type EbbClientOptions, type KeyStore, MemoryStore } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
+import { inbox, until } from '../support/sdk';
 
 /**
  * An account moves between operators: Alice and Bob talk on deployment A, which goes read-only and
@@ -25,12 +26,7 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  const users = [...new Set(clients.map((c) => c.userId))];
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  // Stopping a stack while its $disconnect handlers still write would close dynalite under them.
-  for (const [stack, clock] of [[stackA, clockA], [stackB, clockB]] as const) {
-    await until(async () => (await Promise.all(users.map((u) => stack.ports.connections.ofUser(u, clock.now())))).every((c) => c.length === 0), 'disconnects');
-  }
   await Promise.all([stackA.stop(), stackB.stop()]);
 });
 
@@ -42,20 +38,6 @@ async function client(store: KeyStore): Promise<EbbClient> {
   const c = await EbbClient.create(options(stackA, clockA, store));
   clients.push(c);
   return c;
-}
-
-function inbox(c: EbbClient): ReceivedMessage[] {
-  const received: ReceivedMessage[] = [];
-  c.on('message', (m) => received.push(m));
-  return received;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('taking an account to another deployment', () => {

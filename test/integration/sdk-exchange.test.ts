@@ -1,9 +1,9 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { EbbClient, EbbError, type ReceivedMessage } from '../../client-sdk/src';
-import { MemoryStore } from '../../client-sdk/src';
+import { EbbClient, EbbError, MemoryStore } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
 import { LOCAL_AWS } from '../../local/dynamo';
 import { makeIdentity } from '../support/identity';
+import { inbox, until } from '../support/sdk';
 
 /** A shared clock for the stack and every client: phases and TTLs move without sleeping. */
 const clock = { t: Date.now(), now: () => clock.t };
@@ -24,20 +24,6 @@ async function client(store = new MemoryStore()): Promise<EbbClient> {
   const c = await EbbClient.create({ url: stack.url, store, now: clock.now, reconnect: { baseDelayMs: 20, maxDelayMs: 200 }, timeoutMs: 10_000 });
   clients.push(c);
   return c;
-}
-
-function inbox(c: EbbClient): ReceivedMessage[] {
-  const received: ReceivedMessage[] = [];
-  c.on('message', (m) => received.push(m));
-  return received;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function queuedFor(userId: string): Promise<number> {

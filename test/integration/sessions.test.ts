@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EbbClient, FileStore, type KeyStore, MemoryStore, type ReceivedMessage } from '../../client-sdk/src';
+import { EbbClient, FileStore, type KeyStore, MemoryStore } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
 import nacl from 'tweetnacl';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
+import { inbox, until } from '../support/sdk';
 
 /**
  * Signal-style sessions through the real local stack. An identity change is a device that keeps
@@ -29,20 +30,6 @@ async function client(store: KeyStore = new MemoryStore()): Promise<EbbClient> {
   const c = await EbbClient.create({ url: stack.url, store, now: clock.now, reconnect: { baseDelayMs: 20, maxDelayMs: 200 }, timeoutMs: 10_000 });
   clients.push(c);
   return c;
-}
-
-function inbox(c: EbbClient): ReceivedMessage[] {
-  const received: ReceivedMessage[] = [];
-  c.on('message', (m) => received.push(m));
-  return received;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Ciphertexts queued for `userId`'s device 1, oldest first. */

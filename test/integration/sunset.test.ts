@@ -11,6 +11,7 @@ import type { Notifier } from '../../lambdas/core/ports';
 import { resolveConfig } from '../../protocol';
 import { connectUrl, makeIdentity, registerFrame, type TestIdentity } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
+import { until } from '../support/sdk';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -28,14 +29,6 @@ const SUNSET = {
 
 /** One clock for the stack and every client: the timeline moves without sleeping. */
 const clock = { t: T0, now: () => clock.t };
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(

@@ -1,0 +1,17 @@
+import type { EbbClient, ReceivedMessage } from '../../client-sdk/src';
+
+/** Every message `client` hands to the app from now on, in order. */
+export function inbox(client: EbbClient): ReceivedMessage[] {
+  const received: ReceivedMessage[] = [];
+  client.on('message', (m) => received.push(m));
+  return received;
+}
+
+/** Polls `condition` every 10 ms; fails naming `what` after `timeoutMs`. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
