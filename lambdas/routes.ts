@@ -51,6 +51,20 @@ export const Handlers: readonly HandlerSpec[] = [
   },
   { entry: 'fetch', routeKey: 'fetch', tables: { ...ACCOUNT_READ, queue: ['Query'] }, manageConnections: false, returnsResponse: true },
   { entry: 'ack', routeKey: 'ack', tables: { ...ACCOUNT_READ, queue: ['BatchWriteItem'] }, manageConnections: false, returnsResponse: true },
+  {
+    entry: 'username-set',
+    routeKey: 'username.set',
+    tables: { accounts: ['GetItem', 'UpdateItem'], usernames: ['PutItem', 'DeleteItem'] },
+    manageConnections: false,
+    returnsResponse: true,
+  },
+  {
+    entry: 'username-lookup',
+    routeKey: 'username.lookup',
+    tables: { ...ACCOUNT_READ, usernames: ['GetItem'] },
+    manageConnections: false,
+    returnsResponse: true,
+  },
 ];
 
 /**
@@ -65,6 +79,7 @@ export const ScheduledHandlers: readonly HandlerSpec[] = [
       prekeys: ['Scan', 'BatchWriteItem'],
       connections: ['Scan', 'BatchWriteItem', 'DeleteItem'],
       queue: ['Scan', 'BatchWriteItem'],
+      usernames: ['Scan', 'BatchWriteItem'],
       nonces: ['Scan', 'BatchWriteItem'],
     },
     manageConnections: true,

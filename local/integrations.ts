@@ -13,6 +13,8 @@ import { route as keysPublish } from '../lambdas/handlers/keys-publish';
 import { route as register } from '../lambdas/handlers/register';
 import { route as send } from '../lambdas/handlers/send';
 import { route as status } from '../lambdas/handlers/status';
+import { route as usernameLookup } from '../lambdas/handlers/username-lookup';
+import { route as usernameSet } from '../lambdas/handlers/username-set';
 import type { Integration } from './gateway';
 
 type Invoke = (event: WebSocketEvent, ports: Ports) => Promise<WebSocketResponse>;
@@ -31,6 +33,8 @@ const MODULES: Record<string, { invoke: Invoke }> = {
   send,
   fetch,
   ack,
+  'username-set': usernameSet,
+  'username-lookup': usernameLookup,
 };
 
 /** Every route of the manifest, bound to `ports` (the authorizer is wired separately). */

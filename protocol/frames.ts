@@ -31,6 +31,9 @@ export const Ciphertext = base64url.check(
 );
 export const Timestamp = z.number().check(z.int(), z.minimum(0), z.maximum(8.64e15));
 
+/** A discoverable name (DESIGN §5): unique regardless of case, so "Alice_1" and "alice_1" are one name. */
+export const Username = z.string().check(z.regex(/^[A-Za-z0-9_]{3,32}$/, 'must be 3 to 32 characters of A-Z, a-z, 0-9 and _'));
+
 export const SignedPrekey = z.object({ keyId: KeyId, publicKey: PublicKey, signature: Signature });
 export const OneTimePrekey = z.object({ keyId: KeyId, publicKey: PublicKey });
 export type SignedPrekey = z.infer<typeof SignedPrekey>;
@@ -99,6 +102,8 @@ export const AckFrame = z.object({
   /** `id` and `sentAt` of each envelope, as delivered. */
   messages: z.array(z.object({ id: MessageId, sentAt: Timestamp })).check(z.minLength(1), z.maxLength(Limits.maxAckBatch)),
 });
+export const UsernameSetFrame = z.object({ action: z.literal('username.set'), rid: Rid, username: Username });
+export const UsernameLookupFrame = z.object({ action: z.literal('username.lookup'), rid: Rid, username: Username });
 
 export const ClientFrames = {
   hello: HelloFrame,
@@ -110,6 +115,8 @@ export const ClientFrames = {
   send: SendFrame,
   fetch: FetchFrame,
   ack: AckFrame,
+  'username.set': UsernameSetFrame,
+  'username.lookup': UsernameLookupFrame,
 } as const;
 
 export type Action = keyof typeof ClientFrames;
@@ -124,6 +131,8 @@ export type KeysBundleFrame = ClientFrame<'keys.bundle'>;
 export type SendFrame = ClientFrame<'send'>;
 export type FetchFrame = ClientFrame<'fetch'>;
 export type AckFrame = ClientFrame<'ack'>;
+export type UsernameSetFrame = ClientFrame<'username.set'>;
+export type UsernameLookupFrame = ClientFrame<'username.lookup'>;
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);
@@ -182,6 +191,10 @@ export interface Results {
   send: { id: string; sentAt: number; expiresAt: number; duplicate: boolean };
   fetch: { messages: Envelope[]; cursor: string | null; more: boolean };
   ack: { acked: number };
+  /** The name as the caller spelled it; lookups match it in any case. */
+  'username.set': { username: string };
+  /** Null when no user holds the name. */
+  'username.lookup': { userId: string | null };
 }
 
 export type ResultFrame<A extends Action = Action> = { type: 'result'; rid: string } & Results[A];

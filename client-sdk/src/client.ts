@@ -1,4 +1,4 @@
-import { UserId } from '../../protocol/frames';
+import { UserId, Username } from '../../protocol/frames';
 import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type ArchiveContents, collectEntries, parseContents, writeEntries } from './archive/contents';
 import { openArchive, sealArchive } from './archive/format';
@@ -256,6 +256,41 @@ export class EbbClient {
     try {
       const accepted = await this.peers.accept(peerId);
       if (accepted) await this.sessions.keepOnly(peerId, accepted);
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Sets this account's username, which others can find it by with lookupUsername(), and releases
+   * the one it had. Names are 3 to 32 characters of A-Z, a-z, 0-9 and _, unique regardless of case:
+   * "Alice_1" and "alice_1" are one name, shown as last set. Setting the current name again succeeds.
+   * Waits for connect() to finish.
+   * @throws EbbError BAD_REQUEST (not retryable) when `username` breaks those rules; nothing is sent.
+   * @throws EbbError CONFLICT (not retryable) when another user holds the name, in any case.
+   * @throws EbbError FORBIDDEN (not retryable) when the name is reserved (admin, support, …).
+   * @throws EbbError SERVICE_READ_ONLY, SERVICE_SHUT_DOWN (not retryable) from those phases on.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`; setting it again is safe.
+   */
+  async setUsername(username: string): Promise<void> {
+    if (!Username.safeParse(username).success) throw badRequest('username: must be 3 to 32 characters of A-Z, a-z, 0-9 and _');
+    try {
+      await this.connection.request('username.set', { username });
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * The user id holding `username`, in any case, or null when no one does. Waits for connect() to finish.
+   * @throws EbbError BAD_REQUEST (not retryable) when `username` is not a valid name; nothing is sent.
+   * @throws EbbError SERVICE_SHUT_DOWN (not retryable) once the service has shut down.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`.
+   */
+  async lookupUsername(username: string): Promise<string | null> {
+    if (!Username.safeParse(username).success) throw badRequest('username: must be 3 to 32 characters of A-Z, a-z, 0-9 and _');
+    try {
+      return (await this.connection.request('username.lookup', { username })).userId;
     } catch (err) {
       throw toEbbError(err);
     }

@@ -29,6 +29,7 @@ import type {
   StoreSweeper,
   SweepPage,
   SweptConnection,
+  Usernames,
 } from '../core/ports';
 import { Tables } from './table-definitions';
 import { MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
@@ -122,9 +123,43 @@ export class DynamoAccounts implements Accounts {
       throw error;
     }
   }
+
+  async noteUsernameClaim(userId: string, name: string): Promise<boolean> {
+    return this.updateExisting(userId, 'ADD usernameClaims :n', { ':n': new Set([name]) });
+  }
+
+  async setUsername(userId: string, username: string): Promise<boolean> {
+    return this.updateExisting(userId, 'SET username = :u', { ':u': username });
+  }
+
+  async forgetUsernameClaims(userId: string, names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    // DELETE from a string set; an emptied set is removed by DynamoDB itself.
+    await this.updateExisting(userId, 'DELETE usernameClaims :n', { ':n': new Set(names) });
+  }
+
+  /** An UpdateItem that never creates the item: false when there is no account. */
+  private async updateExisting(userId: string, expression: string, values: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { uid: userId },
+          UpdateExpression: expression,
+          ConditionExpression: 'attribute_exists(uid)',
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
 }
 
 function toAccount(item: Record<string, unknown>): AccountRecord {
+  const claims = item.usernameClaims as Set<string> | undefined;
   return {
     userId: item.uid as string,
     signingKey: item.signingKey as string,
@@ -132,7 +167,50 @@ function toAccount(item: Record<string, unknown>): AccountRecord {
     identitySig: item.identitySig as string,
     devices: (item.devices as number[]).map(Number),
     createdAt: Number(item.createdAt),
+    ...(typeof item.username === 'string' && { username: item.username }),
+    ...(claims && claims.size > 0 && { usernameClaims: [...claims] }),
   };
+}
+
+/** `name` is a DynamoDB reserved word, hence `#n` throughout. */
+export class DynamoUsernames implements Usernames {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async claim(name: string, userId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { name, uid: userId },
+          ConditionExpression: 'attribute_not_exists(#n) OR uid = :u',
+          ExpressionAttributeNames: { '#n': 'name' },
+          ExpressionAttributeValues: { ':u': userId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async holder(name: string): Promise<string | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }));
+    return out.Item?.uid as string | undefined;
+  }
+
+  async release(name: string, userId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({ TableName: this.table, Key: { name }, ConditionExpression: 'uid = :u', ExpressionAttributeValues: { ':u': userId } }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
 }
 
 const SIGNED_PREKEY = 'spk';

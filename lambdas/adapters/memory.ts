@@ -17,6 +17,7 @@ import type {
   StoreSweeper,
   SweepPage,
   SweptConnection,
+  Usernames,
 } from '../core/ports';
 import { messageSortKey, parseMessageSortKey } from './queue-keys';
 
@@ -40,6 +41,40 @@ export class MemoryAccounts implements Accounts {
     if (!existing || existing.signingKey !== signingKey) return false;
     this.items.set(userId, { ...existing, identityKey, identitySig });
     return true;
+  }
+  async noteUsernameClaim(userId: string, name: string) {
+    const existing = this.items.get(userId);
+    if (!existing) return false;
+    this.items.set(userId, { ...existing, usernameClaims: [...new Set([...(existing.usernameClaims ?? []), name])] });
+    return true;
+  }
+  async setUsername(userId: string, username: string) {
+    const existing = this.items.get(userId);
+    if (!existing) return false;
+    this.items.set(userId, { ...existing, username });
+    return true;
+  }
+  async forgetUsernameClaims(userId: string, names: readonly string[]) {
+    const existing = this.items.get(userId);
+    if (!existing) return;
+    this.items.set(userId, { ...existing, usernameClaims: (existing.usernameClaims ?? []).filter((name) => !names.includes(name)) });
+  }
+}
+
+export class MemoryUsernames implements Usernames {
+  /** Case-folded name → user id. */
+  readonly items = new Map<string, string>();
+  async claim(name: string, userId: string) {
+    const holder = this.items.get(name);
+    if (holder !== undefined && holder !== userId) return false;
+    this.items.set(name, userId);
+    return true;
+  }
+  async holder(name: string) {
+    return this.items.get(name);
+  }
+  async release(name: string, userId: string) {
+    if (this.items.get(name) === userId) this.items.delete(name);
   }
 }
 
@@ -134,6 +169,7 @@ export interface MemoryStores {
   readonly prekeys: MemoryPrekeys;
   readonly connections: MemoryConnections;
   readonly queue: MemoryQueue;
+  readonly usernames: MemoryUsernames;
   readonly nonces: MemoryNonces;
 }
 
@@ -153,12 +189,13 @@ export class MemorySweeper implements StoreSweeper {
   }
 
   async remove(store: StoreName, keys: readonly ItemKey[]): Promise<void> {
-    const { accounts, prekeys, connections, queue, nonces } = this.stores;
+    const { accounts, prekeys, connections, queue, usernames, nonces } = this.stores;
     for (const { id } of keys) {
       const [kind, a = '', b = ''] = String(id).split('|');
       if (store === 'accounts') accounts.items.delete(String(id));
       else if (store === 'connections') connections.items.delete(String(id));
       else if (store === 'nonces') nonces.items.delete(String(id));
+      else if (store === 'usernames') usernames.items.delete(String(id));
       else if (store === 'prekeys' && kind === 'spk') prekeys.signed.delete(a);
       else if (store === 'prekeys') prekeys.oneTime.get(a)?.delete(Number(b));
       else if (kind === 'm') queue.messages.get(a)?.delete(b);
@@ -167,7 +204,7 @@ export class MemorySweeper implements StoreSweeper {
   }
 
   private ids(store: StoreName): string[] {
-    const { accounts, prekeys, connections, queue, nonces } = this.stores;
+    const { accounts, prekeys, connections, queue, usernames, nonces } = this.stores;
     switch (store) {
       case 'accounts':
         return [...accounts.items.keys()];
@@ -175,6 +212,8 @@ export class MemorySweeper implements StoreSweeper {
         return [...connections.items.keys()];
       case 'nonces':
         return [...nonces.items.keys()];
+      case 'usernames':
+        return [...usernames.items.keys()];
       case 'prekeys':
         return [
           ...[...prekeys.signed.keys()].map((owner) => `spk|${owner}`),

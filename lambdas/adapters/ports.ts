@@ -2,7 +2,7 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EbbConfig } from '../../protocol';
 import type { Clock, LifecyclePorts, Logger, Notifier, Ports } from '../core/ports';
-import { DynamoAccounts, DynamoConnections, DynamoNonces, DynamoPrekeys, DynamoQueue, DynamoSweeper, documentClient } from './dynamodb';
+import { DynamoAccounts, DynamoConnections, DynamoNonces, DynamoPrekeys, DynamoQueue, DynamoSweeper, DynamoUsernames, documentClient } from './dynamodb';
 import { GatewayNotifier } from './notifier';
 import { Tables, type TableKey, type TableNames } from './table-definitions';
 
@@ -38,6 +38,7 @@ export function createPorts(options: PortsOptions): HandlerPorts {
   const connections = lazy(() => new DynamoConnections(db, table('connections')));
   const queue = lazy(() => new DynamoQueue(db, table('queue')));
   const nonces = lazy(() => new DynamoNonces(db, table('nonces')));
+  const usernames = lazy(() => new DynamoUsernames(db, table('usernames')));
   const sweeper = lazy(() => new DynamoSweeper(db, table));
   const notifier = lazy((): Notifier => {
     if (!options.management) throw new Error('EBB_CALLBACK_URL is not set for this handler');
@@ -58,6 +59,9 @@ export function createPorts(options: PortsOptions): HandlerPorts {
     },
     get nonces() {
       return nonces();
+    },
+    get usernames() {
+      return usernames();
     },
     get notifier() {
       return notifier();

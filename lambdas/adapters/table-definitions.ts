@@ -49,6 +49,12 @@ export const Tables = {
     ttlAttribute: 'expiresAt',
     description: 'Per recipient device (`uid#dev`): messages (`m#<sentAt>#<id>`) and send-dedup markers (`d#<sender>#<id>`).',
   },
+  usernames: {
+    id: 'Usernames',
+    envVar: 'EBB_TABLE_USERNAMES',
+    partitionKey: { name: 'name', type: 'S' },
+    description: 'Claimed usernames, case-folded (`name`), each held by one user id (`uid`); the account item holds the name as spelled.',
+  },
   nonces: {
     id: 'ConnectNonces',
     envVar: 'EBB_TABLE_NONCES',
@@ -68,6 +74,7 @@ export function localTableNames(prefix = 'ebb'): TableNames {
     prekeys: `${prefix}-prekeys`,
     connections: `${prefix}-connections`,
     queue: `${prefix}-ciphertext-queue`,
+    usernames: `${prefix}-usernames`,
     nonces: `${prefix}-connect-nonces`,
   };
 }

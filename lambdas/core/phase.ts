@@ -23,11 +23,12 @@ export function serviceStatus(ports: Pick<Ports, 'config' | 'clock'>): ServiceSt
   };
 }
 
-/** DESIGN §3: what each phase allows. `status` is always allowed. */
+/** DESIGN §3: what each phase allows. `status` is always allowed; `username.set` is a write, refused from read-only like `send`. */
 export function requirePhaseAllows(ports: Pick<Ports, 'config' | 'clock'>, action: Action): void {
   if (action === 'status') return;
   const phase = currentPhase(ports);
   if (phase === 'shut-down') throw new Refusal('SERVICE_SHUT_DOWN', 'the service has shut down; only status is answered');
   if (action === 'register' && phase !== 'open') throw new Refusal('SIGNUPS_CLOSED', 'signups are closed');
   if (action === 'send' && phase === 'read-only') throw new Refusal('SERVICE_READ_ONLY', 'the service is read-only: messages can be fetched but not sent');
+  if (action === 'username.set' && phase === 'read-only') throw new Refusal('SERVICE_READ_ONLY', 'the service is read-only: usernames can be looked up but not set');
 }

@@ -16,6 +16,13 @@ export interface AccountRecord {
   readonly identitySig: string;
   readonly devices: readonly number[];
   readonly createdAt: number;
+  /** The username as the user spelled it, if they set one. */
+  readonly username?: string;
+  /**
+   * Case-folded names this user may hold a claim on: noted before each claim and forgotten after its
+   * release, so a crash between the steps never leaves a claim that deleting the account cannot find.
+   */
+  readonly usernameClaims?: readonly string[];
 }
 
 export interface Accounts {
@@ -24,6 +31,22 @@ export interface Accounts {
   create(record: AccountRecord): Promise<{ created: boolean; record: AccountRecord }>;
   /** Replaces the identity key of the account whose signing key is `signingKey`; false if there is none. */
   replaceIdentity(userId: string, signingKey: string, identityKey: string, identitySig: string): Promise<boolean>;
+  /** Adds `name` to the account's `usernameClaims`; false if there is no account. */
+  noteUsernameClaim(userId: string, name: string): Promise<boolean>;
+  /** Sets the account's `username`; false if there is no account. */
+  setUsername(userId: string, username: string): Promise<boolean>;
+  /** Removes `names` from the account's `usernameClaims`; no account is no error. */
+  forgetUsernameClaims(userId: string, names: readonly string[]): Promise<void>;
+}
+
+/** Username claims, by case-folded name: the one place that decides who holds a name. */
+export interface Usernames {
+  /** Claims `name` for `userId`: true when it is theirs now (or already was), false when another user holds it. */
+  claim(name: string, userId: string): Promise<boolean>;
+  /** The user id holding `name`, if any. */
+  holder(name: string): Promise<string | undefined>;
+  /** Releases `name` if `userId` holds it; a name held by another user, or by no one, is left as it is. */
+  release(name: string, userId: string): Promise<void>;
 }
 
 /** A user's device: `uid#dev` in storage. */
@@ -127,6 +150,7 @@ export interface Ports {
   readonly connections: Connections;
   readonly queue: CiphertextQueue;
   readonly nonces: Nonces;
+  readonly usernames: Usernames;
   readonly notifier: Notifier;
   readonly clock: Clock;
   readonly config: EbbConfig;
@@ -143,7 +167,7 @@ export interface Caller {
 }
 
 /** The stored tables, by role; adapters map each to a DynamoDB table. */
-export type StoreName = 'accounts' | 'prekeys' | 'connections' | 'queue' | 'nonces';
+export type StoreName = 'accounts' | 'prekeys' | 'connections' | 'queue' | 'usernames' | 'nonces';
 
 /** The primary key of one stored item, as the sweeper read it: opaque to the core. */
 export type ItemKey = Readonly<Record<string, string | number>>;

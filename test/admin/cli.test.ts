@@ -38,6 +38,7 @@ describe('ebb-admin', () => {
       { OutputKey: 'PrekeysTableName', OutputValue: names.prekeys },
       { OutputKey: 'ConnectionsTableName', OutputValue: names.connections },
       { OutputKey: 'CiphertextQueueTableName', OutputValue: names.queue },
+      { OutputKey: 'UsernamesTableName', OutputValue: names.usernames },
       { OutputKey: 'ConnectNoncesTableName', OutputValue: names.nonces },
       { OutputKey: 'WebSocketUrl', OutputValue: 'wss://example/prod' },
     ];

@@ -212,7 +212,7 @@ describe('A whole timeline through the local stack with a controllable clock', (
       expect(before.queue).toBeGreaterThan(0); // send markers
 
       await jumpTo(41);
-      expect(await counts()).toEqual({ accounts: 0, prekeys: 0, connections: 0, queue: 0, nonces: 0 });
+      expect(await counts()).toEqual({ accounts: 0, prekeys: 0, connections: 0, queue: 0, usernames: 0, nonces: 0 });
     } finally {
       db.destroy();
     }

@@ -1,6 +1,6 @@
 import { resolveConfig, type EbbConfigInput } from '../../protocol';
 import { silentLogger } from '../../lambdas/adapters/logger';
-import { MemoryAccounts, MemoryConnections, MemoryNonces, MemoryPrekeys, MemoryQueue } from '../../lambdas/adapters/memory';
+import { MemoryAccounts, MemoryConnections, MemoryNonces, MemoryPrekeys, MemoryQueue, MemoryUsernames } from '../../lambdas/adapters/memory';
 import type { Caller, Notifier, Ports, PushOutcome } from '../../lambdas/core/ports';
 import type { TestIdentity } from './identity';
 
@@ -25,6 +25,7 @@ export interface MemoryWorld {
   prekeys: MemoryPrekeys;
   connections: MemoryConnections;
   queue: MemoryQueue;
+  usernames: MemoryUsernames;
   nonces: MemoryNonces;
   notifier: RecordingNotifier;
   clock: { t: number; now(): number };
@@ -37,6 +38,7 @@ export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 
     prekeys: new MemoryPrekeys(),
     connections: new MemoryConnections(),
     queue: new MemoryQueue(),
+    usernames: new MemoryUsernames(),
     nonces: new MemoryNonces(),
     notifier: new RecordingNotifier(),
     clock,

@@ -10,6 +10,7 @@ import {
   SignedPrekey,
   Timestamp,
   UserId,
+  Username,
 } from '../../../protocol/frames';
 import { Phases } from '../../../protocol/sunset';
 
@@ -57,6 +58,8 @@ export const ResultSchemas = {
   // Envelopes are checked one by one, so one bad envelope cannot hide the rest of a page.
   fetch: z.object({ messages: z.array(z.unknown()), cursor: z.nullable(z.string()), more: z.boolean() }),
   ack: z.object({ acked: Count }),
+  'username.set': z.object({ username: Username }),
+  'username.lookup': z.object({ userId: z.nullable(UserId) }),
 } as const satisfies Record<Action, z.ZodMiniType>;
 
 /** What a request for `A` resolves with. */

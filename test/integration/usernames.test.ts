@@ -1,0 +1,85 @@
+import { EbbClient, EbbError, MemoryStore } from '../../client-sdk/src';
+import { startLocalStack, type LocalStack } from '../../local';
+import { connectUrl, makeIdentity, registerFrame } from '../support/identity';
+import { RawSocket } from '../support/raw-socket';
+
+let stack: LocalStack;
+const clients: EbbClient[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0 });
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(() => stack.stop());
+
+async function connected(): Promise<EbbClient> {
+  const c = await EbbClient.create({ url: stack.url, store: new MemoryStore(), timeoutMs: 10_000 });
+  clients.push(c);
+  await c.connect();
+  return c;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (!EbbError.is(error)) throw new Error(`expected an EbbError, got ${String(error)}`);
+  return error.code;
+}
+
+describe('usernames through the local stack', () => {
+  it('are found in any case, refused to a second user, and free for others once renamed', async () => {
+    const [alice, bob, carol] = await Promise.all([connected(), connected(), connected()]);
+
+    await alice.setUsername('Alice_1');
+    expect(await bob.lookupUsername('alice_1')).toBe(alice.userId);
+    expect(await carol.lookupUsername('ALICE_1')).toBe(alice.userId);
+    expect(await bob.lookupUsername('nobody_here')).toBeNull();
+
+    expect(await codeOf(bob.setUsername('alice_1'))).toBe('CONFLICT');
+    expect(await codeOf(bob.setUsername('Admin'))).toBe('FORBIDDEN');
+    await alice.setUsername('Alice_1'); // the current name again
+
+    await alice.setUsername('alice_2');
+    expect(await carol.lookupUsername('alice_1')).toBeNull();
+    await bob.setUsername('alice_1');
+    expect(await carol.lookupUsername('Alice_1')).toBe(bob.userId);
+    expect(await carol.lookupUsername('alice_2')).toBe(alice.userId);
+    expect(await stack.ports.accounts.get(alice.userId)).toMatchObject({ username: 'alice_2', usernameClaims: ['alice_2'] });
+  });
+
+  it('refuses an invalid name in the SDK before anything is sent', async () => {
+    const alice = await connected();
+    for (const name of ['ab', 'a'.repeat(33), 'with space', 'émile', 'dash-ed']) {
+      expect(await codeOf(alice.setUsername(name))).toBe('BAD_REQUEST');
+      expect(await codeOf(alice.lookupUsername(name))).toBe('BAD_REQUEST');
+    }
+  });
+
+  it.each([
+    ['too short', 'ab'],
+    ['too long', 'a'.repeat(33)],
+    ['a space', 'alice 1'],
+    ['a non-ASCII letter', 'ålice'],
+    ['a dash', 'alice-1'],
+    ['not a string', 42],
+  ])('answers a raw frame whose name is %s with BAD_REQUEST', async (_what, username) => {
+    const id = makeIdentity();
+    const socket = await RawSocket.open(connectUrl(stack.url, id));
+    try {
+      await socket.request(registerFrame(id));
+      for (const action of ['username.set', 'username.lookup']) {
+        expect(await socket.request({ action, username })).toMatchObject({ type: 'error', code: 'BAD_REQUEST', retryable: false });
+      }
+      // The longest name allowed, unique to this user.
+      const longest = `x${id.uid.replace(/-/g, '_').slice(0, 31)}`;
+      expect(await socket.request({ action: 'username.set', username: longest })).toMatchObject({ type: 'result', username: longest });
+      expect(await socket.request({ action: 'username.lookup', username: longest.toUpperCase() })).toMatchObject({ type: 'result', userId: id.uid });
+    } finally {
+      await socket.close();
+    }
+  });
+});
