@@ -65,6 +65,19 @@ export const Handlers: readonly HandlerSpec[] = [
     manageConnections: false,
     returnsResponse: true,
   },
+  {
+    entry: 'account-delete',
+    routeKey: 'account.delete',
+    tables: {
+      accounts: ['GetItem', 'DeleteItem'],
+      prekeys: ['Query', 'BatchWriteItem'],
+      queue: ['Query', 'BatchWriteItem'],
+      usernames: ['DeleteItem'],
+      connections: ['Query', 'DeleteItem'],
+    },
+    manageConnections: true,
+    returnsResponse: true,
+  },
 ];
 
 /**

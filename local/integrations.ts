@@ -1,6 +1,7 @@
 import type { Ports } from '../lambdas/core/ports';
 import type { WebSocketEvent, WebSocketResponse } from '../lambdas/handlers/events';
 import { Handlers } from '../lambdas/routes';
+import { route as accountDelete } from '../lambdas/handlers/account-delete';
 import { route as ack } from '../lambdas/handlers/ack';
 import { route as connect } from '../lambdas/handlers/connect';
 import { route as defaultRoute } from '../lambdas/handlers/default';
@@ -35,6 +36,7 @@ const MODULES: Record<string, { invoke: Invoke }> = {
   ack,
   'username-set': usernameSet,
   'username-lookup': usernameLookup,
+  'account-delete': accountDelete,
 };
 
 /** Every route of the manifest, bound to `ports` (the authorizer is wired separately). */

@@ -104,6 +104,7 @@ export const AckFrame = z.object({
 });
 export const UsernameSetFrame = z.object({ action: z.literal('username.set'), rid: Rid, username: Username });
 export const UsernameLookupFrame = z.object({ action: z.literal('username.lookup'), rid: Rid, username: Username });
+export const AccountDeleteFrame = z.object({ action: z.literal('account.delete'), rid: Rid });
 
 export const ClientFrames = {
   hello: HelloFrame,
@@ -117,6 +118,7 @@ export const ClientFrames = {
   ack: AckFrame,
   'username.set': UsernameSetFrame,
   'username.lookup': UsernameLookupFrame,
+  'account.delete': AccountDeleteFrame,
 } as const;
 
 export type Action = keyof typeof ClientFrames;
@@ -133,6 +135,7 @@ export type FetchFrame = ClientFrame<'fetch'>;
 export type AckFrame = ClientFrame<'ack'>;
 export type UsernameSetFrame = ClientFrame<'username.set'>;
 export type UsernameLookupFrame = ClientFrame<'username.lookup'>;
+export type AccountDeleteFrame = ClientFrame<'account.delete'>;
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);
@@ -195,6 +198,8 @@ export interface Results {
   'username.set': { username: string };
   /** Null when no user holds the name. */
   'username.lookup': { userId: string | null };
+  /** Also when there was nothing left to delete: a retry after a lost answer succeeds. */
+  'account.delete': { deleted: true };
 }
 
 export type ResultFrame<A extends Action = Action> = { type: 'result'; rid: string } & Results[A];

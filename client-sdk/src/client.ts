@@ -297,6 +297,33 @@ export class EbbClient {
   }
 
   /**
+   * Deletes this account from the server, with its prekeys, queued messages and username, and closes
+   * its other connections; then closes this client. Works in every phase, shut-down included, on a
+   * connection that connect() opened (also one refused by policy, like status()). Messages this account
+   * sent that are still waiting for their recipients are delivered to them.
+   *
+   * The store keeps the identity keys, sessions and everything else: whether to wipe it is the app's
+   * call. Only the registration flag is cleared, so an EbbClient created on the same store later
+   * registers a new, empty account with the same user id.
+   * @throws EbbError BAD_REQUEST (not retryable) when connect() has not been called.
+   * @throws EbbError INTERNAL (not retryable) after close(), including a deleteAccount() that succeeded.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`, or when the store
+   *   fails; calling deleteAccount() again finishes the job.
+   */
+  async deleteAccount(): Promise<void> {
+    try {
+      await this.connection.request('account.delete', {}, 'open');
+      this.registered = false;
+      await this.settings.store.delete(StoreKeys.registered);
+    } catch (err) {
+      throw toEbbError(err);
+    }
+    // Nothing left to ack: the queue is gone.
+    this.acks.discard();
+    await this.connection.close();
+  }
+
+  /**
    * The service's phase, sunset schedule and limits. Works on any open connection, including one
    * whose connect() was refused by policy (e.g. SERVICE_SHUT_DOWN).
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`.

@@ -138,6 +138,10 @@ export class DynamoAccounts implements Accounts {
     await this.updateExisting(userId, 'DELETE usernameClaims :n', { ':n': new Set(names) });
   }
 
+  async remove(userId: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { uid: userId } }));
+  }
+
   /** An UpdateItem that never creates the item: false when there is no account. */
   private async updateExisting(userId: string, expression: string, values: Record<string, unknown>): Promise<boolean> {
     try {
@@ -284,6 +288,32 @@ export class DynamoPrekeys implements Prekeys {
     }
     return undefined;
   }
+
+  async removeAll(owner: DeviceAddress): Promise<number> {
+    return removePartition(this.db, this.table, 'owner', address(owner), 'kid');
+  }
+}
+
+/** Every item of one partition, read keys-only with a Query and deleted in batches; returns how many. */
+async function removePartition(db: DynamoDBDocumentClient, table: string, partitionKey: string, value: string, sortKey: string): Promise<number> {
+  const keys: Record<string, unknown>[] = [];
+  for await (const page of queryAll(db, {
+    TableName: table,
+    KeyConditionExpression: '#p = :p',
+    // Key attributes only ("owner" is a reserved word, hence the placeholders).
+    ProjectionExpression: '#p, #s',
+    ExpressionAttributeNames: { '#p': partitionKey, '#s': sortKey },
+    ExpressionAttributeValues: { ':p': value },
+    ConsistentRead: true,
+  })) {
+    for (const item of page.Items ?? []) keys.push({ [partitionKey]: item[partitionKey], [sortKey]: item[sortKey] });
+  }
+  await batchWrite(
+    db,
+    table,
+    keys.map((key) => ({ DeleteRequest: { Key: key } })),
+  );
+  return keys.length;
 }
 
 export class DynamoConnections implements Connections {
@@ -421,6 +451,10 @@ export class DynamoQueue implements CiphertextQueue {
 
   isCursor(cursor: string) {
     return parseMessageSortKey(cursor) !== undefined;
+  }
+
+  async removeAll(recipient: DeviceAddress): Promise<number> {
+    return removePartition(this.db, this.table, 'rcpt', address(recipient), 'sk');
   }
 }
 

@@ -59,6 +59,9 @@ export class MemoryAccounts implements Accounts {
     if (!existing) return;
     this.items.set(userId, { ...existing, usernameClaims: (existing.usernameClaims ?? []).filter((name) => !names.includes(name)) });
   }
+  async remove(userId: string) {
+    this.items.delete(userId);
+  }
 }
 
 export class MemoryUsernames implements Usernames {
@@ -102,6 +105,11 @@ export class MemoryPrekeys implements Prekeys {
     const key = bucket.get(lowest)!;
     bucket.delete(lowest);
     return key;
+  }
+  async removeAll(owner: DeviceAddress) {
+    const removed = (this.signed.delete(address(owner)) ? 1 : 0) + (this.oneTime.get(address(owner))?.size ?? 0);
+    this.oneTime.delete(address(owner));
+    return removed;
   }
 }
 
@@ -151,6 +159,14 @@ export class MemoryQueue implements CiphertextQueue {
   }
   isCursor(cursor: string) {
     return parseMessageSortKey(cursor) !== undefined;
+  }
+  async removeAll(recipient: DeviceAddress) {
+    let removed = this.messages.get(address(recipient))?.size ?? 0;
+    this.messages.delete(address(recipient));
+    for (const key of [...this.markers.keys()]) {
+      if (key.startsWith(`${address(recipient)}|`)) removed += this.markers.delete(key) ? 1 : 0;
+    }
+    return removed;
   }
 }
 

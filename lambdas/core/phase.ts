@@ -23,9 +23,13 @@ export function serviceStatus(ports: Pick<Ports, 'config' | 'clock'>): ServiceSt
   };
 }
 
-/** DESIGN §3: what each phase allows. `status` is always allowed; `username.set` is a write, refused from read-only like `send`. */
+/**
+ * DESIGN §3: what each phase allows. `status` is always allowed; `username.set` is a write, refused from
+ * read-only like `send`. `account.delete` is allowed in every phase, shut-down included: it only removes
+ * data, and a user who wants theirs gone should not have to wait for the purge.
+ */
 export function requirePhaseAllows(ports: Pick<Ports, 'config' | 'clock'>, action: Action): void {
-  if (action === 'status') return;
+  if (action === 'status' || action === 'account.delete') return;
   const phase = currentPhase(ports);
   if (phase === 'shut-down') throw new Refusal('SERVICE_SHUT_DOWN', 'the service has shut down; only status is answered');
   if (action === 'register' && phase !== 'open') throw new Refusal('SIGNUPS_CLOSED', 'signups are closed');

@@ -37,6 +37,8 @@ export interface Accounts {
   setUsername(userId: string, username: string): Promise<boolean>;
   /** Removes `names` from the account's `usernameClaims`; no account is no error. */
   forgetUsernameClaims(userId: string, names: readonly string[]): Promise<void>;
+  /** Deletes the account item; no account is no error. */
+  remove(userId: string): Promise<void>;
 }
 
 /** Username claims, by case-folded name: the one place that decides who holds a name. */
@@ -62,6 +64,8 @@ export interface Prekeys {
   countOneTime(owner: DeviceAddress): Promise<number>;
   /** Removes and returns one one-time prekey; concurrent callers never get the same key. */
   takeOneTime(owner: DeviceAddress): Promise<OneTimePrekey | undefined>;
+  /** Deletes every prekey of the device (one Query on its partition, batch deletes); returns how many. */
+  removeAll(owner: DeviceAddress): Promise<number>;
 }
 
 export interface ConnectionRecord {
@@ -122,6 +126,8 @@ export interface CiphertextQueue {
   cursorOf(message: QueuedMessage): string;
   /** Whether `cursor` is one this queue could have produced. */
   isCursor(cursor: string): boolean;
+  /** Deletes the device's whole queue, messages and send markers (a Query on its partition); returns how many. */
+  removeAll(recipient: DeviceAddress): Promise<number>;
 }
 
 export interface Nonces {

@@ -60,6 +60,7 @@ export const ResultSchemas = {
   ack: z.object({ acked: Count }),
   'username.set': z.object({ username: Username }),
   'username.lookup': z.object({ userId: z.nullable(UserId) }),
+  'account.delete': z.object({ deleted: z.literal(true) }),
 } as const satisfies Record<Action, z.ZodMiniType>;
 
 /** What a request for `A` resolves with. */
