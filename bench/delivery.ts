@@ -16,7 +16,9 @@ export interface DeliveryResult {
  * after the previous is acknowledged). Latency is send() called → recipient's `message` event.
  */
 export async function measureDelivery(options: { clients: number; seconds: number; messageBytes: number }): Promise<DeliveryResult> {
-  const stack = await startLocalStack({ port: 0 });
+  // Every client is 127.0.0.1 here, and this measures delivery, not throttling.
+  const unthrottled = { sendPerMinute: 100_000, connectPerMinute: 100_000, bundlePerMinute: 100_000, registerPerMinute: 100_000 };
+  const stack = await startLocalStack({ port: 0, config: { rateLimits: unthrottled } });
   const clients: EbbClient[] = [];
   try {
     for (let i = 0; i < options.clients; i++) {

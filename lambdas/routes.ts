@@ -17,16 +17,18 @@ export interface HandlerSpec {
 }
 
 const ACCOUNT_READ = { accounts: ['GetItem'] } as const;
+/** A token taken from a bucket: a consistent read, then a conditional write. */
+const RATE_LIMIT = { rateLimits: ['GetItem', 'PutItem'] } as const;
 
 /** Every Lambda of ebb: the authorizer, the three special routes and one per action. */
 export const Handlers: readonly HandlerSpec[] = [
-  { entry: 'authorize', tables: { ...ACCOUNT_READ, nonces: ['PutItem'] }, manageConnections: false, returnsResponse: false },
+  { entry: 'authorize', tables: { ...ACCOUNT_READ, nonces: ['PutItem'], ...RATE_LIMIT }, manageConnections: false, returnsResponse: false },
   { entry: 'connect', routeKey: '$connect', tables: { connections: ['PutItem'] }, manageConnections: false, returnsResponse: false },
   { entry: 'disconnect', routeKey: '$disconnect', tables: { connections: ['DeleteItem'] }, manageConnections: false, returnsResponse: false },
   { entry: 'default', routeKey: '$default', tables: {}, manageConnections: false, returnsResponse: true },
   { entry: 'hello', routeKey: 'hello', tables: ACCOUNT_READ, manageConnections: false, returnsResponse: true },
   { entry: 'status', routeKey: 'status', tables: {}, manageConnections: false, returnsResponse: true },
-  { entry: 'register', routeKey: 'register', tables: { accounts: ['GetItem', 'PutItem', 'UpdateItem'] }, manageConnections: false, returnsResponse: true },
+  { entry: 'register', routeKey: 'register', tables: { accounts: ['GetItem', 'PutItem', 'UpdateItem'], ...RATE_LIMIT }, manageConnections: false, returnsResponse: true },
   {
     entry: 'keys-publish',
     routeKey: 'keys.publish',
@@ -38,14 +40,14 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'keys-bundle',
     routeKey: 'keys.bundle',
-    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query', 'DeleteItem'] },
+    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query', 'DeleteItem'], ...RATE_LIMIT },
     manageConnections: false,
     returnsResponse: true,
   },
   {
     entry: 'send',
     routeKey: 'send',
-    tables: { ...ACCOUNT_READ, queue: ['PutItem', 'GetItem', 'DeleteItem'], connections: ['Query', 'DeleteItem'] },
+    tables: { ...ACCOUNT_READ, queue: ['PutItem', 'GetItem', 'DeleteItem'], connections: ['Query', 'DeleteItem'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
   },
@@ -94,6 +96,7 @@ export const ScheduledHandlers: readonly HandlerSpec[] = [
       queue: ['Scan', 'BatchWriteItem'],
       usernames: ['Scan', 'BatchWriteItem'],
       nonces: ['Scan', 'BatchWriteItem'],
+      rateLimits: ['Scan', 'BatchWriteItem'],
     },
     manageConnections: true,
     returnsResponse: false,

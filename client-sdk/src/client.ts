@@ -17,6 +17,7 @@ import { StoreKeys } from './store/layout';
 import { Connection } from './transport/connection';
 import { signedConnectUrl } from './transport/connect-url';
 import { MessagePush, NoticePush } from './transport/server-frames';
+import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
 import type { EbbClientEvents, SendOptions, SendResult } from './types';
 
@@ -138,7 +139,8 @@ export class EbbClient {
         await this.connection.whenReady(timeoutMs);
         return this.limits!;
       },
-      send: (body) => this.connection.request('send', body),
+      // A send is idempotent by message id, so a rate-limited one may simply go again.
+      send: (body) => retryingRateLimited(() => this.connection.request('send', body), timeoutMs),
     });
   }
 
@@ -191,7 +193,8 @@ export class EbbClient {
    *   published prekeys yet.
    * @throws EbbError FORBIDDEN (not retryable) when `to`'s identity key changed and the app has not
    *   called acceptIdentity(to) since; 'identityChanged' was emitted when the change was seen.
-   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`), SERVICE_READ_ONLY and other
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`) when waiting as the server asks
+   *   would overrun `timeoutMs`: shorter waits are waited out and the send retried. SERVICE_READ_ONLY and other
    *   server refusals with the server's retryability.
    * @throws EbbError INTERNAL (retryable) when the connection was lost and the send could not be
    *   completed within `timeoutMs`. The message may then have been queued: a new send() is a new message.

@@ -24,6 +24,8 @@ import type {
   Prekeys,
   QueuedMessage,
   QueuePage,
+  RateDecision,
+  RateLimiter,
   SendMarker,
   StoreName,
   StoreSweeper,
@@ -31,6 +33,7 @@ import type {
   SweptConnection,
   Usernames,
 } from '../core/ports';
+import { takeToken } from '../core/rate-limits';
 import { Tables } from './table-definitions';
 import { MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
 
@@ -479,6 +482,50 @@ export class DynamoNonces implements Nonces {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+}
+
+/** Conditional writes lost to concurrent takes of the same bucket before a take gives up. */
+const BUCKET_ATTEMPTS = 4;
+
+/**
+ * A bucket item is `{ bucket, tokens, updatedAt, expiresAt }`. A take reads it consistently and writes it back
+ * on condition that nobody wrote it since, so concurrent takes never spend the same token.
+ */
+export class DynamoRateLimiter implements RateLimiter {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async take(key: string, limit: number, nowMs: number): Promise<RateDecision> {
+    for (let attempt = 0; attempt < BUCKET_ATTEMPTS; attempt++) {
+      const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { bucket: key }, ConsistentRead: true }));
+      const item = out.Item;
+      const live = item && Number(item.expiresAt) * 1000 > nowMs ? { tokens: Number(item.tokens), updatedAt: Number(item.updatedAt) } : undefined;
+      const step = takeToken(live, limit, nowMs);
+      if (!step.allowed) return step;
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { bucket: key, tokens: step.next.tokens, updatedAt: step.next.updatedAt, expiresAt: step.expiresAt },
+            // The version read, expired or not: an item TTL has yet to remove is still the one to replace.
+            ...(item
+              ? {
+                  ConditionExpression: 'updatedAt = :updatedAt AND tokens = :tokens',
+                  ExpressionAttributeValues: { ':updatedAt': item.updatedAt, ':tokens': item.tokens },
+                }
+              : { ConditionExpression: 'attribute_not_exists(#bucket)', ExpressionAttributeNames: { '#bucket': 'bucket' } }),
+          }),
+        );
+        return { allowed: true };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    // Lost every race: the bucket is busy enough that waiting a second is the honest answer.
+    return { allowed: false, retryAfterSeconds: 1 };
   }
 }
 

@@ -12,6 +12,7 @@ import type {
   Prekeys,
   QueuedMessage,
   QueuePage,
+  RateLimiter,
   SendMarker,
   StoreName,
   StoreSweeper,
@@ -19,6 +20,7 @@ import type {
   SweptConnection,
   Usernames,
 } from '../core/ports';
+import { takeToken, type BucketState } from '../core/rate-limits';
 import { messageSortKey, parseMessageSortKey } from './queue-keys';
 
 /** In-memory ports with the same semantics as the DynamoDB ones, for core tests. */
@@ -180,6 +182,17 @@ export class MemoryNonces implements Nonces {
   }
 }
 
+export class MemoryRateLimiter implements RateLimiter {
+  readonly items = new Map<string, BucketState & { expiresAt: number }>();
+  async take(key: string, limit: number, nowMs: number) {
+    const stored = this.items.get(key);
+    const step = takeToken(stored && stored.expiresAt * 1000 > nowMs ? stored : undefined, limit, nowMs);
+    if (!step.allowed) return { allowed: false as const, retryAfterSeconds: step.retryAfterSeconds };
+    this.items.set(key, { ...step.next, expiresAt: step.expiresAt });
+    return { allowed: true as const };
+  }
+}
+
 export interface MemoryStores {
   readonly accounts: MemoryAccounts;
   readonly prekeys: MemoryPrekeys;
@@ -187,6 +200,7 @@ export interface MemoryStores {
   readonly queue: MemoryQueue;
   readonly usernames: MemoryUsernames;
   readonly nonces: MemoryNonces;
+  readonly rateLimits: MemoryRateLimiter;
 }
 
 /** Each memory item under one string id; pages run in id order, as a Scan runs in key order. */
@@ -205,13 +219,14 @@ export class MemorySweeper implements StoreSweeper {
   }
 
   async remove(store: StoreName, keys: readonly ItemKey[]): Promise<void> {
-    const { accounts, prekeys, connections, queue, usernames, nonces } = this.stores;
+    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits } = this.stores;
     for (const { id } of keys) {
       const [kind, a = '', b = ''] = String(id).split('|');
       if (store === 'accounts') accounts.items.delete(String(id));
       else if (store === 'connections') connections.items.delete(String(id));
       else if (store === 'nonces') nonces.items.delete(String(id));
       else if (store === 'usernames') usernames.items.delete(String(id));
+      else if (store === 'rateLimits') rateLimits.items.delete(String(id));
       else if (store === 'prekeys' && kind === 'spk') prekeys.signed.delete(a);
       else if (store === 'prekeys') prekeys.oneTime.get(a)?.delete(Number(b));
       else if (kind === 'm') queue.messages.get(a)?.delete(b);
@@ -220,7 +235,7 @@ export class MemorySweeper implements StoreSweeper {
   }
 
   private ids(store: StoreName): string[] {
-    const { accounts, prekeys, connections, queue, usernames, nonces } = this.stores;
+    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits } = this.stores;
     switch (store) {
       case 'accounts':
         return [...accounts.items.keys()];
@@ -230,6 +245,8 @@ export class MemorySweeper implements StoreSweeper {
         return [...nonces.items.keys()];
       case 'usernames':
         return [...usernames.items.keys()];
+      case 'rateLimits':
+        return [...rateLimits.items.keys()];
       case 'prekeys':
         return [
           ...[...prekeys.signed.keys()].map((owner) => `spk|${owner}`),

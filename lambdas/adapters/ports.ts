@@ -2,7 +2,7 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EbbConfig } from '../../protocol';
 import type { Clock, LifecyclePorts, Logger, Notifier, Ports } from '../core/ports';
-import { DynamoAccounts, DynamoConnections, DynamoNonces, DynamoPrekeys, DynamoQueue, DynamoSweeper, DynamoUsernames, documentClient } from './dynamodb';
+import { DynamoAccounts, DynamoConnections, DynamoNonces, DynamoPrekeys, DynamoQueue, DynamoRateLimiter, DynamoSweeper, DynamoUsernames, documentClient } from './dynamodb';
 import { GatewayNotifier } from './notifier';
 import { Tables, type TableKey, type TableNames } from './table-definitions';
 
@@ -39,6 +39,7 @@ export function createPorts(options: PortsOptions): HandlerPorts {
   const queue = lazy(() => new DynamoQueue(db, table('queue')));
   const nonces = lazy(() => new DynamoNonces(db, table('nonces')));
   const usernames = lazy(() => new DynamoUsernames(db, table('usernames')));
+  const rateLimiter = lazy(() => new DynamoRateLimiter(db, table('rateLimits')));
   const sweeper = lazy(() => new DynamoSweeper(db, table));
   const notifier = lazy((): Notifier => {
     if (!options.management) throw new Error('EBB_CALLBACK_URL is not set for this handler');
@@ -62,6 +63,9 @@ export function createPorts(options: PortsOptions): HandlerPorts {
     },
     get usernames() {
       return usernames();
+    },
+    get rateLimiter() {
+      return rateLimiter();
     },
     get notifier() {
       return notifier();

@@ -62,6 +62,13 @@ export const Tables = {
     ttlAttribute: 'expiresAt',
     description: 'Connect nonces (`uid#nonce`), single use, kept past the allowed clock skew.',
   },
+  rateLimits: {
+    id: 'RateLimits',
+    envVar: 'EBB_TABLE_RATE_LIMITS',
+    partitionKey: { name: 'bucket', type: 'S' },
+    ttlAttribute: 'expiresAt',
+    description: 'Token buckets (`send#<uid>`, `connect#<ip>`, `bundle#<uid>`, `register#<ip>`); TTL once a bucket would be full again.',
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof Tables;
@@ -76,5 +83,6 @@ export function localTableNames(prefix = 'ebb'): TableNames {
     queue: `${prefix}-ciphertext-queue`,
     usernames: `${prefix}-usernames`,
     nonces: `${prefix}-connect-nonces`,
+    rateLimits: `${prefix}-rate-limits`,
   };
 }

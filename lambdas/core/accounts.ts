@@ -1,5 +1,6 @@
 import { IDENTITY_CONTEXT, signedKeyMessage, type RegisterFrame, type Results } from '../../protocol';
 import { requirePhaseAllows, serviceStatus } from './phase';
+import { requireRateToken } from './rate-limits';
 import type { AccountRecord, Caller, Ports } from './ports';
 import { Refusal } from './refusal';
 import { decodeOrUndefined, userIdOf, verifyEd25519 } from './signatures';
@@ -27,6 +28,8 @@ export async function hello(ports: Ports, caller: Caller): Promise<Results['hell
 
 export async function register(ports: Ports, caller: Caller, frame: RegisterFrame): Promise<Results['register']> {
   requirePhaseAllows(ports, 'register');
+  // Per address, since new identities cost nothing; a caller without one is limited as itself.
+  await requireRateToken(ports, 'register', caller.sourceIp ?? caller.userId);
   const signingKey = decodeOrUndefined(caller.signingKey);
   // The authorizer proved the signing key; re-derive so a misrouted context cannot register someone else.
   if (!signingKey || userIdOf(signingKey) !== caller.userId) throw new Refusal('UNAUTHORIZED', 'connection identity is not proven');

@@ -66,13 +66,17 @@ export async function authorizeConnect(
 }
 
 /** Reads the caller back from the authorizer context API Gateway attaches to every event of the connection. */
-export function callerFromContext(connectionId: string, context: Record<string, unknown> | null | undefined): Caller | undefined {
+export function callerFromContext(
+  connectionId: string,
+  context: Record<string, unknown> | null | undefined,
+  sourceIp?: string,
+): Caller | undefined {
   if (!context) return undefined;
   const { uid, dev, signingKey } = context;
   if (typeof uid !== 'string' || typeof signingKey !== 'string') return undefined;
   const device = Number(dev);
   if (!Number.isInteger(device) || device < 1) return undefined;
-  return { userId: uid, device, signingKey, connectionId };
+  return { userId: uid, device, signingKey, connectionId, ...(sourceIp !== undefined && { sourceIp }) };
 }
 
 /** Seconds a connection record outlives API Gateway's 2-hour limit before TTL removes a leftover. */

@@ -1,6 +1,7 @@
 import { Limits, base64UrlByteLength, type AckFrame, type Envelope, type FetchFrame, type Results, type SendFrame } from '../../protocol';
 import { requireAccount } from './accounts';
 import { requirePhaseAllows } from './phase';
+import { requireRateToken } from './rate-limits';
 import type { Caller, ConnectionRecord, DeviceAddress, Ports, QueuedMessage } from './ports';
 import { Refusal } from './refusal';
 
@@ -13,6 +14,7 @@ const DAY_SECONDS = 86_400;
  */
 export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
   requirePhaseAllows(ports, 'send');
+  await requireRateToken(ports, 'send', caller.userId);
   const [, recipient] = await Promise.all([requireAccount(ports, caller), ports.accounts.get(frame.to)]);
   if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
   for (const { device, ciphertext } of frame.messages) {

@@ -135,6 +135,14 @@ export interface Nonces {
   claim(key: string, expiresAt: number, nowMs: number): Promise<boolean>;
 }
 
+export type RateDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
+
+/** Token buckets by key: `limit` tokens a minute, refilled continuously, at most `limit` held. */
+export interface RateLimiter {
+  /** Takes one token from the bucket `key` at `nowMs`, or says how long until one is there. */
+  take(key: string, limit: number, nowMs: number): Promise<RateDecision>;
+}
+
 export type PushOutcome = 'sent' | 'gone' | 'failed';
 
 export interface Notifier {
@@ -157,6 +165,7 @@ export interface Ports {
   readonly queue: CiphertextQueue;
   readonly nonces: Nonces;
   readonly usernames: Usernames;
+  readonly rateLimiter: RateLimiter;
   readonly notifier: Notifier;
   readonly clock: Clock;
   readonly config: EbbConfig;
@@ -170,10 +179,12 @@ export interface Caller {
   readonly connectionId: string;
   /** base64url Ed25519 signing key proven at connect. */
   readonly signingKey: string;
+  /** The client's address as API Gateway saw it, when it says. */
+  readonly sourceIp?: string;
 }
 
 /** The stored tables, by role; adapters map each to a DynamoDB table. */
-export type StoreName = 'accounts' | 'prekeys' | 'connections' | 'queue' | 'usernames' | 'nonces';
+export type StoreName = 'accounts' | 'prekeys' | 'connections' | 'queue' | 'usernames' | 'nonces' | 'rateLimits';
 
 /** The primary key of one stored item, as the sweeper read it: opaque to the core. */
 export type ItemKey = Readonly<Record<string, string | number>>;

@@ -1,6 +1,7 @@
 import { SIGNED_PREKEY_CONTEXT, signedKeyMessage, type DeviceBundle, type KeysBundleFrame, type KeysPublishFrame, type Results } from '../../protocol';
 import { requireAccount } from './accounts';
 import { requirePhaseAllows } from './phase';
+import { requireRateToken } from './rate-limits';
 import type { Caller, DeviceAddress, Ports } from './ports';
 import { Refusal } from './refusal';
 import { decodeOrUndefined, verifyEd25519 } from './signatures';
@@ -39,6 +40,7 @@ async function countPrekeys(ports: Ports, owner: DeviceAddress): Promise<Results
 /** X3DH bundle of a user's devices; each one-time prekey is handed out exactly once. */
 export async function prekeyBundle(ports: Ports, caller: Caller, frame: KeysBundleFrame): Promise<Results['keys.bundle']> {
   requirePhaseAllows(ports, 'keys.bundle');
+  await requireRateToken(ports, 'bundle', caller.userId);
   await requireAccount(ports, caller);
   const target = await ports.accounts.get(frame.user);
   if (!target) throw new Refusal('NOT_FOUND', 'no such user');

@@ -1,6 +1,7 @@
 import { portsFromEnv } from '../adapters/env';
-import { authorizeConnect } from '../core/connect';
+import { authorizeConnect, type ConnectDecision } from '../core/connect';
 import type { Ports } from '../core/ports';
+import { takeRateToken } from '../core/rate-limits';
 import type { AuthorizerRequestEvent, AuthorizerResult } from './events';
 
 /**
@@ -8,7 +9,12 @@ import type { AuthorizerRequestEvent, AuthorizerResult } from './events';
  * the reason is logged, never returned.
  */
 export async function authorize(event: AuthorizerRequestEvent, ports: Ports): Promise<AuthorizerResult> {
-  const decision = await authorizeConnect(ports, event.queryStringParameters);
+  const sourceIp = event.requestContext.identity?.sourceIp;
+  // Every attempt costs a token, refused ones too; the authorizer can only answer 401, so the reason is logged.
+  const rate = sourceIp === undefined ? { allowed: true } : await takeRateToken(ports, 'connect', sourceIp);
+  const decision: ConnectDecision = rate.allowed
+    ? await authorizeConnect(ports, event.queryStringParameters)
+    : { allow: false, reason: 'rate limited' };
   ports.logger.info('connect', {
     requestId: event.requestContext.requestId,
     allow: decision.allow,

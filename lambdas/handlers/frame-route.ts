@@ -47,7 +47,7 @@ export function frameRoute<A extends Action>(action: A, logic: RouteLogic<A>): F
     const { connectionId, requestId } = event.requestContext;
     const body = parseBody(event);
     const rid = readRid(body);
-    const caller = callerFromContext(connectionId, event.requestContext.authorizer);
+    const caller = callerFromContext(connectionId, event.requestContext.authorizer, event.requestContext.identity?.sourceIp);
     let outcome: WebSocketResponse;
     let code: ErrorCode | 'OK' = 'OK';
     if (!caller) {

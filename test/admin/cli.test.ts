@@ -40,6 +40,7 @@ describe('ebb-admin', () => {
       { OutputKey: 'CiphertextQueueTableName', OutputValue: names.queue },
       { OutputKey: 'UsernamesTableName', OutputValue: names.usernames },
       { OutputKey: 'ConnectNoncesTableName', OutputValue: names.nonces },
+      { OutputKey: 'RateLimitsTableName', OutputValue: names.rateLimits },
       { OutputKey: 'WebSocketUrl', OutputValue: 'wss://example/prod' },
     ];
     expect(tableNamesFromOutputs('Ebb', outputs)).toEqual(names);

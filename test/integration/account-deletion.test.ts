@@ -7,6 +7,7 @@ import { toBase64Url } from '../../protocol';
 import { connectUrl, makeIdentity, type TestIdentity } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
 import { inbox, until } from '../support/sdk';
+import { UNTHROTTLED } from '../support/local-stack';
 
 /** A store that, while `holding`, fails to record messages as seen: the SDK then leaves them unacked in the queue. */
 class HoldingStore extends MemoryStore {
@@ -21,7 +22,7 @@ let stack: LocalStack;
 const clients: EbbClient[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0 });
+  stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } });
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
@@ -109,12 +110,13 @@ describe('account deletion through the local stack', () => {
       management.destroy();
     }
 
-    // What still names Bob: his connect nonces (they expire within minutes) and the send marker of his
+    // What still names Bob: his connect nonces (they expire within minutes), his rate-limit buckets (expired
+    // once full again, within a minute; counts only) and the send marker of his
     // message in Alice's queue (ids only, kept for the retention period to dedupe a retry).
     const left = await itemsMentioning(bob.userId);
     const marker = (entry: { table: string; item: Record<string, unknown> }) =>
       entry.table === 'queue' && (entry.item.sk as { S: string }).S.startsWith(`d#${bob.userId}#`) && (entry.item.rcpt as { S: string }).S === `${alice.userId}#1`;
-    expect(left.filter((entry) => entry.table !== 'nonces' && !marker(entry))).toEqual([]);
+    expect(left.filter((entry) => entry.table !== 'nonces' && entry.table !== 'rateLimits' && !marker(entry))).toEqual([]);
     expect(left.filter(marker)).toHaveLength(1);
 
     await expect(RawSocket.open(connectUrl(stack.url, bobId, { withPk: false }))).rejects.toMatchObject({ status: 401 });

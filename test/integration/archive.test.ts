@@ -1,6 +1,7 @@
 import { EbbClient, type EbbClientOptions, type KeyStore, MemoryStore } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
 import { inbox, until } from '../support/sdk';
+import { UNTHROTTLED } from '../support/local-stack';
 
 /**
  * An account moves between operators: Alice and Bob talk on deployment A, which goes read-only and
@@ -21,8 +22,8 @@ const clients: EbbClient[] = [];
 beforeAll(async () => {
   const sunset = { readOnlyAt: new Date(clockA.t + HOUR_MS).toISOString(), shutdownAt: new Date(clockA.t + 2 * HOUR_MS).toISOString() };
   [stackA, stackB] = await Promise.all([
-    startLocalStack({ port: 0, now: clockA.now, sweepIntervalMs: 60_000, config: { sunset } }),
-    startLocalStack({ port: 0, now: clockB.now, sweepIntervalMs: 60_000 }),
+    startLocalStack({ port: 0, now: clockA.now, sweepIntervalMs: 60_000, config: { sunset, rateLimits: UNTHROTTLED } }),
+    startLocalStack({ port: 0, now: clockB.now, sweepIntervalMs: 60_000, config: { rateLimits: UNTHROTTLED } }),
   ]);
 });
 afterAll(async () => {

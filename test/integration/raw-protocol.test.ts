@@ -6,10 +6,11 @@ import { startLocalStack, type LocalStack } from '../../local';
 import { LOCAL_AWS } from '../../local/dynamo';
 import { connectUrl, makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
+import { UNTHROTTLED } from '../support/local-stack';
 
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0 });
+  stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } });
 });
 afterAll(() => stack.stop());
 
@@ -178,7 +179,7 @@ describe('the @connections endpoint', () => {
 
 describe('connection limits', () => {
   it('closes idle connections with 1001 Going away', async () => {
-    const quick = await startLocalStack({ port: 0, idleTimeoutMs: 200 });
+    const quick = await startLocalStack({ port: 0, idleTimeoutMs: 200, config: { rateLimits: UNTHROTTLED } });
     try {
       const socket = await RawSocket.open(connectUrl(quick.url, makeIdentity()));
       expect(await socket.waitClosed()).toEqual({ code: 1001, reason: 'Going away' });
@@ -188,7 +189,7 @@ describe('connection limits', () => {
   });
 
   it('closes connections at the maximum duration even when busy', async () => {
-    const quick = await startLocalStack({ port: 0, maxConnectionMs: 300 });
+    const quick = await startLocalStack({ port: 0, maxConnectionMs: 300, config: { rateLimits: UNTHROTTLED } });
     try {
       const socket = await RawSocket.open(connectUrl(quick.url, makeIdentity()));
       const timer = setInterval(() => socket.ws.readyState === WebSocket.OPEN && socket.ws.send('{"action":"status","rid":"s"}'), 50);
@@ -202,7 +203,7 @@ describe('connection limits', () => {
 
 describe('stopping the stack', () => {
   it('waits for $disconnect handlers of sockets the clients just closed', async () => {
-    const quick = await startLocalStack({ port: 0 });
+    const quick = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } });
     const sockets = await Promise.all(Array.from({ length: 5 }, () => RawSocket.open(connectUrl(quick.url, makeIdentity()))));
     const disconnects: Promise<void>[] = sockets.map((s) => s.close());
     await Promise.all(disconnects);

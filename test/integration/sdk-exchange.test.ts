@@ -4,6 +4,7 @@ import { startLocalStack, type LocalStack } from '../../local';
 import { LOCAL_AWS } from '../../local/dynamo';
 import { makeIdentity } from '../support/identity';
 import { inbox, until } from '../support/sdk';
+import { UNTHROTTLED } from '../support/local-stack';
 
 /** A shared clock for the stack and every client: phases and TTLs move without sleeping. */
 const clock = { t: Date.now(), now: () => clock.t };
@@ -12,7 +13,7 @@ let stack: LocalStack;
 const clients: EbbClient[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, now: clock.now, sweepIntervalMs: 60_000 });
+  stack = await startLocalStack({ port: 0, now: clock.now, sweepIntervalMs: 60_000, config: { rateLimits: UNTHROTTLED } });
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));

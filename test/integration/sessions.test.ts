@@ -6,6 +6,7 @@ import { startLocalStack, type LocalStack } from '../../local';
 import nacl from 'tweetnacl';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { inbox, until } from '../support/sdk';
+import { UNTHROTTLED } from '../support/local-stack';
 
 /**
  * Signal-style sessions through the real local stack. An identity change is a device that keeps
@@ -19,7 +20,7 @@ let stack: LocalStack;
 const clients: EbbClient[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, now: clock.now, sweepIntervalMs: 60_000 });
+  stack = await startLocalStack({ port: 0, now: clock.now, sweepIntervalMs: 60_000, config: { rateLimits: UNTHROTTLED } });
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));

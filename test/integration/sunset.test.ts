@@ -12,6 +12,7 @@ import { resolveConfig } from '../../protocol';
 import { connectUrl, makeIdentity, registerFrame, type TestIdentity } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
 import { until } from '../support/sdk';
+import { UNTHROTTLED } from '../support/local-stack';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -44,7 +45,7 @@ describe('A whole timeline through the local stack with a controllable clock', (
 
   beforeAll(async () => {
     // No timers: each step moves the clock and runs the check the schedules would trigger.
-    stack = await startLocalStack({ port: 0, now: clock.now, config: { sunset: SUNSET }, sweepIntervalMs: 3_600_000, lifecycleIntervalMs: 3_600_000 });
+    stack = await startLocalStack({ port: 0, now: clock.now, config: { sunset: SUNSET, rateLimits: UNTHROTTLED }, sweepIntervalMs: 3_600_000, lifecycleIntervalMs: 3_600_000 });
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
@@ -212,7 +213,7 @@ describe('A whole timeline through the local stack with a controllable clock', (
       expect(before.queue).toBeGreaterThan(0); // send markers
 
       await jumpTo(41);
-      expect(await counts()).toEqual({ accounts: 0, prekeys: 0, connections: 0, queue: 0, usernames: 0, nonces: 0 });
+      expect(await counts()).toEqual({ accounts: 0, prekeys: 0, connections: 0, queue: 0, usernames: 0, nonces: 0, rateLimits: 0 });
     } finally {
       db.destroy();
     }
@@ -222,7 +223,7 @@ describe('A whole timeline through the local stack with a controllable clock', (
 describe('the local schedules', () => {
   it('follow the clock by themselves: a jump past two dates gives one notice of the latest phase', async () => {
     const local = { t: T0 };
-    const stack = await startLocalStack({ port: 0, now: () => local.t, config: { sunset: SUNSET }, lifecycleIntervalMs: 20 });
+    const stack = await startLocalStack({ port: 0, now: () => local.t, config: { sunset: SUNSET, rateLimits: UNTHROTTLED }, lifecycleIntervalMs: 20 });
     try {
       const id = makeIdentity();
       const socket = await RawSocket.open(connectUrl(stack.url, id, { ts: local.t }));
@@ -273,7 +274,7 @@ describe('the DynamoDB sweeper on dynalite', () => {
 describe('the lifecycle Lambda handler', () => {
   it('builds its ports from the environment, notifies through the management API, and refuses an unknown task', async () => {
     const sunset = { ...SUNSET, signupsCloseAt: new Date(Date.now() - DAY).toISOString() };
-    const stack = await startLocalStack({ port: 0, config: { sunset } });
+    const stack = await startLocalStack({ port: 0, config: { sunset, rateLimits: UNTHROTTLED } });
     const saved = { ...process.env };
     const logged: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void logged.push(line));

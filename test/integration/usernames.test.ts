@@ -2,12 +2,13 @@ import { EbbClient, EbbError, MemoryStore } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
 import { connectUrl, makeIdentity, registerFrame } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
+import { UNTHROTTLED } from '../support/local-stack';
 
 let stack: LocalStack;
 const clients: EbbClient[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0 });
+  stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } });
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));

@@ -62,7 +62,7 @@ describe('sending', () => {
   });
 
   it.each([
-    ['RATE_LIMITED', true, 7],
+    ['RATE_LIMITED', true, 60], // longer than the 30 s timeout: not waited out
     ['SERVICE_READ_ONLY', false, undefined],
     ['FORBIDDEN', false, undefined],
   ] as const)('turns an error frame %s into an EbbError', async (code, retryable, retryAfterSeconds) => {
@@ -73,6 +73,16 @@ describe('sending', () => {
     expect(EbbError.is(err, 'NOT_FOUND')).toBe(false);
     expect(err).toMatchObject({ name: 'EbbError', code, retryable, message: `refused: ${code}` });
     expect((err as EbbError).retryAfterSeconds).toBe(retryAfterSeconds);
+  });
+
+  it('waits out a short RATE_LIMITED and sends the same message again', async () => {
+    failNext('send', 'RATE_LIMITED', true, 1);
+    const started = Date.now();
+    const sent = await alice.send(bob.userId, 'patient');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    const frames = server.framesOf(alice.userId, 'send');
+    expect(frames).toHaveLength(2);
+    expect(frames.map((f) => f.id)).toEqual([sent.id, sent.id]);
   });
 
   it('reports an error code it does not know as INTERNAL', async () => {

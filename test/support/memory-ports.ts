@@ -1,6 +1,6 @@
 import { resolveConfig, type EbbConfigInput } from '../../protocol';
 import { silentLogger } from '../../lambdas/adapters/logger';
-import { MemoryAccounts, MemoryConnections, MemoryNonces, MemoryPrekeys, MemoryQueue, MemoryUsernames } from '../../lambdas/adapters/memory';
+import { MemoryAccounts, MemoryConnections, MemoryNonces, MemoryPrekeys, MemoryQueue, MemoryRateLimiter, MemoryUsernames } from '../../lambdas/adapters/memory';
 import type { Caller, Notifier, Ports, PushOutcome } from '../../lambdas/core/ports';
 import type { TestIdentity } from './identity';
 
@@ -27,6 +27,7 @@ export interface MemoryWorld {
   queue: MemoryQueue;
   usernames: MemoryUsernames;
   nonces: MemoryNonces;
+  rateLimits: MemoryRateLimiter;
   notifier: RecordingNotifier;
   clock: { t: number; now(): number };
 }
@@ -40,10 +41,11 @@ export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 
     queue: new MemoryQueue(),
     usernames: new MemoryUsernames(),
     nonces: new MemoryNonces(),
+    rateLimits: new MemoryRateLimiter(),
     notifier: new RecordingNotifier(),
     clock,
   };
-  const ports: Ports = { ...world, clock, config: resolveConfig(config), logger: silentLogger };
+  const ports: Ports = { ...world, rateLimiter: world.rateLimits, clock, config: resolveConfig(config), logger: silentLogger };
   return { ...world, ports };
 }
 

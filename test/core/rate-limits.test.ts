@@ -1,0 +1,126 @@
+import nacl from 'tweetnacl';
+import { toBase64Url } from '../../protocol';
+import { MemoryRateLimiter } from '../../lambdas/adapters/memory';
+import { register } from '../../lambdas/core/accounts';
+import { send } from '../../lambdas/core/delivery';
+import type { Caller } from '../../lambdas/core/ports';
+import { prekeyBundle, publishPrekeys } from '../../lambdas/core/prekeys';
+import { takeToken } from '../../lambdas/core/rate-limits';
+import { authorize } from '../../lambdas/handlers/authorize';
+import type { AuthorizerRequestEvent } from '../../lambdas/handlers/events';
+import { Refusal } from '../../lambdas/core/refusal';
+import { connectParams, makeIdentity, messageId, registerFrame, signedPrekey, type TestIdentity } from '../support/identity';
+import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
+
+const sendFrame = (to: string) => ({
+  action: 'send' as const,
+  rid: 'r',
+  id: messageId(),
+  to,
+  messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(64)) }],
+});
+
+async function registered(world: MemoryWorld, id: TestIdentity, sourceIp = '192.0.2.1'): Promise<Caller> {
+  const caller = { ...callerOf(id), sourceIp };
+  await register(world.ports, caller, registerFrame(id) as never);
+  await publishPrekeys(world.ports, caller, { action: 'keys.publish', rid: 'p', signedPrekey: signedPrekey(id), oneTimePrekeys: [] } as never);
+  return caller;
+}
+
+async function refusalOf(promise: Promise<unknown>): Promise<Refusal> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(Refusal);
+  return error as Refusal;
+}
+
+describe('token bucket', () => {
+  const T0 = Date.UTC(2027, 0, 1);
+
+  it('starts full: `limit` takes in a burst, then none', () => {
+    let state = undefined;
+    for (let i = 0; i < 6; i++) {
+      const step = takeToken(state, 6, T0);
+      expect(step.allowed).toBe(true);
+      if (step.allowed) state = step.next;
+    }
+    expect(takeToken(state, 6, T0)).toEqual({ allowed: false, retryAfterSeconds: 10 });
+  });
+
+  it('refills limit/60 tokens a second and says how long until the next one', () => {
+    const empty = { tokens: 0, updatedAt: T0 };
+    // 6 a minute: one token every 10 s.
+    expect(takeToken(empty, 6, T0 + 4_000)).toEqual({ allowed: false, retryAfterSeconds: 6 });
+    expect(takeToken(empty, 6, T0 + 9_999)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    const step = takeToken(empty, 6, T0 + 10_000);
+    expect(step).toMatchObject({ allowed: true, next: { tokens: 0, updatedAt: T0 + 10_000 } });
+  });
+
+  it('never holds more than the limit, and expires once full again', () => {
+    const step = takeToken({ tokens: 2, updatedAt: T0 }, 6, T0 + 3_600_000);
+    expect(step).toMatchObject({ allowed: true, next: { tokens: 5 } });
+    // One token short of full: 10 s to refill it.
+    if (step.allowed) expect(step.expiresAt).toBe((T0 + 3_600_000 + 10_000) / 1000);
+  });
+
+  it('treats an expired bucket as absent in memory, as DynamoDB TTL would', async () => {
+    const limiter = new MemoryRateLimiter();
+    expect(await limiter.take('k', 1, T0)).toEqual({ allowed: true });
+    expect(await limiter.take('k', 1, T0 + 1_000)).toEqual({ allowed: false, retryAfterSeconds: 59 });
+    expect(await limiter.take('k', 1, T0 + 60_000)).toEqual({ allowed: true });
+  });
+});
+
+describe('rate limits on routes', () => {
+  it('refuses the send past sendPerMinute with RATE_LIMITED and a retry hint; other senders are unaffected', async () => {
+    const world = memoryWorld({ rateLimits: { sendPerMinute: 3 } });
+    const [alice, bob, carol] = [await registered(world, makeIdentity()), await registered(world, makeIdentity()), await registered(world, makeIdentity())];
+    for (let i = 0; i < 3; i++) await send(world.ports, alice, sendFrame(bob.userId));
+    const refusal = await refusalOf(send(world.ports, alice, sendFrame(bob.userId)));
+    expect(refusal).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 20 });
+    await expect(send(world.ports, carol, sendFrame(bob.userId))).resolves.toMatchObject({ duplicate: false });
+
+    world.clock.t += 20_000;
+    await expect(send(world.ports, alice, sendFrame(bob.userId))).resolves.toMatchObject({ duplicate: false });
+  });
+
+  it('limits keys.bundle per caller', async () => {
+    const world = memoryWorld({ rateLimits: { bundlePerMinute: 2 } });
+    const [alice, bob, carol] = [await registered(world, makeIdentity()), await registered(world, makeIdentity()), await registered(world, makeIdentity())];
+    const frame = { action: 'keys.bundle' as const, rid: 'b', user: bob.userId };
+    await prekeyBundle(world.ports, alice, frame);
+    await prekeyBundle(world.ports, alice, frame);
+    expect(await refusalOf(prekeyBundle(world.ports, alice, frame))).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 30 });
+    await expect(prekeyBundle(world.ports, carol, frame)).resolves.toBeDefined();
+  });
+
+  it('limits register per source address, not per identity', async () => {
+    const world = memoryWorld({ rateLimits: { registerPerMinute: 2 } });
+    await registered(world, makeIdentity(), '198.51.100.7');
+    await registered(world, makeIdentity(), '198.51.100.7');
+    const third = makeIdentity();
+    const refusal = await refusalOf(register(world.ports, { ...callerOf(third), sourceIp: '198.51.100.7' }, registerFrame(third) as never));
+    expect(refusal).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 30 });
+    expect(world.accounts.items.has(third.uid)).toBe(false);
+    await expect(registered(world, third, '198.51.100.8')).resolves.toBeDefined();
+  });
+
+  it('refuses a connect past connectPerMinute from one address at the authorizer', async () => {
+    const world = memoryWorld({ rateLimits: { connectPerMinute: 2 } });
+    const event = (sourceIp: string): AuthorizerRequestEvent => {
+      const p = connectParams(makeIdentity(), { ts: world.clock.t });
+      return {
+        type: 'REQUEST',
+        methodArn: 'arn:aws:execute-api:local:0:api/stage/$connect',
+        queryStringParameters: { ...p, dev: String(p.dev), ts: String(p.ts) },
+        requestContext: { identity: { sourceIp } } as AuthorizerRequestEvent['requestContext'],
+      };
+    };
+    await authorize(event('203.0.113.1'), world.ports);
+    await authorize(event('203.0.113.1'), world.ports);
+    await expect(authorize(event('203.0.113.1'), world.ports)).rejects.toThrow('Unauthorized');
+    await expect(authorize(event('203.0.113.2'), world.ports)).resolves.toMatchObject({ principalId: expect.any(String) });
+  });
+});

@@ -1,0 +1,60 @@
+import nacl from 'tweetnacl';
+import { toBase64Url } from '../../protocol';
+import { startLocalStack, type LocalStack } from '../../local';
+import { connectUrl, makeIdentity, messageId, registerFrame, signedPrekey, type TestIdentity } from '../support/identity';
+import { RawSocket } from '../support/raw-socket';
+
+/** Token buckets in DynamoDB (dynalite), behind the same handlers; every test socket comes from 127.0.0.1. */
+
+const clock = { t: Date.now(), now: () => clock.t };
+let stack: LocalStack;
+const sockets: RawSocket[] = [];
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0, now: clock.now, sweepIntervalMs: 60_000, config: { rateLimits: { sendPerMinute: 3, connectPerMinute: 3 } } });
+});
+afterEach(async () => {
+  await Promise.all(sockets.splice(0).map((s) => s.close()));
+  // Past a full minute every bucket is full again, so each test starts with its whole allowance.
+  clock.t += 120_000;
+});
+afterAll(() => stack.stop());
+
+async function open(id: TestIdentity): Promise<RawSocket> {
+  const socket = await RawSocket.open(connectUrl(stack.url, id, { ts: clock.t }));
+  sockets.push(socket);
+  return socket;
+}
+
+async function registered(id: TestIdentity, socket: RawSocket): Promise<void> {
+  expect(await socket.request(registerFrame(id))).toMatchObject({ type: 'result' });
+  expect(await socket.request({ action: 'keys.publish', signedPrekey: signedPrekey(id), oneTimePrekeys: [] })).toMatchObject({ type: 'result' });
+}
+
+const sendFrame = (to: string) => ({ action: 'send', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(64)) }] });
+
+describe('rate limits through the local stack', () => {
+  it('answers the send past sendPerMinute with RATE_LIMITED and retryAfterSeconds, and sends again once refilled', async () => {
+    const [alice, bob] = [makeIdentity(), makeIdentity()];
+    const [a, b] = [await open(alice), await open(bob)];
+    await registered(alice, a);
+    await registered(bob, b);
+    for (let i = 0; i < 3; i++) expect(await a.request(sendFrame(bob.uid))).toMatchObject({ type: 'result', duplicate: false });
+
+    const refused = await a.request(sendFrame(bob.uid));
+    expect(refused).toMatchObject({ type: 'error', code: 'RATE_LIMITED', retryable: true, retryAfterSeconds: 20 });
+    // Bob's own bucket is untouched.
+    expect(await b.request(sendFrame(alice.uid))).toMatchObject({ type: 'result' });
+
+    clock.t += 20_000;
+    expect(await a.request(sendFrame(bob.uid))).toMatchObject({ type: 'result', duplicate: false });
+    expect(await a.request(sendFrame(bob.uid))).toMatchObject({ type: 'error', code: 'RATE_LIMITED' });
+  });
+
+  it('refuses the connect past connectPerMinute from one address with 401', async () => {
+    for (let i = 0; i < 3; i++) await open(makeIdentity());
+    await expect(RawSocket.open(connectUrl(stack.url, makeIdentity(), { ts: clock.t }))).rejects.toMatchObject({ status: 401 });
+
+    clock.t += 20_000;
+    await open(makeIdentity());
+  });
+});
