@@ -2,10 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { describeError } from './errors';
 import { processIo, type Io } from './io';
 import { registerSunsetCommands } from './sunset';
+import { registerSuspensionCommands } from './suspension';
 
 /**
  * `ebb-admin`: the operator's CLI against a local stack (`--dynamodb-endpoint`) or a deployed one
- * (`--stack`). One file per command group; later groups (reports, suspend, stats) register here.
+ * (`--stack`). One file per command group; later groups (reports, stats) register here.
  */
 export function buildProgram(io: Io = processIo): Command {
   const program = new Command('ebb-admin')
@@ -19,6 +20,7 @@ export function buildProgram(io: Io = processIo): Command {
       outputError: (text, write) => write(`ebb-admin: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}`),
     });
   registerSunsetCommands(program, io);
+  registerSuspensionCommands(program, io);
   return program;
 }
 

@@ -20,11 +20,13 @@ export interface Target {
   readonly description: TargetDescription;
   readonly dynamodb: DynamoDBClient;
   readonly tables: TableNames;
+  /** The stage's management API (`CallbackUrl` output), when the stack has it; never known for a local target. */
+  readonly callbackUrl?: string;
   close(): void;
 }
 
 /** dynalite ignores credentials, but the SDK signs every request and needs some. */
-const LOCAL_SIGNING = { region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
+export const LOCAL_SIGNING = { region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
 
 export function addTargetOptions(command: Command): Command {
   return command
@@ -72,9 +74,16 @@ async function openStack(stackName: string, region: string | undefined): Promise
       throw error;
     }
     const tables = tableNamesFromOutputs(stackName, outputs ?? []);
+    const callbackUrl = outputs?.find((output) => output.OutputKey === StackOutputs.callbackUrl)?.OutputValue;
     const resolvedRegion = await cloudformation.config.region();
     const dynamodb = new DynamoDBClient({ region: resolvedRegion });
-    return { description: { kind: 'stack', stackName, region: resolvedRegion }, dynamodb, tables, close: () => dynamodb.destroy() };
+    return {
+      description: { kind: 'stack', stackName, region: resolvedRegion },
+      dynamodb,
+      tables,
+      ...(callbackUrl && { callbackUrl }),
+      close: () => dynamodb.destroy(),
+    };
   } finally {
     cloudformation.destroy();
   }

@@ -145,8 +145,16 @@ export class DynamoAccounts implements Accounts {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: { uid: userId } }));
   }
 
+  async suspend(userId: string, reason: string, at: number): Promise<boolean> {
+    return this.updateExisting(userId, 'SET suspendedReason = :r, suspendedAt = :t', { ':r': reason, ':t': at });
+  }
+
+  async unsuspend(userId: string): Promise<boolean> {
+    return this.updateExisting(userId, 'REMOVE suspendedReason, suspendedAt', undefined);
+  }
+
   /** An UpdateItem that never creates the item: false when there is no account. */
-  private async updateExisting(userId: string, expression: string, values: Record<string, unknown>): Promise<boolean> {
+  private async updateExisting(userId: string, expression: string, values: Record<string, unknown> | undefined): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
@@ -176,6 +184,7 @@ function toAccount(item: Record<string, unknown>): AccountRecord {
     createdAt: Number(item.createdAt),
     ...(typeof item.username === 'string' && { username: item.username }),
     ...(claims && claims.size > 0 && { usernameClaims: [...claims] }),
+    ...(item.suspendedAt !== undefined && { suspended: { reason: String(item.suspendedReason ?? ''), at: Number(item.suspendedAt) } }),
   };
 }
 

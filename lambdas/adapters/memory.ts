@@ -64,6 +64,19 @@ export class MemoryAccounts implements Accounts {
   async remove(userId: string) {
     this.items.delete(userId);
   }
+  async suspend(userId: string, reason: string, at: number) {
+    const existing = this.items.get(userId);
+    if (!existing) return false;
+    this.items.set(userId, { ...existing, suspended: { reason, at } });
+    return true;
+  }
+  async unsuspend(userId: string) {
+    const existing = this.items.get(userId);
+    if (!existing) return false;
+    const { suspended: _lifted, ...rest } = existing;
+    this.items.set(userId, rest);
+    return true;
+  }
 }
 
 export class MemoryUsernames implements Usernames {

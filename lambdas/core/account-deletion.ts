@@ -25,6 +25,8 @@ export async function deleteAccount(ports: Ports, caller: Caller): Promise<Resul
     return { deleted: true };
   }
   if (!account.devices.includes(caller.device)) throw new Refusal('FORBIDDEN', 'this device is not registered to the account');
+  // A suspended user may not delete: the record of the suspension would go with the account.
+  if (account.suspended) throw new Refusal('ACCOUNT_SUSPENDED', 'this account is suspended');
 
   const closed = await closeConnections(ports, caller);
   const devices = account.devices.map((device) => ({ userId: caller.userId, device }));

@@ -5,18 +5,28 @@ import type { AccountRecord, Caller, Ports } from './ports';
 import { Refusal } from './refusal';
 import { decodeOrUndefined, userIdOf, verifyEd25519 } from './signatures';
 
-/** The caller's account, or FORBIDDEN: unregistered identities may only hello, register and status. */
+/**
+ * The caller's account, or FORBIDDEN: unregistered identities may only hello, register and status.
+ * @throws Refusal ACCOUNT_SUSPENDED (not retryable) for a suspended account.
+ */
 export async function requireAccount(ports: Pick<Ports, 'accounts'>, caller: Caller): Promise<AccountRecord> {
   const account = await ports.accounts.get(caller.userId);
   if (!account || !account.devices.includes(caller.device)) {
     throw new Refusal('FORBIDDEN', 'this identity is not registered: register first');
   }
+  refuseIfSuspended(account);
   return account;
+}
+
+/** Only `status` answers a suspended account; the operator's reason stays with the operator. */
+export function refuseIfSuspended(account: AccountRecord | undefined): void {
+  if (account?.suspended) throw new Refusal('ACCOUNT_SUSPENDED', 'this account is suspended');
 }
 
 export async function hello(ports: Ports, caller: Caller): Promise<Results['hello']> {
   requirePhaseAllows(ports, 'hello');
   const account = await ports.accounts.get(caller.userId);
+  refuseIfSuspended(account);
   return {
     userId: caller.userId,
     device: caller.device,
@@ -47,6 +57,7 @@ export async function register(ports: Ports, caller: Caller, frame: RegisterFram
     devices: [caller.device],
     createdAt: ports.clock.now(),
   });
+  refuseIfSuspended(record);
   let rotated = false;
   if (!created && record.identityKey !== frame.identityKey) {
     // The same signing key vouches for a new identity key (e.g. a reinstall that kept only the signing key).

@@ -23,6 +23,8 @@ export interface AccountRecord {
    * release, so a crash between the steps never leaves a claim that deleting the account cannot find.
    */
   readonly usernameClaims?: readonly string[];
+  /** Set by an operator (`ebb-admin suspend`); the reason is for operators and never sent to the user. */
+  readonly suspended?: { readonly reason: string; readonly at: number };
 }
 
 export interface Accounts {
@@ -39,6 +41,10 @@ export interface Accounts {
   forgetUsernameClaims(userId: string, names: readonly string[]): Promise<void>;
   /** Deletes the account item; no account is no error. */
   remove(userId: string): Promise<void>;
+  /** Marks the account suspended (replacing an earlier reason); false if there is no account. */
+  suspend(userId: string, reason: string, at: number): Promise<boolean>;
+  /** Lifts a suspension; false if there is no account. */
+  unsuspend(userId: string): Promise<boolean>;
 }
 
 /** Username claims, by case-folded name: the one place that decides who holds a name. */

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,29 +9,13 @@ import { DEFAULT_CONFIG, type SunsetConfig } from '../../protocol/config';
 import type { SunsetStatusReport } from '../../admin/sunset';
 import { connectUrl, makeIdentity, registerFrame } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
+import { runCli } from '../support/admin-cli';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /** Whole seconds, as an operator writes them: `2027-01-31T00:00:00Z`. */
 const isoAt = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-
-interface CliRun {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `node bin/ebb-admin.js …` as an operator runs it; asynchronous, since the local stack lives in this process. */
-function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const options = { cwd: REPO_ROOT, timeout: 20_000, env: { ...process.env, ...env } };
-    execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'ebb-admin.js'), ...args], options, (error, stdout, stderr) => {
-      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
 
 /**
  * CloudFormation's DescribeStacks (query protocol, XML) for one stack named `Ebb` whose table outputs name
