@@ -1,5 +1,4 @@
-import { phaseAt, scheduleFromConfig, type Action, type Phase, type ServiceStatus } from '../../protocol';
-import { Limits } from '../../protocol';
+import { Limits, Phases, phaseAt, scheduleFromConfig, type Action, type Phase, type ServiceStatus } from '../../protocol';
 import type { Ports } from './ports';
 import { Refusal } from './refusal';
 
@@ -24,15 +23,29 @@ export function serviceStatus(ports: Pick<Ports, 'config' | 'clock'>): ServiceSt
 }
 
 /**
- * DESIGN §3: what each phase allows. `status` is always allowed; `username.set` is a write, refused from
- * read-only like `send`. `account.delete` is allowed in every phase, shut-down included: it only removes
- * data, and a user who wants theirs gone should not have to wait for the purge.
+ * Answered in every phase: `status` so the service can always say why, and `account.delete` because it
+ * only removes data, and a user who wants theirs gone should not have to wait for the purge.
  */
+const ANSWERED_WHEN_SHUT_DOWN: ReadonlySet<Action> = new Set<Action>(['status', 'account.delete']);
+
+interface Closing {
+  readonly phase: Phase;
+  readonly code: 'SIGNUPS_CLOSED' | 'SERVICE_READ_ONLY';
+  readonly message: string;
+}
+
+/** DESIGN §3 as data: from which phase on an action is refused before shutdown, and how. */
+const CLOSED_FROM: Partial<Record<Action, Closing>> = {
+  register: { phase: 'signups-closed', code: 'SIGNUPS_CLOSED', message: 'signups are closed' },
+  send: { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: messages can be fetched but not sent' },
+  'username.set': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: usernames can be looked up but not set' },
+};
+
+/** Throws the refusal DESIGN §3 gives `action` in the current phase. */
 export function requirePhaseAllows(ports: Pick<Ports, 'config' | 'clock'>, action: Action): void {
-  if (action === 'status' || action === 'account.delete') return;
+  if (ANSWERED_WHEN_SHUT_DOWN.has(action)) return;
   const phase = currentPhase(ports);
   if (phase === 'shut-down') throw new Refusal('SERVICE_SHUT_DOWN', 'the service has shut down; only status is answered');
-  if (action === 'register' && phase !== 'open') throw new Refusal('SIGNUPS_CLOSED', 'signups are closed');
-  if (action === 'send' && phase === 'read-only') throw new Refusal('SERVICE_READ_ONLY', 'the service is read-only: messages can be fetched but not sent');
-  if (action === 'username.set' && phase === 'read-only') throw new Refusal('SERVICE_READ_ONLY', 'the service is read-only: usernames can be looked up but not set');
+  const closing = CLOSED_FROM[action];
+  if (closing && Phases.indexOf(phase) >= Phases.indexOf(closing.phase)) throw new Refusal(closing.code, closing.message);
 }

@@ -1,12 +1,12 @@
 import { ApiGatewayManagementApiClient, GetConnectionCommand, GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { EbbClient, EbbError, MemoryStore } from '../../client-sdk/src';
+import { EbbClient, MemoryStore } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
 import { LOCAL_AWS } from '../../local/dynamo';
 import { toBase64Url } from '../../protocol';
 import { connectUrl, makeIdentity, type TestIdentity } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
-import { inbox, until } from '../support/sdk';
+import { codeOf, inbox, until } from '../support/sdk';
 import { UNTHROTTLED } from '../support/local-stack';
 
 /** A store that, while `holding`, fails to record messages as seen: the SDK then leaves them unacked in the queue. */
@@ -59,15 +59,6 @@ async function itemsMentioning(text: string): Promise<{ table: string; item: Rec
   } finally {
     db.destroy();
   }
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!EbbError.is(error)) throw new Error(`expected an EbbError, got ${String(error)}`);
-  return error.code;
 }
 
 describe('account deletion through the local stack', () => {

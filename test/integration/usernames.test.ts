@@ -1,8 +1,9 @@
-import { EbbClient, EbbError, MemoryStore } from '../../client-sdk/src';
+import { EbbClient, MemoryStore } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
 import { connectUrl, makeIdentity, registerFrame } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
 import { UNTHROTTLED } from '../support/local-stack';
+import { codeOf } from '../support/sdk';
 
 let stack: LocalStack;
 const clients: EbbClient[] = [];
@@ -20,15 +21,6 @@ async function connected(): Promise<EbbClient> {
   clients.push(c);
   await c.connect();
   return c;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!EbbError.is(error)) throw new Error(`expected an EbbError, got ${String(error)}`);
-  return error.code;
 }
 
 describe('usernames through the local stack', () => {

@@ -1,4 +1,4 @@
-import { EbbClient, type EbbClientOptions, type ReceivedMessage } from '../../client-sdk/src';
+import { EbbClient, type EbbClientOptions } from '../../client-sdk/src';
 import type { FakeServer } from './fake-server';
 
 /** Fast reconnects so tests do not wait on production backoff. */
@@ -14,12 +14,7 @@ export async function connected(server: FakeServer, options: Partial<EbbClientOp
   return client;
 }
 
-/** Every 'message' the client emits, from now on. */
-export function inbox(client: EbbClient): ReceivedMessage[] {
-  const messages: ReceivedMessage[] = [];
-  client.on('message', (m) => messages.push(m));
-  return messages;
-}
+export { inbox } from '../support/sdk';
 
 export async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
