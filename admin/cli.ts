@@ -1,12 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { describeError } from './errors';
+import { registerFrankingCommands } from './franking';
 import { processIo, type Io } from './io';
+import { registerReportCommands } from './reports';
+import { registerStatsCommand } from './stats';
 import { registerSunsetCommands } from './sunset';
 import { registerSuspensionCommands } from './suspension';
 
 /**
  * `ebb-admin`: the operator's CLI against a local stack (`--dynamodb-endpoint`) or a deployed one
- * (`--stack`). One file per command group; later groups (reports, stats) register here.
+ * (`--stack`). One file per command group, each registered here.
  */
 export function buildProgram(io: Io = processIo): Command {
   const program = new Command('ebb-admin')
@@ -21,6 +24,9 @@ export function buildProgram(io: Io = processIo): Command {
     });
   registerSunsetCommands(program, io);
   registerSuspensionCommands(program, io);
+  registerReportCommands(program, io);
+  registerStatsCommand(program, io);
+  registerFrankingCommands(program, io);
   return program;
 }
 

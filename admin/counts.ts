@@ -1,7 +1,11 @@
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { MESSAGE_PREFIX } from '../lambdas/adapters/queue-keys';
 import type { TableKey } from '../lambdas/adapters/table-definitions';
 import { AdminError } from './errors';
 import type { Target } from './target';
+
+/** Send-marker sort keys begin so (`markerSortKey`; queue-keys.ts exports only the message prefix). */
+const MARKER_PREFIX = 'd#';
 
 interface Filter {
   readonly expression: string;
@@ -50,4 +54,25 @@ export function countConnected(target: Target, nowMs: number): Promise<number> {
 /** Registered accounts: every account item carries its signing key. */
 export function countRegistered(target: Target): Promise<number> {
   return countItems(target, 'accounts', { expression: 'attribute_exists(signingKey)' });
+}
+
+/** Accounts an operator has suspended (`ebb-admin suspend`) and not unsuspended. */
+export function countSuspended(target: Target): Promise<number> {
+  return countItems(target, 'accounts', { expression: 'attribute_exists(signingKey) AND attribute_exists(suspendedAt)' });
+}
+
+/** Queue items not yet expired: messages waiting for a device (`m#…`), and send-dedup markers (`d#…`). */
+export interface QueueCounts {
+  readonly messages: number;
+  readonly markers: number;
+}
+
+/** Two Scans of the queue table, one per sort-key prefix; expired items count as absent (TTL deletion lags). */
+export async function countQueued(target: Target, nowMs: number): Promise<QueueCounts> {
+  const unexpired = (prefix: string): Filter => ({
+    expression: 'begins_with(sk, :prefix) AND expiresAt > :now',
+    values: { ':prefix': { S: prefix }, ':now': { N: String(Math.floor(nowMs / 1000)) } },
+  });
+  const [messages, markers] = await Promise.all([countItems(target, 'queue', unexpired(MESSAGE_PREFIX)), countItems(target, 'queue', unexpired(MARKER_PREFIX))]);
+  return { messages, markers };
 }

@@ -60,6 +60,35 @@ function openLocal(endpoint: string): Target {
 }
 
 async function openStack(stackName: string, region: string | undefined): Promise<Target> {
+  const stack = await describeStack(stackName, region);
+  const tables = tableNamesFromOutputs(stackName, stack.outputs);
+  const callbackUrl = stack.outputs.find((output) => output.OutputKey === StackOutputs.callbackUrl)?.OutputValue;
+  const dynamodb = new DynamoDBClient({ region: stack.region });
+  return {
+    description: { kind: 'stack', stackName, region: stack.region },
+    dynamodb,
+    tables,
+    ...(callbackUrl && { callbackUrl }),
+    close: () => dynamodb.destroy(),
+  };
+}
+
+/** A deployed stack's outputs, and the region resolved from `--region` or the AWS chain. */
+export interface DeployedStack {
+  readonly region: string;
+  readonly outputs: readonly StackOutput[];
+}
+
+export interface StackOutput {
+  readonly OutputKey?: string;
+  readonly OutputValue?: string;
+}
+
+/**
+ * Reads a stack's outputs with CloudFormation DescribeStacks.
+ * @throws AdminError when the stack does not exist.
+ */
+export async function describeStack(stackName: string, region: string | undefined): Promise<DeployedStack> {
   // Loaded only here: local use should not pay for the CloudFormation client.
   const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const cloudformation = new CloudFormationClient(region ? { region } : {});
@@ -73,17 +102,7 @@ async function openStack(stackName: string, region: string | undefined): Promise
       }
       throw error;
     }
-    const tables = tableNamesFromOutputs(stackName, outputs ?? []);
-    const callbackUrl = outputs?.find((output) => output.OutputKey === StackOutputs.callbackUrl)?.OutputValue;
-    const resolvedRegion = await cloudformation.config.region();
-    const dynamodb = new DynamoDBClient({ region: resolvedRegion });
-    return {
-      description: { kind: 'stack', stackName, region: resolvedRegion },
-      dynamodb,
-      tables,
-      ...(callbackUrl && { callbackUrl }),
-      close: () => dynamodb.destroy(),
-    };
+    return { region: await cloudformation.config.region(), outputs: outputs ?? [] };
   } finally {
     cloudformation.destroy();
   }
@@ -93,7 +112,7 @@ async function openStack(stackName: string, region: string | undefined): Promise
  * Table names from an ebb stack's outputs (`AccountsTableName`, …).
  * @throws AdminError naming the first output missing, e.g. for a stack that is not ebb's.
  */
-export function tableNamesFromOutputs(stackName: string, outputs: readonly { OutputKey?: string; OutputValue?: string }[]): TableNames {
+export function tableNamesFromOutputs(stackName: string, outputs: readonly StackOutput[]): TableNames {
   const byKey = new Map(outputs.map((output) => [output.OutputKey, output.OutputValue]));
   const tables: Partial<TableNames> = {};
   for (const key of Object.keys(Tables) as TableKey[]) {

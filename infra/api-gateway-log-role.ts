@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -28,6 +28,10 @@ export class ApiGatewayLogRole extends Construct {
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
     });
     this.role.applyRemovalPolicy(removalPolicy);
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason: 'The AWS-documented policy for the account-wide API Gateway logging role: it serves every API in the account and region, so it cannot be scoped to this stack\'s log groups.',
+    });
     const account = new CfnAccount(this, 'Account', { cloudWatchRoleArn: this.role.roleArn });
     account.applyRemovalPolicy(removalPolicy);
     this.node.defaultChild = account;

@@ -2,6 +2,8 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ConfigError, resolveConfig, type EbbConfig } from '../protocol/config';
 import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
+import { EbbFrankingKeyring, type EbbFrankingKeyringProps } from './franking-keyring';
+import { EbbMonitoring, type EbbMonitoringOptions } from './monitoring';
 import { StackOutputs } from './outputs';
 import { EbbSunsetSchedules, type EbbSunsetSchedulesOptions } from './sunset-schedules';
 import { EbbTables, type EbbTablesProps } from './tables';
@@ -25,6 +27,12 @@ export interface EbbStackProps extends StackProps {
   readonly tables?: EbbTablesProps;
 
   /**
+   * `removalPolicy` follows the tables': the keyring verifies the reports they hold.
+   * @default - see `EbbFrankingKeyringProps`, with `removalPolicy` following `sunset.purgeAt`
+   */
+  readonly frankingKeyring?: EbbFrankingKeyringProps;
+
+  /**
    * @default - see `EbbWebSocketApiOptions`
    */
   readonly webSocketApi?: EbbWebSocketApiOptions;
@@ -33,14 +41,24 @@ export interface EbbStackProps extends StackProps {
    * @default - see `EbbSunsetSchedulesOptions`
    */
   readonly sunsetSchedules?: EbbSunsetSchedulesOptions;
+
+  /**
+   * @default - see `EbbMonitoringOptions`
+   */
+  readonly monitoring?: EbbMonitoringOptions;
 }
 
-/** Everything one ebb deployment needs: its tables, the WebSocket API in front of its handlers, and its sunset schedules. */
+/**
+ * Everything one ebb deployment needs: its tables, the franking keyring, the WebSocket API in front of
+ * its handlers, its sunset schedules, and the alarms and dashboard that watch them.
+ */
 export class EbbStack extends Stack {
   readonly config: EbbConfig;
   readonly tables: EbbTables;
+  readonly frankingKeyring: EbbFrankingKeyring;
   readonly webSocketApi: EbbWebSocketApi;
   readonly sunsetSchedules: EbbSunsetSchedules;
+  readonly monitoring: EbbMonitoring;
 
   constructor(scope: Construct, id: string, props: EbbStackProps = {}) {
     super(scope, id, { description: 'ebb: serverless end-to-end-encrypted messaging', ...props });
@@ -50,15 +68,28 @@ export class EbbStack extends Stack {
       ...props.tables,
       removalPolicy: props.tables?.removalPolicy ?? tableRemovalPolicy(this.config),
     });
+    this.frankingKeyring = new EbbFrankingKeyring(this, 'FrankingKeyring', {
+      ...props.frankingKeyring,
+      removalPolicy: props.frankingKeyring?.removalPolicy ?? tableRemovalPolicy(this.config),
+    });
     this.webSocketApi = new EbbWebSocketApi(this, 'WebSocket', {
       ...props.webSocketApi,
       tables: this.tables.tables,
       config: this.config,
+      frankingKeyring: this.frankingKeyring,
     });
     this.sunsetSchedules = new EbbSunsetSchedules(this, 'Sunset', {
       ...props.sunsetSchedules,
       tables: this.tables.tables,
       config: this.config,
+      stage: this.webSocketApi.stage,
+      frankingKeyring: this.frankingKeyring,
+    });
+    this.monitoring = new EbbMonitoring(this, 'Monitoring', {
+      ...props.monitoring,
+      functions: { ...this.webSocketApi.functions, lifecycle: this.sunsetSchedules.function },
+      authorizerEntry: this.webSocketApi.authorizerEntry,
+      tables: this.tables.tables,
       stage: this.webSocketApi.stage,
     });
 
@@ -74,6 +105,14 @@ export class EbbStack extends Stack {
       value: this.sunsetSchedules.function.functionName,
       description: 'Runs the sunset tasks; invoke with {"task":"phase-change"|"countdown"|"shutdown"|"purge"}',
     });
+    new CfnOutput(this, StackOutputs.frankingSecretArn, {
+      value: this.frankingKeyring.secret.secretArn,
+      description: 'Secrets Manager secret holding the franking keyring; rotate with `ebb-admin franking rotate`',
+    });
+    if (this.monitoring.alarmTopic) {
+      new CfnOutput(this, StackOutputs.alarmTopicArn, { value: this.monitoring.alarmTopic.topicArn, description: 'SNS topic every alarm notifies: subscribe to it' });
+    }
+    new CfnOutput(this, StackOutputs.dashboardName, { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of this deployment' });
   }
 }
 

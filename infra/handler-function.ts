@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { EbbConfig } from '../protocol/config';
 import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
 import { LambdaEnv, type HandlerSpec } from '../lambdas/routes';
+import type { EbbFrankingKeyring } from './franking-keyring';
 import { invalid, requireNumber, requireWholeNumber } from './validate';
 
 /** The repository root: bundling resolves `lambdas/`, `protocol/` and package-lock.json from here. */
@@ -27,6 +28,13 @@ export interface EbbHandlerFunctionProps {
 
   /** Resolved `context.ebb`, handed to the handler as `EBB_CONFIG`. */
   readonly config: EbbConfig;
+
+  /**
+   * The franking keyring. A handler whose spec says `frankingKeys: true` gets its ARN as
+   * `EBB_FRANKING_SECRET` and may read it; any other handler gets neither.
+   * @default - none; a spec with `frankingKeys: true` then fails synthesis
+   */
+  readonly frankingKeyring?: EbbFrankingKeyring;
 
   /**
    * Directory holding `<spec.entry>.ts`. Must be inside the repository, which bundling uses as its root.
@@ -89,8 +97,12 @@ export class EbbHandlerFunction extends Construct {
       if (spec.tables[key]?.length === 0) throw invalid(this, `handler ${spec.entry} lists table ${key} without any action`);
     }
 
+    const keyring = spec.frankingKeys ? props.frankingKeyring : undefined;
+    if (spec.frankingKeys && !keyring) throw invalid(this, `handler ${spec.entry} reads the franking keyring, which was not given`);
+
     const environment: Record<string, string> = { [LambdaEnv.config]: JSON.stringify(props.config), ...props.environment };
     for (const key of tableKeys(spec)) environment[Tables[key].envVar] = props.tables[key].tableName;
+    if (keyring) environment[LambdaEnv.frankingSecret] = keyring.secret.secretArn;
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -133,6 +145,18 @@ export class EbbHandlerFunction extends Construct {
         }),
       );
     }
+    keyring?.grantRead(this.function);
+
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'The AWS-documented minimum for a Lambda to write its own logs; everything else the function may do is granted inline, per action and resource.',
+      },
+      {
+        id: 'AwsSolutions-L1',
+        reason: 'Pinned to Node.js 22, a supported LTS runtime that the bundles target (esbuild `node22`); moving to a newer runtime is a deliberate, tested upgrade.',
+      },
+    );
   }
 }
 

@@ -8,6 +8,12 @@ export const StackOutputs = {
   webSocketUrl: 'WebSocketUrl',
   callbackUrl: 'CallbackUrl',
   lifecycleFunctionName: 'LifecycleFunctionName',
-  /** `AccountsTableName`, `CiphertextQueueTableName`, …: the deployed name of each table. */
+  /** ARN of the Secrets Manager secret holding the franking keyring; `ebb-admin franking rotate` rewrites it. */
+  frankingSecretArn: 'FrankingSecretArn',
+  /** ARN of the SNS topic every alarm notifies; absent when the stack creates no topic. */
+  alarmTopicArn: 'AlarmTopicArn',
+  /** Name of the CloudWatch dashboard. */
+  dashboardName: 'DashboardName',
+  /** `AccountsTableName`, `CiphertextQueueTableName`, `ReportsTableName`, …: the deployed name of each table. */
   tableName: (key: TableKey): string => `${Tables[key].id}TableName`,
 } as const;

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { Annotations, type CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,7 +11,9 @@ import { resolveConfig, type EbbConfig } from '../protocol/config';
 import type { TableKey } from '../lambdas/adapters/table-definitions';
 import type { LifecycleTask } from '../lambdas/core/lifecycle';
 import { LambdaEnv, ScheduledHandlers, type HandlerSpec } from '../lambdas/routes';
+import type { EbbFrankingKeyring } from './franking-keyring';
 import { EbbHandlerFunction } from './handler-function';
+import { grantConnectionManagement } from './websocket-api';
 import { invalid } from './validate';
 
 /** The sunset dates of `context.ebb.sunset`, each with the task that runs when it arrives (DESIGN §3). */
@@ -79,6 +81,12 @@ export interface EbbSunsetSchedulesProps extends EbbSunsetSchedulesOptions {
 
   /** The stage whose connections the function sends notices to and closes. */
   readonly stage: apigwv2.WebSocketStage;
+
+  /**
+   * The franking keyring, for a lifecycle handler whose spec says `frankingKeys: true`.
+   * @default - none
+   */
+  readonly frankingKeyring?: EbbFrankingKeyring;
 }
 
 /**
@@ -113,6 +121,7 @@ export class EbbSunsetSchedules extends Construct {
       spec,
       tables: props.tables,
       config: props.config,
+      frankingKeyring: props.frankingKeyring,
       handlersDir: props.handlersDir,
       timeout: props.timeout ?? Duration.minutes(15),
       maxTimeout: Duration.minutes(15),
@@ -121,7 +130,7 @@ export class EbbSunsetSchedules extends Construct {
       environment: spec.manageConnections ? { [LambdaEnv.callbackUrl]: props.stage.callbackUrl } : undefined,
     });
     this.function = lifecycle.function;
-    if (spec.manageConnections) props.stage.grantManagementApiAccess(this.function);
+    if (spec.manageConnections) grantConnectionManagement(props.stage, this.function);
 
     const due = dueDates(this, sunset, now);
     const schedules: Partial<Record<SunsetDateKey | 'countdown', Schedule>> = {};
@@ -143,6 +152,10 @@ export class EbbSunsetSchedules extends Construct {
           },
         },
       }),
+    });
+    Validations.of(this.schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: 'The LambdaInvoke target grants lambda:InvokeFunction on the lifecycle function and its versions (`:*`); the role can invoke nothing else.',
     });
     const target = (task: LifecycleTask) =>
       new LambdaInvoke(this.function, { role: this.schedulerRole, input: ScheduleTargetInput.fromObject({ task }) });

@@ -14,6 +14,8 @@ export interface HandlerSpec {
   readonly manageConnections: boolean;
   /** Whether the route's integration response is returned to the caller (two-way route). */
   readonly returnsResponse: boolean;
+  /** Reads the franking keyring (DESIGN §7): infra grants GetSecretValue on that one secret. */
+  readonly frankingKeys?: boolean;
 }
 
 const ACCOUNT_READ = { accounts: ['GetItem'] } as const;
@@ -47,12 +49,21 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'send',
     routeKey: 'send',
-    tables: { ...ACCOUNT_READ, queue: ['PutItem', 'GetItem', 'DeleteItem'], connections: ['Query', 'DeleteItem'], ...RATE_LIMIT },
+    tables: { ...ACCOUNT_READ, queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'], connections: ['Query', 'DeleteItem'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
+    frankingKeys: true,
+  },
+  {
+    entry: 'report',
+    routeKey: 'report',
+    tables: { ...ACCOUNT_READ, reports: ['PutItem', 'GetItem'], ...RATE_LIMIT },
+    manageConnections: false,
+    returnsResponse: true,
+    frankingKeys: true,
   },
   { entry: 'fetch', routeKey: 'fetch', tables: { ...ACCOUNT_READ, queue: ['Query'] }, manageConnections: false, returnsResponse: true },
-  { entry: 'ack', routeKey: 'ack', tables: { ...ACCOUNT_READ, queue: ['BatchWriteItem'] }, manageConnections: false, returnsResponse: true },
+  { entry: 'ack', routeKey: 'ack', tables: { ...ACCOUNT_READ, queue: ['DeleteItem', 'UpdateItem'] }, manageConnections: false, returnsResponse: true },
   {
     entry: 'username-set',
     routeKey: 'username.set',
@@ -97,6 +108,7 @@ export const ScheduledHandlers: readonly HandlerSpec[] = [
       usernames: ['Scan', 'BatchWriteItem'],
       nonces: ['Scan', 'BatchWriteItem'],
       rateLimits: ['Scan', 'BatchWriteItem'],
+      reports: ['Scan', 'BatchWriteItem'],
     },
     manageConnections: true,
     returnsResponse: false,
@@ -107,4 +119,6 @@ export const ScheduledHandlers: readonly HandlerSpec[] = [
 export const LambdaEnv = {
   config: 'EBB_CONFIG',
   callbackUrl: 'EBB_CALLBACK_URL',
+  /** ARN of the Secrets Manager secret holding the franking keyring. */
+  frankingSecret: 'EBB_FRANKING_SECRET',
 } as const;

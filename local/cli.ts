@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({
     port,
     config: config as never,
-    logger: jsonLogger({ local: true }, level),
+    logger: jsonLogger({ functionName: 'local' }, level),
     onLifecycle: (outcome) => console.log(describeOutcome(outcome, holder.config!)),
   });
   holder.config = stack.config;

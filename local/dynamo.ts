@@ -1,5 +1,6 @@
 import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { Tables, type TableDefinition, type TableKey, type TableNames } from '../lambdas/adapters/table-definitions';
 
 // dynalite ships no types.
@@ -86,4 +87,65 @@ export async function sweepExpired(client: DynamoDBClient, names: TableNames, no
     } while (start);
   }
   return deleted;
+}
+
+/** A fault the chaos harness injects into a DynamoDB call, as DynamoDB itself reports it. */
+export type DynamoFault = 'throttle' | 'error';
+/** Decides per call (operation such as `PutItem`, table name when the call names one); undefined lets it through. */
+export type DynamoFaultDecider = (operation: string, table: string | undefined) => DynamoFault | undefined;
+
+interface HttpRequestLike {
+  readonly headers: Record<string, string | undefined>;
+  readonly body?: unknown;
+}
+interface RequestHandlerLike {
+  handle(request: HttpRequestLike, options?: unknown): Promise<{ response: unknown }>;
+}
+
+/**
+ * A DynamoDB client whose calls may fail before they reach dynalite, with the status, error type and body
+ * DynamoDB sends for throttling (400 ProvisionedThroughputExceededException) and for its own failures
+ * (500 InternalServerError). The AWS SDK's retry strategy treats them as it would on AWS.
+ */
+export function faultInjectingClient(endpoint: string, decide: () => DynamoFaultDecider | undefined): DynamoDBClient {
+  const client = new DynamoDBClient({ endpoint, ...LOCAL_AWS, maxAttempts: 3 });
+  const config = client.config as unknown as { requestHandler: RequestHandlerLike };
+  const inner = config.requestHandler;
+  config.requestHandler = {
+    async handle(request, options) {
+      const fault = decide()?.(operationOf(request), tableOf(request));
+      if (fault) return { response: faultResponse(fault) };
+      return inner.handle(request, options);
+    },
+  };
+  return client;
+}
+
+function operationOf(request: HttpRequestLike): string {
+  return (request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'] ?? '').split('.')[1] ?? 'unknown';
+}
+
+function tableOf(request: HttpRequestLike): string | undefined {
+  const body = request.body instanceof Uint8Array ? Buffer.from(request.body).toString('utf8') : request.body;
+  if (typeof body !== 'string') return undefined;
+  try {
+    const name = (JSON.parse(body) as { TableName?: unknown }).TableName;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function faultResponse(fault: DynamoFault) {
+  const [statusCode, type, message] =
+    fault === 'throttle'
+      ? [400, 'ProvisionedThroughputExceededException', 'The level of configured provisioned throughput for the table was exceeded.']
+      : [500, 'InternalServerError', 'Internal server error'];
+  const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
+  return {
+    statusCode,
+    reason: type,
+    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': type, 'content-length': String(Buffer.byteLength(body)) },
+    body: Readable.from([Buffer.from(body)]),
+  };
 }

@@ -71,7 +71,13 @@ export class WebSocketGateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.stage = options.stage ?? 'local';
-    this.server = createServer((req, res) => void this.serveHttp(req, res));
+    this.server = createServer((req, res) => {
+      this.serveHttp(req, res).catch(() => {
+        // Never let one request take the stack down; the error itself may carry request data.
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
     // ws enforces the whole-message limit; the per-frame limit is added per socket in accept().
     this.wss = new WebSocketServer({ noServer: true, maxPayload: Limits.maxMessageBytes });
     this.server.on('upgrade', (req, socket: Socket, head) => void this.upgrade(req, socket, head));
@@ -139,10 +145,12 @@ export class WebSocketGateway {
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
+    const url = parseTarget(req.url);
+    if (!url) return refuse(400, 'Bad Request');
     try {
-      const url = new URL(req.url ?? '/', 'http://local');
-      const query: Record<string, string> = {};
-      const multi: Record<string, string[]> = {};
+      // No prototype: a parameter named `__proto__` or `constructor` is just a parameter.
+      const query = Object.create(null) as Record<string, string>;
+      const multi = Object.create(null) as Record<string, string[]>;
       for (const [k, v] of url.searchParams) {
         query[k] = v;
         (multi[k] ??= []).push(v);
@@ -297,7 +305,12 @@ export class WebSocketGateway {
   }
 
   private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
+    const url = parseTarget(req.url);
+    if (!url) {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('Bad Request\n');
+      return;
+    }
     const match = /^(?:\/[^/]+)?\/@connections\/([^/]+)$/.exec(url.pathname);
     if (!match) {
       res.writeHead(url.pathname === '/' ? 426 : 404, { 'content-type': 'text/plain' });
@@ -341,6 +354,15 @@ export class WebSocketGateway {
       res.writeHead(405);
       res.end();
     }
+  }
+}
+
+/** The request target as a URL, or undefined when it is not one (API Gateway answers those 400). */
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://local');
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,12 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { resolveConfig, type EbbConfig, type EbbConfigInput } from '../protocol';
-import { silentLogger } from '../lambdas/adapters/logger';
+import { jsonLogger, silentLogger } from '../lambdas/adapters/logger';
+import { MemoryFrankingKeys } from '../lambdas/adapters/memory';
 import { createPorts, type HandlerPorts } from '../lambdas/adapters/ports';
 import { localTableNames, type TableNames } from '../lambdas/adapters/table-definitions';
 import type { LifecycleOutcome } from '../lambdas/core/lifecycle';
 import type { Clock, Logger, Ports } from '../lambdas/core/ports';
 import { authorize } from '../lambdas/handlers/authorize';
-import { LOCAL_AWS, createTables, startDynalite, sweepExpired } from './dynamo';
+import { LOCAL_AWS, createTables, faultInjectingClient, startDynalite, sweepExpired, type DynamoFaultDecider } from './dynamo';
 import { WebSocketGateway, type Integration } from './gateway';
 import { integrations } from './integrations';
 import { LocalLifecycle } from './lifecycle';
@@ -20,7 +23,7 @@ export interface LocalStackOptions {
   readonly now?: () => number;
   /** How often expired items are swept, as DynamoDB's TTL would. @default 1000 */
   readonly sweepIntervalMs?: number;
-  /** Structured logs of the handlers. @default silent */
+  /** Structured logs of the handlers. @default silent, or JSON lines appended to `EBB_LOG_FILE` when that is set */
   readonly logger?: Logger;
   /** How often the clock is checked for sunset dates passed and countdown days, as the schedules would fire. @default 250 */
   readonly lifecycleIntervalMs?: number;
@@ -29,6 +32,17 @@ export interface LocalStackOptions {
   /** Override API Gateway's 10-minute idle / 2-hour connection limits (tests). */
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
+}
+
+/**
+ * Faults the chaos harness switches on and off while the stack runs (`stack.faults`). Only the handlers'
+ * calls are affected; the sweeper, the lifecycle timers and tests reading the tables are not.
+ */
+export interface LocalFaults {
+  /** Fails a DynamoDB call of a handler, as DynamoDB would (throttling or a 500). */
+  dynamodb?: DynamoFaultDecider;
+  /** Fails a management-API call (push or disconnect) with this HTTP status, e.g. 410 or 500. */
+  management?: (method: string, connectionId: string) => number | undefined;
 }
 
 export interface LocalStack {
@@ -42,6 +56,13 @@ export interface LocalStack {
   /** The ports the handlers run with (tests inspect storage through them). */
   readonly ports: HandlerPorts;
   readonly gateway: WebSocketGateway;
+  /**
+   * The franking keyring, generated at start and kept in memory like the tables. `rotate()` makes a new key
+   * current, as `ebb-admin franking rotate` does on AWS; older kids stay valid for reports.
+   */
+  readonly frankingKeys: MemoryFrankingKeys;
+  /** Fault injection, empty (no faults) unless a test sets it. */
+  readonly faults: LocalFaults;
   /** Runs one TTL sweep now; resolves with the number of items deleted. */
   sweep(): Promise<number>;
   /**
@@ -60,13 +81,14 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = resolveConfig(options.config ?? {});
   const clock: Clock = { now: options.now ?? (() => Date.now()) };
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? logFileFromEnv() ?? silentLogger;
   const tables = localTableNames();
   const dynamo = await startDynalite();
   await createTables(dynamo.client, tables);
 
   // The gateway must listen before the management client knows its endpoint; routes are bound after.
   const bound: { ports?: Ports } = {};
+  const faults: LocalFaults = {};
   const routes = new Map<string, Integration>();
   const gateway = new WebSocketGateway({
     port: options.port ?? 8787,
@@ -75,6 +97,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     routes,
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
+    interceptManagement: (method, connectionId) => faults.management?.(method, connectionId),
   });
   try {
     await gateway.listen();
@@ -83,7 +106,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw error;
   }
   const management = new ApiGatewayManagementApiClient({ endpoint: gateway.callbackUrl, ...LOCAL_AWS, maxAttempts: 1 });
-  const ports = (bound.ports = createPorts({ dynamodb: dynamo.client, tables, management, config, clock, logger }));
+  const frankingKeys = new MemoryFrankingKeys(clock, config.retentionDays, (n) => new Uint8Array(randomBytes(n)));
+  const handlerDynamo = faultInjectingClient(dynamo.endpoint, () => faults.dynamodb);
+  const ports = (bound.ports = createPorts({
+    dynamodb: handlerDynamo,
+    tables,
+    management,
+    frankingKeys: () => frankingKeys,
+    config,
+    clock,
+    logger,
+  }));
   for (const [key, integration] of integrations(ports)) routes.set(key, integration);
 
   let sweeping: Promise<number> | undefined;
@@ -105,6 +138,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tables,
     ports,
     gateway,
+    frankingKeys,
+    faults,
     sweep,
     lifecycleTick: () => lifecycle.tick(),
     async stop() {
@@ -114,7 +149,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await sweeping?.catch(() => undefined);
       await gateway.close();
       management.destroy();
+      handlerDynamo.destroy();
       await dynamo.stop();
     },
   };
+}
+
+/** With `EBB_LOG_FILE` set, handler logs are appended there as JSON lines (the test run checks them all). */
+function logFileFromEnv(): Logger | undefined {
+  const file = process.env.EBB_LOG_FILE;
+  return file ? jsonLogger({ functionName: 'local' }, 'info', (line) => appendFileSync(file, `${line}\n`)) : undefined;
 }

@@ -12,6 +12,7 @@ import { route as keysBundle } from '../lambdas/handlers/keys-bundle';
 import { route as keysCount } from '../lambdas/handlers/keys-count';
 import { route as keysPublish } from '../lambdas/handlers/keys-publish';
 import { route as register } from '../lambdas/handlers/register';
+import { route as report } from '../lambdas/handlers/report';
 import { route as send } from '../lambdas/handlers/send';
 import { route as status } from '../lambdas/handlers/status';
 import { route as usernameLookup } from '../lambdas/handlers/username-lookup';
@@ -37,6 +38,7 @@ const MODULES: Record<string, { invoke: Invoke }> = {
   'username-set': usernameSet,
   'username-lookup': usernameLookup,
   'account-delete': accountDelete,
+  report,
 };
 
 /** Every route of the manifest, bound to `ports` (the authorizer is wired separately). */

@@ -52,6 +52,7 @@ export const EbbConfigSchema = z.strictObject({
     connectPerMinute: perMinute,
     bundlePerMinute: perMinute,
     registerPerMinute: perMinute,
+    reportPerMinute: perMinute,
   }),
   sunset: SunsetSchema,
 });
@@ -63,7 +64,7 @@ export const DEFAULT_CONFIG: EbbConfig = {
   retentionDays: 30,
   maxCiphertextBytes: 16384,
   maxQueueDepth: 10000,
-  rateLimits: { sendPerMinute: 120, connectPerMinute: 20, bundlePerMinute: 60, registerPerMinute: 10 },
+  rateLimits: { sendPerMinute: 120, connectPerMinute: 20, bundlePerMinute: 60, registerPerMinute: 10, reportPerMinute: 10 },
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
 };
 

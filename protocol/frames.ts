@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { BASE64URL_PATTERN, base64UrlByteLength } from './base64url';
 import { USER_ID_LENGTH } from './connect';
 import type { ErrorCode } from './errors';
+import { COMMITMENT_BYTES, FRANK_KEY_BYTES, FRANK_TAG_BYTES } from './franking';
 import { Limits } from './limits';
 import type { Phase, SunsetSchedule } from './sunset';
 
@@ -30,6 +31,13 @@ export const Ciphertext = base64url.check(
   z.refine((s) => base64UrlByteLength(s) > 0, 'is not valid base64url'),
 );
 export const Timestamp = z.number().check(z.int(), z.minimum(0), z.maximum(8.64e15));
+
+/** Names the server's franking key a tag was made with (DESIGN §7); old ones stay valid for reports. */
+export const FrankKeyId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1 to 32 characters of A-Z, a-z, 0-9, _ and -'));
+export const Commitment = bytes(COMMITMENT_BYTES);
+/** The franking fields of a delivered message: the sender's commitment and the server's tag over it. */
+export const Frank = z.object({ commitment: Commitment, tag: bytes(FRANK_TAG_BYTES), kid: FrankKeyId });
+export type Frank = z.infer<typeof Frank>;
 
 /** A discoverable name (DESIGN §5): unique regardless of case, so "Alice_1" and "alice_1" are one name. */
 export const Username = z.string().check(z.regex(/^[A-Za-z0-9_]{3,32}$/, 'must be 3 to 32 characters of A-Z, a-z, 0-9 and _'));
@@ -80,7 +88,8 @@ export const SendFrame = z.object({
   id: MessageId,
   to: UserId,
   messages: z
-    .array(z.object({ device: Device, ciphertext: Ciphertext }))
+    /** `commitment`: HMAC-SHA-512/256 of the content under the franking key inside the ciphertext. */
+    .array(z.object({ device: Device, ciphertext: Ciphertext, commitment: Commitment }))
     .check(
       z.minLength(1),
       z.maxLength(Limits.maxDevicesPerSend),
@@ -105,6 +114,23 @@ export const AckFrame = z.object({
 export const UsernameSetFrame = z.object({ action: z.literal('username.set'), rid: Rid, username: Username });
 export const UsernameLookupFrame = z.object({ action: z.literal('username.lookup'), rid: Rid, username: Username });
 export const AccountDeleteFrame = z.object({ action: z.literal('account.delete'), rid: Rid });
+export const ReportFrame = z.object({
+  action: z.literal('report'),
+  rid: Rid,
+  /** The envelope fields of the reported message, as the caller received it. */
+  message: z.object({ id: MessageId, from: z.object({ user: UserId, device: Device }), sentAt: Timestamp, frank: Frank }),
+  /** The franking key from inside the ciphertext: with `content` it must reproduce `frank.commitment`. */
+  frankKey: bytes(FRANK_KEY_BYTES),
+  /** The decrypted content; text as its UTF-8 bytes. */
+  content: z.object({
+    kind: z.enum(['text', 'bytes']),
+    body: base64url.check(
+      z.maxLength(Math.ceil((Limits.ciphertextBytesCeiling * 4) / 3)),
+      z.refine((s) => base64UrlByteLength(s) >= 0, 'is not valid base64url'),
+    ),
+  }),
+  reason: z.string().check(z.minLength(1), z.maxLength(Limits.maxReportReasonChars)),
+});
 
 export const ClientFrames = {
   hello: HelloFrame,
@@ -119,6 +145,7 @@ export const ClientFrames = {
   'username.set': UsernameSetFrame,
   'username.lookup': UsernameLookupFrame,
   'account.delete': AccountDeleteFrame,
+  report: ReportFrame,
 } as const;
 
 export type Action = keyof typeof ClientFrames;
@@ -136,6 +163,7 @@ export type AckFrame = ClientFrame<'ack'>;
 export type UsernameSetFrame = ClientFrame<'username.set'>;
 export type UsernameLookupFrame = ClientFrame<'username.lookup'>;
 export type AccountDeleteFrame = ClientFrame<'account.delete'>;
+export type ReportFrame = ClientFrame<'report'>;
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);
@@ -151,6 +179,7 @@ export const Envelope = z.object({
   /** When the server drops it, epoch ms. */
   expiresAt: Timestamp,
   ciphertext: Ciphertext,
+  frank: Frank,
 });
 export type Envelope = z.infer<typeof Envelope>;
 
@@ -200,6 +229,8 @@ export interface Results {
   'username.lookup': { userId: string | null };
   /** Also when there was nothing left to delete: a retry after a lost answer succeeds. */
   'account.delete': { deleted: true };
+  /** `duplicate`: this reporter had already reported this message; the first report stands. */
+  report: { reportId: string; duplicate: boolean };
 }
 
 export type ResultFrame<A extends Action = Action> = { type: 'result'; rid: string } & Results[A];

@@ -3,6 +3,7 @@ export * from './config';
 export * from './connect';
 export * from './errors';
 export * from './frames';
+export * from './franking';
 export { describeIssues } from './issues';
 export * from './limits';
 export * from './sunset';

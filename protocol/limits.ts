@@ -19,6 +19,8 @@ export const Limits = {
   fetchPageChars: 96 * 1024,
   /** Allowed distance between a connect request's timestamp and the server clock. */
   connectSkewMs: 60 * 1000,
+  /** A report's reason, in characters. */
+  maxReportReasonChars: 500,
   /** Devices per account. */
   maxDevice: 16,
 } as const;

@@ -1,8 +1,10 @@
-import { UserId, Username } from '../../protocol/frames';
+import { MessageId, UserId, Username } from '../../protocol/frames';
+import { Limits } from '../../protocol/limits';
 import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type ArchiveContents, collectEntries, parseContents, writeEntries } from './archive/contents';
 import { openArchive, sealArchive } from './archive/format';
-import { EbbError, badRequest, toEbbError } from './errors';
+import { EbbError, badRequest, toEbbError, withMessageId } from './errors';
+import { randomId } from './crypto/random';
 import { Emitter } from './events';
 import { type Identity, loadOrCreateIdentity, parseIdentity } from './identity/identity';
 import { PeerDirectory } from './identity/peers';
@@ -11,7 +13,8 @@ import { type EbbClientOptions, type Settings, resolveOptions } from './options'
 import { ACK_CLOSE_WAIT_MS, AckBatcher } from './session/acks';
 import { handshake } from './session/handshake';
 import { Inbox } from './session/inbox';
-import { Outbox } from './session/outbox';
+import { MESSAGE_ID_BYTES, Outbox } from './session/outbox';
+import { Reportables } from './session/reportables';
 import { Sessions } from './session/sessions';
 import { StoreKeys } from './store/layout';
 import { Connection } from './transport/connection';
@@ -19,7 +22,7 @@ import { signedConnectUrl } from './transport/connect-url';
 import { MessagePush, NoticePush } from './transport/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
-import type { EbbClientEvents, SendOptions, SendResult } from './types';
+import type { EbbClientEvents, ReportResult, SendOptions, SendResult } from './types';
 
 /**
  * An ebb account on one device: connects, keeps the connection alive, encrypts what it sends and
@@ -33,6 +36,7 @@ export class EbbClient {
   private readonly outbox: Outbox;
   private readonly peers: PeerDirectory;
   private readonly sessions: Sessions;
+  private readonly reportables: Reportables;
   private limits: ServiceLimits | null = null;
   private registered: boolean;
 
@@ -129,10 +133,22 @@ export class EbbClient {
       (userId) => this.events.emit('identityChanged', { userId }),
     );
     this.sessions = new Sessions({ identity, device, store, peers: this.peers, now, prekeyPolicy });
-    this.inbox = new Inbox({ identity, device, store, sessions: this.sessions, acks: this.acks, now, emit: (message) => this.events.emit('message', message) });
+    this.reportables = new Reportables(store, now);
+    this.inbox = new Inbox({
+      identity,
+      device,
+      store,
+      sessions: this.sessions,
+      acks: this.acks,
+      reportables: this.reportables,
+      now,
+      emit: (message) => this.events.emit('message', message),
+      fetch: (after) => this.connection.request('fetch', after === undefined ? {} : { after }),
+    });
     this.outbox = new Outbox({
       identity,
       device,
+      store,
       peers: this.peers,
       sessions: this.sessions,
       limits: async () => {
@@ -197,7 +213,8 @@ export class EbbClient {
    *   would overrun `timeoutMs`: shorter waits are waited out and the send retried. SERVICE_READ_ONLY and other
    *   server refusals with the server's retryability.
    * @throws EbbError INTERNAL (retryable) when the connection was lost and the send could not be
-   *   completed within `timeoutMs`. The message may then have been queued: a new send() is a new message.
+   *   completed within `timeoutMs`. The message may then have been queued: a new send() is a new
+   *   message, unless it passes `{ id: err.messageId }` (every error from send() carries `messageId`).
    * @throws EbbError INTERNAL (retryable) when the store fails; its error is the `cause`.
    */
   async send(to: string, content: string | Uint8Array, options: SendOptions = {}): Promise<SendResult> {
@@ -206,14 +223,55 @@ export class EbbClient {
     if (!isText && !(content instanceof Uint8Array)) throw badRequest('content: must be a string or a Uint8Array');
     checkSeconds('expiresInSeconds', options.expiresInSeconds);
     checkSeconds('burnAfterReadingSeconds', options.burnAfterReadingSeconds);
+    if (options.id !== undefined && !MessageId.safeParse(options.id).success) throw badRequest('id: must be a message id from an earlier send()');
+    const id = options.id ?? randomId(MESSAGE_ID_BYTES);
     try {
       return await this.outbox.send({
+        id,
         to,
         body: isText ? new TextEncoder().encode(content) : content,
         ...(isText && { text: content }),
         ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
         ...(options.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: options.burnAfterReadingSeconds }),
       });
+    } catch (err) {
+      throw withMessageId(toEbbError(err), id);
+    }
+  }
+
+  /**
+   * Reports a received message as abuse to the service's operator (DESIGN §7). This reveals the
+   * message's content to the operator, with the franking key that proves the sender sent exactly that
+   * to this account: the operator learns nothing else. The client keeps what a report needs for every
+   * message it handed to 'message' listeners until the message expires (at most the newest 2000).
+   * Reporting a message again is answered with the first report's id and `duplicate: true`.
+   * Waits for connect() to finish.
+   * @throws EbbError BAD_REQUEST (not retryable) for an invalid message id, or a `reason` that is not
+   *   1 to 500 characters; nothing is sent.
+   * @throws EbbError NOT_FOUND (not retryable) when no received message with this id is kept: never
+   *   received, expired, or received on another device; nothing is sent.
+   * @throws EbbError FORBIDDEN (not retryable) when the service cannot verify the message as delivered
+   *   to this device with this content, e.g. it was received from another deployment.
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`), ACCOUNT_SUSPENDED, SERVICE_READ_ONLY
+   *   and other server refusals with the server's retryability.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`, or when the store fails;
+   *   reporting again is safe.
+   */
+  async report(messageId: string, reason: string): Promise<ReportResult> {
+    if (!MessageId.safeParse(messageId).success) throw badRequest('messageId: must be a message id');
+    if (typeof reason !== 'string' || reason.length < 1 || reason.length > Limits.maxReportReasonChars) {
+      throw badRequest(`reason: must be 1 to ${Limits.maxReportReasonChars} characters`);
+    }
+    try {
+      const kept = await this.reportables.find(messageId);
+      if (!kept) throw new EbbError('NOT_FOUND', 'no received message with this id is kept for reporting', { retryable: false });
+      const { reportId, duplicate } = await this.connection.request('report', {
+        message: { id: kept.id, from: kept.from, sentAt: kept.sentAt, frank: kept.frank },
+        frankKey: kept.frankKey,
+        content: { kind: kept.kind, body: kept.body },
+        reason,
+      });
+      return { reportId, duplicate };
     } catch (err) {
       throw toEbbError(err);
     }
@@ -345,7 +403,8 @@ export class EbbClient {
    * One encrypted file holding everything this device keeps for the account, to move it to another
    * device or deployment with importArchive: the identity's secret keys, peer identities, sessions
    * (with skipped message keys), prekey private keys, the ids of messages already received (so a
-   * re-delivery is not shown twice) and every other entry of the store, including the app's own.
+   * re-delivery is not shown twice), the received messages kept for report() until they expire (their
+   * content in plaintext) and every other entry of the store, including the app's own.
    * Only the deployment's registration flag is left out. Makes no request: works before connect(),
    * after close(), and after the service shut down. The store is read key by key, not as one
    * snapshot: export while the app is not sending, or after close(), for a consistent archive.
@@ -381,6 +440,7 @@ export class EbbClient {
    * fail with EbbError INTERNAL (not retryable). Never throws.
    */
   async close(): Promise<void> {
+    this.inbox.stop();
     await this.inbox.idle();
     if (this.connection.isOpen) await this.acks.flush(Math.min(ACK_CLOSE_WAIT_MS, this.settings.timeoutMs));
     this.acks.discard();

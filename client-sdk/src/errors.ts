@@ -9,6 +9,8 @@ export interface EbbErrorOptions {
   readonly retryAfterSeconds?: number;
   /** The underlying failure, e.g. a KeyStore's own error. */
   readonly cause?: unknown;
+  /** Set by send(): the id the message went out with, to retry it with `{ id }`. */
+  readonly messageId?: string;
 }
 
 /**
@@ -20,12 +22,18 @@ export class EbbError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly retryAfterSeconds?: number;
+  /**
+   * Set on errors from send(): the message's id. After a retryable error the message may or may not
+   * have been queued; `send(to, content, { id: err.messageId })` retries without risking a duplicate.
+   */
+  readonly messageId?: string;
 
   constructor(code: ErrorCode, message: string, options: EbbErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryable = options.retryable ?? isRetryable(code);
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+    if (options.messageId !== undefined) this.messageId = options.messageId;
   }
 
   /**
@@ -53,4 +61,17 @@ export function toEbbError(err: unknown): EbbError {
   if (EbbError.is(err)) return err;
   const detail = err instanceof Error ? `: ${err.message}` : '';
   return new EbbError('INTERNAL', `unexpected failure${detail}`, { retryable: true, cause: err });
+}
+
+/** `err` as it leaves send(): the same error, naming the message it was about. */
+export function withMessageId(err: EbbError, messageId: string): EbbError {
+  if (err.messageId === messageId) return err;
+  const copy = new EbbError(err.code, err.message, {
+    retryable: err.retryable,
+    ...(err.retryAfterSeconds !== undefined && { retryAfterSeconds: err.retryAfterSeconds }),
+    ...(err.cause !== undefined && { cause: err.cause }),
+    messageId,
+  });
+  copy.stack = err.stack;
+  return copy;
 }

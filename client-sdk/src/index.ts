@@ -12,6 +12,7 @@ export type {
   IdentityChangedEvent,
   Phase,
   ReceivedMessage,
+  ReportResult,
   SendOptions,
   SendResult,
   ServiceLimits,

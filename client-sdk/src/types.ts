@@ -55,12 +55,27 @@ export interface SendOptions {
   readonly expiresInSeconds?: number;
   /** Carried inside the ciphertext: the recipient's app deletes the message this long after reading it. */
   readonly burnAfterReadingSeconds?: number;
+  /**
+   * The id of an earlier send() of the same content that rejected with a retryable error (its
+   * `err.messageId`). The server queues one id once per recipient device and recipients drop a
+   * repeated id, so retrying this way delivers the message at most once, even if the first attempt
+   * was queued after all. @default a fresh random id
+   */
+  readonly id?: string;
 }
 
 export interface SendResult {
   readonly id: string;
   /** Server time at which the message was queued. */
   readonly sentAt: Date;
+}
+
+/** What `EbbClient.report` resolves with. */
+export interface ReportResult {
+  /** The service's id for the report, the same for every report of one message by this device. */
+  readonly reportId: string;
+  /** This device had already reported the message: the first report stands, this reason is not kept. */
+  readonly duplicate: boolean;
 }
 
 /** Events of `EbbClient.on`. */

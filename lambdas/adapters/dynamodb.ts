@@ -26,6 +26,8 @@ import type {
   QueuePage,
   RateDecision,
   RateLimiter,
+  ReportRecord,
+  Reports,
   SendMarker,
   StoreName,
   StoreSweeper,
@@ -35,7 +37,7 @@ import type {
 } from '../core/ports';
 import { takeToken } from '../core/rate-limits';
 import { Tables } from './table-definitions';
-import { MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
+import { DEPTH_SORT_KEY, MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
 
 /** DynamoDB implementations of the storage ports. No transactions (dynalite has none); Scan only in DynamoSweeper. */
 
@@ -379,6 +381,7 @@ export class DynamoQueue implements CiphertextQueue {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly retentionDays = 365,
   ) {}
 
   async put(message: QueuedMessage) {
@@ -395,6 +398,9 @@ export class DynamoQueue implements CiphertextQueue {
           expiresAt: message.expiresAt,
           // Stored as binary: a third smaller than base64url, which DynamoDB bills by.
           ct: Buffer.from(message.ciphertext, 'base64url'),
+          fc: Buffer.from(message.frank.commitment, 'base64url'),
+          ft: Buffer.from(message.frank.tag, 'base64url'),
+          fk: message.frank.kid,
         },
       }),
     );
@@ -421,14 +427,96 @@ export class DynamoQueue implements CiphertextQueue {
     }
   }
 
-  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]) {
+  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<number> {
     const rcpt = address(recipient);
     const unique = [...new Set(refs.map((ref) => messageSortKey(ref)))];
-    await batchWrite(
-      this.db,
-      this.table,
-      unique.map((sk) => ({ DeleteRequest: { Key: { rcpt, sk } } })),
+    // One DeleteItem each (not a batch), so the depth counter is given back exactly what was there.
+    const removed = await Promise.all(
+      unique.map(async (sk) => {
+        const out = await this.db.send(new DeleteCommand({ TableName: this.table, Key: { rcpt, sk }, ReturnValues: 'ALL_OLD' }));
+        return out.Attributes ? 1 : 0;
+      }),
     );
+    return removed.reduce<number>((a, b) => a + b, 0);
+  }
+
+  async reserve(recipient: DeviceAddress, max: number, nowMs: number): Promise<boolean> {
+    const rcpt = address(recipient);
+    if (await this.increment(rcpt, max, nowMs)) return true;
+    // The counter says full, but TTL deletes messages without telling it: count what is really there.
+    const actual = await this.count(rcpt, nowMs, max);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { rcpt, sk: DEPTH_SORT_KEY },
+        UpdateExpression: 'SET queuedMessages = :n, expiresAt = :expires',
+        ExpressionAttributeValues: { ':n': actual, ':expires': this.counterExpiry(nowMs) },
+      }),
+    );
+    return actual < max && (await this.increment(rcpt, max, nowMs));
+  }
+
+  private async increment(rcpt: string, max: number, nowMs: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { rcpt, sk: DEPTH_SORT_KEY },
+          UpdateExpression: 'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, expiresAt = :expires',
+          ConditionExpression: 'attribute_not_exists(queuedMessages) OR queuedMessages < :max',
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': max, ':expires': this.counterExpiry(nowMs) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async release(recipient: DeviceAddress, count: number): Promise<void> {
+    if (count <= 0) return;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { rcpt: address(recipient), sk: DEPTH_SORT_KEY },
+          UpdateExpression: 'SET queuedMessages = queuedMessages - :n',
+          ConditionExpression: 'queuedMessages >= :n',
+          ExpressionAttributeValues: { ':n': count },
+        }),
+      );
+    } catch (error) {
+      // Already lower (a reconcile counted after these were deleted): the next reconcile corrects it.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Unexpired messages in the partition, counted up to `atMost` (Query with Select COUNT, paged). */
+  private async count(rcpt: string, nowMs: number, atMost: number): Promise<number> {
+    let total = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'rcpt = :r AND begins_with(sk, :m)',
+          FilterExpression: 'expiresAt > :now',
+          ExpressionAttributeValues: { ':r': rcpt, ':m': MESSAGE_PREFIX, ':now': nowSeconds(nowMs) },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      total += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start && total < atMost);
+    return total;
+  }
+
+  /** The counter outlives every message it counts (their lifetime is capped at retentionDays), then TTL takes it. */
+  private counterExpiry(nowMs: number): number {
+    return nowSeconds(nowMs) + (this.retentionDays + 1) * 86_400;
   }
 
   async page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage> {
@@ -452,6 +540,11 @@ export class DynamoQueue implements CiphertextQueue {
         sentAt: Number(item.sentAt),
         expiresAt: Number(item.expiresAt),
         ciphertext: Buffer.from(item.ct as Uint8Array).toString('base64url'),
+        frank: {
+          commitment: Buffer.from(item.fc as Uint8Array).toString('base64url'),
+          tag: Buffer.from(item.ft as Uint8Array).toString('base64url'),
+          kid: item.fk as string,
+        },
       }),
     );
     return { messages, cursor: (out.LastEvaluatedKey?.sk as string | undefined) ?? null };
@@ -592,6 +685,76 @@ export class DynamoSweeper implements StoreSweeper {
       keys.map((key) => ({ DeleteRequest: { Key: key } })),
     );
   }
+}
+
+/** Verified reports by id. `create` is the route's; `get` and `list` (a Scan) are for operators only. */
+export class DynamoReports implements Reports {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async create(record: ReportRecord): Promise<{ created: boolean; record: ReportRecord }> {
+    try {
+      await this.db.send(
+        new PutCommand({ TableName: this.table, Item: toReportItem(record), ConditionExpression: 'attribute_not_exists(reportId)' }),
+      );
+      return { created: true, record };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const stored = await this.get(record.reportId);
+      if (!stored) throw error;
+      return { created: false, record: stored };
+    }
+  }
+
+  async get(reportId: string): Promise<ReportRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { reportId }, ConsistentRead: true }));
+    return out.Item ? fromReportItem(out.Item) : undefined;
+  }
+
+  /** One Scan page after `cursor` (a report id), at most `limit`; the order is the table's, not time. */
+  async list(cursor: string | null, limit: number): Promise<{ reports: ReportRecord[]; cursor: string | null }> {
+    const out = await this.db.send(
+      new ScanCommand({
+        TableName: this.table,
+        Limit: limit,
+        ConsistentRead: true,
+        ExclusiveStartKey: cursor === null ? undefined : { reportId: cursor },
+      }),
+    );
+    return { reports: (out.Items ?? []).map(fromReportItem), cursor: (out.LastEvaluatedKey?.reportId as string | undefined) ?? null };
+  }
+}
+
+function toReportItem(r: ReportRecord): Record<string, unknown> {
+  return {
+    reportId: r.reportId,
+    reporter: r.reporter.userId,
+    reporterDevice: r.reporter.device,
+    sender: r.sender.userId,
+    senderDevice: r.sender.device,
+    messageId: r.messageId,
+    sentAt: r.sentAt,
+    reportedAt: r.reportedAt,
+    reason: r.reason,
+    kind: r.kind,
+    content: r.content,
+  };
+}
+
+function fromReportItem(item: Record<string, unknown>): ReportRecord {
+  return {
+    reportId: item.reportId as string,
+    reporter: { userId: item.reporter as string, device: Number(item.reporterDevice) },
+    sender: { userId: item.sender as string, device: Number(item.senderDevice) },
+    messageId: item.messageId as string,
+    sentAt: Number(item.sentAt),
+    reportedAt: Number(item.reportedAt),
+    reason: item.reason as string,
+    kind: item.kind === 'text' ? 'text' : 'bytes',
+    content: item.content as string,
+  };
 }
 
 function keyNames(store: StoreName): string[] {

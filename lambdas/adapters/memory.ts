@@ -13,6 +13,11 @@ import type {
   QueuedMessage,
   QueuePage,
   RateLimiter,
+  Clock,
+  FrankingKey,
+  FrankingKeys,
+  ReportRecord,
+  Reports,
   SendMarker,
   StoreName,
   StoreSweeper,
@@ -21,6 +26,7 @@ import type {
   Usernames,
 } from '../core/ports';
 import { takeToken, type BucketState } from '../core/rate-limits';
+import { acceptedKey, newKeyring, rotateKeyring, type Keyring } from './franking-keys';
 import { messageSortKey, parseMessageSortKey } from './queue-keys';
 
 /** In-memory ports with the same semantics as the DynamoDB ones, for core tests. */
@@ -160,8 +166,16 @@ export class MemoryQueue implements CiphertextQueue {
   }
   async remove(recipient: DeviceAddress, refs: readonly MessageRef[]) {
     const bucket = this.messages.get(address(recipient));
-    for (const ref of refs) bucket?.delete(messageSortKey(ref));
+    let removed = 0;
+    for (const ref of refs) removed += bucket?.delete(messageSortKey(ref)) ? 1 : 0;
+    return removed;
   }
+  /** Counts the queue itself: memory has no TTL lag to correct for, so nothing is reserved ahead of the put. */
+  async reserve(recipient: DeviceAddress, max: number, nowMs: number) {
+    const bucket = this.messages.get(address(recipient));
+    return [...(bucket?.values() ?? [])].filter((m) => m.expiresAt * 1000 > nowMs).length < max;
+  }
+  async release() {}
   async page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage> {
     const keys = [...(this.messages.get(address(recipient))?.keys() ?? [])].sort().filter((k) => after === null || k > after);
     const read = keys.slice(0, limit);
@@ -206,6 +220,16 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
+export class MemoryReports implements Reports {
+  readonly items = new Map<string, ReportRecord>();
+  async create(record: ReportRecord) {
+    const stored = this.items.get(record.reportId);
+    if (stored) return { created: false, record: stored };
+    this.items.set(record.reportId, record);
+    return { created: true, record };
+  }
+}
+
 export interface MemoryStores {
   readonly accounts: MemoryAccounts;
   readonly prekeys: MemoryPrekeys;
@@ -214,6 +238,7 @@ export interface MemoryStores {
   readonly usernames: MemoryUsernames;
   readonly nonces: MemoryNonces;
   readonly rateLimits: MemoryRateLimiter;
+  readonly reports: MemoryReports;
 }
 
 /** Each memory item under one string id; pages run in id order, as a Scan runs in key order. */
@@ -232,7 +257,7 @@ export class MemorySweeper implements StoreSweeper {
   }
 
   async remove(store: StoreName, keys: readonly ItemKey[]): Promise<void> {
-    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits } = this.stores;
+    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits, reports } = this.stores;
     for (const { id } of keys) {
       const [kind, a = '', b = ''] = String(id).split('|');
       if (store === 'accounts') accounts.items.delete(String(id));
@@ -240,6 +265,7 @@ export class MemorySweeper implements StoreSweeper {
       else if (store === 'nonces') nonces.items.delete(String(id));
       else if (store === 'usernames') usernames.items.delete(String(id));
       else if (store === 'rateLimits') rateLimits.items.delete(String(id));
+      else if (store === 'reports') reports.items.delete(String(id));
       else if (store === 'prekeys' && kind === 'spk') prekeys.signed.delete(a);
       else if (store === 'prekeys') prekeys.oneTime.get(a)?.delete(Number(b));
       else if (kind === 'm') queue.messages.get(a)?.delete(b);
@@ -248,8 +274,10 @@ export class MemorySweeper implements StoreSweeper {
   }
 
   private ids(store: StoreName): string[] {
-    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits } = this.stores;
+    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits, reports } = this.stores;
     switch (store) {
+      case 'reports':
+        return [...reports.items.keys()];
       case 'accounts':
         return [...accounts.items.keys()];
       case 'connections':
@@ -277,5 +305,32 @@ export class MemorySweeper implements StoreSweeper {
     const after = ids.sort().filter((id) => cursor === null || id > cursor);
     const items = after.slice(0, limit);
     return { items, cursor: after.length > limit ? items[items.length - 1]! : null };
+  }
+}
+
+/** A fixed keyring for unit tests and the local stack: `rotate()` makes a new key current, as `ebb-admin franking rotate` does on AWS. */
+export class MemoryFrankingKeys implements FrankingKeys {
+  private keyring: Keyring;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly retentionDays: number,
+    private readonly random: (n: number) => Uint8Array,
+  ) {
+    this.keyring = newKeyring(random);
+  }
+
+  async current(): Promise<FrankingKey> {
+    return acceptedKey(this.keyring, this.keyring.current, this.clock.now(), this.retentionDays)!;
+  }
+
+  async find(kid: string): Promise<FrankingKey | undefined> {
+    return acceptedKey(this.keyring, kid, this.clock.now(), this.retentionDays);
+  }
+
+  /** Retires the current key now and returns the new one's kid. */
+  rotate(): string {
+    this.keyring = rotateKeyring(this.keyring, this.random, this.clock.now(), this.retentionDays);
+    return this.keyring.current;
   }
 }

@@ -18,3 +18,6 @@ export function parseMessageSortKey(key: string): MessageRef | undefined {
 export function markerSortKey(from: string, id: string): string {
   return `d#${from}#${id}`;
 }
+
+/** The queue-depth counter of a recipient device, in its own partition (DESIGN §6 `maxQueueDepth`). */
+export const DEPTH_SORT_KEY = 'n#depth';

@@ -67,7 +67,13 @@ export const Tables = {
     envVar: 'EBB_TABLE_RATE_LIMITS',
     partitionKey: { name: 'bucket', type: 'S' },
     ttlAttribute: 'expiresAt',
-    description: 'Token buckets (`send#<uid>`, `connect#<ip>`, `bundle#<uid>`, `register#<ip>`); TTL once a bucket would be full again.',
+    description: 'Token buckets (`send#<uid>`, `connect#<ip>`, `bundle#<uid>`, `bundleTarget#<uid>`, `register#<ip>`, `report#<uid>`); TTL once a bucket would be full again.',
+  },
+  reports: {
+    id: 'Reports',
+    envVar: 'EBB_TABLE_REPORTS',
+    partitionKey: { name: 'reportId', type: 'S' },
+    description: 'Verified abuse reports: reporter, sender, message id and time, reason and the reported content; kept until purge.',
   },
 } as const satisfies Record<string, TableDefinition>;
 
@@ -84,5 +90,6 @@ export function localTableNames(prefix = 'ebb'): TableNames {
     usernames: `${prefix}-usernames`,
     nonces: `${prefix}-connect-nonces`,
     rateLimits: `${prefix}-rate-limits`,
+    reports: `${prefix}-reports`,
   };
 }

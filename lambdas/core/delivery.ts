@@ -1,11 +1,14 @@
 import { Limits, base64UrlByteLength, type AckFrame, type Envelope, type FetchFrame, type Results, type SendFrame } from '../../protocol';
 import { requireAccount } from './accounts';
+import { frankTag } from './franking';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken } from './rate-limits';
-import type { Caller, ConnectionRecord, DeviceAddress, Ports, QueuedMessage } from './ports';
+import type { Caller, ConnectionRecord, DeviceAddress, FrankingKey, Ports, QueuedMessage } from './ports';
 import { Refusal } from './refusal';
 
 const DAY_SECONDS = 86_400;
+/** How long a sender is told to wait when the recipient's queue is full: the recipient must come online and drain it. */
+const QUEUE_FULL_RETRY_SECONDS = 60;
 
 /**
  * DESIGN §6: each ciphertext is written to its recipient device's queue first, then pushed to that device's
@@ -14,8 +17,8 @@ const DAY_SECONDS = 86_400;
  */
 export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
   requirePhaseAllows(ports, 'send');
-  await requireRateToken(ports, 'send', caller.userId);
   const [, recipient] = await Promise.all([requireAccount(ports, caller), ports.accounts.get(frame.to)]);
+  await requireRateToken(ports, 'send', caller.userId);
   if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
   for (const { device, ciphertext } of frame.messages) {
     if (!recipient.devices.includes(device)) throw new Refusal('CONFLICT', 'the recipient has no such device: refresh its bundle');
@@ -29,17 +32,29 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   const sentAt = now;
   const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000);
   const from: DeviceAddress = { userId: caller.userId, device: caller.device };
+  const frankingKey = await ports.frankingKeys.current();
 
   const queued = await Promise.all(
-    frame.messages.map(async ({ device, ciphertext }) => {
-      const message: QueuedMessage = { recipient: { userId: frame.to, device }, id: frame.id, from, sentAt, expiresAt, ciphertext };
+    frame.messages.map(async ({ device, ciphertext, commitment }) => {
+      const recipient: DeviceAddress = { userId: frame.to, device };
+      const franked = (at: number) => frankFor(frankingKey, commitment, from, recipient, at, frame.id);
+      const message: QueuedMessage = { recipient, id: frame.id, from, sentAt, expiresAt, ciphertext, frank: franked(sentAt) };
+      if (!(await ports.queue.reserve(recipient, ports.config.maxQueueDepth, now))) {
+        throw new Refusal('RATE_LIMITED', `the recipient's queue is full (${ports.config.maxQueueDepth} messages): retry later`, QUEUE_FULL_RETRY_SECONDS);
+      }
       await ports.queue.put(message);
       const earlier = await ports.queue.claim(message.recipient, caller.userId, frame.id, { sentAt, expiresAt });
       if (earlier === null) return { message, duplicate: false };
       // A retry: drop this copy and answer with the original. Pushing it again is harmless (the SDK dedups)
-      // and covers an original attempt that failed between its write and its push.
-      await ports.queue.remove(message.recipient, [{ id: frame.id, sentAt }]);
-      return { message: { ...message, sentAt: earlier.sentAt, expiresAt: earlier.expiresAt }, duplicate: true };
+      // and covers an original attempt that failed between its write and its push; its tag is remade for
+      // the original's time, which the tag binds.
+      // In the same millisecond the copy overwrote the original under the same key: nothing to remove.
+      const dropped = earlier.sentAt === sentAt ? 1 : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }]);
+      await ports.queue.release(recipient, dropped);
+      return {
+        message: { ...message, sentAt: earlier.sentAt, expiresAt: earlier.expiresAt, frank: franked(earlier.sentAt) },
+        duplicate: true,
+      };
     }),
   );
 
@@ -53,6 +68,12 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
     duplicate: queued.every((q) => q.duplicate),
   });
   return { id: frame.id, sentAt: first.sentAt, expiresAt: first.expiresAt * 1000, duplicate: queued.every((q) => q.duplicate) };
+}
+
+/** The franking fields of one queued copy: the sender's commitment and the server's tag binding it (DESIGN §7). */
+function frankFor(key: FrankingKey, commitment: string, from: DeviceAddress, to: DeviceAddress, sentAt: number, id: string): QueuedMessage['frank'] {
+  const delivery = { commitment, from: { user: from.userId, device: from.device }, to: { user: to.userId, device: to.device }, sentAt, id };
+  return { commitment, tag: frankTag(key, delivery), kid: key.kid };
 }
 
 /** Best effort: the message is already durable. A connection API Gateway calls gone is the recipient's and is deleted. */
@@ -81,6 +102,7 @@ export function toEnvelope(message: QueuedMessage): Envelope {
     sentAt: message.sentAt,
     expiresAt: message.expiresAt * 1000,
     ciphertext: message.ciphertext,
+    frank: message.frank,
   };
 }
 
@@ -107,6 +129,7 @@ export async function fetch(ports: Ports, caller: Caller, frame: FetchFrame): Pr
 export async function ack(ports: Ports, caller: Caller, frame: AckFrame): Promise<Results['ack']> {
   requirePhaseAllows(ports, 'ack');
   await requireAccount(ports, caller);
-  await ports.queue.remove({ userId: caller.userId, device: caller.device }, frame.messages);
+  const own: DeviceAddress = { userId: caller.userId, device: caller.device };
+  await ports.queue.release(own, await ports.queue.remove(own, frame.messages));
   return { acked: frame.messages.length };
 }

@@ -1,7 +1,7 @@
 import { SIGNED_PREKEY_CONTEXT, signedKeyMessage, type DeviceBundle, type KeysBundleFrame, type KeysPublishFrame, type Results } from '../../protocol';
 import { requireAccount } from './accounts';
 import { requirePhaseAllows } from './phase';
-import { requireRateToken } from './rate-limits';
+import { requireRateToken, takeRateToken } from './rate-limits';
 import type { Caller, DeviceAddress, Ports } from './ports';
 import { Refusal } from './refusal';
 import { decodeOrUndefined, verifyEd25519 } from './signatures';
@@ -40,16 +40,23 @@ async function countPrekeys(ports: Ports, owner: DeviceAddress): Promise<Results
 /** X3DH bundle of a user's devices; each one-time prekey is handed out exactly once. */
 export async function prekeyBundle(ports: Ports, caller: Caller, frame: KeysBundleFrame): Promise<Results['keys.bundle']> {
   requirePhaseAllows(ports, 'keys.bundle');
-  await requireRateToken(ports, 'bundle', caller.userId);
+  // The account first: a suspended or unregistered caller is told so, not told to retry later.
   await requireAccount(ports, caller);
+  await requireRateToken(ports, 'bundle', caller.userId);
   const target = await ports.accounts.get(frame.user);
   if (!target) throw new Refusal('NOT_FOUND', 'no such user');
   const devices = frame.device === undefined ? target.devices : target.devices.filter((d) => d === frame.device);
   if (devices.length === 0) throw new Refusal('NOT_FOUND', 'no such device');
+  // Many accounts asking for one user's bundle could drain its one-time prekeys. Past the per-target rate the
+  // bundle still comes, without a one-time prekey: the session is then set up as X3DH allows when none are left.
+  const handOutOneTime = (await takeRateToken(ports, 'bundleTarget', target.userId)).allowed;
   const bundles = await Promise.all(
     devices.map(async (device): Promise<DeviceBundle> => {
       const owner = { userId: target.userId, device };
-      const [signedPrekey, oneTimePrekey] = await Promise.all([ports.prekeys.signedPrekey(owner), ports.prekeys.takeOneTime(owner)]);
+      const [signedPrekey, oneTimePrekey] = await Promise.all([
+        ports.prekeys.signedPrekey(owner),
+        handOutOneTime ? ports.prekeys.takeOneTime(owner) : undefined,
+      ]);
       return { device, signedPrekey: signedPrekey ?? null, oneTimePrekey: oneTimePrekey ?? null };
     }),
   );

@@ -29,13 +29,16 @@ export function takeToken(previous: BucketState | undefined, limit: number, nowM
   return { allowed: true, next: { tokens: left, updatedAt: nowMs }, expiresAt };
 }
 
-export type RateLimitedAction = 'send' | 'connect' | 'bundle' | 'register';
+/** `bundleTarget` counts bundles handed out *for* a user (whoever asks), `bundle` those asked *by* a user. */
+export type RateLimitedAction = 'send' | 'connect' | 'bundle' | 'bundleTarget' | 'register' | 'report';
 
 const LIMIT_OF = {
   send: 'sendPerMinute',
   connect: 'connectPerMinute',
   bundle: 'bundlePerMinute',
+  bundleTarget: 'bundlePerMinute',
   register: 'registerPerMinute',
+  report: 'reportPerMinute',
 } as const satisfies Record<RateLimitedAction, keyof Ports['config']['rateLimits']>;
 
 /** Takes a token for `action` by `subject` (a user id or a source IP) at the ports' clock. */

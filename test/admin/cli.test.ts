@@ -1,15 +1,9 @@
-import { main } from '../../admin/cli';
 import { relativeTime } from '../../admin/relative-time';
 import { tableNamesFromOutputs } from '../../admin/target';
 import { localTableNames } from '../../lambdas/adapters/table-definitions';
+import { runInProcess } from '../support/admin-cli';
 
-/** Runs the CLI in this process, collecting what it prints. */
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const status = await main(['node', 'ebb-admin', ...args], { out: (text) => out.push(text), err: (text) => err.push(text) });
-  return { status, out: out.join('\n'), err: err.join('\n') };
-}
+const run = runInProcess;
 
 describe('ebb-admin', () => {
   test.each<[string, string[], RegExp]>([
@@ -21,14 +15,14 @@ describe('ebb-admin', () => {
   ])('GIVEN %s WHEN run THEN it exits 1 with a one-line reason and no stack trace', async (_label, args, message) => {
     const result = await run(...args);
     expect(result.status).toBe(1);
-    expect(result.err).toMatch(message);
-    expect(result.err).not.toMatch(/\n\s+at /);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   test('GIVEN --help THEN it lists the sunset group and exits 0', async () => {
     const result = await run('--help');
     expect(result.status).toBe(0);
-    expect(result.out).toMatch(/sunset\s+the scheduled end of the service/);
+    expect(result.stdout).toMatch(/sunset\s+the scheduled end of the service/);
   });
 
   test('GIVEN an ebb stack\'s outputs THEN the table names come from them; GIVEN another stack THEN the missing output is named', () => {
@@ -41,6 +35,7 @@ describe('ebb-admin', () => {
       { OutputKey: 'UsernamesTableName', OutputValue: names.usernames },
       { OutputKey: 'ConnectNoncesTableName', OutputValue: names.nonces },
       { OutputKey: 'RateLimitsTableName', OutputValue: names.rateLimits },
+      { OutputKey: 'ReportsTableName', OutputValue: names.reports },
       { OutputKey: 'WebSocketUrl', OutputValue: 'wss://example/prod' },
     ];
     expect(tableNamesFromOutputs('Ebb', outputs)).toEqual(names);

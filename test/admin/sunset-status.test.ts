@@ -1,50 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startLocalStack, type LocalStack } from '../../local';
-import { Tables, type TableKey } from '../../lambdas/adapters/table-definitions';
 import { DEFAULT_CONFIG, type SunsetConfig } from '../../protocol/config';
 import type { SunsetStatusReport } from '../../admin/sunset';
 import { connectUrl, makeIdentity, registerFrame } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
-import { runCli } from '../support/admin-cli';
+import { closeServer, fakeCloudFormation, runCli, serverUrl } from '../support/admin-cli';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /** Whole seconds, as an operator writes them: `2027-01-31T00:00:00Z`. */
 const isoAt = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-
-/**
- * CloudFormation's DescribeStacks (query protocol, XML) for one stack named `Ebb` whose table outputs name
- * `tables`; any other name gets the ValidationError CloudFormation sends for a missing stack.
- */
-async function fakeCloudFormation(tables: Record<TableKey, string>): Promise<Server> {
-  const outputs = (Object.keys(Tables) as TableKey[])
-    .map((key) => `<member><OutputKey>${Tables[key].id}TableName</OutputKey><OutputValue>${tables[key]}</OutputValue></member>`)
-    .join('');
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      const form = new URLSearchParams(body);
-      res.setHeader('content-type', 'text/xml');
-      if (form.get('Action') === 'DescribeStacks' && form.get('StackName') === 'Ebb') {
-        res.end(
-          `<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>Ebb</StackName><StackStatus>UPDATE_COMPLETE</StackStatus>` +
-            `<CreationTime>2026-01-01T00:00:00Z</CreationTime><Outputs>${outputs}</Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`,
-        );
-        return;
-      }
-      res.statusCode = 400;
-      res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${form.get('StackName')} does not exist</Message></Error></ErrorResponse>`);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
-}
 
 describe('ebb-admin sunset status against a local stack', () => {
   const started = Date.now();
@@ -122,7 +90,7 @@ describe('ebb-admin sunset status against a local stack', () => {
     try {
       const env = {
         // The SDK's service-specific endpoint variables stand in for AWS: CloudFormation faked, DynamoDB the local stack's.
-        AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(cloudformation.address() as AddressInfo).port}`,
+        AWS_ENDPOINT_URL_CLOUDFORMATION: serverUrl(cloudformation),
         AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodbEndpoint,
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
@@ -135,7 +103,7 @@ describe('ebb-admin sunset status against a local stack', () => {
       const missing = await runCli(['sunset', 'status', '--stack', 'Nope', '--config', config], env);
       expect([missing.status, missing.stderr]).toEqual([1, 'ebb-admin: stack Nope does not exist in eu-west-1\n']);
     } finally {
-      await new Promise((resolve) => cloudformation.close(resolve));
+      await closeServer(cloudformation);
     }
   });
 

@@ -2,6 +2,7 @@ import nacl from 'tweetnacl';
 import { startLocalStack, type LocalStack } from '../../local';
 import { toBase64Url } from '../../protocol';
 import type { SuspendReport, UnsuspendReport } from '../../admin/suspension';
+import { anyCommitment } from '../support/franking';
 import { connectUrl, makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
 import { UNTHROTTLED } from '../support/local-stack';
 import { RawSocket } from '../support/raw-socket';
@@ -19,7 +20,7 @@ describe('ebb-admin suspend and unsuspend against a local stack', () => {
     return socket;
   }
 
-  const sendFrame = (to: string) => ({ action: 'send', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)) }] });
+  const sendFrame = (to: string) => ({ action: 'send', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)), commitment: anyCommitment() }] });
   const target = () => ['--dynamodb-endpoint', stack.dynamodbEndpoint];
 
   beforeAll(async () => {

@@ -10,6 +10,7 @@ import { Refusal } from '../../lambdas/core/refusal';
 import { setUsername } from '../../lambdas/core/usernames';
 import { makeIdentity, messageId, oneTimePrekeys, registerFrame, signedPrekey, type TestIdentity } from '../support/identity';
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
+import { anyCommitment } from '../support/franking';
 
 const T0 = Date.UTC(2027, 0, 1);
 const DAY = 86_400_000;
@@ -26,7 +27,7 @@ async function user(world: MemoryWorld, name: string): Promise<{ id: TestIdentit
 }
 
 const sendTo = (world: MemoryWorld, from: Caller, to: string) =>
-  send(world.ports, from, { action: 'send', rid: 's', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)) }] });
+  send(world.ports, from, { action: 'send', rid: 's', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)), commitment: anyCommitment() }] });
 
 /** Everything stored that names `userId` in a key or as owner. */
 async function traces(world: MemoryWorld, userId: string) {

@@ -7,6 +7,7 @@ import { Refusal } from '../../lambdas/core/refusal';
 import type { Caller } from '../../lambdas/core/ports';
 import { makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
+import { anyCommitment } from '../support/franking';
 
 const ciphertext = (bytes = 64) => toBase64Url(nacl.randomBytes(bytes));
 
@@ -17,7 +18,7 @@ async function registered(world: MemoryWorld, id: TestIdentity): Promise<Caller>
 }
 
 function sendFrame(to: string, id = messageId(), extra: Record<string, unknown> = {}) {
-  return { action: 'send' as const, rid: 'r', id, to, messages: [{ device: 1, ciphertext: ciphertext() }], ...extra };
+  return { action: 'send' as const, rid: 'r', id, to, messages: [{ device: 1, ciphertext: ciphertext(), commitment: anyCommitment() }], ...extra };
 }
 
 async function expectRefusal(promise: Promise<unknown>, code: string) {
@@ -76,6 +77,22 @@ describe('send', () => {
     expect(page.messages).toHaveLength(1);
   });
 
+  it('keeps the message when a retry arrives in the same millisecond (the copy shares its key)', async () => {
+    const frame = sendFrame(bob.userId);
+    await send(world.ports, alice, frame);
+    await expect(send(world.ports, alice, frame)).resolves.toMatchObject({ duplicate: true });
+    const page = await world.queue.page({ userId: bob.userId, device: 1 }, null, 10, world.clock.t);
+    expect(page.messages.map((m) => m.id)).toEqual([frame.id]);
+  });
+
+  it('refuses a send to a full queue with RATE_LIMITED and retryAfterSeconds', async () => {
+    world = memoryWorld({ maxQueueDepth: 2 });
+    [alice, bob] = [await registered(world, makeIdentity()), await registered(world, makeIdentity())];
+    await send(world.ports, alice, sendFrame(bob.userId));
+    await send(world.ports, alice, sendFrame(bob.userId));
+    await expect(send(world.ports, alice, sendFrame(bob.userId))).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 60 });
+  });
+
   it('does not requeue a retry that arrives after the recipient acked the original', async () => {
     const frame = sendFrame(bob.userId);
     const first = await send(world.ports, alice, frame);
@@ -104,9 +121,9 @@ describe('send', () => {
 
   it('refuses unknown recipients, unknown devices, oversize ciphertext and unregistered senders', async () => {
     await expectRefusal(send(world.ports, alice, sendFrame(makeIdentity().uid)), 'NOT_FOUND');
-    await expectRefusal(send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 2, ciphertext: ciphertext() }] }), 'CONFLICT');
+    await expectRefusal(send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 2, ciphertext: ciphertext(), commitment: anyCommitment() }] }), 'CONFLICT');
     await expectRefusal(
-      send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 1, ciphertext: ciphertext(16385) }] }),
+      send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 1, ciphertext: ciphertext(16385), commitment: anyCommitment() }] }),
       'PAYLOAD_TOO_LARGE',
     );
     await expectRefusal(send(world.ports, callerOf(makeIdentity()), sendFrame(bob.userId)), 'FORBIDDEN');
@@ -145,7 +162,7 @@ describe('fetch and ack', () => {
 
   it('keeps a page within one API Gateway message', async () => {
     for (let i = 0; i < 8; i++) {
-      await send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 1, ciphertext: ciphertext(16384) }] });
+      await send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 1, ciphertext: ciphertext(16384), commitment: anyCommitment() }] });
       world.clock.t += 1;
     }
     const page = await fetch(world.ports, bob, { action: 'fetch', rid: 'f' });

@@ -4,6 +4,7 @@ import { Tables } from '../../lambdas/adapters/table-definitions';
 import { runLifecycle } from '../../lambdas/core/lifecycle';
 import type { LifecyclePorts, StoreName, StoreSweeper } from '../../lambdas/core/ports';
 import { memoryWorld, type MemoryWorld } from '../support/memory-ports';
+import { placeholderFrank } from '../support/franking';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2027, 0, 1);
@@ -45,7 +46,7 @@ async function populate(w: World, users: number): Promise<void> {
     await w.accounts.create({ userId, signingKey: 'sk', identityKey: 'ik', identitySig: 'sig', devices: [1], createdAt: T0 });
     await w.prekeys.putSignedPrekey(owner, { keyId: 1, publicKey: 'pk', signature: 'sig' });
     await w.prekeys.putOneTimePrekeys(owner, [1, 2, 3].map((keyId) => ({ keyId, publicKey: `otk${keyId}` })));
-    const message = { recipient: owner, id: `message-${i}-aaaaaaaa`, from: owner, sentAt: T0 + i, expiresAt: T0 / 1000 + 86_400, ciphertext: 'AAAA' };
+    const message = { recipient: owner, id: `message-${i}-aaaaaaaa`, from: owner, sentAt: T0 + i, expiresAt: T0 / 1000 + 86_400, ciphertext: 'AAAA', frank: placeholderFrank() };
     await w.queue.put(message);
     await w.queue.claim(owner, userId, message.id, { sentAt: message.sentAt, expiresAt: message.expiresAt });
     await w.nonces.claim(`${userId}#nonce`, T0 / 1000 + 120, T0);

@@ -11,13 +11,14 @@ import type { AuthorizerRequestEvent } from '../../lambdas/handlers/events';
 import { Refusal } from '../../lambdas/core/refusal';
 import { connectParams, makeIdentity, messageId, registerFrame, signedPrekey, type TestIdentity } from '../support/identity';
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
+import { anyCommitment } from '../support/franking';
 
 const sendFrame = (to: string) => ({
   action: 'send' as const,
   rid: 'r',
   id: messageId(),
   to,
-  messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(64)) }],
+  messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(64)), commitment: anyCommitment() }],
 });
 
 async function registered(world: MemoryWorld, id: TestIdentity, sourceIp = '192.0.2.1'): Promise<Caller> {

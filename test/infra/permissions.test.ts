@@ -119,6 +119,34 @@ describe('least privilege', () => {
       }
     });
 
+    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))('THEN %s may read the franking keyring exactly when routes.ts says so, and nothing else in Secrets Manager', (entry, spec) => {
+      const secrets = statementsOf(entry).filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('secretsmanager:')));
+      if (!spec.frankingKeys) {
+        expect(secrets).toEqual([]);
+        return;
+      }
+      expect(secrets).toHaveLength(1);
+      expect(secrets[0]!.Effect).toBe('Allow');
+      expect(asList(secrets[0]!.Action)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(asList(secrets[0]!.Resource)).toEqual([{ Ref: logicalId(synth.stack.frankingKeyring.secret) }]);
+    });
+
+    test('THEN the send and report handlers are the ones that read the keyring, and no other statement touches Secrets Manager or KMS', () => {
+      expect(AllHandlers.filter((spec) => spec.frankingKeys).map((spec) => spec.entry).sort()).toEqual(['report', 'send']);
+      const keyringReaders = new Set(AllHandlers.filter((spec) => spec.frankingKeys).flatMap((spec) => statementsOf(spec.entry)).map((s) => JSON.stringify(s)));
+      const touching = everyStatement.filter((s) => asList(s.Action).some((a) => /^(secretsmanager|kms):/i.test(a) || a === '*'));
+      expect(touching.length).toBeGreaterThan(0);
+      expect(touching.filter((s) => !keyringReaders.has(JSON.stringify(s)))).toEqual([]);
+    });
+
+    test('THEN the lifecycle handler may Scan and BatchWriteItem the reports table, to purge it', () => {
+      const reportsArn = `{${logicalId(synth.stack.tables.table('reports'))}.Arn}`;
+      const actions = statementsOf('lifecycle')
+        .filter((s) => asList(s.Resource).some((resource) => flatten(resource) === reportsArn))
+        .flatMap((s) => asList(s.Action));
+      expect(actions.sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:Scan']);
+    });
+
     test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))('THEN %s may manage connections exactly when routes.ts says so, on this API stage only', (entry, spec) => {
       const apiId = logicalId(synth.stack.webSocketApi.api);
       const executeApi = statementsOf(entry).filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('execute-api:')));

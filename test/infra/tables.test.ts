@@ -62,6 +62,14 @@ describe('EbbTables', () => {
       }
     });
 
+    test('THEN the reports table, kept until purge, has point-in-time recovery, encryption and no TTL, and its name is the ReportsTableName output', () => {
+      const props = tableProps('reports');
+      expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 });
+      expect(props.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(props.TimeToLiveSpecification).toBeUndefined();
+      synth.template.hasOutput('ReportsTableName', { Value: { Ref: logicalId(synth.stack.tables.table('reports')) } });
+    });
+
     test('THEN the queue table, whose generated name derives from its logical id, has "Queue" in it', () => {
       expect(logicalId(synth.stack.tables.table('queue'))).toContain('Queue');
     });

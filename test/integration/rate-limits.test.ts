@@ -3,6 +3,7 @@ import { toBase64Url } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
 import { connectUrl, makeIdentity, messageId, registerFrame, signedPrekey, type TestIdentity } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
+import { anyCommitment } from '../support/franking';
 
 /** Token buckets in DynamoDB (dynalite), behind the same handlers; every test socket comes from 127.0.0.1. */
 
@@ -30,7 +31,7 @@ async function registered(id: TestIdentity, socket: RawSocket): Promise<void> {
   expect(await socket.request({ action: 'keys.publish', signedPrekey: signedPrekey(id), oneTimePrekeys: [] })).toMatchObject({ type: 'result' });
 }
 
-const sendFrame = (to: string) => ({ action: 'send', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(64)) }] });
+const sendFrame = (to: string) => ({ action: 'send', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(64)), commitment: anyCommitment() }] });
 
 describe('rate limits through the local stack', () => {
   it('answers the send past sendPerMinute with RATE_LIMITED and retryAfterSeconds, and sends again once refilled', async () => {

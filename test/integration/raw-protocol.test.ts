@@ -1,5 +1,6 @@
 import nacl from 'tweetnacl';
 import { ApiGatewayManagementApiClient, GetConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { toBase64Url } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
@@ -7,6 +8,7 @@ import { LOCAL_AWS } from '../../local/dynamo';
 import { connectUrl, makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
 import { UNTHROTTLED } from '../support/local-stack';
+import { anyCommitment } from '../support/franking';
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -81,7 +83,7 @@ describe('bad input over an authenticated socket', () => {
       action: 'send',
       id: messageId(),
       to: bob.uid,
-      messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(16385)) }],
+      messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(16385)), commitment: anyCommitment() }],
     });
     expect(errorOf(reply)).toMatchObject({ type: 'error', code: 'PAYLOAD_TOO_LARGE' });
     expect(await bobSocket.request({ action: 'fetch' })).toMatchObject({ messages: [], more: false });
@@ -89,7 +91,7 @@ describe('bad input over an authenticated socket', () => {
   });
 
   it('a send to an unknown user → NOT_FOUND', async () => {
-    const reply = await socket.request({ action: 'send', id: messageId(), to: makeIdentity().uid, messages: [{ device: 1, ciphertext: 'AAAA' }] });
+    const reply = await socket.request({ action: 'send', id: messageId(), to: makeIdentity().uid, messages: [{ device: 1, ciphertext: 'AAAA', commitment: anyCommitment() }] });
     expect(errorOf(reply)).toMatchObject({ type: 'error', code: 'NOT_FOUND' });
   });
 
@@ -116,7 +118,7 @@ describe('delivery through the emulator', () => {
     const { id: bob, socket: bobSocket } = await registeredSocket();
 
     const live = messageId();
-    await aliceSocket.request({ action: 'send', id: live, to: bob.uid, messages: [{ device: 1, ciphertext: 'AAAAAAAA' }] });
+    await aliceSocket.request({ action: 'send', id: live, to: bob.uid, messages: [{ device: 1, ciphertext: 'AAAAAAAA', commitment: anyCommitment() }] });
     expect(await bobSocket.nextPush()).toMatchObject({ type: 'message', id: live, from: { user: alice.uid, device: 1 } });
     await bobSocket.close();
 
@@ -124,10 +126,10 @@ describe('delivery through the emulator', () => {
     for (let i = 0; i < 5; i++) {
       const id = messageId();
       offline.push(id);
-      await aliceSocket.request({ action: 'send', id, to: bob.uid, messages: [{ device: 1, ciphertext: toBase64Url(new Uint8Array([i, i, i])) }] });
+      await aliceSocket.request({ action: 'send', id, to: bob.uid, messages: [{ device: 1, ciphertext: toBase64Url(new Uint8Array([i, i, i])), commitment: anyCommitment() }] });
     }
     // The retried send is answered as a duplicate and queued once.
-    const retry = await aliceSocket.request({ action: 'send', id: offline[2], to: bob.uid, messages: [{ device: 1, ciphertext: 'AgIC' }] });
+    const retry = await aliceSocket.request({ action: 'send', id: offline[2], to: bob.uid, messages: [{ device: 1, ciphertext: 'AgIC', commitment: anyCommitment() }] });
     expect(retry).toMatchObject({ type: 'result', duplicate: true });
 
     const again = await RawSocket.open(connectUrl(stack.url, bob, { withPk: false }));
@@ -144,7 +146,7 @@ describe('delivery through the emulator', () => {
     const { id: bob } = await registeredSocket();
     // A recipient connection record whose socket API Gateway no longer knows (a missed $disconnect).
     await stack.ports.connections.put({ connectionId: 'stale-connection', userId: bob.uid, device: 1, connectedAt: Date.now(), expiresAt: Math.ceil(Date.now() / 1000) + 3600 });
-    await aliceSocket.request({ action: 'send', id: messageId(), to: bob.uid, messages: [{ device: 1, ciphertext: 'AAAA' }] });
+    await aliceSocket.request({ action: 'send', id: messageId(), to: bob.uid, messages: [{ device: 1, ciphertext: 'AAAA', commitment: anyCommitment() }] });
     const left = await stack.ports.connections.ofUser(bob.uid, Date.now());
     expect(left.map((c) => c.connectionId)).not.toContain('stale-connection');
     expect((await stack.ports.connections.ofUser(alice.uid, Date.now())).length).toBe(1);
@@ -209,5 +211,28 @@ describe('stopping the stack', () => {
     await Promise.all(disconnects);
     // The $disconnect integrations are still running now; storage must outlive them.
     await expect(quick.stop()).resolves.toBeUndefined();
+  });
+});
+
+describe('malformed HTTP', () => {
+  /** One raw request line over TCP; resolves with the status line the stack answers. */
+  function rawRequest(lines: string): Promise<string> {
+    const { port } = new URL(stack.url.replace('ws://', 'http://'));
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(lines));
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('end', () => resolve(data.split('\r\n')[0] ?? ''));
+      socket.on('error', reject);
+    });
+  }
+
+  it('answers an unparsable request target 400, as a plain request and as an upgrade, and keeps serving', async () => {
+    expect(await rawRequest('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request');
+    const upgrade = 'GET //[?uid=a HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+    expect(await rawRequest(upgrade)).toBe('HTTP/1.1 400 Bad Request');
+    const socket = await RawSocket.open(connectUrl(stack.url, makeIdentity()));
+    expect(await socket.request({ action: 'status' })).toMatchObject({ type: 'result' });
+    await socket.close();
   });
 });

@@ -13,6 +13,7 @@ import { connectUrl, makeIdentity, registerFrame, type TestIdentity } from '../s
 import { RawSocket } from '../support/raw-socket';
 import { until } from '../support/sdk';
 import { UNTHROTTLED } from '../support/local-stack';
+import { placeholderFrank } from '../support/franking';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -213,7 +214,7 @@ describe('A whole timeline through the local stack with a controllable clock', (
       expect(before.queue).toBeGreaterThan(0); // send markers
 
       await jumpTo(41);
-      expect(await counts()).toEqual({ accounts: 0, prekeys: 0, connections: 0, queue: 0, usernames: 0, nonces: 0, rateLimits: 0 });
+      expect(await counts()).toEqual({ accounts: 0, prekeys: 0, connections: 0, queue: 0, usernames: 0, nonces: 0, rateLimits: 0, reports: 0 });
     } finally {
       db.destroy();
     }
@@ -251,7 +252,7 @@ describe('the DynamoDB sweeper on dynalite', () => {
       for (let i = 0; i < 130; i++) {
         await connections.put({ connectionId: `conn-${i}`, userId: `user-${i % 9}`, device: 1, connectedAt: T0, expiresAt: T0 / 1000 + 7200 });
         const recipient = { userId: `user-${i % 9}`, device: 1 };
-        await queue.put({ recipient, id: `message-${String(i).padStart(8, '0')}`, from: recipient, sentAt: T0 + i, expiresAt: T0 / 1000 + 86_400, ciphertext: 'AAAA' });
+        await queue.put({ recipient, id: `message-${String(i).padStart(8, '0')}`, from: recipient, sentAt: T0 + i, expiresAt: T0 / 1000 + 86_400, ciphertext: 'AAAA', frank: placeholderFrank() });
       }
       const disconnected: string[] = [];
       const notifier: Notifier = { push: async () => 'sent', disconnect: async (id) => void disconnected.push(id) };

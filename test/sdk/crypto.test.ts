@@ -94,7 +94,8 @@ describe('safety numbers', () => {
 });
 
 describe('plaintext', () => {
-  const base = { from: alice.userId, fromDevice: 1, to: bob.userId, toDevice: 3, id: 'MNQJq9QB7trF-5jiYnMUZg' } as const;
+  const frankKey = nacl.randomBytes(32);
+  const base = { from: alice.userId, fromDevice: 1, to: bob.userId, toDevice: 3, id: 'MNQJq9QB7trF-5jiYnMUZg', frankKey } as const;
 
   it('round-trips text, bytes and options', () => {
     fc.assert(
@@ -126,11 +127,33 @@ describe('plaintext', () => {
       const json = new TextEncoder().encode(JSON.stringify(h));
       return new Uint8Array([json.length >> 8, json.length & 255, ...json]);
     };
-    const valid = { v: 1, ...base, kind: 'bytes' };
+    const { frankKey: _key, ...fields } = base;
+    const valid = { v: 1, ...fields, kind: 'bytes', fk: toBase64Url(frankKey) };
     expect(decodePlaintext(header(valid))).not.toBeNull();
     expect(decodePlaintext(header({ ...valid, v: 2 }))).toBeNull();
     expect(decodePlaintext(header({ ...valid, extra: 1 }))).toBeNull();
     expect(decodePlaintext(header({ ...valid, toDevice: 0 }))).toBeNull();
     expect(decodePlaintext(new Uint8Array([...header({ ...valid, kind: 'text' }), 0xff]))).toBeNull();
+  });
+
+  it('carries the franking key and refuses a missing or malformed one', () => {
+    const header = (h: object): Uint8Array => {
+      const json = new TextEncoder().encode(JSON.stringify(h));
+      return new Uint8Array([json.length >> 8, json.length & 255, ...json]);
+    };
+    const { frankKey: _key, ...rest } = base;
+    const valid = { v: 1, ...rest, kind: 'bytes', fk: toBase64Url(frankKey) };
+    expect(decodePlaintext(header(valid))?.frankKey).toEqual(frankKey);
+    const { fk: _fk, ...missing } = valid;
+    expect(decodePlaintext(header(missing))).toBeNull();
+    expect(decodePlaintext(header({ ...valid, fk: toBase64Url(nacl.randomBytes(31)) }))).toBeNull();
+    expect(decodePlaintext(header({ ...valid, fk: toBase64Url(nacl.randomBytes(33)) }))).toBeNull();
+    expect(decodePlaintext(header({ ...valid, fk: `${valid.fk.slice(0, 42)}!` }))).toBeNull();
+    // 43 characters carry 258 bits: a non-canonical last character (nonzero spare bits) is refused.
+    const last = valid.fk[42]!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
+    expect(decodePlaintext(header({ ...valid, fk: valid.fk.slice(0, 42) + sibling }))).toBeNull();
+    expect(() => encodePlaintext({ ...base, frankKey: new Uint8Array(16), body: new Uint8Array(0) })).toThrow(TypeError);
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { type IncomingMessage, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -6,13 +6,16 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { IDENTITY_CONTEXT, SIGNED_PREKEY_CONTEXT, USER_ID_HASH_BYTES, connectMessage, signedKeyMessage } from '../../protocol/connect';
 import type { ErrorCode } from '../../protocol/errors';
-import type { Envelope, OneTimePrekey, ServiceLimits, ServiceStatus, SignedPrekey } from '../../protocol/frames';
+import { type Envelope, type OneTimePrekey, ReportFrame, SendFrame, type ServiceLimits, type ServiceStatus, type SignedPrekey } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
+import { frankTag, reportIdOf, verifyCommitment, verifyFrankTag } from '../../lambdas/core/franking';
+import type { FrankingKey } from '../../lambdas/core/ports';
 
 /**
  * An in-memory stand-in for the ebb service that checks what the SDK sends: the connect
  * signature (with node:crypto, independently of tweetnacl), every frame's shape and size, and
- * keeps a log of frames so tests can assert the exact sequence.
+ * keeps a log of frames so tests can assert the exact sequence. Franking tags and report checks
+ * use the server's own code (lambdas/core/franking.ts), also on node:crypto.
  */
 
 export interface LoggedFrame {
@@ -90,6 +93,11 @@ export class FakeServer {
   /** Sees each frame first; returning true skips the default handling. */
   intercept: ((connection: FakeConnection, frame: Frame) => boolean) | null = null;
   fetchPageSize: number;
+  /** The key `send` tags envelopes with and `report` checks tags against. */
+  readonly frankingKey: FrankingKey = { kid: 'fake-1', key: randomBytes(32) };
+  /** Report ids accepted so far, with the frames that made them. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly reports = new Map<string, any>();
 
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly http = createServer((_req, res) => res.writeHead(426).end());
@@ -251,6 +259,8 @@ export class FakeServer {
       }
       case 'send':
         return this.send(c, f);
+      case 'report':
+        return this.report(c, f);
       case 'fetch': {
         const now = this.now();
         const queue = this.queue(c.user, c.device).filter((e) => e.expiresAt > now);
@@ -272,9 +282,10 @@ export class FakeServer {
   }
 
   private send(c: FakeConnection, f: Frame): void {
+    if (!SendFrame.safeParse(f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed send frame', false);
     const recipient = this.accounts.get(f.to);
     if (!recipient) return c.error(f.rid, 'NOT_FOUND', 'no such user', false);
-    const messages = f.messages as Array<{ device: number; ciphertext: string }>;
+    const messages = f.messages as Array<{ device: number; ciphertext: string; commitment: string }>;
     if (messages.some((m) => !recipient.devices.has(m.device))) return c.error(f.rid, 'CONFLICT', 'device list is stale', false);
     for (const m of messages) {
       if (fromBase64Url(m.ciphertext).length > this.limits.maxCiphertextBytes) return c.error(f.rid, 'PAYLOAD_TOO_LARGE', 'ciphertext too large', false);
@@ -298,12 +309,35 @@ export class FakeServer {
         sentAt: this.lastSentAt,
         expiresAt: this.lastSentAt + lifetime * 1000,
         ciphertext: m.ciphertext,
+        frank: this.frank(m.commitment, { user: c.user, device: c.device }, { user: f.to, device: m.device }, this.lastSentAt, f.id),
       };
       this.sent.set(key, envelope);
       first ??= envelope;
       this.deliver(f.to, m.device, envelope);
     }
     c.result(f.rid, { id: f.id, sentAt: first!.sentAt, expiresAt: first!.expiresAt, duplicate });
+  }
+
+  /** The franking fields the real server puts on a queued copy (lambdas/core/delivery.ts). */
+  frank(commitment: string, from: Envelope['from'], to: Envelope['from'], sentAt: number, id: string): Envelope['frank'] {
+    const tag = frankTag(this.frankingKey, { commitment, from, to, sentAt, id });
+    return { commitment, tag, kid: this.frankingKey.kid };
+  }
+
+  /** The real server's checks (lambdas/core/reports.ts), without its storage. */
+  private report(c: FakeConnection, f: Frame): void {
+    if (!ReportFrame.safeParse(f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed report frame', false);
+    const frame = f as ReportFrame;
+    const { message } = frame;
+    if (message.frank.kid !== this.frankingKey.kid) return c.error(f.rid, 'FORBIDDEN', 'unknown franking key', false);
+    const delivery = { commitment: message.frank.commitment, from: message.from, to: { user: c.user, device: c.device }, sentAt: message.sentAt, id: message.id };
+    if (!verifyFrankTag(this.frankingKey, delivery, message.frank.tag)) return c.error(f.rid, 'FORBIDDEN', 'bad tag', false);
+    const content = { from: message.from.user, to: c.user, id: message.id, kind: frame.content.kind, body: fromBase64Url(frame.content.body) };
+    if (!verifyCommitment(fromBase64Url(frame.frankKey), content, message.frank.commitment)) return c.error(f.rid, 'FORBIDDEN', 'commitment mismatch', false);
+    const reportId = reportIdOf({ userId: c.user, device: c.device }, message.from.user, message.id);
+    const duplicate = this.reports.has(reportId);
+    if (!duplicate) this.reports.set(reportId, frame);
+    c.result(f.rid, { reportId, duplicate });
   }
 }
 

@@ -50,7 +50,7 @@ describe('sending', () => {
       rid: expect.any(String),
       id: sent.id,
       to: bob.userId,
-      messages: [{ device: 1, ciphertext: expect.any(String) }],
+      messages: [{ device: 1, ciphertext: expect.any(String), commitment: expect.any(String) }],
       expiresInSeconds: 60,
     });
     const ciphertext = fromBase64Url(frame.messages[0].ciphertext);

@@ -19,7 +19,8 @@ describe('backoff', () => {
 
 describe('splitSend', () => {
   const base = { id: 'i'.repeat(22), to: 't'.repeat(32) };
-  const message = (device: number, size: number) => ({ device, ciphertext: 'c'.repeat(size) });
+  const commitment = 'k'.repeat(43);
+  const message = (device: number, size: number) => ({ device, ciphertext: 'c'.repeat(size), commitment });
 
   it('keeps one frame when everything fits', () => {
     expect(splitSend(base, [message(1, 100), message(2, 100)], 32768, 16)).toHaveLength(1);

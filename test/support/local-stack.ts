@@ -9,4 +9,5 @@ export const UNTHROTTLED: NonNullable<EbbConfigInput['rateLimits']> = {
   connectPerMinute: 100_000,
   bundlePerMinute: 100_000,
   registerPerMinute: 100_000,
+  reportPerMinute: 100_000,
 };

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { resolveConfig, type EbbConfigInput } from '../../protocol';
 import { silentLogger } from '../../lambdas/adapters/logger';
-import { MemoryAccounts, MemoryConnections, MemoryNonces, MemoryPrekeys, MemoryQueue, MemoryRateLimiter, MemoryUsernames } from '../../lambdas/adapters/memory';
+import { MemoryAccounts, MemoryConnections, MemoryNonces, MemoryPrekeys, MemoryQueue, MemoryRateLimiter, MemoryReports, MemoryUsernames, MemoryFrankingKeys } from '../../lambdas/adapters/memory';
 import type { Caller, Notifier, Ports, PushOutcome } from '../../lambdas/core/ports';
 import type { TestIdentity } from './identity';
 
@@ -28,12 +29,15 @@ export interface MemoryWorld {
   usernames: MemoryUsernames;
   nonces: MemoryNonces;
   rateLimits: MemoryRateLimiter;
+  reports: MemoryReports;
+  frankingKeys: MemoryFrankingKeys;
   notifier: RecordingNotifier;
   clock: { t: number; now(): number };
 }
 
 export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 0, 1)): MemoryWorld {
   const clock = { t: start, now() { return this.t; } };
+  const resolved = resolveConfig(config);
   const world = {
     accounts: new MemoryAccounts(),
     prekeys: new MemoryPrekeys(),
@@ -42,10 +46,12 @@ export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 
     usernames: new MemoryUsernames(),
     nonces: new MemoryNonces(),
     rateLimits: new MemoryRateLimiter(),
+    reports: new MemoryReports(),
+    frankingKeys: new MemoryFrankingKeys(clock, resolved.retentionDays, (n) => new Uint8Array(randomBytes(n))),
     notifier: new RecordingNotifier(),
     clock,
   };
-  const ports: Ports = { ...world, rateLimiter: world.rateLimits, clock, config: resolveConfig(config), logger: silentLogger };
+  const ports: Ports = { ...world, rateLimiter: world.rateLimits, clock, config: resolved, logger: silentLogger };
   return { ...world, ports };
 }
 

@@ -6,7 +6,8 @@ import { StoreKeys } from '../store/layout';
 
 /**
  * What an archive holds: every entry of the client's KeyStore — identity, peer cache, sessions
- * with their skipped keys, prekey private keys, seen message ids and whatever the app stored —
+ * with their skipped keys, prekey private keys, seen message ids, received messages kept for
+ * report() and whatever the app stored —
  * except those that describe one deployment rather than the account.
  */
 

@@ -1,11 +1,15 @@
 import * as z from 'zod/mini';
+import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
+import { FRANK_KEY_BYTES } from '../../../protocol/franking';
 import { Device, MessageId, UserId } from '../../../protocol/frames';
 
 /**
  * What a ciphertext carries: the content plus every routing field it must not be replayed under.
  * Layout: u16 big-endian length of a JSON header ‖ header (UTF-8) ‖ content bytes. The header binds
  * sender (user, device), recipient (user, device) and message id, so the recipient can drop a
- * ciphertext the server (or anyone) moved to another envelope.
+ * ciphertext the server (or anyone) moved to another envelope. It also carries the message's franking
+ * key (DESIGN §7), which only recipients may learn: with it they check the envelope's commitment and
+ * can later reveal it in a report.
  */
 export interface Plaintext {
   readonly from: string;
@@ -18,6 +22,13 @@ export interface Plaintext {
   readonly body: Uint8Array;
   readonly expiresInSeconds?: number;
   readonly burnAfterReadingSeconds?: number;
+  /** The message's franking key, FRANK_KEY_BYTES long: the same in every device's copy. */
+  readonly frankKey: Uint8Array;
+  /**
+   * The sender device's count of messages to the recipient device, from 1 (session/ordering.ts): the
+   * recipient hands messages to the app in this order, whatever order the server delivers them in.
+   */
+  readonly seq?: number;
 }
 
 const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
@@ -32,6 +43,9 @@ const Header = z.strictObject({
   kind: z.enum(['text', 'bytes']),
   ttl: z.optional(Seconds),
   burn: z.optional(Seconds),
+  /** base64url franking key; decoded and checked to be canonical and FRANK_KEY_BYTES long below. */
+  fk: z.string().check(z.length(Math.ceil((FRANK_KEY_BYTES * 4) / 3))),
+  seq: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER))),
 });
 
 const HEADER_LENGTH_BYTES = 2;
@@ -40,6 +54,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodePlaintext(p: Plaintext): Uint8Array {
+  if (p.frankKey.length !== FRANK_KEY_BYTES) throw new TypeError(`frankKey: expected ${FRANK_KEY_BYTES} bytes`);
   const header: z.infer<typeof Header> = {
     v: 1,
     from: p.from,
@@ -50,6 +65,8 @@ export function encodePlaintext(p: Plaintext): Uint8Array {
     kind: p.text === undefined ? 'bytes' : 'text',
     ...(p.expiresInSeconds !== undefined && { ttl: p.expiresInSeconds }),
     ...(p.burnAfterReadingSeconds !== undefined && { burn: p.burnAfterReadingSeconds }),
+    fk: toBase64Url(p.frankKey),
+    ...(p.seq !== undefined && { seq: p.seq }),
   };
   const headerBytes = encoder.encode(JSON.stringify(header));
   if (headerBytes.length > MAX_HEADER_BYTES) throw new TypeError('plaintext header too long');
@@ -75,6 +92,8 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
   const parsed = Header.safeParse(json);
   if (!parsed.success) return null;
   const h = parsed.data;
+  const frankKey = decodeFrankKey(h.fk);
+  if (!frankKey) return null;
   const body = bytes.slice(bodyStart);
   let text: string | undefined;
   if (h.kind === 'text') {
@@ -91,8 +110,21 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
     toDevice: h.toDevice,
     id: h.id,
     body,
+    frankKey,
     ...(text !== undefined && { text }),
     ...(h.ttl !== undefined && { expiresInSeconds: h.ttl }),
     ...(h.burn !== undefined && { burnAfterReadingSeconds: h.burn }),
+    ...(h.seq !== undefined && { seq: h.seq }),
   };
+}
+
+/** The key `fk` encodes, or null unless it is the canonical base64url of exactly FRANK_KEY_BYTES. */
+function decodeFrankKey(fk: string): Uint8Array | null {
+  let key: Uint8Array;
+  try {
+    key = fromBase64Url(fk);
+  } catch {
+    return null;
+  }
+  return key.length === FRANK_KEY_BYTES && toBase64Url(key) === fk ? key : null;
 }

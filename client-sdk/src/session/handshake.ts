@@ -47,17 +47,6 @@ export async function handshake(request: Request, options: HandshakeOptions): Pr
     if (!EbbError.is(err, 'SERVICE_READ_ONLY')) throw err;
   }
 
-  await inbox.pruneSeen();
-  await drain(request, inbox);
-}
-
-/** Fetches queue pages until the server says there are no more, handling each envelope in order. */
-async function drain(request: Request, inbox: Inbox): Promise<void> {
-  let after: string | undefined;
-  for (;;) {
-    const page = await request('fetch', after === undefined ? {} : { after });
-    for (const envelope of page.messages) await inbox.receive(envelope);
-    if (!page.more || page.cursor === null) return;
-    after = page.cursor;
-  }
+  await inbox.prune();
+  await inbox.drain((after) => request('fetch', after === undefined ? {} : { after }));
 }

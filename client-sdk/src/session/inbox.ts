@@ -1,11 +1,15 @@
-import { fromBase64Url } from '../../../protocol/base64url';
+import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Envelope } from '../../../protocol/frames';
-import { decodePlaintext } from '../crypto/plaintext';
+import { verifyCommitment } from '../crypto/franking';
+import { type Plaintext, decodePlaintext } from '../crypto/plaintext';
 import type { Identity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
+import type { Answer } from '../transport/server-frames';
 import { StoreKeys } from '../store/layout';
 import type { ReceivedMessage } from '../types';
 import type { AckBatcher } from './acks';
+import { ReceiveOrder } from './ordering';
+import type { Reportable, Reportables } from './reportables';
 import type { Sessions } from './sessions';
 
 export interface InboxOptions {
@@ -14,29 +18,129 @@ export interface InboxOptions {
   readonly store: KeyStore;
   readonly sessions: Sessions;
   readonly acks: AckBatcher;
+  readonly reportables: Reportables;
   readonly now: () => number;
   readonly emit: (message: ReceivedMessage) => void;
+  /** One page of the queue on the current connection, for drains between connects. */
+  readonly fetch: Fetch;
+}
+
+/** Fetches the queue page after `after` (from the start when undefined). */
+export type Fetch = (after?: string) => Promise<Answer<'fetch'>>;
+
+/** Attempts at an in-session drain before waiting for the next connect, which drains anyway. */
+const DRAIN_ATTEMPTS = 3;
+const DRAIN_RETRY_MS = 250;
+
+/** A decrypted message with what it takes to report it. */
+interface Opened {
+  readonly message: ReceivedMessage;
+  readonly reportable: Reportable;
+  /** The sender's sequence number for this device (session/ordering.ts); absent from older senders. */
+  readonly seq?: number;
 }
 
 /**
  * The receive path, exactly-once to the app over at-least-once delivery: each envelope is checked
- * against the seen ids, decrypted (its session state stored), recorded as seen, handed to the
- * app, then acked. Envelopes are
- * handled one at a time, so a push and a fetch of the same message cannot race.
+ * against the seen ids, decrypted (its session state stored), its franking commitment checked,
+ * recorded as seen, kept for report(), handed to the app in the sender's order (session/ordering.ts),
+ * then acked. Envelopes are handled one at a time, so a push and a fetch of the same message cannot race.
  */
 export class Inbox {
   private queue: Promise<void> = Promise.resolve();
+  private dropped = 0;
+  private repeats = 0;
+  private readonly order: ReceiveOrder;
+  /** Drains started so far: a held message may be given up on by a drain that started after it was held. */
+  private generation = 0;
+  private drainLoop: Promise<void> | null = null;
+  private drainAgain = false;
+  private closed = false;
 
-  constructor(private readonly options: InboxOptions) {}
+  constructor(private readonly options: InboxOptions) {
+    this.order = new ReceiveOrder(options.store, options.now);
+  }
 
-  /** Queues an unvalidated envelope; resolves once it has been handled. Garbage is ignored. */
-  receive(raw: unknown): Promise<void> {
+  /**
+   * Fetches queue pages until the server says there are no more, handling each envelope in order, then
+   * hands over the held messages whose gaps this drain did not fill.
+   */
+  async drain(fetch: Fetch): Promise<void> {
+    const generation = ++this.generation;
+    let after: string | undefined;
+    for (;;) {
+      const page = await fetch(after);
+      // Held from this drain's own pages: the gap was not in the queue when it was read, so this drain may give up on it.
+      for (const envelope of page.messages) await this.receive(envelope, generation - 1);
+      if (!page.more || page.cursor === null) break;
+      after = page.cursor;
+    }
+    await this.enqueue(async () => {
+      for (const message of await this.order.release(generation)) this.options.emit(message);
+    });
+  }
+
+  /** Stops in-session drains (the client is closing). */
+  stop(): void {
+    this.closed = true;
+  }
+
+  /** Messages held back waiting for an earlier one. Internal, for tests. */
+  get held(): number {
+    return this.order.heldCount;
+  }
+
+  /**
+   * Queues an unvalidated envelope; resolves once it has been handled. Garbage is ignored. `heldIn` is
+   * the last drain generation that cannot give up on its gap if it is held: by default (a push) every
+   * drain started so far, since the gap may be stored after their reads.
+   */
+  receive(raw: unknown, heldIn?: number): Promise<void> {
     const parsed = Envelope.safeParse(raw);
     if (!parsed.success) return this.queue;
     const envelope = parsed.data;
     // A store failure leaves the envelope unacked: it comes back on the next connect.
-    this.queue = this.queue.then(() => this.handle(envelope)).catch(() => undefined);
+    return this.enqueue(() => this.handle(envelope, heldIn ?? this.generation));
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(task).catch(() => undefined);
     return this.queue;
+  }
+
+  /** A message skipped ahead: drain the queue for the gap, once more if asked again meanwhile. */
+  private requestDrain(): void {
+    if (this.drainLoop) {
+      this.drainAgain = true;
+      return;
+    }
+    this.drainLoop = (async () => {
+      let failures = 0;
+      do {
+        this.drainAgain = false;
+        try {
+          await this.drain(this.options.fetch);
+        } catch {
+          // Held messages wait for the next drain: this one again shortly, or the one on reconnect.
+          if (++failures >= DRAIN_ATTEMPTS) return;
+          this.drainAgain = true;
+          await new Promise((resolve) => setTimeout(resolve, DRAIN_RETRY_MS * failures));
+        }
+      } while (this.drainAgain && !this.closed);
+    })().finally(() => (this.drainLoop = null));
+  }
+
+  /**
+   * Messages dropped because the envelope's commitment did not match the content (DESIGN §7): such a
+   * message could not be reported, so it is never shown. Internal, for tests and diagnostics.
+   */
+  get commitmentFailures(): number {
+    return this.dropped;
+  }
+
+  /** Envelopes not handed to the app again because their id was seen already. Internal, for tests. */
+  get duplicates(): number {
+    return this.repeats;
   }
 
   /** Resolves once every queued envelope has been handled. */
@@ -44,34 +148,50 @@ export class Inbox {
     return this.queue;
   }
 
-  /** Forgets seen ids whose envelopes have expired: the server cannot deliver those again. */
-  async pruneSeen(): Promise<void> {
+  /**
+   * Forgets seen ids whose envelopes have expired (the server cannot deliver those again), and
+   * reportable messages that have expired or exceed the cap.
+   */
+  async prune(): Promise<void> {
     const { store, now } = this.options;
     const nowMs = now();
     for (const key of await store.list(StoreKeys.seenPrefix)) {
       const expiresAt = Number(await store.get(key));
       if (!(expiresAt > nowMs)) await store.delete(key);
     }
+    await this.options.reportables.prune();
   }
 
-  private async handle(envelope: Envelope): Promise<void> {
+  private async handle(envelope: Envelope, heldIn: number): Promise<void> {
     const { store, acks, now, emit } = this.options;
     const ack = { id: envelope.id, sentAt: envelope.sentAt };
     const seenKey = StoreKeys.seen(envelope.from.user, envelope.id);
-    if (envelope.expiresAt <= now() || (await store.get(seenKey)) !== undefined) {
+    if (envelope.expiresAt <= now()) {
       acks.add(ack);
       return;
     }
-    const message = await this.open(envelope);
-    if (message && !(message.expiresAt && message.expiresAt.getTime() <= now())) {
+    if ((await store.get(seenKey)) !== undefined) {
+      this.repeats++;
+      acks.add(ack);
+      return;
+    }
+    const opened = await this.open(envelope);
+    if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
       await store.set(seenKey, String(envelope.expiresAt));
-      emit(message);
+      // Best effort: a store failure here costs the ability to report the message, not the message.
+      await this.options.reportables.keep(opened.reportable).catch(() => undefined);
+      const ready =
+        opened.seq === undefined
+          ? [opened.message]
+          : await this.order.accept(envelope.from.user, envelope.from.device, opened.seq, opened.message, heldIn);
+      for (const message of ready) emit(message);
+      if (ready.length === 0 && !this.closed) this.requestDrain();
     }
     acks.add(ack);
   }
 
   /** The message, or null if any check fails; which one is deliberately not said. */
-  private async open(envelope: Envelope): Promise<ReceivedMessage | null> {
+  private async open(envelope: Envelope): Promise<Opened | null> {
     const { identity, device, sessions } = this.options;
     let ciphertext: Uint8Array;
     try {
@@ -79,7 +199,9 @@ export class Inbox {
     } catch {
       return null;
     }
-    // The session state is stored before this returns: a restart continues from it.
+    let uncommitted = false;
+    // The session state is stored before this returns: a restart continues from it. A refused
+    // plaintext (moved to another envelope, or not what the commitment commits to) leaves it as it was.
     const opened = await sessions.decrypt(envelope.from.user, envelope.from.device, ciphertext, (bytes) => {
       const p = decodePlaintext(bytes);
       const bound =
@@ -89,13 +211,16 @@ export class Inbox {
         p.to === identity.userId &&
         p.toDevice === device &&
         p.id === envelope.id;
-      return bound ? p : null;
+      if (!bound) return null;
+      uncommitted = !this.commits(envelope, p);
+      return uncommitted ? null : p;
     });
+    if (uncommitted) this.dropped++;
     if (!opened) return null;
     const plaintext = opened.content;
     const expiresAt =
       plaintext.expiresInSeconds === undefined ? undefined : Math.min(envelope.expiresAt, envelope.sentAt + plaintext.expiresInSeconds * 1000);
-    return {
+    const message: ReceivedMessage = {
       id: envelope.id,
       from: envelope.from.user,
       fromDevice: envelope.from.device,
@@ -106,5 +231,29 @@ export class Inbox {
       ...(plaintext.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: plaintext.burnAfterReadingSeconds }),
       ...(opened.fromChangedIdentity && { identityChanged: true as const }),
     };
+    const reportable: Reportable = {
+      id: envelope.id,
+      from: envelope.from,
+      sentAt: envelope.sentAt,
+      expiresAt: expiresAt ?? envelope.expiresAt,
+      frank: envelope.frank,
+      frankKey: toBase64Url(plaintext.frankKey),
+      kind: kindOf(plaintext),
+      body: toBase64Url(plaintext.body),
+    };
+    return { message, reportable, ...(plaintext.seq !== undefined && { seq: plaintext.seq }) };
   }
+
+  /**
+   * Whether the envelope's commitment is the one the sender made for this content under the franking
+   * key inside the ciphertext (DESIGN §7): only then can the recipient prove the content in a report.
+   */
+  private commits(envelope: Envelope, p: Plaintext): boolean {
+    const content = { from: envelope.from.user, to: this.options.identity.userId, id: envelope.id, kind: kindOf(p), body: p.body };
+    return verifyCommitment(p.frankKey, content, envelope.frank.commitment);
+  }
+}
+
+function kindOf(p: Plaintext): 'text' | 'bytes' {
+  return p.text === undefined ? 'bytes' : 'text';
 }

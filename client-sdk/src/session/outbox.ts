@@ -1,15 +1,17 @@
 import { toBase64Url } from '../../../protocol/base64url';
 import type { ServiceLimits } from '../../../protocol/frames';
 import { Limits } from '../../../protocol/limits';
+import { frankCommitment, newFrankKey } from '../crypto/franking';
 import { encodePlaintext } from '../crypto/plaintext';
-import { randomId } from '../crypto/random';
 import { maxWireLength } from '../crypto/envelope';
 import { EbbError } from '../errors';
 import type { Identity } from '../identity/identity';
 import type { PeerDirectory } from '../identity/peers';
 import type { Body } from '../transport/connection';
 import type { Answer } from '../transport/server-frames';
+import type { KeyStore } from '../store/key-store';
 import type { SendResult } from '../types';
+import { nextSendSeq } from './ordering';
 import { type DeviceCiphertext, splitSend } from './frame-split';
 import type { Sessions } from './sessions';
 
@@ -18,6 +20,7 @@ export const MESSAGE_ID_BYTES = 16;
 export interface OutboxOptions {
   readonly identity: Identity;
   readonly device: number;
+  readonly store: KeyStore;
   readonly peers: PeerDirectory;
   readonly sessions: Sessions;
   /** The deployment's limits, once the session is ready. */
@@ -26,11 +29,25 @@ export interface OutboxOptions {
 }
 
 export interface Outgoing {
+  /** Fresh per send() call, or the id of an earlier call the app retries. */
+  readonly id: string;
   readonly to: string;
   readonly text?: string;
   readonly body: Uint8Array;
   readonly expiresInSeconds?: number;
   readonly burnAfterReadingSeconds?: number;
+}
+
+/**
+ * What makes one message the same message however often it goes out: its id, and its franking key
+ * and commitment (DESIGN §7). Chosen once per send() call and reused by every retry, so the server
+ * queues it once and every device's copy carries the same commitment.
+ */
+interface MessageStamp {
+  readonly id: string;
+  readonly frankKey: Uint8Array;
+  /** base64url, as every device entry of the send frames carries it. */
+  readonly commitment: string;
 }
 
 /**
@@ -45,9 +62,10 @@ export class Outbox {
 
   send(message: Outgoing): Promise<SendResult> {
     // Chosen once: every retry, reconnect and extra frame reuses it, so the server queues it once.
-    const id = randomId(MESSAGE_ID_BYTES);
+    const stamp = this.stampOf(message);
     const previous = this.lanes.get(message.to) ?? Promise.resolve();
-    const result = previous.then(() => this.deliver(id, message));
+    // The sender has no use for the franking key once the message is queued: wipe it.
+    const result = previous.then(() => this.deliver(stamp, message)).finally(() => stamp.frankKey.fill(0));
     const tail = result.catch(() => undefined);
     this.lanes.set(message.to, tail);
     void tail.then(() => {
@@ -56,19 +74,31 @@ export class Outbox {
     return result;
   }
 
-  private async deliver(id: string, message: Outgoing): Promise<SendResult> {
+  /**
+   * The message's id, a fresh franking key, and the commitment to the content under that key. It binds sender
+   * and recipient user ids, not devices: one commitment serves every device's copy.
+   */
+  private stampOf(message: Outgoing): MessageStamp {
+    const { id } = message;
+    const frankKey = newFrankKey();
+    const kind = message.text === undefined ? 'bytes' : 'text';
+    const commitment = frankCommitment(frankKey, { from: this.options.identity.userId, to: message.to, id, kind, body: message.body });
+    return { id, frankKey, commitment: toBase64Url(commitment) };
+  }
+
+  private async deliver(stamp: MessageStamp, message: Outgoing): Promise<SendResult> {
     const limits = await this.options.limits();
     // Checked for the longest device number before any network traffic, so nothing is sent.
-    const worstCase = maxWireLength(this.plaintext(id, message, Limits.maxDevice).length);
+    const worstCase = maxWireLength(this.plaintext(stamp, message, Limits.maxDevice, Number.MAX_SAFE_INTEGER).length);
     if (worstCase > limits.maxCiphertextBytes) {
       throw new EbbError('PAYLOAD_TOO_LARGE', `the message encrypts to ${worstCase} bytes; this service accepts ${limits.maxCiphertextBytes}`);
     }
     try {
-      return await this.sendToDevices(id, message, await this.prepare(message.to, false), limits);
+      return await this.sendToDevices(stamp, message, await this.prepare(message.to, false), limits);
     } catch (err) {
       // CONFLICT: our device list is stale. Refresh it once; the server drops repeats by id.
       if (!EbbError.is(err, 'CONFLICT')) throw err;
-      return this.sendToDevices(id, message, await this.prepare(message.to, true), limits);
+      return this.sendToDevices(stamp, message, await this.prepare(message.to, true), limits);
     }
   }
 
@@ -103,11 +133,13 @@ export class Outbox {
     return ready;
   }
 
-  private async sendToDevices(id: string, message: Outgoing, devices: readonly number[], limits: ServiceLimits): Promise<SendResult> {
+  private async sendToDevices(stamp: MessageStamp, message: Outgoing, devices: readonly number[], limits: ServiceLimits): Promise<SendResult> {
+    const { id, commitment } = stamp;
     const messages: DeviceCiphertext[] = [];
     for (const device of devices) {
-      const ciphertext = await this.options.sessions.encrypt(message.to, device, this.plaintext(id, message, device));
-      messages.push({ device, ciphertext: toBase64Url(ciphertext) });
+      const seq = await nextSendSeq(this.options.store, message.to, device);
+      const ciphertext = await this.options.sessions.encrypt(message.to, device, this.plaintext(stamp, message, device, seq));
+      messages.push({ device, ciphertext: toBase64Url(ciphertext), commitment });
     }
     const base = { id, to: message.to, ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }) };
     const frames = splitSend(
@@ -124,17 +156,19 @@ export class Outbox {
     return { id, sentAt: new Date(sentAt!) };
   }
 
-  private plaintext(id: string, message: Outgoing, toDevice: number): Uint8Array {
+  private plaintext(stamp: MessageStamp, message: Outgoing, toDevice: number, seq?: number): Uint8Array {
     return encodePlaintext({
       from: this.options.identity.userId,
       fromDevice: this.options.device,
       to: message.to,
       toDevice,
-      id,
+      id: stamp.id,
       body: message.body,
+      frankKey: stamp.frankKey,
       ...(message.text !== undefined && { text: message.text }),
       ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
       ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
+      ...(seq !== undefined && { seq }),
     });
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Where a client keeps everything it needs across restarts: its identity, the registered flag,
- * prekey private keys, the peer identity cache and the ids of messages already handed to the app.
+ * prekey private keys, the peer identity cache, the ids of messages already handed to the app and,
+ * until they expire, the received messages report() may reveal.
  * Values are strings; implementations need not be transactional but each `set` must be atomic.
  */
 export interface KeyStore {

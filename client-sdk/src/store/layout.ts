@@ -24,4 +24,14 @@ export const StoreKeys = {
   seenPrefix: 'seen/',
   /** Keyed by sender as well: ids are chosen by senders, so only (sender, id) is unique. */
   seen: (userId: string, messageId: string) => `seen/${userId}/${messageId}`,
+  /** The last sequence number this device gave a message to the peer device (session/ordering.ts). */
+  sentSeq: (userId: string, device: number) => `order/sent/${userId}/${device}`,
+  /** The sequence number expected next from the peer device. */
+  expectedSeq: (userId: string, device: number) => `order/expected/${userId}/${device}`,
+  /** JSON of a received message held back until the ones before it arrive or are given up on. */
+  heldPrefix: 'order/held/',
+  held: (userId: string, device: number, seq: number) => `order/held/${userId}/${device}/${seq}`,
+  reportablePrefix: 'reportable/',
+  /** JSON of a received message kept for report() until it expires (session/reportables.ts). */
+  reportable: (messageId: string) => `reportable/${messageId}`,
 } as const;

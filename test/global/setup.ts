@@ -1,0 +1,5 @@
+import { startRunLogs } from './log-capture';
+
+export default function globalSetup(): void {
+  startRunLogs();
+}
