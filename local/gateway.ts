@@ -57,9 +57,38 @@ export interface GatewayFaults {
   beforeReply?(routeKey: string, connectionId: string): 'deliver' | 'sever';
 }
 
+/**
+ * What API Gateway would bill and invoke, counted since start (the benchmark's cost model reads it):
+ * messages in both directions in 32 KB units, as API Gateway meters them, and integration invocations.
+ */
+export class GatewayMeter {
+  inboundMessages = 0;
+  outboundMessages = 0;
+  /** Billed message units: each message counts once per started 32 KB. */
+  billedUnits = 0;
+  connects = 0;
+  readonly invocations = new Map<string, number>();
+
+  message(direction: 'inbound' | 'outbound', bytes: number): void {
+    if (direction === 'inbound') this.inboundMessages++;
+    else this.outboundMessages++;
+    this.billedUnits += Math.max(1, Math.ceil(bytes / Limits.maxFrameBytes));
+  }
+
+  invoked(routeKey: string): void {
+    this.invocations.set(routeKey, (this.invocations.get(routeKey) ?? 0) + 1);
+  }
+
+  reset(): void {
+    this.inboundMessages = this.outboundMessages = this.billedUnits = this.connects = 0;
+    this.invocations.clear();
+  }
+}
+
 export class WebSocketGateway {
   /** Test hook; empty by default. */
   faults: GatewayFaults = {};
+  readonly meter = new GatewayMeter();
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, LiveConnection>();
@@ -175,6 +204,7 @@ export class WebSocketGateway {
       };
 
       let policy: AuthorizerResult;
+      this.meter.invoked('$authorizer');
       try {
         policy = await this.options.authorizer(authEvent);
       } catch (error) {
@@ -185,6 +215,7 @@ export class WebSocketGateway {
 
       const connectRoute = this.options.routes.get('$connect');
       if (connectRoute) {
+        this.meter.invoked('$connect');
         const response = await connectRoute.invoke({
           requestContext: this.requestContext(connectionId, '$connect', 'CONNECT', connectedAt, sourceIp, authorizer),
           queryStringParameters: query,
@@ -206,6 +237,7 @@ export class WebSocketGateway {
 
   private accept(connection: LiveConnection): void {
     this.connections.set(connection.id, connection);
+    this.meter.connects++;
     limitFrameSize(connection.socket, Limits.maxFrameBytes);
     this.touch(connection);
     connection.maxTimer = setTimeout(
@@ -215,6 +247,7 @@ export class WebSocketGateway {
     connection.socket.on('message', (data, isBinary) => {
       this.touch(connection);
       const body = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      this.meter.message('inbound', body.length);
       void this.route(connection, isBinary ? body.toString('base64') : body.toString('utf8'), isBinary);
     });
     connection.socket.on('close', () => void this.forget(connection));
@@ -245,6 +278,7 @@ export class WebSocketGateway {
     }
     const integration = this.options.routes.get(routeKey);
     if (!integration) return;
+    this.meter.invoked(routeKey);
     const event: WebSocketEvent = {
       requestContext: this.requestContext(connection.id, routeKey, 'MESSAGE', connection.connectedAt, connection.sourceIp, connection.authorizer),
       body,
@@ -262,6 +296,7 @@ export class WebSocketGateway {
         connection.socket.terminate();
         return;
       }
+      this.meter.message('outbound', Buffer.byteLength(response.body));
       sendFramed(connection.socket, response.body);
     }
   }
@@ -283,6 +318,7 @@ export class WebSocketGateway {
   private async disconnectIntegration(id: string, connectedAt: number, sourceIp: string, authorizer: Record<string, string>): Promise<void> {
     const route = this.options.routes.get('$disconnect');
     if (!route) return;
+    this.meter.invoked('$disconnect');
     try {
       await this.track(route.invoke({ requestContext: this.requestContext(id, '$disconnect', 'DISCONNECT', connectedAt, sourceIp, authorizer) }));
     } catch {
@@ -333,6 +369,7 @@ export class WebSocketGateway {
         chunks.push(chunk as Buffer);
       }
       if (connection.socket.readyState !== WebSocket.OPEN) return managementError(res, 410);
+      this.meter.message('outbound', size);
       sendFramed(connection.socket, Buffer.concat(chunks).toString('utf8'));
       this.touch(connection);
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveConfig, type EbbConfig, type EbbConfigInput } from '../protocol';
 import { jsonLogger, silentLogger } from '../lambdas/adapters/logger';
 import { MemoryFrankingKeys } from '../lambdas/adapters/memory';
@@ -29,6 +30,8 @@ export interface LocalStackOptions {
   readonly lifecycleIntervalMs?: number;
   /** Called with the outcome of each lifecycle task the local schedules ran (`npm start` prints them). */
   readonly onLifecycle?: (outcome: LifecycleOutcome) => void;
+  /** Called once with the DynamoDB client the handlers use, e.g. to count or meter its calls (the benchmark does). */
+  readonly instrumentDynamo?: (client: DynamoDBClient) => void;
   /** Override API Gateway's 10-minute idle / 2-hour connection limits (tests). */
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
@@ -108,6 +111,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const management = new ApiGatewayManagementApiClient({ endpoint: gateway.callbackUrl, ...LOCAL_AWS, maxAttempts: 1 });
   const frankingKeys = new MemoryFrankingKeys(clock, config.retentionDays, (n) => new Uint8Array(randomBytes(n)));
   const handlerDynamo = faultInjectingClient(dynamo.endpoint, () => faults.dynamodb);
+  options.instrumentDynamo?.(handlerDynamo);
   const ports = (bound.ports = createPorts({
     dynamodb: handlerDynamo,
     tables,
