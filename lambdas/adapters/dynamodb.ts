@@ -52,6 +52,17 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
 }
 
+/** A conditional write: true when it was made, false when its condition failed; any other error is thrown. */
+async function conditionalWrite(db: DynamoDBDocumentClient, command: PutCommand | UpdateCommand): Promise<boolean> {
+  try {
+    await db.send(command as PutCommand);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
 /** Runs a Query to the end, one page at a time. */
 async function* queryAll(db: DynamoDBDocumentClient, input: QueryCommandInput) {
   let start: Record<string, unknown> | undefined;
@@ -112,21 +123,16 @@ export class DynamoAccounts implements Accounts {
   }
 
   async replaceIdentity(userId: string, signingKey: string, identityKey: string, identitySig: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { uid: userId },
-          UpdateExpression: 'SET identityKey = :ik, identitySig = :is',
-          ConditionExpression: 'signingKey = :sk',
-          ExpressionAttributeValues: { ':ik': identityKey, ':is': identitySig, ':sk': signingKey },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalWrite(
+      this.db,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { uid: userId },
+        UpdateExpression: 'SET identityKey = :ik, identitySig = :is',
+        ConditionExpression: 'signingKey = :sk',
+        ExpressionAttributeValues: { ':ik': identityKey, ':is': identitySig, ':sk': signingKey },
+      }),
+    );
   }
 
   async noteUsernameClaim(userId: string, name: string): Promise<boolean> {
@@ -157,21 +163,16 @@ export class DynamoAccounts implements Accounts {
 
   /** An UpdateItem that never creates the item: false when there is no account. */
   private async updateExisting(userId: string, expression: string, values: Record<string, unknown> | undefined): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { uid: userId },
-          UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(uid)',
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalWrite(
+      this.db,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { uid: userId },
+        UpdateExpression: expression,
+        ConditionExpression: 'attribute_exists(uid)',
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 }
 
@@ -198,21 +199,16 @@ export class DynamoUsernames implements Usernames {
   ) {}
 
   async claim(name: string, userId: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { name, uid: userId },
-          ConditionExpression: 'attribute_not_exists(#n) OR uid = :u',
-          ExpressionAttributeNames: { '#n': 'name' },
-          ExpressionAttributeValues: { ':u': userId },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalWrite(
+      this.db,
+      new PutCommand({
+        TableName: this.table,
+        Item: { name, uid: userId },
+        ConditionExpression: 'attribute_not_exists(#n) OR uid = :u',
+        ExpressionAttributeNames: { '#n': 'name' },
+        ExpressionAttributeValues: { ':u': userId },
+      }),
+    );
   }
 
   async holder(name: string): Promise<string | undefined> {
@@ -457,21 +453,16 @@ export class DynamoQueue implements CiphertextQueue {
   }
 
   private async increment(rcpt: string, max: number, nowMs: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { rcpt, sk: DEPTH_SORT_KEY },
-          UpdateExpression: 'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, expiresAt = :expires',
-          ConditionExpression: 'attribute_not_exists(queuedMessages) OR queuedMessages < :max',
-          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': max, ':expires': this.counterExpiry(nowMs) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalWrite(
+      this.db,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { rcpt, sk: DEPTH_SORT_KEY },
+        UpdateExpression: 'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, expiresAt = :expires',
+        ConditionExpression: 'attribute_not_exists(queuedMessages) OR queuedMessages < :max',
+        ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': max, ':expires': this.counterExpiry(nowMs) },
+      }),
+    );
   }
 
   async release(recipient: DeviceAddress, count: number): Promise<void> {
@@ -570,20 +561,15 @@ export class DynamoNonces implements Nonces {
   ) {}
 
   async claim(key: string, expiresAt: number, nowMs: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { nonce: key, expiresAt },
-          ConditionExpression: 'attribute_not_exists(nonce) OR expiresAt <= :now',
-          ExpressionAttributeValues: { ':now': nowSeconds(nowMs) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionalWrite(
+      this.db,
+      new PutCommand({
+        TableName: this.table,
+        Item: { nonce: key, expiresAt },
+        ConditionExpression: 'attribute_not_exists(nonce) OR expiresAt <= :now',
+        ExpressionAttributeValues: { ':now': nowSeconds(nowMs) },
+      }),
+    );
   }
 }
 
