@@ -1,27 +1,10 @@
-import { EbbClient, MemoryStore } from '../../client-sdk/src';
-import { startLocalStack, type LocalStack } from '../../local';
 import { runInProcess } from '../support/admin-cli';
-import { UNTHROTTLED } from '../support/local-stack';
+import { sdkSuite } from '../support/local-stack';
 import { codeOf, inbox, until } from '../support/sdk';
 
 /** Issue #5 end to end: franked messages through the real handlers, a verified report, and the operator's view of it. */
-let stack: LocalStack;
-const clients: EbbClient[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } });
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(() => stack.stop());
-
-async function client(): Promise<EbbClient> {
-  const c = await EbbClient.create({ url: stack.url, store: new MemoryStore(), timeoutMs: 10_000 });
-  clients.push(c);
-  await c.connect();
-  return c;
-}
+const env = sdkSuite();
+const client = () => env.connected();
 
 it('verifies a report of a received message and stores only who, when, why and what', async () => {
   const [alice, bob, carol] = [await client(), await client(), await client()];
@@ -36,14 +19,14 @@ it('verifies a report of a received message and stores only who, when, why and w
   // Carol never received it: her SDK holds nothing to report, and the server would refuse her anyway.
   expect(await codeOf(carol.report(id, 'hearsay'))).toBe('NOT_FOUND');
 
-  const list = await runInProcess('reports', 'list', '--dynamodb-endpoint', stack.dynamodbEndpoint, '--json');
+  const list = await runInProcess('reports', 'list', '--dynamodb-endpoint', env.stack.dynamodbEndpoint, '--json');
   expect(list.status).toBe(0);
   const listed = JSON.parse(list.stdout) as { total: number; reports: Record<string, unknown>[] };
   expect(listed.total).toBe(1);
   expect(listed.reports[0]).toMatchObject({ reportId: result.reportId, reason: 'extortion', kind: 'text' });
   expect(listed.reports[0]).not.toHaveProperty('content');
 
-  const shown = await runInProcess('reports', 'show', result.reportId, '--dynamodb-endpoint', stack.dynamodbEndpoint, '--json');
+  const shown = await runInProcess('reports', 'show', result.reportId, '--dynamodb-endpoint', env.stack.dynamodbEndpoint, '--json');
   expect(shown.status).toBe(0);
   expect(JSON.parse(shown.stdout)).toMatchObject({
     reportId: result.reportId,

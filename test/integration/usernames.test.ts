@@ -1,27 +1,10 @@
-import { EbbClient, MemoryStore } from '../../client-sdk/src';
-import { startLocalStack, type LocalStack } from '../../local';
 import { connectUrl, makeIdentity, registerFrame } from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
-import { UNTHROTTLED } from '../support/local-stack';
+import { sdkSuite } from '../support/local-stack';
 import { codeOf } from '../support/sdk';
 
-let stack: LocalStack;
-const clients: EbbClient[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } });
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(() => stack.stop());
-
-async function connected(): Promise<EbbClient> {
-  const c = await EbbClient.create({ url: stack.url, store: new MemoryStore(), timeoutMs: 10_000 });
-  clients.push(c);
-  await c.connect();
-  return c;
-}
+const env = sdkSuite();
+const connected = () => env.connected();
 
 describe('usernames through the local stack', () => {
   it('are found in any case, refused to a second user, and free for others once renamed', async () => {
@@ -41,7 +24,7 @@ describe('usernames through the local stack', () => {
     await bob.setUsername('alice_1');
     expect(await carol.lookupUsername('Alice_1')).toBe(bob.userId);
     expect(await carol.lookupUsername('alice_2')).toBe(alice.userId);
-    expect(await stack.ports.accounts.get(alice.userId)).toMatchObject({ username: 'alice_2', usernameClaims: ['alice_2'] });
+    expect(await env.stack.ports.accounts.get(alice.userId)).toMatchObject({ username: 'alice_2', usernameClaims: ['alice_2'] });
   });
 
   it('refuses an invalid name in the SDK before anything is sent', async () => {
@@ -61,7 +44,7 @@ describe('usernames through the local stack', () => {
     ['not a string', 42],
   ])('answers a raw frame whose name is %s with BAD_REQUEST', async (_what, username) => {
     const id = makeIdentity();
-    const socket = await RawSocket.open(connectUrl(stack.url, id));
+    const socket = await RawSocket.open(connectUrl(env.stack.url, id));
     try {
       await socket.request(registerFrame(id));
       for (const action of ['username.set', 'username.lookup']) {

@@ -1,3 +1,5 @@
+import { EbbClient, MemoryStore } from '../../client-sdk/src';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local';
 import type { EbbConfigInput } from '../../protocol';
 
 /**
@@ -11,3 +13,32 @@ export const UNTHROTTLED: NonNullable<EbbConfigInput['rateLimits']> = {
   registerPerMinute: 100_000,
   reportPerMinute: 100_000,
 };
+
+/**
+ * One local stack for the suite (unthrottled) and SDK clients that are closed after each test:
+ * `const env = sdkSuite(); … const alice = await env.connected();`.
+ */
+export function sdkSuite(options: LocalStackOptions = {}) {
+  let stack: LocalStack | undefined;
+  const clients: EbbClient[] = [];
+  beforeAll(async () => {
+    stack = await startLocalStack({ port: 0, ...options, config: { rateLimits: UNTHROTTLED, ...options.config } });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  afterAll(() => stack?.stop());
+  return {
+    get stack(): LocalStack {
+      if (!stack) throw new Error('sdkSuite: the stack starts in beforeAll');
+      return stack;
+    },
+    /** A new identity in a MemoryStore, connected (registered, prekeys published, queue drained). */
+    async connected(): Promise<EbbClient> {
+      const client = await EbbClient.create({ url: this.stack.url, store: new MemoryStore(), timeoutMs: 10_000 });
+      clients.push(client);
+      await client.connect();
+      return client;
+    },
+  };
+}
