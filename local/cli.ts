@@ -4,12 +4,13 @@ import { ConfigError, phaseAt, scheduleFromConfig, type EbbConfig } from '../pro
 import { jsonLogger } from '../lambdas/adapters/logger';
 import type { LifecycleOutcome } from '../lambdas/core/lifecycle';
 import { startLocalStack } from './index';
+import { serveWebChat } from './web';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const USAGE = `usage: npm start -- [--port N] [--config FILE] [--log info|warn|error]
 
-  --port N       WebSocket port (default 8787; 0 picks a free one)
+  --port N       port of the WebSocket and the web chat (default 8787; 0 picks a free one)
   --config FILE  a cdk.json (its context.ebb is used) or a JSON file holding the ebb object
   --log LEVEL    handler logs on stdout (default warn)`;
 
@@ -82,8 +83,10 @@ async function main(): Promise<void> {
     onLifecycle: (outcome) => console.log(describeOutcome(outcome, holder.config!)),
   });
   holder.config = stack.config;
+  const webChat = await serveWebChat(stack.gateway);
   console.log(`ebb local stack ready
   WebSocket   ${stack.url}
+  Web chat    ${webChat}
   @connections ${stack.callbackUrl}/@connections
   DynamoDB    ${stack.dynamodbEndpoint}
 ${describeSchedule(stack.config, Date.now())}

@@ -126,7 +126,7 @@ function operationOf(request: HttpRequestLike): string {
 }
 
 function tableOf(request: HttpRequestLike): string | undefined {
-  const body = request.body instanceof Uint8Array ? Buffer.from(request.body).toString('utf8') : request.body;
+  const body = request.body instanceof Uint8Array ? new TextDecoder().decode(request.body) : request.body;
   if (typeof body !== 'string') return undefined;
   try {
     const name = (JSON.parse(body) as { TableName?: unknown }).TableName;

@@ -88,6 +88,8 @@ export class GatewayMeter {
 export class WebSocketGateway {
   /** Test hook; empty by default. */
   faults: GatewayFaults = {};
+  /** Answers plain HTTP requests other than `@connections` (the web chat, local/web.ts); true when it did. */
+  pages?: (req: IncomingMessage, res: ServerResponse, pathname: string) => boolean;
   readonly meter = new GatewayMeter();
   private readonly server: Server;
   private readonly wss: WebSocketServer;
@@ -349,6 +351,7 @@ export class WebSocketGateway {
     }
     const match = /^(?:\/[^/]+)?\/@connections\/([^/]+)$/.exec(url.pathname);
     if (!match) {
+      if (this.pages?.(req, res, url.pathname)) return;
       res.writeHead(url.pathname === '/' ? 426 : 404, { 'content-type': 'text/plain' });
       res.end(url.pathname === '/' ? 'ebb local stack: connect with a WebSocket client\n' : 'Not Found\n');
       return;

@@ -5,6 +5,7 @@ export { EbbError, type EbbErrorOptions, type ErrorCode } from './errors';
 export type { KeyStore } from './store/key-store';
 export { MemoryStore } from './store/memory-store';
 export { FileStore } from './store/file-store';
+export { IndexedDbStore } from './store/indexeddb-store';
 export type { WebSocketConstructor, WebSocketLike } from './transport/websocket';
 export type { BackoffOptions } from './transport/backoff';
 export type {

@@ -573,7 +573,7 @@ export class DynamoNonces implements Nonces {
   }
 }
 
-/** Conditional writes lost to concurrent takes of the same bucket before a take gives up. */
+/** Conditional writes lost to concurrent takes of the same bucket before a take stops competing and lets the request through. */
 const BUCKET_ATTEMPTS = 4;
 
 /**
@@ -612,8 +612,10 @@ export class DynamoRateLimiter implements RateLimiter {
         if (!isConditionFailure(error)) throw error;
       }
     }
-    // Lost every race: the bucket is busy enough that waiting a second is the honest answer.
-    return { allowed: false, retryAfterSeconds: 1 };
+    // Lost every race, each time with a token still there: others are taking from the same bucket right now
+    // (clients behind one NAT, say). Refusing would punish the bucket for being busy rather than empty, so
+    // this one is let through; at most the concurrent takers are over-admitted, and stage throttling stays.
+    return { allowed: true };
   }
 }
 

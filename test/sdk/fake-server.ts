@@ -92,6 +92,8 @@ export class FakeServer {
   refuseUpgrades: number | null = null;
   /** Sees each frame first; returning true skips the default handling. */
   intercept: ((connection: FakeConnection, frame: Frame) => boolean) | null = null;
+  /** Return true to queue an envelope without pushing it, as a push that failed (500 or 410) does. */
+  skipPush: ((user: string, device: number, envelope: Envelope) => boolean) | null = null;
   fetchPageSize: number;
   /** The key `send` tags envelopes with and `report` checks tags against. */
   readonly frankingKey: FrankingKey = { kid: 'fake-1', key: randomBytes(32) };
@@ -145,7 +147,7 @@ export class FakeServer {
   deliver(user: string, device: number, envelope: Envelope): void {
     const key = `${user}#${device}`;
     this.queues.set(key, [...(this.queues.get(key) ?? []), envelope]);
-    this.push(user, device, envelope);
+    if (!this.skipPush?.(user, device, envelope)) this.push(user, device, envelope);
   }
 
   push(user: string, device: number, envelope: Envelope): void {

@@ -34,6 +34,12 @@ const OPEN = 1;
 /** Opening a socket takes a round trip or two: a stuck handshake is retried sooner than a request times out. */
 const OPEN_TIMEOUT_MS = 10_000;
 const CLOSE_WAIT_MS = 1000;
+/**
+ * A 401 on reconnecting, with credentials that worked before, is not necessarily final: the authorizer
+ * also answers 401 when the connect rate limit (per source IP, shared behind a NAT) is exhausted.
+ * Retried with backoff this many times in a row before the client stops.
+ */
+const MAX_REFUSED_RECONNECTS = 5;
 
 /**
  * One logical connection over successive sockets: reconnects with backoff after an unexpected
@@ -48,6 +54,7 @@ export class Connection {
   private readonly readyWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
   private wake: (() => void) | null = null;
   private loops = 0;
+  private refusedReconnects = 0;
 
   constructor(private readonly options: ConnectionOptions) {
     this.requests = new RequestTable(options.timeoutMs, () => this.state === 'ready');
@@ -180,6 +187,7 @@ export class Connection {
     } catch (err) {
       if (!live()) return 'done';
       if (err instanceof SocketFailed) return err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs };
+      if (EbbError.is(err, 'UNAUTHORIZED') && this.everReady && ++this.refusedReconnects <= MAX_REFUSED_RECONNECTS) return {};
       this.stop(EbbError.is(err) ? err : new EbbError('INTERNAL', 'could not open a connection', { retryable: false }));
       return 'done';
     }
@@ -204,6 +212,7 @@ export class Connection {
     if (this.socket !== socket) return {};
     this.state = 'ready';
     this.everReady = true;
+    this.refusedReconnects = 0;
     for (const waiter of this.readyWaiters) waiter.resolve();
     this.readyWaiters.clear();
     this.pump();

@@ -1,0 +1,357 @@
+import { writeFile } from 'node:fs/promises';
+import { printable } from '../admin/printable';
+import { EbbClient, EbbError, FileStore, type SendOptions } from '../client-sdk/src';
+import { MessageId, UserId, Username } from '../protocol/frames';
+import { clock, duration, needsBanner, peerLabel, sunsetBanner } from './format';
+import type { ChatOutput } from './output';
+import { Profile } from './profile';
+import { ReceivedMessages } from './received';
+
+export interface ChatSessionOptions {
+  /** The service's WebSocket URL. */
+  readonly url: string;
+  /** Directory of the profile: a FileStore holding the identity, sessions and the chat's own entries. */
+  readonly profile: string;
+  readonly out: ChatOutput;
+  /** Asked for by `/export`; rejecting cancels the export. */
+  readonly passphrase: () => Promise<string>;
+  /** Clock in ms since the epoch, for the client and for expiries. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The protocol's bound on expiresInSeconds, which burn-after-reading shares. */
+const MAX_SECONDS = 365 * 86_400;
+
+export const HELP = [
+  'plain text                send to the current conversation (start a line with // to send one starting with /)',
+  '/to USERID | @name | #N   talk to a user (by id, by username, or the sender of received message #N)',
+  '/id                       show your user id and username',
+  '/name NAME                set your username (3 to 32 of A-Z a-z 0-9 _)',
+  '/expire SECONDS | off     next messages expire this long after sending',
+  '/burn SECONDS | off       next messages are deleted this long after the peer reads them',
+  '/safety [USER]            safety number with the current conversation (or USER): compare it in person',
+  '/accept [USER]            trust a peer\'s new identity key after comparing safety numbers',
+  '/report N REASON          report received message #N to the operator (reveals its content to them)',
+  '/export FILE              write an encrypted archive of this account (asks for a passphrase)',
+  '/quit                     leave',
+] as const;
+
+/**
+ * A terminal chat without the terminal: lines in through `handleLine`, lines out through a `ChatOutput`.
+ * Everything a peer controls is escaped before it is printed, so no peer can drive the user's terminal.
+ */
+export class ChatSession {
+  private peer: string | undefined;
+  private expiresInSeconds: number | undefined;
+  private burnAfterReadingSeconds: number | undefined;
+  private readonly received: ReceivedMessages;
+  private readonly changedIdentities = new Set<string>();
+  private readonly sending = new Set<Promise<void>>();
+  private closed = false;
+
+  private constructor(
+    private readonly client: EbbClient,
+    private readonly profile: Profile,
+    private readonly options: ChatSessionOptions,
+    private readonly now: () => number,
+  ) {
+    this.received = new ReceivedMessages(now, (userId) => this.label(userId), (text) => this.print(text));
+  }
+
+  /**
+   * Loads (or creates) the profile's identity, connects and prints who the user is, any sunset banner and
+   * every message that arrived while the chat was closed. A service that cannot be reached is reported,
+   * not thrown: the session still answers `/id`, `/export` and `/quit`.
+   * @throws EbbError INTERNAL when the profile directory cannot be used or holds a corrupt identity.
+   */
+  static async open(options: ChatSessionOptions): Promise<ChatSession> {
+    const now = options.now ?? Date.now;
+    const store = new FileStore(options.profile);
+    const client = await EbbClient.create({ url: options.url, store, now });
+    try {
+      const session = new ChatSession(client, await Profile.load(store), options, now);
+      await session.start();
+      return session;
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+  }
+
+  get userId(): string {
+    return this.client.userId;
+  }
+
+  /** Handles one line the user typed; resolves with false once the session has ended (`/quit`). */
+  async handleLine(line: string): Promise<boolean> {
+    if (this.closed) return false;
+    const command = /^\/(\S+)\s*(.*)$/s.exec(line.trim());
+    if (!command || line.startsWith('//')) {
+      if (line.trim() !== '') this.send(line.startsWith('//') ? line.slice(1) : line);
+      return true;
+    }
+    const [, name = '', rest = ''] = command;
+    if (name === 'quit' || name === 'exit') {
+      await this.close();
+      return false;
+    }
+    try {
+      await this.run(name, rest.trim());
+    } catch (err) {
+      this.print(`/${printable(name)} failed: ${failure(err)}`);
+    }
+    return true;
+  }
+
+  /** Waits for messages still being sent, then closes the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.sending]);
+    this.received.stop();
+    await this.client.close();
+  }
+
+  private async start(): Promise<void> {
+    this.client.on('message', (message) => this.received.show(message));
+    this.client.on('notice', (notice) => this.print(sunsetBanner(notice, this.now())));
+    this.client.on('identityChanged', ({ userId }) => this.warnIdentityChanged(userId));
+    this.client.on('error', (err) => this.print(`connection stopped: ${failure(err)}`));
+    this.print(`ebb chat on ${printable(this.options.url)}; your user id: ${this.client.userId}`);
+    try {
+      await this.client.connect();
+    } catch (err) {
+      this.print(`could not connect: ${failure(err)}`);
+      // Unreachable: status() would only wait out the same timeout. A refusal by policy keeps the socket open.
+      if (EbbError.is(err, 'INTERNAL')) return;
+    }
+    await this.showUsername(true);
+    const status = await this.client.status().catch(() => undefined);
+    if (status && needsBanner(status, this.now())) this.print(sunsetBanner(status, this.now()));
+    this.print('type /help for commands');
+  }
+
+  private async run(name: string, rest: string): Promise<void> {
+    switch (name) {
+      case 'help':
+        for (const line of HELP) this.print(line);
+        return;
+      case 'id':
+        this.print(`your user id: ${this.client.userId}`);
+        return this.showUsername(false);
+      case 'name':
+        return this.setUsername(rest.replace(/^@/, ''));
+      case 'to':
+        return this.choosePeer(rest);
+      case 'expire':
+      case 'burn':
+        return this.setTimer(name, rest);
+      case 'safety':
+        return this.showSafetyNumber(rest);
+      case 'accept':
+        return this.acceptIdentity(rest);
+      case 'report':
+        return this.report(rest);
+      case 'export':
+        return this.exportArchive(rest);
+      default:
+        this.print(`unknown command /${printable(name)} (/help lists them)`);
+    }
+  }
+
+  private print(text: string): void {
+    this.options.out.line(text);
+  }
+
+  private label(userId: string): string {
+    return peerLabel(userId, this.profile.nameOf(userId));
+  }
+
+  /** At start, checks the remembered name with the service: it is gone after an account deletion. */
+  private async showUsername(verify: boolean): Promise<void> {
+    const name = this.profile.username;
+    if (name === undefined) {
+      this.print('you have no username yet: /name NAME sets one');
+      return;
+    }
+    if (verify) {
+      const holder = await this.client.lookupUsername(name).catch(() => this.client.userId);
+      if (holder !== this.client.userId) {
+        await this.profile.setUsername(undefined);
+        this.print(`your username @${printable(name)} is no longer yours: /name NAME sets one`);
+        return;
+      }
+    }
+    this.print(`your username: @${printable(name)}`);
+  }
+
+  private async setUsername(name: string): Promise<void> {
+    if (!Username.safeParse(name).success) {
+      this.print('usage: /name NAME, 3 to 32 characters of A-Z, a-z, 0-9 and _');
+      return;
+    }
+    try {
+      await this.client.setUsername(name);
+    } catch (err) {
+      if (EbbError.is(err, 'CONFLICT')) return this.print(`@${name} is taken`);
+      if (EbbError.is(err, 'FORBIDDEN')) return this.print(`@${name} is reserved`);
+      throw err;
+    }
+    await this.profile.setUsername(name);
+    this.print(`your username is now @${name}`);
+  }
+
+  private async choosePeer(ref: string): Promise<void> {
+    if (ref === '') {
+      this.print(this.peer === undefined ? 'no conversation: /to USERID or /to @name' : `talking to ${this.label(this.peer)} (${this.peer})`);
+      return;
+    }
+    const userId = await this.resolve(ref);
+    if (userId === undefined) return;
+    this.peer = userId;
+    this.print(`talking to ${this.label(userId)} (${userId})`);
+  }
+
+  /** The user `ref` names (empty: the current conversation), or undefined after saying why there is none. */
+  private async resolve(ref: string): Promise<string | undefined> {
+    if (ref === '') {
+      if (this.peer === undefined) this.print('no conversation: /to USERID or /to @name first');
+      return this.peer;
+    }
+    const shortId = /^#(\d+)$/.exec(ref);
+    if (shortId) {
+      const message = this.received.get(Number(shortId[1]));
+      if (!message) this.print(`no received message ${ref}`);
+      return message?.from;
+    }
+    if (!ref.startsWith('@') && UserId.safeParse(ref).success) return ref;
+    const name = ref.replace(/^@/, '');
+    if (!Username.safeParse(name).success) {
+      this.print(`${printable(ref)} is neither a user id nor a @username`);
+      return undefined;
+    }
+    const userId = await this.client.lookupUsername(name);
+    if (userId === null) {
+      this.print(`no user is called @${name}`);
+      return undefined;
+    }
+    await this.profile.remember(userId, name);
+    return userId;
+  }
+
+  private setTimer(which: 'expire' | 'burn', value: string): void {
+    const after = which === 'expire' ? 'after sending' : 'after the peer reads them';
+    let seconds: number | undefined;
+    if (value === 'off' || value === '0') seconds = undefined;
+    else if (value === '') seconds = which === 'expire' ? this.expiresInSeconds : this.burnAfterReadingSeconds;
+    else if (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_SECONDS) seconds = Number(value);
+    else {
+      this.print(`usage: /${which} SECONDS (1 to ${MAX_SECONDS}) or /${which} off`);
+      return;
+    }
+    if (value !== '') {
+      if (which === 'expire') this.expiresInSeconds = seconds;
+      else this.burnAfterReadingSeconds = seconds;
+    }
+    this.print(seconds === undefined ? `next messages do not ${which}` : `next messages ${which} ${duration(seconds)} ${after} (/${which} off to stop)`);
+  }
+
+  /** Starts sending; its state line is updated when the service has stored the message or refused it. */
+  private send(text: string): void {
+    const to = this.peer;
+    if (to === undefined) {
+      this.print('no conversation: /to USERID or /to @name first');
+      return;
+    }
+    const options: SendOptions = {
+      ...(this.expiresInSeconds !== undefined && { expiresInSeconds: this.expiresInSeconds }),
+      ...(this.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: this.burnAfterReadingSeconds }),
+    };
+    const notes = [
+      ...(options.expiresInSeconds !== undefined ? [`expires in ${duration(options.expiresInSeconds)}`] : []),
+      ...(options.burnAfterReadingSeconds !== undefined ? [`burns ${duration(options.burnAfterReadingSeconds)} after reading`] : []),
+    ];
+    const head = `${clock(this.now())} → ${this.label(to)}: ${printable(text)}`;
+    const settle = this.options.out.progress(`${head}  (sending…)`);
+    const sending: Promise<void> = this.client.send(to, text, options).then(
+      () => settle(`${head}  (${['sent', ...notes].join(', ')})`),
+      (err: unknown) => {
+        const code = EbbError.is(err) ? err.code : 'INTERNAL';
+        // send() refuses with FORBIDDEN only while the peer's changed identity key is not accepted.
+        const hint = code === 'FORBIDDEN' ? ': their identity key changed, /safety then /accept' : '';
+        settle(`${head}  (failed: ${code}${hint})`);
+      },
+    );
+    this.sending.add(sending);
+    void sending.finally(() => this.sending.delete(sending));
+  }
+
+  private warnIdentityChanged(userId: string): void {
+    this.changedIdentities.add(userId);
+    const ref = userId === this.peer ? '' : ` ${this.profile.nameOf(userId) !== undefined ? this.label(userId) : userId}`;
+    this.print(`!!! WARNING: the identity key of ${this.label(userId)} (${userId}) has CHANGED.`);
+    this.print('!!! They reinstalled, or someone else now holds their account. Sending to them is blocked.');
+    this.print(`!!! Compare safety numbers (/safety${ref}) with them in person or on a call, then /accept${ref} to trust the new key.`);
+  }
+
+  private async showSafetyNumber(ref: string): Promise<void> {
+    const userId = await this.resolve(ref);
+    if (userId === undefined) return;
+    const number = await this.client.safetyNumber(userId);
+    const pending = this.changedIdentities.has(userId) ? ' (their NEW key, not accepted yet)' : '';
+    this.print(`safety number with ${this.label(userId)}${pending}: ${number}`);
+  }
+
+  private async acceptIdentity(ref: string): Promise<void> {
+    const userId = await this.resolve(ref);
+    if (userId === undefined) return;
+    await this.client.acceptIdentity(userId);
+    this.changedIdentities.delete(userId);
+    this.print(`trusting the current identity key of ${this.label(userId)}; sending to them works again`);
+  }
+
+  private async report(args: string): Promise<void> {
+    const parsed = /^#?(\S+)\s+(.+)$/s.exec(args);
+    if (!parsed) {
+      this.print('usage: /report N REASON (N is the #number shown next to a received message)');
+      return;
+    }
+    const [, ref = '', reason = ''] = parsed;
+    const messageId = /^\d+$/.test(ref) ? this.received.get(Number(ref))?.id : MessageId.safeParse(ref).success ? ref : undefined;
+    if (messageId === undefined) {
+      this.print(`no received message #${printable(ref)}`);
+      return;
+    }
+    const { reportId, duplicate } = await this.client.report(messageId, reason);
+    this.print(duplicate ? `already reported as ${reportId}: the first report stands` : `reported to the operator as ${reportId}`);
+  }
+
+  private async exportArchive(file: string): Promise<void> {
+    if (file === '') {
+      this.print('usage: /export FILE');
+      return;
+    }
+    let passphrase: string;
+    try {
+      passphrase = await this.options.passphrase();
+    } catch (err) {
+      this.print(`export cancelled${err instanceof Error && err.message ? `: ${printable(err.message)}` : ''}`);
+      return;
+    }
+    const archive = await this.client.exportArchive(passphrase);
+    try {
+      // Never over another file, and readable by the user alone: it holds the account's secret keys.
+      await writeFile(file, archive, { flag: 'wx', mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.print(`${printable(file)} exists: choose another file name`);
+      throw err;
+    }
+    this.print(`archive written to ${printable(file)} (${archive.length} bytes): keep it, and its passphrase, safe`);
+  }
+}
+
+function failure(err: unknown): string {
+  if (EbbError.is(err)) return `${err.code}: ${printable(err.message)}`;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return printable(`${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`);
+}

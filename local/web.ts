@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import type { WebSocketGateway } from './gateway';
+
+const WEB_DIR = join(__dirname, '..', 'web');
+
+interface Asset {
+  readonly body: Buffer;
+  readonly type: string;
+}
+
+/**
+ * The web chat (`web/`) as the gateway serves it: the page, its stylesheet and one script bundled
+ * from `web/app.ts` and the SDK by esbuild, in memory. `deployment` is written into the page: the
+ * page keeps its identity in an IndexedDB database named after it, because a local stack's tables
+ * live in memory and a restarted stack knows none of the accounts an earlier one registered.
+ */
+export async function buildWebChat(deployment: string = randomBytes(8).toString('hex')): Promise<Map<string, Asset>> {
+  const [html, css, bundle] = await Promise.all([
+    readFile(join(WEB_DIR, 'index.html'), 'utf8'),
+    readFile(join(WEB_DIR, 'style.css')),
+    build({
+      entryPoints: [join(WEB_DIR, 'app.ts')],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      minify: true,
+      // The SDK loads these only where no browser API exists (Node); the page never reaches them.
+      external: ['node:*', 'ws'],
+      write: false,
+      logLevel: 'silent',
+    }),
+  ]);
+  const page = html.replace('{{deployment}}', deployment);
+  return new Map([
+    ['/', { body: Buffer.from(page), type: 'text/html; charset=utf-8' }],
+    ['/style.css', { body: css, type: 'text/css; charset=utf-8' }],
+    ['/app.js', { body: Buffer.from(bundle.outputFiles[0]!.contents), type: 'text/javascript; charset=utf-8' }],
+  ]);
+}
+
+/**
+ * Builds the web chat and has the stack's gateway serve it over plain HTTP on its own port, beside the
+ * WebSocket. Resolves with the page's URL (`http://127.0.0.1:<port>/`).
+ */
+export async function serveWebChat(gateway: WebSocketGateway): Promise<string> {
+  const assets = await buildWebChat();
+  gateway.pages = (req, res, pathname) => serveAsset(assets, req, res, pathname);
+  return `${gateway.url.replace(/^ws/, 'http')}/`;
+}
+
+function serveAsset(assets: Map<string, Asset>, req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
+  const asset = assets.get(pathname === '/index.html' ? '/' : pathname);
+  if (!asset || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+  res.writeHead(200, {
+    'content-type': asset.type,
+    'content-length': asset.body.length,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    // 'self' covers the WebSocket on the same host and port (CSP Level 3).
+    'content-security-policy':
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  });
+  res.end(req.method === 'HEAD' ? undefined : asset.body);
+  return true;
+}

@@ -1,0 +1,224 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { EbbClient, MemoryStore } from '../../client-sdk/src';
+import { startLocalStack, type LocalStack } from '../../local';
+import { serveWebChat } from '../../local/web';
+import { UNTHROTTLED } from '../support/local-stack';
+
+/**
+ * The web chat in Debian's chromium (`apt-get install chromium`, see .ci/run; never `playwright install`),
+ * against a local stack serving it. Screenshots go to `EBB_SCREENSHOTS` (default: a directory in the
+ * system's temp dir); docs/web-chat.png is `web-chat.png` from there.
+ */
+jest.setTimeout(60_000);
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = process.env.EBB_SCREENSHOTS ?? join(tmpdir(), 'ebb-web-chat-screenshots');
+const UI_TIMEOUT = 15_000;
+
+let browser: Browser;
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  await mkdir(SHOTS, { recursive: true });
+});
+afterAll(() => browser?.close());
+
+/** A person with a browser profile of their own: the context keeps IndexedDB across pages. */
+async function person(url: string): Promise<{ context: BrowserContext; page: Page; userId: string }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 640 }, acceptDownloads: true });
+  const page = await open(context, url);
+  return { context, page, userId: await userIdOf(page) };
+}
+
+async function open(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(url);
+  await expectText(page.getByRole('status', { name: 'Connection' }), 'Connected');
+  return page;
+}
+
+async function userIdOf(page: Page): Promise<string> {
+  const id = page.getByLabel('Your user id');
+  await page.waitForFunction(() => /^[A-Za-z0-9_-]{32}$/.test(document.getElementById('user-id')?.textContent ?? ''));
+  return (await id.textContent())!;
+}
+
+async function startChat(page: Page, peer: string): Promise<void> {
+  await page.getByLabel('User id or username').fill(peer);
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await page.getByRole('log', { name: 'Messages' }).waitFor();
+}
+
+async function send(page: Page, text: string, options: { expires?: string; burn?: string } = {}): Promise<void> {
+  if (options.expires) await page.getByLabel('Disappear after').selectOption({ label: options.expires });
+  if (options.burn) await page.getByLabel('Burn after reading').selectOption({ label: options.burn });
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  await expectText(bubble(page, text).locator('.delivery'), 'sent');
+  if (options.expires) await page.getByLabel('Disappear after').selectOption({ label: 'never' });
+  if (options.burn) await page.getByLabel('Burn after reading').selectOption({ label: 'off' });
+}
+
+function bubble(page: Page, text: string) {
+  return page.getByRole('log', { name: 'Messages' }).locator('li', { hasText: text });
+}
+
+/** Opens the conversation with `name` in the sidebar (it appears when the first message arrives). */
+async function openConversation(page: Page, name: string | RegExp): Promise<void> {
+  await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name }).click({ timeout: UI_TIMEOUT });
+}
+
+async function expectText(locator: ReturnType<Page['locator']>, text: string | RegExp): Promise<void> {
+  await locator.filter({ hasText: text }).first().waitFor({ timeout: UI_TIMEOUT });
+}
+
+async function gone(locator: ReturnType<Page['locator']>, timeout = UI_TIMEOUT): Promise<void> {
+  await locator.waitFor({ state: 'detached', timeout });
+}
+
+describe('web chat on the local stack', () => {
+  let stack: LocalStack;
+  let pageUrl: string;
+  beforeAll(async () => {
+    stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } });
+    pageUrl = await serveWebChat(stack.gateway);
+  });
+  afterAll(() => stack?.stop());
+
+  it('serves the page, its stylesheet and the bundle beside the WebSocket', async () => {
+    const page = await fetch(pageUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<script type="module" src="/app.js">');
+    expect((await fetch(new URL('/app.js', pageUrl))).headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await fetch(new URL('/nope', pageUrl))).status).toBe(404);
+  });
+
+  it('two people register, chat both ways, compare safety numbers, and one catches up after being away', async () => {
+    const alice = await person(pageUrl);
+    const bob = await person(pageUrl);
+    const logs: string[] = [];
+    for (const page of [alice.page, bob.page]) page.on('console', (message) => logs.push(message.text()));
+
+    await bob.page.getByLabel('Username', { exact: true }).fill('bob_builder');
+    await bob.page.getByRole('button', { name: 'Set username' }).click();
+    await expectText(bob.page.getByRole('status').filter({ hasText: 'You are' }), 'You are bob_builder');
+
+    await alice.page.getByLabel('Username', { exact: true }).fill('alice');
+    await alice.page.getByRole('button', { name: 'Set username' }).click();
+    await expectText(alice.page.getByRole('status').filter({ hasText: 'You are' }), 'You are alice');
+    await startChat(alice.page, 'bob_builder');
+    await send(alice.page, 'Hi Bob! Are we still on for the climbing gym at 6?');
+    await openConversation(bob.page, /^.{8}…/);
+    await bubble(bob.page, 'climbing gym at 6').waitFor({ timeout: UI_TIMEOUT });
+    await send(bob.page, 'Yes! I booked the 6 pm slot. Bring your own chalk.');
+    await bubble(alice.page, 'Bring your own chalk').waitFor({ timeout: UI_TIMEOUT });
+    await send(alice.page, 'Perfect. I will bring snacks too.');
+    await bubble(bob.page, 'bring snacks').waitFor({ timeout: UI_TIMEOUT });
+
+    const digits = async (page: Page) => {
+      await page.getByText('Safety number', { exact: true }).click();
+      await page.getByLabel('Safety number digits').filter({ hasText: /^(\d{5} ){11}\d{5}$/ }).waitFor({ timeout: UI_TIMEOUT });
+      return page.getByLabel('Safety number digits').textContent();
+    };
+    expect(await digits(alice.page)).toBe(await digits(bob.page));
+    await bob.page.getByText('Safety number', { exact: true }).click();
+
+    // Bob closes the tab: his socket goes. Alice's message waits in his queue until he is back.
+    await bob.page.close();
+    await send(alice.page, 'See you there, I just left work.', { expires: '1 hour' });
+    await alice.page.getByText('Safety number', { exact: true }).click();
+    await alice.page.screenshot({ path: join(SHOTS, 'web-chat.png') });
+
+    bob.page = await open(bob.context, pageUrl);
+    expect(await userIdOf(bob.page)).toBe(bob.userId);
+    await openConversation(bob.page, /^.{8}…/);
+    await bubble(bob.page, 'I just left work').waitFor({ timeout: UI_TIMEOUT });
+    // The earlier conversation is still there, from the chat's IndexedDB.
+    await bubble(bob.page, 'climbing gym at 6').waitFor();
+    await bob.page.screenshot({ path: join(SHOTS, 'web-chat-bob.png') });
+
+    // Nothing the pages log contains message text or the user's keys.
+    expect(logs.filter((line) => /climbing|snacks|left work|chalk/.test(line))).toEqual([]);
+    await Promise.all([alice.context.close(), bob.context.close()]);
+  });
+
+  it('an expiring message disappears on both sides at expiry; a burn-after-reading one soon after it is shown', async () => {
+    const alice = await person(pageUrl);
+    const bob = await person(pageUrl);
+    await startChat(alice.page, bob.userId);
+    await startChat(bob.page, alice.userId);
+    await send(alice.page, 'This disappears in five seconds', { expires: '5 seconds' });
+    await send(alice.page, 'Burn this after reading', { burn: '5 seconds' });
+    await send(alice.page, 'This one stays');
+    await bubble(bob.page, 'This one stays').waitFor({ timeout: UI_TIMEOUT });
+    await expectText(bubble(bob.page, 'disappears in five').locator('.timer'), /disappears in \d s/);
+    await expectText(bubble(bob.page, 'Burn this').locator('.timer'), /burns in \d s/);
+    await alice.page.screenshot({ path: join(SHOTS, 'web-chat-expiring.png') });
+
+    await Promise.all([
+      gone(bubble(alice.page, 'disappears in five'), 10_000),
+      gone(bubble(bob.page, 'disappears in five'), 10_000),
+      gone(bubble(bob.page, 'Burn this'), 10_000),
+    ]);
+    // The sender keeps what it sent for burning: only the reader's copy burns.
+    await bubble(alice.page, 'Burn this').waitFor();
+    await bubble(bob.page, 'This one stays').waitFor();
+    await Promise.all([alice.context.close(), bob.context.close()]);
+  });
+});
+
+describe('web chat when the service sunsets', () => {
+  const clock = { offset: 0 };
+  let stack: LocalStack;
+  let pageUrl: string;
+  // The stack's clock runs 30 s ahead once the test moves it: within the authorizer's 60 s skew, so
+  // the browser (on the real clock) may still connect.
+  let signupsCloseAt: Date;
+  beforeAll(async () => {
+    signupsCloseAt = new Date(Math.ceil((Date.now() + 20_000) / 1000) * 1000);
+    stack = await startLocalStack({
+      port: 0,
+      now: () => Date.now() + clock.offset,
+      lifecycleIntervalMs: 60_000,
+      config: {
+        rateLimits: UNTHROTTLED,
+        sunset: {
+          signupsCloseAt: signupsCloseAt.toISOString(),
+          readOnlyAt: new Date(signupsCloseAt.getTime() + 86_400_000).toISOString(),
+          shutdownAt: new Date(signupsCloseAt.getTime() + 2 * 86_400_000).toISOString(),
+          message: 'Acme Chat is closing. Save your conversations.',
+        },
+      },
+    });
+    pageUrl = await serveWebChat(stack.gateway);
+  });
+  afterAll(() => stack?.stop());
+
+  it('shows the schedule, then a banner when signups close, and exports the account', async () => {
+    const carol = await person(pageUrl);
+    const banner = carol.page.getByRole('region', { name: 'Service notice' });
+    await expectText(banner, 'This service is closing: signups close on');
+
+    clock.offset = signupsCloseAt.getTime() - Date.now() + 1000;
+    await stack.lifecycleTick();
+    await expectText(banner, /Signups are closed\. It shuts down on .*Acme Chat is closing/);
+    await carol.page.screenshot({ path: join(SHOTS, 'web-chat-sunset.png') });
+
+    await banner.getByRole('button', { name: 'Export my data' }).click();
+    await carol.page.getByLabel('Passphrase').fill('correct horse battery staple');
+    const [download] = await Promise.all([carol.page.waitForEvent('download'), carol.page.getByRole('button', { name: 'Download archive' }).click()]);
+    const archive = new Uint8Array(await readFile((await download.path())!));
+    const restored = await EbbClient.importArchive(archive, 'correct horse battery staple', { url: stack.url, store: new MemoryStore() });
+    expect(restored.userId).toBe(carol.userId);
+    await restored.close();
+    await carol.context.close();
+  });
+});
