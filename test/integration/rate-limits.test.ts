@@ -59,3 +59,16 @@ describe('rate limits through the local stack', () => {
     await open(makeIdentity());
   });
 });
+
+describe('a bucket many take from at once', () => {
+  it('lets every take through while tokens remain, however the conditional writes race', async () => {
+    const decisions = await Promise.all(Array.from({ length: 24 }, () => stack.ports.rateLimiter.take('connect#203.0.113.9', 1000, clock.t)));
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+  });
+
+  it('still refuses once the bucket is empty', async () => {
+    const decisions = [];
+    for (let i = 0; i < 4; i++) decisions.push(await stack.ports.rateLimiter.take('connect#203.0.113.10', 3, clock.t));
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
+  });
+});
