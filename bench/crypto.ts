@@ -2,94 +2,110 @@ import nacl from 'tweetnacl';
 import { initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, type RatchetState } from '../client-sdk/src/crypto/ratchet';
 import { generateKeyPair } from '../client-sdk/src/crypto/x25519';
 import { x3dhInitiate, x3dhRespond, type KeyPair, type RemoteBundle } from '../client-sdk/src/crypto/x3dh';
+import { interleavedRates } from './measure';
 
 /**
- * The SDK's session crypto beside the raw tweetnacl primitives it is built from, in one process:
- * a ratio near 1 means the protocol code adds little over the primitives it must call.
+ * The SDK's session crypto beside the raw tweetnacl primitives it is built from, in one process.
+ * For each protocol operation the exact tweetnacl calls it makes (kind and input length) are recorded
+ * in a dry run, and a "replay" calls the same primitives on ready-made inputs of the same lengths.
+ * Protocol and replay run in alternating slices; ratio = protocol ops/s ÷ replay ops/s (≤ 1), so
+ * 1 − ratio is what the protocol code adds over the primitives it must call.
  */
+export interface CryptoFigure {
+  readonly perSecond: number;
+  /** The same tweetnacl calls, replayed raw. */
+  readonly primitivesPerSecond: number;
+  readonly ratio: number;
+  readonly calls: PrimitiveCounts;
+}
+
+export interface PrimitiveCounts {
+  readonly hash: number;
+  readonly hashBytes: number;
+  readonly scalarMult: number;
+  readonly keyPair: number;
+  readonly secretbox: number;
+  readonly secretboxOpen: number;
+}
+
 export interface CryptoResult {
-  /** X3DH on both sides plus both ratchet inits, per second (with a one-time prekey). */
-  readonly sessionSetupPerSecond: number;
-  /** One 1 KiB message encrypted by Alice and decrypted by Bob on a steady chain, per second. */
-  readonly steadyChainPerSecond: number;
-  readonly primitives: {
-    readonly scalarMultPerSecond: number;
-    /** nacl.secretbox of 1 KiB. */
-    readonly secretboxPerSecond1k: number;
-    /** The two nacl.hash calls of an HMAC-SHA-512 over 32 bytes. */
-    readonly hmacPerSecond: number;
-    /** The two nacl.hash calls of an HMAC-SHA-512 over a sealed 1 KiB message and its AD. */
-    readonly hmacPerSecond1k: number;
-  };
-  /** Measured ops/s ÷ ops/s predicted from the primitives each op performs (≤ 1). */
-  readonly ratios: { readonly setupVsPrimitives: number; readonly steadyVsPrimitives: number };
-  /** What one op performs, as counted by wrapping tweetnacl during a dry run. */
-  readonly perOp: {
-    readonly setup: { scalarMults: number; hmacs: number };
-    readonly steady: { shortHmacs: number; longHmacs: number; secretboxes: number };
-  };
+  /** X3DH on both sides plus both ratchet inits (with a one-time prekey). */
+  readonly sessionSetup: CryptoFigure;
+  /** One 1 KiB message encrypted by Alice and decrypted by Bob on a steady chain. */
+  readonly steadyChain: CryptoFigure;
+  /** One 1 KiB message whose decryption takes a DH-ratchet step (the direction changed). */
+  readonly ratchetStepMessage: CryptoFigure;
+  /** What a DH-ratchet step adds to a message: 1/ratchetStepMessage − 1/steadyChain, in µs. */
+  readonly dhRatchetStepMicros: number;
+  /** The same for the replayed primitives: the floor the step could reach. */
+  readonly dhRatchetStepPrimitivesMicros: number;
+  readonly raw: { readonly scalarMultPerSecond: number; readonly secretbox1kPerSecond: number; readonly hash1kPerSecond: number };
 }
 
 const MESSAGE_BYTES = 1024;
-/** The ratchet's AD: both identity keys. */
-const AD_BYTES = 2 * nacl.box.publicKeyLength;
-/** SHA-512's block size: an HMAC hashes key-block ‖ data, then key-block ‖ inner hash. */
-const HMAC_BLOCK = 128;
-/** 32 + 32 + 24 bytes of AEAD keys from HKDF-SHA-512 need two expand blocks. */
-const AEAD_HKDF_HMACS = 1 + 2;
 
-/**
- * `seconds` is the whole budget, shared evenly by the six measurements. Call as
- * `await measureCrypto({ seconds: 6 })` (e.g. from bench/run.ts, or `npx tsx -e` on this module).
- */
-export async function measureCrypto(options: { seconds: number }): Promise<CryptoResult> {
-  const slice = options.seconds / 6;
-  const perOp = countPrimitives();
-
-  // --- the primitives, raw tweetnacl
-  const a = nacl.box.keyPair();
-  const b = nacl.box.keyPair();
-  const scalarMultPerSecond = await rate(slice, () => nacl.scalarMult(a.secretKey, b.publicKey));
+/** `seconds` is the whole budget, shared by the measurements. */
+export function measureCrypto(options: { seconds: number }): CryptoResult {
+  const slice = options.seconds / 4;
   const message = nacl.randomBytes(MESSAGE_BYTES);
-  const key = nacl.randomBytes(nacl.secretbox.keyLength);
-  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
-  const secretboxPerSecond1k = await rate(slice, () => nacl.secretbox(message, nonce, key));
-  const hmacPerSecond = await rate(slice, hashPair(32));
-  // The tag covers u32 ‖ AD ‖ header ‖ box: about 1 KiB plus the fixed parts.
-  const tagInput = 4 + AD_BYTES + 40 + MESSAGE_BYTES + nacl.secretbox.overheadLength;
-  const hmacPerSecond1k = await rate(slice, hashPair(tagInput));
 
-  // --- the protocol
   const bob = { identity: generateKeyPair(), signedPrekey: generateKeyPair(), oneTimePrekey: generateKeyPair() };
   const alice = generateKeyPair();
-  const sessionSetupPerSecond = await rate(slice, () => setUpSession(alice, bob));
+  const setupOp = () => setUpSession(alice, bob);
 
-  const session = setUpSession(alice, bob);
-  const ad = session.ad;
-  let sender = session.alice;
-  let receiver = session.bob;
-  const steadyChainPerSecond = await rate(slice, () => {
-    const sent = ratchetEncrypt(sender, message, ad);
-    const got = ratchetDecrypt(receiver, sent.header, sent.ciphertext, ad);
+  // Steady chain: Alice keeps sending, Bob keeps receiving.
+  let steady = started(alice, bob, message);
+  const steadyOp = () => {
+    const sent = ratchetEncrypt(steady.sender, message, steady.ad);
+    const got = ratchetDecrypt(steady.receiver, sent.header, sent.ciphertext, steady.ad);
     if (got === null) throw new Error('bench: steady chain failed to decrypt');
-    sender = sent.state;
-    receiver = got.state;
-  });
+    steady = { ...steady, sender: sent.state, receiver: got.state };
+  };
 
-  const predictedSetup = 1 / (perOp.setup.scalarMults / scalarMultPerSecond + perOp.setup.hmacs / hmacPerSecond);
-  const predictedSteady =
-    1 /
-    (perOp.steady.shortHmacs / hmacPerSecond + perOp.steady.longHmacs / hmacPerSecond1k + perOp.steady.secretboxes / secretboxPerSecond1k);
+  // Ping-pong: every message answers the last, so every decryption takes a DH-ratchet step.
+  let pingPong = started(alice, bob, message);
+  const stepOp = () => {
+    const sent = ratchetEncrypt(pingPong.sender, message, pingPong.ad);
+    const got = ratchetDecrypt(pingPong.receiver, sent.header, sent.ciphertext, pingPong.ad);
+    if (got === null) throw new Error('bench: ratchet step failed to decrypt');
+    pingPong = { ad: pingPong.ad, sender: got.state, receiver: sent.state };
+  };
+
+  const sessionSetup = compare(slice, setupOp);
+  const steadyChain = compare(slice, steadyOp);
+  const ratchetStepMessage = compare(slice, stepOp);
+  const raw = rawRates(slice);
   return {
-    sessionSetupPerSecond,
-    steadyChainPerSecond,
-    primitives: { scalarMultPerSecond, secretboxPerSecond1k, hmacPerSecond, hmacPerSecond1k },
-    ratios: { setupVsPrimitives: sessionSetupPerSecond / predictedSetup, steadyVsPrimitives: steadyChainPerSecond / predictedSteady },
-    perOp,
+    sessionSetup,
+    steadyChain,
+    ratchetStepMessage,
+    dhRatchetStepMicros: 1e6 / ratchetStepMessage.perSecond - 1e6 / steadyChain.perSecond,
+    dhRatchetStepPrimitivesMicros: 1e6 / ratchetStepMessage.primitivesPerSecond - 1e6 / steadyChain.primitivesPerSecond,
+    raw,
   };
 }
 
-function setUpSession(alice: KeyPair, bob: { identity: KeyPair; signedPrekey: KeyPair; oneTimePrekey: KeyPair }) {
+type Session = { sender: RatchetState; receiver: RatchetState; ad: Uint8Array };
+
+/** A session in which Bob has received once and answered once, so both chains exist. */
+function started(alice: KeyPair, bob: Parameters<typeof setUpSession>[1], message: Uint8Array): Session {
+  const s = setUpSession(alice, bob);
+  const first = ratchetEncrypt(s.alice, message, s.ad);
+  const bobGot = ratchetDecrypt(s.bob, first.header, first.ciphertext, s.ad)!;
+  const reply = ratchetEncrypt(bobGot.state, message, s.ad);
+  const aliceGot = ratchetDecrypt(first.state, reply.header, reply.ciphertext, s.ad)!;
+  return { sender: aliceGot.state, receiver: reply.state, ad: s.ad };
+}
+
+function compare(seconds: number, op: () => unknown): CryptoFigure {
+  op(); // a first call outside the recording: lazy state settles
+  const trace = record(op);
+  const replay = replayOf(trace);
+  const rates = interleavedRates(seconds, op, replay);
+  return { perSecond: rates.a, primitivesPerSecond: rates.b, ratio: rates.a / rates.b, calls: countsOf(trace) };
+}
+
+export function setUpSession(alice: KeyPair, bob: { identity: KeyPair; signedPrekey: KeyPair; oneTimePrekey: KeyPair }) {
   const bundle: RemoteBundle = {
     identityKey: bob.identity.publicKey,
     signedPrekey: { keyId: 1, publicKey: bob.signedPrekey.publicKey },
@@ -109,95 +125,83 @@ function setUpSession(alice: KeyPair, bob: { identity: KeyPair; signedPrekey: Ke
   };
 }
 
-/** The raw cost of HMAC-SHA-512 over `dataLength` bytes: its inner and outer nacl.hash calls. */
-function hashPair(dataLength: number): () => void {
-  const inner = nacl.randomBytes(HMAC_BLOCK + dataLength);
-  const outer = nacl.randomBytes(HMAC_BLOCK + nacl.hash.hashLength);
-  return () => {
-    nacl.hash(inner);
-    nacl.hash(outer);
-  };
-}
+type Call = { kind: 'hash' | 'secretbox' | 'secretboxOpen'; bytes: number } | { kind: 'scalarMult' | 'keyPair' };
 
-/**
- * Counts the tweetnacl calls one session setup and one steady-chain message make, by wrapping
- * the library's functions for a dry run. Each HMAC is two nacl.hash calls; a hash over more than
- * 1 KiB is one of the tag's.
- */
-function countPrimitives(): CryptoResult['perOp'] {
+/** The tweetnacl calls `op` makes, in order, found by wrapping the library's functions for one call. */
+function record(op: () => unknown): Call[] {
   const lib = nacl as unknown as { hash: typeof nacl.hash; scalarMult: typeof nacl.scalarMult; secretbox: typeof nacl.secretbox; box: typeof nacl.box };
-  const original = { hash: lib.hash, scalarMult: lib.scalarMult, secretbox: lib.secretbox, open: lib.secretbox.open, keyPair: lib.box.keyPair };
-  let shortHashes = 0;
-  let longHashes = 0;
-  let scalarMults = 0;
-  let secretboxes = 0;
-  const hash = Object.assign((m: Uint8Array) => {
-    if (m.length > MESSAGE_BYTES) longHashes++;
-    else shortHashes++;
-    return original.hash(m);
-  }, original.hash);
-  const scalarMult = Object.assign((n: Uint8Array, p: Uint8Array) => {
-    scalarMults++;
-    return original.scalarMult(n, p);
-  }, original.scalarMult);
-  const secretbox = Object.assign(
-    (m: Uint8Array, n: Uint8Array, k: Uint8Array) => {
-      secretboxes++;
-      return original.secretbox(m, n, k);
-    },
+  const original = { hash: lib.hash, scalarMult: lib.scalarMult, secretbox: lib.secretbox, keyPair: lib.box.keyPair };
+  const calls: Call[] = [];
+  lib.hash = Object.assign((m: Uint8Array) => (calls.push({ kind: 'hash', bytes: m.length }), original.hash(m)), original.hash);
+  lib.scalarMult = Object.assign((n: Uint8Array, p: Uint8Array) => (calls.push({ kind: 'scalarMult' }), original.scalarMult(n, p)), original.scalarMult);
+  lib.secretbox = Object.assign(
+    (m: Uint8Array, n: Uint8Array, k: Uint8Array) => (calls.push({ kind: 'secretbox', bytes: m.length }), original.secretbox(m, n, k)),
     original.secretbox,
-    {
-      open: (c: Uint8Array, n: Uint8Array, k: Uint8Array) => {
-        secretboxes++;
-        return original.open(c, n, k);
-      },
-    },
+    { open: (c: Uint8Array, n: Uint8Array, k: Uint8Array) => (calls.push({ kind: 'secretboxOpen', bytes: c.length }), original.secretbox.open(c, n, k)) },
   );
-  const keyPair = Object.assign(() => {
-    scalarMults++; // scalarMult.base inside box.keyPair
-    return original.keyPair();
-  }, original.keyPair);
-  lib.hash = hash;
-  lib.scalarMult = scalarMult;
-  lib.secretbox = secretbox;
-  lib.box.keyPair = keyPair;
+  lib.box.keyPair = Object.assign(() => (calls.push({ kind: 'keyPair' }), original.keyPair()), original.keyPair);
   try {
-    const bob = { identity: original.keyPair(), signedPrekey: original.keyPair(), oneTimePrekey: original.keyPair() };
-    const alice = original.keyPair();
-    const session = setUpSession(alice, bob);
-    const setup = { scalarMults, hmacs: (shortHashes + longHashes) / 2 };
-    // Warm the chain first so the counted message is a steady one.
-    const first = ratchetEncrypt(session.alice, new Uint8Array(MESSAGE_BYTES), session.ad);
-    const bobState: RatchetState = ratchetDecrypt(session.bob, first.header, first.ciphertext, session.ad)!.state;
-    shortHashes = longHashes = secretboxes = 0;
-    const sent = ratchetEncrypt(first.state, new Uint8Array(MESSAGE_BYTES), session.ad);
-    ratchetDecrypt(bobState, sent.header, sent.ciphertext, session.ad);
-    // The long hash is the tag's inner one; its outer hash is short, so it counts as a long HMAC.
-    const steady = { shortHmacs: (shortHashes - longHashes) / 2, longHmacs: longHashes, secretboxes };
-    if (steady.shortHmacs !== 2 * (2 + AEAD_HKDF_HMACS)) throw new Error('bench: unexpected HMAC count per message');
-    return { setup, steady };
+    op();
   } finally {
     lib.hash = original.hash;
     lib.scalarMult = original.scalarMult;
     lib.secretbox = original.secretbox;
     lib.box.keyPair = original.keyPair;
   }
+  return calls;
 }
 
-/** Calls per second of `op`, run for `seconds` after a short warm-up, yielding to the event loop between batches. */
-async function rate(seconds: number, op: () => unknown): Promise<number> {
-  const warmUntil = performance.now() + Math.min(200, seconds * 100);
-  while (performance.now() < warmUntil) op();
-  let calls = 0;
-  let batch = 1;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  for (;;) {
-    for (let i = 0; i < batch; i++) op();
-    calls += batch;
-    const now = performance.now();
-    if (now >= deadline) return (calls * 1000) / (now - started);
-    if (now - started < 50) batch *= 2;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+/** The same primitive calls on prepared inputs: no protocol logic, no encoding, no allocation beyond tweetnacl's own. */
+function replayOf(calls: readonly Call[]): () => void {
+  const key = nacl.randomBytes(nacl.secretbox.keyLength);
+  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
+  const a = nacl.box.keyPair();
+  const b = nacl.box.keyPair();
+  const steps = calls.map((call): (() => unknown) => {
+    switch (call.kind) {
+      case 'hash': {
+        const input = nacl.randomBytes(call.bytes);
+        return () => nacl.hash(input);
+      }
+      case 'secretbox': {
+        const input = nacl.randomBytes(call.bytes);
+        return () => nacl.secretbox(input, nonce, key);
+      }
+      case 'secretboxOpen': {
+        // A genuine box, so open does the whole work (MAC check and decryption).
+        const box = nacl.secretbox(nacl.randomBytes(call.bytes - nacl.secretbox.overheadLength), nonce, key);
+        return () => nacl.secretbox.open(box, nonce, key);
+      }
+      case 'scalarMult':
+        return () => nacl.scalarMult(a.secretKey, b.publicKey);
+      case 'keyPair':
+        return () => nacl.box.keyPair();
+    }
+  });
+  return () => {
+    for (const step of steps) step();
+  };
+}
+
+function countsOf(calls: readonly Call[]): PrimitiveCounts {
+  const count = (kind: Call['kind']) => calls.filter((c) => c.kind === kind).length;
+  return {
+    hash: count('hash'),
+    hashBytes: calls.reduce((sum, c) => sum + (c.kind === 'hash' ? c.bytes : 0), 0),
+    scalarMult: count('scalarMult'),
+    keyPair: count('keyPair'),
+    secretbox: count('secretbox'),
+    secretboxOpen: count('secretboxOpen'),
+  };
+}
+
+function rawRates(seconds: number): CryptoResult['raw'] {
+  const a = nacl.box.keyPair();
+  const b = nacl.box.keyPair();
+  const m = nacl.randomBytes(MESSAGE_BYTES);
+  const key = nacl.randomBytes(nacl.secretbox.keyLength);
+  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
+  const first = interleavedRates(seconds / 2, () => nacl.scalarMult(a.secretKey, b.publicKey), () => nacl.secretbox(m, nonce, key));
+  const hash = interleavedRates(seconds / 2, () => nacl.hash(m), () => nacl.hash(m));
+  return { scalarMultPerSecond: first.a, secretbox1kPerSecond: first.b, hash1kPerSecond: (hash.a + hash.b) / 2 };
 }

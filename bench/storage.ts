@@ -1,7 +1,6 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { startDynalite } from '../local/dynamo';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 
 export interface PutItemResult {
   readonly perSecond: number;

@@ -61,6 +61,6 @@ function deriveKeys(key: Uint8Array): Uint8Array {
 
 /** The AD's length is framed first so that no (ad, box) split can be read as another. */
 function computeTag(macKey: Uint8Array, associatedData: Uint8Array, box: Uint8Array): Uint8Array {
-  const mac = hmacSha512(macKey, concatBytes(u32be(associatedData.length), associatedData, box));
+  const mac = hmacSha512(macKey, u32be(associatedData.length), associatedData, box);
   return mac.subarray(0, AEAD_TAG_LENGTH);
 }

@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+export interface BrowserBundleResult {
+  /** The SDK's public surface bundled for browsers, minified. */
+  readonly minifiedBytes: number;
+  /** The same, gzipped (level 9), as a server would send it. */
+  readonly gzippedBytes: number;
+}
+
+/**
+ * Bundles `client-sdk/src/index.ts` as an app would for browsers (esbuild, ESM, minified; `node:*` and `ws`,
+ * which the SDK loads only where a browser API is missing, left out) and measures it.
+ */
+export async function measureBrowserBundle(): Promise<BrowserBundleResult> {
+  const result = await build({
+    entryPoints: [join(__dirname, '..', 'client-sdk', 'src', 'index.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    external: ['node:*', 'ws'],
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]!.contents;
+  return { minifiedBytes: code.length, gzippedBytes: gzipSync(code, { level: 9 }).length };
+}

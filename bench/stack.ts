@@ -1,0 +1,19 @@
+import { startLocalStack, type LocalStack } from '../local';
+import { DynamoMeter } from './dynamo-meter';
+import { RouteTimer } from './route-timer';
+
+/** Every client is 127.0.0.1 here, and the bench measures delivery, not throttling. */
+export const UNTHROTTLED = { sendPerMinute: 100_000, connectPerMinute: 100_000, bundlePerMinute: 100_000, registerPerMinute: 100_000 };
+
+export interface MeteredStack {
+  readonly stack: LocalStack;
+  readonly dynamo: DynamoMeter;
+  readonly timer: RouteTimer;
+}
+
+/** A local stack whose handlers' DynamoDB requests, API Gateway messages and handler durations are all counted. */
+export async function startMeteredStack(): Promise<MeteredStack> {
+  const dynamo = new DynamoMeter();
+  const stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED }, instrumentDynamo: dynamo.instrument, sweepIntervalMs: 60_000 });
+  return { stack, dynamo, timer: new RouteTimer(stack) };
+}
