@@ -31,9 +31,33 @@ export function buildProgram(io: Io = processIo): Command {
 }
 
 /** Runs one command line; resolves with the exit code. Failures print one line, never a stack trace. */
+/** Flags that take no value; every other `--flag` without `=` takes the next token as its value. */
+const BOOLEAN_FLAGS = new Set(['--json', '--help', '-h']);
+/** A user, report or message id that begins with "-" (base64url allows it): never one of our options. */
+const DASHED_ID = /^-[A-Za-z0-9_-]{15,}$/;
+
+/**
+ * Moves ids that begin with "-" behind a `--`, so commander reads `suspend -cyQU0…` as an operand
+ * instead of an unknown option. Option values (`--sender -cyQU0…`) stay where they are.
+ */
+export function dashedIdsAsOperands(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  const head = end < 0 ? argv : argv.slice(0, end);
+  const tail = end < 0 ? [] : argv.slice(end + 1);
+  const kept: string[] = [];
+  const ids: string[] = [];
+  head.forEach((token, i) => {
+    const previous = head[i - 1] ?? '';
+    const isValue = i > 0 && previous.startsWith('-') && !previous.includes('=') && !BOOLEAN_FLAGS.has(previous) && !DASHED_ID.test(previous);
+    if (i >= 2 && DASHED_ID.test(token) && !token.startsWith('--') && !isValue) ids.push(token);
+    else kept.push(token);
+  });
+  return ids.length + tail.length === 0 ? kept : [...kept, '--', ...ids, ...tail];
+}
+
 export async function main(argv: readonly string[] = process.argv, io: Io = processIo): Promise<number> {
   try {
-    await buildProgram(io).parseAsync([...argv]);
+    await buildProgram(io).parseAsync(dashedIdsAsOperands(argv));
     return 0;
   } catch (error) {
     // Commander has printed its own message (or the help) already.

@@ -9,7 +9,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EbbConfig } from '../protocol/config';
 import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
-import { LambdaEnv, type HandlerSpec } from '../lambdas/routes';
+import { LambdaEnv } from '../lambdas/lambda-env';
+import type { HandlerSpec } from '../lambdas/routes';
 import type { EbbFrankingKeyring } from './franking-keyring';
 import { invalid, requireNumber, requireWholeNumber } from './validate';
 

@@ -115,10 +115,5 @@ export const ScheduledHandlers: readonly HandlerSpec[] = [
   },
 ];
 
-/** Environment every Lambda reads at cold start (parsed with a schema in adapters/env.ts). */
-export const LambdaEnv = {
-  config: 'EBB_CONFIG',
-  callbackUrl: 'EBB_CALLBACK_URL',
-  /** ARN of the Secrets Manager secret holding the franking keyring. */
-  frankingSecret: 'EBB_FRANKING_SECRET',
-} as const;
+/** Environment every Lambda reads at cold start; infra sets it from the manifest entry. */
+export { LambdaEnv } from './lambda-env';

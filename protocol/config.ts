@@ -1,6 +1,9 @@
 import * as z from 'zod/mini';
+import { ConfigError, withDefaults } from './config-defaults';
 import { Limits } from './limits';
 import { describeIssues } from './issues';
+
+export { ConfigError, DEFAULT_CONFIG } from './config-defaults';
 
 /** `context.ebb` in cdk.json (DESIGN §3): read by infra at synth, by the local stack and by every Lambda. */
 
@@ -60,41 +63,17 @@ export const EbbConfigSchema = z.strictObject({
 export type EbbConfig = z.infer<typeof EbbConfigSchema>;
 export type SunsetConfig = EbbConfig['sunset'];
 
-export const DEFAULT_CONFIG: EbbConfig = {
-  retentionDays: 30,
-  maxCiphertextBytes: 16384,
-  maxQueueDepth: 10000,
-  rateLimits: { sendPerMinute: 120, connectPerMinute: 20, bundlePerMinute: 60, registerPerMinute: 10, reportPerMinute: 10 },
-  sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
-};
-
 /** Deep-partial config as an operator writes it: anything left out takes its default. */
 export type EbbConfigInput = {
   [K in keyof EbbConfig]?: EbbConfig[K] extends object ? Partial<EbbConfig[K]> : EbbConfig[K];
 };
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Merges `input` over the defaults and validates the result.
  * @throws ConfigError naming every offending key, e.g. `ebb.sunset.readOnlyAt: must not be before signupsCloseAt`.
  */
 export function resolveConfig(input: unknown = {}): EbbConfig {
-  if (input === null || input === undefined) input = {};
-  if (!isPlainObject(input)) throw new ConfigError('ebb: must be an object');
-  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG, ...input };
-  for (const key of ['rateLimits', 'sunset'] as const) {
-    const given = input[key];
-    if (given === undefined) continue;
-    merged[key] = isPlainObject(given) ? { ...DEFAULT_CONFIG[key], ...given } : given;
-  }
-  const parsed = EbbConfigSchema.safeParse(merged);
+  const parsed = EbbConfigSchema.safeParse(withDefaults(input));
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, 'ebb'));
   return parsed.data;
 }

@@ -10,7 +10,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { OneTimePrekey, SignedPrekey } from '../../protocol';
+import type { OneTimePrekey, SignedPrekey } from '../../protocol/frames';
 import type {
   AccountRecord,
   Accounts,

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { toBase64Url } from '../../protocol';
+import { toBase64Url } from '../../protocol/base64url';
 import type { Clock, FrankingKey, FrankingKeys } from '../core/ports';
 
 /**

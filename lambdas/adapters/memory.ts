@@ -1,4 +1,4 @@
-import type { OneTimePrekey, SignedPrekey } from '../../protocol';
+import type { OneTimePrekey, SignedPrekey } from '../../protocol/frames';
 import type {
   AccountRecord,
   Accounts,

@@ -1,4 +1,4 @@
-import type { Results } from '../../protocol';
+import type { Results } from '../../protocol/frames';
 import { requirePhaseAllows } from './phase';
 import type { Caller, Ports } from './ports';
 import { Refusal } from './refusal';

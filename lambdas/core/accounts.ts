@@ -1,4 +1,5 @@
-import { IDENTITY_CONTEXT, signedKeyMessage, type RegisterFrame, type Results } from '../../protocol';
+import { IDENTITY_CONTEXT, signedKeyMessage } from '../../protocol/connect';
+import type { RegisterFrame, Results } from '../../protocol/frames';
 import { requirePhaseAllows, serviceStatus } from './phase';
 import { requireRateToken } from './rate-limits';
 import type { AccountRecord, Caller, Ports } from './ports';

@@ -1,5 +1,8 @@
 import * as z from 'zod/mini';
-import { BASE64URL_PATTERN, Limits, NONCE_BYTES, UserId, connectMessage } from '../../protocol';
+import { BASE64URL_PATTERN } from '../../protocol/base64url';
+import { NONCE_BYTES, connectMessage } from '../../protocol/connect';
+import { UserId } from '../../protocol/fields';
+import { Limits } from '../../protocol/limits';
 import type { Caller, Ports } from './ports';
 import { decodeOrUndefined, userIdOf, verifyEd25519 } from './signatures';
 

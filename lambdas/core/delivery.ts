@@ -1,4 +1,6 @@
-import { Limits, base64UrlByteLength, type AckFrame, type Envelope, type FetchFrame, type Results, type SendFrame } from '../../protocol';
+import { base64UrlByteLength } from '../../protocol/base64url';
+import type { AckFrame, Envelope, FetchFrame, Results, SendFrame } from '../../protocol/frames';
+import { Limits } from '../../protocol/limits';
 import { requireAccount } from './accounts';
 import { frankTag } from './franking';
 import { requirePhaseAllows } from './phase';

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { COMMITMENT_BYTES, commitmentInput, lengthPrefixed, tagInput, toBase64Url, fromBase64Url, type CommittedContent, type TaggedDelivery } from '../../protocol';
+import { toBase64Url, fromBase64Url } from '../../protocol/base64url';
+import { COMMITMENT_BYTES, commitmentInput, lengthPrefixed, tagInput, type CommittedContent, type TaggedDelivery } from '../../protocol/franking';
 import type { FrankingKey } from './ports';
 
 /**

@@ -1,4 +1,5 @@
-import { phaseAt, scheduleFromConfig, type NoticePush, type NoticeReason, type Phase, type SunsetSchedule } from '../../protocol';
+import type { NoticePush, NoticeReason } from '../../protocol/frames';
+import { phaseAt, scheduleFromConfig, type Phase, type SunsetSchedule } from '../../protocol/sunset';
 import type { ConnectionRecord, ItemKey, LifecyclePorts, StoreName } from './ports';
 
 /**

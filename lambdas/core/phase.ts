@@ -1,4 +1,6 @@
-import { Limits, Phases, phaseAt, scheduleFromConfig, type Action, type Phase, type ServiceStatus } from '../../protocol';
+import type { Action, ServiceStatus } from '../../protocol/frames';
+import { Limits } from '../../protocol/limits';
+import { Phases, phaseAt, scheduleFromConfig, type Phase } from '../../protocol/sunset';
 import type { Ports } from './ports';
 import { Refusal } from './refusal';
 

@@ -1,4 +1,6 @@
-import type { ContentKind, EbbConfig, Frank, OneTimePrekey, SignedPrekey } from '../../protocol';
+import type { EbbConfig } from '../../protocol/config';
+import type { Frank, OneTimePrekey, SignedPrekey } from '../../protocol/frames';
+import type { ContentKind } from '../../protocol/franking';
 
 /** Small interfaces the core depends on; DynamoDB, API Gateway and in-memory implementations live in adapters/. */
 

@@ -1,4 +1,5 @@
-import { SIGNED_PREKEY_CONTEXT, signedKeyMessage, type DeviceBundle, type KeysBundleFrame, type KeysPublishFrame, type Results } from '../../protocol';
+import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../protocol/connect';
+import type { DeviceBundle, KeysBundleFrame, KeysPublishFrame, Results } from '../../protocol/frames';
 import { requireAccount } from './accounts';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken, takeRateToken } from './rate-limits';

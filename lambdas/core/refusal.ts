@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../protocol';
+import type { ErrorCode } from '../../protocol/errors';
 
 /** A typed refusal the caller is told about; anything else thrown becomes INTERNAL. */
 export class Refusal extends Error {

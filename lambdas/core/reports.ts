@@ -1,4 +1,5 @@
-import { fromBase64Url, type ReportFrame, type Results } from '../../protocol';
+import { fromBase64Url } from '../../protocol/base64url';
+import type { ReportFrame, Results } from '../../protocol/frames';
 import { requireAccount } from './accounts';
 import { reportIdOf, verifyCommitment, verifyFrankTag } from './franking';
 import { requirePhaseAllows } from './phase';

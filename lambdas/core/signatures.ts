@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { USER_ID_HASH_BYTES, fromBase64Url, toBase64Url } from '../../protocol';
+import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
+import { USER_ID_HASH_BYTES } from '../../protocol/connect';
 
 // SPKI DER prefix of an Ed25519 public key (RFC 8410 §4): lets node:crypto import raw 32-byte keys.
 const ED25519_SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);

@@ -1,4 +1,4 @@
-import type { Results, UsernameLookupFrame, UsernameSetFrame } from '../../protocol';
+import type { Results, UsernameLookupFrame, UsernameSetFrame } from '../../protocol/frames';
 import { requireAccount } from './accounts';
 import { requirePhaseAllows } from './phase';
 import type { Caller, Ports } from './ports';

@@ -1,6 +1,12 @@
+import { AckFrame } from '../../protocol/client-frames/ack';
+import { dynamoAccounts, dynamoQueue } from '../adapters/port-adapters';
+import type { PortAdapters } from '../adapters/wiring';
 import { ack } from '../core/delivery';
 import { frameRoute } from './frame-route';
 
+/** The ports the route uses, and so the tables and services its manifest entry grants. */
+export const adapters = { accounts: dynamoAccounts, queue: dynamoQueue } satisfies PortAdapters;
+
 /** `ack`: removes delivered messages from the caller's own queue. */
-export const route = frameRoute('ack', ack);
+export const route = frameRoute('ack', AckFrame, ack, adapters);
 export const handler = route.handler;

@@ -1,8 +1,13 @@
 import { portsFromEnv } from '../adapters/env';
+import { dynamoAccounts, dynamoNonces, dynamoRateLimiter } from '../adapters/port-adapters';
+import type { PortAdapters } from '../adapters/wiring';
 import { authorizeConnect, type ConnectDecision } from '../core/connect';
 import type { Ports } from '../core/ports';
 import { takeRateToken } from '../core/rate-limits';
 import type { AuthorizerRequestEvent, AuthorizerResult } from './events';
+
+/** The ports the authorizer uses, and so the tables its manifest entry grants. */
+export const adapters = { accounts: dynamoAccounts, nonces: dynamoNonces, rateLimiter: dynamoRateLimiter } satisfies PortAdapters;
 
 /**
  * REQUEST authorizer on `$connect`. A refusal throws `Unauthorized`, which API Gateway answers with 401;
@@ -29,4 +34,4 @@ export async function authorize(event: AuthorizerRequestEvent, ports: Ports): Pr
   };
 }
 
-export const handler = (event: AuthorizerRequestEvent): Promise<AuthorizerResult> => authorize(event, portsFromEnv());
+export const handler = (event: AuthorizerRequestEvent): Promise<AuthorizerResult> => authorize(event, portsFromEnv(adapters));

@@ -1,4 +1,5 @@
 import { portsFromEnv } from '../adapters/env';
+import type { PortAdapters } from '../adapters/wiring';
 import { callerFromContext } from '../core/connect';
 import type { Caller, Ports } from '../core/ports';
 import type { WebSocketEvent, WebSocketResponse } from './events';
@@ -9,7 +10,7 @@ export interface ConnectionRoute {
 }
 
 /** `$connect` and `$disconnect`: no frame, just the authorized caller. A non-2xx answer refuses the connection. */
-export function connectionRoute(name: string, logic: (ports: Ports, caller: Caller) => Promise<void>): ConnectionRoute {
+export function connectionRoute(name: string, logic: (ports: Ports, caller: Caller) => Promise<void>, adapters: PortAdapters): ConnectionRoute {
   async function invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse> {
     const caller = callerFromContext(event.requestContext.connectionId, event.requestContext.authorizer);
     if (!caller) return { statusCode: 401 };
@@ -22,5 +23,5 @@ export function connectionRoute(name: string, logic: (ports: Ports, caller: Call
     ports.logger.info(name, { connectionId: caller.connectionId, userId: caller.userId, device: caller.device });
     return { statusCode: 200 };
   }
-  return { invoke, handler: (event) => invoke(event, portsFromEnv()) };
+  return { invoke, handler: (event) => invoke(event, portsFromEnv(adapters)) };
 }

@@ -1,8 +1,12 @@
-import { Actions } from '../../protocol';
+import { Actions } from '../../protocol/actions';
 import { portsFromEnv } from '../adapters/env';
+import type { PortAdapters } from '../adapters/wiring';
 import type { Ports } from '../core/ports';
 import type { WebSocketEvent, WebSocketResponse } from './events';
 import { errorResponse, parseBody, readRid } from './frame-route';
+
+/** No port beyond the logger: the frame is refused without reading any table. */
+export const adapters = {} satisfies PortAdapters;
 
 /** `$default`: frames that are not JSON or name no known action. */
 export async function invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse> {
@@ -14,4 +18,4 @@ export async function invoke(event: WebSocketEvent, ports: Ports): Promise<WebSo
 }
 
 export const route = { invoke };
-export const handler = (event: WebSocketEvent): Promise<WebSocketResponse> => invoke(event, portsFromEnv());
+export const handler = (event: WebSocketEvent): Promise<WebSocketResponse> => invoke(event, portsFromEnv(adapters));

@@ -1,5 +1,9 @@
-import { ClientFrames, Rid, describeIssues, isRetryable, type Action, type ClientFrame, type ErrorCode, type ErrorFrame, type Results } from '../../protocol';
+import { isRetryable, type ErrorCode } from '../../protocol/errors';
+import { Rid } from '../../protocol/fields';
+import type { Action, ClientFrame, ClientFrames, ErrorFrame, Results } from '../../protocol/frames';
+import { describeIssues } from '../../protocol/issues';
 import { portsFromEnv } from '../adapters/env';
+import type { PortAdapters } from '../adapters/wiring';
 import { callerFromContext } from '../core/connect';
 import type { Caller, Ports } from '../core/ports';
 import { Refusal } from '../core/refusal';
@@ -39,9 +43,12 @@ export function parseBody(event: WebSocketEvent): unknown {
   }
 }
 
-/** Parse at the edge, run one core function, map the outcome to exactly one result or error frame. */
-export function frameRoute<A extends Action>(action: A, logic: RouteLogic<A>): FrameRoute {
-  const schema = ClientFrames[action];
+/**
+ * Parse at the edge, run one core function, map the outcome to exactly one result or error frame.
+ * `schema` is the action's own frame schema and `adapters` build only the ports the route uses, so a Lambda
+ * bundles nothing of the other routes.
+ */
+export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFrames)[A], logic: RouteLogic<A>, adapters: PortAdapters): FrameRoute {
   async function invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse> {
     const started = Date.now();
     const { connectionId, requestId } = event.requestContext;
@@ -93,6 +100,6 @@ export function frameRoute<A extends Action>(action: A, logic: RouteLogic<A>): F
   return {
     action,
     invoke,
-    handler: (event) => invoke(event, portsFromEnv()),
+    handler: (event) => invoke(event, portsFromEnv(adapters)),
   };
 }

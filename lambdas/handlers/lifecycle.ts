@@ -1,8 +1,13 @@
 import * as z from 'zod/mini';
 import { portsFromEnv } from '../adapters/env';
+import { dynamoConnections, dynamoSweeper, gatewayNotifier } from '../adapters/port-adapters';
+import type { PortAdapters } from '../adapters/wiring';
 import { LifecycleTasks, runLifecycle, type LifecycleEvent, type LifecycleOutcome } from '../core/lifecycle';
 
 export type { LifecycleEvent, LifecycleOutcome, LifecycleSkip, LifecycleTask } from '../core/lifecycle';
+
+/** The ports the sunset jobs use: the sweeper walks every table, the rest close connections. */
+export const adapters = { sweeper: dynamoSweeper, connections: dynamoConnections, notifier: gatewayNotifier } satisfies PortAdapters;
 
 const Event = z.object({ task: z.enum(LifecycleTasks) });
 
@@ -18,7 +23,7 @@ export interface LifecycleContext {
  * @throws Error when the event names no known task.
  */
 export async function handler(event: LifecycleEvent, context?: LifecycleContext): Promise<LifecycleOutcome> {
-  const ports = portsFromEnv();
+  const ports = portsFromEnv(adapters);
   const parsed = Event.safeParse(event);
   if (!parsed.success) {
     ports.logger.error('lifecycle event refused', { task: typeof event?.task === 'string' ? event.task.slice(0, 32) : typeof event?.task });

@@ -1,3 +1,4 @@
+import { dashedIdsAsOperands } from '../../admin/cli';
 import { relativeTime } from '../../admin/relative-time';
 import { tableNamesFromOutputs } from '../../admin/target';
 import { localTableNames } from '../../lambdas/adapters/table-definitions';
@@ -52,5 +53,20 @@ describe('ebb-admin', () => {
   ])('GIVEN a date %i ms from now THEN it reads "%s"', (delta, text) => {
     const now = Date.parse('2027-01-01T00:00:00Z');
     expect(relativeTime(now + delta, now)).toBe(text);
+  });
+});
+
+describe('ids that begin with a dash', () => {
+  const id = '-cyQU0aBcDeFgHiJkLmNoPqRsTuVwXyZ';
+  it('are read as operands, while option values stay put', () => {
+    expect(dashedIdsAsOperands(['node', 'ebb-admin', 'suspend', id, '--reason', 'spam'])).toEqual(['node', 'ebb-admin', 'suspend', '--reason', 'spam', '--', id]);
+    expect(dashedIdsAsOperands(['node', 'ebb-admin', 'reports', 'list', '--sender', id, '--json'])).toEqual(['node', 'ebb-admin', 'reports', 'list', '--sender', id, '--json']);
+    expect(dashedIdsAsOperands(['node', 'ebb-admin', 'unsuspend', id, '--json'])).toEqual(['node', 'ebb-admin', 'unsuspend', '--json', '--', id]);
+    expect(dashedIdsAsOperands(['node', 'ebb-admin', 'stats', '--json'])).toEqual(['node', 'ebb-admin', 'stats', '--json']);
+  });
+
+  it('reach the command: an unknown dashed user id is reported as unknown, not as an unknown option', async () => {
+    const run = await runInProcess('unsuspend', id, '--dynamodb-endpoint', 'http://127.0.0.1:9');
+    expect(run.stderr).not.toMatch(/unknown option/);
   });
 });

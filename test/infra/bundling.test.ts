@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -11,6 +11,9 @@ import { REPO_ROOT, cdkJsonContext, logicalId, resourcesOfType } from './fixture
 
 /** Every Lambda of the stack: the route handlers and the scheduled ones. */
 const ENTRIES = [...Handlers, ...ScheduledHandlers].map((spec) => spec.entry);
+
+/** Issue #8: each handler bundles only what its route uses (its frame schema, its adapters). */
+const MAX_BUNDLE_BYTES = 50 * 1024;
 
 /** Bundling every function with esbuild takes a while on a small machine. */
 const BUNDLING_TIMEOUT_MS = 180_000;
@@ -57,6 +60,11 @@ describe('GIVEN the stack synthesized with real esbuild bundling', () => {
     expect(mentions.length).toBe(requires.length);
     // A budget that one bundled SDK client alone would exceed.
     expect(code.length).toBeLessThan(256 * 1024);
+  });
+
+  test.each(ENTRIES)('THEN the %s bundle is at most 50 KB minified', (entry) => {
+    // Bytes of the asset infra deploys, bundled with its own options: deterministic, unlike a timing.
+    expect(statSync(path.join(bundles[entry]!, 'index.js')).size).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
   });
 
   test.each(ENTRIES)('THEN the %s bundle loads as CommonJS and exports handler', (entry) => {

@@ -1,0 +1,41 @@
+import type { FrankingKeys, Notifier } from '../core/ports';
+import {
+  DynamoAccounts,
+  DynamoConnections,
+  DynamoNonces,
+  DynamoPrekeys,
+  DynamoQueue,
+  DynamoRateLimiter,
+  DynamoReports,
+  DynamoSweeper,
+  DynamoUsernames,
+} from './dynamodb';
+import { GatewayNotifier } from './notifier';
+import type { AdapterContext } from './wiring';
+
+/**
+ * One adapter per port, each its own export: a handler imports the ones it uses, and esbuild leaves the
+ * implementations of the others out of its bundle.
+ */
+
+export const dynamoAccounts = (c: AdapterContext) => new DynamoAccounts(c.db, c.table('accounts'));
+export const dynamoPrekeys = (c: AdapterContext) => new DynamoPrekeys(c.db, c.table('prekeys'));
+export const dynamoConnections = (c: AdapterContext) => new DynamoConnections(c.db, c.table('connections'));
+export const dynamoQueue = (c: AdapterContext) => new DynamoQueue(c.db, c.table('queue'), c.options.config.retentionDays);
+export const dynamoNonces = (c: AdapterContext) => new DynamoNonces(c.db, c.table('nonces'));
+export const dynamoUsernames = (c: AdapterContext) => new DynamoUsernames(c.db, c.table('usernames'));
+export const dynamoRateLimiter = (c: AdapterContext) => new DynamoRateLimiter(c.db, c.table('rateLimits'));
+export const dynamoReports = (c: AdapterContext) => new DynamoReports(c.db, c.table('reports'));
+export const dynamoSweeper = (c: AdapterContext) => new DynamoSweeper(c.db, c.table);
+
+/** The management API client of the options; a handler not given one fails on first use. */
+export const gatewayNotifier = (c: AdapterContext): Notifier => {
+  if (!c.options.management) throw new Error('EBB_CALLBACK_URL is not set for this handler');
+  return new GatewayNotifier(c.options.management, c.options.logger);
+};
+
+/** The keyring of the options; a handler not given one fails on first use. */
+export const frankingKeyring = (c: AdapterContext): FrankingKeys => {
+  if (!c.options.frankingKeys) throw new Error('EBB_FRANKING_SECRET is not set for this handler');
+  return c.options.frankingKeys();
+};

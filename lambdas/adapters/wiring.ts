@@ -1,0 +1,101 @@
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EbbConfig } from '../../protocol/config';
+import type { Clock, FrankingKeys, LifecyclePorts, Logger, Ports } from '../core/ports';
+import { TableEnv } from '../lambda-env';
+import { documentClient } from './dynamodb';
+import type { TableKey, TableNames } from './table-definitions';
+
+export interface PortsOptions {
+  readonly dynamodb: DynamoDBClient;
+  /** Only the tables this handler was granted; touching another fails loudly. */
+  readonly tables: Partial<TableNames>;
+  readonly management?: ApiGatewayManagementApiClient;
+  /** The franking keyring; only the handlers that tag or verify are given one. */
+  readonly frankingKeys?: () => FrankingKeys;
+  readonly config: EbbConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** The route ports plus the sweeper, which only the scheduled lifecycle handler may use. */
+export type HandlerPorts = Ports & LifecyclePorts;
+
+/** The ports an adapter builds; clock, config and logger come straight from the options. */
+export type AdaptedPort = Exclude<keyof HandlerPorts, 'clock' | 'config' | 'logger'>;
+
+/** What an adapter is built from. */
+export interface AdapterContext {
+  readonly db: DynamoDBDocumentClient;
+  /** The name of table `key`; throws when this handler was not given it. */
+  table(key: TableKey): string;
+  readonly options: PortsOptions;
+}
+
+/**
+ * How each port a handler uses is built. A Lambda names only its own (adapters/port-adapters.ts), so its
+ * bundle holds only those implementations; the local stack names them all (createPorts).
+ */
+export type PortAdapters = { readonly [P in AdaptedPort]?: (context: AdapterContext) => HandlerPorts[P] };
+
+/** Ports built from `adapters`, each on first use; using a port the handler was not wired with throws. */
+export function wirePorts(options: PortsOptions, adapters: PortAdapters): HandlerPorts {
+  const context: AdapterContext = {
+    db: documentClient(options.dynamodb),
+    table: (key) => {
+      const name = options.tables[key];
+      if (!name) throw new Error(`${TableEnv[key]} is not set for this handler`);
+      return name;
+    },
+    options,
+  };
+  const built: { [P in AdaptedPort]?: HandlerPorts[P] } = {};
+  const port = <P extends AdaptedPort>(name: P): HandlerPorts[P] => {
+    const made = built[name];
+    if (made !== undefined) return made;
+    const adapter = adapters[name];
+    if (!adapter) throw new Error(`${name} is not wired for this handler`);
+    return (built[name] = adapter(context));
+  };
+  return {
+    get accounts() {
+      return port('accounts');
+    },
+    get prekeys() {
+      return port('prekeys');
+    },
+    get connections() {
+      return port('connections');
+    },
+    get queue() {
+      return port('queue');
+    },
+    get nonces() {
+      return port('nonces');
+    },
+    get usernames() {
+      return port('usernames');
+    },
+    get rateLimiter() {
+      return port('rateLimiter');
+    },
+    get notifier() {
+      return port('notifier');
+    },
+    get reports() {
+      return port('reports');
+    },
+    get frankingKeys() {
+      return port('frankingKeys');
+    },
+    get sweeper() {
+      return port('sweeper');
+    },
+    clock: options.clock,
+    config: options.config,
+    logger: options.logger,
+  };
+}

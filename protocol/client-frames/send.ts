@@ -1,0 +1,21 @@
+import * as z from 'zod/mini';
+import { Rid, UserId, Device, MessageId, Ciphertext, Commitment } from '../fields';
+import { Limits } from '../limits';
+
+/** What a client sends for `send`; parsed at the edge by its route. */
+export const SendFrame = z.object({
+  action: z.literal('send'),
+  rid: Rid,
+  id: MessageId,
+  to: UserId,
+  messages: z
+    /** `commitment`: HMAC-SHA-512/256 of the content under the franking key inside the ciphertext. */
+    .array(z.object({ device: Device, ciphertext: Ciphertext, commitment: Commitment }))
+    .check(
+      z.minLength(1),
+      z.maxLength(Limits.maxDevicesPerSend),
+      z.refine((m) => new Set(m.map((x) => x.device)).size === m.length, 'must not name a device twice'),
+    ),
+  /** Server-side lifetime; capped by the deployment's `retentionDays`. */
+  expiresInSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400))),
+});

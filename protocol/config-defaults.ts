@@ -1,0 +1,38 @@
+import type { EbbConfig } from './config';
+
+/**
+ * The defaults of `context.ebb` and how an operator's partial config is laid over them. Apart from the
+ * schema (config.ts), so a Lambda, whose config infra already validated at synth, need not bundle it.
+ */
+
+export const DEFAULT_CONFIG: EbbConfig = {
+  retentionDays: 30,
+  maxCiphertextBytes: 16384,
+  maxQueueDepth: 10000,
+  rateLimits: { sendPerMinute: 120, connectPerMinute: 20, bundlePerMinute: 60, registerPerMinute: 10, reportPerMinute: 10 },
+  sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `input` laid over the defaults, the nested `rateLimits` and `sunset` key by key. Not validated.
+ * @throws ConfigError when `input` is not an object.
+ */
+export function withDefaults(input: unknown = {}): Record<string, unknown> {
+  if (input === null || input === undefined) input = {};
+  if (!isPlainObject(input)) throw new ConfigError('ebb: must be an object');
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG, ...input };
+  for (const key of ['rateLimits', 'sunset'] as const) {
+    const given = input[key];
+    if (given === undefined) continue;
+    merged[key] = isPlainObject(given) ? { ...DEFAULT_CONFIG[key], ...given } : given;
+  }
+  return merged;
+}
