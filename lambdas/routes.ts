@@ -1,7 +1,7 @@
 import type { TableKey } from './adapters/table-definitions';
 
 /** DynamoDB actions a handler may call on a table. No route handler may Scan: only ScheduledHandlers do. */
-export type TableAction = 'GetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
 
 export interface HandlerSpec {
   /** File in lambdas/handlers/ (without .ts) exporting `handler`. */
@@ -49,7 +49,7 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'send',
     routeKey: 'send',
-    tables: { ...ACCOUNT_READ, queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'], connections: ['Query', 'DeleteItem'], ...RATE_LIMIT },
+    tables: { accounts: ['BatchGetItem'], queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'], connections: ['Query', 'DeleteItem'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
     frankingKeys: true,

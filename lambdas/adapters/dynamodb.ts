@@ -1,6 +1,8 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
+  type BatchGetCommandOutput,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -95,6 +97,24 @@ export class DynamoAccounts implements Accounts {
   async get(userId: string): Promise<AccountRecord | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { uid: userId }, ConsistentRead: true }));
     return out.Item ? toAccount(out.Item) : undefined;
+  }
+
+  /** One BatchGetItem for both: one request instead of two on the message path, the same read units. */
+  async getPair(first: string, second: string): Promise<[AccountRecord | undefined, AccountRecord | undefined]> {
+    if (first === second) {
+      const account = await this.get(first);
+      return [account, account];
+    }
+    const found = new Map<string, AccountRecord>();
+    let keys: Record<string, unknown>[] | undefined = [{ uid: first }, { uid: second }];
+    // DynamoDB may leave keys unprocessed under load: read those again, as it asks.
+    for (let attempt = 0; keys && keys.length > 0; attempt++) {
+      if (attempt === 4) throw new Error('accounts: BatchGetItem left keys unprocessed');
+      const out: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
+      for (const item of out.Responses?.[this.table] ?? []) found.set(item.uid as string, toAccount(item));
+      keys = out.UnprocessedKeys?.[this.table]?.Keys;
+    }
+    return [found.get(first), found.get(second)];
   }
 
   async create(record: AccountRecord) {

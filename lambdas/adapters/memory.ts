@@ -38,6 +38,9 @@ export class MemoryAccounts implements Accounts {
   async get(userId: string) {
     return this.items.get(userId);
   }
+  async getPair(first: string, second: string): Promise<[AccountRecord | undefined, AccountRecord | undefined]> {
+    return [this.items.get(first), this.items.get(second)];
+  }
   async create(record: AccountRecord) {
     const existing = this.items.get(record.userId);
     if (existing) return { created: false, record: existing };

@@ -11,7 +11,11 @@ import { decodeOrUndefined, userIdOf, verifyEd25519 } from './signatures';
  * @throws Refusal ACCOUNT_SUSPENDED (not retryable) for a suspended account.
  */
 export async function requireAccount(ports: Pick<Ports, 'accounts'>, caller: Caller): Promise<AccountRecord> {
-  const account = await ports.accounts.get(caller.userId);
+  return callerAccount(await ports.accounts.get(caller.userId), caller);
+}
+
+/** `account` as read for `caller`, checked as `requireAccount` checks it. */
+export function callerAccount(account: AccountRecord | undefined, caller: Caller): AccountRecord {
   if (!account || !account.devices.includes(caller.device)) {
     throw new Refusal('FORBIDDEN', 'this identity is not registered: register first');
   }

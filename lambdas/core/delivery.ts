@@ -1,7 +1,7 @@
 import { base64UrlByteLength } from '../../protocol/base64url';
 import type { AckFrame, Envelope, FetchFrame, Results, SendFrame } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
-import { requireAccount } from './accounts';
+import { callerAccount, requireAccount } from './accounts';
 import { frankTag } from './franking';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken } from './rate-limits';
@@ -19,7 +19,8 @@ const QUEUE_FULL_RETRY_SECONDS = 60;
  */
 export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
   requirePhaseAllows(ports, 'send');
-  const [, recipient] = await Promise.all([requireAccount(ports, caller), ports.accounts.get(frame.to)]);
+  const [sender, recipient] = await ports.accounts.getPair(caller.userId, frame.to);
+  callerAccount(sender, caller);
   await requireRateToken(ports, 'send', caller.userId);
   if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
   for (const { device, ciphertext } of frame.messages) {

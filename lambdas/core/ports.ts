@@ -31,6 +31,8 @@ export interface AccountRecord {
 
 export interface Accounts {
   get(userId: string): Promise<AccountRecord | undefined>;
+  /** Two accounts in one strongly consistent read (a send needs the sender's and the recipient's). */
+  getPair(first: string, second: string): Promise<[AccountRecord | undefined, AccountRecord | undefined]>;
   /** Creates the account unless one exists: returns the stored record either way. */
   create(record: AccountRecord): Promise<{ created: boolean; record: AccountRecord }>;
   /** Replaces the identity key of the account whose signing key is `signingKey`; false if there is none. */
