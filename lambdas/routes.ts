@@ -19,8 +19,8 @@ export interface HandlerSpec {
 }
 
 const ACCOUNT_READ = { accounts: ['GetItem'] } as const;
-/** A token taken from a bucket: a consistent read, then a conditional write. */
-const RATE_LIMIT = { rateLimits: ['GetItem', 'PutItem'] } as const;
+/** A token taken from a bucket: conditional updates; only a refused take reads the bucket. */
+const RATE_LIMIT = { rateLimits: ['UpdateItem', 'GetItem'] } as const;
 
 /** Every Lambda of ebb: the authorizer, the three special routes and one per action. */
 export const Handlers: readonly HandlerSpec[] = [

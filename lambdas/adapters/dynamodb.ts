@@ -37,7 +37,6 @@ import type {
   SweptConnection,
   Usernames,
 } from '../core/ports';
-import { takeToken } from '../core/rate-limits';
 import { Tables } from './table-definitions';
 import { DEPTH_SORT_KEY, MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
 
@@ -49,6 +48,7 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
 
 const address = (a: DeviceAddress): string => `${a.userId}#${a.device}`;
 const nowSeconds = (nowMs: number): number => Math.floor(nowMs / 1000);
+const MINUTE_MS = 60_000;
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
@@ -593,12 +593,15 @@ export class DynamoNonces implements Nonces {
   }
 }
 
-/** Conditional writes lost to concurrent takes of the same bucket before a take stops competing and lets the request through. */
-const BUCKET_ATTEMPTS = 4;
+/** Rounds of the two conditional updates before a take concludes the bucket is being emptied right now. */
+const BUCKET_ROUNDS = 3;
 
 /**
- * A bucket item is `{ bucket, tokens, updatedAt, expiresAt }`. A take reads it consistently and writes it back
- * on condition that nobody wrote it since, so concurrent takes never spend the same token.
+ * Token buckets as GCRA (the generic cell rate algorithm, equivalent to a bucket of `limit` tokens refilled at
+ * `limit` a minute): an item `{ bucket, tat, expiresAt }` holds the theoretical arrival time, when the bucket
+ * is full again. A take is one conditional UpdateItem, atomic in DynamoDB, so concurrent takes never share a
+ * token and no read comes first: an idle bucket restarts from now; a bucket in use moves on by one interval
+ * while that stays within the burst; only a refused take reads the item, to say when to retry.
  */
 export class DynamoRateLimiter implements RateLimiter {
   constructor(
@@ -607,35 +610,40 @@ export class DynamoRateLimiter implements RateLimiter {
   ) {}
 
   async take(key: string, limit: number, nowMs: number): Promise<RateDecision> {
-    for (let attempt = 0; attempt < BUCKET_ATTEMPTS; attempt++) {
+    const interval = MINUTE_MS / limit;
+    // A full bucket lets `limit` takes through at once: the last one `limit - 1` intervals ahead.
+    const latest = nowMs + (limit - 1) * interval;
+    const expiresAt = Math.ceil((latest + interval) / 1000);
+    for (let round = 0; round < BUCKET_ROUNDS; round++) {
+      const restarted = await conditionalWrite(
+        this.db,
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { bucket: key },
+          UpdateExpression: 'SET tat = :next, expiresAt = :expires',
+          ConditionExpression: 'attribute_not_exists(tat) OR tat <= :now',
+          ExpressionAttributeValues: { ':next': nowMs + interval, ':now': nowMs, ':expires': expiresAt },
+        }),
+      );
+      if (restarted) return { allowed: true };
+      const advanced = await conditionalWrite(
+        this.db,
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { bucket: key },
+          UpdateExpression: 'SET tat = tat + :interval, expiresAt = :expires',
+          ConditionExpression: 'tat > :now AND tat <= :latest',
+          ExpressionAttributeValues: { ':interval': interval, ':now': nowMs, ':latest': latest, ':expires': expiresAt },
+        }),
+      );
+      if (advanced) return { allowed: true };
       const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { bucket: key }, ConsistentRead: true }));
-      const item = out.Item;
-      const live = item && Number(item.expiresAt) * 1000 > nowMs ? { tokens: Number(item.tokens), updatedAt: Number(item.updatedAt) } : undefined;
-      const step = takeToken(live, limit, nowMs);
-      if (!step.allowed) return step;
-      try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: { bucket: key, tokens: step.next.tokens, updatedAt: step.next.updatedAt, expiresAt: step.expiresAt },
-            // The version read, expired or not: an item TTL has yet to remove is still the one to replace.
-            ...(item
-              ? {
-                  ConditionExpression: 'updatedAt = :updatedAt AND tokens = :tokens',
-                  ExpressionAttributeValues: { ':updatedAt': item.updatedAt, ':tokens': item.tokens },
-                }
-              : { ConditionExpression: 'attribute_not_exists(#bucket)', ExpressionAttributeNames: { '#bucket': 'bucket' } }),
-          }),
-        );
-        return { allowed: true };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      const tat = Number(out.Item?.tat);
+      // Past the burst: refused until the earliest take would fit again. (A tat at or before now means the
+      // bucket emptied and refilled between the updates: go round again.)
+      if (Number.isFinite(tat) && tat > latest) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((tat - latest) / 1000)) };
     }
-    // Lost every race, each time with a token still there: others are taking from the same bucket right now
-    // (clients behind one NAT, say). Refusing would punish the bucket for being busy rather than empty, so
-    // this one is let through; at most the concurrent takers are over-admitted, and stage throttling stays.
-    return { allowed: true };
+    return { allowed: false, retryAfterSeconds: 1 };
   }
 }
 

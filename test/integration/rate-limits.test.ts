@@ -72,3 +72,31 @@ describe('a bucket many take from at once', () => {
     expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
   });
 });
+
+describe('a bucket as conditional updates (GCRA)', () => {
+  it('admits exactly the limit out of concurrent takes, never more', async () => {
+    const decisions = await Promise.all(Array.from({ length: 8 }, () => stack.ports.rateLimiter.take('send#concurrent', 5, clock.t)));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(5);
+  });
+
+  it('says when the next token comes, and gives it then', async () => {
+    const key = 'send#refill';
+    for (let i = 0; i < 6; i++) expect(await stack.ports.rateLimiter.take(key, 6, clock.t)).toEqual({ allowed: true });
+    expect(await stack.ports.rateLimiter.take(key, 6, clock.t)).toEqual({ allowed: false, retryAfterSeconds: 10 });
+    expect(await stack.ports.rateLimiter.take(key, 6, clock.t + 9_999)).toMatchObject({ allowed: false });
+    expect(await stack.ports.rateLimiter.take(key, 6, clock.t + 10_000)).toEqual({ allowed: true });
+    expect(await stack.ports.rateLimiter.take(key, 6, clock.t + 10_000)).toMatchObject({ allowed: false });
+  });
+
+  it('takes from an idle bucket with one request', async () => {
+    const requests: string[] = [];
+    stack.faults.dynamodb = (operation, table) => (table === stack.tables.rateLimits && requests.push(operation), undefined);
+    try {
+      expect(await stack.ports.rateLimiter.take('send#idle', 10, clock.t)).toEqual({ allowed: true });
+      expect(await stack.ports.rateLimiter.take('send#idle', 10, clock.t + 60_000)).toEqual({ allowed: true });
+    } finally {
+      stack.faults.dynamodb = undefined;
+    }
+    expect(requests).toEqual(['UpdateItem', 'UpdateItem']);
+  });
+});
