@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { BROWSER_BUILD } from '../local/web';
 
 export interface BrowserBundleResult {
   /** The SDK's public surface bundled for browsers, minified. */
@@ -14,17 +15,7 @@ export interface BrowserBundleResult {
  * which the SDK loads only where a browser API is missing, left out) and measures it.
  */
 export async function measureBrowserBundle(): Promise<BrowserBundleResult> {
-  const result = await build({
-    entryPoints: [join(__dirname, '..', 'client-sdk', 'src', 'index.ts')],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    external: ['node:*', 'ws'],
-    write: false,
-    logLevel: 'silent',
-  });
+  const result = await build({ ...BROWSER_BUILD, entryPoints: [join(__dirname, '..', 'client-sdk', 'src', 'index.ts')] });
   const code = result.outputFiles[0]!.contents;
   return { minifiedBytes: code.length, gzippedBytes: gzipSync(code, { level: 9 }).length };
 }

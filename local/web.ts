@@ -2,10 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import type { WebSocketGateway } from './gateway';
 
 const WEB_DIR = join(__dirname, '..', 'web');
+
+/**
+ * How code using the SDK is bundled for browsers, here and in the benchmark's size measurement: ESM,
+ * minified, with `node:*` and `ws` left out — the SDK loads those only where no browser API exists.
+ */
+export const BROWSER_BUILD = {
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  external: ['node:*', 'ws'],
+  write: false,
+  logLevel: 'silent',
+} as const satisfies BuildOptions;
 
 interface Asset {
   readonly body: Buffer;
@@ -22,18 +37,7 @@ export async function buildWebChat(deployment: string = randomBytes(8).toString(
   const [html, css, bundle] = await Promise.all([
     readFile(join(WEB_DIR, 'index.html'), 'utf8'),
     readFile(join(WEB_DIR, 'style.css')),
-    build({
-      entryPoints: [join(WEB_DIR, 'app.ts')],
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      target: 'es2022',
-      minify: true,
-      // The SDK loads these only where no browser API exists (Node); the page never reaches them.
-      external: ['node:*', 'ws'],
-      write: false,
-      logLevel: 'silent',
-    }),
+    build({ ...BROWSER_BUILD, entryPoints: [join(WEB_DIR, 'app.ts')] }),
   ]);
   const page = html.replace('{{deployment}}', deployment);
   return new Map([
