@@ -3,7 +3,9 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import nacl from 'tweetnacl';
 import { EbbClient, MemoryStore } from '../../client-sdk/src';
+import { toBase64Url } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
 import { serveWebChat } from '../../local/web';
 import { UNTHROTTLED } from '../support/local-stack';
@@ -148,6 +150,39 @@ describe('web chat on the local stack', () => {
     // Nothing the pages log contains message text or the user's keys.
     expect(logs.filter((line) => /climbing|snacks|left work|chalk/.test(line))).toEqual([]);
     await Promise.all([alice.context.close(), bob.context.close()]);
+  });
+
+  it('warns when a contact comes back with a new identity key, pauses sending, and resumes after accepting', async () => {
+    const alice = await person(pageUrl);
+    // Bob uses the SDK from Node; then he "reinstalls", keeping only his signing key: same user id, new identity key.
+    const bobStore = new MemoryStore();
+    const bob = await EbbClient.create({ url: stack.url, store: bobStore, timeoutMs: 10_000 });
+    await bob.connect();
+    await bob.send(alice.userId, 'first phone');
+    await openConversation(alice.page, new RegExp(`^${bob.userId.slice(0, 8)}`));
+    await bubble(alice.page, 'first phone').waitFor({ timeout: UI_TIMEOUT });
+    await bob.close();
+
+    const { signingSeed } = JSON.parse((await bobStore.get('identity'))!) as { signingSeed: string };
+    const reinstalledStore = new MemoryStore();
+    await reinstalledStore.set('identity', JSON.stringify({ signingSeed, identitySecretKey: toBase64Url(nacl.randomBytes(nacl.box.secretKeyLength)) }));
+    const reinstalled = await EbbClient.create({ url: stack.url, store: reinstalledStore, timeoutMs: 10_000 });
+    await reinstalled.connect();
+    expect(reinstalled.userId).toBe(bob.userId);
+    await reinstalled.send(alice.userId, 'new phone, who dis');
+
+    const warning = alice.page.getByRole('alert').filter({ hasText: 'safety number' });
+    await warning.waitFor({ timeout: UI_TIMEOUT });
+    await expectText(warning, /has changed/);
+    await alice.page.getByLabel('Message', { exact: true }).fill('are you really Bob?');
+    await alice.page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expectText(bubble(alice.page, 'are you really Bob?').locator('.delivery'), /failed/);
+
+    await alice.page.getByRole('button', { name: 'Accept new identity' }).click();
+    await gone(warning.filter({ visible: true }));
+    await send(alice.page, 'ok, welcome back');
+    await reinstalled.close();
+    await alice.context.close();
   });
 
   it('an expiring message disappears on both sides at expiry; a burn-after-reading one soon after it is shown', async () => {
