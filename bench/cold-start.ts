@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { HANDLER_BUNDLING } from '../infra/handler-bundling';
 import { Handlers, ScheduledHandlers } from '../lambdas/routes';
 import { median } from './measure';
 
@@ -31,12 +32,12 @@ export async function measureColdStarts(options: { runs: number; outDir: string 
     const built = await build({
       entryPoints: [join(ROOT, 'lambdas', 'handlers', `${spec.entry}.ts`)],
       bundle: true,
-      minify: true,
-      sourcemap: false,
+      minify: HANDLER_BUNDLING.minify,
+      sourcemap: HANDLER_BUNDLING.sourceMap,
       platform: 'node',
-      target: 'node22',
+      target: HANDLER_BUNDLING.target,
       format: 'cjs',
-      external: ['@aws-sdk/*'],
+      external: [...HANDLER_BUNDLING.externalModules],
       outfile,
       metafile: true,
       logLevel: 'silent',

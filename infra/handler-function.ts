@@ -12,6 +12,7 @@ import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
 import { LambdaEnv } from '../lambdas/lambda-env';
 import type { HandlerSpec } from '../lambdas/routes';
 import type { EbbFrankingKeyring } from './franking-keyring';
+import { HANDLER_BUNDLING } from './handler-bundling';
 import { invalid, requireNumber, requireWholeNumber } from './validate';
 
 /** The repository root: bundling resolves `lambdas/`, `protocol/` and package-lock.json from here. */
@@ -126,12 +127,9 @@ export class EbbHandlerFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       // No reserved concurrency: new accounts have too little to reserve; the stage throttle bounds load.
       bundling: {
-        minify: true,
-        sourceMap: false,
-        target: 'node22',
+        ...HANDLER_BUNDLING,
+        externalModules: [...HANDLER_BUNDLING.externalModules],
         format: OutputFormat.CJS,
-        // The Node.js 22 runtime ships SDK v3; bundling it would only grow cold starts.
-        externalModules: ['@aws-sdk/*'],
         forceDockerBundling: false,
       },
     });

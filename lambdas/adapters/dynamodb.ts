@@ -38,6 +38,7 @@ import type {
   Usernames,
 } from '../core/ports';
 import { Tables } from './table-definitions';
+import { cellWindow, retryAfterSeconds } from '../core/rate-limits';
 import { DEPTH_SORT_KEY, MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
 
 /** DynamoDB implementations of the storage ports. No transactions (dynalite has none); Scan only in DynamoSweeper. */
@@ -48,7 +49,6 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
 
 const address = (a: DeviceAddress): string => `${a.userId}#${a.device}`;
 const nowSeconds = (nowMs: number): number => Math.floor(nowMs / 1000);
-const MINUTE_MS = 60_000;
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
@@ -597,11 +597,10 @@ export class DynamoNonces implements Nonces {
 const BUCKET_ROUNDS = 3;
 
 /**
- * Token buckets as GCRA (the generic cell rate algorithm, equivalent to a bucket of `limit` tokens refilled at
- * `limit` a minute): an item `{ bucket, tat, expiresAt }` holds the theoretical arrival time, when the bucket
- * is full again. A take is one conditional UpdateItem, atomic in DynamoDB, so concurrent takes never share a
- * token and no read comes first: an idle bucket restarts from now; a bucket in use moves on by one interval
- * while that stays within the burst; only a refused take reads the item, to say when to retry.
+ * Buckets as GCRA (core/rate-limits.ts): an item `{ bucket, tat, expiresAt }`. A take is `takeCell` applied
+ * by DynamoDB itself as conditional UpdateItems, atomic, so concurrent takes never share a token and no read
+ * comes first: an idle bucket restarts from now; a bucket in use moves on by one interval while that stays
+ * within the burst; only a refused take reads the item, to say when to retry.
  */
 export class DynamoRateLimiter implements RateLimiter {
   constructor(
@@ -610,10 +609,7 @@ export class DynamoRateLimiter implements RateLimiter {
   ) {}
 
   async take(key: string, limit: number, nowMs: number): Promise<RateDecision> {
-    const interval = MINUTE_MS / limit;
-    // A full bucket lets `limit` takes through at once: the last one `limit - 1` intervals ahead.
-    const latest = nowMs + (limit - 1) * interval;
-    const expiresAt = Math.ceil((latest + interval) / 1000);
+    const { interval, latest, expiresAt } = cellWindow(limit, nowMs);
     for (let round = 0; round < BUCKET_ROUNDS; round++) {
       const restarted = await conditionalWrite(
         this.db,
@@ -641,7 +637,7 @@ export class DynamoRateLimiter implements RateLimiter {
       const tat = Number(out.Item?.tat);
       // Past the burst: refused until the earliest take would fit again. (A tat at or before now means the
       // bucket emptied and refilled between the updates: go round again.)
-      if (Number.isFinite(tat) && tat > latest) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((tat - latest) / 1000)) };
+      if (Number.isFinite(tat) && tat > latest) return { allowed: false, retryAfterSeconds: retryAfterSeconds(tat, latest) };
     }
     return { allowed: false, retryAfterSeconds: 1 };
   }

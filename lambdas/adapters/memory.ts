@@ -25,7 +25,7 @@ import type {
   SweptConnection,
   Usernames,
 } from '../core/ports';
-import { takeToken, type BucketState } from '../core/rate-limits';
+import { takeCell } from '../core/rate-limits';
 import { acceptedKey, newKeyring, rotateKeyring, type Keyring } from './franking-keys';
 import { messageSortKey, parseMessageSortKey } from './queue-keys';
 
@@ -213,12 +213,12 @@ export class MemoryNonces implements Nonces {
 }
 
 export class MemoryRateLimiter implements RateLimiter {
-  readonly items = new Map<string, BucketState & { expiresAt: number }>();
+  readonly items = new Map<string, { tat: number; expiresAt: number }>();
   async take(key: string, limit: number, nowMs: number) {
     const stored = this.items.get(key);
-    const step = takeToken(stored && stored.expiresAt * 1000 > nowMs ? stored : undefined, limit, nowMs);
+    const step = takeCell(stored && stored.expiresAt * 1000 > nowMs ? stored.tat : undefined, limit, nowMs);
     if (!step.allowed) return { allowed: false as const, retryAfterSeconds: step.retryAfterSeconds };
-    this.items.set(key, { ...step.next, expiresAt: step.expiresAt });
+    this.items.set(key, { tat: step.tat, expiresAt: step.expiresAt });
     return { allowed: true as const };
   }
 }

@@ -2,31 +2,45 @@ import type { Ports, RateDecision } from './ports';
 import { Refusal } from './refusal';
 
 /**
- * Token buckets (DESIGN §3 `rateLimits`): capacity is the per-minute limit and tokens refill at limit/60
- * per second, so a quiet client may burst up to the limit and a busy one is held to the rate.
+ * Rate limits (DESIGN §3 `rateLimits`) as GCRA, the generic cell rate algorithm: the same rule as a bucket of
+ * `limit` tokens refilled at `limit` a minute (a quiet client may burst up to the limit, a busy one is held to
+ * the rate), kept as one number, `tat`: when the bucket is full again. One number lets DynamoDB apply a take
+ * as a conditional update with no read first (adapters/dynamodb.ts); memory applies `takeCell` directly.
  */
-
-/** A stored bucket: tokens left as of `updatedAt` (epoch ms). */
-export interface BucketState {
-  readonly tokens: number;
-  readonly updatedAt: number;
-}
-
-export type BucketStep =
-  | { readonly allowed: true; readonly next: BucketState; /** Epoch seconds when the bucket is full again. */ readonly expiresAt: number }
-  | { readonly allowed: false; readonly retryAfterSeconds: number };
 
 const MINUTE_MS = 60_000;
 
-/** Takes one token from `previous` (a new bucket is full) at `nowMs`; pure, shared by every RateLimiter. */
-export function takeToken(previous: BucketState | undefined, limit: number, nowMs: number): BucketStep {
-  const elapsed = previous ? Math.max(0, nowMs - previous.updatedAt) : 0;
-  const tokens = previous ? Math.min(limit, previous.tokens + (elapsed * limit) / MINUTE_MS) : limit;
-  if (tokens < 1) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(((1 - tokens) * MINUTE_MS) / limit / 1000)) };
-  const left = tokens - 1;
-  // Once full again the bucket is as good as absent, so TTL may remove it then.
-  const expiresAt = Math.ceil((nowMs + ((limit - left) * MINUTE_MS) / limit) / 1000);
-  return { allowed: true, next: { tokens: left, updatedAt: nowMs }, expiresAt };
+export interface CellWindow {
+  /** Milliseconds one token takes to come back. */
+  readonly interval: number;
+  /** The latest `tat` a take may start from: a full bucket admits `limit` takes at once. */
+  readonly latest: number;
+  /** Epoch seconds by which any bucket touched now is full again, so TTL may remove it. */
+  readonly expiresAt: number;
+}
+
+export function cellWindow(limit: number, nowMs: number): CellWindow {
+  const interval = MINUTE_MS / limit;
+  const latest = nowMs + (limit - 1) * interval;
+  return { interval, latest, expiresAt: Math.ceil((latest + interval) / 1000) };
+}
+
+/** Seconds until a bucket whose `tat` is past `latest` admits a take again (at least 1). */
+export function retryAfterSeconds(tat: number, latest: number): number {
+  return Math.max(1, Math.ceil((tat - latest) / 1000));
+}
+
+export type CellStep =
+  | { readonly allowed: true; /** The bucket's new `tat`. */ readonly tat: number; readonly expiresAt: number }
+  | { readonly allowed: false; readonly retryAfterSeconds: number };
+
+/** One take from a bucket last left at `tat` (none: full) at `nowMs`. Pure. */
+export function takeCell(tat: number | undefined, limit: number, nowMs: number): CellStep {
+  const { interval, latest } = cellWindow(limit, nowMs);
+  const from = Math.max(tat ?? nowMs, nowMs);
+  if (from > latest) return { allowed: false, retryAfterSeconds: retryAfterSeconds(from, latest) };
+  const next = from + interval;
+  return { allowed: true, tat: next, expiresAt: Math.ceil(next / 1000) };
 }
 
 /** `bundleTarget` counts bundles handed out *for* a user (whoever asks), `bundle` those asked *by* a user. */

@@ -26,15 +26,17 @@ async function expectRefusal(promise: Promise<unknown>, code: string) {
   await expect(promise).rejects.toMatchObject({ code });
 }
 
+/** Alice and Bob, registered in a fresh world for every test. */
+let world: MemoryWorld;
+let alice: Caller;
+let bob: Caller;
+beforeEach(async () => {
+  world = memoryWorld();
+  alice = await registered(world, makeIdentity());
+  bob = await registered(world, makeIdentity());
+});
+
 describe('send', () => {
-  let world: MemoryWorld;
-  let alice: Caller;
-  let bob: Caller;
-  beforeEach(async () => {
-    world = memoryWorld();
-    alice = await registered(world, makeIdentity());
-    bob = await registered(world, makeIdentity());
-  });
 
   it('queues durably before pushing, and pushes to the recipient device only', async () => {
     await connectionOpened(world.ports, bob);
@@ -132,14 +134,6 @@ describe('send', () => {
 });
 
 describe('fetch and ack', () => {
-  let world: MemoryWorld;
-  let alice: Caller;
-  let bob: Caller;
-  beforeEach(async () => {
-    world = memoryWorld();
-    alice = await registered(world, makeIdentity());
-    bob = await registered(world, makeIdentity());
-  });
 
   it('drains in send order across pages', async () => {
     const ids: string[] = [];

@@ -5,7 +5,7 @@ import { register } from '../../lambdas/core/accounts';
 import { send } from '../../lambdas/core/delivery';
 import type { Caller } from '../../lambdas/core/ports';
 import { prekeyBundle, publishPrekeys } from '../../lambdas/core/prekeys';
-import { takeToken } from '../../lambdas/core/rate-limits';
+import { takeCell } from '../../lambdas/core/rate-limits';
 import { authorize } from '../../lambdas/handlers/authorize';
 import type { AuthorizerRequestEvent } from '../../lambdas/handlers/events';
 import { Refusal } from '../../lambdas/core/refusal';
@@ -41,29 +41,29 @@ describe('token bucket', () => {
   const T0 = Date.UTC(2027, 0, 1);
 
   it('starts full: `limit` takes in a burst, then none', () => {
-    let state = undefined;
+    let tat: number | undefined;
     for (let i = 0; i < 6; i++) {
-      const step = takeToken(state, 6, T0);
+      const step = takeCell(tat, 6, T0);
       expect(step.allowed).toBe(true);
-      if (step.allowed) state = step.next;
+      if (step.allowed) tat = step.tat;
     }
-    expect(takeToken(state, 6, T0)).toEqual({ allowed: false, retryAfterSeconds: 10 });
+    expect(takeCell(tat, 6, T0)).toEqual({ allowed: false, retryAfterSeconds: 10 });
   });
 
   it('refills limit/60 tokens a second and says how long until the next one', () => {
-    const empty = { tokens: 0, updatedAt: T0 };
-    // 6 a minute: one token every 10 s.
-    expect(takeToken(empty, 6, T0 + 4_000)).toEqual({ allowed: false, retryAfterSeconds: 6 });
-    expect(takeToken(empty, 6, T0 + 9_999)).toEqual({ allowed: false, retryAfterSeconds: 1 });
-    const step = takeToken(empty, 6, T0 + 10_000);
-    expect(step).toMatchObject({ allowed: true, next: { tokens: 0, updatedAt: T0 + 10_000 } });
+    // 6 a minute: one token every 10 s. An empty bucket at T0 is full again a minute later.
+    const empty = T0 + 60_000;
+    expect(takeCell(empty, 6, T0 + 4_000)).toEqual({ allowed: false, retryAfterSeconds: 6 });
+    expect(takeCell(empty, 6, T0 + 9_999)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    // Taken at once: the bucket is empty again (full only a minute from now).
+    expect(takeCell(empty, 6, T0 + 10_000)).toMatchObject({ allowed: true, tat: T0 + 10_000 + 60_000 });
   });
 
   it('never holds more than the limit, and expires once full again', () => {
-    const step = takeToken({ tokens: 2, updatedAt: T0 }, 6, T0 + 3_600_000);
-    expect(step).toMatchObject({ allowed: true, next: { tokens: 5 } });
+    // Two tokens left at T0 (full at T0 + 40 s); an hour later it holds 6, not more: one take leaves 5.
+    const step = takeCell(T0 + 40_000, 6, T0 + 3_600_000);
     // One token short of full: 10 s to refill it.
-    if (step.allowed) expect(step.expiresAt).toBe((T0 + 3_600_000 + 10_000) / 1000);
+    expect(step).toEqual({ allowed: true, tat: T0 + 3_600_000 + 10_000, expiresAt: (T0 + 3_600_000 + 10_000) / 1000 });
   });
 
   it('treats an expired bucket as absent in memory, as DynamoDB TTL would', async () => {

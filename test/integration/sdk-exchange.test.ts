@@ -1,34 +1,22 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { EbbClient, EbbError, MemoryStore } from '../../client-sdk/src';
-import { startLocalStack, type LocalStack } from '../../local';
+import { EbbError, MemoryStore } from '../../client-sdk/src';
 import { LOCAL_AWS } from '../../local/dynamo';
 import { makeIdentity } from '../support/identity';
 import { inbox, until } from '../support/sdk';
-import { UNTHROTTLED } from '../support/local-stack';
+import { sdkSuite } from '../support/local-stack';
 
 /** A shared clock for the stack and every client: phases and TTLs move without sleeping. */
 const clock = { t: Date.now(), now: () => clock.t };
 
-let stack: LocalStack;
-const clients: EbbClient[] = [];
-
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, now: clock.now, sweepIntervalMs: 60_000, config: { rateLimits: UNTHROTTLED } });
+const env = sdkSuite({ now: clock.now, sweepIntervalMs: 60_000 }, { now: clock.now, reconnect: { baseDelayMs: 20, maxDelayMs: 200 } });
+afterEach(() => {
+  env.stack.gateway.faults = {};
 });
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  stack.gateway.faults = {};
-});
-afterAll(() => stack.stop());
 
-async function client(store = new MemoryStore()): Promise<EbbClient> {
-  const c = await EbbClient.create({ url: stack.url, store, now: clock.now, reconnect: { baseDelayMs: 20, maxDelayMs: 200 }, timeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
+const client = (store?: MemoryStore) => env.client(store);
 
 async function queuedFor(userId: string): Promise<number> {
-  const page = await stack.ports.queue.page({ userId, device: 1 }, null, 100, clock.now());
+  const page = await env.stack.ports.queue.page({ userId, device: 1 }, null, 100, clock.now());
   return page.messages.length;
 }
 
@@ -94,7 +82,7 @@ describe('two SDK clients through the local stack', () => {
     await bob.connect();
     expect(received.map((m) => m.text)).toEqual(['stays']);
     // The sweeper then deletes it from storage, as DynamoDB TTL would.
-    expect(await stack.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await env.stack.sweep()).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses a send to an unknown user with NOT_FOUND', async () => {
@@ -111,7 +99,7 @@ describe('two SDK clients through the local stack', () => {
     await Promise.all([alice.connect(), bob.connect()]);
     const received = inbox(bob);
     let severed = 0;
-    stack.gateway.faults = {
+    env.stack.gateway.faults = {
       beforeReply: (routeKey) => (routeKey === 'send' && severed++ === 0 ? 'sever' : 'deliver'),
     };
     const sent = await alice.send(bob.userId, 'retried');
@@ -140,8 +128,8 @@ describe('two SDK clients through the local stack', () => {
 
     const needles = [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), Buffer.from(secret).toString('hex')];
     let items = 0;
-    const db = new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, ...LOCAL_AWS });
-    for (const table of Object.values(stack.tables)) {
+    const db = new DynamoDBClient({ endpoint: env.stack.dynamodbEndpoint, ...LOCAL_AWS });
+    for (const table of Object.values(env.stack.tables)) {
       const scan = await db.send(new ScanCommand({ TableName: table }));
       for (const item of scan.Items ?? []) {
         items++;

@@ -1,12 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EbbClient, FileStore, type KeyStore, MemoryStore } from '../../client-sdk/src';
-import { startLocalStack, type LocalStack } from '../../local';
+import { FileStore, type KeyStore, MemoryStore } from '../../client-sdk/src';
 import nacl from 'tweetnacl';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { inbox, until } from '../support/sdk';
-import { UNTHROTTLED } from '../support/local-stack';
+import { sdkSuite } from '../support/local-stack';
 
 /**
  * Signal-style sessions through the real local stack. An identity change is a device that keeps
@@ -16,26 +15,13 @@ import { UNTHROTTLED } from '../support/local-stack';
 
 const clock = { t: Date.now(), now: () => clock.t };
 
-let stack: LocalStack;
-const clients: EbbClient[] = [];
+const env = sdkSuite({ now: clock.now, sweepIntervalMs: 60_000 }, { now: clock.now, reconnect: { baseDelayMs: 20, maxDelayMs: 200 } });
 
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, now: clock.now, sweepIntervalMs: 60_000, config: { rateLimits: UNTHROTTLED } });
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(() => stack.stop());
-
-async function client(store: KeyStore = new MemoryStore()): Promise<EbbClient> {
-  const c = await EbbClient.create({ url: stack.url, store, now: clock.now, reconnect: { baseDelayMs: 20, maxDelayMs: 200 }, timeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
+const client = (store?: KeyStore) => env.client(store);
 
 /** Ciphertexts queued for `userId`'s device 1, oldest first. */
 async function queued(userId: string): Promise<Uint8Array[]> {
-  const page = await stack.ports.queue.page({ userId, device: 1 }, null, 100, clock.now());
+  const page = await env.stack.ports.queue.page({ userId, device: 1 }, null, 100, clock.now());
   return page.messages.map((m) => fromBase64Url(m.ciphertext));
 }
 
@@ -72,11 +58,11 @@ describe('sessions through the local stack', () => {
 
   it('hands each one-time prekey out once: two initiators get different ones', async () => {
     const bob = await offlineAccount();
-    const before = await stack.ports.prekeys.countOneTime({ userId: bob.userId, device: 1 });
+    const before = await env.stack.ports.prekeys.countOneTime({ userId: bob.userId, device: 1 });
     const [carol, dave] = [await client(), await client()];
     await Promise.all([carol.connect(), dave.connect()]);
     await Promise.all([carol.send(bob.userId, 'from carol'), dave.send(bob.userId, 'from dave')]);
-    expect(await stack.ports.prekeys.countOneTime({ userId: bob.userId, device: 1 })).toBe(before - 2);
+    expect(await env.stack.ports.prekeys.countOneTime({ userId: bob.userId, device: 1 })).toBe(before - 2);
 
     const oneTimeIds = (await queued(bob.userId)).map((c) => Buffer.from(c.subarray(166, 170)).readUInt32BE(0));
     expect(oneTimeIds).toHaveLength(2);
@@ -109,12 +95,12 @@ describe('sessions through the local stack', () => {
       alice = await client(new FileStore(aliceDir));
       bob = await client(new FileStore(bobDir));
       await alice.connect();
-      const bobPrekeys = await stack.ports.prekeys.countOneTime({ userId: bob.userId, device: 1 });
+      const bobPrekeys = await env.stack.ports.prekeys.countOneTime({ userId: bob.userId, device: 1 });
       await alice.send(bob.userId, 'a2, while bob is away');
       // Alice continued her ratchet: a plain ratchet message, and no bundle fetched.
       const [a2] = await queued(bob.userId);
       expect([a2![0], a2![1]]).toEqual([2, 0]);
-      expect(await stack.ports.prekeys.countOneTime({ userId: bob.userId, device: 1 })).toBe(bobPrekeys);
+      expect(await env.stack.ports.prekeys.countOneTime({ userId: bob.userId, device: 1 })).toBe(bobPrekeys);
       [aliceInbox, bobInbox] = [inbox(alice), inbox(bob)];
       await bob.connect();
       expect(bobInbox.map((m) => m.text)).toEqual(['a2, while bob is away']);
@@ -122,7 +108,7 @@ describe('sessions through the local stack', () => {
       await until(() => aliceInbox.length === 1, 'b2');
       expect(aliceInbox[0]!.text).toBe('b2');
     } finally {
-      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await env.closeAll();
       await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     }
   });

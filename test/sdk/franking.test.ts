@@ -6,7 +6,7 @@ import { MAX_REPORTABLE, type Reportable, Reportables } from '../../client-sdk/s
 import { frankCommitment, reportIdOf } from '../../lambdas/core/franking';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { FakeServer } from './fake-server';
-import { FAST_RECONNECT, clientFor, connected, inbox, rejectionOf, sleep, waitFor } from './helpers';
+import { FAST_RECONNECT, clientFor, connected, inbox, rejectionOf, sleep, waitFor, fakeServerSuite } from './helpers';
 import { until } from '../support/sdk';
 
 /** The commitment failures the client's inbox counted (internal, not public API). */
@@ -28,24 +28,14 @@ function flipped(commitment: string, bit = 0): string {
 }
 
 describe('message franking', () => {
-  let server: FakeServer;
-  const clock = { t: Date.now(), now: () => clock.t };
-  const clients: EbbClient[] = [];
-  const track = <T extends EbbClient>(c: T): T => (clients.push(c), c);
-  beforeEach(async () => {
-    clock.t = Date.now();
-    server = await FakeServer.start({ now: clock.now });
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await server.close();
-  });
+  const env = fakeServerSuite({ clock: true });
+  const { track, clock } = env;
 
   /** Alice and Bob, both online, each on a MemoryStore the test can read. */
   async function pair() {
     const bobStore = new MemoryStore();
-    const bob = track(await connected(server, { store: bobStore, now: clock.now }));
-    const alice = track(await connected(server, { now: clock.now }));
+    const bob = track(await connected(env.server, { store: bobStore, now: clock.now }));
+    const alice = track(await connected(env.server, { now: clock.now }));
     return { alice, bob, bobStore, received: inbox(bob) };
   }
 
@@ -53,13 +43,13 @@ describe('message franking', () => {
     it('commits to the content under the franking key inside the plaintext, the same for every device', async () => {
       const { alice, bob, bobStore, received } = await pair();
       // Bob gains devices 2 and 3 that share device 1's signed prekey: they never decrypt, but get a copy.
-      const signed = server.prekeys.get(`${bob.userId}#1`)!.signed;
+      const signed = env.server.prekeys.get(`${bob.userId}#1`)!.signed;
       for (const d of [2, 3]) {
-        server.accounts.get(bob.userId)!.devices.add(d);
-        server.prekeys.set(`${bob.userId}#${d}`, { signed, oneTime: [] });
+        env.server.accounts.get(bob.userId)!.devices.add(d);
+        env.server.prekeys.set(`${bob.userId}#${d}`, { signed, oneTime: [] });
       }
       const sent = await alice.send(bob.userId, 'committed ✓');
-      const [frame] = server.framesOf(alice.userId, 'send');
+      const [frame] = env.server.framesOf(alice.userId, 'send');
       expect(frame.messages.map((m: { device: number }) => m.device)).toEqual([1, 2, 3]);
       const commitments = new Set(frame.messages.map((m: { commitment: string }) => m.commitment));
       expect(commitments.size).toBe(1);
@@ -72,21 +62,21 @@ describe('message franking', () => {
       expect(fromBase64Url(record.frankKey)).toHaveLength(32);
       const content = { from: alice.userId, to: bob.userId, id: sent.id, kind: 'text' as const, body: new TextEncoder().encode('committed ✓') };
       expect(toBase64Url(frankCommitment(fromBase64Url(record.frankKey), content))).toBe(commitment);
-      expect(server.queue(bob.userId, 2)[0]!.frank.commitment).toBe(commitment);
+      expect(env.server.queue(bob.userId, 2)[0]!.frank.commitment).toBe(commitment);
     });
 
     it('uses a fresh franking key per message and the same commitment when a message goes again', async () => {
       const { alice, bob } = await pair();
       // The first attempt is refused as stale (CONFLICT): the SDK re-encrypts and sends the same message again.
-      server.intercept = (c, f) => {
+      env.server.intercept = (c, f) => {
         if (f.action !== 'send') return false;
-        server.intercept = null;
+        env.server.intercept = null;
         c.error(f.rid, 'CONFLICT', 'device list is stale', false);
         return true;
       };
       const first = await alice.send(bob.userId, 'same text');
       const second = await alice.send(bob.userId, 'same text');
-      const frames = server.framesOf(alice.userId, 'send');
+      const frames = env.server.framesOf(alice.userId, 'send');
       expect(frames.map((f) => f.id)).toEqual([first.id, first.id, second.id]);
       const commitmentOf = (i: number): string => frames[i].messages[0].commitment;
       expect(commitmentOf(1)).toBe(commitmentOf(0));
@@ -97,14 +87,14 @@ describe('message franking', () => {
     it('resends the identical frame after a lost connection', async () => {
       const { alice, bob } = await pair();
       let dropped = false;
-      server.intercept = (c, f) => {
+      env.server.intercept = (c, f) => {
         if (dropped || f.action !== 'send') return false;
         dropped = true;
         c.drop(); // the frame reached the server, the answer never comes back
         return true;
       };
       await alice.send(bob.userId, 'again and again');
-      const [lost, resent] = server.framesOf(alice.userId, 'send');
+      const [lost, resent] = env.server.framesOf(alice.userId, 'send');
       expect(resent).toEqual(lost);
     });
   });
@@ -112,22 +102,22 @@ describe('message franking', () => {
   describe('recipient', () => {
     it('drops and acks a message whose envelope commitment was tampered with, and delivers the rest of the batch', async () => {
       const bobStore = new MemoryStore();
-      const offline = await connected(server, { store: bobStore, now: clock.now });
+      const offline = await connected(env.server, { store: bobStore, now: clock.now });
       await offline.close();
-      const alice = track(await connected(server, { now: clock.now }));
+      const alice = track(await connected(env.server, { now: clock.now }));
       const bad = await alice.send(offline.userId, 'tampered');
       const good = await alice.send(offline.userId, 'intact');
-      const queue = server.queue(offline.userId);
+      const queue = env.server.queue(offline.userId);
       expect(queue.map((e) => e.id)).toEqual([bad.id, good.id]);
       queue[0] = { ...queue[0]!, frank: { ...queue[0]!.frank, commitment: flipped(queue[0]!.frank.commitment, 77) } };
 
-      const bob = track(await clientFor(server, { store: bobStore, now: clock.now }));
+      const bob = track(await clientFor(env.server, { store: bobStore, now: clock.now }));
       const received = inbox(bob);
       await bob.connect();
       expect(received.map((m) => m.text)).toEqual(['intact']);
       expect(commitmentFailures(bob)).toBe(1);
-      await waitFor(() => server.queue(bob.userId).length === 0); // both acked
-      const acked = server.framesOf(bob.userId, 'ack').flatMap((a) => a.messages.map((m: { id: string }) => m.id));
+      await waitFor(() => env.server.queue(bob.userId).length === 0); // both acked
+      const acked = env.server.framesOf(bob.userId, 'ack').flatMap((a) => a.messages.map((m: { id: string }) => m.id));
       expect(acked.sort()).toEqual([bad.id, good.id].sort());
       expect(await recordOf(bobStore, bad.id)).toBeUndefined();
       expect(await recordOf(bobStore, good.id)).toBeDefined();
@@ -136,9 +126,9 @@ describe('message franking', () => {
 
     it('drops a pushed message whose commitment does not match, and keeps receiving', async () => {
       const { alice, bob, received } = await pair();
-      server.intercept = (_c, f) => {
+      env.server.intercept = (_c, f) => {
         if (f.action !== 'send') return false;
-        server.intercept = null;
+        env.server.intercept = null;
         for (const m of f.messages) m.commitment = flipped(m.commitment, 255);
         return false;
       };
@@ -148,7 +138,7 @@ describe('message franking', () => {
       await waitFor(() => received.length === 1);
       await sleep(30);
       expect(received.map((m) => m.text)).toEqual(['honest']);
-      await waitFor(() => server.queue(bob.userId).length === 0);
+      await waitFor(() => env.server.queue(bob.userId).length === 0);
     });
   });
 
@@ -158,13 +148,13 @@ describe('message franking', () => {
       const sent = await alice.send(bob.userId, 'buy now! ✓', { expiresInSeconds: 3600 });
       await waitFor(() => received.length === 1);
       // Acked and gone from the queue: the franking fields as the fake server made them (the tag is deterministic).
-      const commitment = server.framesOf(alice.userId, 'send')[0].messages[0].commitment;
-      const frank = server.frank(commitment, { user: alice.userId, device: 1 }, { user: bob.userId, device: 1 }, sent.sentAt.getTime(), sent.id);
+      const commitment = env.server.framesOf(alice.userId, 'send')[0].messages[0].commitment;
+      const frank = env.server.frank(commitment, { user: alice.userId, device: 1 }, { user: bob.userId, device: 1 }, sent.sentAt.getTime(), sent.id);
 
       const result = await bob.report(sent.id, 'spam');
       const expectedId = reportIdOf({ userId: bob.userId, device: 1 }, alice.userId, sent.id);
       expect(result).toEqual({ reportId: expectedId, duplicate: false });
-      const [frame] = server.framesOf(bob.userId, 'report');
+      const [frame] = env.server.framesOf(bob.userId, 'report');
       expect(frame).toEqual({
         action: 'report',
         rid: expect.any(String),
@@ -185,7 +175,7 @@ describe('message franking', () => {
       const sent = await alice.send(bob.userId, body);
       await waitFor(() => received.length === 1);
       expect((await bob.report(sent.id, 'x')).duplicate).toBe(false);
-      expect(server.framesOf(bob.userId, 'report')[0].content).toEqual({ kind: 'bytes', body: toBase64Url(body) });
+      expect(env.server.framesOf(bob.userId, 'report')[0].content).toEqual({ kind: 'bytes', body: toBase64Url(body) });
     });
 
     it('refuses an unknown id or a bad argument without contacting the server', async () => {
@@ -201,7 +191,7 @@ describe('message franking', () => {
       ] as const) {
         expect(EbbError.is(await rejectionOf(bob.report(id, reason as string)), 'BAD_REQUEST')).toBe(true);
       }
-      expect(server.framesOf(bob.userId, 'report')).toEqual([]);
+      expect(env.server.framesOf(bob.userId, 'report')).toEqual([]);
     });
 
     it('accepts a reason of exactly 500 characters', async () => {
@@ -209,7 +199,7 @@ describe('message franking', () => {
       const sent = await alice.send(bob.userId, 'hi');
       await waitFor(() => received.length === 1);
       await bob.report(sent.id, 'r'.repeat(500));
-      expect(server.framesOf(bob.userId, 'report')[0].reason).toHaveLength(500);
+      expect(env.server.framesOf(bob.userId, 'report')[0].reason).toHaveLength(500);
     });
 
     it("surfaces the server's refusals with its code", async () => {
@@ -223,9 +213,9 @@ describe('message franking', () => {
       expect(EbbError.is(await rejectionOf(bob.report(sent.id, 'spam')), 'FORBIDDEN')).toBe(true);
       await bobStore.set(`reportable/${sent.id}`, JSON.stringify(record));
 
-      server.intercept = (c, f) => {
+      env.server.intercept = (c, f) => {
         if (f.action !== 'report') return false;
-        server.intercept = null;
+        env.server.intercept = null;
         c.error(f.rid, 'RATE_LIMITED', 'slow down', true, 30);
         return true;
       };
@@ -253,12 +243,12 @@ describe('message franking', () => {
       clock.t += 61_000;
       // Expired counts as absent on lookup…
       expect(EbbError.is(await rejectionOf(bob.report(short.id, 'late')), 'NOT_FOUND')).toBe(true);
-      expect(server.framesOf(bob.userId, 'report')).toEqual([]);
+      expect(env.server.framesOf(bob.userId, 'report')).toEqual([]);
       expect(await recordOf(bobStore, short.id)).toBeUndefined();
       // …and a reconnect prunes every expired record from the store, keeping the others.
       const stale = { ...(await recordOf(bobStore, long.id))!, id: 'expired-message-1', expiresAt: clock.t - 1 };
       await bobStore.set(`reportable/${stale.id}`, JSON.stringify(stale));
-      for (const c of server.live(bob.userId)) c.drop();
+      for (const c of env.server.live(bob.userId)) c.drop();
       await until(async () => (await bobStore.get(`reportable/${stale.id}`)) === undefined, 'the expired record to be pruned');
       expect(await recordOf(bobStore, long.id)).toBeDefined();
       expect((await bob.report(long.id, 'still there')).duplicate).toBe(false);
@@ -268,16 +258,16 @@ describe('message franking', () => {
       const dir = await mkdtemp(join(tmpdir(), 'ebb-franking-'));
       try {
         const store = new FileStore(dir);
-        const bob = await connected(server, { store, now: clock.now });
+        const bob = await connected(env.server, { store, now: clock.now });
         const received = inbox(bob);
-        const alice = track(await connected(server, { now: clock.now }));
+        const alice = track(await connected(env.server, { now: clock.now }));
         const sent = await alice.send(bob.userId, 'kept on disk');
         await waitFor(() => received.length === 1);
         await bob.close();
 
-        const again = track(await connected(server, { store: new FileStore(dir), now: clock.now }));
+        const again = track(await connected(env.server, { store: new FileStore(dir), now: clock.now }));
         expect(await again.report(sent.id, 'spam')).toEqual({ reportId: reportIdOf({ userId: bob.userId, device: 1 }, alice.userId, sent.id), duplicate: false });
-        expect(server.framesOf(bob.userId, 'report')[0].content.body).toBe(toBase64Url(new TextEncoder().encode('kept on disk')));
+        expect(env.server.framesOf(bob.userId, 'report')[0].content.body).toBe(toBase64Url(new TextEncoder().encode('kept on disk')));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

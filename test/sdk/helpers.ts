@@ -1,5 +1,5 @@
 import { EbbClient, type EbbClientOptions } from '../../client-sdk/src';
-import type { FakeServer } from './fake-server';
+import { FakeServer } from './fake-server';
 
 /** Fast reconnects so tests do not wait on production backoff. */
 export const FAST_RECONNECT = { baseDelayMs: 5, maxDelayMs: 50 } as const;
@@ -36,4 +36,35 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected a rejection');
+}
+
+/**
+ * A fresh FakeServer for every test of the enclosing `describe`, and clients that are closed after it:
+ * `const env = fakeServerSuite(); … env.track(await connected(env.server))`. With `{ clock: true }` the
+ * server runs on `env.clock`, reset to the real time before each test, for the test to move.
+ */
+export function fakeServerSuite(options: { clock?: boolean } = {}) {
+  const clock = { t: Date.now(), now: () => clock.t };
+  const clients: EbbClient[] = [];
+  let server: FakeServer | undefined;
+  beforeEach(async () => {
+    clock.t = Date.now();
+    server = await FakeServer.start(options.clock ? { now: clock.now } : undefined);
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await server?.close();
+  });
+  return {
+    clock,
+    get server(): FakeServer {
+      if (!server) throw new Error('fakeServerSuite: the server starts in beforeEach');
+      return server;
+    },
+    /** Closes `client` after the test; returns it. */
+    track<T extends EbbClient>(client: T): T {
+      clients.push(client);
+      return client;
+    },
+  };
 }

@@ -1,82 +1,74 @@
 import { type EbbClient, EbbError, MemoryStore } from '../../client-sdk/src';
 import { FakeServer } from './fake-server';
-import { clientFor, connected, inbox, rejectionOf, waitFor } from './helpers';
+import { clientFor, connected, inbox, rejectionOf, waitFor, fakeServerSuite } from './helpers';
 
 /** Per-sender order (session/ordering.ts) and app-level retries that cannot duplicate (issue #6). */
 describe('delivery order and retries', () => {
-  let server: FakeServer;
-  const clients: EbbClient[] = [];
-  const track = <T extends EbbClient>(c: T): T => (clients.push(c), c);
-  beforeEach(async () => {
-    server = await FakeServer.start();
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await server.close();
-  });
+  const env = fakeServerSuite();
+  const { track } = env;
 
   const held = (c: EbbClient) => (c as unknown as { inbox: { held: number } }).inbox.held;
   const duplicates = (c: EbbClient) => (c as unknown as { inbox: { duplicates: number } }).inbox.duplicates;
 
   it('holds a message whose push overtook an earlier one, drains, and hands both over in send order', async () => {
-    const bob = track(await connected(server));
+    const bob = track(await connected(env.server));
     const received = inbox(bob);
-    const alice = track(await connected(server));
+    const alice = track(await connected(env.server));
     await alice.send(bob.userId, 'warm-up');
     await waitFor(() => received.length === 1);
     let skip = true;
-    server.skipPush = () => (skip ? ((skip = false), true) : false); // the push of m1 fails, m2's arrives
-    const fetchesBefore = server.framesOf(bob.userId, 'fetch').length;
+    env.server.skipPush = () => (skip ? ((skip = false), true) : false); // the push of m1 fails, m2's arrives
+    const fetchesBefore = env.server.framesOf(bob.userId, 'fetch').length;
     await alice.send(bob.userId, 'm1');
     await alice.send(bob.userId, 'm2');
     await waitFor(() => received.length === 3);
     expect(received.map((m) => m.text)).toEqual(['warm-up', 'm1', 'm2']);
-    expect(server.framesOf(bob.userId, 'fetch').length).toBeGreaterThan(fetchesBefore);
-    await waitFor(() => server.queue(bob.userId).length === 0);
+    expect(env.server.framesOf(bob.userId, 'fetch').length).toBeGreaterThan(fetchesBefore);
+    await waitFor(() => env.server.queue(bob.userId).length === 0);
     expect(duplicates(bob)).toBeGreaterThanOrEqual(1); // m2 came again in the drain
     expect(held(bob)).toBe(0);
   });
 
   it('gives up on a gap the drain does not fill, and still delivers the missing message if it comes later', async () => {
     const bobStore = new MemoryStore();
-    const offline = await connected(server, { store: bobStore });
+    const offline = await connected(env.server, { store: bobStore });
     await offline.close();
-    const alice = track(await connected(server));
+    const alice = track(await connected(env.server));
     for (const text of ['m1', 'm2', 'm3']) await alice.send(offline.userId, text);
-    const [first, ...rest] = server.queue(offline.userId);
-    server.queues.set(`${offline.userId}#1`, rest); // m1 expired, say
+    const [first, ...rest] = env.server.queue(offline.userId);
+    env.server.queues.set(`${offline.userId}#1`, rest); // m1 expired, say
 
-    const bob = track(await clientFor(server, { store: bobStore }));
+    const bob = track(await clientFor(env.server, { store: bobStore }));
     const received = inbox(bob);
     await bob.connect(); // the connect drain is the one that gives up on m1
     expect(received.map((m) => m.text)).toEqual(['m2', 'm3']);
-    server.push(bob.userId, 1, first!);
+    env.server.push(bob.userId, 1, first!);
     await waitFor(() => received.length === 3);
     expect(received[2]!.text).toBe('m1');
   });
 
   it('keeps a held message in the store across a restart', async () => {
     const bobStore = new MemoryStore();
-    const first = track(await connected(server, { store: bobStore, timeoutMs: 1500 }));
+    const first = track(await connected(env.server, { store: bobStore, timeoutMs: 1500 }));
     const early = inbox(first);
-    const alice = track(await connected(server));
+    const alice = track(await connected(env.server));
     await alice.send(first.userId, 'warm-up');
-    await waitFor(() => early.length === 1 && server.queue(first.userId).length === 0);
+    await waitFor(() => early.length === 1 && env.server.queue(first.userId).length === 0);
     let withheld: Parameters<FakeServer['push']>[2] | undefined;
-    server.skipPush = (_u, _d, envelope) => (withheld ? false : ((withheld = envelope), true));
-    server.intercept = (_c, f) => f.action === 'fetch'; // the gap cannot be looked for: m2 stays held
+    env.server.skipPush = (_u, _d, envelope) => (withheld ? false : ((withheld = envelope), true));
+    env.server.intercept = (_c, f) => f.action === 'fetch'; // the gap cannot be looked for: m2 stays held
     await alice.send(first.userId, 'm1');
     const queueKey = `${first.userId}#1`;
-    const m1 = server.queue(first.userId)[0]!;
-    server.queues.set(queueKey, []);
+    const m1 = env.server.queue(first.userId)[0]!;
+    env.server.queues.set(queueKey, []);
     await alice.send(first.userId, 'm2');
     await waitFor(() => held(first) === 1);
     await first.close();
     expect(early).toHaveLength(1);
 
-    server.intercept = null;
-    server.queues.set(queueKey, [m1, ...server.queue(first.userId)]);
-    const bob = track(await clientFor(server, { store: bobStore }));
+    env.server.intercept = null;
+    env.server.queues.set(queueKey, [m1, ...env.server.queue(first.userId)]);
+    const bob = track(await clientFor(env.server, { store: bobStore }));
     const received = inbox(bob);
     await bob.connect();
     expect(received.map((m) => m.text)).toEqual(['m1', 'm2']);
@@ -84,15 +76,15 @@ describe('delivery order and retries', () => {
   });
 
   it('lets the app retry a failed send with the same id: queued once, received once', async () => {
-    const bob = track(await connected(server));
+    const bob = track(await connected(env.server));
     const received = inbox(bob);
-    const alice = track(await connected(server));
+    const alice = track(await connected(env.server));
     await alice.send(bob.userId, 'warm-up');
-    server.intercept = (c, f) => {
+    env.server.intercept = (c, f) => {
       if (f.action !== 'send') return false;
-      server.intercept = null;
+      env.server.intercept = null;
       // Stored, but the answer says otherwise (a Lambda that timed out after its write).
-      (server as unknown as { send(c: unknown, f: unknown): void }).send(c, { ...f, rid: 'lost' });
+      (env.server as unknown as { send(c: unknown, f: unknown): void }).send(c, { ...f, rid: 'lost' });
       c.error(f.rid as string, 'INTERNAL', 'try again', true);
       return true;
     };
@@ -104,23 +96,23 @@ describe('delivery order and retries', () => {
     expect(again.id).toBe(id);
     await waitFor(() => received.length === 2);
     expect(received.filter((m) => m.id === id)).toHaveLength(1);
-    expect(server.queue(bob.userId).filter((e) => e.id === id).length).toBeLessThanOrEqual(1);
+    expect(env.server.queue(bob.userId).filter((e) => e.id === id).length).toBeLessThanOrEqual(1);
   });
 
   it('refuses an id that is not a message id', async () => {
-    const alice = track(await connected(server));
+    const alice = track(await connected(env.server));
     expect(await rejectionOf(alice.send(alice.userId, 'x', { id: 'short' }))).toMatchObject({ code: 'BAD_REQUEST' });
   });
 
   it('retries a 401 on reconnect a few times before stopping (the connect rate limit answers 401 too)', async () => {
-    const bob = track(await connected(server));
+    const bob = track(await connected(env.server));
     const errors: EbbError[] = [];
     bob.on('error', (e) => errors.push(e));
-    server.refuseUpgrades = 401;
-    for (const c of server.live(bob.userId)) c.drop();
-    await waitFor(() => server.upgrades.filter((u) => !u.accepted).length >= 2);
-    server.refuseUpgrades = null;
-    await waitFor(() => server.live(bob.userId).length === 1);
+    env.server.refuseUpgrades = 401;
+    for (const c of env.server.live(bob.userId)) c.drop();
+    await waitFor(() => env.server.upgrades.filter((u) => !u.accepted).length >= 2);
+    env.server.refuseUpgrades = null;
+    await waitFor(() => env.server.live(bob.userId).length === 1);
     expect(errors).toEqual([]);
     await bob.status();
   });

@@ -1,9 +1,9 @@
 import nacl from 'tweetnacl';
-import { type EbbClient, EbbError, type IdentityChangedEvent, MemoryStore } from '../../client-sdk/src';
+import { EbbError, type IdentityChangedEvent, MemoryStore } from '../../client-sdk/src';
 import { signIdentityKey } from '../../client-sdk/src/identity/keys';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { FakeServer } from './fake-server';
-import { clientFor, connected, inbox, rejectionOf, waitFor } from './helpers';
+import { clientFor, connected, inbox, rejectionOf, waitFor, fakeServerSuite } from './helpers';
 
 const DAY_MS = 86_400_000;
 
@@ -13,30 +13,20 @@ function kinds(server: FakeServer, user: string): number[] {
 }
 
 describe('sessions', () => {
-  let server: FakeServer;
-  const clock = { t: Date.now(), now: () => clock.t };
-  const clients: EbbClient[] = [];
-  const track = <T extends EbbClient>(c: T): T => (clients.push(c), c);
-  beforeEach(async () => {
-    clock.t = Date.now();
-    server = await FakeServer.start({ now: clock.now });
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-    await server.close();
-  });
+  const env = fakeServerSuite({ clock: true });
+  const { track, clock } = env;
 
   it('sends the X3DH header with every message until the first reply, then plain ratchet messages', async () => {
     const bobStore = new MemoryStore();
-    const bob = track(await connected(server, { store: bobStore, now: clock.now }));
-    const alice = track(await connected(server, { now: clock.now }));
+    const bob = track(await connected(env.server, { store: bobStore, now: clock.now }));
+    const alice = track(await connected(env.server, { now: clock.now }));
     const [aliceInbox, bobInbox] = [inbox(alice), inbox(bob)];
     const oneTimeBefore = (await bobStore.list('prekeys/one-time/')).length;
 
     await alice.send(bob.userId, 'one');
     await alice.send(bob.userId, 'two');
     await waitFor(() => bobInbox.length === 2);
-    const [first, second] = server.framesOf(alice.userId, 'send').map((f) => fromBase64Url(f.messages[0].ciphertext));
+    const [first, second] = env.server.framesOf(alice.userId, 'send').map((f) => fromBase64Url(f.messages[0].ciphertext));
     expect([first![0], first![1], second![1]]).toEqual([2, 1, 1]);
     // The same X3DH header (identity keys, ephemeral key, prekey ids) on both.
     expect(second!.subarray(0, 170)).toEqual(first!.subarray(0, 170));
@@ -47,32 +37,32 @@ describe('sessions', () => {
     await waitFor(() => aliceInbox.length === 1);
     await alice.send(bob.userId, 'three');
     await waitFor(() => bobInbox.length === 3);
-    expect(kinds(server, alice.userId)).toEqual([1, 1, 0]);
-    expect(kinds(server, bob.userId)).toEqual([0]);
+    expect(kinds(env.server, alice.userId)).toEqual([1, 1, 0]);
+    expect(kinds(env.server, bob.userId)).toEqual([0]);
     expect(bobInbox.map((m) => m.text)).toEqual(['one', 'two', 'three']);
   });
 
   it('starts a session without a one-time prekey when the recipient has none left', async () => {
-    const bob = track(await connected(server));
+    const bob = track(await connected(env.server));
     const received = inbox(bob);
-    server.prekeys.get(`${bob.userId}#1`)!.oneTime.length = 0;
-    const alice = track(await connected(server));
+    env.server.prekeys.get(`${bob.userId}#1`)!.oneTime.length = 0;
+    const alice = track(await connected(env.server));
     await alice.send(bob.userId, 'weaker, still private');
     await waitFor(() => received.length === 1);
-    const ciphertext = fromBase64Url(server.framesOf(alice.userId, 'send')[0].messages[0].ciphertext);
+    const ciphertext = fromBase64Url(env.server.framesOf(alice.userId, 'send')[0].messages[0].ciphertext);
     expect([...ciphertext.subarray(166, 170)]).toEqual([255, 255, 255, 255]);
   });
 
   it('opens messages out of order, hands them over in send order, and refuses a replayed ciphertext without harm', async () => {
     const bobStore = new MemoryStore();
-    const offline = await connected(server, { store: bobStore });
+    const offline = await connected(env.server, { store: bobStore });
     await offline.close();
-    const alice = track(await connected(server));
+    const alice = track(await connected(env.server));
     for (const text of ['m0', 'm1', 'm2', 'm3']) await alice.send(offline.userId, text);
-    const queue = server.queue(offline.userId);
-    server.queues.set(`${offline.userId}#1`, [queue[2]!, queue[0]!, queue[3]!, queue[1]!]);
+    const queue = env.server.queue(offline.userId);
+    env.server.queues.set(`${offline.userId}#1`, [queue[2]!, queue[0]!, queue[3]!, queue[1]!]);
 
-    const bob = track(await clientFor(server, { store: bobStore }));
+    const bob = track(await clientFor(env.server, { store: bobStore }));
     const received = inbox(bob);
     await bob.connect();
     // The ratchet opens each as it comes; the sender's sequence numbers restore the order for the app.
@@ -80,15 +70,15 @@ describe('sessions', () => {
 
     // Forget that m0 was seen, then replay it: the ratchet itself refuses it.
     for (const key of await bobStore.list('seen/')) await bobStore.delete(key);
-    server.push(bob.userId, 1, queue[0]!);
+    env.server.push(bob.userId, 1, queue[0]!);
     await alice.send(bob.userId, 'm4');
     await waitFor(() => received.length === 5);
     expect(received.map((m) => m.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
   });
 
   it('keeps both ratchets in step when both sides start sessions and send at once', async () => {
-    const alice = track(await connected(server));
-    const bob = track(await connected(server));
+    const alice = track(await connected(env.server));
+    const bob = track(await connected(env.server));
     const [aliceInbox, bobInbox] = [inbox(alice), inbox(bob)];
     const rounds = 4;
     for (let round = 0; round < rounds; round++) {
@@ -106,8 +96,8 @@ describe('sessions', () => {
 
   it('replaces a session when the peer starts a new one (reinstalled with the same identity)', async () => {
     const bobStore = new MemoryStore();
-    const bob = await connected(server, { store: bobStore });
-    const alice = track(await connected(server));
+    const bob = await connected(env.server, { store: bobStore });
+    const alice = track(await connected(env.server));
     const aliceInbox = inbox(alice);
     await alice.send(bob.userId, 'before');
     await bob.send(alice.userId, 'ack');
@@ -117,8 +107,8 @@ describe('sessions', () => {
     // Only the identity survives the reinstall: sessions and prekeys are gone.
     const restored = new MemoryStore();
     for (const key of ['identity', 'account/registered']) await restored.set(key, (await bobStore.get(key))!);
-    server.prekeys.delete(`${bob.userId}#1`);
-    const bobAgain = track(await connected(server, { store: restored }));
+    env.server.prekeys.delete(`${bob.userId}#1`);
+    const bobAgain = track(await connected(env.server, { store: restored }));
     const bobInbox = inbox(bobAgain);
     await bobAgain.send(alice.userId, 'I am back');
     await waitFor(() => aliceInbox.length === 2);
@@ -132,36 +122,36 @@ describe('sessions', () => {
   it('rotates the signed prekey after the rotation period and still opens first messages to the old one within the grace period', async () => {
     const bobStore = new MemoryStore();
     const options = { store: bobStore, now: clock.now };
-    const first = await connected(server, options);
+    const first = await connected(env.server, options);
     const bobId = first.userId;
     await first.close();
-    const firstSigned = server.framesOf(bobId, 'keys.publish')[0].signedPrekey;
-    const alice = track(await connected(server, { now: clock.now }));
+    const firstSigned = env.server.framesOf(bobId, 'keys.publish')[0].signedPrekey;
+    const alice = track(await connected(env.server, { now: clock.now }));
     await alice.send(bobId, 'sent to the old signed prekey');
-    const held = server.queue(bobId);
-    server.queues.set(`${bobId}#1`, []);
+    const held = env.server.queue(bobId);
+    env.server.queues.set(`${bobId}#1`, []);
 
     clock.t += 6 * DAY_MS;
-    await (await connected(server, options)).close();
-    expect(server.framesOf(bobId, 'keys.publish')).toHaveLength(1);
-    server.queues.set(`${bobId}#1`, held);
+    await (await connected(env.server, options)).close();
+    expect(env.server.framesOf(bobId, 'keys.publish')).toHaveLength(1);
+    env.server.queues.set(`${bobId}#1`, held);
 
     clock.t += 2 * DAY_MS;
-    const bob = await clientFor(server, options);
+    const bob = await clientFor(env.server, options);
     const received = inbox(bob);
     await bob.connect();
-    const publishes = server.framesOf(bobId, 'keys.publish');
+    const publishes = env.server.framesOf(bobId, 'keys.publish');
     expect(publishes).toHaveLength(2);
     expect(publishes[1].signedPrekey.keyId).not.toBe(firstSigned.keyId);
     expect(publishes[1].oneTimePrekeys).toBeUndefined();
-    expect(server.prekeys.get(`${bobId}#1`)!.signed!.keyId).toBe(publishes[1].signedPrekey.keyId);
+    expect(env.server.prekeys.get(`${bobId}#1`)!.signed!.keyId).toBe(publishes[1].signedPrekey.keyId);
     // The handshake rotated before draining: the queued first message used the retired key.
     expect(received.map((m) => m.text)).toEqual(['sent to the old signed prekey']);
     expect(await bobStore.get(`prekeys/signed/${firstSigned.keyId}`)).toBeDefined();
     await bob.close();
 
     clock.t += 31 * DAY_MS;
-    await (await connected(server, options)).close();
+    await (await connected(env.server, options)).close();
     expect(await bobStore.get(`prekeys/signed/${firstSigned.keyId}`)).toBeUndefined();
     expect(await bobStore.list('prekeys/signed/')).toHaveLength(2); // the current one, and the one it replaced
   });
@@ -169,22 +159,22 @@ describe('sessions', () => {
   it('refuses a first message to a signed prekey retired longer than the grace period', async () => {
     const bobStore = new MemoryStore();
     const options = { store: bobStore, now: clock.now, signedPrekeyRotationMs: DAY_MS, signedPrekeyGraceMs: DAY_MS };
-    const first = await connected(server, options);
+    const first = await connected(env.server, options);
     await first.close();
-    const alice = track(await connected(server, { now: clock.now }));
+    const alice = track(await connected(env.server, { now: clock.now }));
     await alice.send(first.userId, 'too late');
-    const held = server.queue(first.userId);
-    server.queues.set(`${first.userId}#1`, []);
+    const held = env.server.queue(first.userId);
+    env.server.queues.set(`${first.userId}#1`, []);
     clock.t += 1.5 * DAY_MS;
-    await (await connected(server, options)).close(); // rotates: the first signed prekey is retired
-    expect(server.framesOf(first.userId, 'keys.publish')).toHaveLength(2);
+    await (await connected(env.server, options)).close(); // rotates: the first signed prekey is retired
+    expect(env.server.framesOf(first.userId, 'keys.publish')).toHaveLength(2);
     clock.t += 1.5 * DAY_MS;
-    server.queues.set(`${first.userId}#1`, held);
-    const bob = track(await clientFor(server, options));
+    env.server.queues.set(`${first.userId}#1`, held);
+    const bob = track(await clientFor(env.server, options));
     const received = inbox(bob);
     await bob.connect();
     expect(received).toEqual([]);
-    await waitFor(() => server.queue(first.userId).length === 0); // dropped, and acked
+    await waitFor(() => env.server.queue(first.userId).length === 0); // dropped, and acked
   });
 
   describe('identity changes', () => {
@@ -193,10 +183,10 @@ describe('sessions', () => {
       const saved = JSON.parse((await store.get('identity'))!) as { signingSeed: string; identitySecretKey: string };
       const box = nacl.box.keyPair();
       const signing = nacl.sign.keyPair.fromSeed(fromBase64Url(saved.signingSeed));
-      const account = server.accounts.get(userId)!;
+      const account = env.server.accounts.get(userId)!;
       account.identityKey = toBase64Url(box.publicKey);
       account.identitySig = toBase64Url(signIdentityKey(box.publicKey, signing.secretKey));
-      server.prekeys.delete(`${userId}#1`);
+      env.server.prekeys.delete(`${userId}#1`);
       const next = new MemoryStore();
       await next.set('identity', JSON.stringify({ ...saved, identitySecretKey: toBase64Url(box.secretKey) }));
       await next.set('account/registered', '1');
@@ -205,8 +195,8 @@ describe('sessions', () => {
 
     it('emits identityChanged for a message from a new identity key and blocks sends until acceptIdentity', async () => {
       const bobStore = new MemoryStore();
-      const bob = await connected(server, { store: bobStore });
-      const alice = track(await connected(server));
+      const bob = await connected(env.server, { store: bobStore });
+      const alice = track(await connected(env.server));
       const aliceInbox = inbox(alice);
       const changes: IdentityChangedEvent[] = [];
       alice.on('identityChanged', (e) => changes.push(e));
@@ -215,7 +205,7 @@ describe('sessions', () => {
       expect(await bob.safetyNumber(alice.userId)).toBe(before);
       await bob.close();
 
-      const bobNew = track(await connected(server, { store: await newIdentityFor(bobStore, bob.userId) }));
+      const bobNew = track(await connected(env.server, { store: await newIdentityFor(bobStore, bob.userId) }));
       expect(bobNew.userId).toBe(bob.userId);
       const bobInbox = inbox(bobNew);
       await bobNew.send(alice.userId, 'new phone, same me');
@@ -242,21 +232,21 @@ describe('sessions', () => {
 
     it('emits identityChanged when a bundle shows a new identity key, once, and refuses to send', async () => {
       const bobStore = new MemoryStore();
-      const bob = await connected(server, { store: bobStore });
+      const bob = await connected(env.server, { store: bobStore });
       const aliceStore = new MemoryStore();
-      const alice = track(await connected(server, { store: aliceStore }));
+      const alice = track(await connected(env.server, { store: aliceStore }));
       const changes: IdentityChangedEvent[] = [];
       alice.on('identityChanged', (e) => changes.push(e));
       await alice.send(bob.userId, 'hello');
       await bob.close();
-      const bobNew = track(await connected(server, { store: await newIdentityFor(bobStore, bob.userId) }));
+      const bobNew = track(await connected(env.server, { store: await newIdentityFor(bobStore, bob.userId) }));
       const bobInbox = inbox(bobNew);
 
       // Alice loses her session, so her next send needs Bob's bundle, which shows the new key.
       await aliceStore.delete(`sessions/${bob.userId}/1`);
       for (let i = 0; i < 2; i++) await expect(alice.send(bob.userId, 'x')).rejects.toMatchObject({ code: 'FORBIDDEN', retryable: false });
       expect(changes).toEqual([{ userId: bob.userId }]);
-      expect(server.framesOf(alice.userId, 'send')).toHaveLength(1);
+      expect(env.server.framesOf(alice.userId, 'send')).toHaveLength(1);
 
       await alice.acceptIdentity(bob.userId);
       await alice.send(bob.userId, 'accepted');
