@@ -34,7 +34,7 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'keys-publish',
     routeKey: 'keys.publish',
-    tables: { ...ACCOUNT_READ, prekeys: ['PutItem', 'BatchWriteItem', 'Query'] },
+    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'PutItem', 'BatchWriteItem', 'Query'] },
     manageConnections: false,
     returnsResponse: true,
   },
