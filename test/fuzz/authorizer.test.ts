@@ -116,6 +116,8 @@ let attempts = 0;
 beforeAll(async () => {
   stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED }, sweepIntervalMs: 3_600_000 });
   counter = new TableCounter(stack, ['connections', 'rateLimits', 'prekeys', 'queue', 'usernames', 'reports']);
+  // Failed attempts count in their own per-address bucket: made here, so the batches see it exist already.
+  expect(await rawUpgrade(stack.url, '/?uid=x')).toBe(401);
   alice = makeIdentity();
   const socket = await RawSocket.open(connectUrl(stack.url, alice));
   expect(await socket.request(registerFrame(alice))).toMatchObject({ type: 'result', created: true });
