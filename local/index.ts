@@ -35,7 +35,7 @@ export interface LocalStackOptions {
   readonly onLifecycle?: (outcome: LifecycleOutcome) => void;
   /** Called once with the DynamoDB client the handlers use, e.g. to count or meter its calls (the benchmark does). */
   readonly instrumentDynamo?: (client: DynamoDBClient) => void;
-  /** Override API Gateway's 10-minute idle / 2-hour connection limits (tests). */
+  /** Override API Gateway's 10-minute idle / 2-hour connection limits (tests), measured on `now`. */
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
   /**
@@ -114,6 +114,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     routes,
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
+    now: clock.now,
     interceptManagement: (method, connectionId) => faults.management?.(method, connectionId),
   });
   try {
