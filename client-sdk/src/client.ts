@@ -410,9 +410,10 @@ export class EbbClient {
    * snapshot: export while the app is not sending, or after close(), for a consistent archive.
    *
    * The archive holds secret keys and is only as strong as the passphrase: it is encrypted with
-   * XSalsa20-Poly1305 under a key derived by scrypt (N = 2^15, r = 8, p = 1), which slows down
-   * guessing but cannot save a guessable passphrase. Store it like the keys it contains.
-   * @throws EbbError BAD_REQUEST (not retryable) when `passphrase` is shorter than 8 characters.
+   * XSalsa20-Poly1305 under a key derived by scrypt (N = 2^17, r = 8, p = 1: 128 MiB and about a
+   * second per guess), which slows down guessing but cannot save a guessable passphrase. Store it
+   * like the keys it contains. Archives written with N = 2^15 by earlier versions still import.
+   * @throws EbbError BAD_REQUEST (not retryable) when `passphrase` is shorter than 15 characters.
    * @throws EbbError INTERNAL (retryable) when the store fails; its error is the `cause`.
    */
   async exportArchive(passphrase: string): Promise<Uint8Array> {
@@ -467,8 +468,12 @@ export class EbbClient {
   }
 }
 
-/** Not a strength check (that is the app's to make), only a floor against the worst choices. */
-const MIN_PASSPHRASE_LENGTH = 8;
+/**
+ * Not a strength check (that is the app's to make), only a floor against the worst choices. 15, as
+ * NIST SP 800-63B-4 §3.1.1.2 asks of a password that is the only factor: nothing else stands between
+ * a stolen archive and offline guessing. Imports accept any length, so older archives still open.
+ */
+const MIN_PASSPHRASE_LENGTH = 15;
 
 /** The protocol's bound on `expiresInSeconds`; burn-after-reading uses the same. */
 const MAX_SECONDS = 365 * 86400;

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { EbbClient, EbbError, FileStore, type KeyStore, MemoryStore } from '../../client-sdk/src';
 import { openArchive, sealArchive } from '../../client-sdk/src/archive/format';
+import { fromBase64Url } from '../../protocol/base64url';
+import oldArchive from '../fixtures/archive-v1-logn15.json';
 import { FakeServer } from './fake-server';
 import { FAST_RECONNECT, connected, inbox, rejectionOf, waitFor } from './helpers';
 
@@ -48,9 +50,9 @@ beforeAll(async () => {
 });
 
 describe('exportArchive / importArchive', () => {
-  it('writes the versioned container: magic, scrypt N = 2^15, r = 8, p = 1, then salt, nonce and box', () => {
+  it('writes the versioned container: magic, scrypt N = 2^17, r = 8, p = 1, then salt, nonce and box', () => {
     expect(new TextDecoder().decode(archive.subarray(0, 8))).toBe('EBBARCH1');
-    expect([...archive.subarray(8, 11)]).toEqual([15, 8, 1]);
+    expect([...archive.subarray(8, 11)]).toEqual([17, 8, 1]);
     expect(archive.length).toBeGreaterThan(8 + 3 + 16 + 24 + 16);
   });
 
@@ -144,7 +146,7 @@ describe('exportArchive / importArchive', () => {
         expectDamaged(await rejectionOf(EbbClient.importArchive(damaged, PASSPHRASE, { url: UNUSED_URL, store })));
         expect(await store.list('')).toEqual([]);
       }),
-      { numRuns: 8 }, // each run costs an scrypt at N = 2^15; the cheap-N property below covers every position
+      { numRuns: 4 }, // each run costs an scrypt at N = 2^17; the cheap-N property below covers every position
     );
     for (const length of [0, 10, 40, archive.length - 1]) {
       expectDamaged(await rejectionOf(EbbClient.importArchive(archive.subarray(0, length), PASSPHRASE, { url: UNUSED_URL, store })));
@@ -169,7 +171,7 @@ describe('exportArchive / importArchive', () => {
   });
 
   it('refuses well-sealed contents that are not an account archive', async () => {
-    const notAnAccount = await sealArchive(new TextEncoder().encode('{"format":"ebb-archive","version":1}'), PASSPHRASE);
+    const notAnAccount = await sealArchive(new TextEncoder().encode('{"format":"ebb-archive","version":1}'), PASSPHRASE, { logN: 15 });
     const store = new MemoryStore();
     expectDamaged(await rejectionOf(EbbClient.importArchive(notAnAccount, PASSPHRASE, { url: UNUSED_URL, store })));
     expect(await store.list('')).toEqual([]);
@@ -212,9 +214,28 @@ describe('exportArchive / importArchive', () => {
     expect(await neverConnected.exportArchive(PASSPHRASE)).toBeInstanceOf(Uint8Array);
   });
 
-  it('refuses a passphrase shorter than 8 characters', async () => {
+  it('refuses a passphrase shorter than 15 characters (counted after NFC) with BAD_REQUEST, and takes 15', async () => {
     const client = await offlineClient();
-    expect(await rejectionOf(client.exportArchive('short'))).toMatchObject({ code: 'BAD_REQUEST', retryable: false });
+    for (const short of ['short', 'fourteen chars', 'e\u0301'.repeat(14)]) {
+      const err = await rejectionOf(client.exportArchive(short));
+      expect(EbbError.is(err, 'BAD_REQUEST')).toBe(true);
+      expect(err).toMatchObject({ retryable: false });
+    }
+    expect(await client.exportArchive('fifteen chars!!')).toBeInstanceOf(Uint8Array);
+  });
+
+  it('still imports an archive written before N rose: N = 2^15 and a passphrase of any length', async () => {
+    const bytes = fromBase64Url(oldArchive.archive);
+    expect([...bytes.subarray(8, 11)]).toEqual([15, 8, 1]);
+    const store = new MemoryStore();
+    const restored = await EbbClient.importArchive(bytes, oldArchive.passphrase, { url: UNUSED_URL, store });
+    expect(restored.userId).toBe(oldArchive.userId);
+    expect(restored.device).toBe(oldArchive.device);
+    expect(await store.get('app/history/0001')).toBe(JSON.stringify({ from: 'someone', text: 'kept by the app' }));
+    for (const key of oldArchive.entryKeys) expect(await store.get(key)).toBeDefined();
+    // An old archive sealed with a short passphrase (8 was the floor) opens too: only export enforces 15.
+    const short = await sealArchive(await openArchive(bytes, oldArchive.passphrase).then((c) => c!), 'eight ch', { logN: 15 });
+    expect((await EbbClient.importArchive(short, 'eight ch', { url: UNUSED_URL })).userId).toBe(oldArchive.userId);
   });
 });
 
