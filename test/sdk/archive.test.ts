@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { EbbClient, EbbError, FileStore, type KeyStore, MemoryStore } from '../../client-sdk/src';
 import { openArchive, sealArchive } from '../../client-sdk/src/archive/format';
+import { PREKEY_ID_JUMP } from '../../client-sdk/src/session/rollback';
 import { fromBase64Url } from '../../protocol/base64url';
 import oldArchive from '../fixtures/archive-v1-logn15.json';
 import { FakeServer } from './fake-server';
@@ -56,12 +57,17 @@ describe('exportArchive / importArchive', () => {
     expect(archive.length).toBeGreaterThan(8 + 3 + 16 + 24 + 16);
   });
 
-  it('restores every store key into an empty MemoryStore, with the same user id', async () => {
+  it('restores every store key into an empty MemoryStore, with the same user id, a new session epoch and prekey ids moved on', async () => {
     const store = new MemoryStore();
     const restored = await EbbClient.importArchive(archive, PASSPHRASE, { url: UNUSED_URL, store });
     expect(restored.userId).toBe(archived.userId);
     expect(restored.device).toBe(1);
-    expect(await snapshot(store)).toEqual(archived.entries);
+    const { 'session-epoch': epoch, 'prekeys/next-id': nextId, ...rest } = await snapshot(store);
+    const { 'session-epoch': archivedEpoch, 'prekeys/next-id': archivedNextId, ...archivedRest } = archived.entries;
+    expect(rest).toEqual(archivedRest);
+    expect(epoch).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(epoch).not.toBe(archivedEpoch ?? '');
+    expect(Number(nextId)).toBe(Number(archivedNextId ?? 0) + PREKEY_ID_JUMP);
   });
 
   it('round-trips real sessions through FileStores; the restored account registers on a new deployment and talks on', async () => {
@@ -85,8 +91,9 @@ describe('exportArchive / importArchive', () => {
       const newStore = new FileStore(join(dir, 'alice-moved'));
       const moved = await EbbClient.importArchive(bytes, PASSPHRASE, { url: serverB.url, store: newStore, reconnect: FAST_RECONNECT });
       clients.push(moved);
-      const { 'account/registered': _registered, ...portable } = before;
-      expect(await snapshot(newStore)).toEqual(portable);
+      const { 'account/registered': _registered, 'session-epoch': _epoch, 'prekeys/next-id': _nextId, ...portable } = before;
+      const { 'session-epoch': _newEpoch, 'prekeys/next-id': _newNextId, ...imported } = await snapshot(newStore);
+      expect(imported).toEqual(portable);
       expect(Object.keys(portable).filter((k) => k.startsWith('sessions/'))).toEqual([`sessions/${bob.userId}/1`]);
 
       // The new deployment has never seen the account: pk goes along, and it registers there.
@@ -96,15 +103,24 @@ describe('exportArchive / importArchive', () => {
       expect(serverB.actions(alice.userId)).toEqual(['hello', 'register', 'keys.count', 'keys.publish', 'fetch']);
       expect(await newStore.get('account/registered')).toBe(serverB.url);
 
-      // Bob moves too (by the same route), and the session with him simply continues.
+      // Bob moves too (by the same route). Neither resumes the archived session: a new X3DH starts one,
+      // with Bob's keys on B, and no identity warning on either side.
       const bobMoved = await EbbClient.importArchive(await bob.exportArchive(PASSPHRASE), PASSPHRASE, { url: serverB.url, reconnect: FAST_RECONNECT });
       clients.push(bobMoved);
       await bobMoved.connect();
       const movedInbox = inbox(bobMoved);
+      const changes: string[] = [];
+      for (const c of [moved, bobMoved]) c.on('identityChanged', (e) => changes.push(e.userId));
       await moved.send(bob.userId, 'on B');
-      await waitFor(() => movedInbox.length === 1);
+      await waitFor(() => movedInbox.length === 1, 10_000);
       expect(movedInbox[0]).toMatchObject({ from: alice.userId, text: 'on B' });
-      expect(serverB.framesOf(alice.userId, 'keys.bundle')).toEqual([]);
+      expect(movedInbox[0]!.identityChanged).toBeUndefined();
+      expect(serverB.framesOf(alice.userId, 'keys.bundle')).toHaveLength(1);
+      const movedAliceInbox = inbox(moved);
+      await bobMoved.send(alice.userId, 'reply on B');
+      await waitFor(() => movedAliceInbox.length === 1, 10_000);
+      expect(movedAliceInbox[0]).toMatchObject({ from: bob.userId, text: 'reply on B' });
+      expect(changes).toEqual([]);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
       await Promise.all([serverA.close(), serverB.close()]);
