@@ -111,7 +111,7 @@ async function verifyConnect(ports: Pick<Ports, 'accounts' | 'clock'>, request: 
  * bookkeeping stops at the budget. Attempts are still checked, so a valid signature is never refused for the
  * failures of others at its address.
  */
-const failureBudgetSpent = new Map<string, number>();
+const failureBudgetSpent = /* @__PURE__ */ new Map<string, number>();
 const FAILURE_NOTES_LIMIT = 10_000;
 
 async function chargeFailure(ports: Pick<Ports, 'rateLimiter' | 'clock' | 'config' | 'logger'>, sourceIp: string | undefined): Promise<void> {
