@@ -59,7 +59,10 @@ export async function authorizeConnect(
   // Claimed only after the signature verifies, so forged requests cannot burn a client's nonces.
   const fresh = verified.ok && (await ports.nonces.claim(verified.nonceKey, verified.expiresAt, ports.clock.now()));
   if (!verified.ok || !fresh) {
-    await chargeFailure(ports, request.sourceIp);
+    // Bookkeeping only: a failure to count the attempt must not change its answer.
+    await chargeFailure(ports, request.sourceIp).catch((error: unknown) =>
+      ports.logger.error('counting a failed connect failed', { error: (error as Error)?.name ?? 'unknown' }),
+    );
     return { allow: false, reason: verified.ok ? 'replayed nonce' : verified.reason };
   }
   if (request.sourceIp !== undefined && !(await takeRateToken(ports, 'connect', request.sourceIp)).allowed) {
@@ -108,7 +111,7 @@ async function verifyConnect(ports: Pick<Ports, 'accounts' | 'clock'>, request: 
  * bookkeeping stops at the budget. Attempts are still checked, so a valid signature is never refused for the
  * failures of others at its address.
  */
-const failureBudgetSpent = new Map<string, number>();
+const failureBudgetSpent = /* @__PURE__ */ new Map<string, number>();
 const FAILURE_NOTES_LIMIT = 10_000;
 
 async function chargeFailure(ports: Pick<Ports, 'rateLimiter' | 'clock' | 'config' | 'logger'>, sourceIp: string | undefined): Promise<void> {

@@ -8,53 +8,45 @@
  * GCRA, as in rate-limits.ts: `tat` is when the connection's bucket is full again.
  */
 
-export type FrameSpend =
-  | { readonly outcome: 'allowed' }
-  /** The first frame over budget: the caller answers it and closes the connection. */
-  | { readonly outcome: 'exceeded'; readonly retryAfterSeconds: number }
-  /** A frame of a connection already being closed for flooding. */
-  | { readonly outcome: 'closing'; readonly retryAfterSeconds: number };
+/**
+ * `exceeded`: the first frame over budget, which the caller answers before closing the connection (no retry
+ * time: the connection is gone, and a new one starts with a full budget). `closing`: a frame of a connection
+ * already being closed for flooding.
+ */
+export type FrameSpend = 'allowed' | 'exceeded' | 'closing';
 
-interface Entry {
-  tat: number;
-  closing: boolean;
+export interface FrameLimits {
+  readonly framesPerSecond: number;
+  readonly frameBurst: number;
 }
 
-/** Most connections remembered; beyond it those whose bucket is full again are forgotten first. */
-const DEFAULT_CAPACITY = 10_000;
-
-export class FrameBudget {
-  private readonly entries = new Map<string, Entry>();
-
-  constructor(private readonly capacity = DEFAULT_CAPACITY) {}
-
+export interface FrameBudget {
   /** Spends one frame of `connectionId` at `nowMs`. */
-  spend(connectionId: string, limits: { readonly framesPerSecond: number; readonly frameBurst: number }, nowMs: number): FrameSpend {
-    const interval = 1000 / limits.framesPerSecond;
-    const latest = nowMs + (limits.frameBurst - 1) * interval;
-    const entry = this.entries.get(connectionId);
-    const from = Math.max(entry?.tat ?? nowMs, nowMs);
-    if (entry?.closing || from > latest) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((from - latest) / 1000));
-      if (entry?.closing) return { outcome: 'closing', retryAfterSeconds };
-      this.remember(connectionId, { tat: from, closing: true }, nowMs);
-      return { outcome: 'exceeded', retryAfterSeconds };
-    }
-    this.remember(connectionId, { tat: from + interval, closing: false }, nowMs);
-    return { outcome: 'allowed' };
-  }
+  spend(connectionId: string, limits: FrameLimits, nowMs: number): FrameSpend;
+}
 
-  /** Re-inserted, so the map's order runs from the least to the most recently active connection. */
-  private remember(connectionId: string, entry: Entry, nowMs: number): void {
-    this.entries.delete(connectionId);
-    this.entries.set(connectionId, entry);
-    if (this.entries.size <= this.capacity) return;
-    for (const [id, { tat }] of this.entries) if (tat <= nowMs) this.entries.delete(id);
-    // Trimmed below capacity, so a busy container does not scan on every frame.
-    const target = Math.floor(this.capacity * 0.9);
-    for (const id of this.entries.keys()) {
-      if (this.entries.size <= target) break;
-      this.entries.delete(id);
-    }
-  }
+/** The `tat` of a connection being closed: never full again, so never allowed again. */
+const CLOSING = Infinity;
+
+/**
+ * A budget remembering at most `capacity` connections; beyond it those whose bucket is full again are
+ * forgotten, and if all are busy (far beyond what one container serves) counting starts afresh.
+ */
+export function frameBudget(capacity = 10_000): FrameBudget {
+  const tats = new Map<string, number>();
+  return {
+    spend(connectionId, limits, nowMs) {
+      const interval = 1000 / limits.framesPerSecond;
+      const latest = nowMs + (limits.frameBurst - 1) * interval;
+      const from = Math.max(tats.get(connectionId) ?? nowMs, nowMs);
+      if (from === CLOSING) return 'closing';
+      const allowed = from <= latest;
+      tats.set(connectionId, allowed ? from + interval : CLOSING);
+      if (tats.size > capacity) {
+        for (const [id, tat] of tats) if (tat <= nowMs) tats.delete(id);
+        if (tats.size > capacity) tats.clear();
+      }
+      return allowed ? 'allowed' : 'exceeded';
+    },
+  };
 }

@@ -47,7 +47,7 @@ const SMALL_ORDER_Y = [
   'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-].map((hex) => Buffer.from(hex, 'hex'));
+];
 
 /**
  * Whether `publicKey` encodes a point of small order. Such a key accepts signatures nobody made (the identity
@@ -58,7 +58,7 @@ export function isSmallOrderKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) return false;
   const y = Buffer.from(publicKey);
   y[31]! &= 0x7f;
-  return SMALL_ORDER_Y.some((blocked) => blocked.equals(y));
+  return SMALL_ORDER_Y.includes(y.toString('hex'));
 }
 
 /** DESIGN §4: base64url of the first 24 bytes of SHA-512(signing public key). */

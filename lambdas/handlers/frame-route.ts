@@ -6,7 +6,7 @@ import { portsFromEnv } from '../adapters/env';
 import { gatewayNotifier } from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { callerFromContext } from '../core/connect';
-import { FrameBudget } from '../core/frame-budget';
+import { frameBudget } from '../core/frame-budget';
 import type { Caller, Ports } from '../core/ports';
 import { Refusal } from '../core/refusal';
 import type { WebSocketEvent, WebSocketResponse } from './events';
@@ -25,26 +25,25 @@ export interface FrameRoute {
 }
 
 /** Frames of each connection this container served (core/frame-budget.ts). */
-const frameBudget = new FrameBudget();
+const frames = frameBudget();
 
 /**
- * Counts the frame against its connection's budget. Within it: undefined. The first frame past it is answered
- * `RATE_LIMITED` through the management API and the connection closed (a two-way reply would not reach a
- * connection closed before the reply is sent); later frames of that connection get the error as their reply.
+ * Counts the frame against its connection's budget: undefined within it. The first frame past it is answered
+ * `RATE_LIMITED` through the management API, then the connection is closed (a two-way reply would not reach
+ * it); frames already on their way get the error as their reply.
  */
 export async function spendFrame(ports: Ports, event: WebSocketEvent, rid: string | null): Promise<WebSocketResponse | undefined> {
-  const { connectionId, requestId } = event.requestContext;
-  const spent = frameBudget.spend(connectionId, ports.config.rateLimits, ports.clock.now());
-  if (spent.outcome === 'allowed') return undefined;
-  const refusal = errorResponse(rid, 'RATE_LIMITED', 'too many frames on this connection: it is closed', spent.retryAfterSeconds);
-  if (spent.outcome === 'closing') return refusal;
+  const { connectionId } = event.requestContext;
+  const spent = frames.spend(connectionId, ports.config.rateLimits, ports.clock.now());
+  if (spent === 'allowed') return undefined;
+  const refusal = errorResponse(rid, 'RATE_LIMITED', 'too many frames: connection closed');
+  if (spent === 'closing') return refusal;
   try {
     await ports.notifier.push(connectionId, refusal.body!);
     await ports.notifier.disconnect(connectionId);
   } catch (error) {
-    ports.logger.error('closing a flooding connection failed', { connectionId, requestId, error: (error as Error)?.name ?? 'unknown' });
+    ports.logger.error('closing failed', { connectionId, error: (error as Error)?.name ?? 'unknown' });
   }
-  ports.logger.warn('frame budget exceeded: connection closed', { connectionId, requestId, code: 'RATE_LIMITED' });
   return { statusCode: 200 };
 }
 

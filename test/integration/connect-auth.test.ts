@@ -62,6 +62,18 @@ describe('a connect signed for one deployment', () => {
     }
   });
 
+  it('is checked against the Host header the client sent, not the address it reached', async () => {
+    const id = makeIdentity();
+    const port = new URL(a.url).port;
+    const target = (host: string) => {
+      const signed = new URL(signedUrl(a.url, id, v2(host, id)));
+      return `${signed.pathname}${signed.search}`;
+    };
+    expect(await rawUpgrade(a.url, target(`localhost:${port}`), 5000, `localhost:${port}`)).toBe(101);
+    expect(await rawUpgrade(a.url, target(`localhost:${port}`), 5000, `LocalHost:${port}`)).toBe(101);
+    expect(await rawUpgrade(a.url, target(`127.0.0.1:${port}`), 5000, `localhost:${port}`)).toBe(401);
+  });
+
   it('refuses a v1 signature (no host)', async () => {
     const id = makeIdentity();
     expect(await statusOf(signedUrl(a.url, id, v1(id)))).toBe(401);
