@@ -79,6 +79,13 @@ export const Handlers: readonly HandlerSpec[] = [
     returnsResponse: true,
   },
   {
+    entry: 'delivery-token-set',
+    routeKey: 'deliveryToken.set',
+    tables: { accounts: ['GetItem', 'UpdateItem'] },
+    manageConnections: false,
+    returnsResponse: true,
+  },
+  {
     entry: 'account-delete',
     routeKey: 'account.delete',
     tables: {

@@ -4,6 +4,7 @@ import { Handlers } from '../lambdas/routes';
 import { route as accountDelete } from '../lambdas/handlers/account-delete';
 import { route as ack } from '../lambdas/handlers/ack';
 import { route as connect } from '../lambdas/handlers/connect';
+import { route as deliveryTokenSet } from '../lambdas/handlers/delivery-token-set';
 import { route as defaultRoute } from '../lambdas/handlers/default';
 import { route as disconnect } from '../lambdas/handlers/disconnect';
 import { route as fetch } from '../lambdas/handlers/fetch';
@@ -39,6 +40,7 @@ const MODULES: Record<string, { invoke: Invoke }> = {
   'username-lookup': usernameLookup,
   'account-delete': accountDelete,
   report,
+  'delivery-token-set': deliveryTokenSet,
 };
 
 /** Every route of the manifest, bound to `ports` (the authorizer is wired separately). */

@@ -88,7 +88,7 @@ describe('send', () => {
   });
 
   it('refuses a send to a full queue with RATE_LIMITED and retryAfterSeconds', async () => {
-    world = memoryWorld({ maxQueueDepth: 2 });
+    world = memoryWorld({ maxQueueDepth: 2, strangerQueueShare: 1 });
     [alice, bob] = [await registered(world, makeIdentity()), await registered(world, makeIdentity())];
     await send(world.ports, alice, sendFrame(bob.userId));
     await send(world.ports, alice, sendFrame(bob.userId));

@@ -3,6 +3,7 @@ import { toBase64Url } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
 import { register } from '../../lambdas/core/accounts';
 import { ack, fetch, send } from '../../lambdas/core/delivery';
+import { setDeliveryToken } from '../../lambdas/core/delivery-tokens';
 import type { Caller } from '../../lambdas/core/ports';
 import { Refusal } from '../../lambdas/core/refusal';
 import { anyCommitment } from '../support/franking';
@@ -10,7 +11,10 @@ import { makeIdentity, messageId, registerFrame } from '../support/identity';
 import { callerOf } from '../support/memory-ports';
 import { UNTHROTTLED } from '../support/local-stack';
 
-/** `maxQueueDepth` on the DynamoDB adapters (dynalite): a counter per device, reconciled against the queue when it says full. */
+/**
+ * `maxQueueDepth` on the DynamoDB adapters (dynalite): a counter per device, reconciled against the queue when it
+ * says full. Senders here are contacts (they present the recipient's delivery token), who may fill the whole queue.
+ */
 const MAX = 4;
 const T0 = Date.UTC(2027, 0, 1);
 let stack: LocalStack;
@@ -21,10 +25,15 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
+const tokens = new Map<string, string>();
+
 async function registered(): Promise<Caller> {
   const id = makeIdentity();
   const caller = callerOf(id);
   await register(stack.ports, caller, registerFrame(id) as never);
+  const token = toBase64Url(new Uint8Array(randomBytes(32)));
+  await setDeliveryToken(stack.ports, caller, { action: 'deliveryToken.set', rid: 't', token });
+  tokens.set(caller.userId, token);
   return caller;
 }
 
@@ -33,6 +42,7 @@ const frameTo = (to: Caller, id = messageId(), expiresInSeconds?: number) => ({
   rid: 's',
   id,
   to: to.userId,
+  deliveryToken: tokens.get(to.userId),
   messages: [{ device: 1, ciphertext: toBase64Url(new Uint8Array(randomBytes(48))), commitment: anyCommitment() }],
   ...(expiresInSeconds !== undefined && { expiresInSeconds }),
 });
