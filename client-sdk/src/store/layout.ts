@@ -16,6 +16,10 @@ export const StoreKeys = {
   signedPrekey: (keyId: number) => `prekeys/signed/${keyId}`,
   /** base64url secret key; deleted once a session built on it is stored. */
   oneTimePrekey: (keyId: number) => `prekeys/one-time/${keyId}`,
+  /** JSON `{ token, publishedTo }`: this account's delivery token and the deployment holding its hash (session/delivery-tokens.ts). */
+  deliveryToken: 'account/delivery-token',
+  /** JSON `{ token, sentAt }`: the delivery token the peer's latest message carried. */
+  peerDeliveryToken: (userId: string) => `delivery-tokens/${userId}`,
   /** JSON: verified signing and identity keys, devices, and an unaccepted new identity key. */
   peer: (userId: string) => `peers/${userId}`,
   /** JSON `{ current, previous }` Double Ratchet sessions with one peer device. */
