@@ -1,4 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../lambdas/adapters/dynamodb';
+import { DEPTH_SORT_KEY } from '../../lambdas/adapters/queue-keys';
+import { LOCAL_AWS } from '../../local/dynamo';
 import { toBase64Url } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
 import { register } from '../../lambdas/core/accounts';
@@ -97,4 +102,49 @@ it('counts per device: one full queue does not stop messages to another user', a
   for (let i = 0; i < MAX; i++) await send(stack.ports, alice, frameTo(bob));
   await refusalOf(send(stack.ports, alice, frameTo(bob)));
   await expect(send(stack.ports, alice, frameTo(carol))).resolves.toMatchObject({ duplicate: false });
+});
+
+describe('strangers and contacts on the DynamoDB counters', () => {
+  /** `strangerQueueShare` 0.5 of MAX. */
+  const STRANGER_MAX = MAX / 2;
+  const strangerFrame = (to: Caller) => ({ ...frameTo(to), deliveryToken: undefined });
+
+  async function depthItem(of: Caller): Promise<Record<string, unknown> | undefined> {
+    const db = documentClient(new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, ...LOCAL_AWS }));
+    try {
+      return (await db.send(new GetCommand({ TableName: stack.tables.queue, Key: { rcpt: `${of.userId}#1`, sk: DEPTH_SORT_KEY }, ConsistentRead: true }))).Item;
+    } finally {
+      db.destroy();
+    }
+  }
+
+  it('lets strangers fill only their share, contacts the rest, and an ack gives back the share it was taken from', async () => {
+    const [alice, bob, carol] = [await registered(), await registered(), await registered()];
+    for (let i = 0; i < STRANGER_MAX; i++) await send(stack.ports, alice, strangerFrame(bob));
+    const refusal = await refusalOf(send(stack.ports, alice, strangerFrame(bob)));
+    expect(refusal).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 60 });
+    expect(refusal.message).toMatch(/has not written to/);
+    for (let i = STRANGER_MAX; i < MAX; i++) await send(stack.ports, carol, frameTo(bob));
+    await refusalOf(send(stack.ports, carol, frameTo(bob)));
+    expect(await depthItem(bob)).toMatchObject({ queuedMessages: MAX, strangerMessages: STRANGER_MAX });
+
+    const page = await fetch(stack.ports, bob, { action: 'fetch', rid: 'f' });
+    const fromAlice = page.messages.find((m) => m.from.user === alice.userId)!;
+    await ack(stack.ports, bob, { action: 'ack', rid: 'a', messages: [{ id: fromAlice.id, sentAt: fromAlice.sentAt }] });
+    expect(await depthItem(bob)).toMatchObject({ queuedMessages: MAX - 1, strangerMessages: STRANGER_MAX - 1 });
+    await send(stack.ports, alice, strangerFrame(bob));
+    expect(await depthItem(bob)).toMatchObject({ queuedMessages: MAX, strangerMessages: STRANGER_MAX });
+  });
+
+  it('keeps both counts right when a retry in the same millisecond is counted under another share', async () => {
+    const [alice, bob] = [await registered(), await registered()];
+    const frame = frameTo(bob);
+    await send(stack.ports, alice, frame);
+    // The same message again, now without the token (a stale one, say): its copy overwrites the original's item.
+    await expect(send(stack.ports, alice, { ...frame, deliveryToken: undefined })).resolves.toMatchObject({ duplicate: true });
+    const page = await fetch(stack.ports, bob, { action: 'fetch', rid: 'f' });
+    expect(page.messages.map((m) => m.id)).toEqual([frame.id]);
+    await ack(stack.ports, bob, { action: 'ack', rid: 'a', messages: page.messages.map(({ id, sentAt }) => ({ id, sentAt })) });
+    expect(await depthItem(bob)).toMatchObject({ queuedMessages: 0, strangerMessages: 0 });
+  });
 });
