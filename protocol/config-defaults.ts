@@ -9,7 +9,7 @@ export const DEFAULT_CONFIG: EbbConfig = {
   retentionDays: 30,
   maxCiphertextBytes: 16384,
   maxQueueDepth: 10000,
-  strangerQueueShare: 0.5,
+  strangerQueuePercent: 50,
   rateLimits: { sendPerMinute: 120, connectPerMinute: 20, bundlePerMinute: 60, registerPerMinute: 10, reportPerMinute: 10 },
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
 };

@@ -51,10 +51,11 @@ export const EbbConfigSchema = z.strictObject({
   maxCiphertextBytes: z.number().check(z.int('must be a whole number'), z.minimum(256), z.maximum(Limits.ciphertextBytesCeiling)),
   maxQueueDepth: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1_000_000)),
   /**
-   * The part of each queue that senders the recipient never wrote to may fill (DESIGN §6); contacts may fill
-   * all of `maxQueueDepth`. Above 0, or no one could ever be written to first.
+   * The percentage of each queue that senders the recipient never wrote to may fill (DESIGN §6); contacts may
+   * fill all of `maxQueueDepth`. A whole number, as every number of the deployed config; at least 1, or no
+   * one could ever be written to first.
    */
-  strangerQueueShare: z.number().check(z.gt(0, 'must be above 0'), z.maximum(1)),
+  strangerQueuePercent: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100)),
   rateLimits: z.strictObject({
     sendPerMinute: perMinute,
     connectPerMinute: perMinute,

@@ -20,7 +20,7 @@ function describeIssue(issue: Issue): string {
     case 'too_small':
       return issue.origin === 'string' || issue.origin === 'array'
         ? `must have at least ${issue.minimum} ${issue.origin === 'string' ? 'characters' : 'items'}`
-        : `must be ${issue.inclusive === false ? 'above' : 'at least'} ${issue.minimum}`;
+        : `must be at least ${issue.minimum}`;
     case 'too_big':
       return issue.origin === 'string' || issue.origin === 'array'
         ? `must have at most ${issue.maximum} ${issue.origin === 'string' ? 'characters' : 'items'}`

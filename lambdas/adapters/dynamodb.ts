@@ -401,16 +401,17 @@ export class DynamoConnections implements Connections {
   }
 }
 
-/** A minute, the wait a refused sender is told: TTL lag is days, so counting more often gains nothing. */
-export const QUEUE_RECOUNT_INTERVAL_MS = 60_000;
+/**
+ * How long after one recount a full queue is taken at its counters' word: a minute, the wait a refused sender
+ * is told. TTL lags by days, so counting more often gains nothing.
+ */
+const QUEUE_RECOUNT_INTERVAL_MS = 60_000;
 
 export class DynamoQueue implements CiphertextQueue {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly retentionDays = 365,
-    /** How long after one recount a full queue is taken at its counters' word (DESIGN §6 `maxQueueDepth`). */
-    private readonly recountIntervalMs = QUEUE_RECOUNT_INTERVAL_MS,
   ) {}
 
   async put(message: QueuedMessage) {
@@ -495,27 +496,27 @@ export class DynamoQueue implements CiphertextQueue {
     return room && (await this.increment(rcpt, share, limits, nowMs));
   }
 
+  /** A stranger's message counts in both; a contact's in `queuedMessages` only, whatever `strangerMessages` says. */
   private async increment(rcpt: string, share: QueueShare, limits: QueueLimits, nowMs: number): Promise<boolean> {
-    const total = '(attribute_not_exists(queuedMessages) OR queuedMessages < :max)';
-    const values = { ':zero': 0, ':one': 1, ':max': limits.depth, ':expires': this.counterExpiry(nowMs) };
-    const command =
-      share === 'contact'
-        ? new UpdateCommand({
-            TableName: this.table,
-            Key: { rcpt, sk: DEPTH_SORT_KEY },
-            UpdateExpression: 'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, expiresAt = :expires',
-            ConditionExpression: total,
-            ExpressionAttributeValues: values,
-          })
-        : new UpdateCommand({
-            TableName: this.table,
-            Key: { rcpt, sk: DEPTH_SORT_KEY },
-            UpdateExpression:
-              'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, strangerMessages = if_not_exists(strangerMessages, :zero) + :one, expiresAt = :expires',
-            ConditionExpression: `${total} AND (attribute_not_exists(strangerMessages) OR strangerMessages < :strangerMax)`,
-            ExpressionAttributeValues: { ...values, ':strangerMax': limits.strangerDepth },
-          });
-    return conditionalWrite(this.db, command);
+    const stranger = share === 'stranger';
+    return conditionalWrite(
+      this.db,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { rcpt, sk: DEPTH_SORT_KEY },
+        UpdateExpression:
+          'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, strangerMessages = if_not_exists(strangerMessages, :zero) + :stranger, expiresAt = :expires',
+        ConditionExpression: '(attribute_not_exists(queuedMessages) OR queuedMessages < :max) AND (attribute_not_exists(strangerMessages) OR strangerMessages < :strangerMax)',
+        ExpressionAttributeValues: {
+          ':zero': 0,
+          ':one': 1,
+          ':stranger': stranger ? 1 : 0,
+          ':max': limits.depth,
+          ':strangerMax': stranger ? limits.strangerDepth : Number.MAX_SAFE_INTEGER,
+          ':expires': this.counterExpiry(nowMs),
+        },
+      }),
+    );
   }
 
   /** Claims the right to recount the queue now: false when another refusal recounted it within the interval. */
@@ -527,22 +528,21 @@ export class DynamoQueue implements CiphertextQueue {
         Key: { rcpt, sk: DEPTH_SORT_KEY },
         UpdateExpression: 'SET countedAt = :now',
         ConditionExpression: 'attribute_not_exists(countedAt) OR countedAt <= :due',
-        ExpressionAttributeValues: { ':now': nowMs, ':due': nowMs - this.recountIntervalMs },
+        ExpressionAttributeValues: { ':now': nowMs, ':due': nowMs - QUEUE_RECOUNT_INTERVAL_MS },
       }),
     );
   }
 
   async release(recipient: DeviceAddress, counts: QueueCounts): Promise<void> {
     if (counts.messages <= 0) return;
-    const strangers = counts.strangers > 0;
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { rcpt: address(recipient), sk: DEPTH_SORT_KEY },
-          UpdateExpression: strangers ? 'SET queuedMessages = queuedMessages - :n, strangerMessages = strangerMessages - :s' : 'SET queuedMessages = queuedMessages - :n',
-          ConditionExpression: strangers ? 'queuedMessages >= :n AND strangerMessages >= :s' : 'queuedMessages >= :n',
-          ExpressionAttributeValues: strangers ? { ':n': counts.messages, ':s': counts.strangers } : { ':n': counts.messages },
+          UpdateExpression: 'SET queuedMessages = queuedMessages - :n, strangerMessages = if_not_exists(strangerMessages, :s) - :s',
+          ConditionExpression: 'queuedMessages >= :n AND (attribute_not_exists(strangerMessages) OR strangerMessages >= :s)',
+          ExpressionAttributeValues: { ':n': counts.messages, ':s': counts.strangers },
         }),
       );
     } catch (error) {
@@ -602,7 +602,6 @@ export class DynamoQueue implements CiphertextQueue {
           tag: Buffer.from(item.ft as Uint8Array).toString('base64url'),
           kid: item.fk as string,
         },
-        share: item.stranger === true ? 'stranger' : 'contact',
       }),
     );
     return { messages, cursor: (out.LastEvaluatedKey?.sk as string | undefined) ?? null };

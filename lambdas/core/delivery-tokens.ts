@@ -31,7 +31,7 @@ export function queueShareOf(recipient: AccountRecord, senderId: string, token: 
 
 /** `maxQueueDepth`, and the strangers' part of it: at least one message, so anyone can be written to first. */
 export function queueLimits(config: Ports['config']): QueueLimits {
-  return { depth: config.maxQueueDepth, strangerDepth: Math.max(1, Math.floor(config.maxQueueDepth * config.strangerQueueShare)) };
+  return { depth: config.maxQueueDepth, strangerDepth: Math.max(1, Math.floor((config.maxQueueDepth * config.strangerQueuePercent) / 100)) };
 }
 
 /**

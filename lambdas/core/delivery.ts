@@ -6,7 +6,7 @@ import { queueLimits, queueShareOf } from './delivery-tokens';
 import { frankTag } from './franking';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken } from './rate-limits';
-import type { Caller, ConnectionRecord, DeviceAddress, FrankingKey, Ports, QueueCounts, QueuedMessage, QueueLimits, QueueShare } from './ports';
+import type { Caller, ConnectionRecord, DeviceAddress, FrankingKey, Ports, QueuedMessage, QueueShare } from './ports';
 import { Refusal } from './refusal';
 
 const DAY_SECONDS = 86_400;
@@ -47,7 +47,7 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
       const recipient: DeviceAddress = { userId: frame.to, device };
       const franked = (at: number) => frankFor(frankingKey, commitment, from, recipient, at, frame.id);
       const message: QueuedMessage = { recipient, id: frame.id, from, sentAt, expiresAt, ciphertext, frank: franked(sentAt), share };
-      if (!(await ports.queue.reserve(recipient, share, limits, now))) throw queueFull(share, limits);
+      if (!(await ports.queue.reserve(recipient, share, limits, now))) throw queueFull(share);
       await ports.queue.put(message);
       const earlier = await ports.queue.claim(message.recipient, caller.userId, frame.id, { sentAt, expiresAt, share });
       if (earlier === null) return { message, duplicate: false };
@@ -56,7 +56,7 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
       // the original's time, which the tag binds.
       // In the same millisecond the copy overwrote the original under the same key, share included: the
       // original's reservation is the one left over.
-      const dropped = earlier.sentAt === sentAt ? countsOf(earlier.share) : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }]);
+      const dropped = earlier.sentAt === sentAt ? { messages: 1, strangers: earlier.share === 'stranger' ? 1 : 0 } : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }]);
       await ports.queue.release(recipient, dropped);
       return {
         message: { ...message, sentAt: earlier.sentAt, expiresAt: earlier.expiresAt, frank: franked(earlier.sentAt) },
@@ -72,17 +72,10 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   return { id: frame.id, sentAt: first.sentAt, expiresAt: first.expiresAt * 1000, duplicate: queued.every((q) => q.duplicate) };
 }
 
-function countsOf(share: QueueShare | undefined): QueueCounts {
-  return { messages: 1, strangers: share === 'stranger' ? 1 : 0 };
-}
-
-/** The retry hint is the same for both: room comes back when the recipient drains its queue. */
-function queueFull(share: QueueShare, limits: QueueLimits): Refusal {
-  const message =
-    share === 'stranger'
-      ? `the recipient's queue is full for senders it has not written to (${limits.strangerDepth} messages): retry later`
-      : `the recipient's queue is full (${limits.depth} messages): retry later`;
-  return new Refusal('RATE_LIMITED', message, QUEUE_FULL_RETRY_SECONDS);
+/** The retry hint is the same for both shares: room comes back when the recipient drains its queue. */
+function queueFull(share: QueueShare): Refusal {
+  const whose = share === 'stranger' ? ' for senders it has not written to' : '';
+  return new Refusal('RATE_LIMITED', `the recipient's queue is full${whose}: retry later`, QUEUE_FULL_RETRY_SECONDS);
 }
 
 /** The franking fields of one queued copy: the sender's commitment and the server's tag binding it (DESIGN §7). */

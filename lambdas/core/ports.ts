@@ -108,7 +108,7 @@ export type QueueShare = 'contact' | 'stranger';
 export interface QueueLimits {
   /** Messages in all (`maxQueueDepth`). */
   readonly depth: number;
-  /** Messages counted as strangers' (`strangerQueueShare` of `depth`). */
+  /** Messages counted as strangers' (`strangerQueuePercent` per cent of `depth`). */
   readonly strangerDepth: number;
 }
 

@@ -89,7 +89,7 @@ describe('send', () => {
   });
 
   it('refuses a send to a full queue with RATE_LIMITED and retryAfterSeconds', async () => {
-    world = memoryWorld({ maxQueueDepth: 2, strangerQueueShare: 1 });
+    world = memoryWorld({ maxQueueDepth: 2, strangerQueuePercent: 100 });
     [alice, bob] = [await registered(world, makeIdentity()), await registered(world, makeIdentity())];
     await send(world.ports, alice, sendFrame(bob.userId));
     await send(world.ports, alice, sendFrame(bob.userId));
@@ -139,7 +139,7 @@ describe('delivery tokens and the strangers\' share (DESIGN §6)', () => {
   const setToken = (caller: Caller, value: string) => setDeliveryToken(world.ports, caller, { action: 'deliveryToken.set', rid: 't', token: value });
 
   it('lets strangers fill only their share and contacts presenting the token the rest', async () => {
-    world = memoryWorld({ maxQueueDepth: 4, strangerQueueShare: 0.5 });
+    world = memoryWorld({ maxQueueDepth: 4, strangerQueuePercent: 50 });
     const [alice, bob, carol] = [await registered(world, makeIdentity()), await registered(world, makeIdentity()), await registered(world, makeIdentity())];
     const bobToken = token();
     await expect(setToken(bob, bobToken)).resolves.toEqual({ changed: true });

@@ -105,7 +105,7 @@ it('counts per device: one full queue does not stop messages to another user', a
 });
 
 describe('strangers and contacts on the DynamoDB counters', () => {
-  /** `strangerQueueShare` 0.5 of MAX. */
+  /** `strangerQueuePercent` (50 by default) of MAX. */
   const STRANGER_MAX = MAX / 2;
   const strangerFrame = (to: Caller) => ({ ...frameTo(to), deliveryToken: undefined });
 

@@ -12,7 +12,7 @@ import { codeOf, inbox, until } from '../support/sdk';
 
 /** DESIGN §6 end to end: the SDK hands its delivery token to whoever it writes to, and they present it. */
 const MAX = 20;
-const env = sdkSuite({ config: { maxQueueDepth: MAX, strangerQueueShare: 0.5 } });
+const env = sdkSuite({ config: { maxQueueDepth: MAX, strangerQueuePercent: 50 } });
 
 /** Fresh stranger accounts send junk to `victim` until the service refuses them; returns how many were queued. */
 async function flood(victim: string, strangers = 3): Promise<number> {

@@ -13,7 +13,7 @@ import { ManualClock, MatrixCast, type Member } from '../support/matrix-world';
  * wrote to, and after an ack nothing stored links a sender to its recipient.
  */
 const MAX = 20;
-/** `strangerQueueShare` 0.5 of MAX. */
+/** `strangerQueuePercent` 50 of MAX. */
 const STRANGER_SLOTS = 10;
 
 const clock = new ManualClock();
@@ -27,7 +27,7 @@ beforeAll(async () => {
     port: 0,
     now: clock.now,
     sweepIntervalMs: 3_600_000,
-    config: { maxQueueDepth: MAX, strangerQueueShare: 0.5, rateLimits: UNTHROTTLED },
+    config: { maxQueueDepth: MAX, strangerQueuePercent: 50, rateLimits: UNTHROTTLED },
     instrumentDynamo: (client) =>
       client.middlewareStack.add(
         (next, context) => async (args) => {
