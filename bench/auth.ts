@@ -1,8 +1,10 @@
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { MemoryAccounts, MemoryNonces } from '../lambdas/adapters/memory';
+import { silentLogger } from '../lambdas/adapters/logger';
+import { MemoryAccounts, MemoryNonces, MemoryRateLimiter } from '../lambdas/adapters/memory';
 import { authorizeConnect } from '../lambdas/core/connect';
 import { verifyEd25519 } from '../lambdas/core/signatures';
+import { DEFAULT_CONFIG } from '../protocol/config-defaults';
 import { connectMessage, connectQuery, USER_ID_HASH_BYTES } from '../protocol/connect';
 import { interleavedRates } from './measure';
 
@@ -22,6 +24,9 @@ export interface AuthResult {
 
 const USERS = 2048;
 
+/** The host the benchmark's connects are signed for and arrive at. */
+const BENCH_HOST = 'bench.ebb.test';
+
 /** Connect authentication as the `$connect` authorizer performs it. */
 export async function measureAuth(options: { seconds: number }): Promise<AuthResult> {
   const now = Date.now();
@@ -37,7 +42,7 @@ export async function measureAuth(options: { seconds: number }): Promise<AuthRes
   }
 
   // One user's signature, verified by both libraries.
-  const message = new TextEncoder().encode(connectMessage({ uid: users[0]!.uid, dev: 1, ts: now, nonce: 'n' }));
+  const message = new TextEncoder().encode(connectMessage({ host: BENCH_HOST, uid: users[0]!.uid, dev: 1, ts: now, nonce: 'n' }));
   const signature = new Uint8Array(sign(null, message, users[0]!.privateKey));
   const key = users[0]!.raw;
   if (!verifyEd25519(key, message, signature) || !nacl.sign.detached.verify(message, signature, key)) throw new Error('bench: signature does not verify');
@@ -52,17 +57,18 @@ export async function measureAuth(options: { seconds: number }): Promise<AuthRes
   const queries = Array.from({ length: USERS }, (_, i) => {
     const u = users[i % USERS]!;
     const fields = { uid: u.uid, dev: 1, ts: now, nonce: randomBytes(16).toString('base64url') };
-    const sig = sign(null, Buffer.from(connectMessage(fields), 'utf8'), u.privateKey).toString('base64url');
+    const sig = sign(null, Buffer.from(connectMessage({ ...fields, host: BENCH_HOST }), 'utf8'), u.privateKey).toString('base64url');
     return Object.fromEntries(new URLSearchParams(connectQuery({ ...fields, sig })));
   });
-  const ports = { accounts, nonces: new MemoryNonces(), clock: { now: () => now } };
+  // No source address: the per-address buckets are DynamoDB round trips, measured elsewhere.
+  const ports = { accounts, nonces: new MemoryNonces(), rateLimiter: new MemoryRateLimiter(), clock: { now: () => now }, config: DEFAULT_CONFIG, logger: silentLogger };
   // authorizeConnect is async (its ports are); in-memory ports resolve at once, so time it in batches.
   const started = performance.now();
   let calls = 0;
   while (performance.now() - started < (options.seconds / 2) * 1000) {
     ports.nonces = new MemoryNonces(); // every pass over the queries is a fresh nonce space
     for (const q of queries) {
-      const decision = await authorizeConnect(ports, q);
+      const decision = await authorizeConnect(ports, { query: q, host: BENCH_HOST });
       if (!decision.allow) throw new Error(`bench: authorizeConnect refused (${decision.reason})`);
       calls++;
     }

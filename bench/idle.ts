@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { WebSocket } from 'ws';
-import { connectMessage, connectQuery, USER_ID_HASH_BYTES } from '../protocol/connect';
+import { connectHost, connectMessage, connectQuery, USER_ID_HASH_BYTES } from '../protocol/connect';
 import { sleep } from './measure';
 
 /**
@@ -25,7 +25,7 @@ async function openIdle(url: string): Promise<WebSocket> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await new Promise<WebSocket>((resolve, reject) => {
-        const socket = new WebSocket(`${url}/?${signedQuery()}`);
+        const socket = new WebSocket(`${url}/?${signedQuery(connectHost(url))}`);
         socket.once('open', () => resolve(socket));
         socket.once('error', reject);
         socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
@@ -38,12 +38,12 @@ async function openIdle(url: string): Promise<WebSocket> {
   }
 }
 
-function signedQuery(): string {
+function signedQuery(host: string): string {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
   const uid = createHash('sha512').update(raw).digest().subarray(0, USER_ID_HASH_BYTES).toString('base64url');
   const fields = { uid, dev: 1, ts: Date.now(), nonce: randomBytes(16).toString('base64url') };
-  const sig = sign(null, Buffer.from(connectMessage(fields), 'utf8'), privateKey).toString('base64url');
+  const sig = sign(null, Buffer.from(connectMessage({ ...fields, host }), 'utf8'), privateKey).toString('base64url');
   return connectQuery({ ...fields, sig, pk: raw.toString('base64url') });
 }
 

@@ -10,7 +10,12 @@ export interface HandlerSpec {
   readonly routeKey?: string;
   /** Exactly the table actions the handler performs: infra grants these and nothing more. */
   readonly tables: Partial<Record<TableKey, readonly TableAction[]>>;
-  /** Posts to or deletes connections through the management API. */
+  /**
+   * Posts to or deletes connections through the management API. Every route that receives frames needs it:
+   * a connection flooding frames is answered and closed through it (core/frame-budget.ts), as API Gateway
+   * has no per-connection throttle. ManageConnections is one IAM action for POST, GET and DELETE; infra scopes
+   * it to this API stage's `@connections`.
+   */
   readonly manageConnections: boolean;
   /** Whether the route's integration response is returned to the caller (two-way route). */
   readonly returnsResponse: boolean;
@@ -27,23 +32,23 @@ export const Handlers: readonly HandlerSpec[] = [
   { entry: 'authorize', tables: { ...ACCOUNT_READ, nonces: ['PutItem'], ...RATE_LIMIT }, manageConnections: false, returnsResponse: false },
   { entry: 'connect', routeKey: '$connect', tables: { connections: ['PutItem'] }, manageConnections: false, returnsResponse: false },
   { entry: 'disconnect', routeKey: '$disconnect', tables: { connections: ['DeleteItem'] }, manageConnections: false, returnsResponse: false },
-  { entry: 'default', routeKey: '$default', tables: {}, manageConnections: false, returnsResponse: true },
-  { entry: 'hello', routeKey: 'hello', tables: ACCOUNT_READ, manageConnections: false, returnsResponse: true },
-  { entry: 'status', routeKey: 'status', tables: {}, manageConnections: false, returnsResponse: true },
-  { entry: 'register', routeKey: 'register', tables: { accounts: ['GetItem', 'PutItem', 'UpdateItem'], ...RATE_LIMIT }, manageConnections: false, returnsResponse: true },
+  { entry: 'default', routeKey: '$default', tables: {}, manageConnections: true, returnsResponse: true },
+  { entry: 'hello', routeKey: 'hello', tables: ACCOUNT_READ, manageConnections: true, returnsResponse: true },
+  { entry: 'status', routeKey: 'status', tables: {}, manageConnections: true, returnsResponse: true },
+  { entry: 'register', routeKey: 'register', tables: { accounts: ['GetItem', 'PutItem', 'UpdateItem'], ...RATE_LIMIT }, manageConnections: true, returnsResponse: true },
   {
     entry: 'keys-publish',
     routeKey: 'keys.publish',
-    tables: { ...ACCOUNT_READ, prekeys: ['PutItem', 'BatchWriteItem', 'Query'] },
-    manageConnections: false,
+    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'PutItem', 'BatchWriteItem', 'Query'] },
+    manageConnections: true,
     returnsResponse: true,
   },
-  { entry: 'keys-count', routeKey: 'keys.count', tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query'] }, manageConnections: false, returnsResponse: true },
+  { entry: 'keys-count', routeKey: 'keys.count', tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query'] }, manageConnections: true, returnsResponse: true },
   {
     entry: 'keys-bundle',
     routeKey: 'keys.bundle',
     tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query', 'DeleteItem'], ...RATE_LIMIT },
-    manageConnections: false,
+    manageConnections: true,
     returnsResponse: true,
   },
   {
@@ -58,24 +63,24 @@ export const Handlers: readonly HandlerSpec[] = [
     entry: 'report',
     routeKey: 'report',
     tables: { ...ACCOUNT_READ, reports: ['PutItem', 'GetItem'], ...RATE_LIMIT },
-    manageConnections: false,
+    manageConnections: true,
     returnsResponse: true,
     frankingKeys: true,
   },
-  { entry: 'fetch', routeKey: 'fetch', tables: { ...ACCOUNT_READ, queue: ['Query'] }, manageConnections: false, returnsResponse: true },
-  { entry: 'ack', routeKey: 'ack', tables: { ...ACCOUNT_READ, queue: ['DeleteItem', 'UpdateItem'] }, manageConnections: false, returnsResponse: true },
+  { entry: 'fetch', routeKey: 'fetch', tables: { ...ACCOUNT_READ, queue: ['Query'] }, manageConnections: true, returnsResponse: true },
+  { entry: 'ack', routeKey: 'ack', tables: { ...ACCOUNT_READ, queue: ['DeleteItem', 'UpdateItem'] }, manageConnections: true, returnsResponse: true },
   {
     entry: 'username-set',
     routeKey: 'username.set',
     tables: { accounts: ['GetItem', 'UpdateItem'], usernames: ['PutItem', 'DeleteItem'] },
-    manageConnections: false,
+    manageConnections: true,
     returnsResponse: true,
   },
   {
     entry: 'username-lookup',
     routeKey: 'username.lookup',
     tables: { ...ACCOUNT_READ, usernames: ['GetItem'] },
-    manageConnections: false,
+    manageConnections: true,
     returnsResponse: true,
   },
   {

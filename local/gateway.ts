@@ -32,8 +32,11 @@ export interface GatewayOptions {
   /** Query-string identity sources: a request missing one is refused with 401 before the authorizer runs. */
   readonly identitySources: readonly string[];
   readonly routes: ReadonlyMap<string, Integration>;
+  /** Idle and maximum connection durations, in the clock's milliseconds. @default 10 minutes, 2 hours */
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
+  /** The stack's clock: connection limits and event times follow it, so a test moving it sees them apply. @default Date.now */
+  readonly now?: () => number;
   /** Hook for the fault-injection harness: may fail a management-API call before it is served. */
   readonly interceptManagement?: (method: string, connectionId: string) => number | undefined;
 }
@@ -46,11 +49,12 @@ interface LiveConnection {
   readonly sourceIp: string;
   readonly userAgent: string;
   lastActiveAt: number;
-  idleTimer?: NodeJS.Timeout;
-  maxTimer?: NodeJS.Timeout;
 }
 
 const APIGW_CLOSE = { normal: 1000, goingAway: 1001, tooBig: 1009 } as const;
+
+/** How often, in real time, connections are checked against the clock for their idle and duration limits. */
+const LIMIT_CHECK_MS = 250;
 
 /** Fault injection for tests: decide, per two-way reply, whether the client gets it or loses its connection. */
 export interface GatewayFaults {
@@ -99,9 +103,16 @@ export class WebSocketGateway {
   private readonly stage: string;
   private readonly apiId = 'local';
   private port = 0;
+  private readonly now: () => number;
+  private readonly idleTimeoutMs: number;
+  private readonly maxConnectionMs: number;
+  private limitTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: GatewayOptions) {
     this.stage = options.stage ?? 'local';
+    this.now = options.now ?? (() => Date.now());
+    this.idleTimeoutMs = options.idleTimeoutMs ?? Limits.idleTimeoutMs;
+    this.maxConnectionMs = options.maxConnectionMs ?? Limits.maxConnectionMs;
     this.server = createServer((req, res) => {
       this.serveHttp(req, res).catch(() => {
         // Never let one request take the stack down; the error itself may carry request data.
@@ -120,6 +131,9 @@ export class WebSocketGateway {
       this.server.listen(this.options.port, this.options.host ?? '127.0.0.1', () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
+    // Short overrides (tests in real time) are checked often enough to close near their limit.
+    const every = Math.max(10, Math.min(LIMIT_CHECK_MS, this.idleTimeoutMs / 4, this.maxConnectionMs / 4));
+    this.limitTimer = setInterval(() => this.enforceLimits(), every).unref();
   }
 
   get url(): string {
@@ -137,6 +151,7 @@ export class WebSocketGateway {
 
   /** Closes every connection (each gets its $disconnect), waits for integrations still running, stops listening. */
   async close(): Promise<void> {
+    clearInterval(this.limitTimer);
     const closing = [...this.connections.values()].map((c) => this.drop(c, APIGW_CLOSE.goingAway, 'Going away'));
     await Promise.all(closing);
     // A $disconnect for a socket the client closed may still be writing: storage must outlive it.
@@ -155,7 +170,7 @@ export class WebSocketGateway {
     sourceIp: string,
     authorizer?: Record<string, string>,
   ): WebSocketRequestContext {
-    const now = Date.now();
+    const now = this.now();
     return {
       routeKey,
       eventType,
@@ -189,16 +204,22 @@ export class WebSocketGateway {
       if (this.options.identitySources.some((name) => !query[name])) return refuse(401, 'Unauthorized');
 
       const connectionId = randomBytes(12).toString('base64url');
-      const connectedAt = Date.now();
+      const connectedAt = this.now();
       const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      // As the client sent them, names in their own case (`Host`, as AWS passes it): the authorizer checks `Host`.
+      const headers = Object.create(null) as Record<string, string>;
+      const multiHeaders = Object.create(null) as Record<string, string[]>;
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+        const [name, value] = [req.rawHeaders[i]!, req.rawHeaders[i + 1]!];
+        headers[name] = value;
+        (multiHeaders[name] ??= []).push(value);
+      }
       const context = this.requestContext(connectionId, '$connect', 'CONNECT', connectedAt, sourceIp);
       const authEvent: AuthorizerRequestEvent & Record<string, unknown> = {
         type: 'REQUEST',
         methodArn: `arn:aws:execute-api:local:000000000000:${this.apiId}/${this.stage}/$connect`,
         headers,
-        multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+        multiValueHeaders: multiHeaders,
         queryStringParameters: query,
         multiValueQueryStringParameters: multi,
         stageVariables: {},
@@ -230,7 +251,7 @@ export class WebSocketGateway {
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) =>
-        this.accept({ id: connectionId, socket: ws, authorizer, connectedAt, sourceIp, userAgent: headers['user-agent'] ?? '', lastActiveAt: connectedAt }),
+        this.accept({ id: connectionId, socket: ws, authorizer, connectedAt, sourceIp, userAgent: req.headers['user-agent'] ?? '', lastActiveAt: connectedAt }),
       );
     } catch {
       refuse(500, 'Internal Server Error');
@@ -241,12 +262,9 @@ export class WebSocketGateway {
     this.connections.set(connection.id, connection);
     this.meter.connects++;
     limitFrameSize(connection.socket, Limits.maxFrameBytes);
-    this.touch(connection);
-    connection.maxTimer = setTimeout(
-      () => void this.drop(connection, APIGW_CLOSE.goingAway, 'Going away'),
-      this.options.maxConnectionMs ?? Limits.maxConnectionMs,
-    ).unref();
     connection.socket.on('message', (data, isBinary) => {
+      // The clock may have moved past a limit since the last check: API Gateway would have closed it by now.
+      if (this.closeIfExpired(connection)) return;
       this.touch(connection);
       const body = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       this.meter.message('inbound', body.length);
@@ -259,12 +277,20 @@ export class WebSocketGateway {
   private touch(connection: LiveConnection): void {
     // A frame can still arrive during the close handshake, after the connection was forgotten.
     if (!this.connections.has(connection.id)) return;
-    connection.lastActiveAt = Date.now();
-    clearTimeout(connection.idleTimer);
-    connection.idleTimer = setTimeout(
-      () => void this.drop(connection, APIGW_CLOSE.goingAway, 'Going away'),
-      this.options.idleTimeoutMs ?? Limits.idleTimeoutMs,
-    ).unref();
+    connection.lastActiveAt = this.now();
+  }
+
+  /** Closes, as API Gateway does with 1001, a connection past its idle or maximum duration on the clock. */
+  private closeIfExpired(connection: LiveConnection, now = this.now()): boolean {
+    if (!this.connections.has(connection.id)) return false;
+    if (now - connection.lastActiveAt < this.idleTimeoutMs && now - connection.connectedAt < this.maxConnectionMs) return false;
+    void this.drop(connection, APIGW_CLOSE.goingAway, 'Going away');
+    return true;
+  }
+
+  private enforceLimits(): void {
+    const now = this.now();
+    for (const connection of [...this.connections.values()]) this.closeIfExpired(connection, now);
   }
 
   /** `$request.body.action` selects the route; anything else goes to `$default`. */
@@ -312,8 +338,6 @@ export class WebSocketGateway {
 
   private async forget(connection: LiveConnection): Promise<void> {
     if (!this.connections.delete(connection.id)) return;
-    clearTimeout(connection.idleTimer);
-    clearTimeout(connection.maxTimer);
     await this.disconnectIntegration(connection.id, connection.connectedAt, connection.sourceIp, connection.authorizer);
   }
 
@@ -361,7 +385,7 @@ export class WebSocketGateway {
     const injected = this.options.interceptManagement?.(method, connectionId);
     if (injected !== undefined) return managementError(res, injected);
     const connection = this.connections.get(connectionId);
-    if (!connection) return managementError(res, 410);
+    if (!connection || this.closeIfExpired(connection)) return managementError(res, 410);
 
     if (method === 'POST') {
       const chunks: Buffer[] = [];

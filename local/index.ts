@@ -9,9 +9,12 @@ import { createPorts, type HandlerPorts } from '../lambdas/adapters/ports';
 import { localTableNames, type TableNames } from '../lambdas/adapters/table-definitions';
 import type { LifecycleOutcome } from '../lambdas/core/lifecycle';
 import type { Clock, Logger, Ports } from '../lambdas/core/ports';
-import { authorize } from '../lambdas/handlers/authorize';
+import { adapters as authorizerAdapters, authorize } from '../lambdas/handlers/authorize';
+import { adapters as lifecycleAdapters } from '../lambdas/handlers/lifecycle';
+import { Handlers, ScheduledHandlers, type HandlerSpec } from '../lambdas/routes';
 import { LOCAL_AWS, createTables, faultInjectingClient, startDynalite, sweepExpired, type DynamoFaultDecider } from './dynamo';
 import { WebSocketGateway, type Integration } from './gateway';
+import { grantedPorts, type LocalServices } from './grants';
 import { integrations } from './integrations';
 import { LocalLifecycle } from './lifecycle';
 
@@ -32,9 +35,14 @@ export interface LocalStackOptions {
   readonly onLifecycle?: (outcome: LifecycleOutcome) => void;
   /** Called once with the DynamoDB client the handlers use, e.g. to count or meter its calls (the benchmark does). */
   readonly instrumentDynamo?: (client: DynamoDBClient) => void;
-  /** Override API Gateway's 10-minute idle / 2-hour connection limits (tests). */
+  /** Override API Gateway's 10-minute idle / 2-hour connection limits (tests), measured on `now`. */
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
+  /**
+   * The manifest entries the local Lambdas are wired from, each with exactly its grant (tests withhold one to
+   * see it refused). @default Handlers and ScheduledHandlers of lambdas/routes.ts
+   */
+  readonly handlers?: readonly HandlerSpec[];
 }
 
 /**
@@ -56,7 +64,10 @@ export interface LocalStack {
   readonly callbackUrl: string;
   readonly config: EbbConfig;
   readonly tables: TableNames;
-  /** The ports the handlers run with (tests inspect storage through them). */
+  /**
+   * Every port over every table, with the handlers' DynamoDB client (tests inspect storage through them).
+   * The handlers themselves each run with only what their manifest entry grants.
+   */
   readonly ports: HandlerPorts;
   readonly gateway: WebSocketGateway;
   /**
@@ -83,6 +94,9 @@ export interface LocalStack {
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = resolveConfig(options.config ?? {});
+  const manifest = options.handlers ?? [...Handlers, ...ScheduledHandlers];
+  const authorizerSpec = entryOf(manifest, 'authorize');
+  const lifecycleSpec = entryOf(manifest, 'lifecycle');
   const clock: Clock = { now: options.now ?? (() => Date.now()) };
   const logger = options.logger ?? logFileFromEnv() ?? silentLogger;
   const tables = localTableNames();
@@ -90,16 +104,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   await createTables(dynamo.client, tables);
 
   // The gateway must listen before the management client knows its endpoint; routes are bound after.
-  const bound: { ports?: Ports } = {};
+  const bound: { authorizer?: Ports } = {};
   const faults: LocalFaults = {};
   const routes = new Map<string, Integration>();
   const gateway = new WebSocketGateway({
     port: options.port ?? 8787,
-    authorizer: (event) => authorize(event, bound.ports!),
+    authorizer: (event) => authorize(event, bound.authorizer!),
     identitySources: ['uid', 'dev', 'ts', 'nonce', 'sig'],
     routes,
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,
+    now: clock.now,
     interceptManagement: (method, connectionId) => faults.management?.(method, connectionId),
   });
   try {
@@ -112,23 +127,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const frankingKeys = new MemoryFrankingKeys(clock, config.retentionDays, (n) => new Uint8Array(randomBytes(n)));
   const handlerDynamo = faultInjectingClient(dynamo.endpoint, () => faults.dynamodb);
   options.instrumentDynamo?.(handlerDynamo);
-  const ports = (bound.ports = createPorts({
-    dynamodb: handlerDynamo,
-    tables,
-    management,
-    frankingKeys: () => frankingKeys,
-    config,
-    clock,
-    logger,
-  }));
-  for (const [key, integration] of integrations(ports)) routes.set(key, integration);
+  const services: LocalServices = { dynamodb: handlerDynamo, tables, management, frankingKeys: () => frankingKeys, config, clock, logger };
+  const ports = createPorts(services);
+  bound.authorizer = grantedPorts(authorizerSpec, authorizerAdapters, services);
+  for (const [key, integration] of integrations(manifest, (spec, adapters) => grantedPorts(spec, adapters, services))) routes.set(key, integration);
 
   let sweeping: Promise<number> | undefined;
   const sweep = () => (sweeping ??= sweepExpired(dynamo.client, tables, clock.now()).finally(() => (sweeping = undefined)));
   const sweeper = setInterval(() => void sweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
   sweeper.unref();
 
-  const lifecycle = new LocalLifecycle(ports, options.onLifecycle);
+  const lifecycle = new LocalLifecycle(grantedPorts(lifecycleSpec, lifecycleAdapters, services), options.onLifecycle);
   const lifecycleTimer = setInterval(() => {
     if (!lifecycle.busy) void lifecycle.tick();
   }, options.lifecycleIntervalMs ?? 250);
@@ -157,6 +166,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await dynamo.stop();
     },
   };
+}
+
+function entryOf(manifest: readonly HandlerSpec[], entry: string): HandlerSpec {
+  const spec = manifest.find((s) => s.entry === entry);
+  if (!spec) throw new Error(`local stack: no manifest entry for ${entry}`);
+  return spec;
 }
 
 /** With `EBB_LOG_FILE` set, handler logs are appended there as JSON lines (the test run checks them all). */

@@ -1,29 +1,35 @@
+import type { PortAdapters } from '../lambdas/adapters/wiring';
 import type { Ports } from '../lambdas/core/ports';
 import type { WebSocketEvent, WebSocketResponse } from '../lambdas/handlers/events';
-import { Handlers } from '../lambdas/routes';
-import { route as accountDelete } from '../lambdas/handlers/account-delete';
-import { route as ack } from '../lambdas/handlers/ack';
-import { route as connect } from '../lambdas/handlers/connect';
-import { route as deliveryTokenSet } from '../lambdas/handlers/delivery-token-set';
-import { route as defaultRoute } from '../lambdas/handlers/default';
-import { route as disconnect } from '../lambdas/handlers/disconnect';
-import { route as fetch } from '../lambdas/handlers/fetch';
-import { route as hello } from '../lambdas/handlers/hello';
-import { route as keysBundle } from '../lambdas/handlers/keys-bundle';
-import { route as keysCount } from '../lambdas/handlers/keys-count';
-import { route as keysPublish } from '../lambdas/handlers/keys-publish';
-import { route as register } from '../lambdas/handlers/register';
-import { route as report } from '../lambdas/handlers/report';
-import { route as send } from '../lambdas/handlers/send';
-import { route as status } from '../lambdas/handlers/status';
-import { route as usernameLookup } from '../lambdas/handlers/username-lookup';
-import { route as usernameSet } from '../lambdas/handlers/username-set';
+import type { HandlerSpec } from '../lambdas/routes';
+import * as accountDelete from '../lambdas/handlers/account-delete';
+import * as ack from '../lambdas/handlers/ack';
+import * as connect from '../lambdas/handlers/connect';
+import * as deliveryTokenSet from '../lambdas/handlers/delivery-token-set';
+import * as defaultRoute from '../lambdas/handlers/default';
+import * as disconnect from '../lambdas/handlers/disconnect';
+import * as fetch from '../lambdas/handlers/fetch';
+import * as hello from '../lambdas/handlers/hello';
+import * as keysBundle from '../lambdas/handlers/keys-bundle';
+import * as keysCount from '../lambdas/handlers/keys-count';
+import * as keysPublish from '../lambdas/handlers/keys-publish';
+import * as register from '../lambdas/handlers/register';
+import * as report from '../lambdas/handlers/report';
+import * as send from '../lambdas/handlers/send';
+import * as status from '../lambdas/handlers/status';
+import * as usernameLookup from '../lambdas/handlers/username-lookup';
+import * as usernameSet from '../lambdas/handlers/username-set';
 import type { Integration } from './gateway';
 
-type Invoke = (event: WebSocketEvent, ports: Ports) => Promise<WebSocketResponse>;
+/** What a route's handler module exports besides its Lambda `handler`. */
+interface RouteModule {
+  readonly route: { invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse> };
+  /** The ports its Lambda wires, and nothing else. */
+  readonly adapters: PortAdapters;
+}
 
 /** The handler modules the Lambdas are built from, by manifest entry. */
-const MODULES: Record<string, { invoke: Invoke }> = {
+const MODULES: Record<string, RouteModule> = {
   connect,
   disconnect,
   default: defaultRoute,
@@ -43,14 +49,18 @@ const MODULES: Record<string, { invoke: Invoke }> = {
   'delivery-token-set': deliveryTokenSet,
 };
 
-/** Every route of the manifest, bound to `ports` (the authorizer is wired separately). */
-export function integrations(ports: Ports): Map<string, Integration> {
+/**
+ * Every route of `manifest`, each with its own ports, which `portsOf` builds from the entry and the module's
+ * `adapters` as the route's Lambda would (the authorizer and scheduled handlers are wired separately).
+ */
+export function integrations(manifest: readonly HandlerSpec[], portsOf: (spec: HandlerSpec, adapters: PortAdapters) => Ports): Map<string, Integration> {
   const routes = new Map<string, Integration>();
-  for (const spec of Handlers) {
+  for (const spec of manifest) {
     if (spec.routeKey === undefined) continue;
     const module = MODULES[spec.entry];
     if (!module) throw new Error(`local stack: no handler module for ${spec.entry}`);
-    routes.set(spec.routeKey, { invoke: (event) => module.invoke(event, ports), returnsResponse: spec.returnsResponse });
+    const ports = portsOf(spec, module.adapters);
+    routes.set(spec.routeKey, { invoke: (event) => module.route.invoke(event, ports), returnsResponse: spec.returnsResponse });
   }
   return routes;
 }

@@ -10,7 +10,17 @@ export const DEFAULT_CONFIG: EbbConfig = {
   maxCiphertextBytes: 16384,
   maxQueueDepth: 10000,
   strangerQueuePercent: 50,
-  rateLimits: { sendPerMinute: 120, connectPerMinute: 20, bundlePerMinute: 60, registerPerMinute: 10, reportPerMinute: 10 },
+  rateLimits: {
+    sendPerMinute: 120,
+    connectPerMinute: 20,
+    bundlePerMinute: 60,
+    registerPerMinute: 10,
+    reportPerMinute: 10,
+    connectFailuresPerMinute: 60,
+    // Well above the SDK's bursts (a fetch/ack drain, a send split over frames, prekey top-ups).
+    framesPerSecond: 50,
+    frameBurst: 500,
+  },
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
 };
 

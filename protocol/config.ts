@@ -62,6 +62,11 @@ export const EbbConfigSchema = z.strictObject({
     bundlePerMinute: perMinute,
     registerPerMinute: perMinute,
     reportPerMinute: perMinute,
+    /** Failed connects (bad signature, malformed query) per source address, counted apart from `connectPerMinute`. */
+    connectFailuresPerMinute: perMinute,
+    /** Frames per connection per second, sustained, and the burst a quiet connection may send at once. */
+    framesPerSecond: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(10_000)),
+    frameBurst: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000)),
   }),
   sunset: SunsetSchema,
 });

@@ -1,6 +1,7 @@
 /** The signed connect request (DESIGN §4), pinned so that any client can interoperate. */
 
-export const CONNECT_CONTEXT = 'ebb-connect-v1';
+/** v2 binds the host dialled, so a connect signed for one deployment is refused by every other. */
+export const CONNECT_CONTEXT = 'ebb-connect-v2';
 /** The signing key signs `IDENTITY_CONTEXT + "\n"` followed by the 32-byte X25519 identity key. */
 export const IDENTITY_CONTEXT = 'ebb-identity-v1';
 /** A signed prekey is signed as `SIGNED_PREKEY_CONTEXT + "\n"` followed by its 32-byte X25519 public key. */
@@ -21,9 +22,24 @@ export interface ConnectParams {
   readonly pk?: string;
 }
 
-/** The exact UTF-8 string whose Ed25519 signature is `sig`. */
-export function connectMessage(p: Pick<ConnectParams, 'uid' | 'dev' | 'ts' | 'nonce'>): string {
-  return `${CONNECT_CONTEXT}\n${p.uid}\n${p.dev}\n${p.ts}\n${p.nonce}`;
+/** What the signature covers: the query's fields and the host the client dials. */
+export interface SignedConnect extends Pick<ConnectParams, 'uid' | 'dev' | 'ts' | 'nonce'> {
+  /** Lower-cased host of the URL dialled, with its port when the URL names one: the `Host` header sent. */
+  readonly host: string;
+}
+
+/** The exact UTF-8 string whose Ed25519 signature is `sig` (DESIGN §4). */
+export function connectMessage(p: SignedConnect): string {
+  return `${CONNECT_CONTEXT}\n${p.host}\n${p.uid}\n${p.dev}\n${p.ts}\n${p.nonce}`;
+}
+
+/**
+ * The `host` a client signs for `url`: `new URL(url).host`, which lower-cases it and keeps a port only when
+ * the URL names a non-default one, as the `Host` header does. A path or stage (`/prod`) is not part of it.
+ * @throws TypeError when `url` is not a URL.
+ */
+export function connectHost(url: string): string {
+  return new URL(url).host.toLowerCase();
 }
 
 export function connectQuery(p: ConnectParams): string {

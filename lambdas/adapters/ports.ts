@@ -15,7 +15,7 @@ import { wirePorts, type HandlerPorts, type PortAdapters, type PortsOptions } fr
 
 export { systemClock, type HandlerPorts, type PortsOptions } from './wiring';
 
-/** Every adapter: what the local stack runs all routes with. A Lambda wires only its own (adapters/env.ts). */
+/** Every adapter: the all-tables view the local stack gives tests. A Lambda, local or deployed, wires only its own. */
 export const EveryAdapter = {
   accounts: dynamoAccounts,
   prekeys: dynamoPrekeys,
@@ -30,7 +30,7 @@ export const EveryAdapter = {
   frankingKeys: frankingKeyring,
 } as const satisfies Required<PortAdapters>;
 
-/** Ports over DynamoDB and the management API, each built on first use. */
+/** Ports over every table given, the management API and the keyring, each built on first use. */
 export function createPorts(options: PortsOptions): HandlerPorts {
   return wirePorts(options, EveryAdapter);
 }

@@ -37,7 +37,8 @@ export interface AdapterContext {
 
 /**
  * How each port a handler uses is built. A Lambda names only its own (adapters/port-adapters.ts), so its
- * bundle holds only those implementations; the local stack names them all (createPorts).
+ * bundle holds only those implementations. The local stack wires each route from the same `adapters`, and
+ * names them all (createPorts) only for the view tests inspect storage through.
  */
 export type PortAdapters = { readonly [P in AdaptedPort]?: (context: AdapterContext) => HandlerPorts[P] };
 

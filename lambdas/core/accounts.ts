@@ -4,7 +4,7 @@ import { requirePhaseAllows, serviceStatus } from './phase';
 import { requireRateToken } from './rate-limits';
 import type { AccountRecord, Caller, Ports } from './ports';
 import { Refusal } from './refusal';
-import { decodeOrUndefined, userIdOf, verifyEd25519 } from './signatures';
+import { decodeOrUndefined, isSmallOrderKey, userIdOf, verifyEd25519 } from './signatures';
 
 /**
  * The caller's account, or FORBIDDEN: unregistered identities may only hello, register and status.
@@ -48,6 +48,8 @@ export async function register(ports: Ports, caller: Caller, frame: RegisterFram
   const signingKey = decodeOrUndefined(caller.signingKey);
   // The authorizer proved the signing key; re-derive so a misrouted context cannot register someone else.
   if (!signingKey || userIdOf(signingKey) !== caller.userId) throw new Refusal('UNAUTHORIZED', 'connection identity is not proven');
+  // A small-order key verifies signatures nobody made, so it could never prove who holds the account.
+  if (isSmallOrderKey(signingKey)) throw new Refusal('FORBIDDEN', 'this signing key is of small order: use a freshly generated key');
   const identityKey = decodeOrUndefined(frame.identityKey)!;
   const identitySig = decodeOrUndefined(frame.identitySig)!;
   if (!verifyEd25519(signingKey, signedKeyMessage(IDENTITY_CONTEXT, identityKey), identitySig)) {

@@ -4,7 +4,8 @@ import { NONCE_BYTES, connectMessage } from '../../protocol/connect';
 import { UserId } from '../../protocol/fields';
 import { Limits } from '../../protocol/limits';
 import type { Caller, Ports } from './ports';
-import { decodeOrUndefined, userIdOf, verifyEd25519 } from './signatures';
+import { takeRateToken } from './rate-limits';
+import { decodeOrUndefined, isSmallOrderKey, userIdOf, verifyEd25519 } from './signatures';
 
 const b64 = (chars: number) => z.string().check(z.length(chars), z.regex(BASE64URL_PATTERN));
 
@@ -27,45 +28,102 @@ export interface AuthorizerContext {
 
 export type ConnectDecision = { allow: true; context: AuthorizerContext } | { allow: false; reason: string };
 
+/** A `$connect` upgrade as the authorizer sees it. */
+export interface ConnectRequest {
+  readonly query: Record<string, string | undefined> | null | undefined;
+  /** The `Host` header of the upgrade: the signature must cover it (DESIGN §4). */
+  readonly host: string | undefined;
+  /** Where the upgrade came from; API Gateway always says. */
+  readonly sourceIp?: string;
+}
+
+/** Longest `Host` accepted: a DNS name (253) and a port. */
+const MAX_HOST_LENGTH = 260;
+
+type Verified = { ok: true; context: AuthorizerContext; nonceKey: string; expiresAt: number } | { ok: false; reason: string };
+
 /**
- * The `$connect` authorizer: a valid signature by the user's signing key over the query, a timestamp within
- * ±60 s of the server clock, and a nonce never seen before. Policy (phase, suspension) is not decided here:
- * routes answer it with typed errors so that the client learns why.
+ * The `$connect` authorizer: a valid signature by the user's signing key over the query and the host dialled,
+ * a timestamp within ±60 s of the server clock, and a nonce never seen before. Policy (phase, suspension) is
+ * not decided here: routes answer it with typed errors so that the client learns why.
+ *
+ * Only a fresh connect whose signature verifies takes a token from its address's `connect` bucket, so junk
+ * and forgeries from a shared address cannot lock out the honest users behind it. Failed attempts count
+ * against their own per-address budget, `connectFailuresPerMinute` (see chargeFailure).
  */
 export async function authorizeConnect(
-  ports: Pick<Ports, 'accounts' | 'nonces' | 'clock'>,
-  query: Record<string, string | undefined> | null | undefined,
+  ports: Pick<Ports, 'accounts' | 'nonces' | 'rateLimiter' | 'clock' | 'config' | 'logger'>,
+  request: ConnectRequest,
 ): Promise<ConnectDecision> {
-  const parsed = ConnectQuery.safeParse(query ?? {});
-  if (!parsed.success) return { allow: false, reason: 'malformed query' };
+  const verified = await verifyConnect(ports, request);
+  // Claimed only after the signature verifies, so forged requests cannot burn a client's nonces.
+  const fresh = verified.ok && (await ports.nonces.claim(verified.nonceKey, verified.expiresAt, ports.clock.now()));
+  if (!verified.ok || !fresh) {
+    await chargeFailure(ports, request.sourceIp);
+    return { allow: false, reason: verified.ok ? 'replayed nonce' : verified.reason };
+  }
+  if (request.sourceIp !== undefined && !(await takeRateToken(ports, 'connect', request.sourceIp)).allowed) {
+    return { allow: false, reason: 'rate limited' };
+  }
+  return { allow: true, context: verified.context };
+}
+
+/** Every check but the nonce, cheapest first: malformed, skewed or mis-addressed upgrades cost no table read. */
+async function verifyConnect(ports: Pick<Ports, 'accounts' | 'clock'>, request: ConnectRequest): Promise<Verified> {
+  const parsed = ConnectQuery.safeParse(request.query ?? {});
+  if (!parsed.success) return { ok: false, reason: 'malformed query' };
   const { uid, dev, ts, nonce, sig, pk } = parsed.data;
   const device = Number(dev);
-  if (device > Limits.maxDevice) return { allow: false, reason: 'bad device' };
+  if (device > Limits.maxDevice) return { ok: false, reason: 'bad device' };
+  const host = request.host?.toLowerCase();
+  if (!host || host.length > MAX_HOST_LENGTH) return { ok: false, reason: 'missing host' };
 
   const now = ports.clock.now();
   const timestamp = Number(ts);
-  if (Math.abs(now - timestamp) > Limits.connectSkewMs) return { allow: false, reason: 'clock skew' };
+  if (Math.abs(now - timestamp) > Limits.connectSkewMs) return { ok: false, reason: 'clock skew' };
 
   let signingKey: string;
   if (pk !== undefined) {
     const key = decodeOrUndefined(pk);
-    if (!key || userIdOf(key) !== uid) return { allow: false, reason: 'pk does not match uid' };
+    if (!key || userIdOf(key) !== uid) return { ok: false, reason: 'pk does not match uid' };
     signingKey = pk;
   } else {
     const account = await ports.accounts.get(uid);
-    if (!account) return { allow: false, reason: 'unknown user' };
+    if (!account) return { ok: false, reason: 'unknown user' };
     signingKey = account.signingKey;
   }
 
-  const message = new TextEncoder().encode(connectMessage({ uid, dev: device, ts: timestamp, nonce }));
-  const signature = decodeOrUndefined(sig);
   const key = decodeOrUndefined(signingKey);
-  if (!signature || !key || !verifyEd25519(key, message, signature)) return { allow: false, reason: 'bad signature' };
+  // A small-order key verifies signatures nobody made (DESIGN §4).
+  if (!key || isSmallOrderKey(key)) return { ok: false, reason: 'small-order key' };
+  const message = new TextEncoder().encode(connectMessage({ host, uid, dev: device, ts: timestamp, nonce }));
+  const signature = decodeOrUndefined(sig);
+  if (!signature || !verifyEd25519(key, message, signature)) return { ok: false, reason: 'bad signature' };
+  return { ok: true, context: { uid, dev, signingKey }, nonceKey: `${uid}#${nonce}`, expiresAt: Math.ceil((timestamp + 2 * Limits.connectSkewMs) / 1000) };
+}
 
-  // Claimed only after the signature verifies, so forged requests cannot burn a client's nonces.
-  const expiresAt = Math.ceil((timestamp + 2 * Limits.connectSkewMs) / 1000);
-  if (!(await ports.nonces.claim(`${uid}#${nonce}`, expiresAt, now))) return { allow: false, reason: 'replayed nonce' };
-  return { allow: true, context: { uid, dev, signingKey } };
+/**
+ * Addresses whose failure budget this container saw spent, and until when. Their further failures are not
+ * written: a flood of forgeries costs at most one account read and one signature check per attempt, and its
+ * bookkeeping stops at the budget. Attempts are still checked, so a valid signature is never refused for the
+ * failures of others at its address.
+ */
+const failureBudgetSpent = new Map<string, number>();
+const FAILURE_NOTES_LIMIT = 10_000;
+
+async function chargeFailure(ports: Pick<Ports, 'rateLimiter' | 'clock' | 'config' | 'logger'>, sourceIp: string | undefined): Promise<void> {
+  if (sourceIp === undefined) return;
+  const now = ports.clock.now();
+  if ((failureBudgetSpent.get(sourceIp) ?? 0) > now) return;
+  const decision = await takeRateToken(ports, 'connectFailure', sourceIp);
+  if (decision.allowed) return;
+  if (failureBudgetSpent.size >= FAILURE_NOTES_LIMIT) {
+    for (const [ip, until] of failureBudgetSpent) if (until <= now) failureBudgetSpent.delete(ip);
+    if (failureBudgetSpent.size >= FAILURE_NOTES_LIMIT) failureBudgetSpent.clear();
+  }
+  failureBudgetSpent.set(sourceIp, now + decision.retryAfterSeconds * 1000);
+  // The address itself is not logged: it identifies a person as much as a user id does, and is not an id of ebb.
+  ports.logger.warn('connect failures over budget', { ms: decision.retryAfterSeconds * 1000 });
 }
 
 /** Reads the caller back from the authorizer context API Gateway attaches to every event of the connection. */

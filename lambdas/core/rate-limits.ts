@@ -43,12 +43,16 @@ export function takeCell(tat: number | undefined, limit: number, nowMs: number):
   return { allowed: true, tat: next, expiresAt: Math.ceil(next / 1000) };
 }
 
-/** `bundleTarget` counts bundles handed out *for* a user (whoever asks), `bundle` those asked *by* a user. */
-export type RateLimitedAction = 'send' | 'connect' | 'bundle' | 'bundleTarget' | 'register' | 'report';
+/**
+ * `bundleTarget` counts bundles handed out *for* a user (whoever asks), `bundle` those asked *by* a user;
+ * `connect` counts verified connects per address, `connectFailure` the failed ones.
+ */
+export type RateLimitedAction = 'send' | 'connect' | 'connectFailure' | 'bundle' | 'bundleTarget' | 'register' | 'report';
 
 const LIMIT_OF = {
   send: 'sendPerMinute',
   connect: 'connectPerMinute',
+  connectFailure: 'connectFailuresPerMinute',
   bundle: 'bundlePerMinute',
   bundleTarget: 'bundlePerMinute',
   register: 'registerPerMinute',

@@ -34,6 +34,33 @@ export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signat
   }
 }
 
+/**
+ * y-coordinates of the Ed25519 points of order dividing 8 (0, 1, the two of order 8, p − 1) and the
+ * non-canonical p and p + 1, as libsodium's `crypto_sign_verify_detached` blocklists them (its
+ * `ge25519_has_small_order`). Compared with the x sign bit cleared, so both signs of each are covered.
+ */
+const SMALL_ORDER_Y = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((hex) => Buffer.from(hex, 'hex'));
+
+/**
+ * Whether `publicKey` encodes a point of small order. Such a key accepts signatures nobody made (the identity
+ * point verifies `R = identity, S = 0` for every message in node:crypto and tweetnacl alike), so it is
+ * refused as a signing key. Public input: no need for constant time.
+ */
+export function isSmallOrderKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) return false;
+  const y = Buffer.from(publicKey);
+  y[31]! &= 0x7f;
+  return SMALL_ORDER_Y.some((blocked) => blocked.equals(y));
+}
+
 /** DESIGN §4: base64url of the first 24 bytes of SHA-512(signing public key). */
 export function userIdOf(signingKey: Uint8Array): string {
   const digest = createHash('sha512').update(signingKey).digest();

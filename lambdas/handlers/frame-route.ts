@@ -3,8 +3,10 @@ import { Rid } from '../../protocol/fields';
 import type { Action, ClientFrame, ClientFrames, ErrorFrame, Results } from '../../protocol/frames';
 import { describeIssues } from '../../protocol/issues';
 import { portsFromEnv } from '../adapters/env';
+import { gatewayNotifier } from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { callerFromContext } from '../core/connect';
+import { FrameBudget } from '../core/frame-budget';
 import type { Caller, Ports } from '../core/ports';
 import { Refusal } from '../core/refusal';
 import type { WebSocketEvent, WebSocketResponse } from './events';
@@ -18,6 +20,32 @@ export interface FrameRoute {
   invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse>;
   /** The Lambda entry point: ports from the environment, built once per cold start. */
   handler(event: WebSocketEvent): Promise<WebSocketResponse>;
+  /** Every port the route builds: its own and the notifier that closes a flooding connection. */
+  readonly adapters: PortAdapters;
+}
+
+/** Frames of each connection this container served (core/frame-budget.ts). */
+const frameBudget = new FrameBudget();
+
+/**
+ * Counts the frame against its connection's budget. Within it: undefined. The first frame past it is answered
+ * `RATE_LIMITED` through the management API and the connection closed (a two-way reply would not reach a
+ * connection closed before the reply is sent); later frames of that connection get the error as their reply.
+ */
+export async function spendFrame(ports: Ports, event: WebSocketEvent, rid: string | null): Promise<WebSocketResponse | undefined> {
+  const { connectionId, requestId } = event.requestContext;
+  const spent = frameBudget.spend(connectionId, ports.config.rateLimits, ports.clock.now());
+  if (spent.outcome === 'allowed') return undefined;
+  const refusal = errorResponse(rid, 'RATE_LIMITED', 'too many frames on this connection: it is closed', spent.retryAfterSeconds);
+  if (spent.outcome === 'closing') return refusal;
+  try {
+    await ports.notifier.push(connectionId, refusal.body!);
+    await ports.notifier.disconnect(connectionId);
+  } catch (error) {
+    ports.logger.error('closing a flooding connection failed', { connectionId, requestId, error: (error as Error)?.name ?? 'unknown' });
+  }
+  ports.logger.warn('frame budget exceeded: connection closed', { connectionId, requestId, code: 'RATE_LIMITED' });
+  return { statusCode: 200 };
 }
 
 export function errorResponse(rid: string | null, code: ErrorCode, message: string, retryAfterSeconds?: number): WebSocketResponse {
@@ -57,7 +85,11 @@ export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFr
     const caller = callerFromContext(connectionId, event.requestContext.authorizer, event.requestContext.identity?.sourceIp);
     let outcome: WebSocketResponse;
     let code: ErrorCode | 'OK' = 'OK';
-    if (!caller) {
+    const overBudget = await spendFrame(ports, event, rid);
+    if (overBudget) {
+      code = 'RATE_LIMITED';
+      outcome = overBudget;
+    } else if (!caller) {
       code = 'UNAUTHORIZED';
       outcome = errorResponse(rid, code, 'connection is not authenticated');
     } else if (body === undefined) {
@@ -97,9 +129,11 @@ export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFr
     });
     return outcome;
   }
+  const wired: PortAdapters = { ...adapters, notifier: gatewayNotifier };
   return {
     action,
     invoke,
-    handler: (event) => invoke(event, portsFromEnv(adapters)),
+    handler: (event) => invoke(event, portsFromEnv(wired)),
+    adapters: wired,
   };
 }

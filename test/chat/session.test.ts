@@ -193,7 +193,13 @@ it('prints a sunset banner at start when the service is not open, and the refusa
 it('prints a banner line when a notice arrives: the phase changed while chatting', async () => {
   const clock = { t: Date.now(), now: () => clock.t };
   const readOnlyAt = clock.t + 3_600_000;
-  const sunset = await startLocalStack({ port: 0, now: clock.now, config: { rateLimits: UNTHROTTLED, sunset: { readOnlyAt: new Date(readOnlyAt).toISOString() } } });
+  // The clock jumps an hour while the session stays connected: the gateway's idle limit (same clock) is lifted.
+  const sunset = await startLocalStack({
+    port: 0,
+    now: clock.now,
+    idleTimeoutMs: 2 * 3_600_000,
+    config: { rateLimits: UNTHROTTLED, sunset: { readOnlyAt: new Date(readOnlyAt).toISOString() } },
+  });
   try {
     const out = new BufferOutput();
     const profile = await newProfile();

@@ -3,13 +3,13 @@ import { toBase64Url } from '../../protocol';
 import { MemoryRateLimiter } from '../../lambdas/adapters/memory';
 import { register } from '../../lambdas/core/accounts';
 import { send } from '../../lambdas/core/delivery';
-import type { Caller } from '../../lambdas/core/ports';
+import type { Caller, RateLimiter } from '../../lambdas/core/ports';
 import { prekeyBundle, publishPrekeys } from '../../lambdas/core/prekeys';
 import { takeCell } from '../../lambdas/core/rate-limits';
 import { authorize } from '../../lambdas/handlers/authorize';
 import type { AuthorizerRequestEvent } from '../../lambdas/handlers/events';
 import { Refusal } from '../../lambdas/core/refusal';
-import { connectParams, makeIdentity, messageId, registerFrame, signedPrekey, type TestIdentity } from '../support/identity';
+import { TEST_HOST, connectParams, makeIdentity, messageId, registerFrame, signedPrekey, type TestIdentity } from '../support/identity';
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
 import { anyCommitment } from '../support/franking';
 
@@ -108,20 +108,50 @@ describe('rate limits on routes', () => {
     await expect(registered(world, third, '198.51.100.8')).resolves.toBeDefined();
   });
 
+  /** A `$connect` authorizer event from `sourceIp`, validly signed unless `forged`. */
+  const connectEvent = (world: MemoryWorld, sourceIp: string, forged = false): AuthorizerRequestEvent => {
+    const p = connectParams(makeIdentity(), { ts: world.clock.t, signWith: forged ? nacl.sign.keyPair().secretKey : undefined });
+    return {
+      type: 'REQUEST',
+      methodArn: 'arn:aws:execute-api:local:0:api/stage/$connect',
+      headers: { Host: TEST_HOST },
+      queryStringParameters: { ...p, dev: String(p.dev), ts: String(p.ts) },
+      requestContext: { identity: { sourceIp } } as AuthorizerRequestEvent['requestContext'],
+    };
+  };
+
   it('refuses a connect past connectPerMinute from one address at the authorizer', async () => {
     const world = memoryWorld({ rateLimits: { connectPerMinute: 2 } });
-    const event = (sourceIp: string): AuthorizerRequestEvent => {
-      const p = connectParams(makeIdentity(), { ts: world.clock.t });
-      return {
-        type: 'REQUEST',
-        methodArn: 'arn:aws:execute-api:local:0:api/stage/$connect',
-        queryStringParameters: { ...p, dev: String(p.dev), ts: String(p.ts) },
-        requestContext: { identity: { sourceIp } } as AuthorizerRequestEvent['requestContext'],
-      };
-    };
+    const event = (sourceIp: string) => connectEvent(world, sourceIp);
     await authorize(event('203.0.113.1'), world.ports);
     await authorize(event('203.0.113.1'), world.ports);
     await expect(authorize(event('203.0.113.1'), world.ports)).rejects.toThrow('Unauthorized');
     await expect(authorize(event('203.0.113.2'), world.ports)).resolves.toMatchObject({ principalId: expect.any(String) });
+  });
+
+  it('charges forged and malformed connects to their own budget, never to the connects of the address', async () => {
+    const world = memoryWorld({ rateLimits: { connectPerMinute: 2, connectFailuresPerMinute: 5 } });
+    const junk = { ...connectEvent(world, '203.0.113.3'), queryStringParameters: { uid: 'x' } };
+    for (let i = 0; i < 25; i++) await expect(authorize(i % 2 ? junk : connectEvent(world, '203.0.113.3', true), world.ports)).rejects.toThrow('Unauthorized');
+    await expect(authorize(connectEvent(world, '203.0.113.3'), world.ports)).resolves.toMatchObject({ principalId: expect.any(String) });
+    await expect(authorize(connectEvent(world, '203.0.113.3'), world.ports)).resolves.toMatchObject({ principalId: expect.any(String) });
+    await expect(authorize(connectEvent(world, '203.0.113.3'), world.ports)).rejects.toThrow('Unauthorized');
+  });
+
+  it('stops writing failures once an address spent its failure budget, and still admits a valid signature', async () => {
+    const world = memoryWorld({ rateLimits: { connectFailuresPerMinute: 3 } });
+    const takes: string[] = [];
+    const take = world.rateLimits.take.bind(world.rateLimits);
+    const rateLimiter: RateLimiter = { take: (key, limit, now) => (takes.push(key.split('#')[0]!), take(key, limit, now)) };
+    const ports = { ...world.ports, rateLimiter };
+    for (let i = 0; i < 20; i++) await expect(authorize(connectEvent(world, '203.0.113.4', true), ports)).rejects.toThrow('Unauthorized');
+    // Three takes admitted, the fourth refused; the container then knows the budget is spent.
+    expect(takes).toEqual(['connectFailure', 'connectFailure', 'connectFailure', 'connectFailure']);
+    await expect(authorize(connectEvent(world, '203.0.113.4'), ports)).resolves.toMatchObject({ principalId: expect.any(String) });
+    expect(takes.slice(4)).toEqual(['connect']);
+    // Once the bucket refills, failures are counted again.
+    world.clock.t += 60_000;
+    await expect(authorize(connectEvent(world, '203.0.113.4', true), ports)).rejects.toThrow('Unauthorized');
+    expect(takes.slice(5)).toEqual(['connectFailure']);
   });
 });

@@ -2,7 +2,7 @@
  * Issue #6 item 2: fuzzing the `$connect` query string (uid, dev, ts, nonce, sig, pk; extra and duplicate
  * parameters, odd encodings, huge values) through raw WebSocket upgrades. Properties, per attempt: the
  * answer is 101 exactly when the request is, after decoding (last value wins, as API Gateway does), a fresh
- * validly signed connect, else 401 or 403 (never 500, never a hang-up). Per batch: no nonce item is created
+ * validly signed connect for the stack's own host, else 401 or 403 (never 500, never a hang-up). Per batch: no nonce item is created
  * by a refused attempt (nonces grow by the number of accepted ones), no account appears, and a valid
  * connect still works and answers `status`.
  *
@@ -11,7 +11,7 @@
  */
 import nacl from 'tweetnacl';
 import fc from 'fast-check';
-import { Limits } from '../../protocol';
+import { Limits, connectHost } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
 import { TableCounter } from '../support/fuzz-tables';
 import { rawUpgrade } from '../support/fuzz-upgrade';
@@ -57,6 +57,8 @@ interface Attempt {
   readonly skewMs: number;
   readonly dev: number;
   readonly forged: boolean;
+  /** Signed for another host than the stack's (a URL captured at another deployment), or null. */
+  readonly wrongHost: string | null;
   readonly ops: readonly Op[];
   readonly path: string;
 }
@@ -80,6 +82,7 @@ const attemptArb: fc.Arbitrary<Attempt> = fc.record({
   skewMs: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-50_000, 50_000, -70_000, 70_000, -1e12) }),
   dev: fc.oneof({ weight: 6, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(2, 16, 17, 99) }),
   forged: fc.boolean().map((b) => b && Math.random() < 0.15),
+  wrongHost: fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('other.example', 'localhost', '127.0.0.1', '127.0.0.1:1') }),
   ops: fc.array(opArb, { maxLength: 3 }),
   path: fc.constantFrom('/', '/', '/', '/anything', '/local'),
 });
@@ -116,6 +119,8 @@ let attempts = 0;
 beforeAll(async () => {
   stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED }, sweepIntervalMs: 3_600_000 });
   counter = new TableCounter(stack, ['connections', 'rateLimits', 'prekeys', 'queue', 'usernames', 'reports']);
+  // Failed attempts count in their own per-address bucket: made here, so the batches see it exist already.
+  expect(await rawUpgrade(stack.url, '/?uid=x')).toBe(401);
   alice = makeIdentity();
   const socket = await RawSocket.open(connectUrl(stack.url, alice));
   expect(await socket.request(registerFrame(alice))).toMatchObject({ type: 'result', created: true });
@@ -143,6 +148,7 @@ describe('fuzzing the $connect query string', () => {
       fc.asyncProperty(attemptArb, async (attempt) => {
         const id = attempt.registered ? alice : makeIdentity();
         const signed = connectParams(id, {
+          host: attempt.wrongHost ?? connectHost(stack.url),
           ts: Date.now() + attempt.skewMs,
           dev: attempt.dev,
           withPk: attempt.withPk,
@@ -160,7 +166,7 @@ describe('fuzzing the $connect query string', () => {
         const pk = effective.get('pk');
         const keyKnown = pk === undefined ? attempt.registered : pk === id.pk;
         const mayConnect =
-          same && keyKnown && !attempt.forged && Math.abs(attempt.skewMs) <= Limits.connectSkewMs && attempt.dev >= 1 && attempt.dev <= Limits.maxDevice;
+          same && keyKnown && !attempt.forged && attempt.wrongHost === null && Math.abs(attempt.skewMs) <= Limits.connectSkewMs && attempt.dev >= 1 && attempt.dev <= Limits.maxDevice;
 
         const status = await rawUpgrade(stack.url, target);
         attempts++;

@@ -29,6 +29,9 @@ const SUNSET = {
   noticeUrl: 'https://example.com/closing',
 };
 
+/** Idle and connection limits past the whole timeline: sockets stay open across its jumps. */
+const CONNECTIONS_OUTLIVE_THE_TIMELINE = { idleTimeoutMs: 365 * DAY, maxConnectionMs: 365 * DAY };
+
 /** One clock for the stack and every client: the timeline moves without sleeping. */
 const clock = { t: T0, now: () => clock.t };
 
@@ -45,8 +48,17 @@ describe('A whole timeline through the local stack with a controllable clock', (
   const sockets: RawSocket[] = [];
 
   beforeAll(async () => {
-    // No timers: each step moves the clock and runs the check the schedules would trigger.
-    stack = await startLocalStack({ port: 0, now: clock.now, config: { sunset: SUNSET, rateLimits: UNTHROTTLED }, sweepIntervalMs: 3_600_000, lifecycleIntervalMs: 3_600_000 });
+    // No timers: each step moves the clock and runs the check the schedules would trigger. The timeline jumps
+    // days while its sockets listen for notices, so the gateway's connection limits (on the same clock) are
+    // lifted here; test/integration/gateway-clock.test.ts covers them.
+    stack = await startLocalStack({
+      port: 0,
+      now: clock.now,
+      config: { sunset: SUNSET, rateLimits: UNTHROTTLED },
+      sweepIntervalMs: 3_600_000,
+      lifecycleIntervalMs: 3_600_000,
+      ...CONNECTIONS_OUTLIVE_THE_TIMELINE,
+    });
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
@@ -224,7 +236,7 @@ describe('A whole timeline through the local stack with a controllable clock', (
 describe('the local schedules', () => {
   it('follow the clock by themselves: a jump past two dates gives one notice of the latest phase', async () => {
     const local = { t: T0 };
-    const stack = await startLocalStack({ port: 0, now: () => local.t, config: { sunset: SUNSET, rateLimits: UNTHROTTLED }, lifecycleIntervalMs: 20 });
+    const stack = await startLocalStack({ port: 0, now: () => local.t, config: { sunset: SUNSET, rateLimits: UNTHROTTLED }, lifecycleIntervalMs: 20, ...CONNECTIONS_OUTLIVE_THE_TIMELINE });
     try {
       const id = makeIdentity();
       const socket = await RawSocket.open(connectUrl(stack.url, id, { ts: local.t }));

@@ -9,6 +9,8 @@ const fits: [BrowserFits, WsFits] = [true, true];
 import { fromBase64Url } from '../../protocol/base64url';
 import { IDENTITY_CONTEXT, SIGNED_PREKEY_CONTEXT, USER_ID_LENGTH, connectMessage, signedKeyMessage } from '../../protocol/connect';
 import { Limits } from '../../protocol/limits';
+import { loadOrCreateIdentity } from '../../client-sdk/src/identity/identity';
+import { signedConnectUrl } from '../../client-sdk/src/transport/connect-url';
 import { FakeServer, userIdOf, verifyEd25519 } from './fake-server';
 import { clientFor, connected, rejectionOf } from './helpers';
 
@@ -40,8 +42,24 @@ describe('connect', () => {
     expect(q.get('dev')).toBe('1');
     expect(fromBase64Url(q.get('nonce')!)).toHaveLength(16);
     expect(Math.abs(Number(q.get('ts')) - Date.now())).toBeLessThan(5000);
-    const message = connectMessage({ uid: q.get('uid')!, dev: 1, ts: Number(q.get('ts')), nonce: q.get('nonce')! });
+    const message = connectMessage({ host: new URL(server.url).host, uid: q.get('uid')!, dev: 1, ts: Number(q.get('ts')), nonce: q.get('nonce')! });
     expect(verifyEd25519(q.get('pk')!, new TextEncoder().encode(message), q.get('sig')!)).toBe(true);
+  });
+
+  it.each([
+    ['wss://abc123.execute-api.eu-west-1.amazonaws.com/prod', 'abc123.execute-api.eu-west-1.amazonaws.com'],
+    ['wss://ABC123.Execute-Api.eu-west-1.amazonaws.com:443/prod/', 'abc123.execute-api.eu-west-1.amazonaws.com'],
+    ['wss://chat.example.org:8443/ebb?x=1', 'chat.example.org:8443'],
+    ['ws://127.0.0.1:8787', '127.0.0.1:8787'],
+  ])('signs "ebb-connect-v2", the host of %s and the fields, so the URL is good at that host only', async (url, host) => {
+    const identity = await loadOrCreateIdentity(new MemoryStore());
+    const signed = new URL(signedConnectUrl(url, identity, 2, 1_700_000_000_000, false));
+    const q = signed.searchParams;
+    const expected = `ebb-connect-v2\n${host}\n${identity.userId}\n2\n1700000000000\n${q.get('nonce')}`;
+    const pk = Buffer.from(identity.signingPublicKey).toString('base64url');
+    expect(verifyEd25519(pk, new TextEncoder().encode(expected), q.get('sig')!)).toBe(true);
+    const elsewhere = expected.replace(host, 'other.example.org');
+    expect(verifyEd25519(pk, new TextEncoder().encode(elsewhere), q.get('sig')!)).toBe(false);
   });
 
   it('registers and publishes prekeys on first connect, and neither on the next', async () => {

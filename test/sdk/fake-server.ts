@@ -175,7 +175,7 @@ export class FakeServer {
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
-    const refusal = this.refuseUpgrades ?? (this.authorize(query) ? null : 401);
+    const refusal = this.refuseUpgrades ?? (this.authorize(query, req.headers.host) ? null : 401);
     this.upgrades.push({ query, accepted: refusal === null });
     if (refusal !== null) {
       socket.end(`HTTP/1.1 ${refusal} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -205,14 +205,14 @@ export class FakeServer {
   }
 
   /** The authorizer's checks (DESIGN §4), done with node:crypto. */
-  private authorize(query: URLSearchParams): boolean {
+  private authorize(query: URLSearchParams, host: string | undefined): boolean {
     const [uid, dev, ts, nonce, sig] = ['uid', 'dev', 'ts', 'nonce', 'sig'].map((k) => query.get(k));
-    if (!uid || !dev || !ts || !nonce || !sig) return false;
+    if (!uid || !dev || !ts || !nonce || !sig || !host) return false;
     const pk = query.get('pk') ?? this.accounts.get(uid)?.signingKey;
     if (!pk || userIdOf(pk) !== uid) return false;
     if (Math.abs(Number(ts) - this.now()) > Limits.connectSkewMs || this.nonces.has(nonce)) return false;
     this.nonces.add(nonce);
-    return verifyEd25519(pk, new TextEncoder().encode(connectMessage({ uid, dev: Number(dev), ts: Number(ts), nonce })), sig);
+    return verifyEd25519(pk, new TextEncoder().encode(connectMessage({ host: host.toLowerCase(), uid, dev: Number(dev), ts: Number(ts), nonce })), sig);
   }
 
   // ---- actions ---------------------------------------------------------------

@@ -1,5 +1,5 @@
 import nacl from 'tweetnacl';
-import { IDENTITY_CONTEXT, SIGNED_PREKEY_CONTEXT, connectMessage, connectQuery, signedKeyMessage, toBase64Url, USER_ID_HASH_BYTES } from '../../protocol';
+import { IDENTITY_CONTEXT, SIGNED_PREKEY_CONTEXT, connectHost, connectMessage, connectQuery, signedKeyMessage, toBase64Url, USER_ID_HASH_BYTES } from '../../protocol';
 
 /** A device identity built directly from the protocol, independent of the SDK. */
 export interface TestIdentity {
@@ -15,7 +15,12 @@ export function makeIdentity(): TestIdentity {
   return { uid: toBase64Url(nacl.hash(signing.publicKey).subarray(0, USER_ID_HASH_BYTES)), signing, identity, pk: toBase64Url(signing.publicKey) };
 }
 
+/** The host `connectParams` signs for when no URL or host is given (core tests pass it as the `Host` header). */
+export const TEST_HOST = 'ebb.test';
+
 export interface ConnectOptions {
+  /** The host the signature covers. @default TEST_HOST, or the host of the URL for `connectUrl` */
+  readonly host?: string;
   readonly dev?: number;
   readonly ts?: number;
   readonly nonce?: string;
@@ -28,13 +33,14 @@ export function connectParams(id: TestIdentity, options: ConnectOptions = {}) {
   const dev = options.dev ?? 1;
   const ts = options.ts ?? Date.now();
   const nonce = options.nonce ?? toBase64Url(nacl.randomBytes(16));
-  const message = new TextEncoder().encode(connectMessage({ uid: id.uid, dev, ts, nonce }));
+  const message = new TextEncoder().encode(connectMessage({ host: options.host ?? TEST_HOST, uid: id.uid, dev, ts, nonce }));
   const sig = toBase64Url(nacl.sign.detached(message, options.signWith ?? id.signing.secretKey));
   return { uid: id.uid, dev, ts, nonce, sig, pk: options.withPk === false ? undefined : id.pk };
 }
 
+/** A connect URL signed for the host of `base` (or `options.host`, to sign for another deployment). */
 export function connectUrl(base: string, id: TestIdentity, options: ConnectOptions = {}): string {
-  return `${base}/?${connectQuery(connectParams(id, options))}`;
+  return `${base}/?${connectQuery(connectParams(id, { host: connectHost(base), ...options }))}`;
 }
 
 export function registerFrame(id: TestIdentity, rid = 'reg') {

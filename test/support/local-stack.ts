@@ -12,6 +12,9 @@ export const UNTHROTTLED: NonNullable<EbbConfigInput['rateLimits']> = {
   bundlePerMinute: 100_000,
   registerPerMinute: 100_000,
   reportPerMinute: 100_000,
+  connectFailuresPerMinute: 100_000,
+  framesPerSecond: 10_000,
+  frameBurst: 100_000,
 };
 
 /**

@@ -1,0 +1,60 @@
+import { route as status } from '../../lambdas/handlers/status';
+import { route as unknownAction } from '../../lambdas/handlers/default';
+import type { WebSocketEvent } from '../../lambdas/handlers/events';
+import { FrameBudget } from '../../lambdas/core/frame-budget';
+import { memoryWorld } from '../support/memory-ports';
+
+const frame = (connectionId: string, body = '{"action":"status","rid":"s"}'): WebSocketEvent => ({
+  requestContext: {
+    routeKey: 'status',
+    eventType: 'MESSAGE',
+    connectionId,
+    requestId: 'r',
+    stage: 'test',
+    domainName: 'ebb.test',
+    apiId: 'api',
+    connectedAt: 0,
+    requestTimeEpoch: 0,
+    authorizer: { uid: 'u'.repeat(32), dev: '1', signingKey: 'k' },
+  },
+  body,
+});
+
+describe('the per-connection frame budget', () => {
+  it('answers the first frame past the burst RATE_LIMITED through the management API and closes that connection only', async () => {
+    const world = memoryWorld({ rateLimits: { framesPerSecond: 2, frameBurst: 4 } });
+    for (let i = 0; i < 4; i++) expect(JSON.parse((await status.invoke(frame('flood'), world.ports)).body!)).toMatchObject({ type: 'result' });
+    const refused = await status.invoke(frame('flood'), world.ports);
+    expect(refused).toEqual({ statusCode: 200 });
+    expect(world.notifier.pushes).toEqual([
+      { connectionId: 'flood', frame: { type: 'error', rid: 's', code: 'RATE_LIMITED', message: expect.any(String), retryable: true, retryAfterSeconds: 1 } },
+    ]);
+    expect(world.notifier.disconnected).toEqual(['flood']);
+    // Frames already on their way get the error as their reply; the connection is closed once.
+    expect(JSON.parse((await unknownAction.invoke(frame('flood', 'junk'), world.ports)).body!)).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(world.notifier.disconnected).toEqual(['flood']);
+    // Another connection has its own budget.
+    expect(JSON.parse((await status.invoke(frame('quiet'), world.ports)).body!)).toMatchObject({ type: 'result' });
+  });
+
+  it('refills at framesPerSecond on the clock', () => {
+    const budget = new FrameBudget();
+    const limits = { framesPerSecond: 10, frameBurst: 3 };
+    const at = (ms: number) => budget.spend('c', limits, ms).outcome;
+    expect([at(0), at(0), at(0)]).toEqual(['allowed', 'allowed', 'allowed']);
+    expect(at(99)).toBe('exceeded');
+    const fresh = new FrameBudget();
+    const spend = (ms: number) => fresh.spend('c', limits, ms).outcome;
+    expect([spend(0), spend(0), spend(0), spend(100), spend(200), spend(250)]).toEqual(['allowed', 'allowed', 'allowed', 'allowed', 'allowed', 'exceeded']);
+  });
+
+  it('forgets connections whose bucket is full again once it holds more than its capacity', () => {
+    const budget = new FrameBudget(10);
+    const limits = { framesPerSecond: 1, frameBurst: 1 };
+    for (let i = 0; i < 10; i++) expect(budget.spend(`c${i}`, limits, 0).outcome).toBe('allowed');
+    expect(budget.spend('c0', limits, 0).outcome).toBe('exceeded');
+    // At 2 s every bucket is full again: adding one more forgets them, the closing one too.
+    expect(budget.spend('new', limits, 2000).outcome).toBe('allowed');
+    expect(budget.spend('c0', limits, 2000).outcome).toBe('allowed');
+  });
+});
