@@ -87,7 +87,7 @@ export const Handlers: readonly HandlerSpec[] = [
     entry: 'delivery-token-set',
     routeKey: 'deliveryToken.set',
     tables: { accounts: ['GetItem', 'UpdateItem'] },
-    manageConnections: false,
+    manageConnections: true,
     returnsResponse: true,
   },
   {
