@@ -504,8 +504,11 @@ export class DynamoQueue implements CiphertextQueue {
         TableName: this.table,
         Key: { rcpt, sk: DEPTH_SORT_KEY },
         UpdateExpression:
-          'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, strangerMessages = if_not_exists(strangerMessages, :zero) + :stranger, expiresAt = :expires',
-        ConditionExpression: '(attribute_not_exists(queuedMessages) OR queuedMessages < :max) AND (attribute_not_exists(strangerMessages) OR strangerMessages < :strangerMax)',
+          'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, ' +
+          'strangerMessages = if_not_exists(strangerMessages, :zero) + :stranger, expiresAt = :expires',
+        ConditionExpression:
+          '(attribute_not_exists(queuedMessages) OR queuedMessages < :max) AND ' +
+          '(attribute_not_exists(strangerMessages) OR strangerMessages < :strangerMax)',
         ExpressionAttributeValues: {
           ':zero': 0,
           ':one': 1,

@@ -56,7 +56,10 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
       // the original's time, which the tag binds.
       // In the same millisecond the copy overwrote the original under the same key, share included: the
       // original's reservation is the one left over.
-      const dropped = earlier.sentAt === sentAt ? { messages: 1, strangers: earlier.share === 'stranger' ? 1 : 0 } : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }]);
+      const dropped =
+        earlier.sentAt === sentAt
+          ? { messages: 1, strangers: earlier.share === 'stranger' ? 1 : 0 }
+          : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }]);
       await ports.queue.release(recipient, dropped);
       return {
         message: { ...message, sentAt: earlier.sentAt, expiresAt: earlier.expiresAt, frank: franked(earlier.sentAt) },

@@ -91,7 +91,8 @@ export class Outbox {
   private async deliver(stamp: MessageStamp, message: Outgoing): Promise<SendResult> {
     const limits = await this.options.limits();
     // Checked for the longest device number before any message goes out, so nothing is sent.
-    const worstCase = maxWireLength(this.plaintext(stamp, message, Limits.maxDevice, Number.MAX_SAFE_INTEGER, new Uint8Array(Limits.deliveryTokenBytes)).length);
+    const longest = this.plaintext(stamp, message, Limits.maxDevice, Number.MAX_SAFE_INTEGER, new Uint8Array(Limits.deliveryTokenBytes));
+    const worstCase = maxWireLength(longest.length);
     if (worstCase > limits.maxCiphertextBytes) {
       throw new EbbError('PAYLOAD_TOO_LARGE', `the message encrypts to ${worstCase} bytes; this service accepts ${limits.maxCiphertextBytes}`);
     }
