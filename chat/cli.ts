@@ -73,7 +73,7 @@ async function readPassphrase(file: string): Promise<string> {
 }
 
 async function askPassphrase(terminal: Terminal): Promise<string> {
-  const passphrase = await terminal.askSecret('passphrase for the archive (8 characters or more): ');
+  const passphrase = await terminal.askSecret('passphrase for the archive (15 characters or more): ');
   // Typed blind, so typed twice; a piped one was not mistyped.
   if (terminal.isTty && (await terminal.askSecret('the same passphrase again: ')) !== passphrase) throw new Error('the passphrases differ');
   return passphrase;

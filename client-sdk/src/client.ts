@@ -1,7 +1,7 @@
 import { MessageId, UserId, Username } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
-import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type ArchiveContents, collectEntries, parseContents, writeEntries } from './archive/contents';
+import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type ArchiveContents, collectEntries, entriesToRestore, parseContents, writeEntries } from './archive/contents';
 import { openArchive, sealArchive } from './archive/format';
 import { EbbError, badRequest, toEbbError, withMessageId } from './errors';
 import { randomId } from './crypto/random';
@@ -66,8 +66,11 @@ export class EbbClient {
    * Restores an account from `exportArchive` into `options.store`, which must be empty, and returns
    * a client for it that is not yet connected. The user id stays the same, so contacts reach the
    * user on whichever deployment `options.url` names: connect() registers the account there if it
-   * is new to it and publishes fresh prekeys. Sessions continue with peers who moved too. Messages
-   * still queued on the old deployment are not in the archive.
+   * is new to it and publishes fresh prekeys. Messages still queued on the old deployment are not in
+   * the archive. Sessions do not continue: the archived device may have sent on them after the
+   * export, so the next message to each peer device starts a new session (X3DH), which peers take
+   * without an identity warning. Identity, contacts, accepted identities and safety numbers stay as they
+   * were; the archived sessions still open what peers send on them until they switch.
    *
    * Everything is decrypted and checked before the first write to the store, and a failed write
    * deletes what was written: the store ends up either fully imported or as it was.
@@ -94,7 +97,7 @@ export class EbbClient {
         throw badRequest(`device: the archive holds device ${contents.device} of its account`);
       }
       const identity = parseIdentity(contents.entries.find(([key]) => key === StoreKeys.identity)![1])!;
-      await writeEntries(settings.store, contents.entries);
+      await writeEntries(settings.store, entriesToRestore(contents.entries));
       return new EbbClient({ ...settings, device: contents.device }, identity, false);
     } catch (err) {
       throw toEbbError(err);
@@ -118,6 +121,7 @@ export class EbbClient {
           device,
           store,
           inbox: this.inbox,
+          sessions: this.sessions,
           now,
           prekeyPolicy,
           onStatus: (status) => (this.limits = status.limits),
@@ -438,9 +442,10 @@ export class EbbClient {
    * snapshot: export while the app is not sending, or after close(), for a consistent archive.
    *
    * The archive holds secret keys and is only as strong as the passphrase: it is encrypted with
-   * XSalsa20-Poly1305 under a key derived by scrypt (N = 2^15, r = 8, p = 1), which slows down
-   * guessing but cannot save a guessable passphrase. Store it like the keys it contains.
-   * @throws EbbError BAD_REQUEST (not retryable) when `passphrase` is shorter than 8 characters.
+   * XSalsa20-Poly1305 under a key derived by scrypt (N = 2^17, r = 8, p = 1: 128 MiB and about a
+   * second per guess), which slows down guessing but cannot save a guessable passphrase. Store it
+   * like the keys it contains. Archives written with N = 2^15 by earlier versions still import.
+   * @throws EbbError BAD_REQUEST (not retryable) when `passphrase` is shorter than 15 characters.
    * @throws EbbError INTERNAL (retryable) when the store fails; its error is the `cause`.
    */
   async exportArchive(passphrase: string): Promise<Uint8Array> {
@@ -495,8 +500,12 @@ export class EbbClient {
   }
 }
 
-/** Not a strength check (that is the app's to make), only a floor against the worst choices. */
-const MIN_PASSPHRASE_LENGTH = 8;
+/**
+ * Not a strength check (that is the app's to make), only a floor against the worst choices. 15, as
+ * NIST SP 800-63B-4 §3.1.1.2 asks of a password that is the only factor: nothing else stands between
+ * a stolen archive and offline guessing. Imports accept any length, so older archives still open.
+ */
+const MIN_PASSPHRASE_LENGTH = 15;
 
 /** The protocol's bound on `expiresInSeconds`; burn-after-reading uses the same. */
 const MAX_SECONDS = 365 * 86400;

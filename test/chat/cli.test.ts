@@ -79,7 +79,7 @@ it('main reads a piped passphrase as the line after /export, never sending it, a
   const archive = join(profile, '..', `${profile.split('/').at(-1)}.archive`);
   const run = await runMain(['chat', '--url', stack.url, '--profile', profile], `/to ${peer.session.userId}\n/export ${archive}\npiped passphrase\nlast words\n`);
   expect(run).toMatchObject({ code: 0, err: '' });
-  expect(run.out).toContain('passphrase for the archive (8 characters or more): ');
+  expect(run.out).toContain('passphrase for the archive (15 characters or more): ');
   expect(run.out).toContain(`archive written to ${archive}`);
   expect(run.out).toContain(': last words  (sent)');
   await peer.out.waitFor('last words  #1');

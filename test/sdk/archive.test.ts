@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { EbbClient, EbbError, FileStore, type KeyStore, MemoryStore } from '../../client-sdk/src';
 import { openArchive, sealArchive } from '../../client-sdk/src/archive/format';
+import { PREKEY_ID_JUMP } from '../../client-sdk/src/session/rollback';
+import { fromBase64Url } from '../../protocol/base64url';
+import oldArchive from '../fixtures/archive-v1-logn15.json';
 import { FakeServer } from './fake-server';
 import { FAST_RECONNECT, connected, inbox, rejectionOf, waitFor } from './helpers';
 
@@ -48,18 +51,23 @@ beforeAll(async () => {
 });
 
 describe('exportArchive / importArchive', () => {
-  it('writes the versioned container: magic, scrypt N = 2^15, r = 8, p = 1, then salt, nonce and box', () => {
+  it('writes the versioned container: magic, scrypt N = 2^17, r = 8, p = 1, then salt, nonce and box', () => {
     expect(new TextDecoder().decode(archive.subarray(0, 8))).toBe('EBBARCH1');
-    expect([...archive.subarray(8, 11)]).toEqual([15, 8, 1]);
+    expect([...archive.subarray(8, 11)]).toEqual([17, 8, 1]);
     expect(archive.length).toBeGreaterThan(8 + 3 + 16 + 24 + 16);
   });
 
-  it('restores every store key into an empty MemoryStore, with the same user id', async () => {
+  it('restores every store key into an empty MemoryStore, with the same user id, a new session epoch and prekey ids moved on', async () => {
     const store = new MemoryStore();
     const restored = await EbbClient.importArchive(archive, PASSPHRASE, { url: UNUSED_URL, store });
     expect(restored.userId).toBe(archived.userId);
     expect(restored.device).toBe(1);
-    expect(await snapshot(store)).toEqual(archived.entries);
+    const { 'session-epoch': epoch, 'prekeys/next-id': nextId, ...rest } = await snapshot(store);
+    const { 'session-epoch': archivedEpoch, 'prekeys/next-id': archivedNextId, ...archivedRest } = archived.entries;
+    expect(rest).toEqual(archivedRest);
+    expect(epoch).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(epoch).not.toBe(archivedEpoch ?? '');
+    expect(Number(nextId)).toBe(Number(archivedNextId ?? 0) + PREKEY_ID_JUMP);
   });
 
   it('round-trips real sessions through FileStores; the restored account registers on a new deployment and talks on', async () => {
@@ -83,8 +91,9 @@ describe('exportArchive / importArchive', () => {
       const newStore = new FileStore(join(dir, 'alice-moved'));
       const moved = await EbbClient.importArchive(bytes, PASSPHRASE, { url: serverB.url, store: newStore, reconnect: FAST_RECONNECT });
       clients.push(moved);
-      const { 'account/registered': _registered, ...portable } = before;
-      expect(await snapshot(newStore)).toEqual(portable);
+      const { 'account/registered': _registered, 'session-epoch': _epoch, 'prekeys/next-id': _nextId, ...portable } = before;
+      const { 'session-epoch': _newEpoch, 'prekeys/next-id': _newNextId, ...imported } = await snapshot(newStore);
+      expect(imported).toEqual(portable);
       expect(Object.keys(portable).filter((k) => k.startsWith('sessions/'))).toEqual([`sessions/${bob.userId}/1`]);
 
       // The new deployment has never seen the account: pk goes along, and it registers there.
@@ -94,15 +103,24 @@ describe('exportArchive / importArchive', () => {
       expect(serverB.actions(alice.userId)).toEqual(['hello', 'register', 'keys.count', 'keys.publish', 'fetch']);
       expect(await newStore.get('account/registered')).toBe(serverB.url);
 
-      // Bob moves too (by the same route), and the session with him simply continues.
+      // Bob moves too (by the same route). Neither resumes the archived session: a new X3DH starts one,
+      // with Bob's keys on B, and no identity warning on either side.
       const bobMoved = await EbbClient.importArchive(await bob.exportArchive(PASSPHRASE), PASSPHRASE, { url: serverB.url, reconnect: FAST_RECONNECT });
       clients.push(bobMoved);
       await bobMoved.connect();
       const movedInbox = inbox(bobMoved);
+      const changes: string[] = [];
+      for (const c of [moved, bobMoved]) c.on('identityChanged', (e) => changes.push(e.userId));
       await moved.send(bob.userId, 'on B');
-      await waitFor(() => movedInbox.length === 1);
+      await waitFor(() => movedInbox.length === 1, 10_000);
       expect(movedInbox[0]).toMatchObject({ from: alice.userId, text: 'on B' });
-      expect(serverB.framesOf(alice.userId, 'keys.bundle')).toEqual([]);
+      expect(movedInbox[0]!.identityChanged).toBeUndefined();
+      expect(serverB.framesOf(alice.userId, 'keys.bundle')).toHaveLength(1);
+      const movedAliceInbox = inbox(moved);
+      await bobMoved.send(alice.userId, 'reply on B');
+      await waitFor(() => movedAliceInbox.length === 1, 10_000);
+      expect(movedAliceInbox[0]).toMatchObject({ from: bob.userId, text: 'reply on B' });
+      expect(changes).toEqual([]);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
       await Promise.all([serverA.close(), serverB.close()]);
@@ -144,7 +162,7 @@ describe('exportArchive / importArchive', () => {
         expectDamaged(await rejectionOf(EbbClient.importArchive(damaged, PASSPHRASE, { url: UNUSED_URL, store })));
         expect(await store.list('')).toEqual([]);
       }),
-      { numRuns: 8 }, // each run costs an scrypt at N = 2^15; the cheap-N property below covers every position
+      { numRuns: 4 }, // each run costs an scrypt at N = 2^17; the cheap-N property below covers every position
     );
     for (const length of [0, 10, 40, archive.length - 1]) {
       expectDamaged(await rejectionOf(EbbClient.importArchive(archive.subarray(0, length), PASSPHRASE, { url: UNUSED_URL, store })));
@@ -169,7 +187,7 @@ describe('exportArchive / importArchive', () => {
   });
 
   it('refuses well-sealed contents that are not an account archive', async () => {
-    const notAnAccount = await sealArchive(new TextEncoder().encode('{"format":"ebb-archive","version":1}'), PASSPHRASE);
+    const notAnAccount = await sealArchive(new TextEncoder().encode('{"format":"ebb-archive","version":1}'), PASSPHRASE, { logN: 15 });
     const store = new MemoryStore();
     expectDamaged(await rejectionOf(EbbClient.importArchive(notAnAccount, PASSPHRASE, { url: UNUSED_URL, store })));
     expect(await store.list('')).toEqual([]);
@@ -212,9 +230,28 @@ describe('exportArchive / importArchive', () => {
     expect(await neverConnected.exportArchive(PASSPHRASE)).toBeInstanceOf(Uint8Array);
   });
 
-  it('refuses a passphrase shorter than 8 characters', async () => {
+  it('refuses a passphrase shorter than 15 characters (counted after NFC) with BAD_REQUEST, and takes 15', async () => {
     const client = await offlineClient();
-    expect(await rejectionOf(client.exportArchive('short'))).toMatchObject({ code: 'BAD_REQUEST', retryable: false });
+    for (const short of ['short', 'fourteen chars', 'e\u0301'.repeat(14)]) {
+      const err = await rejectionOf(client.exportArchive(short));
+      expect(EbbError.is(err, 'BAD_REQUEST')).toBe(true);
+      expect(err).toMatchObject({ retryable: false });
+    }
+    expect(await client.exportArchive('fifteen chars!!')).toBeInstanceOf(Uint8Array);
+  });
+
+  it('still imports an archive written before N rose: N = 2^15 and a passphrase of any length', async () => {
+    const bytes = fromBase64Url(oldArchive.archive);
+    expect([...bytes.subarray(8, 11)]).toEqual([15, 8, 1]);
+    const store = new MemoryStore();
+    const restored = await EbbClient.importArchive(bytes, oldArchive.passphrase, { url: UNUSED_URL, store });
+    expect(restored.userId).toBe(oldArchive.userId);
+    expect(restored.device).toBe(oldArchive.device);
+    expect(await store.get('app/history/0001')).toBe(JSON.stringify({ from: 'someone', text: 'kept by the app' }));
+    for (const key of oldArchive.entryKeys) expect(await store.get(key)).toBeDefined();
+    // An old archive sealed with a short passphrase (8 was the floor) opens too: only export enforces 15.
+    const short = await sealArchive(await openArchive(bytes, oldArchive.passphrase).then((c) => c!), 'eight ch', { logN: 15 });
+    expect((await EbbClient.importArchive(short, 'eight ch', { url: UNUSED_URL })).userId).toBe(oldArchive.userId);
   });
 });
 

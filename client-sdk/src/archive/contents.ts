@@ -2,6 +2,8 @@ import * as z from 'zod/mini';
 import { Device, UserId } from '../../../protocol/frames';
 import { parseIdentity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
+import { jumpedPrekeyId } from '../session/rollback';
+import { newSessionEpoch } from '../session/sessions';
 import { StoreKeys } from '../store/layout';
 
 /**
@@ -70,6 +72,17 @@ export function parseContents(bytes: Uint8Array): ArchiveContents | null {
   const identity = parsed.entries.find(([key]) => key === StoreKeys.identity);
   if (!identity || parseIdentity(identity[1])?.userId !== parsed.userId) return null;
   return parsed;
+}
+
+/**
+ * What an import writes: the archived entries with a new session epoch, so no archived sending chain is
+ * ever resumed (Sessions.reset), and prekey ids moved past any the archived device published since.
+ */
+export function entriesToRestore(entries: readonly (readonly [string, string])[]): [string, string][] {
+  const restored = new Map(entries);
+  restored.set(StoreKeys.sessionEpoch, newSessionEpoch());
+  restored.set(StoreKeys.nextPrekeyId, jumpedPrekeyId(restored.get(StoreKeys.nextPrekeyId), null));
+  return [...restored];
 }
 
 /**

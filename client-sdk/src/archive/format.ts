@@ -13,7 +13,12 @@ import { randomBytes } from '../crypto/random';
 
 const MAGIC = new TextEncoder().encode('EBBARCH1');
 const SALT_LENGTH = 16;
-/** 2^15 (32 MiB with r = 8) is the floor for new archives and for what is opened. */
+/**
+ * New archives use 2^17: 128 * r * N = 128 MiB of memory with r = 8, about a second in Node and in
+ * browsers (noble's scrypt accepts up to 1 GiB by default), as costly per guess as the archive can afford.
+ */
+export const SEAL_LOG_N = 17;
+/** 2^15 (32 MiB with r = 8): archives written before SEAL_LOG_N rose still open; nothing weaker does. */
 export const MIN_LOG_N = 15;
 /** A damaged or hostile header must not make an import allocate more than 256 MiB. */
 const MAX_LOG_N = 18;
@@ -25,7 +30,7 @@ const NONCE_OFFSET = SALT_OFFSET + SALT_LENGTH;
 const BOX_OFFSET = NONCE_OFFSET + nacl.secretbox.nonceLength;
 
 export interface SealOptions {
-  /** log2 of scrypt's N. @default MIN_LOG_N */
+  /** log2 of scrypt's N. @default SEAL_LOG_N */
   readonly logN?: number;
 }
 
@@ -36,7 +41,7 @@ export interface OpenOptions {
 
 /** Encrypts `contents` under a key derived from `passphrase` with a fresh salt and nonce. */
 export async function sealArchive(contents: Uint8Array, passphrase: string, options: SealOptions = {}): Promise<Uint8Array> {
-  const logN = options.logN ?? MIN_LOG_N;
+  const logN = options.logN ?? SEAL_LOG_N;
   if (!Number.isInteger(logN) || logN < 1 || logN > MAX_LOG_N) throw new TypeError(`logN: expected a whole number from 1 to ${MAX_LOG_N}`);
   const salt = randomBytes(SALT_LENGTH);
   const nonce = randomBytes(nacl.secretbox.nonceLength);

@@ -7,6 +7,8 @@ import { StoreKeys } from '../store/layout';
 import type { Request } from '../transport/connection';
 import type { Inbox } from './inbox';
 import { type PrekeyPolicy, replenishPrekeys } from './prekeys';
+import { isRolledBack, recoverFromRollback } from './rollback';
+import type { Sessions } from './sessions';
 
 export interface HandshakeOptions {
   readonly identity: Identity;
@@ -15,6 +17,7 @@ export interface HandshakeOptions {
   readonly device: number;
   readonly store: KeyStore;
   readonly inbox: Inbox;
+  readonly sessions: Sessions;
   readonly now: () => number;
   readonly prekeyPolicy: PrekeyPolicy;
   readonly onStatus: (status: ServiceStatus) => void;
@@ -24,7 +27,9 @@ export interface HandshakeOptions {
 
 /**
  * What runs on every new socket before the client reports itself ready (DESIGN §4, §6): hello,
- * register if the server does not know us (or holds another identity key of ours), rotate the signed prekey and top up one-time prekeys, then drain the queue.
+ * register if the server does not know us (or holds another identity key of ours), stop sending on
+ * the sessions of a store the server shows to be an older copy (session/rollback.ts), rotate the signed
+ * prekey and top up one-time prekeys, then drain the queue.
  */
 export async function handshake(request: Request, options: HandshakeOptions): Promise<void> {
   const { identity, device, store, inbox } = options;
@@ -41,7 +46,10 @@ export async function handshake(request: Request, options: HandshakeOptions): Pr
   options.onRegistered();
 
   try {
-    await replenishPrekeys(request, store, identity, options.now(), options.prekeyPolicy);
+    const count = await request('keys.count', {});
+    // Before anything is sent or published from a store the server shows to be an older copy.
+    if (await isRolledBack(store, count)) await recoverFromRollback(store, options.sessions, count);
+    await replenishPrekeys(request, store, identity, options.now(), options.prekeyPolicy, count);
   } catch (err) {
     // A read-only service still delivers what is queued: prekeys can wait, the drain cannot.
     if (!EbbError.is(err, 'SERVICE_READ_ONLY')) throw err;

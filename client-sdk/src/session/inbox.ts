@@ -223,8 +223,12 @@ export class Inbox {
     if (uncommitted) this.dropped++;
     if (!opened) return null;
     const plaintext = opened.content;
+    // The envelope's times are the server's word, unauthenticated: the lifetime sealed by the sender
+    // counts from sentAt only when that is not later than now, so the server may shorten it, never extend it.
     const expiresAt =
-      plaintext.expiresInSeconds === undefined ? undefined : Math.min(envelope.expiresAt, envelope.sentAt + plaintext.expiresInSeconds * 1000);
+      plaintext.expiresInSeconds === undefined
+        ? undefined
+        : Math.min(envelope.expiresAt, Math.min(envelope.sentAt, this.options.now()) + plaintext.expiresInSeconds * 1000);
     const message: ReceivedMessage = {
       id: envelope.id,
       from: envelope.from.user,

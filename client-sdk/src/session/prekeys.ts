@@ -10,6 +10,7 @@ import type { Identity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import type { Request } from '../transport/connection';
+import type { Answer } from '../transport/server-frames';
 
 /** Below this many one-time prekeys on the server, the client tops them up. */
 export const PREKEY_LOW_WATER = 25;
@@ -38,8 +39,15 @@ type SignedRecord = z.infer<typeof SignedRecord>;
  * prekeys retired longer than `policy.graceMs` ago. Private halves are stored before the public
  * halves are published: a key the server hands out must always be one we can use.
  */
-export async function replenishPrekeys(request: Request, store: KeyStore, identity: Identity, now: number, policy: PrekeyPolicy): Promise<void> {
-  const count = await request('keys.count', {});
+export async function replenishPrekeys(
+  request: Request,
+  store: KeyStore,
+  identity: Identity,
+  now: number,
+  policy: PrekeyPolicy,
+  counted?: Answer<'keys.count'>,
+): Promise<void> {
+  const count = counted ?? (await request('keys.count', {}));
   const current = parseJson(Current, await store.get(StoreKeys.currentSignedPrekey));
   const needSigned =
     count.signedPrekeyId === null || !current || current.keyId !== count.signedPrekeyId || now - current.createdAt >= policy.rotationMs;
@@ -105,7 +113,12 @@ async function forgetExpiredSignedPrekeys(store: KeyStore, now: number, policy: 
   for (const key of await store.list(StoreKeys.signedPrekeyPrefix)) {
     const record = parseJson(SignedRecord, await store.get(key));
     // Wiping the secret is what makes first messages under it undecryptable: forward secrecy.
-    if (!record || (record.retiredAt !== null && now - record.retiredAt > policy.graceMs)) await store.delete(key);
+    if (!record || (record.retiredAt !== null && now - record.retiredAt > policy.graceMs)) {
+      await store.delete(key);
+      // Headers answered under it can no longer open a session: no need to remember them.
+      const keyId = Number(key.slice(StoreKeys.signedPrekeyPrefix.length));
+      for (const used of await store.list(StoreKeys.usedBaseKeyPrefix(keyId))) await store.delete(used);
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { KeyId, PublicKey } from '../../../protocol/frames';
 import { concatBytes, u32be } from '../crypto/bytes';
+import { randomId } from '../crypto/random';
 import { type PrekeyFields, decodeWireMessage, encodePrefix, encodeWireMessage } from '../crypto/envelope';
 import { decodeHeader, deserializeState, encodeHeader, initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, serializeState } from '../crypto/ratchet';
 import { x3dhInitiate, x3dhRespond } from '../crypto/x3dh';
@@ -31,6 +32,8 @@ const SessionState = z.object({
   baseKey: PublicKey,
   /** Set on the initiator's side until the first message arrives in this session: until then every message carries the X3DH header. */
   pendingPrekey: z.nullable(z.object({ signedPrekeyId: KeyId, oneTimePrekeyId: z.nullable(KeyId) })),
+  /** The store's session epoch when the session was made (see `reset`); absent before epochs existed. */
+  epoch: z.optional(z.string()),
   ratchet: z.string(),
 });
 type SessionState = z.infer<typeof SessionState>;
@@ -63,8 +66,20 @@ export class Sessions {
 
   constructor(private readonly options: SessionsOptions) {}
 
+  /** Whether there is a session this device may send on to the peer device (see `reset`). */
   async has(userId: string, device: number): Promise<boolean> {
-    return (await this.read(userId, device)) !== undefined;
+    const record = await this.read(userId, device);
+    return record !== undefined && this.sendable(record.current, await this.epoch());
+  }
+
+  /**
+   * Never sends on any session stored so far: the store may be a copy of an older state (an archive,
+   * a backup), and a sending chain resumed from it would repeat ratchet headers and message keys the
+   * device already used. The next send to each peer device starts a new session with X3DH; the old
+   * ones still open what peers send on them until they switch. One write, so it holds all or nothing.
+   */
+  async reset(): Promise<void> {
+    await this.options.store.set(StoreKeys.sessionEpoch, newSessionEpoch());
   }
 
   /**
@@ -76,7 +91,9 @@ export class Sessions {
   initiate(bundle: VerifiedBundle, prekeys: DevicePrekeys): Promise<void> {
     const { userId } = bundle;
     return this.locked(userId, prekeys.device, async () => {
-      if ((await this.read(userId, prekeys.device)) !== undefined) return;
+      const existing = await this.read(userId, prekeys.device);
+      const epoch = await this.epoch();
+      if (existing && this.sendable(existing.current, epoch)) return;
       const { identity } = this.options;
       const x3dh = x3dhInitiate(
         { publicKey: identity.identityPublicKey, secretKey: identity.identitySecretKey },
@@ -91,9 +108,12 @@ export class Sessions {
         associatedData: toBase64Url(x3dh.associatedData),
         baseKey: toBase64Url(x3dh.ephemeralKey),
         pendingPrekey: { signedPrekeyId: x3dh.signedPrekeyId, oneTimePrekeyId: x3dh.oneTimePrekeyId },
+        epoch,
         ratchet: serializeState(initInitiator(x3dh.sharedSecret, prekeys.signedPrekey.publicKey)),
       };
-      await this.write(userId, prekeys.device, { current: state, previous: [] });
+      // Sessions from before a reset stay, to open what the peer still sends on them.
+      const previous = existing ? [existing.current, ...existing.previous].slice(0, MAX_PREVIOUS_SESSIONS) : [];
+      await this.write(userId, prekeys.device, { current: state, previous });
     });
   }
 
@@ -104,7 +124,9 @@ export class Sessions {
   encrypt(userId: string, device: number, plaintext: Uint8Array): Promise<Uint8Array> {
     return this.locked(userId, device, async () => {
       const record = await this.read(userId, device);
-      if (!record) throw new EbbError('INTERNAL', 'no session with this device', { retryable: true });
+      if (!record || !this.sendable(record.current, await this.epoch())) {
+        throw new EbbError('INTERNAL', 'no session with this device', { retryable: true });
+      }
       const state = record.current;
       const { identity } = this.options;
       const prekey: PrekeyFields | null = state.pendingPrekey && {
@@ -168,9 +190,9 @@ export class Sessions {
         const verdict = fresh && prekey ? await this.options.peers.observe(from, prekey) : 'trusted';
         if (verdict === 'invalid') return null;
         const advanced: SessionState = { ...state, pendingPrekey: null, ratchet: serializeState(opened.state) };
-        const others = known.filter((s) => s !== state);
-        await this.write(from, fromDevice, { current: advanced, previous: others.slice(0, MAX_PREVIOUS_SESSIONS) });
+        await this.write(from, fromDevice, await this.arrange(record, state, advanced, fresh !== null));
         if (fresh && fresh.oneTimePrekeyId !== null) await this.options.store.delete(StoreKeys.oneTimePrekey(fresh.oneTimePrekeyId));
+        if (fresh && fresh.oneTimePrekeyId === null) await this.options.store.set(usedBaseKey(prekey!), '1');
         return { content, fromChangedIdentity: verdict === 'changed' };
       }
       return null;
@@ -193,9 +215,28 @@ export class Sessions {
     }
   }
 
+  /**
+   * The record after `state` opened a message as `advanced`. A session the peer just started (`fresh`)
+   * becomes current: the peer reinstalled, restored or answered at once. An older one becomes current
+   * again only in place of our own unanswered initiation (both sides started at once) or of a session from
+   * before a reset: a late or replayed message on a superseded session cannot steer our replies back to it.
+   */
+  private async arrange(record: SessionRecord | undefined, state: SessionState, advanced: SessionState, fresh: boolean): Promise<SessionRecord> {
+    const known = record ? [record.current, ...record.previous] : [];
+    const others = known.filter((s) => s !== state);
+    const epoch = await this.epoch();
+    const current = record?.current;
+    const promote =
+      fresh || !current || state === current || (this.sendable(advanced, epoch) && (current.pendingPrekey !== null || !this.sendable(current, epoch)));
+    if (promote) return { current: advanced, previous: others.slice(0, MAX_PREVIOUS_SESSIONS) };
+    return { current, previous: record!.previous.map((s) => (s === state ? advanced : s)) };
+  }
+
   /** X3DH as the responder, from a prekey message's header: the new session, not yet stored. */
   private async respond(prekey: PrekeyFields): Promise<{ state: SessionState; oneTimePrekeyId: number | null } | null> {
     const { identity, store, now, prekeyPolicy } = this.options;
+    // Without a one-time prekey nothing else makes X3DH single-use: refuse a header already answered.
+    if (prekey.oneTimePrekeyId === null && (await store.get(usedBaseKey(prekey))) !== undefined) return null;
     const signedPrekey = await loadSignedPrekey(store, prekey.signedPrekeyId, now(), prekeyPolicy);
     const oneTimePrekey = prekey.oneTimePrekeyId === null ? null : await loadOneTimePrekey(store, prekey.oneTimePrekeyId);
     if (!signedPrekey || (prekey.oneTimePrekeyId !== null && !oneTimePrekey)) return null;
@@ -211,6 +252,7 @@ export class Sessions {
         associatedData: toBase64Url(agreed.associatedData),
         baseKey: toBase64Url(prekey.ephemeralKey),
         pendingPrekey: null,
+        epoch: await this.epoch(),
         ratchet: serializeState(initResponder(agreed.sharedSecret, signedPrekey)),
       },
       oneTimePrekeyId: prekey.oneTimePrekeyId,
@@ -231,6 +273,14 @@ export class Sessions {
       u32be(toDevice),
       prefix,
     );
+  }
+
+  private async epoch(): Promise<string> {
+    return (await this.options.store.get(StoreKeys.sessionEpoch)) ?? '';
+  }
+
+  private sendable(state: SessionState, epoch: string): boolean {
+    return (state.epoch ?? '') === epoch;
   }
 
   private async read(userId: string, device: number): Promise<SessionRecord | undefined> {
@@ -262,3 +312,12 @@ export class Sessions {
   }
 }
 
+/** A fresh session epoch: random, so no earlier copy of the store can hold sessions made in it. */
+export function newSessionEpoch(): string {
+  return randomId(16);
+}
+
+/** Where the responder notes a one-time-prekey-less X3DH header it answered, until that signed prekey is forgotten. */
+function usedBaseKey(prekey: PrekeyFields): string {
+  return StoreKeys.usedBaseKey(prekey.signedPrekeyId, toBase64Url(prekey.ephemeralKey));
+}

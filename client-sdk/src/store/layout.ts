@@ -14,6 +14,9 @@ export const StoreKeys = {
   /** JSON `{ secretKey, createdAt, retiredAt }`: kept for a grace period after rotation. */
   signedPrekeyPrefix: 'prekeys/signed/',
   signedPrekey: (keyId: number) => `prekeys/signed/${keyId}`,
+  /** `1` for an X3DH ephemeral key answered without a one-time prekey; deleted with its signed prekey. */
+  usedBaseKeyPrefix: (signedKeyId: number) => `prekeys/used-base/${signedKeyId}/`,
+  usedBaseKey: (signedKeyId: number, baseKey: string) => `prekeys/used-base/${signedKeyId}/${baseKey}`,
   /** base64url secret key; deleted once a session built on it is stored. */
   oneTimePrekey: (keyId: number) => `prekeys/one-time/${keyId}`,
   /** JSON `{ token, publishedTo }`: this account's delivery token and the deployment holding its hash (session/delivery-tokens.ts). */
@@ -24,6 +27,8 @@ export const StoreKeys = {
   peer: (userId: string) => `peers/${userId}`,
   /** JSON `{ current, previous }` Double Ratchet sessions with one peer device. */
   sessionPrefix: (userId: string) => `sessions/${userId}/`,
+  /** Sessions made under another value are never sent on again (Sessions.reset); absent means ''. */
+  sessionEpoch: 'session-epoch',
   session: (userId: string, device: number) => `sessions/${userId}/${device}`,
   seenPrefix: 'seen/',
   /** Keyed by sender as well: ids are chosen by senders, so only (sender, id) is unique. */
