@@ -84,6 +84,13 @@ export const Handlers: readonly HandlerSpec[] = [
     returnsResponse: true,
   },
   {
+    entry: 'delivery-token-set',
+    routeKey: 'deliveryToken.set',
+    tables: { accounts: ['GetItem', 'UpdateItem'] },
+    manageConnections: true,
+    returnsResponse: true,
+  },
+  {
     entry: 'account-delete',
     routeKey: 'account.delete',
     tables: {

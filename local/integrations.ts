@@ -5,6 +5,7 @@ import type { HandlerSpec } from '../lambdas/routes';
 import * as accountDelete from '../lambdas/handlers/account-delete';
 import * as ack from '../lambdas/handlers/ack';
 import * as connect from '../lambdas/handlers/connect';
+import * as deliveryTokenSet from '../lambdas/handlers/delivery-token-set';
 import * as defaultRoute from '../lambdas/handlers/default';
 import * as disconnect from '../lambdas/handlers/disconnect';
 import * as fetch from '../lambdas/handlers/fetch';
@@ -45,6 +46,7 @@ const MODULES: Record<string, RouteModule> = {
   'username-lookup': usernameLookup,
   'account-delete': accountDelete,
   report,
+  'delivery-token-set': deliveryTokenSet,
 };
 
 /**

@@ -18,4 +18,5 @@ export const Actions = [
   'username.lookup',
   'account.delete',
   'report',
+  'deliveryToken.set',
 ] as const satisfies readonly Action[];

@@ -9,6 +9,7 @@ export const DEFAULT_CONFIG: EbbConfig = {
   retentionDays: 30,
   maxCiphertextBytes: 16384,
   maxQueueDepth: 10000,
+  strangerQueuePercent: 50,
   rateLimits: {
     sendPerMinute: 120,
     connectPerMinute: 20,

@@ -50,6 +50,12 @@ export const EbbConfigSchema = z.strictObject({
   retentionDays: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(365)),
   maxCiphertextBytes: z.number().check(z.int('must be a whole number'), z.minimum(256), z.maximum(Limits.ciphertextBytesCeiling)),
   maxQueueDepth: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1_000_000)),
+  /**
+   * The percentage of each queue that senders the recipient never wrote to may fill (DESIGN §6); contacts may
+   * fill all of `maxQueueDepth`. A whole number, as every number of the deployed config; at least 1, or no
+   * one could ever be written to first.
+   */
+  strangerQueuePercent: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100)),
   rateLimits: z.strictObject({
     sendPerMinute: perMinute,
     connectPerMinute: perMinute,

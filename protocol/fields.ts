@@ -38,6 +38,12 @@ export const Commitment = bytes(COMMITMENT_BYTES);
 export const Frank = z.object({ commitment: Commitment, tag: bytes(FRANK_TAG_BYTES), kid: FrankKeyId });
 export type Frank = z.infer<typeof Frank>;
 
+/**
+ * The recipient's delivery token, as a contact presents it in `send` (DESIGN §6): the recipient's SDK puts it
+ * inside every message it sends, so only people it wrote to hold it. Never logged.
+ */
+export const DeliveryToken = bytes(Limits.deliveryTokenBytes);
+
 /** A discoverable name (DESIGN §5): unique regardless of case, so "Alice_1" and "alice_1" are one name. */
 export const Username = z.string().check(z.regex(/^[A-Za-z0-9_]{3,32}$/, 'must be 3 to 32 characters of A-Z, a-z, 0-9 and _'));
 

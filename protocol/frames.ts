@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { ErrorCode } from './errors';
 import { AccountDeleteFrame } from './client-frames/account-delete';
 import { AckFrame } from './client-frames/ack';
+import { DeliveryTokenSetFrame } from './client-frames/delivery-token-set';
 import { FetchFrame } from './client-frames/fetch';
 import { HelloFrame } from './client-frames/hello';
 import { KeysBundleFrame } from './client-frames/keys-bundle';
@@ -21,6 +22,7 @@ export { Actions } from './actions';
 export {
   Ciphertext,
   Commitment,
+  DeliveryToken,
   Device,
   Frank,
   FrankKeyId,
@@ -38,6 +40,7 @@ export {
 export {
   AccountDeleteFrame,
   AckFrame,
+  DeliveryTokenSetFrame,
   FetchFrame,
   HelloFrame,
   KeysBundleFrame,
@@ -67,6 +70,7 @@ export const ClientFrames = {
   'username.lookup': UsernameLookupFrame,
   'account.delete': AccountDeleteFrame,
   report: ReportFrame,
+  'deliveryToken.set': DeliveryTokenSetFrame,
 } as const;
 
 export type Action = keyof typeof ClientFrames;
@@ -84,6 +88,7 @@ export type UsernameSetFrame = ClientFrame<'username.set'>;
 export type UsernameLookupFrame = ClientFrame<'username.lookup'>;
 export type AccountDeleteFrame = ClientFrame<'account.delete'>;
 export type ReportFrame = ClientFrame<'report'>;
+export type DeliveryTokenSetFrame = ClientFrame<'deliveryToken.set'>;
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);
@@ -151,6 +156,8 @@ export interface Results {
   'account.delete': { deleted: true };
   /** `duplicate`: this reporter had already reported this message; the first report stands. */
   report: { reportId: string; duplicate: boolean };
+  /** `changed`: the account held another token (or none) until now; setting the same one again is no error. */
+  'deliveryToken.set': { changed: boolean };
 }
 
 export type ResultFrame<A extends Action = Action> = { type: 'result'; rid: string } & Results[A];

@@ -11,6 +11,7 @@ import { PeerDirectory } from './identity/peers';
 import { safetyNumber } from './identity/safety-number';
 import { type EbbClientOptions, type Settings, resolveOptions } from './options';
 import { ACK_CLOSE_WAIT_MS, AckBatcher } from './session/acks';
+import { DeliveryTokens } from './session/delivery-tokens';
 import { handshake } from './session/handshake';
 import { Inbox } from './session/inbox';
 import { MESSAGE_ID_BYTES, Outbox } from './session/outbox';
@@ -37,6 +38,7 @@ export class EbbClient {
   private readonly peers: PeerDirectory;
   private readonly sessions: Sessions;
   private readonly reportables: Reportables;
+  private readonly deliveryTokens: DeliveryTokens;
   private limits: ServiceLimits | null = null;
   private registered: boolean;
 
@@ -138,6 +140,11 @@ export class EbbClient {
     );
     this.sessions = new Sessions({ identity, device, store, peers: this.peers, now, prekeyPolicy });
     this.reportables = new Reportables(store, now);
+    this.deliveryTokens = new DeliveryTokens({
+      store,
+      url: settings.url,
+      publish: (token) => this.connection.request('deliveryToken.set', { token }),
+    });
     this.inbox = new Inbox({
       identity,
       device,
@@ -147,6 +154,7 @@ export class EbbClient {
       reportables: this.reportables,
       now,
       emit: (message) => this.events.emit('message', message),
+      learnDeliveryToken: (from, token, sentAt) => this.deliveryTokens.learn(from, token, sentAt),
       fetch: (after) => this.connection.request('fetch', after === undefined ? {} : { after }),
     });
     this.outbox = new Outbox({
@@ -155,6 +163,7 @@ export class EbbClient {
       store,
       peers: this.peers,
       sessions: this.sessions,
+      deliveryTokens: this.deliveryTokens,
       limits: async () => {
         await this.connection.whenReady(timeoutMs);
         return this.limits!;
@@ -240,6 +249,24 @@ export class EbbClient {
       });
     } catch (err) {
       throw withMessageId(toEbbError(err), id);
+    }
+  }
+
+  /**
+   * Replaces this account's delivery token (DESIGN §6). Everyone this account writes to learns its token from
+   * the messages, and the service lets them fill this account's whole queue, where senders it never wrote to
+   * may fill only a share. After rotating, a contact counts as such again only once a message from this
+   * account reaches it: rotate to stop someone this account once wrote to from filling its queue.
+   * Waits for connect() to finish.
+   * @throws EbbError SERVICE_READ_ONLY, SERVICE_SHUT_DOWN, ACCOUNT_SUSPENDED (not retryable) from the service.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs` or the store fails; the new
+   *   token is then published with the next send().
+   */
+  async rotateDeliveryToken(): Promise<void> {
+    try {
+      await this.deliveryTokens.rotate();
+    } catch (err) {
+      throw toEbbError(err);
     }
   }
 
@@ -380,6 +407,7 @@ export class EbbClient {
       await this.connection.request('account.delete', {}, 'open');
       this.registered = false;
       await this.settings.store.delete(StoreKeys.registered);
+      await this.deliveryTokens.unpublished();
     } catch (err) {
       throw toEbbError(err);
     }

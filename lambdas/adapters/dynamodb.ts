@@ -24,8 +24,11 @@ import type {
   MessageRef,
   Nonces,
   Prekeys,
+  QueueCounts,
   QueuedMessage,
+  QueueLimits,
   QueuePage,
+  QueueShare,
   RateDecision,
   RateLimiter,
   ReportRecord,
@@ -168,6 +171,10 @@ export class DynamoAccounts implements Accounts {
     await this.updateExisting(userId, 'DELETE usernameClaims :n', { ':n': new Set(names) });
   }
 
+  async setDeliveryTokenHash(userId: string, hash: string): Promise<boolean> {
+    return this.updateExisting(userId, 'SET deliveryTokenHash = :h', { ':h': hash });
+  }
+
   async remove(userId: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: { uid: userId } }));
   }
@@ -207,6 +214,7 @@ function toAccount(item: Record<string, unknown>): AccountRecord {
     ...(typeof item.username === 'string' && { username: item.username }),
     ...(claims && claims.size > 0 && { usernameClaims: [...claims] }),
     ...(item.suspendedAt !== undefined && { suspended: { reason: String(item.suspendedReason ?? ''), at: Number(item.suspendedAt) } }),
+    ...(typeof item.deliveryTokenHash === 'string' && { deliveryTokenHash: item.deliveryTokenHash }),
   };
 }
 
@@ -392,6 +400,12 @@ export class DynamoConnections implements Connections {
   }
 }
 
+/**
+ * How long after one recount a full queue is taken at its counters' word: a minute, the wait a refused sender
+ * is told. TTL lags by days, so counting more often gains nothing.
+ */
+const QUEUE_RECOUNT_INTERVAL_MS = 60_000;
+
 export class DynamoQueue implements CiphertextQueue {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -416,6 +430,8 @@ export class DynamoQueue implements CiphertextQueue {
           fc: Buffer.from(message.frank.commitment, 'base64url'),
           ft: Buffer.from(message.frank.tag, 'base64url'),
           fk: message.frank.kid,
+          // Only strangers' messages are marked, so items written before shares existed count as contacts'.
+          ...(message.share === 'stranger' && { stranger: true }),
         },
       }),
     );
@@ -427,7 +443,7 @@ export class DynamoQueue implements CiphertextQueue {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...key, sentAt: marker.sentAt, expiresAt: marker.expiresAt },
+          Item: { ...key, sentAt: marker.sentAt, expiresAt: marker.expiresAt, ...(marker.share === 'stranger' && { stranger: true }) },
           // An expired marker counts as absent: TTL deletion on AWS may lag by days.
           ConditionExpression: 'attribute_not_exists(sk) OR expiresAt <= :now',
           ExpressionAttributeValues: { ':now': nowSeconds(marker.sentAt) },
@@ -438,90 +454,123 @@ export class DynamoQueue implements CiphertextQueue {
       if (!isConditionFailure(error)) throw error;
       const out = await this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
       if (!out.Item) throw error;
-      return { sentAt: Number(out.Item.sentAt), expiresAt: Number(out.Item.expiresAt) };
+      return { sentAt: Number(out.Item.sentAt), expiresAt: Number(out.Item.expiresAt), share: out.Item.stranger === true ? 'stranger' : 'contact' };
     }
   }
 
-  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<number> {
+  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<QueueCounts> {
     const rcpt = address(recipient);
     const unique = [...new Set(refs.map((ref) => messageSortKey(ref)))];
-    // One DeleteItem each (not a batch), so the depth counter is given back exactly what was there.
+    // One DeleteItem each (not a batch): the old item says whether it was there and under which share it
+    // was counted, so the depth counters are given back exactly that.
     const removed = await Promise.all(
-      unique.map(async (sk) => {
-        const out = await this.db.send(new DeleteCommand({ TableName: this.table, Key: { rcpt, sk }, ReturnValues: 'ALL_OLD' }));
-        return out.Attributes ? 1 : 0;
-      }),
+      unique.map(async (sk) => (await this.db.send(new DeleteCommand({ TableName: this.table, Key: { rcpt, sk }, ReturnValues: 'ALL_OLD' }))).Attributes),
     );
-    return removed.reduce<number>((a, b) => a + b, 0);
+    return {
+      messages: removed.filter((item) => item !== undefined).length,
+      strangers: removed.filter((item) => item?.stranger === true).length,
+    };
   }
 
-  async reserve(recipient: DeviceAddress, max: number, nowMs: number): Promise<boolean> {
+  /**
+   * One conditional UpdateItem on the depth item, which holds both counts: every reservation adds to
+   * `queuedMessages`, a stranger's also to `strangerMessages` and only while both are under their limits.
+   */
+  async reserve(recipient: DeviceAddress, share: QueueShare, limits: QueueLimits, nowMs: number): Promise<boolean> {
     const rcpt = address(recipient);
-    if (await this.increment(rcpt, max, nowMs)) return true;
-    // The counter says full, but TTL deletes messages without telling it: count what is really there.
-    const actual = await this.count(rcpt, nowMs, max);
+    if (await this.increment(rcpt, share, limits, nowMs)) return true;
+    // The counters say full, but TTL deletes messages without telling them: count what is really there, at
+    // most once per interval per queue, so a burst of refused sends reads the partition once, not each time.
+    if (!(await this.leaseRecount(rcpt, nowMs))) return false;
+    const actual = await this.count(rcpt, nowMs);
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { rcpt, sk: DEPTH_SORT_KEY },
-        UpdateExpression: 'SET queuedMessages = :n, expiresAt = :expires',
-        ExpressionAttributeValues: { ':n': actual, ':expires': this.counterExpiry(nowMs) },
+        UpdateExpression: 'SET queuedMessages = :n, strangerMessages = :s, expiresAt = :expires',
+        ExpressionAttributeValues: { ':n': actual.messages, ':s': actual.strangers, ':expires': this.counterExpiry(nowMs) },
       }),
     );
-    return actual < max && (await this.increment(rcpt, max, nowMs));
+    const room = actual.messages < limits.depth && (share === 'contact' || actual.strangers < limits.strangerDepth);
+    return room && (await this.increment(rcpt, share, limits, nowMs));
   }
 
-  private async increment(rcpt: string, max: number, nowMs: number): Promise<boolean> {
+  /** A stranger's message counts in both; a contact's in `queuedMessages` only, whatever `strangerMessages` says. */
+  private async increment(rcpt: string, share: QueueShare, limits: QueueLimits, nowMs: number): Promise<boolean> {
+    const stranger = share === 'stranger';
     return conditionalWrite(
       this.db,
       new UpdateCommand({
         TableName: this.table,
         Key: { rcpt, sk: DEPTH_SORT_KEY },
-        UpdateExpression: 'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, expiresAt = :expires',
-        ConditionExpression: 'attribute_not_exists(queuedMessages) OR queuedMessages < :max',
-        ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': max, ':expires': this.counterExpiry(nowMs) },
+        UpdateExpression:
+          'SET queuedMessages = if_not_exists(queuedMessages, :zero) + :one, ' +
+          'strangerMessages = if_not_exists(strangerMessages, :zero) + :stranger, expiresAt = :expires',
+        ConditionExpression:
+          '(attribute_not_exists(queuedMessages) OR queuedMessages < :max) AND ' +
+          '(attribute_not_exists(strangerMessages) OR strangerMessages < :strangerMax)',
+        ExpressionAttributeValues: {
+          ':zero': 0,
+          ':one': 1,
+          ':stranger': stranger ? 1 : 0,
+          ':max': limits.depth,
+          ':strangerMax': stranger ? limits.strangerDepth : Number.MAX_SAFE_INTEGER,
+          ':expires': this.counterExpiry(nowMs),
+        },
       }),
     );
   }
 
-  async release(recipient: DeviceAddress, count: number): Promise<void> {
-    if (count <= 0) return;
+  /** Claims the right to recount the queue now: false when another refusal recounted it within the interval. */
+  private async leaseRecount(rcpt: string, nowMs: number): Promise<boolean> {
+    return conditionalWrite(
+      this.db,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { rcpt, sk: DEPTH_SORT_KEY },
+        UpdateExpression: 'SET countedAt = :now',
+        ConditionExpression: 'attribute_not_exists(countedAt) OR countedAt <= :due',
+        ExpressionAttributeValues: { ':now': nowMs, ':due': nowMs - QUEUE_RECOUNT_INTERVAL_MS },
+      }),
+    );
+  }
+
+  async release(recipient: DeviceAddress, counts: QueueCounts): Promise<void> {
+    if (counts.messages <= 0) return;
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { rcpt: address(recipient), sk: DEPTH_SORT_KEY },
-          UpdateExpression: 'SET queuedMessages = queuedMessages - :n',
-          ConditionExpression: 'queuedMessages >= :n',
-          ExpressionAttributeValues: { ':n': count },
+          UpdateExpression: 'SET queuedMessages = queuedMessages - :n, strangerMessages = if_not_exists(strangerMessages, :s) - :s',
+          ConditionExpression: 'queuedMessages >= :n AND (attribute_not_exists(strangerMessages) OR strangerMessages >= :s)',
+          ExpressionAttributeValues: { ':n': counts.messages, ':s': counts.strangers },
         }),
       );
     } catch (error) {
-      // Already lower (a reconcile counted after these were deleted): the next reconcile corrects it.
+      // Already lower (a recount ran after these were deleted): the next recount corrects it.
       if (!isConditionFailure(error)) throw error;
     }
   }
 
-  /** Unexpired messages in the partition, counted up to `atMost` (Query with Select COUNT, paged). */
-  private async count(rcpt: string, nowMs: number, atMost: number): Promise<number> {
-    let total = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'rcpt = :r AND begins_with(sk, :m)',
-          FilterExpression: 'expiresAt > :now',
-          ExpressionAttributeValues: { ':r': rcpt, ':m': MESSAGE_PREFIX, ':now': nowSeconds(nowMs) },
-          Select: 'COUNT',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      total += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start && total < atMost);
-    return total;
+  /** Unexpired messages in the partition and how many of them are strangers' (a paged Query of one attribute). */
+  private async count(rcpt: string, nowMs: number): Promise<QueueCounts> {
+    let messages = 0;
+    let strangers = 0;
+    for await (const page of queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'rcpt = :r AND begins_with(sk, :m)',
+      FilterExpression: 'expiresAt > :now',
+      ProjectionExpression: 'stranger',
+      ExpressionAttributeValues: { ':r': rcpt, ':m': MESSAGE_PREFIX, ':now': nowSeconds(nowMs) },
+      ConsistentRead: true,
+    })) {
+      for (const item of page.Items ?? []) {
+        messages++;
+        if (item.stranger === true) strangers++;
+      }
+    }
+    return { messages, strangers };
   }
 
   /** The counter outlives every message it counts (their lifetime is capped at retentionDays), then TTL takes it. */

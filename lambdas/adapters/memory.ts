@@ -10,8 +10,11 @@ import type {
   MessageRef,
   Nonces,
   Prekeys,
+  QueueCounts,
   QueuedMessage,
+  QueueLimits,
   QueuePage,
+  QueueShare,
   RateLimiter,
   Clock,
   FrankingKey,
@@ -27,7 +30,7 @@ import type {
 } from '../core/ports';
 import { takeCell } from '../core/rate-limits';
 import { acceptedKey, newKeyring, rotateKeyring, type Keyring } from './franking-keys';
-import { messageSortKey, parseMessageSortKey } from './queue-keys';
+import { markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
 
 /** In-memory ports with the same semantics as the DynamoDB ones, for core tests. */
 
@@ -69,6 +72,12 @@ export class MemoryAccounts implements Accounts {
     const existing = this.items.get(userId);
     if (!existing) return;
     this.items.set(userId, { ...existing, usernameClaims: (existing.usernameClaims ?? []).filter((name) => !names.includes(name)) });
+  }
+  async setDeliveryTokenHash(userId: string, deliveryTokenHash: string) {
+    const existing = this.items.get(userId);
+    if (!existing) return false;
+    this.items.set(userId, { ...existing, deliveryTokenHash });
+    return true;
   }
   async remove(userId: string) {
     this.items.delete(userId);
@@ -153,6 +162,7 @@ export class MemoryConnections implements Connections {
 export class MemoryQueue implements CiphertextQueue {
   /** recipient → sort key → message; kept sorted on read. */
   readonly messages = new Map<string, Map<string, QueuedMessage>>();
+  /** `recipient|marker sort key` → marker: keyed by the same hash as in DynamoDB, so it names no sender either. */
   readonly markers = new Map<string, SendMarker>();
 
   async put(message: QueuedMessage) {
@@ -161,22 +171,30 @@ export class MemoryQueue implements CiphertextQueue {
     this.messages.set(address(message.recipient), bucket);
   }
   async claim(recipient: DeviceAddress, from: string, id: string, marker: SendMarker) {
-    const key = `${address(recipient)}|${from}|${id}`;
+    const key = `${address(recipient)}|${markerSortKey(from, id)}`;
     const existing = this.markers.get(key);
     if (existing && existing.expiresAt * 1000 > marker.sentAt) return existing;
     this.markers.set(key, marker);
     return null;
   }
-  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]) {
+  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<QueueCounts> {
     const bucket = this.messages.get(address(recipient));
-    let removed = 0;
-    for (const ref of refs) removed += bucket?.delete(messageSortKey(ref)) ? 1 : 0;
-    return removed;
+    let messages = 0;
+    let strangers = 0;
+    for (const key of new Set(refs.map((ref) => messageSortKey(ref)))) {
+      const message = bucket?.get(key);
+      if (!message) continue;
+      bucket!.delete(key);
+      messages++;
+      if (message.share === 'stranger') strangers++;
+    }
+    return { messages, strangers };
   }
   /** Counts the queue itself: memory has no TTL lag to correct for, so nothing is reserved ahead of the put. */
-  async reserve(recipient: DeviceAddress, max: number, nowMs: number) {
-    const bucket = this.messages.get(address(recipient));
-    return [...(bucket?.values() ?? [])].filter((m) => m.expiresAt * 1000 > nowMs).length < max;
+  async reserve(recipient: DeviceAddress, share: QueueShare, limits: QueueLimits, nowMs: number) {
+    const live = [...(this.messages.get(address(recipient))?.values() ?? [])].filter((m) => m.expiresAt * 1000 > nowMs);
+    if (live.length >= limits.depth) return false;
+    return share === 'contact' || live.filter((m) => m.share === 'stranger').length < limits.strangerDepth;
   }
   async release() {}
   async page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage> {

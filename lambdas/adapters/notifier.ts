@@ -20,7 +20,9 @@ export class GatewayNotifier implements Notifier {
     } catch (error) {
       // SDK v3 raises GoneException by class (only when the 410 carries x-amzn-ErrorType).
       if (error instanceof GoneException) return 'gone';
-      this.logger.warn('push failed', { connectionId, error: (error as Error).name });
+      // No connection id: a send pushes to the recipient's, and a line naming it in the sender's request would
+      // link the two (DESIGN §6).
+      this.logger.warn('push failed', { error: (error as Error).name });
       return 'failed';
     }
   }

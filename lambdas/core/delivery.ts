@@ -2,10 +2,11 @@ import { base64UrlByteLength } from '../../protocol/base64url';
 import type { AckFrame, Envelope, FetchFrame, Results, SendFrame } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import { callerAccount, requireAccount } from './accounts';
+import { queueLimits, queueShareOf } from './delivery-tokens';
 import { frankTag } from './franking';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken } from './rate-limits';
-import type { Caller, ConnectionRecord, DeviceAddress, FrankingKey, Ports, QueuedMessage } from './ports';
+import type { Caller, ConnectionRecord, DeviceAddress, FrankingKey, Ports, QueuedMessage, QueueShare } from './ports';
 import { Refusal } from './refusal';
 
 const DAY_SECONDS = 86_400;
@@ -16,6 +17,8 @@ const QUEUE_FULL_RETRY_SECONDS = 60;
  * DESIGN §6: each ciphertext is written to its recipient device's queue first, then pushed to that device's
  * live connections. A retry with the same id is recognised by a conditional marker write, so it never
  * queues a second copy; the server's clock alone (the sort key) could not tell a retry from a new message.
+ * A sender presenting the recipient's delivery token is a contact and may fill the whole queue; any other
+ * only the strangers' share of it.
  */
 export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
   requirePhaseAllows(ports, 'send');
@@ -36,23 +39,27 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000);
   const from: DeviceAddress = { userId: caller.userId, device: caller.device };
   const frankingKey = await ports.frankingKeys.current();
+  const share = queueShareOf(recipient, caller.userId, frame.deliveryToken);
+  const limits = queueLimits(ports.config);
 
   const queued = await Promise.all(
     frame.messages.map(async ({ device, ciphertext, commitment }) => {
       const recipient: DeviceAddress = { userId: frame.to, device };
       const franked = (at: number) => frankFor(frankingKey, commitment, from, recipient, at, frame.id);
-      const message: QueuedMessage = { recipient, id: frame.id, from, sentAt, expiresAt, ciphertext, frank: franked(sentAt) };
-      if (!(await ports.queue.reserve(recipient, ports.config.maxQueueDepth, now))) {
-        throw new Refusal('RATE_LIMITED', `the recipient's queue is full (${ports.config.maxQueueDepth} messages): retry later`, QUEUE_FULL_RETRY_SECONDS);
-      }
+      const message: QueuedMessage = { recipient, id: frame.id, from, sentAt, expiresAt, ciphertext, frank: franked(sentAt), share };
+      if (!(await ports.queue.reserve(recipient, share, limits, now))) throw queueFull(share);
       await ports.queue.put(message);
-      const earlier = await ports.queue.claim(message.recipient, caller.userId, frame.id, { sentAt, expiresAt });
+      const earlier = await ports.queue.claim(message.recipient, caller.userId, frame.id, { sentAt, expiresAt, share });
       if (earlier === null) return { message, duplicate: false };
       // A retry: drop this copy and answer with the original. Pushing it again is harmless (the SDK dedups)
       // and covers an original attempt that failed between its write and its push; its tag is remade for
       // the original's time, which the tag binds.
-      // In the same millisecond the copy overwrote the original under the same key: nothing to remove.
-      const dropped = earlier.sentAt === sentAt ? 1 : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }]);
+      // In the same millisecond the copy overwrote the original under the same key, share included: the
+      // original's reservation is the one left over.
+      const dropped =
+        earlier.sentAt === sentAt
+          ? { messages: 1, strangers: earlier.share === 'stranger' ? 1 : 0 }
+          : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }]);
       await ports.queue.release(recipient, dropped);
       return {
         message: { ...message, sentAt: earlier.sentAt, expiresAt: earlier.expiresAt, frank: franked(earlier.sentAt) },
@@ -63,14 +70,15 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
 
   await pushToRecipient(ports, frame.to, queued.map((q) => q.message));
   const first = queued[0]!.message;
-  ports.logger.info('send', {
-    messageId: frame.id,
-    from: caller.userId,
-    to: frame.to,
-    devices: frame.messages.length,
-    duplicate: queued.every((q) => q.duplicate),
-  });
+  // The frame's log line names the sender: naming the recipient here too would keep who wrote to whom (DESIGN §6).
+  ports.logger.info('send', { messageId: frame.id, devices: frame.messages.length, duplicate: queued.every((q) => q.duplicate) });
   return { id: frame.id, sentAt: first.sentAt, expiresAt: first.expiresAt * 1000, duplicate: queued.every((q) => q.duplicate) };
+}
+
+/** The retry hint is the same for both shares: room comes back when the recipient drains its queue. */
+function queueFull(share: QueueShare): Refusal {
+  const whose = share === 'stranger' ? ' for senders it has not written to' : '';
+  return new Refusal('RATE_LIMITED', `the recipient's queue is full${whose}: retry later`, QUEUE_FULL_RETRY_SECONDS);
 }
 
 /** The franking fields of one queued copy: the sender's commitment and the server's tag binding it (DESIGN §7). */
@@ -91,7 +99,8 @@ async function pushToRecipient(ports: Ports, userId: string, messages: readonly 
         const outcome = await ports.notifier.push(connection.connectionId, JSON.stringify({ type: 'message', ...toEnvelope(message) }));
         if (outcome === 'gone') {
           await ports.connections.remove(userId, connection.connectionId);
-          ports.logger.info('stale connection removed', { userId, connectionId: connection.connectionId });
+          // Neither the recipient nor its connection: this runs in the sender's request.
+          ports.logger.info('stale connection removed', { gone: 1 });
         }
       }),
     ),
@@ -133,6 +142,7 @@ export async function ack(ports: Ports, caller: Caller, frame: AckFrame): Promis
   requirePhaseAllows(ports, 'ack');
   await requireAccount(ports, caller);
   const own: DeviceAddress = { userId: caller.userId, device: caller.device };
+  // Each removed message gives back the share it was reserved under.
   await ports.queue.release(own, await ports.queue.remove(own, frame.messages));
   return { acked: frame.messages.length };
 }

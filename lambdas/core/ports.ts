@@ -27,6 +27,8 @@ export interface AccountRecord {
   readonly usernameClaims?: readonly string[];
   /** Set by an operator (`ebb-admin suspend`); the reason is for operators and never sent to the user. */
   readonly suspended?: { readonly reason: string; readonly at: number };
+  /** base64url SHA-256 of the account's delivery token (core/delivery-tokens.ts); the token itself is never stored. */
+  readonly deliveryTokenHash?: string;
 }
 
 export interface Accounts {
@@ -43,6 +45,8 @@ export interface Accounts {
   setUsername(userId: string, username: string): Promise<boolean>;
   /** Removes `names` from the account's `usernameClaims`; no account is no error. */
   forgetUsernameClaims(userId: string, names: readonly string[]): Promise<void>;
+  /** Sets the account's `deliveryTokenHash`; false if there is no account. */
+  setDeliveryTokenHash(userId: string, hash: string): Promise<boolean>;
   /** Deletes the account item; no account is no error. */
   remove(userId: string): Promise<void>;
   /** Marks the account suspended (replacing an earlier reason); false if there is no account. */
@@ -94,6 +98,26 @@ export interface Connections {
   ofUser(userId: string, nowMs: number): Promise<ConnectionRecord[]>;
 }
 
+/**
+ * Whose part of a recipient's queue a message is counted in (DESIGN §6): a contact's (someone the recipient
+ * wrote to, or the recipient itself) may fill all of `maxQueueDepth`, a stranger's only its share.
+ */
+export type QueueShare = 'contact' | 'stranger';
+
+/** How full a recipient device's queue may get. */
+export interface QueueLimits {
+  /** Messages in all (`maxQueueDepth`). */
+  readonly depth: number;
+  /** Messages counted as strangers' (`strangerQueuePercent` per cent of `depth`). */
+  readonly strangerDepth: number;
+}
+
+/** Messages taken out of a queue, or reservations given back: all of them, and how many of those were strangers'. */
+export interface QueueCounts {
+  readonly messages: number;
+  readonly strangers: number;
+}
+
 export interface QueuedMessage {
   readonly recipient: DeviceAddress;
   readonly id: string;
@@ -104,6 +128,8 @@ export interface QueuedMessage {
   readonly ciphertext: string;
   /** The sender's commitment and the server's tag over it (DESIGN §7). */
   readonly frank: Frank;
+  /** The share its reservation was taken from, and so the one its ack gives back; absent: a contact's. */
+  readonly share?: QueueShare;
 }
 
 export interface MessageRef {
@@ -117,10 +143,15 @@ export interface QueuePage {
   readonly cursor: string | null;
 }
 
-/** Marker proving that `(sender, id)` was queued for a recipient device, kept for the retention period. */
+/**
+ * Marker proving that `(sender, id)` was queued for a recipient device, kept for the retention period. Stored
+ * under a hash of sender and id (adapters/queue-keys.ts), so it names no sender.
+ */
 export interface SendMarker {
   readonly sentAt: number;
   readonly expiresAt: number;
+  /** The share the original was reserved under; absent: a contact's. */
+  readonly share?: QueueShare;
 }
 
 export interface CiphertextQueue {
@@ -131,15 +162,16 @@ export interface CiphertextQueue {
    * Returns null when this call made the claim, or the marker an earlier call left.
    */
   claim(recipient: DeviceAddress, from: string, id: string, marker: SendMarker): Promise<SendMarker | null>;
-  /** Deletes these messages from the recipient's queue; returns how many were there. */
-  remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<number>;
+  /** Deletes these messages from the recipient's queue; returns how many were there, and how many of them strangers'. */
+  remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<QueueCounts>;
   /**
-   * Reserves room for one more message in the recipient's queue (`maxQueueDepth`): false when it already
-   * holds `max` unexpired messages. Each reservation is matched by a put, or given back with `release`.
+   * Reserves room for one more message in the recipient's queue under `share`: false when the queue already
+   * holds `limits.depth` unexpired messages, or, for a stranger, `limits.strangerDepth` strangers' ones.
+   * Each reservation is matched by a put of a message with that share, or given back with `release`.
    */
-  reserve(recipient: DeviceAddress, max: number, nowMs: number): Promise<boolean>;
-  /** Gives back `count` reservations: messages acked or a duplicate copy dropped. */
-  release(recipient: DeviceAddress, count: number): Promise<void>;
+  reserve(recipient: DeviceAddress, share: QueueShare, limits: QueueLimits, nowMs: number): Promise<boolean>;
+  /** Gives back reservations: messages acked or a duplicate copy dropped. */
+  release(recipient: DeviceAddress, counts: QueueCounts): Promise<void>;
   /** Messages in queue order after `cursor`, unexpired at `nowMs`, at most `limit`. */
   page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage>;
   /** The cursor that resumes a page right after `message`. */

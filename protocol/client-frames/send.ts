@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { Rid, UserId, Device, MessageId, Ciphertext, Commitment } from '../fields';
+import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken } from '../fields';
 import { Limits } from '../limits';
 
 /** What a client sends for `send`; parsed at the edge by its route. */
@@ -18,4 +18,6 @@ export const SendFrame = z.object({
     ),
   /** Server-side lifetime; capped by the deployment's `retentionDays`. */
   expiresInSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400))),
+  /** The recipient's delivery token, when the sender has learnt it: the message then counts as a contact's. */
+  deliveryToken: z.optional(DeliveryToken),
 });

@@ -3,6 +3,7 @@ import { toBase64Url } from '../../protocol';
 import { register } from '../../lambdas/core/accounts';
 import { connectionOpened } from '../../lambdas/core/connect';
 import { ack, fetch, send } from '../../lambdas/core/delivery';
+import { queueShareOf, setDeliveryToken } from '../../lambdas/core/delivery-tokens';
 import { Refusal } from '../../lambdas/core/refusal';
 import type { Caller } from '../../lambdas/core/ports';
 import { makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
@@ -88,7 +89,7 @@ describe('send', () => {
   });
 
   it('refuses a send to a full queue with RATE_LIMITED and retryAfterSeconds', async () => {
-    world = memoryWorld({ maxQueueDepth: 2 });
+    world = memoryWorld({ maxQueueDepth: 2, strangerQueuePercent: 100 });
     [alice, bob] = [await registered(world, makeIdentity()), await registered(world, makeIdentity())];
     await send(world.ports, alice, sendFrame(bob.userId));
     await send(world.ports, alice, sendFrame(bob.userId));
@@ -130,6 +131,74 @@ describe('send', () => {
     );
     await expectRefusal(send(world.ports, callerOf(makeIdentity()), sendFrame(bob.userId)), 'FORBIDDEN');
     expect((await fetch(world.ports, bob, { action: 'fetch', rid: 'f' })).messages).toEqual([]);
+  });
+});
+
+describe('delivery tokens and the strangers\' share (DESIGN §6)', () => {
+  const token = () => toBase64Url(nacl.randomBytes(32));
+  const setToken = (caller: Caller, value: string) => setDeliveryToken(world.ports, caller, { action: 'deliveryToken.set', rid: 't', token: value });
+
+  it('lets strangers fill only their share and contacts presenting the token the rest', async () => {
+    world = memoryWorld({ maxQueueDepth: 4, strangerQueuePercent: 50 });
+    const [alice, bob, carol] = [await registered(world, makeIdentity()), await registered(world, makeIdentity()), await registered(world, makeIdentity())];
+    const bobToken = token();
+    await expect(setToken(bob, bobToken)).resolves.toEqual({ changed: true });
+    await send(world.ports, alice, sendFrame(bob.userId));
+    await send(world.ports, alice, sendFrame(bob.userId));
+    await expect(send(world.ports, alice, sendFrame(bob.userId))).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 60 });
+    await expect(send(world.ports, alice, sendFrame(bob.userId, messageId(), { deliveryToken: token() }))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await send(world.ports, carol, sendFrame(bob.userId, messageId(), { deliveryToken: bobToken }));
+    await send(world.ports, bob, sendFrame(bob.userId));
+    await expect(send(world.ports, carol, sendFrame(bob.userId, messageId(), { deliveryToken: bobToken }))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+
+    const page = await fetch(world.ports, bob, { action: 'fetch', rid: 'f' });
+    const fromAlice = page.messages.find((m) => m.from.user === alice.userId)!;
+    await ack(world.ports, bob, { action: 'ack', rid: 'a', messages: [{ id: fromAlice.id, sentAt: fromAlice.sentAt }] });
+    await expect(send(world.ports, alice, sendFrame(bob.userId))).resolves.toMatchObject({ duplicate: false });
+  });
+
+  it('counts a sender as a contact only for the recipient\'s current token', async () => {
+    const recipient = (await world.accounts.get(bob.userId))!;
+    expect(queueShareOf(recipient, alice.userId, token())).toBe('stranger');
+    expect(queueShareOf(recipient, bob.userId, undefined)).toBe('contact');
+    const first = token();
+    await setToken(bob, first);
+    expect(queueShareOf((await world.accounts.get(bob.userId))!, alice.userId, first)).toBe('contact');
+    await expect(setToken(bob, first)).resolves.toEqual({ changed: false });
+    await setToken(bob, token());
+    const rotated = (await world.accounts.get(bob.userId))!;
+    expect(queueShareOf(rotated, alice.userId, first)).toBe('stranger');
+    expect(queueShareOf(rotated, alice.userId, undefined)).toBe('stranger');
+    // Only a hash is stored.
+    expect(JSON.stringify(rotated)).not.toContain(first);
+  });
+
+  it('sets the token whenever send is allowed, and refuses it from read-only on and to the unregistered', async () => {
+    world = memoryWorld({ sunset: { signupsCloseAt: '2027-01-02T00:00:00Z', readOnlyAt: '2027-01-03T00:00:00Z', shutdownAt: null, purgeAt: null, noticeUrl: null, message: null } });
+    const carol = await registered(world, makeIdentity());
+    await expectRefusal(setDeliveryToken(world.ports, callerOf(makeIdentity()), { action: 'deliveryToken.set', rid: 't', token: token() }), 'FORBIDDEN');
+    world.clock.t = Date.UTC(2027, 0, 2, 12);
+    await expect(setDeliveryToken(world.ports, carol, { action: 'deliveryToken.set', rid: 't', token: token() })).resolves.toEqual({ changed: true });
+    world.clock.t = Date.UTC(2027, 0, 3, 12);
+    await expectRefusal(setDeliveryToken(world.ports, carol, { action: 'deliveryToken.set', rid: 't', token: token() }), 'SERVICE_READ_ONLY');
+  });
+
+  it('logs no line naming both sender and recipient, nor the token', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const record = (message: string, fields?: Record<string, unknown>) => void lines.push({ message, ...fields });
+    const ports = { ...world.ports, logger: { info: record, warn: record, error: record } };
+    const bobToken = token();
+    await setDeliveryToken(ports, bob, { action: 'deliveryToken.set', rid: 't', token: bobToken });
+    await connectionOpened(world.ports, bob);
+    world.notifier.gone.add(bob.connectionId);
+    await send(ports, alice, sendFrame(bob.userId, messageId(), { deliveryToken: bobToken }));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      const text = JSON.stringify(line);
+      expect(text.includes(alice.userId) && text.includes(bob.userId)).toBe(false);
+      expect(text).not.toContain(bobToken);
+      if (line.message !== 'delivery token set') expect(text).not.toContain(bob.userId);
+    }
   });
 });
 

@@ -118,6 +118,7 @@ beforeAll(async () => {
     'username.set': () => ({ action: 'username.set', rid: 'us', username: 'fuzz_alice' }),
     'username.lookup': () => ({ action: 'username.lookup', rid: 'ul', username: any(['fuzz_bob', 'fuzz_carol', 'nobody_here']) }),
     'account.delete': () => ({ action: 'account.delete', rid: 'del' }),
+    'deliveryToken.set': () => ({ action: 'deliveryToken.set', rid: 'dt', token: toBase64Url(new Uint8Array(randomBytes(32))) }),
     report: () => {
       const m = any(received);
       return {

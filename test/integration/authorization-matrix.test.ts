@@ -1,4 +1,5 @@
-import { Actions, Limits, type Action } from '../../protocol';
+import { randomBytes } from 'node:crypto';
+import { Actions, Limits, toBase64Url, type Action } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
 import { connectUrl, makeIdentity, messageId, oneTimePrekeys, registerFrame, signedPrekey } from '../support/identity';
 import { UNTHROTTLED } from '../support/local-stack';
@@ -47,6 +48,7 @@ const MATRIX: readonly (readonly [Row, string, string, string, string, string, s
   ['username.set',     OK,    'CONFLICT',  'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
   ['username.lookup',  OK,    OK,          'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
   ['account.delete',   OK,    OK,          OK,           SUSPENDED,  REFUSED,  REFUSED],
+  ['deliveryToken.set', OK,   OK,          'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
 ];
 
 /** One caller's attempt at one action: who it is, and the owner's world it goes after. */
@@ -264,6 +266,21 @@ const SCENARIOS: Record<Action, ActionScenario> = {
       expect(owner).toMatchObject({ userId: w.owner.id.uid, ...(as === 'suspended' && { suspended: expect.anything() }) });
       expect(await cast.queuedIds(w.owner.id.uid)).toEqual(ownerIds(w));
       if (as === 'other') expect(await stack.ports.accounts.get(me.id.uid)).toBeUndefined();
+    },
+  },
+
+  'deliveryToken.set': {
+    // The other user names the owner: the frame has no target, so it sets the caller's own token.
+    frame: ({ w, as }) => ({ action: 'deliveryToken.set', token: toBase64Url(new Uint8Array(randomBytes(32))), ...(as === 'other' && { user: w.owner.id.uid }) }),
+    async check({ w, as, me }, reply) {
+      if (reply.type === 'result') expect(reply).toMatchObject({ changed: true });
+      const owner = await stack.ports.accounts.get(w.owner.id.uid);
+      if (as === 'owner') {
+        expect(owner?.deliveryTokenHash).toEqual(expect.any(String));
+        return;
+      }
+      expect(owner?.deliveryTokenHash).toBeUndefined();
+      if (as === 'other') expect((await stack.ports.accounts.get(me.id.uid))?.deliveryTokenHash).toEqual(expect.any(String));
     },
   },
 };

@@ -156,4 +156,21 @@ describe('plaintext', () => {
     expect(decodePlaintext(header({ ...valid, fk: valid.fk.slice(0, 42) + sibling }))).toBeNull();
     expect(() => encodePlaintext({ ...base, frankKey: new Uint8Array(16), body: new Uint8Array(0) })).toThrow(TypeError);
   });
+
+  it('carries the delivery token when given one and refuses a malformed one', () => {
+    const deliveryToken = nacl.randomBytes(32);
+    const body = new Uint8Array([1, 2]);
+    expect(decodePlaintext(encodePlaintext({ ...base, body, deliveryToken }))?.deliveryToken).toEqual(deliveryToken);
+    expect(decodePlaintext(encodePlaintext({ ...base, body }))).not.toHaveProperty('deliveryToken');
+    expect(() => encodePlaintext({ ...base, body, deliveryToken: new Uint8Array(31) })).toThrow(TypeError);
+    const header = (h: object): Uint8Array => {
+      const json = new TextEncoder().encode(JSON.stringify(h));
+      return new Uint8Array([json.length >> 8, json.length & 255, ...json]);
+    };
+    const { frankKey: _key, ...rest } = base;
+    const valid = { v: 1, ...rest, kind: 'bytes', fk: toBase64Url(frankKey), dt: toBase64Url(deliveryToken) };
+    expect(decodePlaintext(header(valid))?.deliveryToken).toEqual(deliveryToken);
+    expect(decodePlaintext(header({ ...valid, dt: toBase64Url(nacl.randomBytes(33)) }))).toBeNull();
+    expect(decodePlaintext(header({ ...valid, dt: `${valid.dt.slice(0, 42)}!` }))).toBeNull();
+  });
 });

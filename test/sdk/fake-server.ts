@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { IDENTITY_CONTEXT, SIGNED_PREKEY_CONTEXT, USER_ID_HASH_BYTES, connectMessage, signedKeyMessage } from '../../protocol/connect';
 import type { ErrorCode } from '../../protocol/errors';
-import { type Envelope, type OneTimePrekey, ReportFrame, SendFrame, type ServiceLimits, type ServiceStatus, type SignedPrekey } from '../../protocol/frames';
+import { DeliveryTokenSetFrame, type Envelope, type OneTimePrekey, ReportFrame, SendFrame, type ServiceLimits, type ServiceStatus, type SignedPrekey } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import { frankTag, reportIdOf, verifyCommitment, verifyFrankTag } from '../../lambdas/core/franking';
 import type { FrankingKey } from '../../lambdas/core/ports';
@@ -87,6 +87,8 @@ export class FakeServer {
   /** Per recipient `uid#dev`, in queue order. */
   readonly queues = new Map<string, Envelope[]>();
   readonly prekeys = new Map<string, { signed: SignedPrekey | null; oneTime: OneTimePrekey[] }>();
+  /** Each user's delivery token as `deliveryToken.set` last set it. */
+  readonly deliveryTokens = new Map<string, string>();
   limits: ServiceLimits = { maxCiphertextBytes: 16384, retentionDays: 30, maxDevicesPerSend: Limits.maxDevicesPerSend, maxFrameBytes: Limits.maxFrameBytes };
   /** When set, every upgrade is refused with this HTTP status. */
   refuseUpgrades: number | null = null;
@@ -258,6 +260,12 @@ export class FakeServer {
           return { device, signedPrekey: keys?.signed ?? null, oneTimePrekey: keys?.oneTime.shift() ?? null };
         });
         return c.result(rid, { user: f.user, signingKey: peer.signingKey, identityKey: peer.identityKey, identitySig: peer.identitySig, devices });
+      }
+      case 'deliveryToken.set': {
+        if (!DeliveryTokenSetFrame.safeParse(f).success) return c.error(rid, 'BAD_REQUEST', 'malformed deliveryToken.set frame', false);
+        const changed = this.deliveryTokens.get(c.user) !== f.token;
+        this.deliveryTokens.set(c.user, f.token);
+        return c.result(rid, { changed });
       }
       case 'send':
         return this.send(c, f);

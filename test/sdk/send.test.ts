@@ -92,7 +92,7 @@ describe('sending', () => {
 
   it('rejects a message over maxCiphertextBytes with PAYLOAD_TOO_LARGE and sends nothing', async () => {
     server.limits = { ...server.limits, maxCiphertextBytes: 1024 };
-    // 1024 bytes leave room for ~560 bytes of content: prefix, ratchet header, AEAD and plaintext header.
+    // 1024 bytes leave room for ~470 bytes of content: prefix, ratchet header, AEAD and plaintext header (with the delivery token).
     const small = await connected(server);
     clients.push(small);
     const before = server.frames.length;
@@ -101,7 +101,7 @@ describe('sending', () => {
     expect((err as EbbError).retryable).toBe(false);
     expect(server.frames.slice(before)).toEqual([]);
 
-    await small.send(bob.userId, new Uint8Array(500));
+    await small.send(bob.userId, new Uint8Array(450));
     const [frame] = server.framesOf(small.userId, 'send');
     expect(fromBase64Url(frame.messages[0].ciphertext).length).toBeLessThanOrEqual(1024);
   });
@@ -149,6 +149,42 @@ describe('sending', () => {
     };
     await expect(alice.send(bob.userId, 'x')).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(server.framesOf(alice.userId, 'send')).toHaveLength(2);
+  });
+
+  it('publishes its delivery token once before its first message, and presents the peer token once a message brought it', async () => {
+    const received = inbox(bob);
+    await alice.send(bob.userId, 'first');
+    await alice.send(bob.userId, 'second');
+    const [published, ...again] = server.framesOf(alice.userId, 'deliveryToken.set');
+    expect(published).toEqual({ action: 'deliveryToken.set', rid: expect.any(String), token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(again).toEqual([]);
+    const actions = server.actions(alice.userId);
+    expect(actions.indexOf('deliveryToken.set')).toBeLessThan(actions.indexOf('send'));
+    // Bob never wrote to Alice: her sends name no token of his.
+    expect(server.framesOf(alice.userId, 'send').map((f) => f.deliveryToken)).toEqual([undefined, undefined]);
+
+    await waitFor(() => received.length === 2);
+    const aliceReceived = inbox(alice);
+    await bob.send(alice.userId, 'reply');
+    // Bob learnt Alice's token from her messages and presents it.
+    expect(server.framesOf(bob.userId, 'send')[0].deliveryToken).toBe(published.token);
+    await waitFor(() => aliceReceived.length === 1);
+    await alice.send(bob.userId, 'third');
+    expect(server.framesOf(alice.userId, 'send')[2].deliveryToken).toBe(server.deliveryTokens.get(bob.userId));
+  });
+
+  it('rotates its delivery token: the new one is published at once and carried by the next message', async () => {
+    await alice.send(bob.userId, 'before');
+    const old = server.deliveryTokens.get(alice.userId);
+    await alice.rotateDeliveryToken();
+    const rotated = server.deliveryTokens.get(alice.userId);
+    expect(rotated).toEqual(expect.any(String));
+    expect(rotated).not.toBe(old);
+    const received = inbox(bob);
+    await alice.send(bob.userId, 'after');
+    await waitFor(() => received.length === 1);
+    await bob.send(alice.userId, 'reply');
+    expect(server.framesOf(bob.userId, 'send')[0].deliveryToken).toBe(rotated);
   });
 
   it('rejects with NOT_FOUND for a user without an account', async () => {

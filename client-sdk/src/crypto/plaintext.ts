@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { FRANK_KEY_BYTES } from '../../../protocol/franking';
+import { Limits } from '../../../protocol/limits';
 import { Device, MessageId, UserId } from '../../../protocol/frames';
 
 /**
@@ -9,7 +10,8 @@ import { Device, MessageId, UserId } from '../../../protocol/frames';
  * sender (user, device), recipient (user, device) and message id, so the recipient can drop a
  * ciphertext the server (or anyone) moved to another envelope. It also carries the message's franking
  * key (DESIGN §7), which only recipients may learn: with it they check the envelope's commitment and
- * can later reveal it in a report.
+ * can later reveal it in a report, and the sender's delivery token (DESIGN §6), which makes the recipient's
+ * sends back count as a contact's.
  */
 export interface Plaintext {
   readonly from: string;
@@ -29,6 +31,8 @@ export interface Plaintext {
    * recipient hands messages to the app in this order, whatever order the server delivers them in.
    */
   readonly seq?: number;
+  /** The sender's delivery token, `Limits.deliveryTokenBytes` long; absent from older senders. */
+  readonly deliveryToken?: Uint8Array;
 }
 
 const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
@@ -46,6 +50,8 @@ const Header = z.strictObject({
   /** base64url franking key; decoded and checked to be canonical and FRANK_KEY_BYTES long below. */
   fk: z.string().check(z.length(Math.ceil((FRANK_KEY_BYTES * 4) / 3))),
   seq: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER))),
+  /** base64url delivery token; checked to be canonical and `Limits.deliveryTokenBytes` long below. */
+  dt: z.optional(z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
 });
 
 const HEADER_LENGTH_BYTES = 2;
@@ -55,6 +61,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodePlaintext(p: Plaintext): Uint8Array {
   if (p.frankKey.length !== FRANK_KEY_BYTES) throw new TypeError(`frankKey: expected ${FRANK_KEY_BYTES} bytes`);
+  if (p.deliveryToken && p.deliveryToken.length !== Limits.deliveryTokenBytes) {
+    throw new TypeError(`deliveryToken: expected ${Limits.deliveryTokenBytes} bytes`);
+  }
   const header: z.infer<typeof Header> = {
     v: 1,
     from: p.from,
@@ -67,6 +76,7 @@ export function encodePlaintext(p: Plaintext): Uint8Array {
     ...(p.burnAfterReadingSeconds !== undefined && { burn: p.burnAfterReadingSeconds }),
     fk: toBase64Url(p.frankKey),
     ...(p.seq !== undefined && { seq: p.seq }),
+    ...(p.deliveryToken && { dt: toBase64Url(p.deliveryToken) }),
   };
   const headerBytes = encoder.encode(JSON.stringify(header));
   if (headerBytes.length > MAX_HEADER_BYTES) throw new TypeError('plaintext header too long');
@@ -92,8 +102,10 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
   const parsed = Header.safeParse(json);
   if (!parsed.success) return null;
   const h = parsed.data;
-  const frankKey = decodeFrankKey(h.fk);
+  const frankKey = decodeKey(h.fk, FRANK_KEY_BYTES);
   if (!frankKey) return null;
+  const deliveryToken = h.dt === undefined ? undefined : decodeKey(h.dt, Limits.deliveryTokenBytes);
+  if (deliveryToken === null) return null;
   const body = bytes.slice(bodyStart);
   let text: string | undefined;
   if (h.kind === 'text') {
@@ -115,16 +127,17 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
     ...(h.ttl !== undefined && { expiresInSeconds: h.ttl }),
     ...(h.burn !== undefined && { burnAfterReadingSeconds: h.burn }),
     ...(h.seq !== undefined && { seq: h.seq }),
+    ...(deliveryToken && { deliveryToken }),
   };
 }
 
-/** The key `fk` encodes, or null unless it is the canonical base64url of exactly FRANK_KEY_BYTES. */
-function decodeFrankKey(fk: string): Uint8Array | null {
+/** The bytes `encoded` holds, or null unless it is the canonical base64url of exactly `length` bytes. */
+function decodeKey(encoded: string, length: number): Uint8Array | null {
   let key: Uint8Array;
   try {
-    key = fromBase64Url(fk);
+    key = fromBase64Url(encoded);
   } catch {
     return null;
   }
-  return key.length === FRANK_KEY_BYTES && toBase64Url(key) === fk ? key : null;
+  return key.length === length && toBase64Url(key) === encoded ? key : null;
 }

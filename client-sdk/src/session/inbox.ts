@@ -21,6 +21,8 @@ export interface InboxOptions {
   readonly reportables: Reportables;
   readonly now: () => number;
   readonly emit: (message: ReceivedMessage) => void;
+  /** Keeps the delivery token an accepted message carried (session/delivery-tokens.ts). */
+  readonly learnDeliveryToken: (from: string, token: Uint8Array, sentAt: number) => Promise<void>;
   /** One page of the queue on the current connection, for drains between connects. */
   readonly fetch: Fetch;
 }
@@ -38,6 +40,7 @@ interface Opened {
   readonly reportable: Reportable;
   /** The sender's sequence number for this device (session/ordering.ts); absent from older senders. */
   readonly seq?: number;
+  readonly deliveryToken?: Uint8Array;
 }
 
 /**
@@ -178,6 +181,8 @@ export class Inbox {
     const opened = await this.open(envelope);
     if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
       await store.set(seenKey, String(envelope.expiresAt));
+      // Best effort: a token not kept only makes the next send back count as a stranger's.
+      if (opened.deliveryToken) await this.options.learnDeliveryToken(envelope.from.user, opened.deliveryToken, envelope.sentAt).catch(() => undefined);
       // Best effort: a store failure here costs the ability to report the message, not the message.
       await this.options.reportables.keep(opened.reportable).catch(() => undefined);
       const ready =
@@ -245,7 +250,12 @@ export class Inbox {
       kind: kindOf(plaintext),
       body: toBase64Url(plaintext.body),
     };
-    return { message, reportable, ...(plaintext.seq !== undefined && { seq: plaintext.seq }) };
+    return {
+      message,
+      reportable,
+      ...(plaintext.seq !== undefined && { seq: plaintext.seq }),
+      ...(plaintext.deliveryToken && { deliveryToken: plaintext.deliveryToken }),
+    };
   }
 
   /**

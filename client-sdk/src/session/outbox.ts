@@ -13,6 +13,7 @@ import type { KeyStore } from '../store/key-store';
 import type { SendResult } from '../types';
 import { nextSendSeq } from './ordering';
 import { type DeviceCiphertext, splitSend } from './frame-split';
+import type { DeliveryTokens } from './delivery-tokens';
 import type { Sessions } from './sessions';
 
 export const MESSAGE_ID_BYTES = 16;
@@ -23,6 +24,7 @@ export interface OutboxOptions {
   readonly store: KeyStore;
   readonly peers: PeerDirectory;
   readonly sessions: Sessions;
+  readonly deliveryTokens: DeliveryTokens;
   /** The deployment's limits, once the session is ready. */
   readonly limits: () => Promise<ServiceLimits>;
   readonly send: (body: Body<'send'>) => Promise<Answer<'send'>>;
@@ -88,17 +90,20 @@ export class Outbox {
 
   private async deliver(stamp: MessageStamp, message: Outgoing): Promise<SendResult> {
     const limits = await this.options.limits();
-    // Checked for the longest device number before any network traffic, so nothing is sent.
-    const worstCase = maxWireLength(this.plaintext(stamp, message, Limits.maxDevice, Number.MAX_SAFE_INTEGER).length);
+    // Checked for the longest device number before any message goes out, so nothing is sent.
+    const longest = this.plaintext(stamp, message, Limits.maxDevice, Number.MAX_SAFE_INTEGER, new Uint8Array(Limits.deliveryTokenBytes));
+    const worstCase = maxWireLength(longest.length);
     if (worstCase > limits.maxCiphertextBytes) {
       throw new EbbError('PAYLOAD_TOO_LARGE', `the message encrypts to ${worstCase} bytes; this service accepts ${limits.maxCiphertextBytes}`);
     }
+    // Ours goes inside the message, so the recipient's sends back count as a contact's (DESIGN §6).
+    const ownToken = await this.options.deliveryTokens.own();
     try {
-      return await this.sendToDevices(stamp, message, await this.prepare(message.to, false), limits);
+      return await this.sendToDevices(stamp, message, await this.prepare(message.to, false), limits, ownToken);
     } catch (err) {
       // CONFLICT: our device list is stale. Refresh it once; the server drops repeats by id.
       if (!EbbError.is(err, 'CONFLICT')) throw err;
-      return this.sendToDevices(stamp, message, await this.prepare(message.to, true), limits);
+      return this.sendToDevices(stamp, message, await this.prepare(message.to, true), limits, ownToken);
     }
   }
 
@@ -133,15 +138,28 @@ export class Outbox {
     return ready;
   }
 
-  private async sendToDevices(stamp: MessageStamp, message: Outgoing, devices: readonly number[], limits: ServiceLimits): Promise<SendResult> {
+  private async sendToDevices(
+    stamp: MessageStamp,
+    message: Outgoing,
+    devices: readonly number[],
+    limits: ServiceLimits,
+    ownToken: Uint8Array,
+  ): Promise<SendResult> {
     const { id, commitment } = stamp;
     const messages: DeviceCiphertext[] = [];
     for (const device of devices) {
       const seq = await nextSendSeq(this.options.store, message.to, device);
-      const ciphertext = await this.options.sessions.encrypt(message.to, device, this.plaintext(stamp, message, device, seq));
+      const ciphertext = await this.options.sessions.encrypt(message.to, device, this.plaintext(stamp, message, device, seq, ownToken));
       messages.push({ device, ciphertext: toBase64Url(ciphertext), commitment });
     }
-    const base = { id, to: message.to, ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }) };
+    // The recipient's token, once a message from it brought one: the server then counts this as a contact's.
+    const theirToken = await this.options.deliveryTokens.ofPeer(message.to);
+    const base = {
+      id,
+      to: message.to,
+      ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
+      ...(theirToken !== undefined && { deliveryToken: theirToken }),
+    };
     const frames = splitSend(
       base,
       messages,
@@ -156,7 +174,7 @@ export class Outbox {
     return { id, sentAt: new Date(sentAt!) };
   }
 
-  private plaintext(stamp: MessageStamp, message: Outgoing, toDevice: number, seq?: number): Uint8Array {
+  private plaintext(stamp: MessageStamp, message: Outgoing, toDevice: number, seq: number, deliveryToken: Uint8Array): Uint8Array {
     return encodePlaintext({
       from: this.options.identity.userId,
       fromDevice: this.options.device,
@@ -168,7 +186,8 @@ export class Outbox {
       ...(message.text !== undefined && { text: message.text }),
       ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
       ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
-      ...(seq !== undefined && { seq }),
+      seq,
+      deliveryToken,
     });
   }
 }

@@ -19,6 +19,10 @@ export const StoreKeys = {
   usedBaseKey: (signedKeyId: number, baseKey: string) => `prekeys/used-base/${signedKeyId}/${baseKey}`,
   /** base64url secret key; deleted once a session built on it is stored. */
   oneTimePrekey: (keyId: number) => `prekeys/one-time/${keyId}`,
+  /** JSON `{ token, publishedTo }`: this account's delivery token and the deployment holding its hash (session/delivery-tokens.ts). */
+  deliveryToken: 'account/delivery-token',
+  /** JSON `{ token, sentAt }`: the delivery token the peer's latest message carried. */
+  peerDeliveryToken: (userId: string) => `delivery-tokens/${userId}`,
   /** JSON: verified signing and identity keys, devices, and an unaccepted new identity key. */
   peer: (userId: string) => `peers/${userId}`,
   /** JSON `{ current, previous }` Double Ratchet sessions with one peer device. */

@@ -62,6 +62,7 @@ export const ResultSchemas = {
   'username.lookup': z.object({ userId: z.nullable(UserId) }),
   'account.delete': z.object({ deleted: z.literal(true) }),
   report: z.object({ reportId: z.string().check(z.minLength(1), z.maxLength(128)), duplicate: z.boolean() }),
+  'deliveryToken.set': z.object({ changed: z.boolean() }),
 } as const satisfies Record<Action, z.ZodMiniType>;
 
 /** What a request for `A` resolves with. */
