@@ -61,8 +61,14 @@ export interface ChaosResult {
 }
 
 const MAX_SEND_ATTEMPTS = 4;
-/** Short enough that sends caught in a storm reject and exercise the app-level retry. */
-const CLIENT_TIMEOUT_MS = 4000;
+/**
+ * Short enough that sends caught in a storm reject and exercise the app-level retry, long enough for a
+ * connect: its whole setup (hello, prekeys, pruning the FileStore, draining the queue) runs in the one
+ * process all apps share, and a connect that runs out of time starts over on the next attempt.
+ */
+const CLIENT_TIMEOUT_MS = 10_000;
+/** Between connect() calls of an app whose connect failed: it waits longer each time, as an app would. */
+const CONNECT_RETRY = { baseDelayMs: 100, maxDelayMs: 2000 } as const;
 const RECONNECT = { baseDelayMs: 20, maxDelayMs: 400 } as const;
 
 /** mulberry32: a tiny, fast, seedable PRNG, plenty for choosing faults. */
@@ -145,7 +151,7 @@ class ChaosApp {
   }
 
   private async connect(client: EbbClient, deadline: number): Promise<void> {
-    for (;;) {
+    for (let failures = 0; ; failures++) {
       try {
         await client.connect();
         return;
@@ -153,7 +159,7 @@ class ChaosApp {
         if (this.current !== client || !this.running()) return;
         count(this.failures, `connect:${EbbError.is(err) ? err.code : 'other'}`);
         if (Date.now() > deadline) throw err;
-        await sleep(100);
+        await sleep(Math.min(CONNECT_RETRY.maxDelayMs, CONNECT_RETRY.baseDelayMs * 2 ** failures));
       }
     }
   }
