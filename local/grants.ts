@@ -3,7 +3,7 @@ import { DynamoDBServiceException, type DynamoDBClient } from '@aws-sdk/client-d
 import type { TableKey, TableNames } from '../lambdas/adapters/table-definitions';
 import { wirePorts, type HandlerPorts, type PortAdapters } from '../lambdas/adapters/wiring';
 import type { Clock, FrankingKeys, Logger } from '../lambdas/core/ports';
-import type { HandlerSpec, TableAction } from '../lambdas/routes';
+import type { HandlerSpec } from '../lambdas/routes';
 import type { EbbConfig } from '../protocol';
 
 /**
@@ -63,7 +63,7 @@ export function grantedClient(shared: DynamoDBClient, spec: HandlerSpec, names: 
       for (const table of tablesNamed(args.input)) {
         const key = keyOf.get(table);
         const granted: readonly string[] = (key && spec.tables[key]) || [];
-        if (!granted.includes(action as TableAction)) throw accessDenied(spec.entry, action, table);
+        if (!granted.includes(action)) throw accessDenied(spec.entry, action, table);
       }
       return next(args);
     },

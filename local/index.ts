@@ -33,7 +33,10 @@ export interface LocalStackOptions {
   readonly lifecycleIntervalMs?: number;
   /** Called with the outcome of each lifecycle task the local schedules ran (`npm start` prints them). */
   readonly onLifecycle?: (outcome: LifecycleOutcome) => void;
-  /** Called once with the DynamoDB client the handlers use, e.g. to count or meter its calls (the benchmark does). */
+  /**
+   * Called once with the DynamoDB client the handlers use, e.g. to count or meter its calls (the benchmark does);
+   * each handler's granted client is a view of it made after this call.
+   */
   readonly instrumentDynamo?: (client: DynamoDBClient) => void;
   /** Override API Gateway's 10-minute idle / 2-hour connection limits (tests), measured on `now`. */
   readonly idleTimeoutMs?: number;
@@ -104,12 +107,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   await createTables(dynamo.client, tables);
 
   // The gateway must listen before the management client knows its endpoint; routes are bound after.
-  const bound: { authorizer?: Ports } = {};
+  const bound: { ports?: Ports } = {};
   const faults: LocalFaults = {};
   const routes = new Map<string, Integration>();
   const gateway = new WebSocketGateway({
     port: options.port ?? 8787,
-    authorizer: (event) => authorize(event, bound.authorizer!),
+    authorizer: (event) => authorize(event, bound.ports!),
     identitySources: ['uid', 'dev', 'ts', 'nonce', 'sig'],
     routes,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -129,7 +132,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   options.instrumentDynamo?.(handlerDynamo);
   const services: LocalServices = { dynamodb: handlerDynamo, tables, management, frankingKeys: () => frankingKeys, config, clock, logger };
   const ports = createPorts(services);
-  bound.authorizer = grantedPorts(authorizerSpec, authorizerAdapters, services);
+  // The authorizer's ports, as its own Lambda has them.
+  bound.ports = grantedPorts(authorizerSpec, authorizerAdapters, services);
   for (const [key, integration] of integrations(manifest, (spec, adapters) => grantedPorts(spec, adapters, services))) routes.set(key, integration);
 
   let sweeping: Promise<number> | undefined;

@@ -23,5 +23,5 @@ it(
       queuedLeft: 0,
     });
   },
-  trafficMs + settleMs + 60_000,
+  trafficMs + settleMs + 120_000,
 );

@@ -61,8 +61,14 @@ export interface ChaosResult {
 }
 
 const MAX_SEND_ATTEMPTS = 4;
-/** Short enough that sends caught in a storm reject and exercise the app-level retry. */
-const CLIENT_TIMEOUT_MS = 4000;
+/**
+ * Short enough that sends caught in a storm reject and exercise the app-level retry, long enough for a
+ * connect: its whole setup (hello, prekeys, pruning the FileStore, draining the queue) runs in the one
+ * process all apps share, and a connect that runs out of time starts over on the next attempt.
+ */
+const CLIENT_TIMEOUT_MS = 10_000;
+/** Between connect() calls of an app whose connect failed: it waits longer each time, as an app would. */
+const CONNECT_RETRY = { baseDelayMs: 100, maxDelayMs: 2000 } as const;
 const RECONNECT = { baseDelayMs: 20, maxDelayMs: 400 } as const;
 
 /** mulberry32: a tiny, fast, seedable PRNG, plenty for choosing faults. */
@@ -83,9 +89,18 @@ function internals(client: EbbClient): { duplicates: number } {
   return (client as unknown as { inbox: { duplicates: number } }).inbox;
 }
 
-/** One simulated app: an EbbClient on a FileStore it restarts from. */
+/** When a run gives up on a client that cannot connect while the stack is calm: that is a failure, not chaos. */
+const CALM_CONNECT_MS = 60_000;
+
+/**
+ * One simulated app: an EbbClient on a FileStore it restarts from. Like an app, it calls connect() again
+ * after each failure (the SDK gives a first connect `timeoutMs`, which a storm can outlast), for as long as
+ * that client is its current one and the run lasts.
+ */
 class ChaosApp {
-  client!: EbbClient;
+  /** The client in use; undefined while it is being replaced or after close(). */
+  private current: EbbClient | undefined;
+  private last!: EbbClient;
   userId = '';
   /** Duplicates suppressed by clients of this app that were closed already. */
   closedDuplicates = 0;
@@ -96,46 +111,55 @@ class ChaosApp {
     private readonly url: string,
     private readonly onMessage: (app: ChaosApp, m: ReceivedMessage) => void,
     private readonly failures: Record<string, number>,
+    /** Whether the run still wants clients to connect (false once it ends or is aborted). */
+    private readonly running: () => boolean,
   ) {}
 
-  get duplicates(): number {
-    return this.closedDuplicates + (this.client ? internals(this.client).duplicates : 0);
+  get client(): EbbClient {
+    return this.last;
   }
 
+  get duplicates(): number {
+    return this.closedDuplicates + (this.current ? internals(this.current).duplicates : 0);
+  }
+
+  /** A new client on the app's store, connected; rejects only when `deadline` passes first. */
   async start(deadline: number): Promise<void> {
-    this.client = await EbbClient.create({ url: this.url, store: new FileStore(this.dir), timeoutMs: CLIENT_TIMEOUT_MS, reconnect: RECONNECT });
-    this.userId = this.client.userId;
-    const client = this.client;
+    const client = await EbbClient.create({ url: this.url, store: new FileStore(this.dir), timeoutMs: CLIENT_TIMEOUT_MS, reconnect: RECONNECT });
+    this.current = this.last = client;
+    this.userId = client.userId;
     client.on('message', (m) => this.onMessage(this, m));
     client.on('error', (e) => {
       count(this.failures, `stopped:${e.code}`);
-      // An app would connect again: the harness does too, unless this client was replaced.
-      if (this.client === client) void this.connect(client, Date.now() + 60_000).catch(() => undefined);
+      // An app would connect again: the harness does too, while this client is the app's.
+      void this.connect(client, Infinity).catch(() => undefined);
     });
     await this.connect(client, deadline);
   }
 
   async restart(deadline: number): Promise<void> {
-    const old = this.client;
-    await old.close();
-    this.closedDuplicates += internals(old).duplicates;
+    await this.close();
     await this.start(deadline);
   }
 
   async close(): Promise<void> {
-    await this.client.close();
-    this.closedDuplicates += internals(this.client).duplicates;
+    const client = this.current;
+    this.current = undefined;
+    if (!client) return;
+    await client.close();
+    this.closedDuplicates += internals(client).duplicates;
   }
 
   private async connect(client: EbbClient, deadline: number): Promise<void> {
-    for (;;) {
+    for (let failures = 0; ; failures++) {
       try {
         await client.connect();
         return;
       } catch (err) {
+        if (this.current !== client || !this.running()) return;
         count(this.failures, `connect:${EbbError.is(err) ? err.code : 'other'}`);
         if (Date.now() > deadline) throw err;
-        await sleep(100);
+        await sleep(Math.min(CONNECT_RETRY.maxDelayMs, CONNECT_RETRY.baseDelayMs * 2 ** failures));
       }
     }
   }
@@ -171,10 +195,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     deliveries.push({ recipient: app.index, sender: sender!, n: n!, id: m.id });
     if (byUser.get(m.from) !== sender) count(faults, 'bad-sender');
   };
+  // False once the run ends or an app fails: every loop and reconnect stops before the stack does.
+  let running = true;
+  let ticker: ReturnType<typeof setInterval> | undefined;
   try {
     for (let i = 0; i < options.clients; i++) {
-      const app = new ChaosApp(i, join(root, `c${i}`), stack.url, onMessage, connectFailures);
-      await app.start(Date.now() + 30_000);
+      const app = new ChaosApp(i, join(root, `c${i}`), stack.url, onMessage, connectFailures, () => running);
+      await app.start(Date.now() + CALM_CONNECT_MS);
       byUser.set(app.userId, i);
       apps.push(app);
     }
@@ -204,7 +231,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       count(faults, `dynamodb-${kind}`);
       return kind;
     };
-    const ticker = setInterval(() => {
+    ticker = setInterval(() => {
       storm = storm ? !chance(0.3) : chance(0.05);
       if (chance(0.15)) {
         const ids = [...connections];
@@ -215,23 +242,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }, 100);
 
     const trafficEnd = Date.now() + options.trafficMs;
-    await Promise.all(
+    const traffic = await Promise.allSettled(
       apps.map(async (app) => {
         let n = 0;
-        while (Date.now() < trafficEnd) {
-          if (chance(0.02)) {
-            count(faults, 'restart');
-            await app.restart(Date.now() + 60_000);
-            continue;
+        try {
+          while (Date.now() < trafficEnd && running) {
+            if (chance(0.02)) {
+              count(faults, 'restart');
+              // Through the storm until traffic ends; a client still not connected a while after is a failure.
+              await app.restart(trafficEnd + CALM_CONNECT_MS);
+              continue;
+            }
+            let recipient = Math.floor(random() * (apps.length - 1));
+            if (recipient >= app.index) recipient++;
+            n++;
+            sent.push(await sendWithRetry(app, apps[recipient]!, n, faults));
+            await sleep(Math.floor(random() * 20));
           }
-          let recipient = Math.floor(random() * (apps.length - 1));
-          if (recipient >= app.index) recipient++;
-          n++;
-          sent.push(await sendWithRetry(app, apps[recipient]!, n, faults));
-          await sleep(Math.floor(random() * 20));
+        } catch (error) {
+          running = false;
+          throw error;
         }
       }),
     );
+    const failed = traffic.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
 
     // Calm: no more faults; every client reconnects (and drains) once, then waits for what is due.
     on = false;
@@ -248,7 +283,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
     while (!has() && Date.now() < settleEnd) await sleep(50);
     // Stragglers (rejected sends that were queued after all) and redeliveries get one more drain.
-    for (const app of apps) await app.restart(Date.now() + 30_000);
+    for (const app of apps) await app.restart(Date.now() + CALM_CONNECT_MS);
     await sleep(300);
     for (const app of apps) await app.close();
 
@@ -266,7 +301,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     log(summary(result));
     return result;
   } finally {
-    await Promise.all(apps.map((a) => a.client?.close()));
+    running = false;
+    clearInterval(ticker);
+    await Promise.all(apps.map((a) => a.close()));
     await stack.stop();
     rmSync(root, { recursive: true, force: true });
   }
