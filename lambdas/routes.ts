@@ -67,14 +67,14 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'username-set',
     routeKey: 'username.set',
-    tables: { accounts: ['GetItem', 'UpdateItem'], usernames: ['PutItem', 'DeleteItem'] },
+    tables: { accounts: ['GetItem', 'UpdateItem'], usernames: ['PutItem', 'DeleteItem', 'GetItem'], ...RATE_LIMIT },
     manageConnections: false,
     returnsResponse: true,
   },
   {
     entry: 'username-lookup',
     routeKey: 'username.lookup',
-    tables: { ...ACCOUNT_READ, usernames: ['GetItem'] },
+    tables: { ...ACCOUNT_READ, usernames: ['GetItem'], ...RATE_LIMIT },
     manageConnections: false,
     returnsResponse: true,
   },
@@ -82,7 +82,7 @@ export const Handlers: readonly HandlerSpec[] = [
     entry: 'account-delete',
     routeKey: 'account.delete',
     tables: {
-      accounts: ['GetItem', 'DeleteItem'],
+      accounts: ['GetItem', 'UpdateItem', 'DeleteItem'],
       prekeys: ['Query', 'BatchWriteItem'],
       queue: ['Query', 'BatchWriteItem'],
       usernames: ['DeleteItem'],

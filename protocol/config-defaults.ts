@@ -9,7 +9,19 @@ export const DEFAULT_CONFIG: EbbConfig = {
   retentionDays: 30,
   maxCiphertextBytes: 16384,
   maxQueueDepth: 10000,
-  rateLimits: { sendPerMinute: 120, connectPerMinute: 20, bundlePerMinute: 60, registerPerMinute: 10, reportPerMinute: 10 },
+  rateLimits: {
+    sendPerMinute: 120,
+    connectPerMinute: 20,
+    bundlePerMinute: 60,
+    registerPerMinute: 10,
+    reportPerMinute: 10,
+    usernameSetPerMinute: 5,
+    usernameLookupPerMinute: 30,
+    keysPublishPerMinute: 10,
+    bundlePerPairPerHour: 5,
+  },
+  maxOneTimePrekeysPerDevice: 200,
+  prekeyLowWater: 25,
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
 };
 

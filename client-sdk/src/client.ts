@@ -343,8 +343,11 @@ export class EbbClient {
    * "Alice_1" and "alice_1" are one name, shown as last set. Setting the current name again succeeds.
    * Waits for connect() to finish.
    * @throws EbbError BAD_REQUEST (not retryable) when `username` breaks those rules; nothing is sent.
-   * @throws EbbError CONFLICT (not retryable) when another user holds the name, in any case.
-   * @throws EbbError FORBIDDEN (not retryable) when the name is reserved (admin, support, …).
+   * @throws EbbError CONFLICT (not retryable) when another user holds the name, in any case, or a
+   *   concurrent change of this account's name (from another device or tab) came first.
+   * @throws EbbError FORBIDDEN (not retryable) when the name is reserved or looks like a reserved one
+   *   (admin, adm1n, ebb_support, …).
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`) past the deployment's limit.
    * @throws EbbError SERVICE_READ_ONLY, SERVICE_SHUT_DOWN (not retryable) from those phases on.
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`; setting it again is safe.
    */
@@ -360,6 +363,7 @@ export class EbbClient {
   /**
    * The user id holding `username`, in any case, or null when no one does. Waits for connect() to finish.
    * @throws EbbError BAD_REQUEST (not retryable) when `username` is not a valid name; nothing is sent.
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`) past the deployment's limit.
    * @throws EbbError SERVICE_SHUT_DOWN (not retryable) once the service has shut down.
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`.
    */

@@ -155,18 +155,68 @@ export class DynamoAccounts implements Accounts {
     );
   }
 
-  async noteUsernameClaim(userId: string, name: string): Promise<boolean> {
-    return this.updateExisting(userId, 'ADD usernameClaims :n', { ':n': new Set([name]) });
+  async noteUsernameClaims(userId: string, entries: readonly string[]): Promise<boolean> {
+    return conditionalWrite(
+      this.db,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { uid: userId },
+        UpdateExpression: 'ADD usernameClaims :e',
+        ConditionExpression: 'attribute_exists(uid) AND attribute_not_exists(deletingSince)',
+        ExpressionAttributeValues: { ':e': new Set(entries) },
+      }),
+    );
   }
 
-  async setUsername(userId: string, username: string): Promise<boolean> {
-    return this.updateExisting(userId, 'SET username = :u', { ':u': username });
+  async commitUsername(userId: string, username: string, entry: string, token: string | null): Promise<boolean> {
+    return conditionalWrite(
+      this.db,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { uid: userId },
+        UpdateExpression: token === null ? 'SET username = :u REMOVE usernameToken' : 'SET username = :u, usernameToken = :t',
+        ConditionExpression: 'contains(usernameClaims, :e) AND attribute_not_exists(deletingSince)',
+        ExpressionAttributeValues: { ':u': username, ':e': entry, ...(token !== null && { ':t': token }) },
+      }),
+    );
   }
 
-  async forgetUsernameClaims(userId: string, names: readonly string[]): Promise<void> {
-    if (names.length === 0) return;
-    // DELETE from a string set; an emptied set is removed by DynamoDB itself.
-    await this.updateExisting(userId, 'DELETE usernameClaims :n', { ':n': new Set(names) });
+  async retireUsernameClaims(userId: string, entries: readonly string[], whileCommitted: string): Promise<boolean> {
+    return conditionalWrite(
+      this.db,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { uid: userId },
+        UpdateExpression: 'DELETE usernameClaims :e ADD usernameReleasing :e',
+        ConditionExpression: 'usernameToken = :t',
+        ExpressionAttributeValues: { ':e': new Set(entries), ':t': whileCommitted },
+      }),
+    );
+  }
+
+  async forgetUsernameClaims(userId: string, entries: readonly string[]): Promise<void> {
+    if (entries.length === 0) return;
+    // DELETE from string sets; an emptied set is removed by DynamoDB itself.
+    await this.updateExisting(userId, 'DELETE usernameClaims :e, usernameReleasing :e', { ':e': new Set(entries) });
+  }
+
+  async markDeleting(userId: string, at: number): Promise<AccountRecord | undefined> {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { uid: userId },
+          UpdateExpression: 'SET deletingSince = if_not_exists(deletingSince, :at)',
+          ConditionExpression: 'attribute_exists(uid)',
+          ExpressionAttributeValues: { ':at': at },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes ? toAccount(out.Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   async remove(userId: string): Promise<void> {
@@ -198,6 +248,7 @@ export class DynamoAccounts implements Accounts {
 
 function toAccount(item: Record<string, unknown>): AccountRecord {
   const claims = item.usernameClaims as Set<string> | undefined;
+  const releasing = item.usernameReleasing as Set<string> | undefined;
   return {
     userId: item.uid as string,
     signingKey: item.signingKey as string,
@@ -206,7 +257,10 @@ function toAccount(item: Record<string, unknown>): AccountRecord {
     devices: (item.devices as number[]).map(Number),
     createdAt: Number(item.createdAt),
     ...(typeof item.username === 'string' && { username: item.username }),
+    ...(typeof item.usernameToken === 'string' && { usernameToken: item.usernameToken }),
     ...(claims && claims.size > 0 && { usernameClaims: [...claims] }),
+    ...(releasing && releasing.size > 0 && { usernameReleasing: [...releasing] }),
+    ...(item.deletingSince !== undefined && { deletingSince: Number(item.deletingSince) }),
     ...(item.suspendedAt !== undefined && { suspended: { reason: String(item.suspendedReason ?? ''), at: Number(item.suspendedAt) } }),
   };
 }
@@ -218,28 +272,40 @@ export class DynamoUsernames implements Usernames {
     private readonly table: string,
   ) {}
 
-  async claim(name: string, userId: string): Promise<boolean> {
+  async claim(name: string, userId: string, token?: string): Promise<boolean> {
     return conditionalWrite(
       this.db,
       new PutCommand({
         TableName: this.table,
-        Item: { name, uid: userId },
-        ConditionExpression: 'attribute_not_exists(#n) OR uid = :u',
+        Item: { name, uid: userId, ...(token !== undefined && { token }) },
+        ConditionExpression: token === undefined ? 'attribute_not_exists(#n) OR uid = :u' : 'attribute_not_exists(#n)',
         ExpressionAttributeNames: { '#n': 'name' },
-        ExpressionAttributeValues: { ':u': userId },
+        ...(token === undefined && { ExpressionAttributeValues: { ':u': userId } }),
       }),
     );
   }
 
   async holder(name: string): Promise<string | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }));
-    return out.Item?.uid as string | undefined;
+    return (await this.claimOf(name))?.userId;
   }
 
-  async release(name: string, userId: string): Promise<void> {
+  async claimOf(name: string): Promise<{ userId: string; token: string | null } | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    return { userId: out.Item.uid as string, token: typeof out.Item.token === 'string' ? out.Item.token : null };
+  }
+
+  async release(name: string, userId: string, token?: string | null): Promise<void> {
+    const byToken = token === undefined ? '' : token === null ? ' AND attribute_not_exists(#t)' : ' AND #t = :t';
     try {
       await this.db.send(
-        new DeleteCommand({ TableName: this.table, Key: { name }, ConditionExpression: 'uid = :u', ExpressionAttributeValues: { ':u': userId } }),
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { name },
+          ConditionExpression: `uid = :u${byToken}`,
+          ...(token !== undefined && { ExpressionAttributeNames: { '#t': 'token' } }),
+          ExpressionAttributeValues: { ':u': userId, ...(typeof token === 'string' && { ':t': token }) },
+        }),
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -608,8 +674,8 @@ export class DynamoRateLimiter implements RateLimiter {
     private readonly table: string,
   ) {}
 
-  async take(key: string, limit: number, nowMs: number): Promise<RateDecision> {
-    const { interval, latest, expiresAt } = cellWindow(limit, nowMs);
+  async take(key: string, limit: number, nowMs: number, periodMs?: number): Promise<RateDecision> {
+    const { interval, latest, expiresAt } = cellWindow(limit, nowMs, periodMs);
     for (let round = 0; round < BUCKET_ROUNDS; round++) {
       const restarted = await conditionalWrite(
         this.db,

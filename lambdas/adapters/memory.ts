@@ -53,22 +53,44 @@ export class MemoryAccounts implements Accounts {
     this.items.set(userId, { ...existing, identityKey, identitySig });
     return true;
   }
-  async noteUsernameClaim(userId: string, name: string) {
+  async noteUsernameClaims(userId: string, entries: readonly string[]) {
     const existing = this.items.get(userId);
-    if (!existing) return false;
-    this.items.set(userId, { ...existing, usernameClaims: [...new Set([...(existing.usernameClaims ?? []), name])] });
+    if (!existing || existing.deletingSince !== undefined) return false;
+    this.items.set(userId, { ...existing, usernameClaims: [...new Set([...(existing.usernameClaims ?? []), ...entries])] });
     return true;
   }
-  async setUsername(userId: string, username: string) {
+  async commitUsername(userId: string, username: string, entry: string, token: string | null) {
     const existing = this.items.get(userId);
-    if (!existing) return false;
-    this.items.set(userId, { ...existing, username });
+    if (!existing || existing.deletingSince !== undefined || !(existing.usernameClaims ?? []).includes(entry)) return false;
+    const { usernameToken: _replaced, ...rest } = existing;
+    this.items.set(userId, { ...rest, username, ...(token !== null && { usernameToken: token }) });
     return true;
   }
-  async forgetUsernameClaims(userId: string, names: readonly string[]) {
+  async retireUsernameClaims(userId: string, entries: readonly string[], whileCommitted: string) {
+    const existing = this.items.get(userId);
+    if (!existing || existing.usernameToken !== whileCommitted) return false;
+    this.items.set(userId, {
+      ...existing,
+      usernameClaims: (existing.usernameClaims ?? []).filter((entry) => !entries.includes(entry)),
+      usernameReleasing: [...new Set([...(existing.usernameReleasing ?? []), ...entries])],
+    });
+    return true;
+  }
+  async forgetUsernameClaims(userId: string, entries: readonly string[]) {
     const existing = this.items.get(userId);
     if (!existing) return;
-    this.items.set(userId, { ...existing, usernameClaims: (existing.usernameClaims ?? []).filter((name) => !names.includes(name)) });
+    this.items.set(userId, {
+      ...existing,
+      usernameClaims: (existing.usernameClaims ?? []).filter((entry) => !entries.includes(entry)),
+      usernameReleasing: (existing.usernameReleasing ?? []).filter((entry) => !entries.includes(entry)),
+    });
+  }
+  async markDeleting(userId: string, at: number) {
+    const existing = this.items.get(userId);
+    if (!existing) return undefined;
+    const marked = { ...existing, deletingSince: at };
+    this.items.set(userId, marked);
+    return marked;
   }
   async remove(userId: string) {
     this.items.delete(userId);
@@ -91,17 +113,28 @@ export class MemoryAccounts implements Accounts {
 export class MemoryUsernames implements Usernames {
   /** Case-folded name → user id. */
   readonly items = new Map<string, string>();
-  async claim(name: string, userId: string) {
+  /** Case-folded name → the attempt token of its claim, for claims made with one. */
+  readonly tokens = new Map<string, string>();
+  async claim(name: string, userId: string, token?: string) {
     const holder = this.items.get(name);
-    if (holder !== undefined && holder !== userId) return false;
+    if (holder !== undefined && (token !== undefined || holder !== userId)) return false;
     this.items.set(name, userId);
+    if (token !== undefined) this.tokens.set(name, token);
+    else this.tokens.delete(name);
     return true;
   }
   async holder(name: string) {
     return this.items.get(name);
   }
-  async release(name: string, userId: string) {
-    if (this.items.get(name) === userId) this.items.delete(name);
+  async claimOf(name: string) {
+    const userId = this.items.get(name);
+    return userId === undefined ? undefined : { userId, token: this.tokens.get(name) ?? null };
+  }
+  async release(name: string, userId: string, token?: string | null) {
+    if (this.items.get(name) !== userId) return;
+    if (token !== undefined && (this.tokens.get(name) ?? null) !== token) return;
+    this.items.delete(name);
+    this.tokens.delete(name);
   }
 }
 
@@ -214,9 +247,9 @@ export class MemoryNonces implements Nonces {
 
 export class MemoryRateLimiter implements RateLimiter {
   readonly items = new Map<string, { tat: number; expiresAt: number }>();
-  async take(key: string, limit: number, nowMs: number) {
+  async take(key: string, limit: number, nowMs: number, periodMs?: number) {
     const stored = this.items.get(key);
-    const step = takeCell(stored && stored.expiresAt * 1000 > nowMs ? stored.tat : undefined, limit, nowMs);
+    const step = takeCell(stored && stored.expiresAt * 1000 > nowMs ? stored.tat : undefined, limit, nowMs, periodMs);
     if (!step.allowed) return { allowed: false as const, retryAfterSeconds: step.retryAfterSeconds };
     this.items.set(key, { tat: step.tat, expiresAt: step.expiresAt });
     return { allowed: true as const };
@@ -266,7 +299,10 @@ export class MemorySweeper implements StoreSweeper {
       if (store === 'accounts') accounts.items.delete(String(id));
       else if (store === 'connections') connections.items.delete(String(id));
       else if (store === 'nonces') nonces.items.delete(String(id));
-      else if (store === 'usernames') usernames.items.delete(String(id));
+      else if (store === 'usernames') {
+        usernames.items.delete(String(id));
+        usernames.tokens.delete(String(id));
+      }
       else if (store === 'rateLimits') rateLimits.items.delete(String(id));
       else if (store === 'reports') reports.items.delete(String(id));
       else if (store === 'prekeys' && kind === 'spk') prekeys.signed.delete(a);

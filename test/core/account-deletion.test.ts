@@ -80,8 +80,9 @@ describe('account deletion', () => {
 
   it('finishes after a run cut short: the account item, deleted last, is still there for the retry', async () => {
     const usernames: Usernames = {
-      claim: (name, userId) => world.usernames.claim(name, userId),
+      claim: (name, userId, token) => world.usernames.claim(name, userId, token),
       holder: (name) => world.usernames.holder(name),
+      claimOf: (name) => world.usernames.claimOf(name),
       release: () => Promise.reject(new Error('ThrottlingException')),
     };
     const failing = { ...world.ports, usernames };
@@ -93,8 +94,8 @@ describe('account deletion', () => {
   });
 
   it('also releases a stray username claim a crashed rename left', async () => {
-    await world.accounts.noteUsernameClaim(bob.userId, 'bob_2');
-    await world.usernames.claim('bob_2', bob.userId);
+    await world.accounts.noteUsernameClaims(bob.userId, ['bob_2/crashed']);
+    await world.usernames.claim('bob_2', bob.userId, 'crashed');
     await deleteAccount(world.ports, bob);
     expect(world.usernames.items.size).toBe(1);
   });

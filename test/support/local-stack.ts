@@ -12,6 +12,10 @@ export const UNTHROTTLED: NonNullable<EbbConfigInput['rateLimits']> = {
   bundlePerMinute: 100_000,
   registerPerMinute: 100_000,
   reportPerMinute: 100_000,
+  usernameSetPerMinute: 100_000,
+  usernameLookupPerMinute: 100_000,
+  keysPublishPerMinute: 100_000,
+  bundlePerPairPerHour: 100_000,
 };
 
 /**
