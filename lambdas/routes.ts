@@ -34,7 +34,8 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'keys-publish',
     routeKey: 'keys.publish',
-    tables: { ...ACCOUNT_READ, prekeys: ['PutItem', 'BatchWriteItem', 'Query'] },
+    // GetItem: the answer carries the stored signed prekey's id.
+    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'PutItem', 'BatchWriteItem', 'Query'], ...RATE_LIMIT },
     manageConnections: false,
     returnsResponse: true,
   },
@@ -42,8 +43,9 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'keys-bundle',
     routeKey: 'keys.bundle',
-    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query', 'DeleteItem'], ...RATE_LIMIT },
-    manageConnections: false,
+    // connections and the management API: `keys.low` to a device left with few one-time prekeys.
+    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query', 'DeleteItem'], connections: ['Query'], ...RATE_LIMIT },
+    manageConnections: true,
     returnsResponse: true,
   },
   {

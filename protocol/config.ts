@@ -63,7 +63,7 @@ export const EbbConfigSchema = z.strictObject({
     bundlePerPairPerHour: perMinute,
   }),
   /** One-time prekeys stored per device at most: a `keys.publish` beyond it is refused and stores nothing. */
-  maxOneTimePrekeysPerDevice: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(10_000)),
+  maxOneTimePrekeysPerDevice: z.number().check(z.int('must be a whole number'), z.minimum(Limits.maxPrekeysPerPublish), z.maximum(10_000)),
   /** A device left with fewer one-time prekeys than this after a bundle fetch is told to refill (`keys.low`). */
   prekeyLowWater: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1000)),
   sunset: SunsetSchema,

@@ -12,6 +12,7 @@ import { safetyNumber } from './identity/safety-number';
 import { type EbbClientOptions, type Settings, resolveOptions } from './options';
 import { ACK_CLOSE_WAIT_MS, AckBatcher } from './session/acks';
 import { handshake } from './session/handshake';
+import { PREKEY_TARGET, replenishPrekeys } from './session/prekeys';
 import { Inbox } from './session/inbox';
 import { MESSAGE_ID_BYTES, Outbox } from './session/outbox';
 import { type Reportable, Reportables } from './session/reportables';
@@ -19,7 +20,7 @@ import { Sessions } from './session/sessions';
 import { StoreKeys } from './store/layout';
 import { Connection } from './transport/connection';
 import { signedConnectUrl } from './transport/connect-url';
-import { MessagePush, NoticePush } from './transport/server-frames';
+import { KeysLowPush, MessagePush, NoticePush } from './transport/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
 import type { EbbClientEvents, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';
@@ -38,6 +39,7 @@ export class EbbClient {
   private readonly sessions: Sessions;
   private readonly reportables: Reportables;
   private limits: ServiceLimits | null = null;
+  private refilling: Promise<void> | null = null;
   private registered: boolean;
 
   /**
@@ -466,10 +468,25 @@ export class EbbClient {
     await this.connection.close();
   }
 
+  /**
+   * Tops one-time prekeys up after the server said others drew them low, so first messages keep their
+   * one-time prekey. Best effort: a failure waits for the next connect, which tops up as well.
+   */
+  private refillPrekeys(): void {
+    if (this.refilling) return;
+    const { store, now, prekeyPolicy } = this.settings;
+    this.refilling = replenishPrekeys((action, body) => this.connection.request(action, body), store, this.identity, now(), prekeyPolicy, PREKEY_TARGET)
+      .catch(() => undefined)
+      .finally(() => (this.refilling = null));
+  }
+
   private onPush(type: string, frame: unknown): void {
     if (type === 'message') {
       const push = MessagePush.safeParse(frame);
       if (push.success) void this.inbox.receive(push.data);
+    } else if (type === 'keys.low') {
+      const low = KeysLowPush.safeParse(frame);
+      if (low.success && low.data.device === this.settings.device) this.refillPrekeys();
     } else if (type === 'notice') {
       const notice = NoticePush.safeParse(frame);
       if (notice.success) {

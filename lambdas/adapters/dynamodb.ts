@@ -338,7 +338,8 @@ export class DynamoPrekeys implements Prekeys {
     return { keyId: Number(out.Item.keyId), publicKey: out.Item.publicKey as string, signature: out.Item.signature as string };
   }
 
-  async countOneTime(owner: DeviceAddress): Promise<number> {
+  /** Select COUNT; with `atMost`, `Limit` stops the read there, so a bounded count costs a bounded read. */
+  async countOneTime(owner: DeviceAddress, atMost?: number): Promise<number> {
     let count = 0;
     for await (const page of queryAll(this.db, {
       TableName: this.table,
@@ -346,10 +347,17 @@ export class DynamoPrekeys implements Prekeys {
       ExpressionAttributeNames: { '#o': 'owner' },
       ExpressionAttributeValues: { ':o': address(owner), ':p': ONE_TIME_PREFIX },
       Select: 'COUNT',
+      ...(atMost !== undefined && { Limit: atMost }),
     })) {
       count += page.Count ?? 0;
+      if (atMost !== undefined && count >= atMost) return atMost;
     }
     return count;
+  }
+
+  async removeOneTime(owner: DeviceAddress, keyIds: readonly number[]): Promise<void> {
+    const requests = keyIds.map((keyId) => ({ DeleteRequest: { Key: { owner: address(owner), kid: oneTimeKey(keyId) } } }));
+    await batchWrite(this.db, this.table, requests);
   }
 
   /** Query the lowest key, then delete it on condition that it still exists: a lost race reads again. */

@@ -152,8 +152,12 @@ export class MemoryPrekeys implements Prekeys {
   async signedPrekey(owner: DeviceAddress) {
     return this.signed.get(address(owner));
   }
-  async countOneTime(owner: DeviceAddress) {
-    return this.oneTime.get(address(owner))?.size ?? 0;
+  async countOneTime(owner: DeviceAddress, atMost?: number) {
+    const count = this.oneTime.get(address(owner))?.size ?? 0;
+    return atMost === undefined ? count : Math.min(count, atMost);
+  }
+  async removeOneTime(owner: DeviceAddress, keyIds: readonly number[]) {
+    for (const keyId of keyIds) this.oneTime.get(address(owner))?.delete(keyId);
   }
   async takeOneTime(owner: DeviceAddress) {
     const bucket = this.oneTime.get(address(owner));

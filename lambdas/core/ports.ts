@@ -96,7 +96,10 @@ export interface Prekeys {
   putSignedPrekey(owner: DeviceAddress, key: SignedPrekey): Promise<void>;
   putOneTimePrekeys(owner: DeviceAddress, keys: readonly OneTimePrekey[]): Promise<void>;
   signedPrekey(owner: DeviceAddress): Promise<SignedPrekey | undefined>;
-  countOneTime(owner: DeviceAddress): Promise<number>;
+  /** How many one-time prekeys the device has, counted up to `atMost` (a bounded read) when given. */
+  countOneTime(owner: DeviceAddress, atMost?: number): Promise<number>;
+  /** Deletes these one-time prekeys of the device; ones already gone are no error. */
+  removeOneTime(owner: DeviceAddress, keyIds: readonly number[]): Promise<void>;
   /** Removes and returns one one-time prekey; concurrent callers never get the same key. */
   takeOneTime(owner: DeviceAddress): Promise<OneTimePrekey | undefined>;
   /** Deletes every prekey of the device (one Query on its partition, batch deletes); returns how many. */
