@@ -71,13 +71,14 @@ export async function setUsername(ports: Ports, caller: Caller, frame: UsernameS
   const name = foldUsername(frame.username);
   if (isReservedUsername(name)) throw new Refusal('FORBIDDEN', 'this username is reserved');
 
-  const mine: Claim = { name, token: randomBytes(16).toString('base64url') };
+  const token = randomBytes(16).toString('base64url');
+  const mine: Claim = { name, token };
   // A name committed before claims had tokens is noted too, so the clean-up releases it.
   const legacy = account.username !== undefined && account.usernameToken === undefined ? [claimEntry({ name: foldUsername(account.username), token: null })] : [];
   if (!(await ports.accounts.noteUsernameClaims(caller.userId, [claimEntry(mine), ...legacy]))) {
     throw new Refusal('FORBIDDEN', 'this identity is not registered: register first');
   }
-  if (!(await ports.usernames.claim(name, caller.userId, mine.token!))) {
+  if (!(await ports.usernames.claim(name, caller.userId, token))) {
     await ports.accounts.forgetUsernameClaims(caller.userId, [claimEntry(mine)]);
     const held = await ports.usernames.claimOf(name);
     if (held?.userId !== caller.userId) throw new Refusal('CONFLICT', 'this username is taken');
@@ -90,7 +91,7 @@ export async function setUsername(ports: Ports, caller: Caller, frame: UsernameS
 async function commit(ports: Ports, caller: Caller, username: string, claim: Claim, claimedNow: boolean): Promise<Results['username.set']> {
   if (!(await ports.accounts.commitUsername(caller.userId, username, claimEntry(claim), claim.token))) {
     if (claimedNow) await ports.usernames.release(claim.name, caller.userId, claim.token);
-    throw new Refusal('CONFLICT', 'another change of this account’s username came first');
+    throw new Refusal('CONFLICT', 'another change of this account's username came first');
   }
   const released = claim.token === null ? 0 : await releaseOtherClaims(ports, caller.userId, claim.token);
   ports.logger.info('username set', { userId: caller.userId, released });

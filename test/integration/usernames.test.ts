@@ -63,6 +63,36 @@ describe('usernames through the local stack', () => {
   });
 });
 
+describe('a username set before claims had tokens', () => {
+  it('can be respelled, and is released when the account takes another name', async () => {
+    const id = makeIdentity();
+    const socket = await RawSocket.open(connectUrl(env.stack.url, id));
+    try {
+      await socket.request(registerFrame(id));
+      const legacy = `old_${id.uid.slice(0, 8).replace(/-/g, '_')}`.toLowerCase();
+      // What the previous version stored: a bare noted name, a claim without a token, no usernameToken.
+      const { accounts, usernames } = env.stack.ports;
+      expect(await accounts.noteUsernameClaims(id.uid, [legacy])).toBe(true);
+      expect(await usernames.claim(legacy, id.uid)).toBe(true);
+      expect(await accounts.commitUsername(id.uid, legacy, legacy, null)).toBe(true);
+
+      expect(await socket.request({ action: 'username.set', username: legacy.toUpperCase() })).toMatchObject({ type: 'result' });
+      expect(await usernames.claimOf(legacy)).toEqual({ userId: id.uid, token: null });
+      expect((await accounts.get(id.uid))?.username).toBe(legacy.toUpperCase());
+
+      const next = `new_${id.uid.slice(0, 8).replace(/-/g, '_')}`.toLowerCase();
+      expect(await socket.request({ action: 'username.set', username: next })).toMatchObject({ type: 'result', username: next });
+      expect(await usernames.claimOf(legacy)).toBeUndefined();
+      const account = await accounts.get(id.uid);
+      expect(await usernames.claimOf(next)).toEqual({ userId: id.uid, token: account?.usernameToken });
+      expect(account).toMatchObject({ username: next, usernameClaims: [`${next}/${account?.usernameToken}`] });
+      expect(account?.usernameReleasing).toBeUndefined();
+    } finally {
+      await socket.close();
+    }
+  });
+});
+
 describe('username races through the local stack', () => {
   /** Every name the usernames table holds for `userId`. */
   async function namesHeldBy(userId: string): Promise<string[]> {
