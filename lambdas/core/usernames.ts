@@ -91,7 +91,7 @@ export async function setUsername(ports: Ports, caller: Caller, frame: UsernameS
 async function commit(ports: Ports, caller: Caller, username: string, claim: Claim, claimedNow: boolean): Promise<Results['username.set']> {
   if (!(await ports.accounts.commitUsername(caller.userId, username, claimEntry(claim), claim.token))) {
     if (claimedNow) await ports.usernames.release(claim.name, caller.userId, claim.token);
-    throw new Refusal('CONFLICT', 'another change of this account's username came first');
+    throw new Refusal('CONFLICT', "another change of this account's username came first");
   }
   const released = claim.token === null ? 0 : await releaseOtherClaims(ports, caller.userId, claim.token);
   ports.logger.info('username set', { userId: caller.userId, released });
