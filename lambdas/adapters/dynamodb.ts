@@ -155,70 +155,6 @@ export class DynamoAccounts implements Accounts {
     );
   }
 
-  async noteUsernameClaims(userId: string, entries: readonly string[]): Promise<boolean> {
-    return conditionalWrite(
-      this.db,
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { uid: userId },
-        UpdateExpression: 'ADD usernameClaims :e',
-        ConditionExpression: 'attribute_exists(uid) AND attribute_not_exists(deletingSince)',
-        ExpressionAttributeValues: { ':e': new Set(entries) },
-      }),
-    );
-  }
-
-  async commitUsername(userId: string, username: string, entry: string, token: string | null): Promise<boolean> {
-    return conditionalWrite(
-      this.db,
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { uid: userId },
-        UpdateExpression: token === null ? 'SET username = :u REMOVE usernameToken' : 'SET username = :u, usernameToken = :t',
-        ConditionExpression: 'contains(usernameClaims, :e) AND attribute_not_exists(deletingSince)',
-        ExpressionAttributeValues: { ':u': username, ':e': entry, ...(token !== null && { ':t': token }) },
-      }),
-    );
-  }
-
-  async retireUsernameClaims(userId: string, entries: readonly string[], whileCommitted: string): Promise<boolean> {
-    return conditionalWrite(
-      this.db,
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { uid: userId },
-        UpdateExpression: 'DELETE usernameClaims :e ADD usernameReleasing :e',
-        ConditionExpression: 'usernameToken = :t',
-        ExpressionAttributeValues: { ':e': new Set(entries), ':t': whileCommitted },
-      }),
-    );
-  }
-
-  async forgetUsernameClaims(userId: string, entries: readonly string[]): Promise<void> {
-    if (entries.length === 0) return;
-    // DELETE from string sets; an emptied set is removed by DynamoDB itself.
-    await this.updateExisting(userId, 'DELETE usernameClaims :e, usernameReleasing :e', { ':e': new Set(entries) });
-  }
-
-  async markDeleting(userId: string, at: number): Promise<AccountRecord | undefined> {
-    try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { uid: userId },
-          UpdateExpression: 'SET deletingSince = if_not_exists(deletingSince, :at)',
-          ConditionExpression: 'attribute_exists(uid)',
-          ExpressionAttributeValues: { ':at': at },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return out.Attributes ? toAccount(out.Attributes) : undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
-  }
-
   async remove(userId: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: { uid: userId } }));
   }
@@ -233,17 +169,23 @@ export class DynamoAccounts implements Accounts {
 
   /** An UpdateItem that never creates the item: false when there is no account. */
   private async updateExisting(userId: string, expression: string, values: Record<string, unknown> | undefined): Promise<boolean> {
-    return conditionalWrite(
-      this.db,
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { uid: userId },
-        UpdateExpression: expression,
-        ConditionExpression: 'attribute_exists(uid)',
-        ExpressionAttributeValues: values,
-      }),
-    );
+    return updateAccount(this.db, this.table, userId, expression, values);
   }
+}
+
+/** An UpdateItem of an account item that never creates it: false when there is none, or `condition` fails. */
+function updateAccount(
+  db: DynamoDBDocumentClient,
+  table: string,
+  userId: string,
+  expression: string,
+  values: Record<string, unknown> | undefined,
+  condition = 'attribute_exists(uid)',
+): Promise<boolean> {
+  return conditionalWrite(
+    db,
+    new UpdateCommand({ TableName: table, Key: { uid: userId }, UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeValues: values }),
+  );
 }
 
 function toAccount(item: Record<string, unknown>): AccountRecord {
@@ -260,17 +202,54 @@ function toAccount(item: Record<string, unknown>): AccountRecord {
     ...(typeof item.usernameToken === 'string' && { usernameToken: item.usernameToken }),
     ...(claims && claims.size > 0 && { usernameClaims: [...claims] }),
     ...(releasing && releasing.size > 0 && { usernameReleasing: [...releasing] }),
-    ...(item.deletingSince !== undefined && { deletingSince: Number(item.deletingSince) }),
     ...(item.suspendedAt !== undefined && { suspended: { reason: String(item.suspendedReason ?? ''), at: Number(item.suspendedAt) } }),
   };
 }
 
-/** `name` is a DynamoDB reserved word, hence `#n` throughout. */
+/**
+ * The usernames table, and the username attributes of account items (`accounts`: the accounts table).
+ * `name` is a DynamoDB reserved word, hence `#n` throughout.
+ */
 export class DynamoUsernames implements Usernames {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly accounts: string,
   ) {}
+
+  async noteClaims(userId: string, entries: readonly string[]): Promise<boolean> {
+    return this.update(userId, 'ADD usernameClaims :e', { ':e': new Set(entries) }, 'attribute_exists(uid) AND attribute_not_exists(deleting)');
+  }
+
+  async commitName(userId: string, username: string, entry: string, token: string | null): Promise<boolean> {
+    return this.update(
+      userId,
+      token === null ? 'SET username = :u REMOVE usernameToken' : 'SET username = :u, usernameToken = :t',
+      { ':u': username, ':e': entry, ...(token !== null && { ':t': token }) },
+      'contains(usernameClaims, :e) AND attribute_not_exists(deleting)',
+    );
+  }
+
+  async retireClaims(userId: string, entries: readonly string[], whileCommitted: string): Promise<boolean> {
+    return this.update(userId, 'DELETE usernameClaims :e ADD usernameReleasing :e', { ':e': new Set(entries), ':t': whileCommitted }, 'usernameToken = :t');
+  }
+
+  async forgetClaims(userId: string, entries: readonly string[]): Promise<void> {
+    if (entries.length === 0) return;
+    // DELETE from string sets; an emptied set is removed by DynamoDB itself.
+    await this.update(userId, 'DELETE usernameClaims :e, usernameReleasing :e', { ':e': new Set(entries) });
+  }
+
+  /** The mark, then a strongly consistent read: it sees every claim noted before the mark. */
+  async closeAccount(userId: string, at: number): Promise<AccountRecord | undefined> {
+    if (!(await this.update(userId, 'SET deleting = if_not_exists(deleting, :at)', { ':at': at }))) return undefined;
+    const out = await this.db.send(new GetCommand({ TableName: this.accounts, Key: { uid: userId }, ConsistentRead: true }));
+    return out.Item ? toAccount(out.Item) : undefined;
+  }
+
+  private update(userId: string, expression: string, values: Record<string, unknown>, condition?: string): Promise<boolean> {
+    return updateAccount(this.db, this.accounts, userId, expression, values, condition);
+  }
 
   async claim(name: string, userId: string, token?: string): Promise<boolean> {
     return conditionalWrite(

@@ -35,6 +35,8 @@ const address = (a: DeviceAddress): string => `${a.userId}#${a.device}`;
 
 export class MemoryAccounts implements Accounts {
   readonly items = new Map<string, AccountRecord>();
+  /** Accounts marked as being deleted (`Usernames.closeAccount`). */
+  readonly deleting = new Set<string>();
   async get(userId: string) {
     return this.items.get(userId);
   }
@@ -45,6 +47,7 @@ export class MemoryAccounts implements Accounts {
     const existing = this.items.get(record.userId);
     if (existing) return { created: false, record: existing };
     this.items.set(record.userId, record);
+    this.deleting.delete(record.userId);
     return { created: true, record };
   }
   async replaceIdentity(userId: string, signingKey: string, identityKey: string, identitySig: string) {
@@ -53,47 +56,9 @@ export class MemoryAccounts implements Accounts {
     this.items.set(userId, { ...existing, identityKey, identitySig });
     return true;
   }
-  async noteUsernameClaims(userId: string, entries: readonly string[]) {
-    const existing = this.items.get(userId);
-    if (!existing || existing.deletingSince !== undefined) return false;
-    this.items.set(userId, { ...existing, usernameClaims: [...new Set([...(existing.usernameClaims ?? []), ...entries])] });
-    return true;
-  }
-  async commitUsername(userId: string, username: string, entry: string, token: string | null) {
-    const existing = this.items.get(userId);
-    if (!existing || existing.deletingSince !== undefined || !(existing.usernameClaims ?? []).includes(entry)) return false;
-    const { usernameToken: _replaced, ...rest } = existing;
-    this.items.set(userId, { ...rest, username, ...(token !== null && { usernameToken: token }) });
-    return true;
-  }
-  async retireUsernameClaims(userId: string, entries: readonly string[], whileCommitted: string) {
-    const existing = this.items.get(userId);
-    if (!existing || existing.usernameToken !== whileCommitted) return false;
-    this.items.set(userId, {
-      ...existing,
-      usernameClaims: (existing.usernameClaims ?? []).filter((entry) => !entries.includes(entry)),
-      usernameReleasing: [...new Set([...(existing.usernameReleasing ?? []), ...entries])],
-    });
-    return true;
-  }
-  async forgetUsernameClaims(userId: string, entries: readonly string[]) {
-    const existing = this.items.get(userId);
-    if (!existing) return;
-    this.items.set(userId, {
-      ...existing,
-      usernameClaims: (existing.usernameClaims ?? []).filter((entry) => !entries.includes(entry)),
-      usernameReleasing: (existing.usernameReleasing ?? []).filter((entry) => !entries.includes(entry)),
-    });
-  }
-  async markDeleting(userId: string, at: number) {
-    const existing = this.items.get(userId);
-    if (!existing) return undefined;
-    const marked = { ...existing, deletingSince: at };
-    this.items.set(userId, marked);
-    return marked;
-  }
   async remove(userId: string) {
     this.items.delete(userId);
+    this.deleting.delete(userId);
   }
   async suspend(userId: string, reason: string, at: number) {
     const existing = this.items.get(userId);
@@ -111,6 +76,8 @@ export class MemoryAccounts implements Accounts {
 }
 
 export class MemoryUsernames implements Usernames {
+  /** The accounts whose username attributes this keeps. */
+  constructor(private readonly accounts: MemoryAccounts = new MemoryAccounts()) {}
   /** Case-folded name → user id. */
   readonly items = new Map<string, string>();
   /** Case-folded name → the attempt token of its claim, for claims made with one. */
@@ -135,6 +102,42 @@ export class MemoryUsernames implements Usernames {
     if (token !== undefined && (this.tokens.get(name) ?? null) !== token) return;
     this.items.delete(name);
     this.tokens.delete(name);
+  }
+  async noteClaims(userId: string, entries: readonly string[]) {
+    const existing = this.accounts.items.get(userId);
+    if (!existing || this.accounts.deleting.has(userId)) return false;
+    this.accounts.items.set(userId, { ...existing, usernameClaims: [...new Set([...(existing.usernameClaims ?? []), ...entries])] });
+    return true;
+  }
+  async commitName(userId: string, username: string, entry: string, token: string | null) {
+    const existing = this.accounts.items.get(userId);
+    if (!existing || this.accounts.deleting.has(userId) || !(existing.usernameClaims ?? []).includes(entry)) return false;
+    const { usernameToken: _replaced, ...rest } = existing;
+    this.accounts.items.set(userId, { ...rest, username, ...(token !== null && { usernameToken: token }) });
+    return true;
+  }
+  async retireClaims(userId: string, entries: readonly string[], whileCommitted: string) {
+    const existing = this.accounts.items.get(userId);
+    if (!existing || existing.usernameToken !== whileCommitted) return false;
+    this.accounts.items.set(userId, {
+      ...existing,
+      usernameClaims: (existing.usernameClaims ?? []).filter((entry) => !entries.includes(entry)),
+      usernameReleasing: [...new Set([...(existing.usernameReleasing ?? []), ...entries])],
+    });
+    return true;
+  }
+  async forgetClaims(userId: string, entries: readonly string[]) {
+    const existing = this.accounts.items.get(userId);
+    if (!existing) return;
+    this.accounts.items.set(userId, {
+      ...existing,
+      usernameClaims: (existing.usernameClaims ?? []).filter((entry) => !entries.includes(entry)),
+      usernameReleasing: (existing.usernameReleasing ?? []).filter((entry) => !entries.includes(entry)),
+    });
+  }
+  async closeAccount(userId: string) {
+    if (this.accounts.items.has(userId)) this.accounts.deleting.add(userId);
+    return this.accounts.items.get(userId);
   }
 }
 

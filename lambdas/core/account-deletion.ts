@@ -34,9 +34,9 @@ export async function deleteAccount(ports: Ports, caller: Caller): Promise<Resul
     Promise.all(devices.map((owner) => ports.prekeys.removeAll(owner))),
     Promise.all(devices.map((recipient) => ports.queue.removeAll(recipient))),
   ]);
-  // Marked first: no username is noted or committed from now on, and the marked account lists every claim
-  // noted before (core/usernames.ts says why that leaves no name to the deleted account).
-  const marked = (await ports.accounts.markDeleting(caller.userId, ports.clock.now())) ?? account;
+  // Marked first: no username is noted or committed from now on, and the account read after the mark lists
+  // every claim noted before it (core/usernames.ts says why that leaves no name to the deleted account).
+  const marked = (await ports.usernames.closeAccount(caller.userId, ports.clock.now())) ?? account;
   const entries = [...(marked.usernameClaims ?? []), ...(marked.usernameReleasing ?? [])];
   const names = new Set([...entries.map((entry) => parseClaimEntry(entry).name), ...(marked.username === undefined ? [] : [foldUsername(marked.username)])]);
   await Promise.all([...names].map((name) => ports.usernames.release(name, caller.userId)));

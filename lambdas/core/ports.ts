@@ -30,8 +30,6 @@ export interface AccountRecord {
   readonly usernameClaims?: readonly string[];
   /** Claim entries taken out of `usernameClaims` and being released: a crash midway leaves them here. */
   readonly usernameReleasing?: readonly string[];
-  /** Set first when the account is being deleted: from then on no username is noted or committed. */
-  readonly deletingSince?: number;
   /** Set by an operator (`ebb-admin suspend`); the reason is for operators and never sent to the user. */
   readonly suspended?: { readonly reason: string; readonly at: number };
 }
@@ -44,22 +42,6 @@ export interface Accounts {
   create(record: AccountRecord): Promise<{ created: boolean; record: AccountRecord }>;
   /** Replaces the identity key of the account whose signing key is `signingKey`; false if there is none. */
   replaceIdentity(userId: string, signingKey: string, identityKey: string, identitySig: string): Promise<boolean>;
-  /** Adds claim entries to `usernameClaims`; false if there is no account or it is being deleted. */
-  noteUsernameClaims(userId: string, entries: readonly string[]): Promise<boolean>;
-  /**
-   * Makes `username` the account's, held by the claim `entry` under `token` (null: a claim from before
-   * tokens), on condition that `entry` is still noted and the account is not being deleted; false otherwise.
-   */
-  commitUsername(userId: string, username: string, entry: string, token: string | null): Promise<boolean>;
-  /**
-   * Moves `entries` from `usernameClaims` to `usernameReleasing`, on condition that the account's username
-   * is still held under `whileCommitted`; false otherwise (a later change committed and releases them).
-   */
-  retireUsernameClaims(userId: string, entries: readonly string[], whileCommitted: string): Promise<boolean>;
-  /** Removes `entries` from `usernameClaims` and `usernameReleasing`; no account is no error. */
-  forgetUsernameClaims(userId: string, entries: readonly string[]): Promise<void>;
-  /** Marks the account as being deleted and returns it as it is from then on; undefined if there is none. */
-  markDeleting(userId: string, at: number): Promise<AccountRecord | undefined>;
   /** Deletes the account item; no account is no error. */
   remove(userId: string): Promise<void>;
   /** Marks the account suspended (replacing an earlier reason); false if there is no account. */
@@ -84,6 +66,29 @@ export interface Usernames {
    * made under `token` (null: only a claim from before tokens). Anything else is left as it is.
    */
   release(name: string, userId: string, token?: string | null): Promise<void>;
+
+  // The account's side of its claims (its `username…` attributes, core/usernames.ts), kept here rather than
+  // in Accounts so that only the routes that change names carry this code.
+
+  /** Adds claim entries to the account's `usernameClaims`; false if there is no account or it is being deleted. */
+  noteClaims(userId: string, entries: readonly string[]): Promise<boolean>;
+  /**
+   * Makes `username` the account's, held by the claim `entry` under `token` (null: a claim from before
+   * tokens), on condition that `entry` is still noted and the account is not being deleted; false otherwise.
+   */
+  commitName(userId: string, username: string, entry: string, token: string | null): Promise<boolean>;
+  /**
+   * Moves `entries` from `usernameClaims` to `usernameReleasing`, on condition that the account's username
+   * is still held under `whileCommitted`; false otherwise (a later change committed and releases them).
+   */
+  retireClaims(userId: string, entries: readonly string[], whileCommitted: string): Promise<boolean>;
+  /** Removes `entries` from `usernameClaims` and `usernameReleasing`; no account is no error. */
+  forgetClaims(userId: string, entries: readonly string[]): Promise<void>;
+  /**
+   * Marks the account as being deleted (from then on nothing is noted or committed on it) and returns it
+   * as it is from then on; undefined if there is none.
+   */
+  closeAccount(userId: string, at: number): Promise<AccountRecord | undefined>;
 }
 
 /** A user's device: `uid#dev` in storage. */

@@ -54,9 +54,9 @@ export function parseClaimEntry(entry: string): Claim {
  *   its own claim. The committed claim is never released: releases are by token, and retiring it would need
  *   another attempt's token to be the committed one.
  *
- * Deletion (core/account-deletion.ts) first marks the account with one conditional update that returns the
- * account as marked, then releases every noted, retiring and committed name of the user, then removes the
- * item. An attempt noted before the mark is in what the mark returned, so deletion releases its name; if its
+ * Deletion (core/account-deletion.ts) first marks the account (a conditional update) and reads it back
+ * strongly consistent, then releases every noted, retiring and committed name of the user, then removes the
+ * item. An attempt noted before the mark is in what deletion reads after it, so deletion releases its name; if its
  * claim lands after that release, its commit comes after the mark, fails, and it releases the claim itself.
  * An attempt that notes after the mark is refused before it claims anything. A crash between steps leaves
  * at worst a noted entry or one in `usernameReleasing`, which the next change's clean-up or the deletion
@@ -75,11 +75,11 @@ export async function setUsername(ports: Ports, caller: Caller, frame: UsernameS
   const mine: Claim = { name, token };
   // A name committed before claims had tokens is noted too, so the clean-up releases it.
   const legacy = account.username !== undefined && account.usernameToken === undefined ? [claimEntry({ name: foldUsername(account.username), token: null })] : [];
-  if (!(await ports.accounts.noteUsernameClaims(caller.userId, [claimEntry(mine), ...legacy]))) {
+  if (!(await ports.usernames.noteClaims(caller.userId, [claimEntry(mine), ...legacy]))) {
     throw new Refusal('FORBIDDEN', 'this identity is not registered: register first');
   }
   if (!(await ports.usernames.claim(name, caller.userId, token))) {
-    await ports.accounts.forgetUsernameClaims(caller.userId, [claimEntry(mine)]);
+    await ports.usernames.forgetClaims(caller.userId, [claimEntry(mine)]);
     const held = await ports.usernames.claimOf(name);
     if (held?.userId !== caller.userId) throw new Refusal('CONFLICT', 'this username is taken');
     // The caller's own name, perhaps spelled differently now: commit the spelling under the claim that holds it.
@@ -89,7 +89,7 @@ export async function setUsername(ports: Ports, caller: Caller, frame: UsernameS
 }
 
 async function commit(ports: Ports, caller: Caller, username: string, claim: Claim, claimedNow: boolean): Promise<Results['username.set']> {
-  if (!(await ports.accounts.commitUsername(caller.userId, username, claimEntry(claim), claim.token))) {
+  if (!(await ports.usernames.commitName(caller.userId, username, claimEntry(claim), claim.token))) {
     if (claimedNow) await ports.usernames.release(claim.name, caller.userId, claim.token);
     throw new Refusal('CONFLICT', "another change of this account's username came first");
   }
@@ -103,11 +103,11 @@ async function releaseOtherClaims(ports: Ports, userId: string, committed: strin
   const account = await ports.accounts.get(userId);
   if (!account || account.usernameToken !== committed) return 0;
   const others = (account.usernameClaims ?? []).filter((entry) => parseClaimEntry(entry).token !== committed);
-  if (others.length > 0 && !(await ports.accounts.retireUsernameClaims(userId, others, committed))) return 0;
+  if (others.length > 0 && !(await ports.usernames.retireClaims(userId, others, committed))) return 0;
   const releasing = [...new Set([...others, ...(account.usernameReleasing ?? [])])];
   if (releasing.length === 0) return 0;
   await Promise.all(releasing.map(parseClaimEntry).map(({ name, token }) => ports.usernames.release(name, userId, token)));
-  await ports.accounts.forgetUsernameClaims(userId, releasing);
+  await ports.usernames.forgetClaims(userId, releasing);
   return releasing.length;
 }
 

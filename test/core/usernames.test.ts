@@ -114,7 +114,7 @@ describe('usernames', () => {
   it('after a crash between the claim and the rename, setting a name again releases the stray claim', async () => {
     await set(world, alice, 'alice_1');
     // The crash: the claim of alice_2 was noted and made, the account still shows alice_1.
-    await world.accounts.noteUsernameClaims(alice.userId, ['alice_2/crashed']);
+    await world.usernames.noteClaims(alice.userId, ['alice_2/crashed']);
     await world.usernames.claim('alice_2', alice.userId, 'crashed');
 
     await set(world, alice, 'alice_3');

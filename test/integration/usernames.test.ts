@@ -72,9 +72,9 @@ describe('a username set before claims had tokens', () => {
       const legacy = `old_${id.uid.slice(0, 8).replace(/-/g, '_')}`.toLowerCase();
       // What the previous version stored: a bare noted name, a claim without a token, no usernameToken.
       const { accounts, usernames } = env.stack.ports;
-      expect(await accounts.noteUsernameClaims(id.uid, [legacy])).toBe(true);
+      expect(await usernames.noteClaims(id.uid, [legacy])).toBe(true);
       expect(await usernames.claim(legacy, id.uid)).toBe(true);
-      expect(await accounts.commitUsername(id.uid, legacy, legacy, null)).toBe(true);
+      expect(await usernames.commitName(id.uid, legacy, legacy, null)).toBe(true);
 
       expect(await socket.request({ action: 'username.set', username: legacy.toUpperCase() })).toMatchObject({ type: 'result' });
       expect(await usernames.claimOf(legacy)).toEqual({ userId: id.uid, token: null });
