@@ -317,12 +317,13 @@ export class ChatSession {
       return;
     }
     const [, ref = '', reason = ''] = parsed;
-    const messageId = /^\d+$/.test(ref) ? this.received.get(Number(ref))?.id : MessageId.safeParse(ref).success ? ref : undefined;
-    if (messageId === undefined) {
+    // A #number names one message, sender included; a bare id is refused by the SDK when two senders used it.
+    const message = /^\d+$/.test(ref) ? this.received.get(Number(ref)) : MessageId.safeParse(ref).success ? ref : undefined;
+    if (message === undefined) {
       this.print(`no received message #${printable(ref)}`);
       return;
     }
-    const { reportId, duplicate } = await this.client.report(messageId, reason);
+    const { reportId, duplicate } = await this.client.report(message, reason);
     this.print(duplicate ? `already reported as ${reportId}: the first report stands` : `reported to the operator as ${reportId}`);
   }
 

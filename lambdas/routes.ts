@@ -39,7 +39,8 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'keys-publish',
     routeKey: 'keys.publish',
-    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'PutItem', 'BatchWriteItem', 'Query'] },
+    // GetItem: the answer carries the stored signed prekey's id.
+    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'PutItem', 'BatchWriteItem', 'Query'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
   },
@@ -47,7 +48,8 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'keys-bundle',
     routeKey: 'keys.bundle',
-    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query', 'DeleteItem'], ...RATE_LIMIT },
+    // connections and the management API: `keys.low` to a device left with few one-time prekeys.
+    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query', 'DeleteItem'], connections: ['Query'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
   },
@@ -72,14 +74,14 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'username-set',
     routeKey: 'username.set',
-    tables: { accounts: ['GetItem', 'UpdateItem'], usernames: ['PutItem', 'DeleteItem'] },
+    tables: { accounts: ['GetItem', 'UpdateItem'], usernames: ['PutItem', 'DeleteItem', 'GetItem'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
   },
   {
     entry: 'username-lookup',
     routeKey: 'username.lookup',
-    tables: { ...ACCOUNT_READ, usernames: ['GetItem'] },
+    tables: { ...ACCOUNT_READ, usernames: ['GetItem'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
   },
@@ -94,7 +96,7 @@ export const Handlers: readonly HandlerSpec[] = [
     entry: 'account-delete',
     routeKey: 'account.delete',
     tables: {
-      accounts: ['GetItem', 'DeleteItem'],
+      accounts: ['GetItem', 'UpdateItem', 'DeleteItem'],
       prekeys: ['Query', 'BatchWriteItem'],
       queue: ['Query', 'BatchWriteItem'],
       usernames: ['DeleteItem'],

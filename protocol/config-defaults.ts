@@ -20,7 +20,13 @@ export const DEFAULT_CONFIG: EbbConfig = {
     // Well above the SDK's bursts (a fetch/ack drain, a send split over frames, prekey top-ups).
     framesPerSecond: 50,
     frameBurst: 500,
+    usernameSetPerMinute: 5,
+    usernameLookupPerMinute: 30,
+    keysPublishPerMinute: 10,
+    bundlePerPairPerHour: 5,
   },
+  maxOneTimePrekeysPerDevice: 200,
+  prekeyLowWater: 25,
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
 };
 

@@ -67,7 +67,16 @@ export const EbbConfigSchema = z.strictObject({
     /** Frames per connection per second, sustained, and the burst a quiet connection may send at once. */
     framesPerSecond: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(10_000)),
     frameBurst: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000)),
+    usernameSetPerMinute: perMinute,
+    usernameLookupPerMinute: perMinute,
+    keysPublishPerMinute: perMinute,
+    /** Bundles one user may fetch of one other user an hour: one stranger cannot drain the other's one-time prekeys. */
+    bundlePerPairPerHour: perMinute,
   }),
+  /** One-time prekeys stored per device at most: a `keys.publish` beyond it is refused and stores nothing. */
+  maxOneTimePrekeysPerDevice: z.number().check(z.int('must be a whole number'), z.minimum(Limits.maxPrekeysPerPublish), z.maximum(10_000)),
+  /** A device left with fewer one-time prekeys than this after a bundle fetch is told to refill (`keys.low`). */
+  prekeyLowWater: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1000)),
   sunset: SunsetSchema,
 });
 

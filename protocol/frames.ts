@@ -186,4 +186,14 @@ export interface NoticePush {
   daysUntilShutdown?: number;
 }
 
-export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush;
+/**
+ * The device's one-time prekeys ran low after a bundle handed one out: `remaining` were left (counted up to
+ * the deployment's `prekeyLowWater`). The device's SDK publishes more while it is connected.
+ */
+export interface KeysLowPush {
+  type: 'keys.low';
+  device: number;
+  remaining: number;
+}
+
+export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush | KeysLowPush;

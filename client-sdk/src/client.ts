@@ -13,17 +13,18 @@ import { type EbbClientOptions, type Settings, resolveOptions } from './options'
 import { ACK_CLOSE_WAIT_MS, AckBatcher } from './session/acks';
 import { DeliveryTokens } from './session/delivery-tokens';
 import { handshake } from './session/handshake';
+import { PREKEY_TARGET, replenishPrekeys } from './session/prekeys';
 import { Inbox } from './session/inbox';
 import { MESSAGE_ID_BYTES, Outbox } from './session/outbox';
-import { Reportables } from './session/reportables';
+import { type Reportable, Reportables } from './session/reportables';
 import { Sessions } from './session/sessions';
 import { StoreKeys } from './store/layout';
 import { Connection } from './transport/connection';
 import { signedConnectUrl } from './transport/connect-url';
-import { MessagePush, NoticePush } from './transport/server-frames';
+import { KeysLowPush, MessagePush, NoticePush } from './transport/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
-import type { EbbClientEvents, ReportResult, SendOptions, SendResult } from './types';
+import type { EbbClientEvents, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';
 
 /**
  * An ebb account on one device: connects, keeps the connection alive, encrypts what it sends and
@@ -40,6 +41,7 @@ export class EbbClient {
   private readonly reportables: Reportables;
   private readonly deliveryTokens: DeliveryTokens;
   private limits: ServiceLimits | null = null;
+  private refilling: Promise<void> | null = null;
   private registered: boolean;
 
   /**
@@ -275,12 +277,16 @@ export class EbbClient {
    * message's content to the operator, with the franking key that proves the sender sent exactly that
    * to this account: the operator learns nothing else. The client keeps what a report needs for every
    * message it handed to 'message' listeners until the message expires (at most the newest 2000).
+   * `message` is the ReceivedMessage, or `{ id, from }` (from: the sender's user id): ids are chosen by
+   * senders, so only the pair names one message. A bare id still works while one sender used it.
    * Reporting a message again is answered with the first report's id and `duplicate: true`.
    * Waits for connect() to finish.
-   * @throws EbbError BAD_REQUEST (not retryable) for an invalid message id, or a `reason` that is not
-   *   1 to 500 characters; nothing is sent.
-   * @throws EbbError NOT_FOUND (not retryable) when no received message with this id is kept: never
-   *   received, expired, or received on another device; nothing is sent.
+   * @throws EbbError BAD_REQUEST (not retryable) for an invalid message id or sender, or a `reason` that
+   *   is not 1 to 500 characters; nothing is sent.
+   * @throws EbbError NOT_FOUND (not retryable) when no such received message is kept: never received,
+   *   expired, or received on another device; nothing is sent.
+   * @throws EbbError CONFLICT (not retryable) for a bare id that messages from more than one sender
+   *   carry: pass the message or `{ id, from }` instead; nothing is sent.
    * @throws EbbError FORBIDDEN (not retryable) when the service cannot verify the message as delivered
    *   to this device with this content, e.g. it was received from another deployment.
    * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`), ACCOUNT_SUSPENDED, SERVICE_READ_ONLY
@@ -288,14 +294,16 @@ export class EbbClient {
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`, or when the store fails;
    *   reporting again is safe.
    */
-  async report(messageId: string, reason: string): Promise<ReportResult> {
-    if (!MessageId.safeParse(messageId).success) throw badRequest('messageId: must be a message id');
+  async report(message: ReportedMessage | string, reason: string): Promise<ReportResult> {
+    const target = typeof message === 'string' ? { id: message } : message;
+    if (typeof target !== 'object' || target === null || !MessageId.safeParse(target.id).success) throw badRequest('message.id: must be a message id');
+    if (typeof message !== 'string' && !UserId.safeParse(message.from).success) throw badRequest('message.from: must be a user id');
     if (typeof reason !== 'string' || reason.length < 1 || reason.length > Limits.maxReportReasonChars) {
       throw badRequest(`reason: must be 1 to ${Limits.maxReportReasonChars} characters`);
     }
     try {
-      const kept = await this.reportables.find(messageId);
-      if (!kept) throw new EbbError('NOT_FOUND', 'no received message with this id is kept for reporting', { retryable: false });
+      const kept = typeof message === 'string' ? await this.onlyReportable(message) : await this.reportables.find(message.from, message.id);
+      if (!kept) throw new EbbError('NOT_FOUND', 'no received message with this id from this sender is kept for reporting', { retryable: false });
       const { reportId, duplicate } = await this.connection.request('report', {
         message: { id: kept.id, from: kept.from, sentAt: kept.sentAt, frank: kept.frank },
         frankKey: kept.frankKey,
@@ -306,6 +314,15 @@ export class EbbClient {
     } catch (err) {
       throw toEbbError(err);
     }
+  }
+
+  /** The one kept message with this id; CONFLICT when several senders used it (a reused id must not pick the report's target). */
+  private async onlyReportable(id: string): Promise<Reportable | null> {
+    const kept = await this.reportables.withId(id);
+    if (kept.length > 1) {
+      throw new EbbError('CONFLICT', 'messages from more than one sender carry this id: report the message or { id, from }', { retryable: false });
+    }
+    return kept[0] ?? null;
   }
 
   /**
@@ -359,8 +376,11 @@ export class EbbClient {
    * "Alice_1" and "alice_1" are one name, shown as last set. Setting the current name again succeeds.
    * Waits for connect() to finish.
    * @throws EbbError BAD_REQUEST (not retryable) when `username` breaks those rules; nothing is sent.
-   * @throws EbbError CONFLICT (not retryable) when another user holds the name, in any case.
-   * @throws EbbError FORBIDDEN (not retryable) when the name is reserved (admin, support, …).
+   * @throws EbbError CONFLICT (not retryable) when another user holds the name, in any case, or a
+   *   concurrent change of this account's name (from another device or tab) came first.
+   * @throws EbbError FORBIDDEN (not retryable) when the name is reserved or looks like a reserved one
+   *   (admin, adm1n, ebb_support, …).
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`) past the deployment's limit.
    * @throws EbbError SERVICE_READ_ONLY, SERVICE_SHUT_DOWN (not retryable) from those phases on.
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`; setting it again is safe.
    */
@@ -376,6 +396,7 @@ export class EbbClient {
   /**
    * The user id holding `username`, in any case, or null when no one does. Waits for connect() to finish.
    * @throws EbbError BAD_REQUEST (not retryable) when `username` is not a valid name; nothing is sent.
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`) past the deployment's limit.
    * @throws EbbError SERVICE_SHUT_DOWN (not retryable) once the service has shut down.
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`.
    */
@@ -480,10 +501,25 @@ export class EbbClient {
     await this.connection.close();
   }
 
+  /**
+   * Tops one-time prekeys up after the server said others drew them low, so first messages keep their
+   * one-time prekey. Best effort: a failure waits for the next connect, which tops up as well.
+   */
+  private refillPrekeys(): void {
+    if (this.refilling) return;
+    const { store, now, prekeyPolicy } = this.settings;
+    this.refilling = replenishPrekeys((action, body) => this.connection.request(action, body), store, this.identity, now(), prekeyPolicy, { lowWater: PREKEY_TARGET })
+      .catch(() => undefined)
+      .finally(() => (this.refilling = null));
+  }
+
   private onPush(type: string, frame: unknown): void {
     if (type === 'message') {
       const push = MessagePush.safeParse(frame);
       if (push.success) void this.inbox.receive(push.data);
+    } else if (type === 'keys.low') {
+      const low = KeysLowPush.safeParse(frame);
+      if (low.success && low.data.device === this.settings.device) this.refillPrekeys();
     } else if (type === 'notice') {
       const notice = NoticePush.safeParse(frame);
       if (notice.success) {

@@ -13,6 +13,7 @@ export type {
   IdentityChangedEvent,
   Phase,
   ReceivedMessage,
+  ReportedMessage,
   ReportResult,
   SendOptions,
   SendResult,

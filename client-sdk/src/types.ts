@@ -70,9 +70,17 @@ export interface SendResult {
   readonly sentAt: Date;
 }
 
+/** Which received message `EbbClient.report` reports: a `ReceivedMessage` is one. */
+export interface ReportedMessage {
+  /** The sender's message id. */
+  readonly id: string;
+  /** The sender's user id: with `id`, it names one message, as a sender cannot reuse another sender's ids. */
+  readonly from: string;
+}
+
 /** What `EbbClient.report` resolves with. */
 export interface ReportResult {
-  /** The service's id for the report, the same for every report of one message by this device. */
+  /** The service's id for the report, the same for every report of one message (sender and id) by this device. */
   readonly reportId: string;
   /** This device had already reported the message: the first report stands, this reason is not kept. */
   readonly duplicate: boolean;

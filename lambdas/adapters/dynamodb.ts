@@ -157,20 +157,6 @@ export class DynamoAccounts implements Accounts {
     );
   }
 
-  async noteUsernameClaim(userId: string, name: string): Promise<boolean> {
-    return this.updateExisting(userId, 'ADD usernameClaims :n', { ':n': new Set([name]) });
-  }
-
-  async setUsername(userId: string, username: string): Promise<boolean> {
-    return this.updateExisting(userId, 'SET username = :u', { ':u': username });
-  }
-
-  async forgetUsernameClaims(userId: string, names: readonly string[]): Promise<void> {
-    if (names.length === 0) return;
-    // DELETE from a string set; an emptied set is removed by DynamoDB itself.
-    await this.updateExisting(userId, 'DELETE usernameClaims :n', { ':n': new Set(names) });
-  }
-
   async setDeliveryTokenHash(userId: string, hash: string): Promise<boolean> {
     return this.updateExisting(userId, 'SET deliveryTokenHash = :h', { ':h': hash });
   }
@@ -189,21 +175,28 @@ export class DynamoAccounts implements Accounts {
 
   /** An UpdateItem that never creates the item: false when there is no account. */
   private async updateExisting(userId: string, expression: string, values: Record<string, unknown> | undefined): Promise<boolean> {
-    return conditionalWrite(
-      this.db,
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { uid: userId },
-        UpdateExpression: expression,
-        ConditionExpression: 'attribute_exists(uid)',
-        ExpressionAttributeValues: values,
-      }),
-    );
+    return updateAccount(this.db, this.table, userId, expression, values);
   }
+}
+
+/** An UpdateItem of an account item that never creates it: false when there is none, or `condition` fails. */
+function updateAccount(
+  db: DynamoDBDocumentClient,
+  table: string,
+  userId: string,
+  expression: string,
+  values: Record<string, unknown> | undefined,
+  condition = 'attribute_exists(uid)',
+): Promise<boolean> {
+  return conditionalWrite(
+    db,
+    new UpdateCommand({ TableName: table, Key: { uid: userId }, UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeValues: values }),
+  );
 }
 
 function toAccount(item: Record<string, unknown>): AccountRecord {
   const claims = item.usernameClaims as Set<string> | undefined;
+  const releasing = item.usernameReleasing as Set<string> | undefined;
   return {
     userId: item.uid as string,
     signingKey: item.signingKey as string,
@@ -212,41 +205,93 @@ function toAccount(item: Record<string, unknown>): AccountRecord {
     devices: (item.devices as number[]).map(Number),
     createdAt: Number(item.createdAt),
     ...(typeof item.username === 'string' && { username: item.username }),
+    ...(typeof item.usernameToken === 'string' && { usernameToken: item.usernameToken }),
     ...(claims && claims.size > 0 && { usernameClaims: [...claims] }),
+    ...(releasing && releasing.size > 0 && { usernameReleasing: [...releasing] }),
     ...(item.suspendedAt !== undefined && { suspended: { reason: String(item.suspendedReason ?? ''), at: Number(item.suspendedAt) } }),
     ...(typeof item.deliveryTokenHash === 'string' && { deliveryTokenHash: item.deliveryTokenHash }),
   };
 }
 
-/** `name` is a DynamoDB reserved word, hence `#n` throughout. */
+/**
+ * The usernames table, and the username attributes of account items (`accounts`: the accounts table).
+ * `name` is a DynamoDB reserved word, hence `#n` throughout.
+ */
 export class DynamoUsernames implements Usernames {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly accounts: string,
   ) {}
 
-  async claim(name: string, userId: string): Promise<boolean> {
+  async noteClaims(userId: string, entries: readonly string[]): Promise<boolean> {
+    return this.update(userId, 'ADD usernameClaims :e', { ':e': new Set(entries) }, 'attribute_exists(uid) AND attribute_not_exists(deleting)');
+  }
+
+  async commitName(userId: string, username: string, entry: string, token: string | null): Promise<boolean> {
+    return this.update(
+      userId,
+      token === null ? 'SET username = :u REMOVE usernameToken' : 'SET username = :u, usernameToken = :t',
+      { ':u': username, ':e': entry, ...(token !== null && { ':t': token }) },
+      'contains(usernameClaims, :e) AND attribute_not_exists(deleting)',
+    );
+  }
+
+  async retireClaims(userId: string, entries: readonly string[], whileCommitted: string): Promise<boolean> {
+    return this.update(userId, 'DELETE usernameClaims :e ADD usernameReleasing :e', { ':e': new Set(entries), ':t': whileCommitted }, 'usernameToken = :t');
+  }
+
+  async forgetClaims(userId: string, entries: readonly string[]): Promise<void> {
+    if (entries.length === 0) return;
+    // DELETE from string sets; an emptied set is removed by DynamoDB itself.
+    await this.update(userId, 'DELETE usernameClaims :e, usernameReleasing :e', { ':e': new Set(entries) });
+  }
+
+  /** The mark, then a strongly consistent read: it sees every claim noted before the mark. */
+  async closeAccount(userId: string, at: number): Promise<AccountRecord | undefined> {
+    if (!(await this.update(userId, 'SET deleting = if_not_exists(deleting, :at)', { ':at': at }))) return undefined;
+    const out = await this.db.send(new GetCommand({ TableName: this.accounts, Key: { uid: userId }, ConsistentRead: true }));
+    return out.Item ? toAccount(out.Item) : undefined;
+  }
+
+  private update(userId: string, expression: string, values: Record<string, unknown>, condition?: string): Promise<boolean> {
+    return updateAccount(this.db, this.accounts, userId, expression, values, condition);
+  }
+
+  async claim(name: string, userId: string, token?: string): Promise<boolean> {
     return conditionalWrite(
       this.db,
       new PutCommand({
         TableName: this.table,
-        Item: { name, uid: userId },
-        ConditionExpression: 'attribute_not_exists(#n) OR uid = :u',
+        Item: { name, uid: userId, ...(token !== undefined && { token }) },
+        ConditionExpression: token === undefined ? 'attribute_not_exists(#n) OR uid = :u' : 'attribute_not_exists(#n)',
         ExpressionAttributeNames: { '#n': 'name' },
-        ExpressionAttributeValues: { ':u': userId },
+        ...(token === undefined && { ExpressionAttributeValues: { ':u': userId } }),
       }),
     );
   }
 
   async holder(name: string): Promise<string | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }));
-    return out.Item?.uid as string | undefined;
+    return (await this.claimOf(name))?.userId;
   }
 
-  async release(name: string, userId: string): Promise<void> {
+  async claimOf(name: string): Promise<{ userId: string; token: string | null } | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    return { userId: out.Item.uid as string, token: typeof out.Item.token === 'string' ? out.Item.token : null };
+  }
+
+  async release(name: string, userId: string, token?: string | null): Promise<void> {
+    const byToken = token === undefined ? '' : token === null ? ' AND attribute_not_exists(#t)' : ' AND #t = :t';
     try {
       await this.db.send(
-        new DeleteCommand({ TableName: this.table, Key: { name }, ConditionExpression: 'uid = :u', ExpressionAttributeValues: { ':u': userId } }),
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { name },
+          ConditionExpression: `uid = :u${byToken}`,
+          ...(token !== undefined && { ExpressionAttributeNames: { '#t': 'token' } }),
+          ExpressionAttributeValues: { ':u': userId, ...(typeof token === 'string' && { ':t': token }) },
+        }),
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -279,7 +324,8 @@ export class DynamoPrekeys implements Prekeys {
     return { keyId: Number(out.Item.keyId), publicKey: out.Item.publicKey as string, signature: out.Item.signature as string };
   }
 
-  async countOneTime(owner: DeviceAddress): Promise<number> {
+  /** Select COUNT; with `atMost`, `Limit` stops the read there, so a bounded count costs a bounded read. */
+  async countOneTime(owner: DeviceAddress, atMost?: number): Promise<number> {
     let count = 0;
     for await (const page of queryAll(this.db, {
       TableName: this.table,
@@ -287,10 +333,17 @@ export class DynamoPrekeys implements Prekeys {
       ExpressionAttributeNames: { '#o': 'owner' },
       ExpressionAttributeValues: { ':o': address(owner), ':p': ONE_TIME_PREFIX },
       Select: 'COUNT',
+      ...(atMost !== undefined && { Limit: atMost }),
     })) {
       count += page.Count ?? 0;
+      if (atMost !== undefined && count >= atMost) return atMost;
     }
     return count;
+  }
+
+  async removeOneTime(owner: DeviceAddress, keyIds: readonly number[]): Promise<void> {
+    const requests = keyIds.map((keyId) => ({ DeleteRequest: { Key: { owner: address(owner), kid: oneTimeKey(keyId) } } }));
+    await batchWrite(this.db, this.table, requests);
   }
 
   /** Query the lowest key, then delete it on condition that it still exists: a lost race reads again. */
@@ -656,8 +709,8 @@ export class DynamoRateLimiter implements RateLimiter {
     private readonly table: string,
   ) {}
 
-  async take(key: string, limit: number, nowMs: number): Promise<RateDecision> {
-    const { interval, latest, expiresAt } = cellWindow(limit, nowMs);
+  async take(key: string, limit: number, nowMs: number, periodMs?: number): Promise<RateDecision> {
+    const { interval, latest, expiresAt } = cellWindow(limit, nowMs, periodMs);
     for (let round = 0; round < BUCKET_ROUNDS; round++) {
       const restarted = await conditionalWrite(
         this.db,

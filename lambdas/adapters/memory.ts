@@ -38,6 +38,8 @@ const address = (a: DeviceAddress): string => `${a.userId}#${a.device}`;
 
 export class MemoryAccounts implements Accounts {
   readonly items = new Map<string, AccountRecord>();
+  /** Accounts marked as being deleted (`Usernames.closeAccount`). */
+  readonly deleting = new Set<string>();
   async get(userId: string) {
     return this.items.get(userId);
   }
@@ -48,6 +50,7 @@ export class MemoryAccounts implements Accounts {
     const existing = this.items.get(record.userId);
     if (existing) return { created: false, record: existing };
     this.items.set(record.userId, record);
+    this.deleting.delete(record.userId);
     return { created: true, record };
   }
   async replaceIdentity(userId: string, signingKey: string, identityKey: string, identitySig: string) {
@@ -55,23 +58,6 @@ export class MemoryAccounts implements Accounts {
     if (!existing || existing.signingKey !== signingKey) return false;
     this.items.set(userId, { ...existing, identityKey, identitySig });
     return true;
-  }
-  async noteUsernameClaim(userId: string, name: string) {
-    const existing = this.items.get(userId);
-    if (!existing) return false;
-    this.items.set(userId, { ...existing, usernameClaims: [...new Set([...(existing.usernameClaims ?? []), name])] });
-    return true;
-  }
-  async setUsername(userId: string, username: string) {
-    const existing = this.items.get(userId);
-    if (!existing) return false;
-    this.items.set(userId, { ...existing, username });
-    return true;
-  }
-  async forgetUsernameClaims(userId: string, names: readonly string[]) {
-    const existing = this.items.get(userId);
-    if (!existing) return;
-    this.items.set(userId, { ...existing, usernameClaims: (existing.usernameClaims ?? []).filter((name) => !names.includes(name)) });
   }
   async setDeliveryTokenHash(userId: string, deliveryTokenHash: string) {
     const existing = this.items.get(userId);
@@ -81,6 +67,7 @@ export class MemoryAccounts implements Accounts {
   }
   async remove(userId: string) {
     this.items.delete(userId);
+    this.deleting.delete(userId);
   }
   async suspend(userId: string, reason: string, at: number) {
     const existing = this.items.get(userId);
@@ -98,19 +85,68 @@ export class MemoryAccounts implements Accounts {
 }
 
 export class MemoryUsernames implements Usernames {
+  /** The accounts whose username attributes this keeps. */
+  constructor(private readonly accounts: MemoryAccounts = new MemoryAccounts()) {}
   /** Case-folded name → user id. */
   readonly items = new Map<string, string>();
-  async claim(name: string, userId: string) {
+  /** Case-folded name → the attempt token of its claim, for claims made with one. */
+  readonly tokens = new Map<string, string>();
+  async claim(name: string, userId: string, token?: string) {
     const holder = this.items.get(name);
-    if (holder !== undefined && holder !== userId) return false;
+    if (holder !== undefined && (token !== undefined || holder !== userId)) return false;
     this.items.set(name, userId);
+    if (token !== undefined) this.tokens.set(name, token);
+    else this.tokens.delete(name);
     return true;
   }
   async holder(name: string) {
     return this.items.get(name);
   }
-  async release(name: string, userId: string) {
-    if (this.items.get(name) === userId) this.items.delete(name);
+  async claimOf(name: string) {
+    const userId = this.items.get(name);
+    return userId === undefined ? undefined : { userId, token: this.tokens.get(name) ?? null };
+  }
+  async release(name: string, userId: string, token?: string | null) {
+    if (this.items.get(name) !== userId) return;
+    if (token !== undefined && (this.tokens.get(name) ?? null) !== token) return;
+    this.items.delete(name);
+    this.tokens.delete(name);
+  }
+  async noteClaims(userId: string, entries: readonly string[]) {
+    const existing = this.accounts.items.get(userId);
+    if (!existing || this.accounts.deleting.has(userId)) return false;
+    this.accounts.items.set(userId, { ...existing, usernameClaims: [...new Set([...(existing.usernameClaims ?? []), ...entries])] });
+    return true;
+  }
+  async commitName(userId: string, username: string, entry: string, token: string | null) {
+    const existing = this.accounts.items.get(userId);
+    if (!existing || this.accounts.deleting.has(userId) || !(existing.usernameClaims ?? []).includes(entry)) return false;
+    const { usernameToken: _replaced, ...rest } = existing;
+    this.accounts.items.set(userId, { ...rest, username, ...(token !== null && { usernameToken: token }) });
+    return true;
+  }
+  async retireClaims(userId: string, entries: readonly string[], whileCommitted: string) {
+    const existing = this.accounts.items.get(userId);
+    if (!existing || existing.usernameToken !== whileCommitted) return false;
+    this.accounts.items.set(userId, {
+      ...existing,
+      usernameClaims: (existing.usernameClaims ?? []).filter((entry) => !entries.includes(entry)),
+      usernameReleasing: [...new Set([...(existing.usernameReleasing ?? []), ...entries])],
+    });
+    return true;
+  }
+  async forgetClaims(userId: string, entries: readonly string[]) {
+    const existing = this.accounts.items.get(userId);
+    if (!existing) return;
+    this.accounts.items.set(userId, {
+      ...existing,
+      usernameClaims: (existing.usernameClaims ?? []).filter((entry) => !entries.includes(entry)),
+      usernameReleasing: (existing.usernameReleasing ?? []).filter((entry) => !entries.includes(entry)),
+    });
+  }
+  async closeAccount(userId: string) {
+    if (this.accounts.items.has(userId)) this.accounts.deleting.add(userId);
+    return this.accounts.items.get(userId);
   }
 }
 
@@ -128,8 +164,12 @@ export class MemoryPrekeys implements Prekeys {
   async signedPrekey(owner: DeviceAddress) {
     return this.signed.get(address(owner));
   }
-  async countOneTime(owner: DeviceAddress) {
-    return this.oneTime.get(address(owner))?.size ?? 0;
+  async countOneTime(owner: DeviceAddress, atMost?: number) {
+    const count = this.oneTime.get(address(owner))?.size ?? 0;
+    return atMost === undefined ? count : Math.min(count, atMost);
+  }
+  async removeOneTime(owner: DeviceAddress, keyIds: readonly number[]) {
+    for (const keyId of keyIds) this.oneTime.get(address(owner))?.delete(keyId);
   }
   async takeOneTime(owner: DeviceAddress) {
     const bucket = this.oneTime.get(address(owner));
@@ -232,9 +272,9 @@ export class MemoryNonces implements Nonces {
 
 export class MemoryRateLimiter implements RateLimiter {
   readonly items = new Map<string, { tat: number; expiresAt: number }>();
-  async take(key: string, limit: number, nowMs: number) {
+  async take(key: string, limit: number, nowMs: number, periodMs?: number) {
     const stored = this.items.get(key);
-    const step = takeCell(stored && stored.expiresAt * 1000 > nowMs ? stored.tat : undefined, limit, nowMs);
+    const step = takeCell(stored && stored.expiresAt * 1000 > nowMs ? stored.tat : undefined, limit, nowMs, periodMs);
     if (!step.allowed) return { allowed: false as const, retryAfterSeconds: step.retryAfterSeconds };
     this.items.set(key, { tat: step.tat, expiresAt: step.expiresAt });
     return { allowed: true as const };
@@ -284,7 +324,10 @@ export class MemorySweeper implements StoreSweeper {
       if (store === 'accounts') accounts.items.delete(String(id));
       else if (store === 'connections') connections.items.delete(String(id));
       else if (store === 'nonces') nonces.items.delete(String(id));
-      else if (store === 'usernames') usernames.items.delete(String(id));
+      else if (store === 'usernames') {
+        usernames.items.delete(String(id));
+        usernames.tokens.delete(String(id));
+      }
       else if (store === 'rateLimits') rateLimits.items.delete(String(id));
       else if (store === 'reports') reports.items.delete(String(id));
       else if (store === 'prekeys' && kind === 'spk') prekeys.signed.delete(a);

@@ -23,7 +23,7 @@ export const dynamoPrekeys = (c: AdapterContext) => new DynamoPrekeys(c.db, c.ta
 export const dynamoConnections = (c: AdapterContext) => new DynamoConnections(c.db, c.table('connections'));
 export const dynamoQueue = (c: AdapterContext) => new DynamoQueue(c.db, c.table('queue'), c.options.config.retentionDays);
 export const dynamoNonces = (c: AdapterContext) => new DynamoNonces(c.db, c.table('nonces'));
-export const dynamoUsernames = (c: AdapterContext) => new DynamoUsernames(c.db, c.table('usernames'));
+export const dynamoUsernames = (c: AdapterContext) => new DynamoUsernames(c.db, c.table('usernames'), c.table('accounts'));
 export const dynamoRateLimiter = (c: AdapterContext) => new DynamoRateLimiter(c.db, c.table('rateLimits'));
 export const dynamoReports = (c: AdapterContext) => new DynamoReports(c.db, c.table('reports'));
 export const dynamoSweeper = (c: AdapterContext) => new DynamoSweeper(c.db, c.table);

@@ -2,7 +2,7 @@ import type { Results } from '../../protocol/frames';
 import { requirePhaseAllows } from './phase';
 import type { Caller, Ports } from './ports';
 import { Refusal } from './refusal';
-import { foldUsername } from './usernames';
+import { foldUsername, parseClaimEntry } from './usernames';
 
 /**
  * Deletes the caller's account and everything stored under it. Other connections are closed first, so
@@ -34,7 +34,11 @@ export async function deleteAccount(ports: Ports, caller: Caller): Promise<Resul
     Promise.all(devices.map((owner) => ports.prekeys.removeAll(owner))),
     Promise.all(devices.map((recipient) => ports.queue.removeAll(recipient))),
   ]);
-  const names = new Set([...(account.usernameClaims ?? []), ...(account.username === undefined ? [] : [foldUsername(account.username)])]);
+  // Marked first: no username is noted or committed from now on, and the account read after the mark lists
+  // every claim noted before it (core/usernames.ts says why that leaves no name to the deleted account).
+  const marked = (await ports.usernames.closeAccount(caller.userId, ports.clock.now())) ?? account;
+  const entries = [...(marked.usernameClaims ?? []), ...(marked.usernameReleasing ?? [])];
+  const names = new Set([...entries.map((entry) => parseClaimEntry(entry).name), ...(marked.username === undefined ? [] : [foldUsername(marked.username)])]);
   await Promise.all([...names].map((name) => ports.usernames.release(name, caller.userId)));
   await ports.accounts.remove(caller.userId);
   const reconnected = await closeConnections(ports, caller);

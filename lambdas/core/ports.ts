@@ -20,11 +20,16 @@ export interface AccountRecord {
   readonly createdAt: number;
   /** The username as the user spelled it, if they set one. */
   readonly username?: string;
+  /** The attempt token of the claim that holds `username` (core/usernames.ts); absent for names set before tokens. */
+  readonly usernameToken?: string;
   /**
-   * Case-folded names this user may hold a claim on: noted before each claim and forgotten after its
-   * release, so a crash between the steps never leaves a claim that deleting the account cannot find.
+   * Username claims this account may hold, as claim entries (`name/token`, or a bare name from before
+   * tokens): noted before each claim is made, so whoever ends last (a later change, or the deletion) can
+   * release them. The claim behind `username` stays here.
    */
   readonly usernameClaims?: readonly string[];
+  /** Claim entries taken out of `usernameClaims` and being released: a crash midway leaves them here. */
+  readonly usernameReleasing?: readonly string[];
   /** Set by an operator (`ebb-admin suspend`); the reason is for operators and never sent to the user. */
   readonly suspended?: { readonly reason: string; readonly at: number };
   /** base64url SHA-256 of the account's delivery token (core/delivery-tokens.ts); the token itself is never stored. */
@@ -39,12 +44,6 @@ export interface Accounts {
   create(record: AccountRecord): Promise<{ created: boolean; record: AccountRecord }>;
   /** Replaces the identity key of the account whose signing key is `signingKey`; false if there is none. */
   replaceIdentity(userId: string, signingKey: string, identityKey: string, identitySig: string): Promise<boolean>;
-  /** Adds `name` to the account's `usernameClaims`; false if there is no account. */
-  noteUsernameClaim(userId: string, name: string): Promise<boolean>;
-  /** Sets the account's `username`; false if there is no account. */
-  setUsername(userId: string, username: string): Promise<boolean>;
-  /** Removes `names` from the account's `usernameClaims`; no account is no error. */
-  forgetUsernameClaims(userId: string, names: readonly string[]): Promise<void>;
   /** Sets the account's `deliveryTokenHash`; false if there is no account. */
   setDeliveryTokenHash(userId: string, hash: string): Promise<boolean>;
   /** Deletes the account item; no account is no error. */
@@ -57,12 +56,43 @@ export interface Accounts {
 
 /** Username claims, by case-folded name: the one place that decides who holds a name. */
 export interface Usernames {
-  /** Claims `name` for `userId`: true when it is theirs now (or already was), false when another user holds it. */
-  claim(name: string, userId: string): Promise<boolean>;
+  /**
+   * Claims `name` for `userId`. With `token` (one per attempt) only a name no one holds is claimed; without
+   * one, a name the user holds already counts as claimed. True when this call holds it now.
+   */
+  claim(name: string, userId: string, token?: string): Promise<boolean>;
   /** The user id holding `name`, if any. */
   holder(name: string): Promise<string | undefined>;
-  /** Releases `name` if `userId` holds it; a name held by another user, or by no one, is left as it is. */
-  release(name: string, userId: string): Promise<void>;
+  /** Who holds `name` and under which attempt token (null: a claim from before tokens). */
+  claimOf(name: string): Promise<{ userId: string; token: string | null } | undefined>;
+  /**
+   * Releases `name` if `userId` holds it: any claim of theirs when `token` is undefined, else only the claim
+   * made under `token` (null: only a claim from before tokens). Anything else is left as it is.
+   */
+  release(name: string, userId: string, token?: string | null): Promise<void>;
+
+  // The account's side of its claims (its `username…` attributes, core/usernames.ts), kept here rather than
+  // in Accounts so that only the routes that change names carry this code.
+
+  /** Adds claim entries to the account's `usernameClaims`; false if there is no account or it is being deleted. */
+  noteClaims(userId: string, entries: readonly string[]): Promise<boolean>;
+  /**
+   * Makes `username` the account's, held by the claim `entry` under `token` (null: a claim from before
+   * tokens), on condition that `entry` is still noted and the account is not being deleted; false otherwise.
+   */
+  commitName(userId: string, username: string, entry: string, token: string | null): Promise<boolean>;
+  /**
+   * Moves `entries` from `usernameClaims` to `usernameReleasing`, on condition that the account's username
+   * is still held under `whileCommitted`; false otherwise (a later change committed and releases them).
+   */
+  retireClaims(userId: string, entries: readonly string[], whileCommitted: string): Promise<boolean>;
+  /** Removes `entries` from `usernameClaims` and `usernameReleasing`; no account is no error. */
+  forgetClaims(userId: string, entries: readonly string[]): Promise<void>;
+  /**
+   * Marks the account as being deleted (from then on nothing is noted or committed on it) and returns it
+   * as it is from then on; undefined if there is none.
+   */
+  closeAccount(userId: string, at: number): Promise<AccountRecord | undefined>;
 }
 
 /** A user's device: `uid#dev` in storage. */
@@ -75,7 +105,10 @@ export interface Prekeys {
   putSignedPrekey(owner: DeviceAddress, key: SignedPrekey): Promise<void>;
   putOneTimePrekeys(owner: DeviceAddress, keys: readonly OneTimePrekey[]): Promise<void>;
   signedPrekey(owner: DeviceAddress): Promise<SignedPrekey | undefined>;
-  countOneTime(owner: DeviceAddress): Promise<number>;
+  /** How many one-time prekeys the device has, counted up to `atMost` (a bounded read) when given. */
+  countOneTime(owner: DeviceAddress, atMost?: number): Promise<number>;
+  /** Deletes these one-time prekeys of the device; ones already gone are no error. */
+  removeOneTime(owner: DeviceAddress, keyIds: readonly number[]): Promise<void>;
   /** Removes and returns one one-time prekey; concurrent callers never get the same key. */
   takeOneTime(owner: DeviceAddress): Promise<OneTimePrekey | undefined>;
   /** Deletes every prekey of the device (one Query on its partition, batch deletes); returns how many. */
@@ -189,10 +222,10 @@ export interface Nonces {
 
 export type RateDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
 
-/** Token buckets by key: `limit` tokens a minute, refilled continuously, at most `limit` held. */
+/** Token buckets by key: `limit` tokens a period (a minute unless said), refilled continuously, at most `limit` held. */
 export interface RateLimiter {
   /** Takes one token from the bucket `key` at `nowMs`, or says how long until one is there. */
-  take(key: string, limit: number, nowMs: number): Promise<RateDecision>;
+  take(key: string, limit: number, nowMs: number, periodMs?: number): Promise<RateDecision>;
 }
 
 /** A server franking key: `kid` names it in every tag it made. */

@@ -1,5 +1,5 @@
 import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../protocol/connect';
-import type { DeviceBundle, KeysBundleFrame, KeysPublishFrame, Results } from '../../protocol/frames';
+import type { DeviceBundle, KeysBundleFrame, KeysLowPush, KeysPublishFrame, Results } from '../../protocol/frames';
 import { requireAccount } from './accounts';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken, takeRateToken } from './rate-limits';
@@ -7,9 +7,16 @@ import type { Caller, DeviceAddress, Ports } from './ports';
 import { Refusal } from './refusal';
 import { decodeOrUndefined, verifyEd25519 } from './signatures';
 
+/**
+ * `keys.publish`: the device's signed prekey and one-time prekeys. At most `maxOneTimePrekeysPerDevice`
+ * one-time prekeys are stored per device (the frame schema caps one frame at `Limits.maxPrekeysPerPublish`).
+ * @throws Refusal FORBIDDEN for a signed prekey the account did not sign, CONFLICT when the one-time prekeys
+ *   would pass the cap (none of them is stored), RATE_LIMITED past `keysPublishPerMinute`.
+ */
 export async function publishPrekeys(ports: Ports, caller: Caller, frame: KeysPublishFrame): Promise<Results['keys.publish']> {
   requirePhaseAllows(ports, 'keys.publish');
   const account = await requireAccount(ports, caller);
+  await requireRateToken(ports, 'keysPublish', caller.userId);
   const owner: DeviceAddress = { userId: caller.userId, device: caller.device };
   if (frame.signedPrekey) {
     const { publicKey, signature } = frame.signedPrekey;
@@ -19,10 +26,23 @@ export async function publishPrekeys(ports: Ports, caller: Caller, frame: KeysPu
       decodeOrUndefined(signature)!,
     );
     if (!valid) throw new Refusal('FORBIDDEN', 'signedPrekey.signature does not verify with the account signing key');
-    await ports.prekeys.putSignedPrekey(owner, frame.signedPrekey);
   }
-  if (frame.oneTimePrekeys && frame.oneTimePrekeys.length > 0) {
-    await ports.prekeys.putOneTimePrekeys(owner, frame.oneTimePrekeys);
+  const oneTime = frame.oneTimePrekeys ?? [];
+  const cap = ports.config.maxOneTimePrekeysPerDevice;
+  if (oneTime.length > 0 && (await ports.prekeys.countOneTime(owner, cap + 1)) + oneTime.length > cap) {
+    throw new Refusal('CONFLICT', `at most ${cap} one-time prekeys are stored per device`);
+  }
+  if (frame.signedPrekey) await ports.prekeys.putSignedPrekey(owner, frame.signedPrekey);
+  if (oneTime.length > 0) {
+    await ports.prekeys.putOneTimePrekeys(owner, oneTime);
+    // Concurrent publishes may each have seen room: one that finds the cap passed takes its keys back.
+    if ((await ports.prekeys.countOneTime(owner, cap + 1)) > cap) {
+      await ports.prekeys.removeOneTime(
+        owner,
+        oneTime.map((key) => key.keyId),
+      );
+      throw new Refusal('CONFLICT', `at most ${cap} one-time prekeys are stored per device`);
+    }
   }
   return countPrekeys(ports, owner);
 }
@@ -38,12 +58,20 @@ async function countPrekeys(ports: Ports, owner: DeviceAddress): Promise<Results
   return { oneTimePrekeys, signedPrekeyId: signed?.keyId ?? null };
 }
 
-/** X3DH bundle of a user's devices; each one-time prekey is handed out exactly once. */
+/**
+ * X3DH bundle of a user's devices; each one-time prekey is handed out exactly once. Three limits keep one
+ * requester from draining them: bundles asked by the caller (`bundlePerMinute`), bundles asked of one user by
+ * one other (`bundlePerPairPerHour`, refused), and bundles handed out of the target by anyone (past which the
+ * bundle comes without one-time prekeys). A device left low is told so (`keys.low`) to refill.
+ * @throws Refusal RATE_LIMITED past the caller's or the pair's limit, NOT_FOUND for no such user or device.
+ */
 export async function prekeyBundle(ports: Ports, caller: Caller, frame: KeysBundleFrame): Promise<Results['keys.bundle']> {
   requirePhaseAllows(ports, 'keys.bundle');
   // The account first: a suspended or unregistered caller is told so, not told to retry later.
   await requireAccount(ports, caller);
   await requireRateToken(ports, 'bundle', caller.userId);
+  // Own devices are not drained by asking for one's own bundle.
+  if (frame.user !== caller.userId) await requireRateToken(ports, 'bundlePair', `${caller.userId}>${frame.user}`);
   const target = await ports.accounts.get(frame.user);
   if (!target) throw new Refusal('NOT_FOUND', 'no such user');
   const devices = frame.device === undefined ? target.devices : target.devices.filter((d) => d === frame.device);
@@ -61,6 +89,8 @@ export async function prekeyBundle(ports: Ports, caller: Caller, frame: KeysBund
       return { device, signedPrekey: signedPrekey ?? null, oneTimePrekey: oneTimePrekey ?? null };
     }),
   );
+  const drawn = bundles.filter((b) => b.oneTimePrekey !== null).map((b) => b.device);
+  if (drawn.length > 0) await warnIfLow(ports, target.userId, drawn);
   return {
     user: target.userId,
     signingKey: target.signingKey,
@@ -68,4 +98,29 @@ export async function prekeyBundle(ports: Ports, caller: Caller, frame: KeysBund
     identitySig: target.identitySig,
     devices: bundles,
   };
+}
+
+/**
+ * Pushes `keys.low` to the live connections of each device that just gave out a one-time prekey and has
+ * fewer than `prekeyLowWater` left. The cost on every such bundle is one count bounded by the low-water
+ * mark (a Query with that `Limit`, reading at most that many small items); only a low device adds the
+ * connections Query and the pushes. Best effort: the bundle is answered whatever happens here, and a device
+ * offline now tops up on its next connect anyway.
+ */
+async function warnIfLow(ports: Ports, userId: string, devices: readonly number[]): Promise<void> {
+  const lowWater = ports.config.prekeyLowWater;
+  try {
+    const counts = await Promise.all(devices.map((device) => ports.prekeys.countOneTime({ userId, device }, lowWater)));
+    const low = devices.map((device, i) => ({ device, remaining: counts[i]! })).filter(({ remaining }) => remaining < lowWater);
+    if (low.length === 0) return;
+    const connections = await ports.connections.ofUser(userId, ports.clock.now());
+    await Promise.all(
+      low.flatMap(({ device, remaining }) => {
+        const frame: KeysLowPush = { type: 'keys.low', device, remaining };
+        return connections.filter((c) => c.device === device).map((c) => ports.notifier.push(c.connectionId, JSON.stringify(frame)));
+      }),
+    );
+  } catch (error) {
+    ports.logger.warn('keys.low not pushed', { userId, error: (error as Error)?.name ?? 'unknown' });
+  }
 }

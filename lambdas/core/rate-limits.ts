@@ -3,12 +3,14 @@ import { Refusal } from './refusal';
 
 /**
  * Rate limits (DESIGN §3 `rateLimits`) as GCRA, the generic cell rate algorithm: the same rule as a bucket of
- * `limit` tokens refilled at `limit` a minute (a quiet client may burst up to the limit, a busy one is held to
- * the rate), kept as one number, `tat`: when the bucket is full again. One number lets DynamoDB apply a take
- * as a conditional update with no read first (adapters/dynamodb.ts); memory applies `takeCell` directly.
+ * `limit` tokens refilled at `limit` a period (a minute, or an hour for the `…PerHour` keys: a quiet client
+ * may burst up to the limit, a busy one is held to the rate), kept as one number, `tat`: when the bucket is
+ * full again. One number lets DynamoDB apply a take as a conditional update with no read first
+ * (adapters/dynamodb.ts); memory applies `takeCell` directly.
  */
 
-const MINUTE_MS = 60_000;
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 60 * MINUTE_MS;
 
 export interface CellWindow {
   /** Milliseconds one token takes to come back. */
@@ -19,8 +21,8 @@ export interface CellWindow {
   readonly expiresAt: number;
 }
 
-export function cellWindow(limit: number, nowMs: number): CellWindow {
-  const interval = MINUTE_MS / limit;
+export function cellWindow(limit: number, nowMs: number, periodMs = MINUTE_MS): CellWindow {
+  const interval = periodMs / limit;
   const latest = nowMs + (limit - 1) * interval;
   return { interval, latest, expiresAt: Math.ceil((latest + interval) / 1000) };
 }
@@ -35,8 +37,8 @@ export type CellStep =
   | { readonly allowed: false; readonly retryAfterSeconds: number };
 
 /** One take from a bucket last left at `tat` (none: full) at `nowMs`. Pure. */
-export function takeCell(tat: number | undefined, limit: number, nowMs: number): CellStep {
-  const { interval, latest } = cellWindow(limit, nowMs);
+export function takeCell(tat: number | undefined, limit: number, nowMs: number, periodMs = MINUTE_MS): CellStep {
+  const { interval, latest } = cellWindow(limit, nowMs, periodMs);
   const from = Math.max(tat ?? nowMs, nowMs);
   if (from > latest) return { allowed: false, retryAfterSeconds: retryAfterSeconds(from, latest) };
   const next = from + interval;
@@ -44,10 +46,24 @@ export function takeCell(tat: number | undefined, limit: number, nowMs: number):
 }
 
 /**
- * `bundleTarget` counts bundles handed out *for* a user (whoever asks), `bundle` those asked *by* a user;
- * `connect` counts verified connects per address, `connectFailure` the failed ones.
+ * `bundleTarget` counts bundles handed out *for* a user (whoever asks), `bundle` those asked *by* a user,
+ * `bundlePair` those one user asked of one other (its subject is `requester>target`); `connect` counts
+ * verified connects per address, `connectFailure` the failed ones.
  */
-export type RateLimitedAction = 'send' | 'connect' | 'connectFailure' | 'bundle' | 'bundleTarget' | 'register' | 'report';
+export type RateLimitedAction =
+  | 'send'
+  | 'connect'
+  | 'connectFailure'
+  | 'bundle'
+  | 'bundleTarget'
+  | 'bundlePair'
+  | 'register'
+  | 'report'
+  | 'usernameSet'
+  | 'usernameLookup'
+  | 'keysPublish';
+
+type RateLimitKey = keyof Ports['config']['rateLimits'];
 
 const LIMIT_OF = {
   send: 'sendPerMinute',
@@ -55,9 +71,18 @@ const LIMIT_OF = {
   connectFailure: 'connectFailuresPerMinute',
   bundle: 'bundlePerMinute',
   bundleTarget: 'bundlePerMinute',
+  bundlePair: 'bundlePerPairPerHour',
   register: 'registerPerMinute',
   report: 'reportPerMinute',
-} as const satisfies Record<RateLimitedAction, keyof Ports['config']['rateLimits']>;
+  usernameSet: 'usernameSetPerMinute',
+  usernameLookup: 'usernameLookupPerMinute',
+  keysPublish: 'keysPublishPerMinute',
+} as const satisfies Record<RateLimitedAction, RateLimitKey>;
+
+/** The period a limit key counts over, from its name. */
+function periodOf(key: RateLimitKey): number {
+  return key.endsWith('PerHour') ? HOUR_MS : MINUTE_MS;
+}
 
 /** Takes a token for `action` by `subject` (a user id or a source IP) at the ports' clock. */
 export function takeRateToken(
@@ -65,7 +90,8 @@ export function takeRateToken(
   action: RateLimitedAction,
   subject: string,
 ): Promise<RateDecision> {
-  return ports.rateLimiter.take(`${action}#${subject}`, ports.config.rateLimits[LIMIT_OF[action]], ports.clock.now());
+  const key = LIMIT_OF[action];
+  return ports.rateLimiter.take(`${action}#${subject}`, ports.config.rateLimits[key], ports.clock.now(), periodOf(key));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { register } from '../../lambdas/core/accounts';
-import type { Caller } from '../../lambdas/core/ports';
+import type { AccountRecord, Caller } from '../../lambdas/core/ports';
 import { Refusal } from '../../lambdas/core/refusal';
-import { lookupUsername, setUsername } from '../../lambdas/core/usernames';
+import { lookupUsername, parseClaimEntry, setUsername } from '../../lambdas/core/usernames';
 import { makeIdentity, registerFrame } from '../support/identity';
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
 
@@ -18,6 +18,9 @@ async function registered(world: MemoryWorld): Promise<Caller> {
 const set = (world: MemoryWorld, caller: Caller, username: string) => setUsername(world.ports, caller, { action: 'username.set', rid: 'r', username });
 const lookup = async (world: MemoryWorld, caller: Caller, username: string) =>
   (await lookupUsername(world.ports, caller, { action: 'username.lookup', rid: 'r', username })).userId;
+
+/** The names an account's noted claims are for. */
+const claimedNames = (account: AccountRecord | undefined) => (account?.usernameClaims ?? []).map((entry) => parseClaimEntry(entry).name);
 
 async function expectRefusal(promise: Promise<unknown>, code: string) {
   await expect(promise).rejects.toBeInstanceOf(Refusal);
@@ -59,6 +62,37 @@ describe('usernames', () => {
     },
   );
 
+  it.each(['adm1n', 'ebb_support', 'Security_Team', 'ADMIN', 'a_d_m_i_n', '4dmin', 'r00t', 'sup_p0rt', 'adrnin', 'HELP_DESK', '___'])(
+    'refuse the lookalike of a reserved name %s with FORBIDDEN',
+    async (name) => {
+      await expectRefusal(set(world, alice, name), 'FORBIDDEN');
+      expect(world.usernames.items.size).toBe(0);
+    },
+  );
+
+  it.each(['alice_1', 'helpful', 'rooted', 'teamwork', 'ebbe_42', 'adminton'])('allow %s: a reserved word inside a longer name is no lookalike', async (name) => {
+    expect(await set(world, alice, name)).toEqual({ username: name });
+  });
+
+  it('are rate limited per user: set and lookup answer RATE_LIMITED with retryAfterSeconds past their limits', async () => {
+    world = memoryWorld({ rateLimits: { usernameSetPerMinute: 2, usernameLookupPerMinute: 3 } }, T0);
+    alice = await registered(world);
+    bob = await registered(world);
+    await set(world, alice, 'alice_1');
+    await set(world, alice, 'alice_2');
+    await expectRefusal(set(world, alice, 'alice_3'), 'RATE_LIMITED');
+    await expect(set(world, alice, 'alice_3')).rejects.toMatchObject({ retryAfterSeconds: 30 });
+    for (let i = 0; i < 3; i++) expect(await lookup(world, alice, `nobody_${i}`)).toBeNull();
+    await expectRefusal(lookup(world, alice, 'alice_2'), 'RATE_LIMITED');
+    // Bob's buckets are his own.
+    expect(await lookup(world, bob, 'alice_2')).toBe(alice.userId);
+    await set(world, bob, 'bob_1');
+    // Refused sets hold nothing.
+    expect([...world.usernames.items].sort()).toEqual([['alice_2', alice.userId], ['bob_1', bob.userId]]);
+    world.clock.t += 30_000;
+    expect(await set(world, alice, 'alice_3')).toEqual({ username: 'alice_3' });
+  });
+
   it('release the old name on a rename, so another user can take it', async () => {
     await set(world, alice, 'alice_1');
     await set(world, alice, 'alice_2');
@@ -66,7 +100,7 @@ describe('usernames', () => {
     expect(await lookup(world, bob, 'alice_2')).toBe(alice.userId);
     expect(await set(world, bob, 'Alice_1')).toEqual({ username: 'Alice_1' });
     expect(await lookup(world, alice, 'alice_1')).toBe(bob.userId);
-    expect((await world.accounts.get(alice.userId))?.usernameClaims).toEqual(['alice_2']);
+    expect(claimedNames(await world.accounts.get(alice.userId))).toEqual(['alice_2']);
   });
 
   it('are idempotent: setting the current name again, or in another case, keeps one claim', async () => {
@@ -80,12 +114,13 @@ describe('usernames', () => {
   it('after a crash between the claim and the rename, setting a name again releases the stray claim', async () => {
     await set(world, alice, 'alice_1');
     // The crash: the claim of alice_2 was noted and made, the account still shows alice_1.
-    await world.accounts.noteUsernameClaim(alice.userId, 'alice_2');
-    await world.usernames.claim('alice_2', alice.userId);
+    await world.usernames.noteClaims(alice.userId, ['alice_2/crashed']);
+    await world.usernames.claim('alice_2', alice.userId, 'crashed');
 
     await set(world, alice, 'alice_3');
     expect([...world.usernames.items]).toEqual([['alice_3', alice.userId]]);
-    expect((await world.accounts.get(alice.userId))?.usernameClaims).toEqual(['alice_3']);
+    expect(claimedNames(await world.accounts.get(alice.userId))).toEqual(['alice_3']);
+    expect((await world.accounts.get(alice.userId))?.usernameReleasing).toEqual([]);
   });
 
   it('need a registered caller', async () => {

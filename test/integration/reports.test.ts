@@ -1,4 +1,8 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoReports, documentClient } from '../../lambdas/adapters/dynamodb';
+import { LOCAL_AWS } from '../../local/dynamo';
 import { runInProcess } from '../support/admin-cli';
+import { messageId } from '../support/identity';
 import { sdkSuite } from '../support/local-stack';
 import { codeOf, inbox, until } from '../support/sdk';
 
@@ -36,5 +40,40 @@ it('verifies a report of a received message and stores only who, when, why and w
     reason: 'extortion',
     kind: 'text',
     content: 'ebb-canary pay up or your photos go public',
+  });
+});
+
+describe('a sock puppet reusing the abusive message id', () => {
+  it('neither hides the abuse nor takes the report: the operator sees the abuser and the abuser’s words', async () => {
+    const [abuser, puppet, victim] = [await client(), await client(), await client()];
+    const received = inbox(victim);
+    const id = messageId();
+    await abuser.send(victim.userId, 'ebb-canary the abuse itself', { id });
+    await until(() => received.length === 1, 'the abuse to arrive');
+    await puppet.send(victim.userId, 'ebb-canary something harmless', { id });
+    // Receive dedupe is by (sender, id): the puppet's message is shown too, neither hides the other.
+    await until(() => received.length === 2, 'the puppet message to arrive');
+    expect(received.map((m) => [m.from, m.id])).toEqual([
+      [abuser.userId, id],
+      [puppet.userId, id],
+    ]);
+
+    // The id alone no longer names one message.
+    expect(await codeOf(victim.report(id, 'abuse'))).toBe('CONFLICT');
+    const abuse = received[0]!;
+    const { reportId } = await victim.report(abuse, 'abuse');
+    expect(await victim.report({ id, from: abuser.userId }, 'abuse')).toEqual({ reportId, duplicate: true });
+
+    const stored = await new DynamoReports(documentClient(new DynamoDBClient({ endpoint: env.stack.dynamodbEndpoint, ...LOCAL_AWS })), env.stack.tables.reports).get(reportId);
+    expect(stored).toMatchObject({
+      sender: { userId: abuser.userId, device: 1 },
+      reporter: { userId: victim.userId, device: 1 },
+      messageId: id,
+      content: 'ebb-canary the abuse itself',
+    });
+
+    // The puppet's message is reportable on its own, as a separate report.
+    const other = await victim.report(received[1]!, 'spam');
+    expect(other.reportId).not.toBe(reportId);
   });
 });

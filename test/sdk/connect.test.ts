@@ -12,7 +12,7 @@ import { Limits } from '../../protocol/limits';
 import { loadOrCreateIdentity } from '../../client-sdk/src/identity/identity';
 import { signedConnectUrl } from '../../client-sdk/src/transport/connect-url';
 import { FakeServer, userIdOf, verifyEd25519 } from './fake-server';
-import { clientFor, connected, rejectionOf } from './helpers';
+import { clientFor, connected, rejectionOf, waitFor } from './helpers';
 
 
 describe('connect', () => {
@@ -107,6 +107,26 @@ describe('connect', () => {
     expect(publishes[1].oneTimePrekeys).toHaveLength(Limits.maxPrekeysPerPublish - 10);
     const firstIds = new Set(publishes[0].oneTimePrekeys.map((k: { keyId: number }) => k.keyId));
     expect(publishes[1].oneTimePrekeys.some((k: { keyId: number }) => firstIds.has(k.keyId))).toBe(false);
+  });
+
+  it('on a keys.low push while connected, tops one-time prekeys back up to a full publish, once per push burst', async () => {
+    const client = await connected(server);
+    clients.push(client);
+    const keys = server.prekeys.get(`${client.userId}#1`)!;
+    keys.oneTime.splice(0, 30);
+    for (const c of server.live(client.userId)) {
+      c.send({ type: 'keys.low', device: 1, remaining: 70 });
+      c.send({ type: 'keys.low', device: 1, remaining: 70 });
+      // Another device's shortage is that device's to fill.
+      c.send({ type: 'keys.low', device: 2, remaining: 0 });
+    }
+    await waitFor(() => server.framesOf(client.userId, 'keys.publish').length === 2);
+    const publishes = server.framesOf(client.userId, 'keys.publish');
+    expect(publishes[1]).toEqual({ action: 'keys.publish', rid: expect.any(String), oneTimePrekeys: expect.any(Array) });
+    expect(publishes[1].oneTimePrekeys).toHaveLength(30);
+    const firstIds = new Set(publishes[0].oneTimePrekeys.map((k: { keyId: number }) => k.keyId));
+    expect(publishes[1].oneTimePrekeys.some((k: { keyId: number }) => firstIds.has(k.keyId))).toBe(false);
+    expect(keys.oneTime).toHaveLength(Limits.maxPrekeysPerPublish);
   });
 
   it.each([401, 403])('rejects with UNAUTHORIZED when the upgrade is refused with %i', async (status) => {

@@ -14,9 +14,9 @@ function commitmentFailures(client: EbbClient): number {
   return (client as unknown as { inbox: { commitmentFailures: number } }).inbox.commitmentFailures;
 }
 
-/** The record `store` keeps for message `id`, parsed. */
-async function recordOf(store: KeyStore, id: string): Promise<Reportable | undefined> {
-  const value = await store.get(`reportable/${id}`);
+/** The record `store` keeps for message `id` from `sender`, parsed. */
+async function recordOf(store: KeyStore, sender: string, id: string): Promise<Reportable | undefined> {
+  const value = await store.get(`reportable/${sender}/${id}`);
   return value === undefined ? undefined : (JSON.parse(value) as Reportable);
 }
 
@@ -58,7 +58,7 @@ describe('message franking', () => {
 
       // Bob's copy decrypts; the franking key in its plaintext reproduces the commitment with node:crypto.
       await waitFor(() => received.length === 1);
-      const record = (await recordOf(bobStore, sent.id))!;
+      const record = (await recordOf(bobStore, alice.userId, sent.id))!;
       expect(fromBase64Url(record.frankKey)).toHaveLength(32);
       const content = { from: alice.userId, to: bob.userId, id: sent.id, kind: 'text' as const, body: new TextEncoder().encode('committed ✓') };
       expect(toBase64Url(frankCommitment(fromBase64Url(record.frankKey), content))).toBe(commitment);
@@ -119,8 +119,8 @@ describe('message franking', () => {
       await waitFor(() => env.server.queue(bob.userId).length === 0); // both acked
       const acked = env.server.framesOf(bob.userId, 'ack').flatMap((a) => a.messages.map((m: { id: string }) => m.id));
       expect(acked.sort()).toEqual([bad.id, good.id].sort());
-      expect(await recordOf(bobStore, bad.id)).toBeUndefined();
-      expect(await recordOf(bobStore, good.id)).toBeDefined();
+      expect(await recordOf(bobStore, alice.userId, bad.id)).toBeUndefined();
+      expect(await recordOf(bobStore, alice.userId, good.id)).toBeDefined();
       expect(EbbError.is(await rejectionOf(bob.report(bad.id, 'spam')), 'NOT_FOUND')).toBe(true);
     });
 
@@ -181,7 +181,7 @@ describe('message franking', () => {
     it('refuses an unknown id or a bad argument without contacting the server', async () => {
       const { bob } = await pair();
       const unknown = await rejectionOf(bob.report('AAAAAAAAAAAAAAAAAAAAAA', 'spam'));
-      expect(EbbError.is(unknown, 'NOT_FOUND') && unknown.message).toBe('no received message with this id is kept for reporting');
+      expect(EbbError.is(unknown, 'NOT_FOUND') && unknown.message).toBe('no received message with this id from this sender is kept for reporting');
       expect((unknown as EbbError).retryable).toBe(false);
       for (const [id, reason] of [
         ['AAAAAAAAAAAAAAAAAAAAAA', ''],
@@ -208,10 +208,10 @@ describe('message franking', () => {
       await waitFor(() => received.length === 1);
 
       // A tag that is not the server's: the real check refuses it.
-      const record = (await recordOf(bobStore, sent.id))!;
-      await bobStore.set(`reportable/${sent.id}`, JSON.stringify({ ...record, frank: { ...record.frank, tag: flipped(record.frank.tag) } }));
+      const record = (await recordOf(bobStore, alice.userId, sent.id))!;
+      await bobStore.set(`reportable/${alice.userId}/${sent.id}`, JSON.stringify({ ...record, frank: { ...record.frank, tag: flipped(record.frank.tag) } }));
       expect(EbbError.is(await rejectionOf(bob.report(sent.id, 'spam')), 'FORBIDDEN')).toBe(true);
-      await bobStore.set(`reportable/${sent.id}`, JSON.stringify(record));
+      await bobStore.set(`reportable/${alice.userId}/${sent.id}`, JSON.stringify(record));
 
       env.server.intercept = (c, f) => {
         if (f.action !== 'report') return false;
@@ -231,7 +231,7 @@ describe('message franking', () => {
       const short = await alice.send(bob.userId, 'brief', { expiresInSeconds: 60 });
       const long = await alice.send(bob.userId, 'lasting');
       await waitFor(() => received.length === 2);
-      expect(await recordOf(bobStore, short.id)).toMatchObject({
+      expect(await recordOf(bobStore, alice.userId, short.id)).toMatchObject({
         id: short.id,
         from: { user: alice.userId, device: 1 },
         sentAt: short.sentAt.getTime(),
@@ -244,13 +244,13 @@ describe('message franking', () => {
       // Expired counts as absent on lookup…
       expect(EbbError.is(await rejectionOf(bob.report(short.id, 'late')), 'NOT_FOUND')).toBe(true);
       expect(env.server.framesOf(bob.userId, 'report')).toEqual([]);
-      expect(await recordOf(bobStore, short.id)).toBeUndefined();
+      expect(await recordOf(bobStore, alice.userId, short.id)).toBeUndefined();
       // …and a reconnect prunes every expired record from the store, keeping the others.
-      const stale = { ...(await recordOf(bobStore, long.id))!, id: 'expired-message-1', expiresAt: clock.t - 1 };
-      await bobStore.set(`reportable/${stale.id}`, JSON.stringify(stale));
+      const stale = { ...(await recordOf(bobStore, alice.userId, long.id))!, id: 'expired-message-1', expiresAt: clock.t - 1 };
+      await bobStore.set(`reportable/${alice.userId}/${stale.id}`, JSON.stringify(stale));
       for (const c of env.server.live(bob.userId)) c.drop();
-      await until(async () => (await bobStore.get(`reportable/${stale.id}`)) === undefined, 'the expired record to be pruned');
-      expect(await recordOf(bobStore, long.id)).toBeDefined();
+      await until(async () => (await bobStore.get(`reportable/${alice.userId}/${stale.id}`)) === undefined, 'the expired record to be pruned');
+      expect(await recordOf(bobStore, alice.userId, long.id)).toBeDefined();
       expect((await bob.report(long.id, 'still there')).duplicate).toBe(false);
     });
 
@@ -291,7 +291,7 @@ describe('reportable records in archives', () => {
       const store = new MemoryStore();
       const restored = await EbbClient.importArchive(bytes, 'correct horse battery', { url: server.url, store, reconnect: FAST_RECONNECT });
       clients.push(restored);
-      expect(await store.get(`reportable/${sent.id}`)).toBeDefined();
+      expect(await store.get(`reportable/${alice.userId}/${sent.id}`)).toBeDefined();
       await restored.connect();
       expect((await restored.report(sent.id, 'spam')).duplicate).toBe(false);
     } finally {
@@ -316,13 +316,13 @@ describe('Reportables', () => {
   it('prunes expired and unreadable records, then the oldest beyond the cap', async () => {
     const store = new MemoryStore();
     const reportables = new Reportables(store, () => 5000, 3);
-    for (let i = 0; i < 5; i++) await store.set(`reportable/${record(i).id}`, JSON.stringify(record(i)));
-    await store.set(`reportable/${record(5).id}`, JSON.stringify(record(5, 5000))); // expires now
+    for (let i = 0; i < 5; i++) await store.set(`reportable/${record(i).from.user}/${record(i).id}`, JSON.stringify(record(i)));
+    await store.set(`reportable/${record(5).from.user}/${record(5).id}`, JSON.stringify(record(5, 5000))); // expires now
     await store.set('reportable/garbage-00000000', '{');
     await reportables.prune();
-    expect((await store.list('reportable/')).sort()).toEqual([2, 3, 4].map((i) => `reportable/${record(i).id}`));
-    expect(await reportables.find(record(4).id)).toEqual(record(4));
-    expect(await reportables.find(record(0).id)).toBeNull();
+    expect((await store.list('reportable/')).sort()).toEqual([2, 3, 4].map((i) => `reportable/${record(i).from.user}/${record(i).id}`));
+    expect(await reportables.find(record(4).from.user, record(4).id)).toEqual(record(4));
+    expect(await reportables.find(record(0).from.user, record(0).id)).toBeNull();
   });
 
   it('stays bounded while messages keep arriving without a reconnect', async () => {
@@ -331,7 +331,28 @@ describe('Reportables', () => {
     for (let i = 0; i < MAX_REPORTABLE + 500; i++) await reportables.keep(record(i));
     const kept = await store.list('reportable/');
     expect(kept.length).toBeLessThanOrEqual(MAX_REPORTABLE + 200);
-    expect(kept).toContain(`reportable/${record(MAX_REPORTABLE + 499).id}`);
-    expect(kept).not.toContain(`reportable/${record(0).id}`);
+    expect(kept).toContain(`reportable/${'A'.repeat(32)}/${record(MAX_REPORTABLE + 499).id}`);
+    expect(kept).not.toContain(`reportable/${'A'.repeat(32)}/${record(0).id}`);
+  });
+
+  it('keys records by sender and id: a second sender of the same id overwrites nothing', async () => {
+    const store = new MemoryStore();
+    const reportables = new Reportables(store, () => 5000);
+    const abuse = record(1);
+    const puppet = { ...record(1), from: { user: 'P'.repeat(32), device: 1 }, body: 'b2s' };
+    await reportables.keep(abuse);
+    await reportables.keep(puppet);
+    expect(await reportables.find(abuse.from.user, abuse.id)).toEqual(abuse);
+    expect(await reportables.find(puppet.from.user, puppet.id)).toEqual(puppet);
+    expect(await reportables.withId(abuse.id)).toHaveLength(2);
+  });
+
+  it('still reads a record an older SDK kept under the id alone, for its own sender only', async () => {
+    const store = new MemoryStore();
+    const reportables = new Reportables(store, () => 5000);
+    await store.set(`reportable/${record(7).id}`, JSON.stringify(record(7)));
+    expect(await reportables.find(record(7).from.user, record(7).id)).toEqual(record(7));
+    expect(await reportables.find('P'.repeat(32), record(7).id)).toBeNull();
+    expect(await reportables.withId(record(7).id)).toEqual([record(7)]);
   });
 });

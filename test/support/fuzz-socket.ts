@@ -20,7 +20,7 @@ export class FuzzSocket {
       } catch {
         type = undefined;
       }
-      if (type === 'message' || type === 'notice') {
+      if (type === 'message' || type === 'notice' || type === 'keys.low') {
         this.pushes++;
         return;
       }

@@ -15,6 +15,10 @@ export const UNTHROTTLED: NonNullable<EbbConfigInput['rateLimits']> = {
   connectFailuresPerMinute: 100_000,
   framesPerSecond: 10_000,
   frameBurst: 100_000,
+  usernameSetPerMinute: 100_000,
+  usernameLookupPerMinute: 100_000,
+  keysPublishPerMinute: 100_000,
+  bundlePerPairPerHour: 100_000,
 };
 
 /**

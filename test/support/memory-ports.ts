@@ -38,12 +38,13 @@ export interface MemoryWorld {
 export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 0, 1)): MemoryWorld {
   const clock = { t: start, now() { return this.t; } };
   const resolved = resolveConfig(config);
+  const accounts = new MemoryAccounts();
   const world = {
-    accounts: new MemoryAccounts(),
+    accounts,
     prekeys: new MemoryPrekeys(),
     connections: new MemoryConnections(),
     queue: new MemoryQueue(),
-    usernames: new MemoryUsernames(),
+    usernames: new MemoryUsernames(accounts),
     nonces: new MemoryNonces(),
     rateLimits: new MemoryRateLimiter(),
     reports: new MemoryReports(),

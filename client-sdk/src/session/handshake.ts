@@ -49,7 +49,7 @@ export async function handshake(request: Request, options: HandshakeOptions): Pr
     const count = await request('keys.count', {});
     // Before anything is sent or published from a store the server shows to be an older copy.
     if (await isRolledBack(store, count)) await recoverFromRollback(store, options.sessions, count);
-    await replenishPrekeys(request, store, identity, options.now(), options.prekeyPolicy, count);
+    await replenishPrekeys(request, store, identity, options.now(), options.prekeyPolicy, { counted: count });
   } catch (err) {
     // A read-only service still delivers what is queued: prekeys can wait, the drain cannot.
     if (!EbbError.is(err, 'SERVICE_READ_ONLY')) throw err;

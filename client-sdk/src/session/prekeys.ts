@@ -35,23 +35,45 @@ type SignedRecord = z.infer<typeof SignedRecord>;
 
 /**
  * Publishes a signed prekey if the server has none, ours is older than `policy.rotationMs`, or the
- * server holds another one; publishes one-time prekeys when the server runs low; forgets signed
+ * server holds another one; tops one-time prekeys up to PREKEY_TARGET when the server holds fewer than
+ * `lowWater` (on connect PREKEY_LOW_WATER; on a `keys.low` push any shortfall); forgets signed
  * prekeys retired longer than `policy.graceMs` ago. Private halves are stored before the public
  * halves are published: a key the server hands out must always be one we can use.
  */
-export async function replenishPrekeys(
+export function replenishPrekeys(
   request: Request,
   store: KeyStore,
   identity: Identity,
   now: number,
   policy: PrekeyPolicy,
-  counted?: Answer<'keys.count'>,
+  /** `counted`: the server's `keys.count` answer when the caller already has it; `lowWater`: see above. */
+  options: { readonly counted?: Answer<'keys.count'>; readonly lowWater?: number } = {},
+): Promise<void> {
+  // One at a time per store: two runs at once could allocate the same key ids.
+  const previous = running.get(store) ?? Promise.resolve();
+  const run = previous
+    .catch(() => undefined)
+    .then(() => replenish(request, store, identity, now, policy, options.lowWater ?? PREKEY_LOW_WATER, options.counted));
+  running.set(store, run);
+  return run;
+}
+
+const running = new WeakMap<KeyStore, Promise<void>>();
+
+async function replenish(
+  request: Request,
+  store: KeyStore,
+  identity: Identity,
+  now: number,
+  policy: PrekeyPolicy,
+  lowWater: number,
+  counted: Answer<'keys.count'> | undefined,
 ): Promise<void> {
   const count = counted ?? (await request('keys.count', {}));
   const current = parseJson(Current, await store.get(StoreKeys.currentSignedPrekey));
   const needSigned =
     count.signedPrekeyId === null || !current || current.keyId !== count.signedPrekeyId || now - current.createdAt >= policy.rotationMs;
-  const oneTimeCount = count.oneTimePrekeys < PREKEY_LOW_WATER ? PREKEY_TARGET - count.oneTimePrekeys : 0;
+  const oneTimeCount = count.oneTimePrekeys < lowWater ? PREKEY_TARGET - count.oneTimePrekeys : 0;
   if (needSigned || oneTimeCount > 0) {
     let keyId = await allocateKeyIds(store, (needSigned ? 1 : 0) + oneTimeCount);
     const writes: Promise<void>[] = [];

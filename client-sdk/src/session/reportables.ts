@@ -55,13 +55,36 @@ export class Reportables {
   /** Keeps `record`, pruning first when the store may hold more than the cap allows. */
   async keep(record: Reportable): Promise<void> {
     if (this.count >= this.max + PRUNE_SLACK) await this.prune();
-    await this.store.set(StoreKeys.reportable(record.id), JSON.stringify(record));
+    await this.store.set(StoreKeys.reportable(record.from.user, record.id), JSON.stringify(record));
     this.count++;
   }
 
-  /** The record of message `id`, or null when none is kept or it has expired (it is then deleted). */
-  async find(id: string): Promise<Reportable | null> {
-    const key = StoreKeys.reportable(id);
+  /**
+   * The record of message `id` from `sender`, or null when none is kept or it has expired (it is then
+   * deleted). A record an older SDK kept under the id alone counts only if it names the same sender.
+   */
+  async find(sender: string, id: string): Promise<Reportable | null> {
+    const found = await this.live(StoreKeys.reportable(sender, id));
+    if (found) return found;
+    const legacy = await this.live(StoreKeys.legacyReportable(id));
+    return legacy && legacy.from.user === sender ? legacy : null;
+  }
+
+  /** Every live record of a message with this id, whoever sent it: ids are chosen by senders, so there may be several. */
+  async withId(id: string): Promise<Reportable[]> {
+    // Both layouts end in `/<id>`: `reportable/<sender>/<id>` and the legacy `reportable/<id>`.
+    const suffix = `/${id}`;
+    const found: Reportable[] = [];
+    for (const key of await this.store.list(StoreKeys.reportablePrefix)) {
+      if (!key.endsWith(suffix)) continue;
+      const record = await this.live(key);
+      // A legacy record and a newer one of the same message are one message.
+      if (record && !found.some((r) => r.from.user === record.from.user)) found.push(record);
+    }
+    return found;
+  }
+
+  private async live(key: string): Promise<Reportable | null> {
     const record = parseRecord(await this.store.get(key));
     if (record && record.expiresAt > this.now()) return record;
     if (record) await this.store.delete(key);

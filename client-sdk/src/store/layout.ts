@@ -41,6 +41,11 @@ export const StoreKeys = {
   heldPrefix: 'order/held/',
   held: (userId: string, device: number, seq: number) => `order/held/${userId}/${device}/${seq}`,
   reportablePrefix: 'reportable/',
-  /** JSON of a received message kept for report() until it expires (session/reportables.ts). */
-  reportable: (messageId: string) => `reportable/${messageId}`,
+  /**
+   * JSON of a received message kept for report() until it expires (session/reportables.ts). Keyed by
+   * sender as well: a second account reusing a message id must not overwrite the first sender's record.
+   */
+  reportable: (userId: string, messageId: string) => `reportable/${userId}/${messageId}`,
+  /** Where SDK versions before sender-keyed records kept them; still read, never written. */
+  legacyReportable: (messageId: string) => `reportable/${messageId}`,
 } as const;

@@ -92,3 +92,6 @@ export const NoticePush = z.object({
   reason: z.optional(z.enum(['phase-change', 'countdown'])),
   daysUntilShutdown: z.optional(z.number().check(z.int(), z.minimum(0))),
 });
+
+/** The server handed out one-time prekeys of `device` and it has `remaining` left: time to publish more. */
+export const KeysLowPush = z.object({ type: z.literal('keys.low'), device: Device, remaining: Count });
