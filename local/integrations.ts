@@ -23,8 +23,9 @@ import type { Integration } from './gateway';
 
 /** What a route's handler module exports besides its Lambda `handler`. */
 interface RouteModule {
-  readonly route: { invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse> };
-  /** The ports its Lambda wires, and nothing else. */
+  /** A frame route's `adapters` are what its Lambda wires: the module's plus the notifier of the frame budget. */
+  readonly route: { invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse>; readonly adapters?: PortAdapters };
+  /** The ports the route's logic uses. */
   readonly adapters: PortAdapters;
 }
 
@@ -59,7 +60,7 @@ export function integrations(manifest: readonly HandlerSpec[], portsOf: (spec: H
     if (spec.routeKey === undefined) continue;
     const module = MODULES[spec.entry];
     if (!module) throw new Error(`local stack: no handler module for ${spec.entry}`);
-    const ports = portsOf(spec, module.adapters);
+    const ports = portsOf(spec, module.route.adapters ?? module.adapters);
     routes.set(spec.routeKey, { invoke: (event) => module.route.invoke(event, ports), returnsResponse: spec.returnsResponse });
   }
   return routes;
