@@ -8,7 +8,13 @@ export const KeysPublishFrame = z
     action: z.literal('keys.publish'),
     rid: Rid,
     signedPrekey: z.optional(SignedPrekey),
-    oneTimePrekeys: z.optional(z.array(OneTimePrekey).check(z.maxLength(Limits.maxPrekeysPerPublish))),
+    oneTimePrekeys: z.optional(
+      z.array(OneTimePrekey).check(
+        z.maxLength(Limits.maxPrekeysPerPublish),
+        // One BatchWriteItem stores them: DynamoDB refuses a batch that names one key twice.
+        z.refine((keys) => new Set(keys.map((k) => k.keyId)).size === keys.length, 'must not name a keyId twice'),
+      ),
+    ),
   })
   .check(
     z.refine((f) => f.signedPrekey !== undefined || (f.oneTimePrekeys?.length ?? 0) > 0, {

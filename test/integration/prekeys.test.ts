@@ -105,4 +105,13 @@ describe('keys.publish', () => {
     expect(await owner.socket.request({ action: 'keys.publish', oneTimePrekeys: oneTimePrekeys(101) })).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
     expect(await oneTimeLeft(owner.id.uid)).toBe(0);
   });
+
+  it('refuses a frame naming one keyId twice with BAD_REQUEST (found by the route fuzzer: it was INTERNAL) and stores none', async () => {
+    const owner = await registered();
+    const [first, second] = oneTimePrekeys(2);
+    const twice = [first!, { ...second!, keyId: first!.keyId }];
+    expect(await owner.socket.request({ action: 'keys.publish', oneTimePrekeys: twice })).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
+    expect(await oneTimeLeft(owner.id.uid)).toBe(0);
+    expect(await owner.socket.request({ action: 'status' })).toMatchObject({ type: 'result' });
+  });
 });
