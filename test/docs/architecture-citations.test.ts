@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /**
  * Code cites docs/architecture.md as `ARCH §n` or `ARCH §n.m` (a list continues `, §m`). A citation of a
  * section the document has no heading for points a reader nowhere, and so does a citation of the design
- * contract that is not in the repository (`DESIGN §n`): both fail here.
+ * contract that is not in the repository (`DESIGN §n`): both fail here, as does a file the architecture doc or
+ * CONTRIBUTING.md names that no longer exists.
  */
 
 const ROOT = join(__dirname, '..', '..');
@@ -26,6 +27,12 @@ function citations(text: string): string[] {
     for (const number of match[0].matchAll(/§(\d+(?:\.\d+)*)/g)) cited.push(number[1]!);
   }
   return cited;
+}
+
+/** Repository paths the documents name in backticks (placeholders such as `<action>` left out). */
+function namedPaths(markdown: string): string[] {
+  const paths = /`((?:protocol|lambdas|infra|client-sdk|local|admin|bin|chat|web|bench|test|docs)\/[^`\s<>*]+)`/g;
+  return [...markdown.matchAll(paths)].map((match) => match[1]!);
 }
 
 /** `§n` references inside the document itself, which must resolve as well. */
@@ -111,5 +118,11 @@ describe(`GIVEN ${DOC} and the repository's sources`, () => {
     for (const number of numbers.filter((n) => n.includes('.'))) {
       expect(numbers).toContain(number.slice(0, number.lastIndexOf('.')));
     }
+  });
+
+  test('THEN every file or directory the architecture doc and CONTRIBUTING.md name exists', () => {
+    const named = [doc, readFileSync(join(ROOT, 'CONTRIBUTING.md'), 'utf8')].flatMap(namedPaths);
+    expect(named.length).toBeGreaterThan(20);
+    expect(named.filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
   });
 });
