@@ -44,7 +44,7 @@ interface RotateOptions extends TargetOptions {
   readonly json?: boolean;
 }
 
-/** `ebb-admin franking rotate`: the server's franking keys (DESIGN §7). */
+/** `ebb-admin franking rotate`: the server's franking keys (ARCH §9.3). */
 export function registerFrankingCommands(program: Command, io: Io): void {
   const franking = program.command('franking').description('the server keys that tag messages so reports can be verified');
   addTargetOptions(

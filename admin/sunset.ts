@@ -7,7 +7,7 @@ import type { Io } from './io';
 import { relativeTime } from './relative-time';
 import { addTargetOptions, openTarget, type TargetDescription, type TargetOptions } from './target';
 
-/** The sunset dates in the order they happen (DESIGN §3). */
+/** The sunset dates in the order they happen (ARCH §10.1). */
 const DATE_KEYS = ['signupsCloseAt', 'readOnlyAt', 'shutdownAt', 'purgeAt'] as const;
 type DateKey = (typeof DATE_KEYS)[number];
 

@@ -60,7 +60,7 @@ export function registerSuspensionCommands(program: Command, io: Io): void {
 
 /**
  * Marks the account suspended (a conditional update: it must exist), then closes each of its connections
- * through the management API and deletes their records. A reconnect is accepted (DESIGN §4: policy is
+ * through the management API and deletes their records. A reconnect is accepted (ARCH §4.4: policy is
  * never decided at connect) and each action then answers ACCOUNT_SUSPENDED.
  * @throws AdminError when there is no such account, or the callback URL is not a URL.
  */

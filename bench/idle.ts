@@ -4,7 +4,7 @@ import { connectHost, connectMessage, connectQuery, USER_ID_HASH_BYTES } from '.
 import { sleep } from './measure';
 
 /**
- * Connected users that do nothing: raw WebSockets, each a fresh identity signing the DESIGN §4 connect
+ * Connected users that do nothing: raw WebSockets, each a fresh identity signing the ARCH §4.2 connect
  * request with node:crypto (fast enough for a thousand) and sending `pk`, as an unregistered client does.
  */
 export async function openIdleSockets(url: string, count: number, concurrency = 8): Promise<WebSocket[]> {

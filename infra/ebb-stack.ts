@@ -9,7 +9,7 @@ import { EbbSunsetSchedules, type EbbSunsetSchedulesOptions } from './sunset-sch
 import { EbbTables, type EbbTablesProps } from './tables';
 import { EbbWebSocketApi, type EbbWebSocketApiOptions } from './websocket-api';
 
-/** Context key holding the operator's config, `context.ebb` in cdk.json (DESIGN §3). */
+/** Context key holding the operator's config, `context.ebb` in cdk.json (ARCH §3.1). */
 export const CONFIG_CONTEXT_KEY = 'ebb';
 
 export interface EbbStackProps extends StackProps {

@@ -13,7 +13,7 @@ export interface EbbFrankingKeyringProps {
 }
 
 /**
- * The franking keyring (DESIGN §7): the HMAC keys with which the server binds each message's franking
+ * The franking keyring (ARCH §9.3): the HMAC keys with which the server binds each message's franking
  * tag, and with which it later verifies abuse reports. One Secrets Manager secret whose first version
  * CloudFormation generates in the flat format of lambdas/adapters/franking-keys.ts
  * (`{ "current": "k1", "k1": "<64 characters>" }`); `ebb-admin franking rotate` adds keys later.

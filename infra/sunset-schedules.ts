@@ -16,7 +16,7 @@ import { EbbHandlerFunction } from './handler-function';
 import { grantConnectionManagement } from './websocket-api';
 import { invalid } from './validate';
 
-/** The sunset dates of `context.ebb.sunset`, each with the task that runs when it arrives (DESIGN §3). */
+/** The sunset dates of `context.ebb.sunset`, each with the task that runs when it arrives (ARCH §10.4). */
 export const SunsetDateTasks = {
   signupsCloseAt: 'phase-change',
   readOnlyAt: 'phase-change',

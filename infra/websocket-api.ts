@@ -17,7 +17,7 @@ import type { EbbFrankingKeyring } from './franking-keyring';
 import { EbbHandlerFunction } from './handler-function';
 import { invalid, requireNumber, requireWholeNumber } from './validate';
 
-/** Signed connect parameters (DESIGN §4): a request missing any is refused before the authorizer runs. */
+/** Signed connect parameters (ARCH §4.2): a request missing any is refused before the authorizer runs. */
 const SIGNED_QUERY: readonly Exclude<keyof ConnectParams, 'pk'>[] = ['uid', 'dev', 'ts', 'nonce', 'sig'];
 
 export interface EbbWebSocketApiOptions {

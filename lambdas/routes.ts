@@ -19,7 +19,7 @@ export interface HandlerSpec {
   readonly manageConnections: boolean;
   /** Whether the route's integration response is returned to the caller (two-way route). */
   readonly returnsResponse: boolean;
-  /** Reads the franking keyring (DESIGN §7): infra grants GetSecretValue on that one secret. */
+  /** Reads the franking keyring (ARCH §9.3): infra grants GetSecretValue on that one secret. */
   readonly frankingKeys?: boolean;
 }
 
@@ -108,7 +108,7 @@ export const Handlers: readonly HandlerSpec[] = [
 ];
 
 /**
- * Lambdas no client reaches: invoked by EventBridge Scheduler from the sunset schedule (DESIGN §3).
+ * Lambdas no client reaches: invoked by EventBridge Scheduler from the sunset schedule (ARCH §10.4).
  * They may Scan, since they walk whole tables off the message path.
  */
 export const ScheduledHandlers: readonly HandlerSpec[] = [

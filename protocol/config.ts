@@ -5,7 +5,7 @@ import { describeIssues } from './issues';
 
 export { ConfigError, DEFAULT_CONFIG } from './config-defaults';
 
-/** `context.ebb` in cdk.json (DESIGN §3): read by infra at synth, by the local stack and by every Lambda. */
+/** `context.ebb` in cdk.json (ARCH §3.1): read by infra at synth, by the local stack and by every Lambda. */
 
 const isoUtc = z.nullable(
   z.string().check(
@@ -51,7 +51,7 @@ export const EbbConfigSchema = z.strictObject({
   maxCiphertextBytes: z.number().check(z.int('must be a whole number'), z.minimum(256), z.maximum(Limits.ciphertextBytesCeiling)),
   maxQueueDepth: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1_000_000)),
   /**
-   * The percentage of each queue that senders the recipient never wrote to may fill (DESIGN §6); contacts may
+   * The percentage of each queue that senders the recipient never wrote to may fill (ARCH §6.6); contacts may
    * fill all of `maxQueueDepth`. A whole number, as every number of the deployed config; at least 1, or no
    * one could ever be written to first.
    */

@@ -1,4 +1,4 @@
-/** The signed connect request (DESIGN §4), pinned so that any client can interoperate. */
+/** The signed connect request (ARCH §4.2), pinned so that any client can interoperate. */
 
 /** v2 binds the host dialled, so a connect signed for one deployment is refused by every other. */
 export const CONNECT_CONTEXT = 'ebb-connect-v2';
@@ -28,7 +28,7 @@ export interface SignedConnect extends Pick<ConnectParams, 'uid' | 'dev' | 'ts' 
   readonly host: string;
 }
 
-/** The exact UTF-8 string whose Ed25519 signature is `sig` (DESIGN §4). */
+/** The exact UTF-8 string whose Ed25519 signature is `sig` (ARCH §4.2). */
 export function connectMessage(p: SignedConnect): string {
   return `${CONNECT_CONTEXT}\n${p.host}\n${p.uid}\n${p.dev}\n${p.ts}\n${p.nonce}`;
 }

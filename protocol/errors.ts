@@ -1,4 +1,4 @@
-/** The closed set of error codes a frame can be answered with (DESIGN §5). */
+/** The closed set of error codes a frame can be answered with (ARCH §5.2). */
 export const ErrorCodes = [
   'BAD_REQUEST',
   'UNAUTHORIZED',

@@ -31,7 +31,7 @@ export const Ciphertext = base64url.check(
 );
 export const Timestamp = z.number().check(z.int(), z.minimum(0), z.maximum(8.64e15));
 
-/** Names the server's franking key a tag was made with (DESIGN §7); old ones stay valid for reports. */
+/** Names the server's franking key a tag was made with (ARCH §9.3); old ones stay valid for reports. */
 export const FrankKeyId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1 to 32 characters of A-Z, a-z, 0-9, _ and -'));
 export const Commitment = bytes(COMMITMENT_BYTES);
 /** The franking fields of a delivered message: the sender's commitment and the server's tag over it. */
@@ -39,12 +39,12 @@ export const Frank = z.object({ commitment: Commitment, tag: bytes(FRANK_TAG_BYT
 export type Frank = z.infer<typeof Frank>;
 
 /**
- * The recipient's delivery token, as a contact presents it in `send` (DESIGN §6): the recipient's SDK puts it
+ * The recipient's delivery token, as a contact presents it in `send` (ARCH §6.6): the recipient's SDK puts it
  * inside every message it sends, so only people it wrote to hold it. Never logged.
  */
 export const DeliveryToken = bytes(Limits.deliveryTokenBytes);
 
-/** A discoverable name (DESIGN §5): unique regardless of case, so "Alice_1" and "alice_1" are one name. */
+/** A discoverable name (ARCH §4.5): unique regardless of case, so "Alice_1" and "alice_1" are one name. */
 export const Username = z.string().check(z.regex(/^[A-Za-z0-9_]{3,32}$/, 'must be 3 to 32 characters of A-Z, a-z, 0-9 and _'));
 
 export const SignedPrekey = z.object({ keyId: KeyId, publicKey: PublicKey, signature: Signature });

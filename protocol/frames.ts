@@ -173,7 +173,7 @@ export interface ErrorFrame {
 
 export type MessagePush = { type: 'message' } & Envelope;
 
-/** Why a notice was pushed: the phase just changed, or the daily countdown to shutdown (DESIGN §3). */
+/** Why a notice was pushed: the phase just changed, or the daily countdown to shutdown (ARCH §10.3). */
 export type NoticeReason = 'phase-change' | 'countdown';
 
 export interface NoticePush {

@@ -1,5 +1,5 @@
 /**
- * Message franking (DESIGN §7): the byte strings both MACs are computed over, shared by the SDK (HMAC on
+ * Message franking (ARCH §9.2): the byte strings both MACs are computed over, shared by the SDK (HMAC on
  * tweetnacl) and the server (HMAC on node:crypto). Every field is length-prefixed (u32 big-endian), so no
  * two field lists encode to the same bytes.
  *

@@ -23,6 +23,6 @@ export const Limits = {
   maxReportReasonChars: 500,
   /** Devices per account. */
   maxDevice: 16,
-  /** A delivery token (DESIGN §6): random bytes the SDK makes and hands to everyone it writes to. */
+  /** A delivery token (ARCH §6.6): random bytes the SDK makes and hands to everyone it writes to. */
   deliveryTokenBytes: 32,
 } as const;

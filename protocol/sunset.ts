@@ -1,6 +1,6 @@
 import type { SunsetConfig } from './config';
 
-/** Service phases, in the order they happen (DESIGN §3). */
+/** Service phases, in the order they happen (ARCH §10.2). */
 export const Phases = ['open', 'signups-closed', 'read-only', 'shut-down'] as const;
 export type Phase = (typeof Phases)[number];
 

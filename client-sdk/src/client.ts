@@ -175,7 +175,7 @@ export class EbbClient {
     });
   }
 
-  /** This account's self-certifying user id (DESIGN §4). */
+  /** This account's self-certifying user id (ARCH §4.1). */
   get userId(): string {
     return this.identity.userId;
   }
@@ -255,7 +255,7 @@ export class EbbClient {
   }
 
   /**
-   * Replaces this account's delivery token (DESIGN §6). Everyone this account writes to learns its token from
+   * Replaces this account's delivery token (ARCH §6.6). Everyone this account writes to learns its token from
    * the messages, and the service lets them fill this account's whole queue, where senders it never wrote to
    * may fill only a share. After rotating, a contact counts as such again only once a message from this
    * account reaches it: rotate to stop someone this account once wrote to from filling its queue.
@@ -273,7 +273,7 @@ export class EbbClient {
   }
 
   /**
-   * Reports a received message as abuse to the service's operator (DESIGN §7). This reveals the
+   * Reports a received message as abuse to the service's operator (ARCH §9). This reveals the
    * message's content to the operator, with the franking key that proves the sender sent exactly that
    * to this account: the operator learns nothing else. The client keeps what a report needs for every
    * message it handed to 'message' listeners until the message expires (at most the newest 2000).

@@ -28,7 +28,7 @@ export interface ReceivedMessage {
   readonly identityChanged?: true;
 }
 
-/** A phase change or sunset reminder pushed by the service (DESIGN §3). */
+/** A phase change or sunset reminder pushed by the service (ARCH §10.3). */
 export interface ServiceNotice {
   readonly phase: Phase;
   readonly schedule: SunsetSchedule;

@@ -3,7 +3,7 @@ import { toBase64Url } from '../../protocol/base64url';
 import type { Clock, FrankingKey, FrankingKeys } from '../core/ports';
 
 /**
- * The franking keyring (DESIGN §7) as stored: a flat JSON object, so CloudFormation can create the first
+ * The franking keyring (ARCH §9.3) as stored: a flat JSON object, so CloudFormation can create the first
  * version with a generated secret (`generateStringKey: "k1"`):
  *
  *   { "current": "k2", "k1": "<secret>", "k2": "<secret>", "retired": { "k1": 1767225600000 } }

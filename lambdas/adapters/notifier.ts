@@ -21,7 +21,7 @@ export class GatewayNotifier implements Notifier {
       // SDK v3 raises GoneException by class (only when the 410 carries x-amzn-ErrorType).
       if (error instanceof GoneException) return 'gone';
       // No connection id: a send pushes to the recipient's, and a line naming it in the sender's request would
-      // link the two (DESIGN §6).
+      // link the two (ARCH §12).
       this.logger.warn('push failed', { error: (error as Error).name });
       return 'failed';
     }

@@ -20,7 +20,7 @@ const MARKER_CONTEXT = 'ebb-send-marker-v1';
 
 /**
  * The retry marker of `(from, id)`: `d#` and SHA-512/256 over a context, the sender and the message id
- * (DESIGN §6). The id is the client's 128-bit random value and leaves the server with the ack, so once a
+ * (ARCH §6.3). The id is the client's 128-bit random value and leaves the server with the ack, so once a
  * message is acked its marker cannot be tied to a sender: trying every user id still needs the id.
  */
 export function markerSortKey(from: string, id: string): string {
@@ -28,5 +28,5 @@ export function markerSortKey(from: string, id: string): string {
   return `d#${digest}`;
 }
 
-/** The queue-depth counter of a recipient device, in its own partition (DESIGN §6 `maxQueueDepth`). */
+/** The queue-depth counter of a recipient device, in its own partition (ARCH §7.4 `maxQueueDepth`). */
 export const DEPTH_SORT_KEY = 'n#depth';

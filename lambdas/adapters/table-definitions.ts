@@ -1,5 +1,5 @@
 /**
- * One definition of each DynamoDB table (DESIGN §6), used by infra (CDK) and by the local stack (dynalite).
+ * One definition of each DynamoDB table (ARCH §7), used by infra (CDK) and by the local stack (dynalite).
  * Keys are strings throughout; every table with a TTL attribute stores epoch seconds in it.
  */
 export interface KeyAttribute {

@@ -9,7 +9,7 @@ import { decodeOrUndefined, isSmallOrderKey, userIdOf, verifyEd25519 } from './s
 
 const b64 = (chars: number) => z.string().check(z.length(chars), z.regex(BASE64URL_PATTERN));
 
-/** The connect query string (DESIGN §4). Decimal fields are strict: no signs, no leading zeros. */
+/** The connect query string (ARCH §4.2). Decimal fields are strict: no signs, no leading zeros. */
 const ConnectQuery = z.object({
   uid: UserId,
   dev: z.string().check(z.regex(/^[1-9][0-9]?$/)),
@@ -31,7 +31,7 @@ export type ConnectDecision = { allow: true; context: AuthorizerContext } | { al
 /** A `$connect` upgrade as the authorizer sees it. */
 export interface ConnectRequest {
   readonly query: Record<string, string | undefined> | null | undefined;
-  /** The `Host` header of the upgrade: the signature must cover it (DESIGN §4). */
+  /** The `Host` header of the upgrade: the signature must cover it (ARCH §4.2). */
   readonly host: string | undefined;
   /** Where the upgrade came from; API Gateway always says. */
   readonly sourceIp?: string;
@@ -97,7 +97,7 @@ async function verifyConnect(ports: Pick<Ports, 'accounts' | 'clock'>, request: 
   }
 
   const key = decodeOrUndefined(signingKey);
-  // A small-order key verifies signatures nobody made (DESIGN §4).
+  // A small-order key verifies signatures nobody made (ARCH §4.3).
   if (!key || isSmallOrderKey(key)) return { ok: false, reason: 'small-order key' };
   const message = new TextEncoder().encode(connectMessage({ host, uid, dev: device, ts: timestamp, nonce }));
   const signature = decodeOrUndefined(sig);

@@ -6,7 +6,7 @@ import type { AccountRecord, Caller, Ports, QueueLimits, QueueShare } from './po
 import { Refusal } from './refusal';
 
 /**
- * Delivery tokens (DESIGN §6): each account's SDK makes a random token and puts it inside every message it
+ * Delivery tokens (ARCH §6.6): each account's SDK makes a random token and puts it inside every message it
  * sends, so exactly the people it wrote to learn it; they present it in `send`. The server keeps only its
  * hash on the account and checks a presented token against the recipient's record it reads anyway, so it
  * stores no contact list: it learns that a sender is a contact only at the moment that sender sends.

@@ -14,7 +14,7 @@ const DAY_SECONDS = 86_400;
 const QUEUE_FULL_RETRY_SECONDS = 60;
 
 /**
- * DESIGN §6: each ciphertext is written to its recipient device's queue first, then pushed to that device's
+ * ARCH §6.2: each ciphertext is written to its recipient device's queue first, then pushed to that device's
  * live connections. A retry with the same id is recognised by a conditional marker write, so it never
  * queues a second copy; the server's clock alone (the sort key) could not tell a retry from a new message.
  * A sender presenting the recipient's delivery token is a contact and may fill the whole queue; any other
@@ -70,7 +70,7 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
 
   await pushToRecipient(ports, frame.to, queued.map((q) => q.message));
   const first = queued[0]!.message;
-  // The frame's log line names the sender: naming the recipient here too would keep who wrote to whom (DESIGN §6).
+  // The frame's log line names the sender: naming the recipient here too would keep who wrote to whom (ARCH §12).
   ports.logger.info('send', { messageId: frame.id, devices: frame.messages.length, duplicate: queued.every((q) => q.duplicate) });
   return { id: frame.id, sentAt: first.sentAt, expiresAt: first.expiresAt * 1000, duplicate: queued.every((q) => q.duplicate) };
 }
@@ -81,7 +81,7 @@ function queueFull(share: QueueShare): Refusal {
   return new Refusal('RATE_LIMITED', `the recipient's queue is full${whose}: retry later`, QUEUE_FULL_RETRY_SECONDS);
 }
 
-/** The franking fields of one queued copy: the sender's commitment and the server's tag binding it (DESIGN §7). */
+/** The franking fields of one queued copy: the sender's commitment and the server's tag binding it (ARCH §9.2). */
 function frankFor(key: FrankingKey, commitment: string, from: DeviceAddress, to: DeviceAddress, sentAt: number, id: string): QueuedMessage['frank'] {
   const delivery = { commitment, from: { user: from.userId, device: from.device }, to: { user: to.userId, device: to.device }, sentAt, id };
   return { commitment, tag: frankTag(key, delivery), kid: key.kid };

@@ -4,7 +4,7 @@ import { COMMITMENT_BYTES, commitmentInput, lengthPrefixed, tagInput, type Commi
 import type { FrankingKey } from './ports';
 
 /**
- * The server's half of message franking (DESIGN §7), on node:crypto. The byte layouts are in
+ * The server's half of message franking (ARCH §9.2), on node:crypto. The byte layouts are in
  * protocol/franking.ts, shared with the SDK, which makes the commitments.
  */
 

@@ -3,7 +3,7 @@ import { phaseAt, scheduleFromConfig, type Phase, type SunsetSchedule } from '..
 import type { ConnectionRecord, ItemKey, LifecyclePorts, StoreName } from './ports';
 
 /**
- * The sunset lifecycle (DESIGN §3), run by EventBridge Scheduler on AWS and by timers locally: notices
+ * The sunset lifecycle (ARCH §10), run by EventBridge Scheduler on AWS and by timers locally: notices
  * at each phase change and daily in the last 30 days, disconnecting everyone at shutdown, and the purge.
  * No job keeps state between runs: each walks the tables as they are, so a crash or a timeout midway is
  * finished by the next run.

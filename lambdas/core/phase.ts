@@ -36,14 +36,14 @@ interface Closing {
   readonly message: string;
 }
 
-/** DESIGN §3 as data: from which phase on an action is refused before shutdown, and how. */
+/** ARCH §10.2 as data: from which phase on an action is refused before shutdown, and how. */
 const CLOSED_FROM: Partial<Record<Action, Closing>> = {
   register: { phase: 'signups-closed', code: 'SIGNUPS_CLOSED', message: 'signups are closed' },
   send: { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: messages can be fetched but not sent' },
   'username.set': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: usernames can be looked up but not set' },
 };
 
-/** Throws the refusal DESIGN §3 gives `action` in the current phase. */
+/** Throws the refusal ARCH §10.2 gives `action` in the current phase. */
 export function requirePhaseAllows(ports: Pick<Ports, 'config' | 'clock'>, action: Action): void {
   if (ANSWERED_WHEN_SHUT_DOWN.has(action)) return;
   const phase = currentPhase(ports);

@@ -132,7 +132,7 @@ export interface Connections {
 }
 
 /**
- * Whose part of a recipient's queue a message is counted in (DESIGN §6): a contact's (someone the recipient
+ * Whose part of a recipient's queue a message is counted in (ARCH §6.6): a contact's (someone the recipient
  * wrote to, or the recipient itself) may fill all of `maxQueueDepth`, a stranger's only its share.
  */
 export type QueueShare = 'contact' | 'stranger';
@@ -159,7 +159,7 @@ export interface QueuedMessage {
   /** Epoch seconds (the TTL attribute). */
   readonly expiresAt: number;
   readonly ciphertext: string;
-  /** The sender's commitment and the server's tag over it (DESIGN §7). */
+  /** The sender's commitment and the server's tag over it (ARCH §9.2). */
   readonly frank: Frank;
   /** The share its reservation was taken from, and so the one its ack gives back; absent: a contact's. */
   readonly share?: QueueShare;
@@ -323,7 +323,7 @@ export interface SweptConnection {
 }
 
 /**
- * Whole-table walks for the scheduled lifecycle jobs only (DESIGN §3): a Scan, which nothing on the
+ * Whole-table walks for the scheduled lifecycle jobs only (ARCH §10.4): a Scan, which nothing on the
  * message path may use. Reads are strongly consistent, so an item deleted is never read again.
  */
 export interface StoreSweeper {

@@ -2,7 +2,7 @@ import type { Ports, RateDecision } from './ports';
 import { Refusal } from './refusal';
 
 /**
- * Rate limits (DESIGN §3 `rateLimits`) as GCRA, the generic cell rate algorithm: the same rule as a bucket of
+ * Rate limits (ARCH §3.2 `rateLimits`) as GCRA, the generic cell rate algorithm: the same rule as a bucket of
  * `limit` tokens refilled at `limit` a period (a minute, or an hour for the `…PerHour` keys: a quiet client
  * may burst up to the limit, a busy one is held to the rate), kept as one number, `tat`: when the bucket is
  * full again. One number lets DynamoDB apply a take as a conditional update with no read first

@@ -10,7 +10,7 @@ import { Refusal } from './refusal';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * `report` (DESIGN §7): the caller reveals a message it received — the content and the franking key from
+ * `report` (ARCH §9.2): the caller reveals a message it received — the content and the franking key from
  * inside the ciphertext, with the envelope's franking fields. The server's tag proves the message was sent
  * by `from` to the caller at `sentAt` under that id and commitment; the commitment proves the content is what
  * the sender committed to. Only then is the report stored, and it stores nothing but who, when, why and what.

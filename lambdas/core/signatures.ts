@@ -61,7 +61,7 @@ export function isSmallOrderKey(publicKey: Uint8Array): boolean {
   return SMALL_ORDER_Y.includes(y.toString('hex'));
 }
 
-/** DESIGN §4: base64url of the first 24 bytes of SHA-512(signing public key). */
+/** ARCH §4.1: base64url of the first 24 bytes of SHA-512(signing public key). */
 export function userIdOf(signingKey: Uint8Array): string {
   const digest = createHash('sha512').update(signingKey).digest();
   return toBase64Url(digest.subarray(0, USER_ID_HASH_BYTES));

@@ -17,7 +17,7 @@ export interface LifecycleContext {
 }
 
 /**
- * The scheduled sunset job (DESIGN §3): EventBridge Scheduler invokes it asynchronously with `{ "task": … }`,
+ * The scheduled sunset job (ARCH §10.4): EventBridge Scheduler invokes it asynchronously with `{ "task": … }`,
  * one one-time schedule per configured date plus a daily `countdown`. A failed run throws, so the
  * asynchronous invocation is retried; every task may safely run again.
  * @throws Error when the event names no known task.

@@ -134,7 +134,7 @@ describe('send', () => {
   });
 });
 
-describe('delivery tokens and the strangers\' share (DESIGN §6)', () => {
+describe('delivery tokens and the strangers\' share (ARCH §6.6)', () => {
   const token = () => toBase64Url(nacl.randomBytes(32));
   const setToken = (caller: Caller, value: string) => setDeliveryToken(world.ports, caller, { action: 'deliveryToken.set', rid: 't', token: value });
 

@@ -7,7 +7,7 @@ import { Interleaving, everyInterleaving, randomChoices } from '../support/inter
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
 
 /**
- * Username changes and account deletion race with no transactions to serialise them (DESIGN §5): these
+ * Username changes and account deletion race with no transactions to serialise them (ARCH §4.5): these
  * tests pause each operation at every storage call and run the calls in every possible order (or, where
  * those are too many, in thousands of sampled orders), then check what must hold however they interleave.
  */

@@ -360,7 +360,7 @@ async function runConnect(as: CallerKind): Promise<string> {
         return upgradeOutcome(await status(connectUrl(stack.url, id, { ts: clock.now() })));
       }
       case 'suspended':
-        // Policy is never decided at connect (DESIGN §4): the routes say ACCOUNT_SUSPENDED.
+        // Policy is never decided at connect (ARCH §4.4): the routes say ACCOUNT_SUSPENDED.
         await stack.ports.accounts.suspend(w.owner.id.uid, 'authorization matrix', clock.now());
         return upgradeOutcome(await status(connectUrl(stack.url, w.owner.id, { ts: clock.now(), withPk: false })));
       case 'replayed': {
@@ -375,7 +375,7 @@ async function runConnect(as: CallerKind): Promise<string> {
       }
       case 'expired': {
         const at = (ts: number) => status(connectUrl(stack.url, w.owner.id, { ts, withPk: false }));
-        // ±60 s is allowed (DESIGN §4), one millisecond more either way is not.
+        // ±60 s is allowed (ARCH §4.3), one millisecond more either way is not.
         expect(await at(clock.now() - SKEW)).toBe(101);
         expect(await at(clock.now() + SKEW)).toBe(101);
         expect(await at(clock.now() + SKEW + 1)).toBe(401);

@@ -1,5 +1,5 @@
 /**
- * Attacks on the signed connect (DESIGN §4) through the local stack: a URL captured at one deployment
+ * Attacks on the signed connect (ARCH §4.3) through the local stack: a URL captured at one deployment
  * replayed at another, a v1 signature, and a flood of junk and forged upgrades from one address spending the
  * connects of the honest users behind it. Signatures are built here from the spec's strings, not by the
  * helpers, so the test pins the wire format.

@@ -1,5 +1,5 @@
 /**
- * The local gateway's 10-minute idle and 2-hour connection limits follow the stack's clock (DESIGN §9), so a
+ * The local gateway's 10-minute idle and 2-hour connection limits follow the stack's clock (ARCH §11.1), so a
  * test that moves the clock sees what API Gateway would do: connections closed, SDK clients reconnecting
  * and draining what was queued meanwhile.
  */

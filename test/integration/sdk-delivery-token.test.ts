@@ -10,7 +10,7 @@ import { sdkSuite } from '../support/local-stack';
 import { callerOf } from '../support/memory-ports';
 import { codeOf, inbox, until } from '../support/sdk';
 
-/** DESIGN §6 end to end: the SDK hands its delivery token to whoever it writes to, and they present it. */
+/** ARCH §6.6 end to end: the SDK hands its delivery token to whoever it writes to, and they present it. */
 const MAX = 20;
 const env = sdkSuite({ config: { maxQueueDepth: MAX, strangerQueuePercent: 50 } });
 

@@ -9,7 +9,7 @@ import { UNTHROTTLED } from '../support/local-stack';
 import { ManualClock, MatrixCast, type Member } from '../support/matrix-world';
 
 /**
- * DESIGN §6, as the attacks: strangers flooding a victim's queue must not crowd out the people the victim
+ * ARCH §6.6, as the attacks: strangers flooding a victim's queue must not crowd out the people the victim
  * wrote to, and after an ack nothing stored links a sender to its recipient.
  */
 const MAX = 20;

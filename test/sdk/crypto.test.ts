@@ -25,7 +25,7 @@ const alice = party();
 const bob = party();
 
 describe('identity keys', () => {
-  it('derives user ids as DESIGN §4 pins them and binds the identity key', () => {
+  it('derives user ids as ARCH §4.1 pins them and binds the identity key', () => {
     expect(alice.userId).toHaveLength(32);
     expect(alice.userId).toBe(userIdOf(toBase64Url(alice.signingPublicKey)));
     expect(verifyPeerIdentity(alice.userId, alice.signingPublicKey, alice.identityPublicKey, alice.identitySig)).toBe(true);

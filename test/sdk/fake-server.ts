@@ -204,7 +204,7 @@ export class FakeServer {
     });
   }
 
-  /** The authorizer's checks (DESIGN §4), done with node:crypto. */
+  /** The authorizer's checks (ARCH §4.3), done with node:crypto. */
   private authorize(query: URLSearchParams, host: string | undefined): boolean {
     const [uid, dev, ts, nonce, sig] = ['uid', 'dev', 'ts', 'nonce', 'sig'].map((k) => query.get(k));
     if (!uid || !dev || !ts || !nonce || !sig || !host) return false;

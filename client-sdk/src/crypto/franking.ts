@@ -5,7 +5,7 @@ import { hmacSha512 } from './hmac';
 import { randomBytes } from './random';
 
 /**
- * The sender's and recipient's half of message franking (DESIGN §7). The byte layout is in
+ * The sender's and recipient's half of message franking (ARCH §9.2). The byte layout is in
  * protocol/franking.ts, shared with the server, which checks the same commitment on a report.
  */
 

@@ -9,8 +9,8 @@ import { Device, MessageId, UserId } from '../../../protocol/frames';
  * Layout: u16 big-endian length of a JSON header ‖ header (UTF-8) ‖ content bytes. The header binds
  * sender (user, device), recipient (user, device) and message id, so the recipient can drop a
  * ciphertext the server (or anyone) moved to another envelope. It also carries the message's franking
- * key (DESIGN §7), which only recipients may learn: with it they check the envelope's commitment and
- * can later reveal it in a report, and the sender's delivery token (DESIGN §6), which makes the recipient's
+ * key (ARCH §9.2), which only recipients may learn: with it they check the envelope's commitment and
+ * can later reveal it in a report, and the sender's delivery token (ARCH §6.6), which makes the recipient's
  * sends back count as a contact's.
  */
 export interface Plaintext {

@@ -8,7 +8,7 @@ import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import { signIdentityKey, userIdFromSigningKey } from './keys';
 
-/** This client's long-term keys (DESIGN §4): Ed25519 for signing, X25519 for encryption. */
+/** This client's long-term keys (ARCH §4.1): Ed25519 for signing, X25519 for encryption. */
 export interface Identity {
   readonly userId: string;
   readonly signingPublicKey: Uint8Array;

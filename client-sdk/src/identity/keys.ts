@@ -2,7 +2,7 @@ import nacl from 'tweetnacl';
 import { toBase64Url } from '../../../protocol/base64url';
 import { IDENTITY_CONTEXT, USER_ID_HASH_BYTES, signedKeyMessage } from '../../../protocol/connect';
 
-/** DESIGN §4: base64url of the first 24 bytes of SHA-512(signing public key). */
+/** ARCH §4.1: base64url of the first 24 bytes of SHA-512(signing public key). */
 export function userIdFromSigningKey(signingPublicKey: Uint8Array): string {
   return toBase64Url(nacl.hash(signingPublicKey).subarray(0, USER_ID_HASH_BYTES));
 }

@@ -22,7 +22,7 @@ export interface DeliveryTokensOptions {
 }
 
 /**
- * Delivery tokens (DESIGN §6). This account's token goes inside every message it sends, so everyone it writes
+ * Delivery tokens (ARCH §6.6). This account's token goes inside every message it sends, so everyone it writes
  * to learns it and, presenting it in their sends, counts as a contact whom a flood of strangers cannot crowd
  * out of this account's queue. Peers' tokens are kept as their messages bring them. The server holds only a
  * hash of this account's token and no list of contacts.

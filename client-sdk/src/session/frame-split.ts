@@ -9,7 +9,7 @@ const encoder = new TextEncoder();
 
 /**
  * Splits one send over as many frames as needed so that each frame's JSON stays under
- * `maxFrameBytes` and addresses at most `maxDevices` devices (DESIGN §6: browsers cannot fragment,
+ * `maxFrameBytes` and addresses at most `maxDevices` devices (ARCH §6.7: browsers cannot fragment,
  * and API Gateway drops larger frames).
  * @throws TypeError when a single ciphertext cannot fit a frame: callers check sizes first.
  */

@@ -26,7 +26,7 @@ export interface HandshakeOptions {
 }
 
 /**
- * What runs on every new socket before the client reports itself ready (DESIGN §4, §6): hello,
+ * What runs on every new socket before the client reports itself ready (ARCH §4, §6.1): hello,
  * register if the server does not know us (or holds another identity key of ours), stop sending on
  * the sessions of a store the server shows to be an older copy (session/rollback.ts), rotate the signed
  * prekey and top up one-time prekeys, then drain the queue.

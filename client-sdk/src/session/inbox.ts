@@ -134,7 +134,7 @@ export class Inbox {
   }
 
   /**
-   * Messages dropped because the envelope's commitment did not match the content (DESIGN §7): such a
+   * Messages dropped because the envelope's commitment did not match the content (ARCH §9.2): such a
    * message could not be reported, so it is never shown. Internal, for tests and diagnostics.
    */
   get commitmentFailures(): number {
@@ -260,7 +260,7 @@ export class Inbox {
 
   /**
    * Whether the envelope's commitment is the one the sender made for this content under the franking
-   * key inside the ciphertext (DESIGN §7): only then can the recipient prove the content in a report.
+   * key inside the ciphertext (ARCH §9.2): only then can the recipient prove the content in a report.
    */
   private commits(envelope: Envelope, p: Plaintext): boolean {
     const content = { from: envelope.from.user, to: this.options.identity.userId, id: envelope.id, kind: kindOf(p), body: p.body };

@@ -42,7 +42,7 @@ export interface Outgoing {
 
 /**
  * What makes one message the same message however often it goes out: its id, and its franking key
- * and commitment (DESIGN §7). Chosen once per send() call and reused by every retry, so the server
+ * and commitment (ARCH §9.2). Chosen once per send() call and reused by every retry, so the server
  * queues it once and every device's copy carries the same commitment.
  */
 interface MessageStamp {
@@ -96,7 +96,7 @@ export class Outbox {
     if (worstCase > limits.maxCiphertextBytes) {
       throw new EbbError('PAYLOAD_TOO_LARGE', `the message encrypts to ${worstCase} bytes; this service accepts ${limits.maxCiphertextBytes}`);
     }
-    // Ours goes inside the message, so the recipient's sends back count as a contact's (DESIGN §6).
+    // Ours goes inside the message, so the recipient's sends back count as a contact's (ARCH §6.6).
     const ownToken = await this.options.deliveryTokens.own();
     try {
       return await this.sendToDevices(stamp, message, await this.prepare(message.to, false), limits, ownToken);

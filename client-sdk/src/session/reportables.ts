@@ -4,7 +4,7 @@ import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 
 /**
- * What report() needs of a received message (DESIGN §7): the envelope fields the server's tag covers,
+ * What report() needs of a received message (ARCH §9.2): the envelope fields the server's tag covers,
  * and the franking key and content that reproduce the commitment. Bytes are base64url, as the report
  * frame carries them.
  */

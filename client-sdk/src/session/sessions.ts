@@ -57,7 +57,7 @@ export interface Opened<T> {
 }
 
 /**
- * X3DH and the Double Ratchet per peer device (DESIGN §7). Every operation on one peer device runs
+ * X3DH and the Double Ratchet per peer device (ARCH §8.1). Every operation on one peer device runs
  * after the previous one has stored its result, so interleaved sends and receipts never fork a
  * ratchet; each new state is stored before the ciphertext leaves or the plaintext is handed on.
  */

@@ -5,7 +5,7 @@ import { randomId } from '../crypto/random';
 import type { Identity } from '../identity/identity';
 
 /**
- * The signed connect URL of DESIGN §4, fresh for every attempt (new `ts` and nonce: the server
+ * The signed connect URL of ARCH §4.2, fresh for every attempt (new `ts` and nonce: the server
  * rejects a reused nonce). The signature covers the host of `base`, so it is good at that deployment
  * only. `pk` goes along only until the account is registered.
  */
