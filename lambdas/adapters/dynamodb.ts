@@ -384,8 +384,15 @@ export class DynamoPrekeys implements Prekeys {
   }
 }
 
-/** Every item of one partition, read keys-only with a Query and deleted in batches; returns how many. */
-async function removePartition(db: DynamoDBDocumentClient, table: string, partitionKey: string, value: string, sortKey: string): Promise<number> {
+/** Every item of one partition, read keys-only with a Query and deleted in batches; returns how many of them `counts`. */
+async function removePartition(
+  db: DynamoDBDocumentClient,
+  table: string,
+  partitionKey: string,
+  value: string,
+  sortKey: string,
+  counts: (sortKeyValue: string) => boolean = () => true,
+): Promise<number> {
   const keys: Record<string, unknown>[] = [];
   for await (const page of queryAll(db, {
     TableName: table,
@@ -403,7 +410,7 @@ async function removePartition(db: DynamoDBDocumentClient, table: string, partit
     table,
     keys.map((key) => ({ DeleteRequest: { Key: key } })),
   );
-  return keys.length;
+  return keys.filter((key) => counts(key[sortKey] as string)).length;
 }
 
 export class DynamoConnections implements Connections {
@@ -657,6 +664,7 @@ export class DynamoQueue implements CiphertextQueue {
           tag: Buffer.from(item.ft as Uint8Array).toString('base64url'),
           kid: item.fk as string,
         },
+        ...(item.stranger === true && { share: 'stranger' as const }),
       }),
     );
     return { messages, cursor: (out.LastEvaluatedKey?.sk as string | undefined) ?? null };
@@ -670,8 +678,9 @@ export class DynamoQueue implements CiphertextQueue {
     return parseMessageSortKey(cursor) !== undefined;
   }
 
+  /** The depth counter goes with the partition but is not counted: it is neither a message nor a marker. */
   async removeAll(recipient: DeviceAddress): Promise<number> {
-    return removePartition(this.db, this.table, 'rcpt', address(recipient), 'sk');
+    return removePartition(this.db, this.table, 'rcpt', address(recipient), 'sk', (sk) => sk !== DEPTH_SORT_KEY);
   }
 }
 
