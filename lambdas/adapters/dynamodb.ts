@@ -518,7 +518,7 @@ export class DynamoQueue implements CiphertextQueue {
     }
   }
 
-  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<QueueCounts> {
+  async remove(recipient: DeviceAddress, refs: readonly MessageRef[], nowMs: number): Promise<QueueCounts> {
     const rcpt = address(recipient);
     const unique = [...new Set(refs.map((ref) => messageSortKey(ref)))];
     // One DeleteItem each (not a batch): the old item says whether it was there and under which share it
@@ -526,10 +526,10 @@ export class DynamoQueue implements CiphertextQueue {
     const removed = await Promise.all(
       unique.map(async (sk) => (await this.db.send(new DeleteCommand({ TableName: this.table, Key: { rcpt, sk }, ReturnValues: 'ALL_OLD' }))).Attributes),
     );
-    return {
-      messages: removed.filter((item) => item !== undefined).length,
-      strangers: removed.filter((item) => item?.stranger === true).length,
-    };
+    // An expired message left the counters at the last recount (or will at the next): giving it back would
+    // make room that was never taken.
+    const counted = removed.filter((item) => item !== undefined && Number(item.expiresAt) > nowSeconds(nowMs));
+    return { messages: counted.length, strangers: counted.filter((item) => item?.stranger === true).length };
   }
 
   /**

@@ -222,7 +222,7 @@ export class MemoryQueue implements CiphertextQueue {
     this.markers.set(key, marker);
     return null;
   }
-  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<QueueCounts> {
+  async remove(recipient: DeviceAddress, refs: readonly MessageRef[], nowMs: number): Promise<QueueCounts> {
     const bucket = this.messages.get(address(recipient));
     let messages = 0;
     let strangers = 0;
@@ -230,6 +230,7 @@ export class MemoryQueue implements CiphertextQueue {
       const message = bucket?.get(key);
       if (!message) continue;
       bucket!.delete(key);
+      if (message.expiresAt * 1000 <= nowMs) continue;
       messages++;
       if (message.share === 'stranger') strangers++;
     }

@@ -156,17 +156,24 @@ function queueContract(make: () => Promise<CiphertextQueue>): void {
     it('deletes the given messages and counts how many were there and how many strangers', async () => {
       const [a, b, c] = [message(T0, { share: 'stranger' }), message(T0 + 1), message(T0 + 2, { share: 'stranger' })];
       for (const m of [a, b, c]) await queue.put(m);
-      expect(await queue.remove(recipient, [a, b, a])).toEqual({ messages: 2, strangers: 1 });
+      expect(await queue.remove(recipient, [a, b, a], T0 + 10)).toEqual({ messages: 2, strangers: 1 });
       expect(await read(T0 + 10)).toEqual([asRead(c)]);
     });
 
     it('counts missing messages as nothing, twice over', async () => {
       const m = message(T0);
       await queue.put(m);
-      expect(await queue.remove(recipient, [m])).toEqual({ messages: 1, strangers: 0 });
-      expect(await queue.remove(recipient, [m])).toEqual({ messages: 0, strangers: 0 });
-      expect(await queue.remove(recipient, [{ id: freshMessageId(), sentAt: T0 }])).toEqual({ messages: 0, strangers: 0 });
-      expect(await queue.remove(recipient, [])).toEqual({ messages: 0, strangers: 0 });
+      expect(await queue.remove(recipient, [m], T0 + 10)).toEqual({ messages: 1, strangers: 0 });
+      expect(await queue.remove(recipient, [m], T0 + 10)).toEqual({ messages: 0, strangers: 0 });
+      expect(await queue.remove(recipient, [{ id: freshMessageId(), sentAt: T0 }], T0 + 10)).toEqual({ messages: 0, strangers: 0 });
+      expect(await queue.remove(recipient, [], T0 + 10)).toEqual({ messages: 0, strangers: 0 });
+    });
+
+    it('deletes an expired message but counts it as absent', async () => {
+      const expired = message(T0, { expiresAt: T0 / 1000 + 60, share: 'stranger' });
+      await queue.put(expired);
+      expect(await queue.remove(recipient, [expired], expired.expiresAt * 1000)).toEqual({ messages: 0, strangers: 0 });
+      expect(await read(T0)).toEqual([]);
     });
   });
 
@@ -177,7 +184,7 @@ function queueContract(make: () => Promise<CiphertextQueue>): void {
       const sent = [message(T0), message(T0 + 1), message(T0 + 2)];
       for (const m of sent) expect(await send(m, limits)).toBe(true);
       expect(await queue.reserve(recipient, 'contact', limits, T0 + 3)).toBe(false);
-      await queue.release(recipient, await queue.remove(recipient, [sent[0]!]));
+      await queue.release(recipient, await queue.remove(recipient, [sent[0]!], T0 + 3));
       expect(await send(message(T0 + 4), limits)).toBe(true);
       expect(await queue.reserve(recipient, 'contact', limits, T0 + 5)).toBe(false);
     });
@@ -189,7 +196,7 @@ function queueContract(make: () => Promise<CiphertextQueue>): void {
       expect(await send(message(T0 + 3), limits)).toBe(true);
       expect(await queue.reserve(recipient, 'contact', limits, T0 + 4)).toBe(false);
 
-      await queue.release(recipient, await queue.remove(recipient, [strangers[0]!]));
+      await queue.release(recipient, await queue.remove(recipient, [strangers[0]!], T0 + 4));
       expect(await send(message(T0 + 5, { share: 'stranger' }), limits)).toBe(true);
     });
 
@@ -201,11 +208,23 @@ function queueContract(make: () => Promise<CiphertextQueue>): void {
       expect(await send(message(later + 1, { share: 'stranger' }), limits)).toBe(true);
     });
 
+    it('gives back no room for a message acked after it expired: it no longer counted', async () => {
+      const expiring = message(T0, { expiresAt: T0 / 1000 + 60 });
+      for (const m of [expiring, message(T0 + 1), message(T0 + 2)]) expect(await send(m, limits)).toBe(true);
+      const later = expiring.expiresAt * 1000 + 1;
+      expect(await send(message(later), limits)).toBe(true);
+      const acked = await queue.remove(recipient, [expiring], later + 1);
+      await queue.release(recipient, acked);
+      expect(await queue.reserve(recipient, 'contact', limits, later + 2)).toBe(false);
+      expect(await read(later + 2)).toHaveLength(3);
+      expect(acked).toEqual({ messages: 0, strangers: 0 });
+    });
+
     it('never grants one free place twice to concurrent reservations', async () => {
       const sent = [message(T0), message(T0 + 1), message(T0 + 2)];
       for (const m of sent) await send(m, limits);
       expect(await queue.reserve(recipient, 'contact', limits, T0 + 3)).toBe(false);
-      await queue.release(recipient, await queue.remove(recipient, [sent[0]!]));
+      await queue.release(recipient, await queue.remove(recipient, [sent[0]!], T0 + 3));
       const granted = await Promise.all(Array.from({ length: 6 }, () => queue.reserve(recipient, 'contact', limits, T0 + 4)));
       expect(granted.filter(Boolean)).toHaveLength(1);
     });
