@@ -326,6 +326,8 @@ export class DynamoPrekeys implements Prekeys {
 
   /** Select COUNT; with `atMost`, `Limit` stops the read there, so a bounded count costs a bounded read. */
   async countOneTime(owner: DeviceAddress, atMost?: number): Promise<number> {
+    // A Query refuses Limit 0; a count bounded at nothing is nothing.
+    if (atMost !== undefined && atMost <= 0) return 0;
     let count = 0;
     for await (const page of queryAll(this.db, {
       TableName: this.table,

@@ -40,6 +40,8 @@ function prekeysContract(make: () => Promise<Prekeys>): void {
     expect(await prekeys.countOneTime(owner)).toBe(6);
     expect(await prekeys.countOneTime(owner, 4)).toBe(4);
     expect(await prekeys.countOneTime(owner, 10)).toBe(6);
+    expect(await prekeys.countOneTime(owner, 1)).toBe(1);
+    expect(await prekeys.countOneTime(owner, 0)).toBe(0);
   });
 
   it('hands out the lowest key id first, each once, as uploaded', async () => {
