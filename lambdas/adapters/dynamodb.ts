@@ -326,6 +326,8 @@ export class DynamoPrekeys implements Prekeys {
 
   /** Select COUNT; with `atMost`, `Limit` stops the read there, so a bounded count costs a bounded read. */
   async countOneTime(owner: DeviceAddress, atMost?: number): Promise<number> {
+    // A Query refuses Limit 0; a count bounded at nothing is nothing.
+    if (atMost !== undefined && atMost <= 0) return 0;
     let count = 0;
     for await (const page of queryAll(this.db, {
       TableName: this.table,
@@ -384,8 +386,15 @@ export class DynamoPrekeys implements Prekeys {
   }
 }
 
-/** Every item of one partition, read keys-only with a Query and deleted in batches; returns how many. */
-async function removePartition(db: DynamoDBDocumentClient, table: string, partitionKey: string, value: string, sortKey: string): Promise<number> {
+/** Every item of one partition, read keys-only with a Query and deleted in batches; returns how many of them `counts`. */
+async function removePartition(
+  db: DynamoDBDocumentClient,
+  table: string,
+  partitionKey: string,
+  value: string,
+  sortKey: string,
+  counts: (sortKeyValue: string) => boolean = () => true,
+): Promise<number> {
   const keys: Record<string, unknown>[] = [];
   for await (const page of queryAll(db, {
     TableName: table,
@@ -403,7 +412,7 @@ async function removePartition(db: DynamoDBDocumentClient, table: string, partit
     table,
     keys.map((key) => ({ DeleteRequest: { Key: key } })),
   );
-  return keys.length;
+  return keys.filter((key) => counts(key[sortKey] as string)).length;
 }
 
 export class DynamoConnections implements Connections {
@@ -511,7 +520,7 @@ export class DynamoQueue implements CiphertextQueue {
     }
   }
 
-  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<QueueCounts> {
+  async remove(recipient: DeviceAddress, refs: readonly MessageRef[], nowMs: number): Promise<QueueCounts> {
     const rcpt = address(recipient);
     const unique = [...new Set(refs.map((ref) => messageSortKey(ref)))];
     // One DeleteItem each (not a batch): the old item says whether it was there and under which share it
@@ -519,10 +528,10 @@ export class DynamoQueue implements CiphertextQueue {
     const removed = await Promise.all(
       unique.map(async (sk) => (await this.db.send(new DeleteCommand({ TableName: this.table, Key: { rcpt, sk }, ReturnValues: 'ALL_OLD' }))).Attributes),
     );
-    return {
-      messages: removed.filter((item) => item !== undefined).length,
-      strangers: removed.filter((item) => item?.stranger === true).length,
-    };
+    // An expired message left the counters at the last recount (or will at the next): giving it back would
+    // make room that was never taken.
+    const counted = removed.filter((item) => item !== undefined && Number(item.expiresAt) > nowSeconds(nowMs));
+    return { messages: counted.length, strangers: counted.filter((item) => item?.stranger === true).length };
   }
 
   /**
@@ -657,6 +666,7 @@ export class DynamoQueue implements CiphertextQueue {
           tag: Buffer.from(item.ft as Uint8Array).toString('base64url'),
           kid: item.fk as string,
         },
+        ...(item.stranger === true && { share: 'stranger' as const }),
       }),
     );
     return { messages, cursor: (out.LastEvaluatedKey?.sk as string | undefined) ?? null };
@@ -670,8 +680,9 @@ export class DynamoQueue implements CiphertextQueue {
     return parseMessageSortKey(cursor) !== undefined;
   }
 
+  /** The depth counter goes with the partition but is not counted: it is neither a message nor a marker. */
   async removeAll(recipient: DeviceAddress): Promise<number> {
-    return removePartition(this.db, this.table, 'rcpt', address(recipient), 'sk');
+    return removePartition(this.db, this.table, 'rcpt', address(recipient), 'sk', (sk) => sk !== DEPTH_SORT_KEY);
   }
 }
 

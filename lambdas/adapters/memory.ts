@@ -204,11 +204,16 @@ export class MemoryQueue implements CiphertextQueue {
   readonly messages = new Map<string, Map<string, QueuedMessage>>();
   /** `recipient|marker sort key` → marker: keyed by the same hash as in DynamoDB, so it names no sender either. */
   readonly markers = new Map<string, SendMarker>();
+  /** recipient → reservations granted and not yet matched by a put, by share. */
+  private readonly pending = new Map<string, { contact: number; stranger: number }>();
 
   async put(message: QueuedMessage) {
     const bucket = this.messages.get(address(message.recipient)) ?? new Map<string, QueuedMessage>();
     bucket.set(messageSortKey(message), message);
     this.messages.set(address(message.recipient), bucket);
+    const pending = this.pending.get(address(message.recipient));
+    const share = message.share ?? 'contact';
+    if (pending && pending[share] > 0) pending[share]--;
   }
   async claim(recipient: DeviceAddress, from: string, id: string, marker: SendMarker) {
     const key = `${address(recipient)}|${markerSortKey(from, id)}`;
@@ -217,7 +222,7 @@ export class MemoryQueue implements CiphertextQueue {
     this.markers.set(key, marker);
     return null;
   }
-  async remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<QueueCounts> {
+  async remove(recipient: DeviceAddress, refs: readonly MessageRef[], nowMs: number): Promise<QueueCounts> {
     const bucket = this.messages.get(address(recipient));
     let messages = 0;
     let strangers = 0;
@@ -225,16 +230,26 @@ export class MemoryQueue implements CiphertextQueue {
       const message = bucket?.get(key);
       if (!message) continue;
       bucket!.delete(key);
+      if (message.expiresAt * 1000 <= nowMs) continue;
       messages++;
       if (message.share === 'stranger') strangers++;
     }
     return { messages, strangers };
   }
-  /** Counts the queue itself: memory has no TTL lag to correct for, so nothing is reserved ahead of the put. */
+  /**
+   * Counts the queue itself (memory has no TTL lag to correct for) plus the reservations not yet put, so
+   * concurrent sends never share one free place. An ack or a dropped copy has already left the queue, so
+   * `release` has nothing to give back.
+   */
   async reserve(recipient: DeviceAddress, share: QueueShare, limits: QueueLimits, nowMs: number) {
+    const pending = this.pending.get(address(recipient)) ?? { contact: 0, stranger: 0 };
     const live = [...(this.messages.get(address(recipient))?.values() ?? [])].filter((m) => m.expiresAt * 1000 > nowMs);
-    if (live.length >= limits.depth) return false;
-    return share === 'contact' || live.filter((m) => m.share === 'stranger').length < limits.strangerDepth;
+    const strangers = live.filter((m) => m.share === 'stranger').length + pending.stranger;
+    if (live.length + pending.contact + pending.stranger >= limits.depth) return false;
+    if (share === 'stranger' && strangers >= limits.strangerDepth) return false;
+    pending[share]++;
+    this.pending.set(address(recipient), pending);
+    return true;
   }
   async release() {}
   async page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage> {
@@ -253,6 +268,7 @@ export class MemoryQueue implements CiphertextQueue {
   async removeAll(recipient: DeviceAddress) {
     let removed = this.messages.get(address(recipient))?.size ?? 0;
     this.messages.delete(address(recipient));
+    this.pending.delete(address(recipient));
     for (const key of [...this.markers.keys()]) {
       if (key.startsWith(`${address(recipient)}|`)) removed += this.markers.delete(key) ? 1 : 0;
     }

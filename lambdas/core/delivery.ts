@@ -59,7 +59,7 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
       const dropped =
         earlier.sentAt === sentAt
           ? { messages: 1, strangers: earlier.share === 'stranger' ? 1 : 0 }
-          : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }]);
+          : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }], now);
       await ports.queue.release(recipient, dropped);
       return {
         message: { ...message, sentAt: earlier.sentAt, expiresAt: earlier.expiresAt, frank: franked(earlier.sentAt) },
@@ -143,6 +143,6 @@ export async function ack(ports: Ports, caller: Caller, frame: AckFrame): Promis
   await requireAccount(ports, caller);
   const own: DeviceAddress = { userId: caller.userId, device: caller.device };
   // Each removed message gives back the share it was reserved under.
-  await ports.queue.release(own, await ports.queue.remove(own, frame.messages));
+  await ports.queue.release(own, await ports.queue.remove(own, frame.messages, ports.clock.now()));
   return { acked: frame.messages.length };
 }

@@ -195,8 +195,11 @@ export interface CiphertextQueue {
    * Returns null when this call made the claim, or the marker an earlier call left.
    */
   claim(recipient: DeviceAddress, from: string, id: string, marker: SendMarker): Promise<SendMarker | null>;
-  /** Deletes these messages from the recipient's queue; returns how many were there, and how many of them strangers'. */
-  remove(recipient: DeviceAddress, refs: readonly MessageRef[]): Promise<QueueCounts>;
+  /**
+   * Deletes these messages from the recipient's queue; returns how many were there unexpired at `nowMs`, and how
+   * many of them strangers': an expired message no longer counts against the queue, so it has no room to give back.
+   */
+  remove(recipient: DeviceAddress, refs: readonly MessageRef[], nowMs: number): Promise<QueueCounts>;
   /**
    * Reserves room for one more message in the recipient's queue under `share`: false when the queue already
    * holds `limits.depth` unexpired messages, or, for a stranger, `limits.strangerDepth` strangers' ones.
