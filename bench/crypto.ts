@@ -1,3 +1,5 @@
+import { HMAC, hmac } from '@noble/hashes/hmac';
+import { sha512 } from '@noble/hashes/sha2';
 import nacl from 'tweetnacl';
 import { initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, type RatchetState } from '../client-sdk/src/crypto/ratchet';
 import { generateKeyPair } from '../client-sdk/src/crypto/x25519';
@@ -5,23 +7,25 @@ import { x3dhInitiate, x3dhRespond, type KeyPair, type RemoteBundle } from '../c
 import { interleavedRates } from './measure';
 
 /**
- * The SDK's session crypto beside the raw tweetnacl primitives it is built from, in one process.
- * For each protocol operation the exact tweetnacl calls it makes (kind and input length) are recorded
+ * The SDK's session crypto beside the raw primitives it is built from (tweetnacl, and noble's
+ * HMAC-SHA-512), in one process. For each protocol operation the exact primitive calls it makes
+ * (kind and input length) are recorded
  * in a dry run, and a "replay" calls the same primitives on ready-made inputs of the same lengths.
  * Protocol and replay run in alternating slices; ratio = protocol ops/s ÷ replay ops/s (≤ 1), so
  * 1 − ratio is what the protocol code adds over the primitives it must call.
  */
 export interface CryptoFigure {
   readonly perSecond: number;
-  /** The same tweetnacl calls, replayed raw. */
+  /** The same primitive calls, replayed raw. */
   readonly primitivesPerSecond: number;
   readonly ratio: number;
   readonly calls: PrimitiveCounts;
 }
 
 export interface PrimitiveCounts {
-  readonly hash: number;
-  readonly hashBytes: number;
+  /** HMAC-SHA-512 computations and the bytes they authenticated. */
+  readonly hmac: number;
+  readonly hmacBytes: number;
   readonly scalarMult: number;
   readonly keyPair: number;
   readonly secretbox: number;
@@ -39,7 +43,7 @@ export interface CryptoResult {
   readonly dhRatchetStepMicros: number;
   /** The same for the replayed primitives: the floor the step could reach. */
   readonly dhRatchetStepPrimitivesMicros: number;
-  readonly raw: { readonly scalarMultPerSecond: number; readonly secretbox1kPerSecond: number; readonly hash1kPerSecond: number };
+  readonly raw: { readonly scalarMultPerSecond: number; readonly secretbox1kPerSecond: number; readonly hash1kPerSecond: number; readonly naclHash1kPerSecond: number };
 }
 
 const MESSAGE_BYTES = 1024;
@@ -125,14 +129,28 @@ export function setUpSession(alice: KeyPair, bob: { identity: KeyPair; signedPre
   };
 }
 
-type Call = { kind: 'hash' | 'secretbox' | 'secretboxOpen'; bytes: number } | { kind: 'scalarMult' | 'keyPair' };
+type Call = { kind: 'hmac' | 'secretbox' | 'secretboxOpen'; bytes: number } | { kind: 'scalarMult' | 'keyPair' };
 
-/** The tweetnacl calls `op` makes, in order, found by wrapping the library's functions for one call. */
+/**
+ * The primitive calls `op` makes, in order, found by wrapping the libraries' functions for one call.
+ * An HMAC is counted when it is finished, with every byte it was fed (HKDF's clones of a keyed state included).
+ */
 function record(op: () => unknown): Call[] {
-  const lib = nacl as unknown as { hash: typeof nacl.hash; scalarMult: typeof nacl.scalarMult; secretbox: typeof nacl.secretbox; box: typeof nacl.box };
-  const original = { hash: lib.hash, scalarMult: lib.scalarMult, secretbox: lib.secretbox, keyPair: lib.box.keyPair };
+  const lib = nacl as unknown as { scalarMult: typeof nacl.scalarMult; secretbox: typeof nacl.secretbox; box: typeof nacl.box };
+  const original = { scalarMult: lib.scalarMult, secretbox: lib.secretbox, keyPair: lib.box.keyPair };
   const calls: Call[] = [];
-  lib.hash = Object.assign((m: Uint8Array) => (calls.push({ kind: 'hash', bytes: m.length }), original.hash(m)), original.hash);
+  type Mac = HMAC<never>;
+  const mac = HMAC.prototype as unknown as { update: Mac['update']; digestInto: Mac['digestInto'] };
+  const originalMac = { update: mac.update, digestInto: mac.digestInto };
+  const fed = new WeakMap<object, number>();
+  mac.update = function (this: Mac, data) {
+    fed.set(this, (fed.get(this) ?? 0) + data.length); // the SDK feeds bytes only
+    return originalMac.update.call(this, data);
+  };
+  mac.digestInto = function (this: Mac, out) {
+    calls.push({ kind: 'hmac', bytes: fed.get(this) ?? 0 });
+    return originalMac.digestInto.call(this, out);
+  };
   lib.scalarMult = Object.assign((n: Uint8Array, p: Uint8Array) => (calls.push({ kind: 'scalarMult' }), original.scalarMult(n, p)), original.scalarMult);
   lib.secretbox = Object.assign(
     (m: Uint8Array, n: Uint8Array, k: Uint8Array) => (calls.push({ kind: 'secretbox', bytes: m.length }), original.secretbox(m, n, k)),
@@ -143,7 +161,8 @@ function record(op: () => unknown): Call[] {
   try {
     op();
   } finally {
-    lib.hash = original.hash;
+    mac.update = originalMac.update;
+    mac.digestInto = originalMac.digestInto;
     lib.scalarMult = original.scalarMult;
     lib.secretbox = original.secretbox;
     lib.box.keyPair = original.keyPair;
@@ -159,9 +178,9 @@ function replayOf(calls: readonly Call[]): () => void {
   const b = nacl.box.keyPair();
   const steps = calls.map((call): (() => unknown) => {
     switch (call.kind) {
-      case 'hash': {
+      case 'hmac': {
         const input = nacl.randomBytes(call.bytes);
-        return () => nacl.hash(input);
+        return () => hmac(sha512, key, input);
       }
       case 'secretbox': {
         const input = nacl.randomBytes(call.bytes);
@@ -186,8 +205,8 @@ function replayOf(calls: readonly Call[]): () => void {
 function countsOf(calls: readonly Call[]): PrimitiveCounts {
   const count = (kind: Call['kind']) => calls.filter((c) => c.kind === kind).length;
   return {
-    hash: count('hash'),
-    hashBytes: calls.reduce((sum, c) => sum + (c.kind === 'hash' ? c.bytes : 0), 0),
+    hmac: count('hmac'),
+    hmacBytes: calls.reduce((sum, c) => sum + (c.kind === 'hmac' ? c.bytes : 0), 0),
     scalarMult: count('scalarMult'),
     keyPair: count('keyPair'),
     secretbox: count('secretbox'),
@@ -202,6 +221,7 @@ function rawRates(seconds: number): CryptoResult['raw'] {
   const key = nacl.randomBytes(nacl.secretbox.keyLength);
   const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
   const first = interleavedRates(seconds / 2, () => nacl.scalarMult(a.secretKey, b.publicKey), () => nacl.secretbox(m, nonce, key));
-  const hash = interleavedRates(seconds / 2, () => nacl.hash(m), () => nacl.hash(m));
-  return { scalarMultPerSecond: first.a, secretbox1kPerSecond: first.b, hash1kPerSecond: (hash.a + hash.b) / 2 };
+  // SHA-512 as the SDK's HMAC computes it (noble), beside tweetnacl's, which signing still uses.
+  const hash = interleavedRates(seconds / 2, () => sha512(m), () => nacl.hash(m));
+  return { scalarMultPerSecond: first.a, secretbox1kPerSecond: first.b, hash1kPerSecond: hash.a, naclHash1kPerSecond: hash.b };
 }

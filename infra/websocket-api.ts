@@ -9,7 +9,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { EbbConfig } from '../protocol/config';
-import type { ConnectParams } from '../protocol/connect';
+import { SIGNED_QUERY_PARAMS } from '../protocol/connect';
 import type { TableKey } from '../lambdas/adapters/table-definitions';
 import { Handlers, LambdaEnv, type HandlerSpec } from '../lambdas/routes';
 import { ApiGatewayLogRole } from './api-gateway-log-role';
@@ -17,8 +17,6 @@ import type { EbbFrankingKeyring } from './franking-keyring';
 import { EbbHandlerFunction } from './handler-function';
 import { invalid, requireNumber, requireWholeNumber } from './validate';
 
-/** Signed connect parameters (ARCH §4.2): a request missing any is refused before the authorizer runs. */
-const SIGNED_QUERY: readonly Exclude<keyof ConnectParams, 'pk'>[] = ['uid', 'dev', 'ts', 'nonce', 'sig'];
 
 export interface EbbWebSocketApiOptions {
   /**
@@ -152,7 +150,7 @@ export class EbbWebSocketApi extends Construct {
     this.functions = functions;
 
     const authorizer = new WebSocketLambdaAuthorizer('ConnectAuthorizer', functions[authorizerSpec.entry]!, {
-      identitySource: SIGNED_QUERY.map((name) => `route.request.querystring.${name}`),
+      identitySource: SIGNED_QUERY_PARAMS.map((name) => `route.request.querystring.${name}`),
     });
     for (const spec of handlers) {
       if (spec.routeKey === undefined) continue;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { resolveConfig, type EbbConfig, type EbbConfigInput } from '../protocol';
+import { resolveConfig, SIGNED_QUERY_PARAMS, type EbbConfig, type EbbConfigInput } from '../protocol';
 import { jsonLogger, silentLogger } from '../lambdas/adapters/logger';
 import { MemoryFrankingKeys } from '../lambdas/adapters/memory';
 import { createPorts, type HandlerPorts } from '../lambdas/adapters/ports';
@@ -113,7 +113,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const gateway = new WebSocketGateway({
     port: options.port ?? 8787,
     authorizer: (event) => authorize(event, bound.ports!),
-    identitySources: ['uid', 'dev', 'ts', 'nonce', 'sig'],
+    identitySources: SIGNED_QUERY_PARAMS,
     routes,
     idleTimeoutMs: options.idleTimeoutMs,
     maxConnectionMs: options.maxConnectionMs,

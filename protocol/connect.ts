@@ -22,6 +22,12 @@ export interface ConnectParams {
   readonly pk?: string;
 }
 
+/**
+ * The connect query parameters every connect carries (`pk` is optional): API Gateway refuses a connect
+ * missing any before the authorizer runs, on AWS and in the local emulator.
+ */
+export const SIGNED_QUERY_PARAMS = ['uid', 'dev', 'ts', 'nonce', 'sig'] as const satisfies readonly Exclude<keyof ConnectParams, 'pk'>[];
+
 /** What the signature covers: the query's fields and the host the client dials. */
 export interface SignedConnect extends Pick<ConnectParams, 'uid' | 'dev' | 'ts' | 'nonce'> {
   /** Lower-cased host of the URL dialled, with its port when the URL names one: the `Host` header sent. */

@@ -14,8 +14,8 @@ import { SendFrame } from './client-frames/send';
 import { StatusFrame } from './client-frames/status';
 import { UsernameLookupFrame } from './client-frames/username-lookup';
 import { UsernameSetFrame } from './client-frames/username-set';
-import { Ciphertext, Device, Frank, MessageId, Timestamp, UserId, type OneTimePrekey, type SignedPrekey } from './fields';
-import type { Phase, SunsetSchedule } from './sunset';
+import { Ciphertext, Device, Frank, MessageId, Timestamp, UserId } from './fields';
+import type * as ServerFrameSchemas from './server-frames';
 
 // Each schema has its own module (fields.ts, client-frames/), so a route bundles only the one it parses.
 export { Actions } from './actions';
@@ -108,60 +108,17 @@ export const Envelope = z.object({
 });
 export type Envelope = z.infer<typeof Envelope>;
 
-export interface ServiceLimits {
-  readonly maxCiphertextBytes: number;
-  readonly retentionDays: number;
-  readonly maxDevicesPerSend: number;
-  readonly maxFrameBytes: number;
-}
-
-export interface ServiceStatus {
-  readonly phase: Phase;
-  readonly schedule: SunsetSchedule;
-  readonly limits: ServiceLimits;
-  readonly serverTime: number;
-}
-
-export interface DeviceBundle {
-  readonly device: number;
-  readonly signedPrekey: SignedPrekey | null;
-  /** Handed out once; null when the device has none left (a weaker session, see the SDK docs). */
-  readonly oneTimePrekey: OneTimePrekey | null;
-}
+// The shapes below are derived from the schemas in server-frames.ts, which the SDK parses with.
+export type ServiceLimits = z.infer<typeof ServerFrameSchemas.ServiceLimits>;
+export type ServiceStatus = z.infer<typeof ServerFrameSchemas.ServiceStatus>;
+export type DeviceBundle = z.infer<typeof ServerFrameSchemas.DeviceBundle>;
 
 /** What each action answers with, besides `type` and `rid`. */
-export interface Results {
-  /** `identityKey` is the X25519 key the server holds for this user, null before registration. */
-  hello: { userId: string; device: number; registered: boolean; identityKey: string | null; status: ServiceStatus };
-  status: ServiceStatus;
-  /** `rotated`: the account existed with another identity key, now replaced by this one. */
-  register: { userId: string; device: number; created: boolean; rotated: boolean };
-  'keys.publish': { oneTimePrekeys: number; signedPrekeyId: number | null };
-  'keys.count': { oneTimePrekeys: number; signedPrekeyId: number | null };
-  'keys.bundle': {
-    user: string;
-    signingKey: string;
-    identityKey: string;
-    identitySig: string;
-    devices: DeviceBundle[];
-  };
-  send: { id: string; sentAt: number; expiresAt: number; duplicate: boolean };
-  fetch: { messages: Envelope[]; cursor: string | null; more: boolean };
-  ack: { acked: number };
-  /** The name as the caller spelled it; lookups match it in any case. */
-  'username.set': { username: string };
-  /** Null when no user holds the name. */
-  'username.lookup': { userId: string | null };
-  /** Also when there was nothing left to delete: a retry after a lost answer succeeds. */
-  'account.delete': { deleted: true };
-  /** `duplicate`: this reporter had already reported this message; the first report stands. */
-  report: { reportId: string; duplicate: boolean };
-  /** `changed`: the account held another token (or none) until now; setting the same one again is no error. */
-  'deliveryToken.set': { changed: boolean };
-}
+export type Results = { [A in Action]: z.infer<(typeof ServerFrameSchemas.ResultSchemas)[A]> };
 
 export type ResultFrame<A extends Action = Action> = { type: 'result'; rid: string } & Results[A];
 
+/** What the server sends: codes from the closed union only (clients parse `code` openly, see `ErrorAnswer`). */
 export interface ErrorFrame {
   type: 'error';
   rid: string | null;
@@ -171,29 +128,9 @@ export interface ErrorFrame {
   retryAfterSeconds?: number;
 }
 
-export type MessagePush = { type: 'message' } & Envelope;
-
-/** Why a notice was pushed: the phase just changed, or the daily countdown to shutdown (ARCH §10.3). */
-export type NoticeReason = 'phase-change' | 'countdown';
-
-export interface NoticePush {
-  type: 'notice';
-  phase: Phase;
-  schedule: SunsetSchedule;
-  serverTime: number;
-  reason?: NoticeReason;
-  /** Whole days left until `schedule.shutdownAt`, rounded up; absent when no shutdown is ahead. */
-  daysUntilShutdown?: number;
-}
-
-/**
- * The device's one-time prekeys ran low after a bundle handed one out: `remaining` were left (counted up to
- * the deployment's `prekeyLowWater`). The device's SDK publishes more while it is connected.
- */
-export interface KeysLowPush {
-  type: 'keys.low';
-  device: number;
-  remaining: number;
-}
+export type MessagePush = z.infer<typeof ServerFrameSchemas.MessagePush>;
+export type NoticeReason = (typeof ServerFrameSchemas.NoticeReasons)[number];
+export type NoticePush = z.infer<typeof ServerFrameSchemas.NoticePush>;
+export type KeysLowPush = z.infer<typeof ServerFrameSchemas.KeysLowPush>;
 
 export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush | KeysLowPush;

@@ -21,7 +21,7 @@ import { Sessions } from './session/sessions';
 import { StoreKeys } from './store/layout';
 import { Connection } from './transport/connection';
 import { signedConnectUrl } from './transport/connect-url';
-import { KeysLowPush, MessagePush, NoticePush } from './transport/server-frames';
+import { KeysLowPush, MessagePush, NoticePush } from '../../protocol/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
 import type { EbbClientEvents, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';

@@ -1,6 +1,8 @@
+import { HMAC } from '@noble/hashes/hmac';
 import fc from 'fast-check';
 import { createHmac, hkdfSync } from 'node:crypto';
 import { hkdfSha512 } from '../../client-sdk/src/crypto/hkdf';
+import * as hmacModule from '../../client-sdk/src/crypto/hmac';
 import { hmacSha512 } from '../../client-sdk/src/crypto/hmac';
 import { hex, loadVectors, toHex } from './vectors';
 
@@ -95,5 +97,33 @@ describe('hkdfSha512', () => {
     const ikm = new Uint8Array([1, 2, 3]);
     const info = new Uint8Array([4]);
     expect(hkdfSha512(ikm, new Uint8Array(0), info, 42)).toEqual(hkdfSha512(ikm, new Uint8Array(64), info, 42));
+  });
+
+  it('wipes PRK and every T(i) block it computed, not only the last', () => {
+    // Every HMAC output made while deriving: through the SDK's hmacSha512 and through noble's HMAC directly.
+    const outputs: Uint8Array[] = [];
+    const sdkHmac = hmacModule.hmacSha512;
+    const viaSdk = jest.spyOn(hmacModule, 'hmacSha512').mockImplementation((key, ...data) => {
+      const out = sdkHmac(key, ...data);
+      outputs.push(out);
+      return out;
+    });
+    const { digestInto } = HMAC.prototype;
+    const viaNoble = jest.spyOn(HMAC.prototype, 'digestInto').mockImplementation(function (this: HMAC<never>, out: Uint8Array) {
+      outputs.push(out);
+      digestInto.call(this, out);
+    });
+    try {
+      const ikm = new Uint8Array(32).fill(3);
+      const okm = hkdfSha512(ikm, new Uint8Array(0), new Uint8Array([1]), 3 * 64 + 5);
+      const expected = Buffer.from(hkdfSync('sha512', ikm, new Uint8Array(0), new Uint8Array([1]), 3 * 64 + 5)).toString('hex');
+      expect(toHex(okm)).toBe(expected);
+      // PRK and four blocks at the least, whichever way they were computed.
+      expect(new Set(outputs).size).toBeGreaterThanOrEqual(2);
+      expect(outputs.filter((out) => out.some((b) => b !== 0))).toEqual([]);
+    } finally {
+      viaSdk.mockRestore();
+      viaNoble.mockRestore();
+    }
   });
 });

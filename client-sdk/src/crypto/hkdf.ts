@@ -1,9 +1,13 @@
-import nacl from 'tweetnacl';
+import { hmac } from '@noble/hashes/hmac';
+import { sha512 } from '@noble/hashes/sha2';
 import { hmacSha512 } from './hmac';
 
-/** HKDF with HMAC-SHA-512 (RFC 5869). */
+/**
+ * HKDF with HMAC-SHA-512 (RFC 5869) over `@noble/hashes`' HMAC. Not noble's own `hkdf`: its expand
+ * returns a copy of its output buffer and leaves the original, and its extract's PRK, unwiped.
+ */
 
-const HASH_LENGTH = nacl.hash.hashLength;
+const HASH_LENGTH = sha512.outputLen;
 /** RFC 5869 §2.3: L <= 255 * HashLen. */
 const MAX_LENGTH = 255 * HASH_LENGTH;
 
@@ -15,34 +19,32 @@ export function hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, 
   if (!Number.isInteger(length) || length < 0 || length > MAX_LENGTH) {
     throw new TypeError(`length: expected an integer in [0, ${MAX_LENGTH}]`);
   }
-  const prk = extract(salt, ikm);
+  // RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM). An empty HMAC key is zero-padded to the block, as
+  // HashLen zero bytes are, so an empty salt needs no substitute.
+  const prk = hmacSha512(salt, ikm);
   const okm = expand(prk, info, length);
   // PRK derives every output block; wipe it once expanded.
   prk.fill(0);
   return okm;
 }
 
-/** RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM). */
-function extract(salt: Uint8Array, ikm: Uint8Array): Uint8Array {
-  return hmacSha512(salt.length === 0 ? new Uint8Array(HASH_LENGTH) : salt, ikm);
-}
-
 /** RFC 5869 §2.3: T(i) = HMAC-Hash(PRK, T(i-1) ‖ info ‖ i), OKM = first L bytes of T(1) ‖ T(2) ‖ … */
 function expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   const okm = new Uint8Array(length);
-  // Scratch buffer T(i-1) ‖ info ‖ i; T(0) is empty, so the first block starts after it.
-  const input = new Uint8Array(HASH_LENGTH + info.length + 1);
-  input.set(info, HASH_LENGTH);
-  let previous: Uint8Array | null = null;
+  // The keyed HMAC state, cloned per block so PRK's padded blocks are hashed once.
+  const keyed = hmac.create(sha512, prk);
+  const block = new Uint8Array(HASH_LENGTH);
+  const counter = new Uint8Array(1);
   for (let i = 1, offset = 0; offset < length; i++, offset += HASH_LENGTH) {
-    input[input.length - 1] = i;
-    const block = hmacSha512(prk, previous === null ? input.subarray(HASH_LENGTH) : input);
+    counter[0] = i;
+    const mac = keyed.clone();
+    // T(0) is empty.
+    if (i > 1) mac.update(block);
+    mac.update(info).update(counter).digestInto(block);
     okm.set(block.subarray(0, Math.min(HASH_LENGTH, length - offset)), offset);
-    input.set(block, 0);
-    previous = block;
   }
-  // T(i) blocks are output key material; wipe the copies this function kept.
-  input.fill(0);
-  previous?.fill(0);
+  // Every T(i) is output key material and the keyed state would recompute them: none outlives the call.
+  keyed.destroy();
+  block.fill(0);
   return okm;
 }

@@ -1,55 +1,29 @@
-import nacl from 'tweetnacl';
-
-/** HMAC-SHA-512 (RFC 2104, with SHA-512 as RFC 4231 §2 uses it) over tweetnacl's `nacl.hash`. */
-
-/** SHA-512's input block size in bytes (FIPS 180-4 §1); tweetnacl exposes only the output size. */
-const BLOCK_LENGTH = 128;
-const IPAD = 0x36;
-const OPAD = 0x5c;
+import { hmac } from '@noble/hashes/hmac';
+import { sha512 } from '@noble/hashes/sha2';
 
 /**
- * Scratch space for the hash inputs (key block ‖ data, key block ‖ inner hash), reused across calls:
- * a fresh typed array per call costs an off-heap allocation that is a sizeable share of a short HMAC.
- * Used synchronously and wiped before returning, so it never holds key material between calls.
+ * HMAC-SHA-512 (RFC 2104, with SHA-512 as RFC 4231 §2 uses it) from `@noble/hashes`, audited, in
+ * place of a hand-written HMAC over `nacl.hash`, because it costs no speed: on the steady ratchet
+ * chain (1 KiB encrypt + decrypt, bench/crypto.ts) noble ran at 1.04–1.16× the hand-written rate,
+ * median 1.12×, over 8 interleaved rounds in one process (the same code against itself: 0.96–0.97×).
+ * The browser bundle grows 4.4 KB minified, 2.2 KB gzipped (to 142.7 / 47.8 KB). The fixed-output
+ * transcripts in test/vectors show the switch changed no byte.
  */
-let innerScratch = new Uint8Array(BLOCK_LENGTH + 2048);
-const outerScratch = new Uint8Array(BLOCK_LENGTH + nacl.hash.hashLength);
+
+/** SHA-512's input block size in bytes (FIPS 180-4 §1). */
+const BLOCK_LENGTH = sha512.blockLen;
 
 /**
- * The 64-byte HMAC-SHA-512 under `key` of the concatenation of `data` (the parts are copied once,
- * straight into the inner hash's input). Any key length is accepted (RFC 2104 §2).
+ * The 64-byte HMAC-SHA-512 under `key` of the concatenation of `data`, fed to the hash part by part
+ * without copying. Any key length is accepted (RFC 2104 §2).
  */
 export function hmacSha512(key: Uint8Array, ...data: readonly Uint8Array[]): Uint8Array {
-  // RFC 2104 §2: a key longer than the block is hashed first, a shorter one padded with zeros.
-  const hashedKey = key.length > BLOCK_LENGTH ? nacl.hash(key) : null;
-  const k = hashedKey ?? key;
-
-  let innerLength = BLOCK_LENGTH;
-  for (const part of data) innerLength += part.length;
-  if (innerScratch.length < innerLength) innerScratch = new Uint8Array(innerLength);
-  const inner = innerScratch;
-  const outer = outerScratch;
-  // RFC 2104 §2 steps (2) and (5): the zero-padded key XOR ipad / opad. A zero byte XOR the pad is
-  // the pad, so only the key's own bytes need the XOR.
-  inner.fill(IPAD, 0, BLOCK_LENGTH);
-  outer.fill(OPAD, 0, BLOCK_LENGTH);
-  for (let i = 0; i < k.length; i++) {
-    inner[i]! ^= k[i]!;
-    outer[i]! ^= k[i]!;
-  }
-  let offset = BLOCK_LENGTH;
-  for (const part of data) {
-    inner.set(part, offset);
-    offset += part.length;
-  }
-  const innerHash = nacl.hash(inner.subarray(0, innerLength));
-  outer.set(innerHash, BLOCK_LENGTH);
-  const mac = nacl.hash(outer);
-
-  // The padded keys, the data (HKDF's is key material) and the inner hash must not outlive the call.
-  inner.fill(0, 0, innerLength);
-  outer.fill(0);
-  innerHash.fill(0);
+  // RFC 2104 §2: a key longer than the block is hashed first. Done here rather than by noble so the
+  // hashed key, which is as secret as the key, is wiped.
+  const hashedKey = key.length > BLOCK_LENGTH ? sha512(key) : null;
+  const mac = hmac.create(sha512, hashedKey ?? key);
   hashedKey?.fill(0);
-  return mac;
+  for (const part of data) mac.update(part);
+  // digest() wipes noble's inner and outer hash states, and the padded keys never leave its constructor.
+  return mac.digest();
 }

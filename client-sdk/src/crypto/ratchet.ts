@@ -192,9 +192,9 @@ export function ratchetDecrypt(
   }
 
   const sameChain = s.dhr !== null && equalBytes(fromBase64Url(s.dhr), header.dh);
-  // Already used or expired: its key is gone. Checked up front so a replay costs nothing.
-  if (sameChain && header.n < s.nr) return null;
   try {
+    // Already used or expired: its key is gone. Checked before any derivation so a replay costs nothing.
+    if (sameChain && header.n < s.nr) return null;
     if (!sameChain) {
       if (!skipMessageKeys(s, header.pn, nowMs)) return null;
       dhRatchet(s, header);
@@ -316,7 +316,14 @@ function dhRatchet(s: Working, header: RatchetHeader): void {
   s.ns = 0;
   s.nr = 0;
   s.dhr = toBase64Url(header.dh);
-  const receiveOut = x25519(fromBase64Url(s.dhs.secretKey), header.dh);
+  const ownSecret = fromBase64Url(s.dhs.secretKey);
+  let receiveOut: Uint8Array;
+  try {
+    receiveOut = x25519(ownSecret, header.dh);
+  } finally {
+    // Our old ratchet key is replaced below; this copy must not outlive the step, nor a low-order key's throw.
+    ownSecret.fill(0);
+  }
   const receiving = kdfRk(s.rk, receiveOut);
   receiveOut.fill(0);
   const dhs = generateKeyPair();

@@ -2,7 +2,8 @@ import type { Action } from '../../../protocol/frames';
 import { EbbError, badRequest } from '../errors';
 import { type BackoffOptions, backoffDelay } from './backoff';
 import { type Body, RequestTable, type RequestMode } from './requests';
-import { type Answer, FrameHead } from './server-frames';
+import { FrameHead } from '../../../protocol/server-frames';
+import type { Answer } from './server-frames';
 import { SocketFailed, type WebSocketConstructor, type WebSocketLike, openSocket } from './websocket';
 
 export type { Body, RequestMode } from './requests';

@@ -1,8 +1,9 @@
 import type { Action, ClientFrame } from '../../../protocol/frames';
 import { isErrorCode } from '../../../protocol/errors';
+import { ErrorAnswer } from '../../../protocol/server-frames';
 import { randomId } from '../crypto/random';
 import { EbbError } from '../errors';
-import { type Answer, ErrorAnswer, ResultSchemas } from './server-frames';
+import { type Answer, AnswerSchemas } from './server-frames';
 import type { WebSocketLike } from './websocket';
 
 /** A request frame without the fields the connection fills in. */
@@ -80,7 +81,7 @@ export class RequestTable {
     if (!request) return;
     let settle: () => void;
     if (type === 'result') {
-      const parsed = ResultSchemas[request.action].safeParse(frame);
+      const parsed = AnswerSchemas[request.action].safeParse(frame);
       settle = parsed.success
         ? () => request.resolve(parsed.data as never)
         : () => request.reject(new EbbError('INTERNAL', `malformed answer to ${request.action}`));

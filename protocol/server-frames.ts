@@ -1,0 +1,109 @@
+import * as z from 'zod/mini';
+import { Device, MessageId, OneTimePrekey, PublicKey, Signature, SignedPrekey, Timestamp, UserId, Username } from './fields';
+import { type Action, Envelope } from './frames';
+import { Phases } from './sunset';
+
+/**
+ * Server → client frames (ARCH §5.1): results, errors and pushes, as schemas. The server's types
+ * (`Results`, `MessagePush`, … in frames.ts) are derived from them and the SDK parses every inbound
+ * frame with them, so both sides read one definition. Its own module: a route that only answers
+ * builds none of these schemas.
+ */
+
+const Count = z.number().check(z.int(), z.minimum(0));
+const Positive = z.number().check(z.int(), z.minimum(1));
+const MaybeTime = z.nullable(Timestamp);
+
+/** The operator's schedule (protocol/sunset.ts SunsetSchedule): epoch ms or null. */
+export const Schedule = z.object({
+  signupsCloseAt: MaybeTime,
+  readOnlyAt: MaybeTime,
+  shutdownAt: MaybeTime,
+  purgeAt: MaybeTime,
+  noticeUrl: z.nullable(z.string()),
+  message: z.nullable(z.string()),
+});
+
+export const ServiceLimits = z.object({ maxCiphertextBytes: Positive, retentionDays: Positive, maxDevicesPerSend: Positive, maxFrameBytes: Positive });
+
+export const ServiceStatus = z.object({
+  phase: z.enum(Phases),
+  schedule: Schedule,
+  limits: ServiceLimits,
+  serverTime: Timestamp,
+});
+
+const PrekeyCount = z.object({ oneTimePrekeys: Count, signedPrekeyId: z.nullable(Count) });
+
+export const DeviceBundle = z.object({
+  device: Device,
+  signedPrekey: z.nullable(SignedPrekey),
+  /** Handed out once; null when the device has none left (a weaker session, see the SDK docs). */
+  oneTimePrekey: z.nullable(OneTimePrekey),
+});
+
+/** What each action answers with, besides `type` and `rid`. */
+export const ResultSchemas = {
+  /** `identityKey` is the X25519 key the server holds for this user, null before registration. */
+  hello: z.object({ userId: UserId, device: Device, registered: z.boolean(), identityKey: z.nullable(PublicKey), status: ServiceStatus }),
+  status: ServiceStatus,
+  /** `rotated`: the account existed with another identity key, now replaced by this one. */
+  register: z.object({ userId: UserId, device: Device, created: z.boolean(), rotated: z.boolean() }),
+  'keys.publish': PrekeyCount,
+  'keys.count': PrekeyCount,
+  'keys.bundle': z.object({
+    user: UserId,
+    signingKey: PublicKey,
+    identityKey: PublicKey,
+    identitySig: Signature,
+    devices: z.array(DeviceBundle),
+  }),
+  send: z.object({ id: MessageId, sentAt: Timestamp, expiresAt: Timestamp, duplicate: z.boolean() }),
+  fetch: z.object({ messages: z.array(Envelope), cursor: z.nullable(z.string()), more: z.boolean() }),
+  ack: z.object({ acked: Count }),
+  /** The name as the caller spelled it; lookups match it in any case. */
+  'username.set': z.object({ username: Username }),
+  /** Null when no user holds the name. */
+  'username.lookup': z.object({ userId: z.nullable(UserId) }),
+  /** Also when there was nothing left to delete: a retry after a lost answer succeeds. */
+  'account.delete': z.object({ deleted: z.literal(true) }),
+  /** `duplicate`: this reporter had already reported this message; the first report stands. */
+  report: z.object({ reportId: z.string().check(z.minLength(1), z.maxLength(128)), duplicate: z.boolean() }),
+  /** `changed`: the account held another token (or none) until now; setting the same one again is no error. */
+  'deliveryToken.set': z.object({ changed: z.boolean() }),
+} as const satisfies Record<Action, z.ZodMiniType>;
+
+/** `type` and, for answers, `rid`: enough to route a frame before parsing the rest. */
+export const FrameHead = z.object({ type: z.string(), rid: z.optional(z.nullable(z.string())) });
+
+/** An error as a client reads it (the server sends only protocol/errors.ts codes: see `ErrorFrame`). */
+export const ErrorAnswer = z.object({
+  type: z.literal('error'),
+  rid: z.nullable(z.string()),
+  // Open on purpose: a code added to the protocol later reaches old clients as INTERNAL.
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+  retryAfterSeconds: z.optional(z.number().check(z.minimum(0))),
+});
+
+export const MessagePush = z.extend(Envelope, { type: z.literal('message') });
+
+/** Why a notice was pushed: the phase just changed, or the daily countdown to shutdown (ARCH §10.3). */
+export const NoticeReasons = ['phase-change', 'countdown'] as const;
+
+export const NoticePush = z.object({
+  type: z.literal('notice'),
+  phase: z.enum(Phases),
+  schedule: Schedule,
+  serverTime: Timestamp,
+  reason: z.optional(z.enum(NoticeReasons)),
+  /** Whole days left until `schedule.shutdownAt`, rounded up; absent when no shutdown is ahead. */
+  daysUntilShutdown: z.optional(z.number().check(z.int(), z.minimum(0))),
+});
+
+/**
+ * The device's one-time prekeys ran low after a bundle handed one out: `remaining` were left (counted up to
+ * the deployment's `prekeyLowWater`). The device's SDK publishes more while it is connected.
+ */
+export const KeysLowPush = z.object({ type: z.literal('keys.low'), device: Device, remaining: Count });
