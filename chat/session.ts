@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { printable } from '../admin/printable';
 import { EbbClient, EbbError, FileStore, type SendOptions } from '../client-sdk/src';
 import { MessageId, UserId, Username } from '../protocol/frames';
@@ -60,11 +61,23 @@ export class ChatSession {
 
   /**
    * Loads (or creates) the profile's identity, connects and prints who the user is, any sunset banner and
-   * every message that arrived while the chat was closed. A service that cannot be reached is reported,
-   * not thrown: the session still answers `/id`, `/export` and `/quit`.
-   * @throws EbbError INTERNAL when the profile directory cannot be used or holds a corrupt identity.
+   * every message that arrived while the chat was closed. A refusal by policy (signups closed, suspended)
+   * is printed and the session stays up for `/id`, `/export`, notices and `/quit`.
+   * @throws EbbError INTERNAL when the profile directory cannot be used or holds a corrupt identity, or
+   *   when the service cannot be reached (`reason: 'unreachable'` when nothing listens at the URL). A
+   *   profile this call created is removed again, so a failed first start leaves nothing behind.
    */
   static async open(options: ChatSessionOptions): Promise<ChatSession> {
+    const fresh = await freshness(options.profile);
+    try {
+      return await ChatSession.openIn(options);
+    } catch (err) {
+      if (fresh) await removeFresh(options.profile, fresh);
+      throw err;
+    }
+  }
+
+  private static async openIn(options: ChatSessionOptions): Promise<ChatSession> {
     const now = options.now ?? Date.now;
     const store = new FileStore(options.profile);
     const client = await EbbClient.create({ url: options.url, store, now });
@@ -121,9 +134,13 @@ export class ChatSession {
     try {
       await this.client.connect();
     } catch (err) {
+      // Unreachable or timed out: a chat that can neither send nor receive ends, and the command fails.
+      if (!EbbError.is(err)) throw err;
+      if (err.code === 'INTERNAL') {
+        throw new EbbError('INTERNAL', `could not connect: ${err.message}`, { retryable: err.retryable, cause: err, ...(err.reason && { reason: err.reason }) });
+      }
+      // A refusal by policy keeps the socket open for status and notices.
       this.print(`could not connect: ${failure(err)}`);
-      // Unreachable: status() would only wait out the same timeout. A refusal by policy keeps the socket open.
-      if (EbbError.is(err, 'INTERNAL')) return;
     }
     await this.showUsername(true);
     const status = await this.client.status().catch(() => undefined);
@@ -355,4 +372,23 @@ function failure(err: unknown): string {
   if (EbbError.is(err)) return `${err.code}: ${printable(err.message)}`;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return printable(`${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** Whether the profile directory is missing or empty, i.e. a start that fails may remove what it made. */
+async function freshness(dir: string): Promise<'absent' | 'empty' | undefined> {
+  try {
+    return (await readdir(dir)).length === 0 ? 'empty' : undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : undefined;
+  }
+}
+
+/** Removes what a failed first start wrote: the directory it created, or the files in the empty one it was given. */
+async function removeFresh(dir: string, fresh: 'absent' | 'empty'): Promise<void> {
+  if (fresh === 'absent') {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  }
+  const entries = await readdir(dir).catch(() => []);
+  await Promise.all(entries.map((entry) => rm(join(dir, entry), { recursive: true, force: true })));
 }

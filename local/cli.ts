@@ -14,10 +14,64 @@ const USAGE = `usage: npm start -- [--port N] [--config FILE] [--log info|warn|e
   --config FILE  a cdk.json (its context.ebb is used) or a JSON file holding the ebb object
   --log LEVEL    handler logs on stdout (default warn)`;
 
+/** A refusal of the command line or the config file, printed as one line after `ebb: `. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
 function readConfig(file: string): unknown {
-  const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const context = json.context as Record<string, unknown> | undefined;
-  return context && 'ebb' in context ? context.ebb : json;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    throw new UsageError(`config ${file}: cannot read it (${FILE_ERRORS[code] ?? code})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // V8's message quotes the text around the fault; the file is named and not echoed.
+    throw new UsageError(`config ${file}: not valid JSON`);
+  }
+  const context = (json as { context?: unknown } | null)?.context as Record<string, unknown> | undefined;
+  return context && typeof context === 'object' && 'ebb' in context ? context.ebb : json;
+}
+
+const OPTIONS = { port: { type: 'string' }, config: { type: 'string' }, log: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+const LEVELS = ['info', 'warn', 'error'] as const;
+
+/** The command line, or a UsageError naming the flag at fault. */
+function parseCommandLine(argv: readonly string[]): { values: { port?: string; config?: string; log?: string; help?: boolean } } {
+  // `--port -1` is a port to refuse by its range, not a missing value: parseArgs takes it as one when attached.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const valued = ['--port', '--config', '--log'].includes(arg);
+    if (valued && next !== undefined && next.startsWith('-') && !Object.hasOwn(OPTIONS, next.slice(2)) && next !== '-h') {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else args.push(arg);
+  }
+  try {
+    return parseArgs({ args, options: OPTIONS, allowPositionals: false });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Node's messages quote the argument at fault first.
+    const quoted = /'([^']*)'/.exec((error as Error).message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${quoted}\n${USAGE}`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${quoted.split(' ')[0]}: needs a value\n${USAGE}`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument ${quoted}\n${USAGE}`);
+    throw error;
+  }
 }
 
 const DATES = [
@@ -64,17 +118,20 @@ function describeOutcome(outcome: LifecycleOutcome, config: EbbConfig): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { port: { type: 'string' }, config: { type: 'string' }, log: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const { values } = parseCommandLine(process.argv.slice(2));
   if (values.help) {
     console.log(USAGE);
     return;
   }
   const port = values.port === undefined ? 8787 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: must be 0–65535`);
-  const config = readConfig(values.config ?? 'cdk.json');
-  const level = (values.log ?? 'warn') as 'info' | 'warn' | 'error';
+  if (values.port?.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port ${values.port}: must be a whole number from 0 to 65535 (0 picks a free port)`);
+  }
+  const level = values.log ?? 'warn';
+  if (!isLevel(level)) throw new UsageError(`--log ${level}: must be one of ${LEVELS.join(', ')}`);
+  const file = values.config ?? 'cdk.json';
+  configFile = file;
+  const config = readConfig(file);
   const holder: { config?: EbbConfig } = {};
   const stack = await startLocalStack({
     port,
@@ -98,11 +155,24 @@ Press Ctrl+C to stop.`);
   process.once('SIGTERM', stop);
 }
 
+function isLevel(value: string): value is (typeof LEVELS)[number] {
+  return (LEVELS as readonly string[]).includes(value);
+}
+
+/** The file the config came from, for naming it when the stack refuses what it holds. */
+let configFile: string | undefined;
+
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || (error as NodeJS.ErrnoException)?.code === 'EADDRINUSE' || error instanceof SyntaxError) {
-    console.error(`ebb: ${(error as Error).message}`);
-  } else {
-    console.error(`ebb: failed to start (${(error as Error)?.name ?? 'error'})`);
-  }
+  console.error(`ebb: ${describeFailure(error)}`);
   process.exit(1);
 });
+
+/** One line a newcomer can act on; never a stack trace. */
+function describeFailure(error: unknown): string {
+  if (error instanceof UsageError) return error.message;
+  // Config messages name the key from its root (`ebb.sunset…`, `ebb: must be an object`).
+  if (error instanceof ConfigError) return `config ${configFile ?? 'cdk.json'}: ${error.message.replace(/^ebb: /, 'the ebb object ')}`;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') return `${(error as Error).message} (another npm start? pick one with --port, or --port 0 for a free one)`;
+  return `failed to start (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`;
+}

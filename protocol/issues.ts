@@ -35,7 +35,9 @@ function describeIssue(issue: Issue): string {
       return 'does not match any allowed shape';
     case 'not_multiple_of':
       return 'must be a whole number';
-    default:
+    case 'invalid_key':
+    case 'invalid_element':
+    case 'custom':
       return issue.message && issue.message !== 'Invalid input' ? issue.message : 'is invalid';
   }
 }

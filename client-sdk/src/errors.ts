@@ -2,6 +2,12 @@ import { type ErrorCode, isErrorCode, isRetryable } from '../../protocol/errors'
 
 export type { ErrorCode } from '../../protocol/errors';
 
+/**
+ * Narrows a `code` where one code has distinct causes an app acts on differently.
+ * `unreachable`: nothing accepted the connection at that URL (refused, no such host): check the URL or start the server.
+ */
+export type EbbErrorReason = 'unreachable';
+
 export interface EbbErrorOptions {
   /** @default whether the protocol treats `code` as retryable (RATE_LIMITED, INTERNAL) */
   readonly retryable?: boolean;
@@ -11,6 +17,7 @@ export interface EbbErrorOptions {
   readonly cause?: unknown;
   /** Set by send(): the id the message went out with, to retry it with `{ id }`. */
   readonly messageId?: string;
+  readonly reason?: EbbErrorReason;
 }
 
 /**
@@ -27,6 +34,8 @@ export class EbbError extends Error {
    * have been queued; `send(to, content, { id: err.messageId })` retries without risking a duplicate.
    */
   readonly messageId?: string;
+  /** Set when the cause matters more than the code, e.g. `unreachable` on an INTERNAL from connect(). */
+  readonly reason?: EbbErrorReason;
 
   constructor(code: ErrorCode, message: string, options: EbbErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -34,6 +43,7 @@ export class EbbError extends Error {
     this.retryable = options.retryable ?? isRetryable(code);
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
     if (options.messageId !== undefined) this.messageId = options.messageId;
+    if (options.reason !== undefined) this.reason = options.reason;
   }
 
   /**
@@ -70,6 +80,7 @@ export function withMessageId(err: EbbError, messageId: string): EbbError {
     retryable: err.retryable,
     ...(err.retryAfterSeconds !== undefined && { retryAfterSeconds: err.retryAfterSeconds }),
     ...(err.cause !== undefined && { cause: err.cause }),
+    ...(err.reason !== undefined && { reason: err.reason }),
     messageId,
   });
   copy.stack = err.stack;

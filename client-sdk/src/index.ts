@@ -1,7 +1,7 @@
 /** The ebb client SDK: everything an app imports. Anything not exported here is internal. */
 export { EbbClient } from './client';
 export type { EbbClientOptions } from './options';
-export { EbbError, type EbbErrorOptions, type ErrorCode } from './errors';
+export { EbbError, type EbbErrorOptions, type EbbErrorReason, type ErrorCode } from './errors';
 export type { KeyStore } from './store/key-store';
 export { MemoryStore } from './store/memory-store';
 export { FileStore } from './store/file-store';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../../chat/cli';
@@ -87,6 +88,30 @@ it('main reads a piped passphrase as the line after /export, never sending it, a
   await EbbClient.importArchive(new Uint8Array(await readFile(archive)), 'piped passphrase', { url: stack.url, store: new MemoryStore() });
 });
 
+it('main exits 1 naming the refused URL when nothing listens there, and leaves no half-made profile behind', async () => {
+  const port = await closedPort();
+  const expected = `ebb: INTERNAL: could not connect: connection refused at ws://127.0.0.1:${port}: is the server running, and is this its URL?\n`;
+  // An empty directory given as the profile stays, emptied; one the start created goes.
+  const empty = await newProfile();
+  const created = join(await newProfile(), 'new-profile');
+  for (const profile of [empty, created]) {
+    const run = await runMain(['chat', '--url', `ws://127.0.0.1:${port}`, '--profile', profile], '');
+    expect(run.code).toBe(1);
+    expect(run.err).toBe(expected);
+    expect(run.out).not.toContain('type /help');
+  }
+  expect(await readdir(empty)).toEqual([]);
+  await expect(readdir(created)).rejects.toMatchObject({ code: 'ENOENT' });
+
+  // A profile that has connected before is never removed by a failed start.
+  const used = await newProfile();
+  await (await openChat(stack.url, used)).session.close();
+  const before = (await readdir(used)).sort();
+  expect(before.length).toBeGreaterThan(0);
+  expect((await runMain(['chat', '--url', `ws://127.0.0.1:${port}`, '--profile', used], '')).code).toBe(1);
+  expect((await readdir(used)).sort()).toEqual(before);
+});
+
 it('main fails with one line and exit code 1 on a bad URL, and prints usage for a bad option', async () => {
   const profile = await newProfile();
   expect(await runMain(['chat', '--url', 'http://127.0.0.1:1', '--profile', profile], '')).toEqual({
@@ -101,3 +126,12 @@ it('main fails with one line and exit code 1 on a bad URL, and prints usage for 
   expect(help.code).toBe(0);
   expect(help.out).toContain('--profile <dir>');
 });
+
+/** A port on which nothing listens: bound by the OS, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

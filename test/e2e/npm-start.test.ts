@@ -50,3 +50,31 @@ it('npm start refuses an invalid --config, naming the key', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+describe('npm start names what is wrong, in one line that starts with "ebb: " once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ebb-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const broken = join(dir, 'broken.json');
+  writeFileSync(broken, '{ "ebb": { "sunset": secret-looking-text } }');
+  const notAnObject = join(dir, 'list.json');
+  writeFileSync(notAnObject, '[]');
+  const missing = join(dir, 'missing.json');
+
+  it.each([
+    [['--config', missing], `ebb: config ${missing}: cannot read it (no such file)`],
+    [['--config', dir], `ebb: config ${dir}: cannot read it (it is a directory)`],
+    [['--config', broken], `ebb: config ${broken}: not valid JSON`],
+    [['--config', notAnObject, '--port', '0'], `ebb: config ${notAnObject}: the ebb object must be an object`],
+    [['--colour'], 'ebb: unknown option --colour'],
+    [['--port', '-1'], 'ebb: --port -1: must be a whole number from 0 to 65535 (0 picks a free port)'],
+    [['--port'], 'ebb: --port: needs a value'],
+    [['--log', 'debug'], 'ebb: --log debug: must be one of info, warn, error'],
+  ])('%j → %s', async (args, line) => {
+    const run = start(args);
+    expect(await run.exited).toBe(1);
+    expect(run.err().split('\n')[0]).toBe(line);
+    expect(run.err()).not.toContain('secret-looking-text');
+    expect(run.err()).not.toMatch(/ebb: ebb|\n\s+at /);
+    expect(run.out()).not.toContain('ws://');
+  });
+});

@@ -40,3 +40,12 @@ it('the README quickstart, pasted into a file, exchanges a message with the loca
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('the README warns that the quickstart URL must match npm start, and that franking rotate has no local mode', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const intro = readme.slice(readme.indexOf('## SDK quickstart'), readme.indexOf('```ts quickstart'));
+  expect(intro).toContain('Its URL must be the one `npm start` printed: with `--port N`, change\n`8787` to `N`.');
+  expect(intro).toContain("`err.reason === 'unreachable'`");
+  expect(readme).toContain('`franking rotate` has no local mode');
+  expect(readme).toContain('Every command but `franking rotate` also works against the local stack');
+});

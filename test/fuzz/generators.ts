@@ -240,7 +240,9 @@ function applyTreeOp(tree: Json, op: Op, valid: ValidFrames, userIds: readonly s
       return op.value === undefined ? remove(tree, ['rid']) : set(tree, ['rid'], op.value);
     case 'action':
       return set(tree, ['action'], op.value);
-    default:
+    case 'duplicateKey':
+    case 'truncate':
+    case 'pad':
       return tree;
   }
 }
@@ -258,7 +260,16 @@ function applyTextOp(text: string, tree: Json, op: Op): string {
       const need = MAX_BYTES - op.slack - Buffer.byteLength(base, 'utf8') - 2;
       return need >= 0 ? `${base}${'x'.repeat(need)}"}` : text;
     }
-    default:
+    case 'drop':
+    case 'retype':
+    case 'resize':
+    case 'number':
+    case 'corrupt':
+    case 'extra':
+    case 'user':
+    case 'graft':
+    case 'rid':
+    case 'action':
       return text;
   }
 }

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import nacl from 'tweetnacl';
 import { WebSocket } from 'ws';
 import { EbbClient, EbbError, type KeyStore, MemoryStore, type ServiceNotice, type WebSocketConstructor } from '../../client-sdk/src';
@@ -156,6 +157,23 @@ describe('connect', () => {
     await client.connect();
   });
 
+  it('says at once that the connection was refused at the URL, as a retryable INTERNAL with reason unreachable', async () => {
+    const port = await closedPort();
+    const client = await EbbClient.create({ url: `ws://127.0.0.1:${port}`, timeoutMs: 30_000, reconnect: { baseDelayMs: 5, maxDelayMs: 50 } });
+    clients.push(client);
+    const started = Date.now();
+    const err = await rejectionOf(client.connect());
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(EbbError.is(err, 'INTERNAL')).toBe(true);
+    expect((err as EbbError).retryable).toBe(true);
+    expect((err as EbbError).reason).toBe('unreachable');
+    // The signed query is a credential: the message names the URL without it.
+    expect((err as EbbError).message).toBe(`connection refused at ws://127.0.0.1:${port}: is the server running, and is this its URL?`);
+    expect(((err as EbbError).cause as { code?: string }).code).toBe('ECONNREFUSED');
+    // Back to idle: connect() may be called again, and fails the same way.
+    expect(((await rejectionOf(client.connect())) as EbbError).reason).toBe('unreachable');
+  });
+
   it('rejects connect() with the server error when registration is refused, and status() still works', async () => {
     server.intercept = (c, f) => {
       if (f.action !== 'register') return false;
@@ -228,3 +246,12 @@ describe('connect', () => {
     await expect(idle.send(idle.userId, 'x')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 });
+
+/** A port on which nothing listens: bound by the OS, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

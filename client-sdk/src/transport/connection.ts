@@ -70,6 +70,8 @@ export class Connection {
    * @throws EbbError UNAUTHORIZED (not retryable) when the server refuses the upgrade.
    * @throws EbbError from setup, e.g. SIGNUPS_CLOSED, when the server refuses it for good.
    * @throws EbbError INTERNAL (retryable) when not ready within the timeout.
+   * @throws EbbError INTERNAL (retryable) with `reason: 'unreachable'` at once when nothing listens at the URL
+   *   (refused, no such host). Browsers do not expose why a socket failed: there it ends at the timeout.
    */
   connect(): Promise<void> {
     if (this.state === 'closed') return Promise.reject(closedError());
@@ -182,11 +184,19 @@ export class Connection {
 
   private async attempt(live: () => boolean): Promise<'done' | { retryAfterMs?: number }> {
     let socket: WebSocketLike;
+    let url = '';
     try {
       const WebSocket = await this.options.webSocket();
-      socket = await openSocket(WebSocket, this.options.connectUrl(), Math.min(this.options.timeoutMs, OPEN_TIMEOUT_MS));
+      url = this.options.connectUrl();
+      socket = await openSocket(WebSocket, url, Math.min(this.options.timeoutMs, OPEN_TIMEOUT_MS));
     } catch (err) {
       if (!live()) return 'done';
+      // A first connect to where nothing listens is a wrong URL or a server not started: say so now.
+      // Once connected, the same error is a server restarting, retried with backoff.
+      if (err instanceof SocketFailed && err.unreachable && !this.everReady) {
+        this.abandon(unreachableError(url, err.unreachable));
+        return 'done';
+      }
       if (err instanceof SocketFailed) return err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs };
       if (EbbError.is(err, 'UNAUTHORIZED') && this.everReady && ++this.refusedReconnects <= MAX_REFUSED_RECONNECTS) return {};
       this.stop(EbbError.is(err) ? err : new EbbError('INTERNAL', 'could not open a connection', { retryable: false }));
@@ -270,6 +280,15 @@ export class Connection {
     if (waiters.length === 0 && this.everReady) this.options.onStopped(error);
   }
 
+  /** Gives up a first connect: back to idle, so that connect() may be called again. */
+  private abandon(error: EbbError): void {
+    this.state = 'idle';
+    const waiters = [...this.readyWaiters];
+    this.readyWaiters.clear();
+    for (const waiter of waiters) waiter.reject(error);
+    this.requests.fail(error, () => true);
+  }
+
   private dropSocket(): void {
     const socket = this.socket;
     if (!socket) return;
@@ -292,6 +311,19 @@ export class Connection {
       this.wake = done;
     });
   }
+}
+
+/** Names the URL without its signed query, which is a credential for a few minutes. */
+function unreachableError(url: string, cause: Error & { readonly code?: unknown }): EbbError {
+  let where = url;
+  try {
+    const parsed = new URL(url);
+    where = `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    where = 'the service URL';
+  }
+  const what = cause.code === 'ECONNREFUSED' ? 'connection refused' : cause.code === 'ENOTFOUND' ? 'no such host' : 'host unreachable';
+  return new EbbError('INTERNAL', `${what} at ${where}: is the server running, and is this its URL?`, { retryable: true, reason: 'unreachable', cause });
 }
 
 function closedError(): EbbError {

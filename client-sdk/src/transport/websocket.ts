@@ -16,9 +16,34 @@ const OPEN = 1;
 /** Thrown when a socket could not be opened for a reason worth retrying. */
 export class SocketFailed extends Error {
   override readonly name = 'SocketFailed';
-  constructor(readonly retryAfterMs?: number) {
+  constructor(
+    readonly retryAfterMs?: number,
+    /** The system error when nothing accepted the connection (`ws` reports it; browsers do not). */
+    readonly unreachable?: SystemError,
+  ) {
     super('the connection could not be opened');
   }
+}
+
+/** Node's network errors, typed here so that the SDK needs no Node types. */
+type SystemError = Error & { readonly code?: unknown };
+
+/** Errors that mean no server took the connection at all, as opposed to one that answered badly. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The system error behind an `error` event, when it says the host or port is unreachable. */
+function unreachableCause(event: unknown): SystemError | undefined {
+  const pending: unknown[] = [(event as { error?: unknown } | null)?.error];
+  // Node may wrap refusals (one per address tried) in an AggregateError or a `cause`.
+  for (let i = 0; i < pending.length && i < 8; i++) {
+    // Duck-typed: a system error may come from another realm, where `instanceof Error` fails.
+    const error = pending[i] as (SystemError & { errors?: unknown }) | null | undefined;
+    if (typeof error !== 'object' || error === null) continue;
+    if (typeof error.code === 'string' && UNREACHABLE.has(error.code)) return error;
+    if (Array.isArray(error.errors)) pending.push(...(error.errors as unknown[]));
+    if (error.cause !== undefined) pending.push(error.cause);
+  }
+  return undefined;
 }
 
 /** The injected constructor, else the platform's, else `ws` (Node 20 has no global WebSocket). */
@@ -69,7 +94,7 @@ export function openSocket(WebSocket: WebSocketConstructor, url: string, timeout
       return;
     }
     socket.addEventListener('open', () => settle(socket.readyState === OPEN ? undefined : new SocketFailed()));
-    socket.addEventListener('error', () => settle(new SocketFailed()));
+    socket.addEventListener('error', (event) => settle(new SocketFailed(undefined, unreachableCause(event))));
     socket.addEventListener('close', () => settle(new SocketFailed()));
     // `ws` reports the HTTP status of a refused upgrade; listening replaces its generic error.
     const emitter = socket as unknown as { on?: (event: string, listener: (req: unknown, res: { statusCode?: number; headers?: Record<string, unknown> }) => void) => void };
