@@ -20,7 +20,13 @@ export function buildProgram(io: Io = processIo): Command {
       writeOut: (text) => io.out(text.trimEnd()),
       writeErr: (text) => io.err(text.trimEnd()),
       // Usage errors read like every other failure: `ebb-admin: unknown option '--x'`.
-      outputError: (text, write) => write(`ebb-admin: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}`),
+      outputError: (text, write) =>
+        write(
+          `ebb-admin: ${text
+            .trim()
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')}`,
+        ),
     });
   registerSunsetCommands(program, io);
   registerSuspensionCommands(program, io);

@@ -73,6 +73,9 @@ export async function countQueued(target: Target, nowMs: number): Promise<QueueC
     expression: 'begins_with(sk, :prefix) AND expiresAt > :now',
     values: { ':prefix': { S: prefix }, ':now': { N: String(Math.floor(nowMs / 1000)) } },
   });
-  const [messages, markers] = await Promise.all([countItems(target, 'queue', unexpired(MESSAGE_PREFIX)), countItems(target, 'queue', unexpired(MARKER_PREFIX))]);
+  const [messages, markers] = await Promise.all([
+    countItems(target, 'queue', unexpired(MESSAGE_PREFIX)),
+    countItems(target, 'queue', unexpired(MARKER_PREFIX)),
+  ]);
   return { messages, markers };
 }

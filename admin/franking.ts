@@ -50,7 +50,7 @@ export function registerFrankingCommands(program: Command, io: Io): void {
   addTargetOptions(
     franking
       .command('rotate')
-      .description('make a new franking key current in a deployed stack\'s keyring; former keys still verify reports for retentionDays')
+      .description("make a new franking key current in a deployed stack's keyring; former keys still verify reports for retentionDays")
       .addHelpText(
         'after',
         [
@@ -88,7 +88,8 @@ export async function rotateFranking(
   const { config, file } = loadConfig(options.config);
   const stack = await describeStack(options.stack, options.region);
   const secretArn = stack.outputs.find((output) => output.OutputKey === StackOutputs.frankingSecretArn)?.OutputValue;
-  if (!secretArn) throw new AdminError(`stack ${options.stack} has no output ${StackOutputs.frankingSecretArn}: is it an ebb stack, deployed by this version?`);
+  if (!secretArn)
+    throw new AdminError(`stack ${options.stack} has no output ${StackOutputs.frankingSecretArn}: is it an ebb stack, deployed by this version?`);
 
   const secrets = new SecretsManagerClient({ region: stack.region });
   try {

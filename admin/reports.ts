@@ -38,9 +38,7 @@ export interface ReportList {
 
 /** Where the sender's account stands now. */
 export type SenderAccount =
-  | { readonly status: 'active' }
-  | { readonly status: 'suspended'; readonly at: string; readonly reason: string }
-  | { readonly status: 'deleted' };
+  { readonly status: 'active' } | { readonly status: 'suspended'; readonly at: string; readonly reason: string } | { readonly status: 'deleted' };
 
 /** `ebb-admin reports show --json`: the whole report with its content. */
 export interface ReportDetail extends ReportSummary {
@@ -103,14 +101,20 @@ export async function listReports(options: ListOptions): Promise<ReportList> {
     target.close();
   }
   const matching = records
-    .filter((r) => (options.sender === undefined || r.sender.userId === options.sender) && (options.reporter === undefined || r.reporter.userId === options.reporter))
+    .filter(
+      (r) =>
+        (options.sender === undefined || r.sender.userId === options.sender) &&
+        (options.reporter === undefined || r.reporter.userId === options.reporter),
+    )
     .sort((a, b) => b.reportedAt - a.reportedAt || a.reportId.localeCompare(b.reportId));
   const perSender = new Map<string, number>();
   for (const r of matching) perSender.set(r.sender.userId, (perSender.get(r.sender.userId) ?? 0) + 1);
   return {
     total: matching.length,
     reports: matching.slice(0, options.limit ?? matching.length).map(summary),
-    senders: [...perSender].map(([userId, reports]) => ({ userId, reports })).sort((a, b) => b.reports - a.reports || a.userId.localeCompare(b.userId)),
+    senders: [...perSender]
+      .map(([userId, reports]) => ({ userId, reports }))
+      .sort((a, b) => b.reports - a.reports || a.userId.localeCompare(b.userId)),
   };
 }
 
@@ -201,7 +205,10 @@ export function renderDetail(r: ReportDetail, nowMs: number): string {
   ];
   if (r.kind === 'text') {
     // Each line behind a bar, so no line of the content can pass for a line of ours.
-    lines.push(`  content      text, ${r.size} B, each line after "| "; control characters escaped`, ...printableLines(r.content).map((line) => `  | ${line}`));
+    lines.push(
+      `  content      text, ${r.size} B, each line after "| "; control characters escaped`,
+      ...printableLines(r.content).map((line) => `  | ${line}`),
+    );
   } else {
     lines.push(`  content      bytes, ${r.size} B, as base64url (decode it to a file to inspect it)`, `  ${printable(r.content)}`);
   }

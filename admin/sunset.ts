@@ -64,7 +64,10 @@ export async function sunsetStatus(options: StatusOptions, nowMs: number): Promi
 
 function scheduleReport(config: EbbConfig, nowMs: number) {
   const schedule = scheduleFromConfig(config.sunset);
-  const dates = Object.fromEntries(DATE_KEYS.map((key) => [key, schedule[key] === null ? null : iso(schedule[key])])) as Record<DateKey, string | null>;
+  const dates = Object.fromEntries(DATE_KEYS.map((key) => [key, schedule[key] === null ? null : iso(schedule[key])])) as Record<
+    DateKey,
+    string | null
+  >;
   const nextKey = DATE_KEYS.find((key) => schedule[key] !== null && schedule[key] > nowMs);
   return {
     phase: phaseAt(schedule, nowMs),
@@ -84,7 +87,10 @@ const LABELS: Record<DateKey, string> = {
 
 export function renderStatus(report: SunsetStatusReport): string {
   const nowMs = Date.parse(report.now);
-  const target = report.target.kind === 'local' ? `local stack, DynamoDB ${report.target.dynamodbEndpoint}` : `stack ${report.target.stackName} in ${report.target.region}`;
+  const target =
+    report.target.kind === 'local'
+      ? `local stack, DynamoDB ${report.target.dynamodbEndpoint}`
+      : `stack ${report.target.stackName} in ${report.target.region}`;
   const next = report.next ? `${LABELS[report.next.key]} ${relativeTime(Date.parse(report.next.at), nowMs)}` : 'nothing scheduled';
   const lines = [`ebb sunset status (${target})`, '', `  phase        ${report.phase}`, `  next         ${next}`, '  schedule'];
   for (const key of DATE_KEYS) {

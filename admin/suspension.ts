@@ -43,12 +43,16 @@ export function registerSuspensionCommands(program: Command, io: Io): void {
       .description('refuse every action of an account but status (ACCOUNT_SUSPENDED) and close its live connections'),
   )
     .requiredOption('--reason <text>', 'why, for operators; the user is never told')
-    .option('--callback-url <url>', 'management API of the stage, to close connections (local: http://127.0.0.1:PORT/local; --stack: its CallbackUrl output)')
+    .option(
+      '--callback-url <url>',
+      'management API of the stage, to close connections (local: http://127.0.0.1:PORT/local; --stack: its CallbackUrl output)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (userId: string, options: SuspendOptions) => {
       const report = await suspend(userId, options, Date.now());
       io.out(options.json ? JSON.stringify(report, null, 2) : renderSuspend(report));
-      if (!options.json && report.connectionsClosed === null) io.err('ebb-admin: live connections left open (each action is refused): pass --callback-url to close them');
+      if (!options.json && report.connectionsClosed === null)
+        io.err('ebb-admin: live connections left open (each action is refused): pass --callback-url to close them');
     });
   addTargetOptions(program.command('unsuspend <userId>').description('lift a suspension'))
     .option('--json', 'machine-readable output')

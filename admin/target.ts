@@ -12,8 +12,7 @@ export interface TargetOptions {
 }
 
 export type TargetDescription =
-  | { readonly kind: 'local'; readonly dynamodbEndpoint: string }
-  | { readonly kind: 'stack'; readonly stackName: string; readonly region: string };
+  { readonly kind: 'local'; readonly dynamodbEndpoint: string } | { readonly kind: 'stack'; readonly stackName: string; readonly region: string };
 
 /** The tables of one deployment and a client that reaches them. */
 export interface Target {
@@ -32,7 +31,7 @@ export function addTargetOptions(command: Command): Command {
   return command
     .addOption(new Option('--dynamodb-endpoint <url>', 'DynamoDB of a local stack (`npm start` prints it)').conflicts(['stack', 'region']))
     .addOption(new Option('--stack <name>', 'a deployed ebb stack; credentials and region from the usual AWS chain'))
-    .addOption(new Option('--region <region>', 'AWS region of --stack (default: the AWS chain\'s)'));
+    .addOption(new Option('--region <region>', "AWS region of --stack (default: the AWS chain's)"));
 }
 
 /**

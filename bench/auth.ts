@@ -38,14 +38,22 @@ export async function measureAuth(options: { seconds: number }): Promise<AuthRes
     return { uid, raw, privateKey };
   });
   for (const u of users) {
-    await accounts.create({ userId: u.uid, signingKey: Buffer.from(u.raw).toString('base64url'), identityKey: '', identitySig: '', devices: [1], createdAt: now });
+    await accounts.create({
+      userId: u.uid,
+      signingKey: Buffer.from(u.raw).toString('base64url'),
+      identityKey: '',
+      identitySig: '',
+      devices: [1],
+      createdAt: now,
+    });
   }
 
   // One user's signature, verified by both libraries.
   const message = new TextEncoder().encode(connectMessage({ host: BENCH_HOST, uid: users[0]!.uid, dev: 1, ts: now, nonce: 'n' }));
   const signature = new Uint8Array(sign(null, message, users[0]!.privateKey));
   const key = users[0]!.raw;
-  if (!verifyEd25519(key, message, signature) || !nacl.sign.detached.verify(message, signature, key)) throw new Error('bench: signature does not verify');
+  if (!verifyEd25519(key, message, signature) || !nacl.sign.detached.verify(message, signature, key))
+    throw new Error('bench: signature does not verify');
   const verify = interleavedRates(
     options.seconds / 2,
     () => verifyEd25519(key, message, signature),
@@ -61,7 +69,14 @@ export async function measureAuth(options: { seconds: number }): Promise<AuthRes
     return Object.fromEntries(new URLSearchParams(connectQuery({ ...fields, sig })));
   });
   // No source address: the per-address buckets are DynamoDB round trips, measured elsewhere.
-  const ports = { accounts, nonces: new MemoryNonces(), rateLimiter: new MemoryRateLimiter(), clock: { now: () => now }, config: DEFAULT_CONFIG, logger: silentLogger };
+  const ports = {
+    accounts,
+    nonces: new MemoryNonces(),
+    rateLimiter: new MemoryRateLimiter(),
+    clock: { now: () => now },
+    config: DEFAULT_CONFIG,
+    logger: silentLogger,
+  };
   // authorizeConnect is async (its ports are); in-memory ports resolve at once, so time it in batches.
   const started = performance.now();
   let calls = 0;

@@ -48,7 +48,10 @@ export async function measureColdStarts(options: { runs: number; outDir: string 
       const name = contributor(input);
       byContributor.set(name, (byContributor.get(name) ?? 0) + bytesInOutput);
     }
-    const largest = [...byContributor].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([input, bytes]) => ({ input, bytes }));
+    const largest = [...byContributor]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([input, bytes]) => ({ input, bytes }));
     const times: number[] = [];
     for (let i = 0; i < options.runs; i++) times.push(await requireTime(outfile));
     results.push({ handler: spec.entry, bundleBytes: output.bytes, initMs: median(times), largest });
@@ -61,7 +64,8 @@ export async function awsSdkRequireMs(runs: number): Promise<number> {
   const modules = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-apigatewaymanagementapi', '@aws-sdk/client-secrets-manager'];
   const script = `const t=process.hrtime.bigint();${modules.map((m) => `require(${JSON.stringify(m)});`).join('')}process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(Number((await run(process.execPath, ['-e', script], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } })).stdout));
+  for (let i = 0; i < runs; i++)
+    times.push(Number((await run(process.execPath, ['-e', script], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } })).stdout));
   return median(times);
 }
 
@@ -72,7 +76,10 @@ export function contributor(input: string): string {
   if (nm < 0) return input.replace(/^(\.\.\/)+/, '');
   const scoped = parts[nm + 1]!.startsWith('@');
   const start = nm + (scoped ? 3 : 2);
-  const dirs = parts.slice(start, -1).filter((d) => d !== 'dist' && d !== 'lib' && d !== 'cjs' && d !== 'esm').slice(0, 2);
+  const dirs = parts
+    .slice(start, -1)
+    .filter((d) => d !== 'dist' && d !== 'lib' && d !== 'cjs' && d !== 'esm')
+    .slice(0, 2);
   return [...parts.slice(nm + 1, start), ...dirs].join('/');
 }
 

@@ -43,7 +43,12 @@ export interface CryptoResult {
   readonly dhRatchetStepMicros: number;
   /** The same for the replayed primitives: the floor the step could reach. */
   readonly dhRatchetStepPrimitivesMicros: number;
-  readonly raw: { readonly scalarMultPerSecond: number; readonly secretbox1kPerSecond: number; readonly hash1kPerSecond: number; readonly naclHash1kPerSecond: number };
+  readonly raw: {
+    readonly scalarMultPerSecond: number;
+    readonly secretbox1kPerSecond: number;
+    readonly hash1kPerSecond: number;
+    readonly naclHash1kPerSecond: number;
+  };
 }
 
 const MESSAGE_BYTES = 1024;
@@ -151,11 +156,19 @@ function record(op: () => unknown): Call[] {
     calls.push({ kind: 'hmac', bytes: fed.get(this) ?? 0 });
     return originalMac.digestInto.call(this, out);
   };
-  lib.scalarMult = Object.assign((n: Uint8Array, p: Uint8Array) => (calls.push({ kind: 'scalarMult' }), original.scalarMult(n, p)), original.scalarMult);
+  lib.scalarMult = Object.assign(
+    (n: Uint8Array, p: Uint8Array) => (calls.push({ kind: 'scalarMult' }), original.scalarMult(n, p)),
+    original.scalarMult,
+  );
   lib.secretbox = Object.assign(
     (m: Uint8Array, n: Uint8Array, k: Uint8Array) => (calls.push({ kind: 'secretbox', bytes: m.length }), original.secretbox(m, n, k)),
     original.secretbox,
-    { open: (c: Uint8Array, n: Uint8Array, k: Uint8Array) => (calls.push({ kind: 'secretboxOpen', bytes: c.length }), original.secretbox.open(c, n, k)) },
+    {
+      open: (c: Uint8Array, n: Uint8Array, k: Uint8Array) => (
+        calls.push({ kind: 'secretboxOpen', bytes: c.length }),
+        original.secretbox.open(c, n, k)
+      ),
+    },
   );
   lib.box.keyPair = Object.assign(() => (calls.push({ kind: 'keyPair' }), original.keyPair()), original.keyPair);
   try {
@@ -220,8 +233,16 @@ function rawRates(seconds: number): CryptoResult['raw'] {
   const m = nacl.randomBytes(MESSAGE_BYTES);
   const key = nacl.randomBytes(nacl.secretbox.keyLength);
   const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
-  const first = interleavedRates(seconds / 2, () => nacl.scalarMult(a.secretKey, b.publicKey), () => nacl.secretbox(m, nonce, key));
+  const first = interleavedRates(
+    seconds / 2,
+    () => nacl.scalarMult(a.secretKey, b.publicKey),
+    () => nacl.secretbox(m, nonce, key),
+  );
   // SHA-512 as the SDK's HMAC computes it (noble), beside tweetnacl's, which signing still uses.
-  const hash = interleavedRates(seconds / 2, () => sha512(m), () => nacl.hash(m));
+  const hash = interleavedRates(
+    seconds / 2,
+    () => sha512(m),
+    () => nacl.hash(m),
+  );
   return { scalarMultPerSecond: first.a, secretbox1kPerSecond: first.b, hash1kPerSecond: hash.a, naclHash1kPerSecond: hash.b };
 }

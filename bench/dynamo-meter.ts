@@ -26,7 +26,14 @@ const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem']);
 /** Operations that accept ReturnConsumedCapacity. */
 const METERED = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 
-export const emptyUsage = (): DynamoUsage => ({ requests: 0, readUnits: 0, writeUnits: 0, conditionalFailures: 0, byOperation: {}, unitsByOperation: {} });
+export const emptyUsage = (): DynamoUsage => ({
+  requests: 0,
+  readUnits: 0,
+  writeUnits: 0,
+  conditionalFailures: 0,
+  byOperation: {},
+  unitsByOperation: {},
+});
 
 export function addUsage(into: DynamoUsage, from: DynamoUsage): DynamoUsage {
   into.requests += from.requests;

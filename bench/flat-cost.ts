@@ -146,7 +146,9 @@ async function broadcastCost(m: MeteredStack, broadcasts: number): Promise<PerMe
       let start: Record<string, AttributeValue> | undefined;
       const ids: string[] = [];
       do {
-        const page = await db.send(new ScanCommand({ TableName: m.stack.tables.connections, ProjectionExpression: 'connectionId', ExclusiveStartKey: start }));
+        const page = await db.send(
+          new ScanCommand({ TableName: m.stack.tables.connections, ProjectionExpression: 'connectionId', ExclusiveStartKey: start }),
+        );
         for (const item of page.Items ?? []) ids.push(item.connectionId!.S!);
         start = page.LastEvaluatedKey;
       } while (start);

@@ -14,7 +14,10 @@ export function interleavedRates(seconds: number, a: () => unknown, b: () => unk
   const totals = { a: { calls: 0, ms: 0 }, b: { calls: 0, ms: 0 } };
   const deadline = performance.now() + seconds * 1000;
   while (performance.now() < deadline) {
-    for (const [name, op] of [['a', a], ['b', b]] as const) {
+    for (const [name, op] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
       const started = performance.now();
       const until = started + sliceMs;
       let calls = 0;
@@ -45,7 +48,10 @@ export function round(n: number, digits = 1): number {
 }
 
 export function median(values: readonly number[]): number {
-  return quantile([...values].sort((x, y) => x - y), 0.5);
+  return quantile(
+    [...values].sort((x, y) => x - y),
+    0.5,
+  );
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -11,7 +11,8 @@ export class RouteTimer {
   readonly durations = new Map<string, number[]>();
 
   constructor(stack: LocalStack) {
-    const options = (stack.gateway as unknown as { options: { routes: Map<string, Integration>; authorizer: (e: unknown) => Promise<unknown> } }).options;
+    const options = (stack.gateway as unknown as { options: { routes: Map<string, Integration>; authorizer: (e: unknown) => Promise<unknown> } })
+      .options;
     for (const [key, integration] of options.routes) {
       options.routes.set(key, { returnsResponse: integration.returnsResponse, invoke: (event) => this.time(key, () => integration.invoke(event)) });
     }

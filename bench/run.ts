@@ -37,7 +37,13 @@ async function main(): Promise<void> {
     : { crypto: 12, auth: 6, storage: 5, clients: [2, 20, 200], deliverySeconds: 4, idle: [10, 100, 1000], messages: 50, broadcasts: 3, coldRuns: 5 };
   const t0 = performance.now();
   const lap = (name: string) => console.log(`  (${name} done at ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  const machine = { node: process.version, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', platform: process.platform, memoryBytes: totalmem() };
+  const machine = {
+    node: process.version,
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    platform: process.platform,
+    memoryBytes: totalmem(),
+  };
   console.log(`ebb bench (${quick ? 'quick' : 'full'}): node ${machine.node}, ${machine.cores} cores, ${machine.cpu}`);
 
   // 1. SDK crypto
@@ -48,7 +54,9 @@ async function main(): Promise<void> {
     'steady chain, 1 KiB encrypt + decrypt': { ...cryptoRow(crypto.steadyChain), goal: `≥ ${Goals.steadyChainRatio}` },
     '1 KiB message with a DH-ratchet step': cryptoRow(crypto.ratchetStepMessage),
   });
-  console.log(`   DH-ratchet step adds ${crypto.dhRatchetStepMicros.toFixed(0)} µs (its primitives: ${crypto.dhRatchetStepPrimitivesMicros.toFixed(0)} µs); raw scalarMult ${crypto.raw.scalarMultPerSecond.toFixed(0)}/s, secretbox 1 KiB ${crypto.raw.secretbox1kPerSecond.toFixed(0)}/s, SHA-512 1 KiB ${crypto.raw.hash1kPerSecond.toFixed(0)}/s (noble; tweetnacl's ${crypto.raw.naclHash1kPerSecond.toFixed(0)}/s)`);
+  console.log(
+    `   DH-ratchet step adds ${crypto.dhRatchetStepMicros.toFixed(0)} µs (its primitives: ${crypto.dhRatchetStepPrimitivesMicros.toFixed(0)} µs); raw scalarMult ${crypto.raw.scalarMultPerSecond.toFixed(0)}/s, secretbox 1 KiB ${crypto.raw.secretbox1kPerSecond.toFixed(0)}/s, SHA-512 1 KiB ${crypto.raw.hash1kPerSecond.toFixed(0)}/s (noble; tweetnacl's ${crypto.raw.naclHash1kPerSecond.toFixed(0)}/s)`,
+  );
   lap('crypto');
 
   // 2. Connect authentication
@@ -56,7 +64,10 @@ async function main(): Promise<void> {
   console.log('\n2. Connect authentication');
   console.table({
     'verifyEd25519 (node:crypto)': { 'ops/s': auth.nodeVerifyPerSecond.toFixed(0), 'vs nacl verify': auth.nodeVsNacl.toFixed(1) },
-    'authorizeConnect minus DynamoDB': { 'ops/s': auth.authorizeConnectPerSecond.toFixed(0), 'vs nacl verify': auth.authorizeVsNaclVerify.toFixed(1) },
+    'authorizeConnect minus DynamoDB': {
+      'ops/s': auth.authorizeConnectPerSecond.toFixed(0),
+      'vs nacl verify': auth.authorizeVsNaclVerify.toFixed(1),
+    },
     'nacl.sign.detached.verify': { 'ops/s': auth.naclVerifyPerSecond.toFixed(0), 'vs nacl verify': '1' },
   });
   lap('auth');
@@ -113,10 +124,14 @@ async function main(): Promise<void> {
   const offline = operationsOf(flat.offline, memoryMb);
   const ack = ackCostsOf(flat.online, memoryMb);
   const sendShare = withoutAck(flat.online, memoryMb);
-  const ackBatching = Object.fromEntries([1, 10, 100].map((k) => [k, dollarsPerMillion(addOperations(sendShare, ackOperations(ack, k, memoryMb)), Prices)]));
+  const ackBatching = Object.fromEntries(
+    [1, 10, 100].map((k) => [k, dollarsPerMillion(addOperations(sendShare, ackOperations(ack, k, memoryMb)), Prices)]),
+  );
   const costOnline = dollarsPerMillion(online, Prices);
   const costOffline = dollarsPerMillion(offline, Prices);
-  console.log(`\n5. Dollars per million 1 KiB messages (us-east-1 list prices, Lambda arm64 ${memoryMb} MB, handler durations measured locally; goal ≤ $${Goals.dollarsPerMillion})`);
+  console.log(
+    `\n5. Dollars per million 1 KiB messages (us-east-1 list prices, Lambda arm64 ${memoryMb} MB, handler durations measured locally; goal ≤ $${Goals.dollarsPerMillion})`,
+  );
   console.table({
     'online → online (acks as the SDK sent them)': costRow(costOnline),
     'to an offline user (queued, fetched, acked)': costRow(costOffline),
@@ -130,19 +145,27 @@ async function main(): Promise<void> {
   // 6. Cold start
   const cold = await measureColdStarts({ runs: plan.coldRuns, outDir: join(__dirname, '.tmp', 'bundles') });
   const sdkMs = await awsSdkRequireMs(plan.coldRuns);
-  console.log(`\n6. Handler bundles and cold init (goal ≤ ${Goals.bundleBytes / 1024} KB, ≤ ${Goals.coldInitMs} ms; requiring the AWS SDK clients alone: ${sdkMs.toFixed(0)} ms)`);
+  console.log(
+    `\n6. Handler bundles and cold init (goal ≤ ${Goals.bundleBytes / 1024} KB, ≤ ${Goals.coldInitMs} ms; requiring the AWS SDK clients alone: ${sdkMs.toFixed(0)} ms)`,
+  );
   console.table(
     Object.fromEntries(
       cold.map((h) => [
         h.handler,
-        { KB: (h.bundleBytes / 1024).toFixed(1), 'init ms': h.initMs.toFixed(0), largest: h.largest.map((l) => `${l.input} ${(l.bytes / 1024).toFixed(1)}K`).join(', ') },
+        {
+          KB: (h.bundleBytes / 1024).toFixed(1),
+          'init ms': h.initMs.toFixed(0),
+          largest: h.largest.map((l) => `${l.input} ${(l.bytes / 1024).toFixed(1)}K`).join(', '),
+        },
       ]),
     ),
   );
   lap('cold start');
 
   const browser = await measureBrowserBundle();
-  console.log(`\n   SDK browser bundle: ${(browser.minifiedBytes / 1024).toFixed(1)} KB minified, ${(browser.gzippedBytes / 1024).toFixed(1)} KB gzipped`);
+  console.log(
+    `\n   SDK browser bundle: ${(browser.minifiedBytes / 1024).toFixed(1)} KB minified, ${(browser.gzippedBytes / 1024).toFixed(1)} KB gzipped`,
+  );
 
   const results = {
     date: new Date().toISOString(),
@@ -169,11 +192,22 @@ async function main(): Promise<void> {
       opsNormalisedBound: round(storage.perSecond / d.dynamoRequestsPerMessage),
       ratioToOpsNormalisedBound: round((d.maxPerSecond * d.dynamoRequestsPerMessage) / storage.perSecond, 3),
       peakRssMB: round(d.peakRssBytes / 2 ** 20),
-      points: d.points.map((p) => ({ ...p, deliveredPerSecond: round(p.deliveredPerSecond), offeredPerSecond: p.offeredPerSecond === null ? null : round(p.offeredPerSecond), p50: round(p.p50), p95: round(p.p95), p99: round(p.p99) })),
+      points: d.points.map((p) => ({
+        ...p,
+        deliveredPerSecond: round(p.deliveredPerSecond),
+        offeredPerSecond: p.offeredPerSecond === null ? null : round(p.offeredPerSecond),
+        p50: round(p.p50),
+        p95: round(p.p95),
+        p99: round(p.p99),
+      })),
     })),
     flatCost: {
       ebb: flat.ebb.map((e) => ({ idle: e.idle, perMessage: mapValues(e.perMessage, (v) => round(v, 2)) })),
-      scanBroadcast: flat.scanBroadcast.map((e) => ({ idle: e.idle, connections: e.connections, perMessage: mapValues(e.perMessage, (v) => round(v, 2)) })),
+      scanBroadcast: flat.scanBroadcast.map((e) => ({
+        idle: e.idle,
+        connections: e.connections,
+        perMessage: mapValues(e.perMessage, (v) => round(v, 2)),
+      })),
       byRoute: { online: routeTable(flat.online), offline: routeTable(flat.offline) },
     },
     cost: {
@@ -195,8 +229,17 @@ async function main(): Promise<void> {
 }
 
 type Figure = ReturnType<typeof measureCrypto>['steadyChain'];
-const cryptoRow = (f: Figure) => ({ 'ops/s': f.perSecond.toFixed(0), 'primitives ops/s': f.primitivesPerSecond.toFixed(0), ratio: f.ratio.toFixed(3) });
-const cryptoJson = (f: Figure) => ({ perSecond: round(f.perSecond), primitivesPerSecond: round(f.primitivesPerSecond), ratio: round(f.ratio, 3), calls: f.calls });
+const cryptoRow = (f: Figure) => ({
+  'ops/s': f.perSecond.toFixed(0),
+  'primitives ops/s': f.primitivesPerSecond.toFixed(0),
+  ratio: f.ratio.toFixed(3),
+});
+const cryptoJson = (f: Figure) => ({
+  perSecond: round(f.perSecond),
+  primitivesPerSecond: round(f.primitivesPerSecond),
+  ratio: round(f.ratio, 3),
+  calls: f.calls,
+});
 
 function perMessageRow(p: { dynamoRequests: number; readUnits: number; writeUnits: number; apiGatewayUnits: number; lambdaInvocations: number }) {
   return {
@@ -220,7 +263,9 @@ const costRow = (c: ReturnType<typeof dollarsPerMillion>) => ({
 function operationsOf(c: Counted & { messages: number }, memoryMb: number): MessageOperations {
   return {
     apiGatewayUnits: c.gateway.billedUnits / c.messages,
-    invocations: [...c.invocations].filter(([, n]) => n > 0).map(([route, n]) => ({ route, perMessage: n / c.messages, durationMs: median(c.durations.get(route) ?? [0]) })),
+    invocations: [...c.invocations]
+      .filter(([, n]) => n > 0)
+      .map(([route, n]) => ({ route, perMessage: n / c.messages, durationMs: median(c.durations.get(route) ?? [0]) })),
     memoryMb,
     readUnits: c.dynamo.readUnits / c.messages,
     writeUnits: c.dynamo.writeUnits / c.messages,
@@ -260,20 +305,22 @@ function withoutAck(c: Counted & { messages: number }, memoryMb: number): Messag
 
 function routeTable(c: Counted & { messages: number }) {
   return Object.fromEntries(
-    [...c.invocations].filter(([, n]) => n > 0).map(([route, n]) => {
-      const u = c.dynamoByRoute.get(route);
-      return [
-        route,
-        {
-          invocationsPerMessage: round(n / c.messages, 3),
-          medianMs: round(median(c.durations.get(route) ?? [NaN]), 2),
-          dynamoRequestsPerMessage: round((u?.requests ?? 0) / c.messages, 2),
-          readUnitsPerMessage: round((u?.readUnits ?? 0) / c.messages, 2),
-          writeUnitsPerMessage: round((u?.writeUnits ?? 0) / c.messages, 2),
-          byOperation: mapValues(u?.byOperation ?? {}, (v) => round(v / c.messages, 2)),
-        },
-      ];
-    }),
+    [...c.invocations]
+      .filter(([, n]) => n > 0)
+      .map(([route, n]) => {
+        const u = c.dynamoByRoute.get(route);
+        return [
+          route,
+          {
+            invocationsPerMessage: round(n / c.messages, 3),
+            medianMs: round(median(c.durations.get(route) ?? [NaN]), 2),
+            dynamoRequestsPerMessage: round((u?.requests ?? 0) / c.messages, 2),
+            readUnitsPerMessage: round((u?.readUnits ?? 0) / c.messages, 2),
+            writeUnitsPerMessage: round((u?.writeUnits ?? 0) / c.messages, 2),
+            byOperation: mapValues(u?.byOperation ?? {}, (v) => round(v / c.messages, 2)),
+          },
+        ];
+      }),
   );
 }
 

@@ -36,7 +36,12 @@ export async function measurePutItem(options: { seconds: number; concurrency: nu
           await dynamo.client.send(
             new PutItemCommand({
               TableName: 'bench-queue',
-              Item: { rcpt: { S: `user${worker}#1` }, sk: { S: `m#${String(n).padStart(13, '0')}` }, ct: { B: body }, expiresAt: { N: '9999999999' } },
+              Item: {
+                rcpt: { S: `user${worker}#1` },
+                sk: { S: `m#${String(n).padStart(13, '0')}` },
+                ct: { B: body },
+                expiresAt: { N: '9999999999' },
+              },
             }),
           );
         }

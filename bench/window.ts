@@ -22,13 +22,17 @@ export function openWindow(m: MeteredStack): () => Counted {
     const now = m.dynamo.snapshot();
     const byRoute = new Map<string, DynamoUsage>();
     for (const [route, usage] of now.byRoute) {
-      const d = diffUsage(usage, dynamo.byRoute.get(route) ?? { requests: 0, readUnits: 0, writeUnits: 0, conditionalFailures: 0, byOperation: {}, unitsByOperation: {} });
+      const d = diffUsage(
+        usage,
+        dynamo.byRoute.get(route) ?? { requests: 0, readUnits: 0, writeUnits: 0, conditionalFailures: 0, byOperation: {}, unitsByOperation: {} },
+      );
       if (d.requests > 0) byRoute.set(route, d);
     }
     const calls = new Map<string, number>();
     for (const [route, n] of meter.invocations) if (n - (invocations.get(route) ?? 0) > 0) calls.set(route, n - (invocations.get(route) ?? 0));
     const durations = new Map<string, number[]>();
-    for (const [route, list] of m.timer.durations) if (list.length > (durationCounts.get(route) ?? 0)) durations.set(route, list.slice(durationCounts.get(route) ?? 0));
+    for (const [route, list] of m.timer.durations)
+      if (list.length > (durationCounts.get(route) ?? 0)) durations.set(route, list.slice(durationCounts.get(route) ?? 0));
     return {
       dynamo: diffUsage(now.total, dynamo.total),
       dynamoByRoute: byRoute,

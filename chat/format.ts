@@ -35,7 +35,10 @@ const PHASE_TEXT: Readonly<Record<Phase, string>> = {
  * One banner line for a service notice or a status that is not plain `open`: the phase, the next date
  * of the schedule and the operator's message and link (escaped: they are printed to a terminal).
  */
-export function sunsetBanner(status: Pick<ServiceNotice, 'phase' | 'schedule'> & Partial<Pick<ServiceNotice, 'daysUntilShutdown'>>, nowMs: number): string {
+export function sunsetBanner(
+  status: Pick<ServiceNotice, 'phase' | 'schedule'> & Partial<Pick<ServiceNotice, 'daysUntilShutdown'>>,
+  nowMs: number,
+): string {
   const { phase, schedule } = status;
   const parts = [PHASE_TEXT[phase]];
   const ahead = (at: number | null): at is number => at !== null && at > nowMs;

@@ -39,7 +39,9 @@ export class ReceivedMessages {
     if (message.expiresAt) notes.push(`expires ${relativeTime(message.expiresAt.getTime(), this.now())}`);
     if (message.burnAfterReadingSeconds !== undefined) notes.push(`burns ${duration(message.burnAfterReadingSeconds)} after reading`);
     const text = message.text !== undefined ? printable(message.text) : `(${message.body.length} bytes that are not text)`;
-    this.print(`${clock(message.sentAt.getTime())} <${this.label(message.from)}> ${text}  #${number}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);
+    this.print(
+      `${clock(message.sentAt.getTime())} <${this.label(message.from)}> ${text}  #${number}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
+    );
     if (message.expiresAt) this.alarms.at(message.expiresAt.getTime(), () => this.remove(number, 'expired'));
     // Printing it is reading it: the burn countdown starts now.
     if (message.burnAfterReadingSeconds !== undefined) {

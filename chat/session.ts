@@ -31,7 +31,7 @@ export const HELP = [
   '/expire SECONDS | off     next messages expire this long after sending',
   '/burn SECONDS | off       next messages are deleted this long after the peer reads them',
   '/safety [USER]            safety number with the current conversation (or USER): compare it in person',
-  '/accept [USER]            trust a peer\'s new identity key after comparing safety numbers',
+  "/accept [USER]            trust a peer's new identity key after comparing safety numbers",
   '/report N REASON          report received message #N to the operator (reveals its content to them)',
   '/export FILE              write an encrypted archive of this account (asks for a passphrase)',
   '/quit                     leave',
@@ -56,7 +56,11 @@ export class ChatSession {
     private readonly options: ChatSessionOptions,
     private readonly now: () => number,
   ) {
-    this.received = new ReceivedMessages(now, (userId) => this.label(userId), (text) => this.print(text));
+    this.received = new ReceivedMessages(
+      now,
+      (userId) => this.label(userId),
+      (text) => this.print(text),
+    );
   }
 
   /**
@@ -137,7 +141,11 @@ export class ChatSession {
       // Unreachable or timed out: a chat that can neither send nor receive ends, and the command fails.
       if (!EbbError.is(err)) throw err;
       if (err.code === 'INTERNAL') {
-        throw new EbbError('INTERNAL', `could not connect: ${err.message}`, { retryable: err.retryable, cause: err, ...(err.reason && { reason: err.reason }) });
+        throw new EbbError('INTERNAL', `could not connect: ${err.message}`, {
+          retryable: err.retryable,
+          cause: err,
+          ...(err.reason && { reason: err.reason }),
+        });
       }
       // A refusal by policy keeps the socket open for status and notices.
       this.print(`could not connect: ${failure(err)}`);
@@ -270,7 +278,9 @@ export class ChatSession {
       if (which === 'expire') this.expiresInSeconds = seconds;
       else this.burnAfterReadingSeconds = seconds;
     }
-    this.print(seconds === undefined ? `next messages do not ${which}` : `next messages ${which} ${duration(seconds)} ${after} (/${which} off to stop)`);
+    this.print(
+      seconds === undefined ? `next messages do not ${which}` : `next messages ${which} ${duration(seconds)} ${after} (/${which} off to stop)`,
+    );
   }
 
   /** Starts sending; its state line is updated when the service has stored the message or refused it. */

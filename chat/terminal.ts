@@ -72,7 +72,14 @@ export class Terminal implements ChatOutput {
     const serial = this.write(text);
     return (next) => {
       const columns = this.streams.output.columns ?? 0;
-      if (!this.tty || this.closed || serial !== this.written || !fitsOneRow(text, columns) || !fitsOneRow(next, columns) || this.rl.getCursorPos().rows > 0) {
+      if (
+        !this.tty ||
+        this.closed ||
+        serial !== this.written ||
+        !fitsOneRow(text, columns) ||
+        !fitsOneRow(next, columns) ||
+        this.rl.getCursorPos().rows > 0
+      ) {
         this.write(next);
         return;
       }

@@ -30,7 +30,8 @@ export class ApiGatewayLogRole extends Construct {
     this.role.applyRemovalPolicy(removalPolicy);
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason: 'The AWS-documented policy for the account-wide API Gateway logging role: it serves every API in the account and region, so it cannot be scoped to this stack\'s log groups.',
+      reason:
+        "The AWS-documented policy for the account-wide API Gateway logging role: it serves every API in the account and region, so it cannot be scoped to this stack's log groups.",
     });
     const account = new CfnAccount(this, 'Account', { cloudWatchRoleArn: this.role.roleArn });
     account.applyRemovalPolicy(removalPolicy);

@@ -110,9 +110,15 @@ export class EbbStack extends Stack {
       description: 'Secrets Manager secret holding the franking keyring; rotate with `ebb-admin franking rotate`',
     });
     if (this.monitoring.alarmTopic) {
-      new CfnOutput(this, StackOutputs.alarmTopicArn, { value: this.monitoring.alarmTopic.topicArn, description: 'SNS topic every alarm notifies: subscribe to it' });
+      new CfnOutput(this, StackOutputs.alarmTopicArn, {
+        value: this.monitoring.alarmTopic.topicArn,
+        description: 'SNS topic every alarm notifies: subscribe to it',
+      });
     }
-    new CfnOutput(this, StackOutputs.dashboardName, { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of this deployment' });
+    new CfnOutput(this, StackOutputs.dashboardName, {
+      value: this.monitoring.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of this deployment',
+    });
   }
 }
 

@@ -149,11 +149,13 @@ export class EbbHandlerFunction extends Construct {
     Validations.of(this.function).acknowledge(
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'The AWS-documented minimum for a Lambda to write its own logs; everything else the function may do is granted inline, per action and resource.',
+        reason:
+          'The AWS-documented minimum for a Lambda to write its own logs; everything else the function may do is granted inline, per action and resource.',
       },
       {
         id: 'AwsSolutions-L1',
-        reason: 'Pinned to Node.js 22, a supported LTS runtime that the bundles target (esbuild `node22`); moving to a newer runtime is a deliberate, tested upgrade.',
+        reason:
+          'Pinned to Node.js 22, a supported LTS runtime that the bundles target (esbuild `node22`); moving to a newer runtime is a deliberate, tested upgrade.',
       },
     );
   }

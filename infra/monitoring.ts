@@ -113,20 +113,41 @@ export class EbbMonitoring extends Construct {
     for (const entry of entries) {
       const fn = props.functions[entry]!;
       const threshold = entry === props.authorizerEntry ? authorizerErrorThreshold : functionErrorThreshold;
-      alarm(`${pascal(entry)}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), threshold, `ebb ${entry} Lambda: ${threshold}+ errors (exceptions or timeouts) in 5 minutes`);
-      alarm(`${pascal(entry)}Throttles`, fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }), 1, `ebb ${entry} Lambda: invocations throttled (account concurrency exhausted)`);
+      alarm(
+        `${pascal(entry)}Errors`,
+        fn.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        threshold,
+        `ebb ${entry} Lambda: ${threshold}+ errors (exceptions or timeouts) in 5 minutes`,
+      );
+      alarm(
+        `${pascal(entry)}Throttles`,
+        fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
+        1,
+        `ebb ${entry} Lambda: invocations throttled (account concurrency exhausted)`,
+      );
     }
     const tableKeys = Object.keys(props.tables) as TableKey[];
     for (const key of tableKeys) {
       alarm(`${pascal(key)}TableThrottles`, throttleEvents(props.tables[key], key), 1, `ebb ${key} table: reads or writes throttled by DynamoDB`);
     }
-    alarm('ApiIntegrationErrors', props.stage.metric('IntegrationError', { period: PERIOD, statistic: 'Sum' }), apiErrorThreshold, `ebb WebSocket API: ${apiErrorThreshold}+ integration errors (4XX/5XX from a handler) in 5 minutes`);
-    alarm('ApiExecutionErrors', props.stage.metric('ExecutionError', { period: PERIOD, statistic: 'Sum' }), apiErrorThreshold, `ebb WebSocket API: ${apiErrorThreshold}+ errors calling handlers in 5 minutes`);
+    alarm(
+      'ApiIntegrationErrors',
+      props.stage.metric('IntegrationError', { period: PERIOD, statistic: 'Sum' }),
+      apiErrorThreshold,
+      `ebb WebSocket API: ${apiErrorThreshold}+ integration errors (4XX/5XX from a handler) in 5 minutes`,
+    );
+    alarm(
+      'ApiExecutionErrors',
+      props.stage.metric('ExecutionError', { period: PERIOD, statistic: 'Sum' }),
+      apiErrorThreshold,
+      `ebb WebSocket API: ${apiErrorThreshold}+ errors calling handlers in 5 minutes`,
+    );
     this.alarms = alarms;
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     const stageMetric = (name: string, statistic = 'Sum') => props.stage.metric(name, { period: PERIOD, statistic, label: name });
-    const perFunction = (metric: (fn: lambda.IFunction) => cloudwatch.Metric) => entries.map((entry) => metric(props.functions[entry]!).with({ label: entry }));
+    const perFunction = (metric: (fn: lambda.IFunction) => cloudwatch.Metric) =>
+      entries.map((entry) => metric(props.functions[entry]!).with({ label: entry }));
     const perTable = (metric: (table: dynamodb.ITable, key: TableKey) => cloudwatch.Metric | cloudwatch.MathExpression) =>
       tableKeys.map((key) => metric(props.tables[key], key).with({ label: key }));
     const graph = (title: string, left: cloudwatch.IMetric[]) => new cloudwatch.GraphWidget({ title, left, width: 8, height: 6 });
@@ -136,13 +157,28 @@ export class EbbMonitoring extends Construct {
       graph('Integration latency p99 (ms)', [stageMetric('IntegrationLatency', 'p99')]),
     );
     this.dashboard.addWidgets(
-      graph('Handler duration p99 (ms)', perFunction((fn) => fn.metricDuration({ period: PERIOD, statistic: 'p99' }))),
-      graph('Handler errors', perFunction((fn) => fn.metricErrors({ period: PERIOD, statistic: 'Sum' }))),
-      graph('Handler throttles', perFunction((fn) => fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }))),
+      graph(
+        'Handler duration p99 (ms)',
+        perFunction((fn) => fn.metricDuration({ period: PERIOD, statistic: 'p99' })),
+      ),
+      graph(
+        'Handler errors',
+        perFunction((fn) => fn.metricErrors({ period: PERIOD, statistic: 'Sum' })),
+      ),
+      graph(
+        'Handler throttles',
+        perFunction((fn) => fn.metricThrottles({ period: PERIOD, statistic: 'Sum' })),
+      ),
     );
     this.dashboard.addWidgets(
-      graph('DynamoDB consumed read capacity', perTable((table) => table.metricConsumedReadCapacityUnits({ period: PERIOD, statistic: 'Sum' }))),
-      graph('DynamoDB consumed write capacity', perTable((table) => table.metricConsumedWriteCapacityUnits({ period: PERIOD, statistic: 'Sum' }))),
+      graph(
+        'DynamoDB consumed read capacity',
+        perTable((table) => table.metricConsumedReadCapacityUnits({ period: PERIOD, statistic: 'Sum' })),
+      ),
+      graph(
+        'DynamoDB consumed write capacity',
+        perTable((table) => table.metricConsumedWriteCapacityUnits({ period: PERIOD, statistic: 'Sum' })),
+      ),
       graph('DynamoDB throttled reads and writes', perTable(throttleEvents)),
     );
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 4 }));
@@ -164,7 +200,9 @@ function alarmTopic(scope: Construct): sns.Topic {
       resources: [topic.topicArn],
       conditions: {
         StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        ArnLike: {
+          'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        },
       },
     }),
   );

@@ -113,7 +113,8 @@ export class EbbSunsetSchedules extends Construct {
     const { sunset } = resolveConfig(props.config);
     const spec = props.handler ?? ScheduledHandlers.find((candidate) => candidate.entry === 'lifecycle');
     if (!spec) throw invalid(this, 'lambdas/routes.ts has no scheduled handler named lifecycle');
-    if (spec.routeKey !== undefined) throw invalid(this, `handler ${spec.entry} has route key "${spec.routeKey}": a scheduled handler is reached by no client`);
+    if (spec.routeKey !== undefined)
+      throw invalid(this, `handler ${spec.entry} has route key "${spec.routeKey}": a scheduled handler is reached by no client`);
     const now = props.now ?? new Date();
     if (Number.isNaN(now.getTime())) throw invalid(this, 'now must be a valid date');
 
@@ -155,7 +156,8 @@ export class EbbSunsetSchedules extends Construct {
     });
     Validations.of(this.schedulerRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.function.node.defaultChild as CfnElement)}.Arn>:*]`,
-      reason: 'The LambdaInvoke target grants lambda:InvokeFunction on the lifecycle function and its versions (`:*`); the role can invoke nothing else.',
+      reason:
+        'The LambdaInvoke target grants lambda:InvokeFunction on the lifecycle function and its versions (`:*`); the role can invoke nothing else.',
     });
     const target = (task: LifecycleTask) =>
       new LambdaInvoke(this.function, { role: this.schedulerRole, input: ScheduleTargetInput.fromObject({ task }) });

@@ -17,7 +17,6 @@ import type { EbbFrankingKeyring } from './franking-keyring';
 import { EbbHandlerFunction } from './handler-function';
 import { invalid, requireNumber, requireWholeNumber } from './validate';
 
-
 export interface EbbWebSocketApiOptions {
   /**
    * The Lambdas to create: exactly one without a route key (the `$connect` authorizer), one per route.
@@ -192,7 +191,7 @@ export function grantConnectionManagement(stage: apigwv2.WebSocketStage, fn: lam
   const apiLogicalId = Stack.of(stage).getLogicalId(stage.api.node.defaultChild as CfnElement);
   Validations.of(fn).acknowledge({
     id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/*/@connections/*]`,
-    reason: 'Connection ids are only known at runtime; the grant is ManageConnections on this API stage\'s @connections only.',
+    reason: "Connection ids are only known at runtime; the grant is ManageConnections on this API stage's @connections only.",
   });
 }
 

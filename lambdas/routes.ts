@@ -35,7 +35,13 @@ export const Handlers: readonly HandlerSpec[] = [
   { entry: 'default', routeKey: '$default', tables: {}, manageConnections: true, returnsResponse: true },
   { entry: 'hello', routeKey: 'hello', tables: ACCOUNT_READ, manageConnections: true, returnsResponse: true },
   { entry: 'status', routeKey: 'status', tables: {}, manageConnections: true, returnsResponse: true },
-  { entry: 'register', routeKey: 'register', tables: { accounts: ['GetItem', 'PutItem', 'UpdateItem'], ...RATE_LIMIT }, manageConnections: true, returnsResponse: true },
+  {
+    entry: 'register',
+    routeKey: 'register',
+    tables: { accounts: ['GetItem', 'PutItem', 'UpdateItem'], ...RATE_LIMIT },
+    manageConnections: true,
+    returnsResponse: true,
+  },
   {
     entry: 'keys-publish',
     routeKey: 'keys.publish',
@@ -44,7 +50,13 @@ export const Handlers: readonly HandlerSpec[] = [
     manageConnections: true,
     returnsResponse: true,
   },
-  { entry: 'keys-count', routeKey: 'keys.count', tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query'] }, manageConnections: true, returnsResponse: true },
+  {
+    entry: 'keys-count',
+    routeKey: 'keys.count',
+    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'Query'] },
+    manageConnections: true,
+    returnsResponse: true,
+  },
   {
     entry: 'keys-bundle',
     routeKey: 'keys.bundle',
@@ -56,7 +68,12 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'send',
     routeKey: 'send',
-    tables: { accounts: ['BatchGetItem'], queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'], connections: ['Query', 'DeleteItem'], ...RATE_LIMIT },
+    tables: {
+      accounts: ['BatchGetItem'],
+      queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
+      connections: ['Query', 'DeleteItem'],
+      ...RATE_LIMIT,
+    },
     manageConnections: true,
     returnsResponse: true,
     frankingKeys: true,

@@ -251,7 +251,15 @@ export class WebSocketGateway {
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) =>
-        this.accept({ id: connectionId, socket: ws, authorizer, connectedAt, sourceIp, userAgent: req.headers['user-agent'] ?? '', lastActiveAt: connectedAt }),
+        this.accept({
+          id: connectionId,
+          socket: ws,
+          authorizer,
+          connectedAt,
+          sourceIp,
+          userAgent: req.headers['user-agent'] ?? '',
+          lastActiveAt: connectedAt,
+        }),
       );
     } catch {
       refuse(500, 'Internal Server Error');
@@ -433,7 +441,15 @@ function parseTarget(target: string | undefined): URL | undefined {
 /** The error shapes API Gateway's management API uses, which the AWS SDK maps to exception classes. */
 function managementError(res: ServerResponse, status: number): void {
   const type =
-    status === 410 ? 'GoneException' : status === 413 ? 'PayloadTooLargeException' : status === 429 ? 'LimitExceededException' : status === 403 ? 'ForbiddenException' : 'InternalServerErrorException';
+    status === 410
+      ? 'GoneException'
+      : status === 413
+        ? 'PayloadTooLargeException'
+        : status === 429
+          ? 'LimitExceededException'
+          : status === 403
+            ? 'ForbiddenException'
+            : 'InternalServerErrorException';
   res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-ErrorType': type });
   res.end(JSON.stringify({ message: type }));
 }

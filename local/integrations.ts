@@ -54,7 +54,10 @@ const MODULES: Record<string, RouteModule> = {
  * Every route of `manifest`, each with its own ports, which `portsOf` builds from the entry and the module's
  * `adapters` as the route's Lambda would (the authorizer and scheduled handlers are wired separately).
  */
-export function integrations(manifest: readonly HandlerSpec[], portsOf: (spec: HandlerSpec, adapters: PortAdapters) => Ports): Map<string, Integration> {
+export function integrations(
+  manifest: readonly HandlerSpec[],
+  portsOf: (spec: HandlerSpec, adapters: PortAdapters) => Ports,
+): Map<string, Integration> {
   const routes = new Map<string, Integration>();
   for (const spec of manifest) {
     if (spec.routeKey === undefined) continue;

@@ -8,12 +8,14 @@ export { ConfigError, DEFAULT_CONFIG } from './config-defaults';
 /** `context.ebb` in cdk.json (ARCH §3.1): read by infra at synth, by the local stack and by every Lambda. */
 
 const isoUtc = z.nullable(
-  z.string().check(
-    z.refine(
-      (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/.test(s) && !Number.isNaN(Date.parse(s)),
-      'must be an ISO-8601 UTC date like 2027-01-31T00:00:00Z',
+  z
+    .string()
+    .check(
+      z.refine(
+        (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/.test(s) && !Number.isNaN(Date.parse(s)),
+        'must be an ISO-8601 UTC date like 2027-01-31T00:00:00Z',
+      ),
     ),
-  ),
 );
 
 const perMinute = z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000));

@@ -12,7 +12,10 @@ export const base64url = z.string().check(z.regex(BASE64URL_PATTERN, 'must be ba
 /** base64url of exactly `n` bytes. */
 export function bytes(n: number) {
   const chars = Math.ceil((n * 4) / 3);
-  return base64url.check(z.length(chars), z.refine((s) => base64UrlByteLength(s) === n, `must encode ${n} bytes`));
+  return base64url.check(
+    z.length(chars),
+    z.refine((s) => base64UrlByteLength(s) === n, `must encode ${n} bytes`),
+  );
 }
 
 export const Rid = z.string().check(z.minLength(1), z.maxLength(64));

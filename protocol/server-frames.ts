@@ -24,7 +24,12 @@ export const Schedule = z.object({
   message: z.nullable(z.string()),
 });
 
-export const ServiceLimits = z.object({ maxCiphertextBytes: Positive, retentionDays: Positive, maxDevicesPerSend: Positive, maxFrameBytes: Positive });
+export const ServiceLimits = z.object({
+  maxCiphertextBytes: Positive,
+  retentionDays: Positive,
+  maxDevicesPerSend: Positive,
+  maxFrameBytes: Positive,
+});
 
 export const ServiceStatus = z.object({
   phase: z.enum(Phases),

@@ -1,7 +1,15 @@
 import { MessageId, UserId, Username } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
-import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type ArchiveContents, collectEntries, entriesToRestore, parseContents, writeEntries } from './archive/contents';
+import {
+  ARCHIVE_FORMAT,
+  ARCHIVE_VERSION,
+  type ArchiveContents,
+  collectEntries,
+  entriesToRestore,
+  parseContents,
+  writeEntries,
+} from './archive/contents';
 import { openArchive, sealArchive } from './archive/format';
 import { EbbError, badRequest, toEbbError, withMessageId } from './errors';
 import { randomId } from './crypto/random';
@@ -296,7 +304,8 @@ export class EbbClient {
    */
   async report(message: ReportedMessage | string, reason: string): Promise<ReportResult> {
     const target = typeof message === 'string' ? { id: message } : message;
-    if (typeof target !== 'object' || target === null || !MessageId.safeParse(target.id).success) throw badRequest('message.id: must be a message id');
+    if (typeof target !== 'object' || target === null || !MessageId.safeParse(target.id).success)
+      throw badRequest('message.id: must be a message id');
     if (typeof message !== 'string' && !UserId.safeParse(message.from).success) throw badRequest('message.from: must be a user id');
     if (typeof reason !== 'string' || reason.length < 1 || reason.length > Limits.maxReportReasonChars) {
       throw badRequest(`reason: must be 1 to ${Limits.maxReportReasonChars} characters`);
@@ -508,7 +517,9 @@ export class EbbClient {
   private refillPrekeys(): void {
     if (this.refilling) return;
     const { store, now, prekeyPolicy } = this.settings;
-    this.refilling = replenishPrekeys((action, body) => this.connection.request(action, body), store, this.identity, now(), prekeyPolicy, { lowWater: PREKEY_TARGET })
+    this.refilling = replenishPrekeys((action, body) => this.connection.request(action, body), store, this.identity, now(), prekeyPolicy, {
+      lowWater: PREKEY_TARGET,
+    })
       .catch(() => undefined)
       .finally(() => (this.refilling = null));
   }
@@ -548,5 +559,6 @@ const MAX_SECONDS = 365 * 86400;
 
 function checkSeconds(name: string, value: number | undefined): void {
   if (value === undefined) return;
-  if (!Number.isInteger(value) || value < 1 || value > MAX_SECONDS) throw badRequest(`${name}: must be a whole number of seconds from 1 to ${MAX_SECONDS}`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_SECONDS)
+    throw badRequest(`${name}: must be a whole number of seconds from 1 to ${MAX_SECONDS}`);
 }

@@ -51,9 +51,7 @@ export class EbbError extends Error {
    * copy of the SDK in the same app, where `instanceof` fails.
    */
   static is<C extends ErrorCode>(err: unknown, code?: C): err is EbbError & { readonly code: C } {
-    const isEbb =
-      err instanceof EbbError ||
-      (err instanceof Error && err.name === 'EbbError' && isErrorCode((err as { code?: unknown }).code));
+    const isEbb = err instanceof EbbError || (err instanceof Error && err.name === 'EbbError' && isErrorCode((err as { code?: unknown }).code));
     return isEbb && (code === undefined || (err as EbbError).code === code);
   }
 }

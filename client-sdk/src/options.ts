@@ -55,7 +55,8 @@ export function resolveOptions(options: EbbClientOptions): Settings {
   }
   if (protocol !== 'ws:' && protocol !== 'wss:') throw badRequest('url: must be a ws:// or wss:// URL');
   const device = options.device ?? 1;
-  if (!Number.isInteger(device) || device < 1 || device > Limits.maxDevice) throw badRequest(`device: must be a whole number from 1 to ${Limits.maxDevice}`);
+  if (!Number.isInteger(device) || device < 1 || device > Limits.maxDevice)
+    throw badRequest(`device: must be a whole number from 1 to ${Limits.maxDevice}`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw badRequest('timeoutMs: must be positive');
   const backoff = { ...DEFAULT_BACKOFF, ...options.reconnect };
@@ -77,4 +78,3 @@ export function resolveOptions(options: EbbClientOptions): Settings {
     prekeyPolicy: { rotationMs, graceMs },
   };
 }
-

@@ -112,7 +112,9 @@ export class DynamoAccounts implements Accounts {
     // DynamoDB may leave keys unprocessed under load: read those again, as it asks.
     for (let attempt = 0; keys && keys.length > 0; attempt++) {
       if (attempt === 4) throw new Error('accounts: BatchGetItem left keys unprocessed');
-      const out: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
+      const out: BatchGetCommandOutput = await this.db.send(
+        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
+      );
       for (const item of out.Responses?.[this.table] ?? []) found.set(item.uid as string, toAccount(item));
       keys = out.UnprocessedKeys?.[this.table]?.Keys;
     }
@@ -190,7 +192,13 @@ function updateAccount(
 ): Promise<boolean> {
   return conditionalWrite(
     db,
-    new UpdateCommand({ TableName: table, Key: { uid: userId }, UpdateExpression: expression, ConditionExpression: condition, ExpressionAttributeValues: values }),
+    new UpdateCommand({
+      TableName: table,
+      Key: { uid: userId },
+      UpdateExpression: expression,
+      ConditionExpression: condition,
+      ExpressionAttributeValues: values,
+    }),
   );
 }
 
@@ -238,7 +246,12 @@ export class DynamoUsernames implements Usernames {
   }
 
   async retireClaims(userId: string, entries: readonly string[], whileCommitted: string): Promise<boolean> {
-    return this.update(userId, 'DELETE usernameClaims :e ADD usernameReleasing :e', { ':e': new Set(entries), ':t': whileCommitted }, 'usernameToken = :t');
+    return this.update(
+      userId,
+      'DELETE usernameClaims :e ADD usernameReleasing :e',
+      { ':e': new Set(entries), ':t': whileCommitted },
+      'usernameToken = :t',
+    );
   }
 
   async forgetClaims(userId: string, entries: readonly string[]): Promise<void> {
@@ -526,7 +539,9 @@ export class DynamoQueue implements CiphertextQueue {
     // One DeleteItem each (not a batch): the old item says whether it was there and under which share it
     // was counted, so the depth counters are given back exactly that.
     const removed = await Promise.all(
-      unique.map(async (sk) => (await this.db.send(new DeleteCommand({ TableName: this.table, Key: { rcpt, sk }, ReturnValues: 'ALL_OLD' }))).Attributes),
+      unique.map(
+        async (sk) => (await this.db.send(new DeleteCommand({ TableName: this.table, Key: { rcpt, sk }, ReturnValues: 'ALL_OLD' }))).Attributes,
+      ),
     );
     // An expired message left the counters at the last recount (or will at the next): giving it back would
     // make room that was never taken.
@@ -653,22 +668,20 @@ export class DynamoQueue implements CiphertextQueue {
         Limit: limit,
       }),
     );
-    const messages = (out.Items ?? []).map(
-      (item): QueuedMessage => ({
-        recipient,
-        id: item.id as string,
-        from: { userId: item.fromUser as string, device: Number(item.fromDevice) },
-        sentAt: Number(item.sentAt),
-        expiresAt: Number(item.expiresAt),
-        ciphertext: Buffer.from(item.ct as Uint8Array).toString('base64url'),
-        frank: {
-          commitment: Buffer.from(item.fc as Uint8Array).toString('base64url'),
-          tag: Buffer.from(item.ft as Uint8Array).toString('base64url'),
-          kid: item.fk as string,
-        },
-        ...(item.stranger === true && { share: 'stranger' as const }),
-      }),
-    );
+    const messages = (out.Items ?? []).map((item): QueuedMessage => ({
+      recipient,
+      id: item.id as string,
+      from: { userId: item.fromUser as string, device: Number(item.fromDevice) },
+      sentAt: Number(item.sentAt),
+      expiresAt: Number(item.expiresAt),
+      ciphertext: Buffer.from(item.ct as Uint8Array).toString('base64url'),
+      frank: {
+        commitment: Buffer.from(item.fc as Uint8Array).toString('base64url'),
+        tag: Buffer.from(item.ft as Uint8Array).toString('base64url'),
+        kid: item.fk as string,
+      },
+      ...(item.stranger === true && { share: 'stranger' as const }),
+    }));
     return { messages, cursor: (out.LastEvaluatedKey?.sk as string | undefined) ?? null };
   }
 

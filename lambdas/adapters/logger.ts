@@ -10,13 +10,45 @@ const ORDER: Record<Level | 'silent', number> = { info: 0, warn: 1, error: 2, si
  */
 export const LOG_FIELDS: ReadonlySet<string> = new Set([
   // where and who
-  'action', 'requestId', 'connectionId', 'userId', 'device', 'messageId', 'reportId', 'from', 'to', 'reporter', 'sender',
+  'action',
+  'requestId',
+  'connectionId',
+  'userId',
+  'device',
+  'messageId',
+  'reportId',
+  'from',
+  'to',
+  'reporter',
+  'sender',
   // outcomes
-  'code', 'allow', 'reason', 'error', 'created', 'rotated', 'duplicate', 'released', 'done', 'skipped',
+  'code',
+  'allow',
+  'reason',
+  'error',
+  'created',
+  'rotated',
+  'duplicate',
+  'released',
+  'done',
+  'skipped',
   // sizes and counts
-  'bytes', 'devices', 'connections', 'prekeys', 'queued', 'usernames', 'notified', 'gone', 'disconnected', 'purged', 'deleted',
+  'bytes',
+  'devices',
+  'connections',
+  'prekeys',
+  'queued',
+  'usernames',
+  'notified',
+  'gone',
+  'disconnected',
+  'purged',
+  'deleted',
   // lifecycle and timing
-  'task', 'phase', 'store', 'ms',
+  'task',
+  'phase',
+  'store',
+  'ms',
 ]);
 
 /** Longest string value written: ids and codes fit; anything longer is not an id and is cut. */

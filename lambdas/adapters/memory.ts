@@ -343,8 +343,7 @@ export class MemorySweeper implements StoreSweeper {
       else if (store === 'usernames') {
         usernames.items.delete(String(id));
         usernames.tokens.delete(String(id));
-      }
-      else if (store === 'rateLimits') rateLimits.items.delete(String(id));
+      } else if (store === 'rateLimits') rateLimits.items.delete(String(id));
       else if (store === 'reports') reports.items.delete(String(id));
       else if (store === 'prekeys' && kind === 'spk') prekeys.signed.delete(a);
       else if (store === 'prekeys') prekeys.oneTime.get(a)?.delete(Number(b));

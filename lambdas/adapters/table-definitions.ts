@@ -67,7 +67,8 @@ export const Tables = {
     envVar: 'EBB_TABLE_RATE_LIMITS',
     partitionKey: { name: 'bucket', type: 'S' },
     ttlAttribute: 'expiresAt',
-    description: 'Token buckets (`send#<uid>`, `connect#<ip>`, `bundle#<uid>`, `bundleTarget#<uid>`, `register#<ip>`, `report#<uid>`); TTL once a bucket would be full again.',
+    description:
+      'Token buckets (`send#<uid>`, `connect#<ip>`, `bundle#<uid>`, `bundleTarget#<uid>`, `register#<ip>`, `report#<uid>`); TTL once a bucket would be full again.',
   },
   reports: {
     id: 'Reports',

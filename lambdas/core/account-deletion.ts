@@ -38,7 +38,10 @@ export async function deleteAccount(ports: Ports, caller: Caller): Promise<Resul
   // every claim noted before it (core/usernames.ts says why that leaves no name to the deleted account).
   const marked = (await ports.usernames.closeAccount(caller.userId, ports.clock.now())) ?? account;
   const entries = [...(marked.usernameClaims ?? []), ...(marked.usernameReleasing ?? [])];
-  const names = new Set([...entries.map((entry) => parseClaimEntry(entry).name), ...(marked.username === undefined ? [] : [foldUsername(marked.username)])]);
+  const names = new Set([
+    ...entries.map((entry) => parseClaimEntry(entry).name),
+    ...(marked.username === undefined ? [] : [foldUsername(marked.username)]),
+  ]);
   await Promise.all([...names].map((name) => ports.usernames.release(name, caller.userId)));
   await ports.accounts.remove(caller.userId);
   const reconnected = await closeConnections(ports, caller);

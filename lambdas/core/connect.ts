@@ -102,7 +102,12 @@ async function verifyConnect(ports: Pick<Ports, 'accounts' | 'clock'>, request: 
   const message = new TextEncoder().encode(connectMessage({ host, uid, dev: device, ts: timestamp, nonce }));
   const signature = decodeOrUndefined(sig);
   if (!signature || !verifyEd25519(key, message, signature)) return { ok: false, reason: 'bad signature' };
-  return { ok: true, context: { uid, dev, signingKey }, nonceKey: `${uid}#${nonce}`, expiresAt: Math.ceil((timestamp + 2 * Limits.connectSkewMs) / 1000) };
+  return {
+    ok: true,
+    context: { uid, dev, signingKey },
+    nonceKey: `${uid}#${nonce}`,
+    expiresAt: Math.ceil((timestamp + 2 * Limits.connectSkewMs) / 1000),
+  };
 }
 
 /**
@@ -130,11 +135,7 @@ async function chargeFailure(ports: Pick<Ports, 'rateLimiter' | 'clock' | 'confi
 }
 
 /** Reads the caller back from the authorizer context API Gateway attaches to every event of the connection. */
-export function callerFromContext(
-  connectionId: string,
-  context: Record<string, unknown> | null | undefined,
-  sourceIp?: string,
-): Caller | undefined {
+export function callerFromContext(connectionId: string, context: Record<string, unknown> | null | undefined, sourceIp?: string): Caller | undefined {
   if (!context) return undefined;
   const { uid, dev, signingKey } = context;
   if (typeof uid !== 'string' || typeof signingKey !== 'string') return undefined;

@@ -68,7 +68,11 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
     }),
   );
 
-  await pushToRecipient(ports, frame.to, queued.map((q) => q.message));
+  await pushToRecipient(
+    ports,
+    frame.to,
+    queued.map((q) => q.message),
+  );
   const first = queued[0]!.message;
   // The frame's log line names the sender: naming the recipient here too would keep who wrote to whom (ARCH §12).
   ports.logger.info('send', { messageId: frame.id, devices: frame.messages.length, duplicate: queued.every((q) => q.duplicate) });

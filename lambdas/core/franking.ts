@@ -31,7 +31,9 @@ export function verifyCommitment(frankKey: Uint8Array, content: CommittedContent
 
 /** Report ids: one per reporter device, sender and message id, so a second report of a message finds the first. */
 export function reportIdOf(reporter: { userId: string; device: number }, sender: string, messageId: string): string {
-  const digest = createHash('sha256').update(lengthPrefixed(['ebb/report/v1', reporter.userId, String(reporter.device), sender, messageId])).digest();
+  const digest = createHash('sha256')
+    .update(lengthPrefixed(['ebb/report/v1', reporter.userId, String(reporter.device), sender, messageId]))
+    .digest();
   return toBase64Url(digest.subarray(0, 16));
 }
 

@@ -50,7 +50,16 @@ const DAY_MS = 86_400_000;
 /** Stop starting new batches when less than this is left: one page of deletes fits well within it. */
 const TIME_RESERVE_MS = 10_000;
 /** Content first: a purge cut short leaves connection records, nonces and buckets, not messages. Every store is listed. */
-const PURGE_ORDER = ['queue', 'prekeys', 'usernames', 'accounts', 'reports', 'nonces', 'rateLimits', 'connections'] as const satisfies readonly StoreName[];
+const PURGE_ORDER = [
+  'queue',
+  'prekeys',
+  'usernames',
+  'accounts',
+  'reports',
+  'nonces',
+  'rateLimits',
+  'connections',
+] as const satisfies readonly StoreName[];
 // A store added to StoreName but not to PURGE_ORDER fails to compile here.
 const PURGES_EVERY_STORE: Exclude<StoreName, (typeof PURGE_ORDER)[number]> extends never ? true : never = true;
 void PURGES_EVERY_STORE;

@@ -74,7 +74,8 @@ export async function setUsername(ports: Ports, caller: Caller, frame: UsernameS
   const token = randomBytes(16).toString('base64url');
   const mine: Claim = { name, token };
   // A name committed before claims had tokens is noted too, so the clean-up releases it.
-  const legacy = account.username !== undefined && account.usernameToken === undefined ? [claimEntry({ name: foldUsername(account.username), token: null })] : [];
+  const legacy =
+    account.username !== undefined && account.usernameToken === undefined ? [claimEntry({ name: foldUsername(account.username), token: null })] : [];
   if (!(await ports.usernames.noteClaims(caller.userId, [claimEntry(mine), ...legacy]))) {
     throw new Refusal('FORBIDDEN', 'this identity is not registered: register first');
   }

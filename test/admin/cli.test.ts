@@ -10,8 +10,16 @@ describe('ebb-admin', () => {
   test.each<[string, string[], RegExp]>([
     ['no target', ['sunset', 'status'], /^ebb-admin: say which deployment: --dynamodb-endpoint URL \(local stack\) or --stack NAME/],
     ['both targets', ['sunset', 'status', '--stack', 'Ebb', '--dynamodb-endpoint', 'http://127.0.0.1:1'], /cannot be used with option '--stack/],
-    ['an endpoint that is not a URL', ['sunset', 'status', '--dynamodb-endpoint', 'localhost'], /^ebb-admin: --dynamodb-endpoint: not a URL: localhost$/],
-    ['a missing config file', ['sunset', 'status', '--dynamodb-endpoint', 'http://127.0.0.1:1', '--config', 'nope.json'], /^ebb-admin: cannot read config nope.json: no such file$/],
+    [
+      'an endpoint that is not a URL',
+      ['sunset', 'status', '--dynamodb-endpoint', 'localhost'],
+      /^ebb-admin: --dynamodb-endpoint: not a URL: localhost$/,
+    ],
+    [
+      'a missing config file',
+      ['sunset', 'status', '--dynamodb-endpoint', 'http://127.0.0.1:1', '--config', 'nope.json'],
+      /^ebb-admin: cannot read config nope.json: no such file$/,
+    ],
     ['an unknown command', ['sunrise'], /unknown command 'sunrise'/],
   ])('GIVEN %s WHEN run THEN it exits 1 with a one-line reason and no stack trace', async (_label, args, message) => {
     const result = await run(...args);
@@ -26,7 +34,7 @@ describe('ebb-admin', () => {
     expect(result.stdout).toMatch(/sunset\s+the scheduled end of the service/);
   });
 
-  test('GIVEN an ebb stack\'s outputs THEN the table names come from them; GIVEN another stack THEN the missing output is named', () => {
+  test("GIVEN an ebb stack's outputs THEN the table names come from them; GIVEN another stack THEN the missing output is named", () => {
     const names = localTableNames('deployed');
     const outputs = [
       { OutputKey: 'AccountsTableName', OutputValue: names.accounts },
@@ -59,8 +67,24 @@ describe('ebb-admin', () => {
 describe('ids that begin with a dash', () => {
   const id = '-cyQU0aBcDeFgHiJkLmNoPqRsTuVwXyZ';
   it('are read as operands, while option values stay put', () => {
-    expect(dashedIdsAsOperands(['node', 'ebb-admin', 'suspend', id, '--reason', 'spam'])).toEqual(['node', 'ebb-admin', 'suspend', '--reason', 'spam', '--', id]);
-    expect(dashedIdsAsOperands(['node', 'ebb-admin', 'reports', 'list', '--sender', id, '--json'])).toEqual(['node', 'ebb-admin', 'reports', 'list', '--sender', id, '--json']);
+    expect(dashedIdsAsOperands(['node', 'ebb-admin', 'suspend', id, '--reason', 'spam'])).toEqual([
+      'node',
+      'ebb-admin',
+      'suspend',
+      '--reason',
+      'spam',
+      '--',
+      id,
+    ]);
+    expect(dashedIdsAsOperands(['node', 'ebb-admin', 'reports', 'list', '--sender', id, '--json'])).toEqual([
+      'node',
+      'ebb-admin',
+      'reports',
+      'list',
+      '--sender',
+      id,
+      '--json',
+    ]);
     expect(dashedIdsAsOperands(['node', 'ebb-admin', 'unsuspend', id, '--json'])).toEqual(['node', 'ebb-admin', 'unsuspend', '--json', '--', id]);
     expect(dashedIdsAsOperands(['node', 'ebb-admin', 'stats', '--json'])).toEqual(['node', 'ebb-admin', 'stats', '--json']);
   });

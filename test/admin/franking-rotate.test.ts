@@ -135,9 +135,18 @@ describe('ebb-admin franking rotate against a (faked) deployed stack', () => {
     const bare = await fakeCloudFormation(localTableNames('deployed'));
     const elsewhere = await fakeCloudFormation(localTableNames('deployed'), { FrankingSecretArn: OTHER_ARN });
     try {
-      const missing = await runCli(['franking', 'rotate', '--stack', 'Ebb', '--config', config], { ...env, AWS_ENDPOINT_URL_CLOUDFORMATION: serverUrl(bare) });
-      expect([missing.status, missing.stderr]).toEqual([1, 'ebb-admin: stack Ebb has no output FrankingSecretArn: is it an ebb stack, deployed by this version?\n']);
-      const gone = await runCli(['franking', 'rotate', '--stack', 'Ebb', '--config', config], { ...env, AWS_ENDPOINT_URL_CLOUDFORMATION: serverUrl(elsewhere) });
+      const missing = await runCli(['franking', 'rotate', '--stack', 'Ebb', '--config', config], {
+        ...env,
+        AWS_ENDPOINT_URL_CLOUDFORMATION: serverUrl(bare),
+      });
+      expect([missing.status, missing.stderr]).toEqual([
+        1,
+        'ebb-admin: stack Ebb has no output FrankingSecretArn: is it an ebb stack, deployed by this version?\n',
+      ]);
+      const gone = await runCli(['franking', 'rotate', '--stack', 'Ebb', '--config', config], {
+        ...env,
+        AWS_ENDPOINT_URL_CLOUDFORMATION: serverUrl(elsewhere),
+      });
       expect(gone.status).toBe(1);
       expect(gone.stderr).toMatch(/^ebb-admin: ResourceNotFoundException: Secrets Manager can't find the specified secret\.\n$/);
       const noStack = await runCli(['franking', 'rotate', '--stack', 'Nope', '--config', config], env);
@@ -149,7 +158,11 @@ describe('ebb-admin franking rotate against a (faked) deployed stack', () => {
   });
 
   test.each([
-    ['a local stack', ['--dynamodb-endpoint', 'http://127.0.0.1:1'], /^ebb-admin: franking rotate works on a deployed stack \(--stack NAME\) only: a local stack keeps its keyring in memory in the `npm start` process/],
+    [
+      'a local stack',
+      ['--dynamodb-endpoint', 'http://127.0.0.1:1'],
+      /^ebb-admin: franking rotate works on a deployed stack \(--stack NAME\) only: a local stack keeps its keyring in memory in the `npm start` process/,
+    ],
     ['no target', [], /^ebb-admin: say which deployment: --stack NAME \(franking rotate has no local form\)$/],
   ])('GIVEN %s THEN it refuses with one line', async (_label, args, message) => {
     const run = await runInProcess('franking', 'rotate', ...args, '--config', config);

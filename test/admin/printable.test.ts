@@ -4,7 +4,7 @@ import { printable, printableJson, printableLines, truncate } from '../../admin/
 /** Anything a terminal may act on: C0 and DEL, C1, line/paragraph separators, bidi overrides and isolates. */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
-describe('printable text for an operator\'s terminal', () => {
+describe("printable text for an operator's terminal", () => {
   test.each([
     ['\u001b[2J', '\\x1b[2J'],
     ['a\rb\tc\nd', 'a\\rb\\tc\\nd'],

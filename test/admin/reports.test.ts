@@ -67,8 +67,16 @@ describe('ebb-admin reports against a local stack', () => {
         `^${reports.bobByCarol.reportId}  ${new Date(reports.bobByCarol.reportedAt).toISOString()} \\(1 hour ago\\)  sender ${bob} device 2  reporter ${carol} device 1  text 6 B  "x{39}…"$`,
       ),
     );
-    expect(lines[1]).toMatch(new RegExp(`^${reports.hostile.reportId}  \\S+ \\(2 hours ago\\)  sender ${bob} device 2  reporter ${alice} device 1  text ${Buffer.byteLength(HOSTILE_TEXT)} B  "spam\\\\x1b`));
-    expect(lines[2]).toMatch(new RegExp(`^${reports.bytes.reportId}  \\S+ \\(3 hours ago\\)  sender ${dave} device 2  reporter ${carol} device 1  bytes 5 B  "unsolicited advertising"$`));
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^${reports.hostile.reportId}  \\S+ \\(2 hours ago\\)  sender ${bob} device 2  reporter ${alice} device 1  text ${Buffer.byteLength(HOSTILE_TEXT)} B  "spam\\\\x1b`,
+      ),
+    );
+    expect(lines[2]).toMatch(
+      new RegExp(
+        `^${reports.bytes.reportId}  \\S+ \\(3 hours ago\\)  sender ${dave} device 2  reporter ${carol} device 1  bytes 5 B  "unsolicited advertising"$`,
+      ),
+    );
     expect(lines[3]).toBe(`3 reports about 2 senders; most reported: ${bob} (2)`);
     for (const content of ['buy now', 'héllo', 'hello', reports.bytes.content]) expect(run.stdout).not.toContain(content);
   });
@@ -116,7 +124,12 @@ describe('ebb-admin reports against a local stack', () => {
       { userId: dave, reports: 1 },
     ]);
     const { content: _content, ...rest } = reports.bytes;
-    expect(list.reports[2]).toEqual({ ...rest, sentAt: new Date(rest.sentAt).toISOString(), reportedAt: new Date(rest.reportedAt).toISOString(), size: 5 });
+    expect(list.reports[2]).toEqual({
+      ...rest,
+      sentAt: new Date(rest.sentAt).toISOString(),
+      reportedAt: new Date(rest.reportedAt).toISOString(),
+      size: 5,
+    });
     expect(list.reports[1]!.reason).toBe(HOSTILE_REASON);
     for (const item of list.reports) expect(Object.keys(item)).not.toContain('content');
   });
@@ -145,28 +158,34 @@ describe('ebb-admin reports against a local stack', () => {
     expect(run.stdout).toMatch(/ {2}content {6}bytes, 5 B, as base64url \(decode it to a file to inspect it\)\n {2}AAEC-v8$/);
 
     const json = JSON.parse((await runInProcess('reports', 'show', reports.bytes.reportId, ...target(), '--json')).stdout) as ReportDetail;
-    expect(json).toMatchObject({ reportId: reports.bytes.reportId, kind: 'bytes', size: 5, content: 'AAEC-v8', senderAccount: { status: 'deleted' } });
+    expect(json).toMatchObject({
+      reportId: reports.bytes.reportId,
+      kind: 'bytes',
+      size: 5,
+      content: 'AAEC-v8',
+      senderAccount: { status: 'deleted' },
+    });
   });
 
   // Runs after the list tests, which count three reports.
-  test('GIVEN --json WHEN an active sender\'s report is shown THEN the content and the account status are in it', async () => {
+  test("GIVEN --json WHEN an active sender's report is shown THEN the content and the account status are in it", async () => {
     const r = report(bob, alice, 0.5, { reason: 'threat', content: 'line 1\nline 2' });
     await stack.ports.reports.create(r);
-      const json = JSON.parse((await runInProcess('reports', 'show', r.reportId, ...target(), '--json')).stdout) as ReportDetail;
-      expect(json).toEqual({
-        reportId: r.reportId,
-        reporter: r.reporter,
-        sender: r.sender,
-        messageId: r.messageId,
-        sentAt: new Date(r.sentAt).toISOString(),
-        reportedAt: new Date(r.reportedAt).toISOString(),
-        reason: 'threat',
-        kind: 'text',
-        size: 13,
-        content: 'line 1\nline 2',
-        senderAccount: { status: 'active' },
-      });
-      const text = await runInProcess('reports', 'show', r.reportId, ...target());
+    const json = JSON.parse((await runInProcess('reports', 'show', r.reportId, ...target(), '--json')).stdout) as ReportDetail;
+    expect(json).toEqual({
+      reportId: r.reportId,
+      reporter: r.reporter,
+      sender: r.sender,
+      messageId: r.messageId,
+      sentAt: new Date(r.sentAt).toISOString(),
+      reportedAt: new Date(r.reportedAt).toISOString(),
+      reason: 'threat',
+      kind: 'text',
+      size: 13,
+      content: 'line 1\nline 2',
+      senderAccount: { status: 'active' },
+    });
+    const text = await runInProcess('reports', 'show', r.reportId, ...target());
     expect(text.stdout).toMatch(/sender now {3}active \(not suspended\)\n[^]*\n {2}\| line 1\n {2}\| line 2$/);
   });
 

@@ -30,7 +30,8 @@ describe('ebb-admin stats against a local stack', () => {
 
     // 4 accounts, 2 of them suspended; 2 usernames.
     const users = [makeIdentity().uid, makeIdentity().uid, makeIdentity().uid, makeIdentity().uid];
-    for (const userId of users) await accounts.create({ userId, signingKey: 'sk', identityKey: 'ik', identitySig: 'is', devices: [1], createdAt: now });
+    for (const userId of users)
+      await accounts.create({ userId, signingKey: 'sk', identityKey: 'ik', identitySig: 'is', devices: [1], createdAt: now });
     await accounts.suspend(users[0]!, 'spam', now);
     await accounts.suspend(users[1]!, 'abuse', now);
     await accounts.suspend(users[2]!, 'mistake', now);
@@ -48,7 +49,15 @@ describe('ebb-admin stats against a local stack', () => {
     const from = { userId: users[0]!, device: 1 };
     for (const [i, expiresAt] of [now + HOUR, now + HOUR, now + HOUR, now - 60_000].entries()) {
       const ciphertext = toBase64Url(new Uint8Array(32));
-      await queue.put({ recipient, id: messageId(), from, sentAt: now - 1000 + i, expiresAt: inSeconds(expiresAt), ciphertext, frank: placeholderFrank() });
+      await queue.put({
+        recipient,
+        id: messageId(),
+        from,
+        sentAt: now - 1000 + i,
+        expiresAt: inSeconds(expiresAt),
+        ciphertext,
+        frank: placeholderFrank(),
+      });
     }
     for (const expiresAt of [now + HOUR, now + HOUR, now + HOUR, now + HOUR, now - 60_000]) {
       expect(await queue.claim(recipient, from.userId, messageId(), { sentAt: now, expiresAt: inSeconds(expiresAt) })).toBeNull();

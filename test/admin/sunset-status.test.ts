@@ -99,7 +99,12 @@ describe('ebb-admin sunset status against a local stack', () => {
       const config = writeConfig('cdk.json', {});
       const found = await runCli(['sunset', 'status', '--stack', 'Ebb', '--config', config, '--json'], env);
       expect(found.stderr).toBe('');
-      expect(JSON.parse(found.stdout)).toMatchObject({ target: { kind: 'stack', stackName: 'Ebb', region: 'eu-west-1' }, phase: 'open', connected: 2, registered: 1 });
+      expect(JSON.parse(found.stdout)).toMatchObject({
+        target: { kind: 'stack', stackName: 'Ebb', region: 'eu-west-1' },
+        phase: 'open',
+        connected: 2,
+        registered: 1,
+      });
       const missing = await runCli(['sunset', 'status', '--stack', 'Nope', '--config', config], env);
       expect([missing.status, missing.stderr]).toEqual([1, 'ebb-admin: stack Nope does not exist in eu-west-1\n']);
     } finally {

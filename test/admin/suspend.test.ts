@@ -20,7 +20,12 @@ describe('ebb-admin suspend and unsuspend against a local stack', () => {
     return socket;
   }
 
-  const sendFrame = (to: string) => ({ action: 'send', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)), commitment: anyCommitment() }] });
+  const sendFrame = (to: string) => ({
+    action: 'send',
+    id: messageId(),
+    to,
+    messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)), commitment: anyCommitment() }],
+  });
   const target = () => ['--dynamodb-endpoint', stack.dynamodbEndpoint];
 
   beforeAll(async () => {
@@ -37,7 +42,16 @@ describe('ebb-admin suspend and unsuspend against a local stack', () => {
     const bobSocket = sockets[1]!;
     const closed = bobSocket.waitClosed(15_000);
 
-    const run = await runCli(['suspend', bob.uid, '--reason', 'spam reported by 3 users', ...target(), '--callback-url', `${stack.callbackUrl}/@connections`, '--json']);
+    const run = await runCli([
+      'suspend',
+      bob.uid,
+      '--reason',
+      'spam reported by 3 users',
+      ...target(),
+      '--callback-url',
+      `${stack.callbackUrl}/@connections`,
+      '--json',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout) as SuspendReport).toMatchObject({

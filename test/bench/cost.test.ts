@@ -11,7 +11,9 @@ describe('bench cost model', () => {
     expect(cost.apiGateway).toBeCloseTo(Prices.apiGateway.messagesPerMillion);
     expect(cost.dynamoReads).toBeCloseTo(Prices.dynamodb.readRequestUnitsPerMillion);
     expect(cost.dynamoWrites).toBeCloseTo(Prices.dynamodb.writeRequestUnitsPerMillion);
-    expect(cost.total).toBeCloseTo(Prices.apiGateway.messagesPerMillion + Prices.dynamodb.readRequestUnitsPerMillion + Prices.dynamodb.writeRequestUnitsPerMillion);
+    expect(cost.total).toBeCloseTo(
+      Prices.apiGateway.messagesPerMillion + Prices.dynamodb.readRequestUnitsPerMillion + Prices.dynamodb.writeRequestUnitsPerMillion,
+    );
   });
 
   it('bills Lambda per started millisecond at the configured memory', () => {
@@ -23,7 +25,10 @@ describe('bench cost model', () => {
   });
 
   it('spreads what an ack request costs over the messages it names', () => {
-    const ack: AckCosts = { perRequest: { apiGatewayUnits: 2, durationMs: 3, readUnits: 1, writeUnits: 1 }, perMessage: { readUnits: 0, writeUnits: 2 } };
+    const ack: AckCosts = {
+      perRequest: { apiGatewayUnits: 2, durationMs: 3, readUnits: 1, writeUnits: 1 },
+      perMessage: { readUnits: 0, writeUnits: 2 },
+    };
     const single = ackOperations(ack, 1, 256);
     const batched = ackOperations(ack, 100, 256);
     expect(single.apiGatewayUnits).toBe(2);

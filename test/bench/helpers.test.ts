@@ -14,10 +14,30 @@ describe('bench helpers', () => {
   });
 
   it('adds and subtracts DynamoDB usage by operation', () => {
-    const a = addUsage(emptyUsage(), { requests: 3, readUnits: 1.5, writeUnits: 2, conditionalFailures: 0, byOperation: { GetItem: 2, PutItem: 1 }, unitsByOperation: { GetItem: 1.5, PutItem: 2 } });
-    const b = addUsage(emptyUsage(), { requests: 1, readUnits: 0.5, writeUnits: 0, conditionalFailures: 0, byOperation: { GetItem: 1 }, unitsByOperation: { GetItem: 0.5 } });
+    const a = addUsage(emptyUsage(), {
+      requests: 3,
+      readUnits: 1.5,
+      writeUnits: 2,
+      conditionalFailures: 0,
+      byOperation: { GetItem: 2, PutItem: 1 },
+      unitsByOperation: { GetItem: 1.5, PutItem: 2 },
+    });
+    const b = addUsage(emptyUsage(), {
+      requests: 1,
+      readUnits: 0.5,
+      writeUnits: 0,
+      conditionalFailures: 0,
+      byOperation: { GetItem: 1 },
+      unitsByOperation: { GetItem: 0.5 },
+    });
     const d = diffUsage(a, b);
-    expect(d).toMatchObject({ requests: 2, readUnits: 1, writeUnits: 2, byOperation: { GetItem: 1, PutItem: 1 }, unitsByOperation: { GetItem: 1, PutItem: 2 } });
+    expect(d).toMatchObject({
+      requests: 2,
+      readUnits: 1,
+      writeUnits: 2,
+      byOperation: { GetItem: 1, PutItem: 1 },
+      unitsByOperation: { GetItem: 1, PutItem: 2 },
+    });
   });
 
   it('names bundle contributors by package subpath or project file', () => {

@@ -127,7 +127,10 @@ describe('web chat on the local stack', () => {
 
     const digits = async (page: Page) => {
       await page.getByText('Safety number', { exact: true }).click();
-      await page.getByLabel('Safety number digits').filter({ hasText: /^(\d{5} ){11}\d{5}$/ }).waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .getByLabel('Safety number digits')
+        .filter({ hasText: /^(\d{5} ){11}\d{5}$/ })
+        .waitFor({ timeout: UI_TIMEOUT });
       return page.getByLabel('Safety number digits').textContent();
     };
     expect(await digits(alice.page)).toBe(await digits(bob.page));
@@ -165,7 +168,10 @@ describe('web chat on the local stack', () => {
 
     const { signingSeed } = JSON.parse((await bobStore.get('identity'))!) as { signingSeed: string };
     const reinstalledStore = new MemoryStore();
-    await reinstalledStore.set('identity', JSON.stringify({ signingSeed, identitySecretKey: toBase64Url(nacl.randomBytes(nacl.box.secretKeyLength)) }));
+    await reinstalledStore.set(
+      'identity',
+      JSON.stringify({ signingSeed, identitySecretKey: toBase64Url(nacl.randomBytes(nacl.box.secretKeyLength)) }),
+    );
     const reinstalled = await EbbClient.create({ url: stack.url, store: reinstalledStore, timeoutMs: 10_000 });
     await reinstalled.connect();
     expect(reinstalled.userId).toBe(bob.userId);

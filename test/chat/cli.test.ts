@@ -32,9 +32,13 @@ it('node bin/ebb.js chat: chats over stdin and stdout, exports with --passphrase
   const passphraseFile = join(profile, '..', `${profile.split('/').at(-1)}.pass`);
   const archive = `${passphraseFile}.archive`;
   await writeFile(passphraseFile, 'correct horse battery\n');
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'ebb.js'), 'chat', '--url', stack.url, '--profile', profile, '--passphrase-file', passphraseFile], {
-    cwd: REPO_ROOT,
-  });
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'bin', 'ebb.js'), 'chat', '--url', stack.url, '--profile', profile, '--passphrase-file', passphraseFile],
+    {
+      cwd: REPO_ROOT,
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const stdout = collect(child.stdout);
   const stderr = collect(child.stderr);
@@ -60,7 +64,10 @@ it('node bin/ebb.js chat: chats over stdin and stdout, exports with --passphrase
   expect(stdout.text()).toContain(`archive written to ${archive}`);
   expect(stdout.text()).not.toContain('\x1b');
   expect(stderr.text()).toBe('');
-  const restored = await EbbClient.importArchive(new Uint8Array(await readFile(archive)), 'correct horse battery', { url: stack.url, store: new MemoryStore() });
+  const restored = await EbbClient.importArchive(new Uint8Array(await readFile(archive)), 'correct horse battery', {
+    url: stack.url,
+    store: new MemoryStore(),
+  });
   expect(stdout.text()).toContain(`your user id: ${restored.userId}`);
 }, 20_000);
 
@@ -78,7 +85,10 @@ it('main reads a piped passphrase as the line after /export, never sending it, a
   const profile = await newProfile();
   const peer = await openChat(stack.url, await newProfile());
   const archive = join(profile, '..', `${profile.split('/').at(-1)}.archive`);
-  const run = await runMain(['chat', '--url', stack.url, '--profile', profile], `/to ${peer.session.userId}\n/export ${archive}\npiped passphrase\nlast words\n`);
+  const run = await runMain(
+    ['chat', '--url', stack.url, '--profile', profile],
+    `/to ${peer.session.userId}\n/export ${archive}\npiped passphrase\nlast words\n`,
+  );
   expect(run).toMatchObject({ code: 0, err: '' });
   expect(run.out).toContain('passphrase for the archive (15 characters or more): ');
   expect(run.out).toContain(`archive written to ${archive}`);

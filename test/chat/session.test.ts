@@ -45,7 +45,10 @@ it('two users find each other by username and chat both ways, each message shown
   await bob.out.waitFor(`<@${aliceName}> by number  #2`);
 
   await alice.type(`/to @${uniqueName('nobody')}`, '/to not a name!');
-  expect(alice.out.lines.slice(-2)).toEqual([expect.stringMatching(/^no user is called @nobody_/), 'not a name! is neither a user id nor a @username']);
+  expect(alice.out.lines.slice(-2)).toEqual([
+    expect.stringMatching(/^no user is called @nobody_/),
+    'not a name! is neither a user id nor a @username',
+  ]);
 });
 
 it('keeps its identity and username across a restart and shows what arrived while it was closed', async () => {
@@ -132,7 +135,10 @@ it('warns prominently when a peer comes back with a new identity key; /safety an
   // Bob reinstalls keeping only his signing key: same user id, fresh X25519 identity key.
   const { signingSeed } = JSON.parse((await new FileStore(bobProfile).get('identity'))!) as { signingSeed: string };
   const reinstalledProfile = await newProfile();
-  await new FileStore(reinstalledProfile).set('identity', JSON.stringify({ signingSeed, identitySecretKey: toBase64Url(nacl.randomBytes(nacl.box.secretKeyLength)) }));
+  await new FileStore(reinstalledProfile).set(
+    'identity',
+    JSON.stringify({ signingSeed, identitySecretKey: toBase64Url(nacl.randomBytes(nacl.box.secretKeyLength)) }),
+  );
   const reinstalled = await openChat(stack.url, reinstalledProfile);
   await reinstalled.type(`/to ${alice.session.userId}`, 'new phone');
 
@@ -159,7 +165,10 @@ it('/export writes an archive that imports with the passphrase, readable by the 
   await chat.type(`/export ${file}`);
   expect(chat.out.lines.at(-1)).toMatch(/^archive written to .*\.ebbarchive \(\d+ bytes\): keep it, and its passphrase, safe$/);
   expect((await stat(file)).mode & 0o777).toBe(0o600);
-  const restored = await EbbClient.importArchive(new Uint8Array(await readFile(file)), 'correct horse battery', { url: stack.url, store: new MemoryStore() });
+  const restored = await EbbClient.importArchive(new Uint8Array(await readFile(file)), 'correct horse battery', {
+    url: stack.url,
+    store: new MemoryStore(),
+  });
   expect(restored.userId).toBe(chat.session.userId);
 
   await chat.type(`/export ${file}`);
@@ -175,14 +184,20 @@ it('prints a sunset banner at start when the service is not open, and the refusa
     port: 0,
     config: {
       rateLimits: UNTHROTTLED,
-      sunset: { signupsCloseAt: new Date(now - 60_000).toISOString(), shutdownAt: new Date(now + 10 * 86_400_000).toISOString(), message: 'We are closing.\x1b[0m' },
+      sunset: {
+        signupsCloseAt: new Date(now - 60_000).toISOString(),
+        shutdownAt: new Date(now + 10 * 86_400_000).toISOString(),
+        message: 'We are closing.\x1b[0m',
+      },
     },
   });
   try {
     const chat = await openChat(sunset.url, await newProfile());
     expect(chat.out.lines).toContain('could not connect: SIGNUPS_CLOSED: signups are closed');
     expect(chat.out.lines).toContainEqual(
-      expect.stringMatching(/^\*\*\* SERVICE NOTICE: new accounts can no longer sign up — shutdown \S+ \(in (9|10) days.*\) — We are closing\.\\x1b\[0m \*\*\*$/),
+      expect.stringMatching(
+        /^\*\*\* SERVICE NOTICE: new accounts can no longer sign up — shutdown \S+ \(in (9|10) days.*\) — We are closing\.\\x1b\[0m \*\*\*$/,
+      ),
     );
   } finally {
     await cleanUp();
@@ -206,7 +221,9 @@ it('prints a banner line when a notice arrives: the phase changed while chatting
     const session = await ChatSession.open({ url: sunset.url, profile, out, passphrase: async () => '', now: clock.now });
     try {
       // A date ahead is announced at start too.
-      expect(out.lines).toContainEqual(expect.stringMatching(/^\*\*\* SERVICE NOTICE: the service is open — read-only from \S+ \(in 1 hour\) \*\*\*$/));
+      expect(out.lines).toContainEqual(
+        expect.stringMatching(/^\*\*\* SERVICE NOTICE: the service is open — read-only from \S+ \(in 1 hour\) \*\*\*$/),
+      );
       clock.t = readOnlyAt + 1000;
       await sunset.lifecycleTick();
       await out.waitFor('*** SERVICE NOTICE: sending is closed; you can still read and /export your account ***');

@@ -40,7 +40,7 @@ function connectionsContract(make: () => Promise<Connections>): void {
     expect(await sortedIds(userId, short.expiresAt * 1000)).toEqual([long.connectionId]);
   });
 
-  it("removes a connection only under its own user, and removing one already gone is no error", async () => {
+  it('removes a connection only under its own user, and removing one already gone is no error', async () => {
     const a = record();
     await connections.put(a);
     await connections.remove(freshUserId(), a.connectionId);

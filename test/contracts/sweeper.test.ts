@@ -1,5 +1,15 @@
 import { DynamoAccounts, DynamoConnections, DynamoPrekeys, DynamoQueue, DynamoSweeper } from '../../lambdas/adapters/dynamodb';
-import { MemoryAccounts, MemoryConnections, MemoryNonces, MemoryPrekeys, MemoryQueue, MemoryRateLimiter, MemoryReports, MemorySweeper, MemoryUsernames } from '../../lambdas/adapters/memory';
+import {
+  MemoryAccounts,
+  MemoryConnections,
+  MemoryNonces,
+  MemoryPrekeys,
+  MemoryQueue,
+  MemoryRateLimiter,
+  MemoryReports,
+  MemorySweeper,
+  MemoryUsernames,
+} from '../../lambdas/adapters/memory';
 import type { Accounts, CiphertextQueue, Connections, ItemKey, Prekeys, StoreName, StoreSweeper } from '../../lambdas/core/ports';
 import { T0, freshMessageId, freshUserId, useDynalite } from './backends';
 
@@ -56,9 +66,20 @@ function sweeperContract(make: () => Promise<SweptWorld>): void {
   it('sees every kind of item of a partitioned store, and deleting them empties it for the route ports', async () => {
     const owner = { userId: freshUserId(), device: 1 };
     await world.prekeys.putSignedPrekey(owner, { keyId: 1, publicKey: 'p', signature: 's' });
-    await world.prekeys.putOneTimePrekeys(owner, [{ keyId: 1, publicKey: 'a' }, { keyId: 2, publicKey: 'b' }]);
+    await world.prekeys.putOneTimePrekeys(owner, [
+      { keyId: 1, publicKey: 'a' },
+      { keyId: 2, publicKey: 'b' },
+    ]);
     const id = freshMessageId();
-    await world.queue.put({ recipient: owner, id, from: owner, sentAt: T0, expiresAt: T0 / 1000 + 60, ciphertext: 'AAAA', frank: { commitment: 'AAAA', tag: 'AAAA', kid: 'k' } });
+    await world.queue.put({
+      recipient: owner,
+      id,
+      from: owner,
+      sentAt: T0,
+      expiresAt: T0 / 1000 + 60,
+      ciphertext: 'AAAA',
+      frank: { commitment: 'AAAA', tag: 'AAAA', kid: 'k' },
+    });
     await world.queue.claim(owner, owner.userId, id, { sentAt: T0, expiresAt: T0 / 1000 + 60 });
 
     const prekeys = await walk('prekeys', 2);
@@ -92,7 +113,10 @@ function sweeperContract(make: () => Promise<SweptWorld>): void {
     } while (cursor !== null);
     const byId = (a: { connectionId: string }, b: { connectionId: string }) => a.connectionId.localeCompare(b.connectionId);
     expect(seen.map((s) => s.record).sort(byId)).toEqual([...records].sort(byId));
-    await world.sweeper.remove('connections', seen.map((s) => s.key));
+    await world.sweeper.remove(
+      'connections',
+      seen.map((s) => s.key),
+    );
     for (const r of records) expect(await world.connections.ofUser(r.userId, T0 - 10_000)).toEqual([]);
   });
 }

@@ -27,7 +27,13 @@ async function user(world: MemoryWorld, name: string): Promise<{ id: TestIdentit
 }
 
 const sendTo = (world: MemoryWorld, from: Caller, to: string) =>
-  send(world.ports, from, { action: 'send', rid: 's', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)), commitment: anyCommitment() }] });
+  send(world.ports, from, {
+    action: 'send',
+    rid: 's',
+    id: messageId(),
+    to,
+    messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)), commitment: anyCommitment() }],
+  });
 
 /** Everything stored that names `userId` in a key or as owner. */
 async function traces(world: MemoryWorld, userId: string) {
@@ -106,7 +112,10 @@ describe('account deletion', () => {
   });
 
   it('is allowed in every phase, shut-down included', async () => {
-    world = memoryWorld({ sunset: { signupsCloseAt: '2027-01-02T00:00:00Z', readOnlyAt: '2027-01-03T00:00:00Z', shutdownAt: '2027-01-04T00:00:00Z' } }, T0);
+    world = memoryWorld(
+      { sunset: { signupsCloseAt: '2027-01-02T00:00:00Z', readOnlyAt: '2027-01-03T00:00:00Z', shutdownAt: '2027-01-04T00:00:00Z' } },
+      T0,
+    );
     const carol = (await user(world, 'carol_1')).caller;
     world.clock.t = T0 + 3 * DAY;
     expect(await deleteAccount(world.ports, carol)).toEqual({ deleted: true });

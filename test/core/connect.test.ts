@@ -25,11 +25,20 @@ describe('authorizeConnect', () => {
   });
 
   it.each([
-    ['a forged signature', (w: ReturnType<typeof memoryWorld>, a = makeIdentity()) => connectParams(a, { ts: w.clock.t, signWith: nacl.sign.keyPair().secretKey })],
+    [
+      'a forged signature',
+      (w: ReturnType<typeof memoryWorld>, a = makeIdentity()) => connectParams(a, { ts: w.clock.t, signWith: nacl.sign.keyPair().secretKey }),
+    ],
     ['a timestamp 61 s old', (w: ReturnType<typeof memoryWorld>, a = makeIdentity()) => connectParams(a, { ts: w.clock.t - 61_000 })],
     ['a timestamp 61 s ahead', (w: ReturnType<typeof memoryWorld>, a = makeIdentity()) => connectParams(a, { ts: w.clock.t + 61_000 })],
-    ['an unregistered user without pk', (w: ReturnType<typeof memoryWorld>, a = makeIdentity()) => connectParams(a, { ts: w.clock.t, withPk: false })],
-    ['a pk that is not the uid key', (w: ReturnType<typeof memoryWorld>, a = makeIdentity()) => ({ ...connectParams(a, { ts: w.clock.t }), pk: makeIdentity().pk })],
+    [
+      'an unregistered user without pk',
+      (w: ReturnType<typeof memoryWorld>, a = makeIdentity()) => connectParams(a, { ts: w.clock.t, withPk: false }),
+    ],
+    [
+      'a pk that is not the uid key',
+      (w: ReturnType<typeof memoryWorld>, a = makeIdentity()) => ({ ...connectParams(a, { ts: w.clock.t }), pk: makeIdentity().pk }),
+    ],
   ])('refuses %s', async (_name, build) => {
     const world = memoryWorld();
     const decision = await authorizeConnect(world.ports, upgrade(build(world)));
@@ -48,7 +57,13 @@ describe('authorizeConnect', () => {
 
   it('refuses malformed queries without throwing', async () => {
     const world = memoryWorld();
-    for (const q of [null, {}, { uid: 'x' }, { ...query(connectParams(makeIdentity())), dev: '01' }, { ...query(connectParams(makeIdentity())), ts: '-5' }]) {
+    for (const q of [
+      null,
+      {},
+      { uid: 'x' },
+      { ...query(connectParams(makeIdentity())), dev: '01' },
+      { ...query(connectParams(makeIdentity())), ts: '-5' },
+    ]) {
       expect((await authorizeConnect(world.ports, { query: q as never, host: TEST_HOST })).allow).toBe(false);
     }
   });
@@ -57,7 +72,10 @@ describe('authorizeConnect', () => {
     const world = memoryWorld();
     const alice = makeIdentity();
     const signed = connectParams(alice, { ts: world.clock.t, host: 'abc123.execute-api.eu-west-1.amazonaws.com' });
-    expect(await authorizeConnect(world.ports, upgrade(signed, 'def456.execute-api.eu-west-1.amazonaws.com'))).toEqual({ allow: false, reason: 'bad signature' });
+    expect(await authorizeConnect(world.ports, upgrade(signed, 'def456.execute-api.eu-west-1.amazonaws.com'))).toEqual({
+      allow: false,
+      reason: 'bad signature',
+    });
     expect(await authorizeConnect(world.ports, upgrade(signed, '127.0.0.1:8787'))).toEqual({ allow: false, reason: 'bad signature' });
     expect(await authorizeConnect(world.ports, { query: query(signed), host: undefined })).toEqual({ allow: false, reason: 'missing host' });
     // Host names are case-insensitive: the header is compared lower-cased.
@@ -121,7 +139,9 @@ describe('an unregistered connection', () => {
     // the core re-derives the id from the key and refuses it as well.
     const mallory = makeIdentity();
     const forged = { ...callerOf(alice), signingKey: mallory.pk };
-    await expect(register(world.ports, forged, registerFrame({ ...mallory, uid: alice.uid }) as never)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(register(world.ports, forged, registerFrame({ ...mallory, uid: alice.uid }) as never)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
     expect(world.accounts.items.get(alice.uid)?.identityKey).toBe(registerFrame(alice).identityKey);
   });
 
@@ -139,8 +159,15 @@ describe('prekeys', () => {
     const alice = makeIdentity();
     const bob = makeIdentity();
     for (const id of [alice, bob]) await register(world.ports, callerOf(id), registerFrame(id) as never);
-    await publishPrekeys(world.ports, callerOf(bob), { action: 'keys.publish', rid: 'p', signedPrekey: signedPrekey(bob), oneTimePrekeys: oneTimePrekeys(3) });
-    const bundles = await Promise.all(Array.from({ length: 4 }, () => prekeyBundle(world.ports, callerOf(alice), { action: 'keys.bundle', rid: 'b', user: bob.uid })));
+    await publishPrekeys(world.ports, callerOf(bob), {
+      action: 'keys.publish',
+      rid: 'p',
+      signedPrekey: signedPrekey(bob),
+      oneTimePrekeys: oneTimePrekeys(3),
+    });
+    const bundles = await Promise.all(
+      Array.from({ length: 4 }, () => prekeyBundle(world.ports, callerOf(alice), { action: 'keys.bundle', rid: 'b', user: bob.uid })),
+    );
     const handed = bundles.map((b) => b.devices[0]!.oneTimePrekey?.keyId ?? null);
     expect(handed.filter((k) => k !== null).sort()).toEqual([1, 2, 3]);
     expect(handed.filter((k) => k === null)).toHaveLength(1);
@@ -159,7 +186,9 @@ describe('prekeys', () => {
 });
 
 describe('the Host header of the authorizer event', () => {
-  const fixture = JSON.parse(readFileSync(join(__dirname, '../fixtures/apigw-websocket/authorizer-connect-request.json'), 'utf8')) as AuthorizerRequestEvent;
+  const fixture = JSON.parse(
+    readFileSync(join(__dirname, '../fixtures/apigw-websocket/authorizer-connect-request.json'), 'utf8'),
+  ) as AuthorizerRequestEvent;
 
   it('is read from the recorded event shape, whatever the case of its name', () => {
     expect(hostHeader(fixture.headers)).toBe('abcdef123.execute-api.us-east-1.amazonaws.com');
@@ -220,7 +249,14 @@ describe('small-order signing keys', () => {
 
   it('refuses a connect with a small-order pk, signed so that it verifies', async () => {
     const world = memoryWorld();
-    const query = { uid: userIdOf(IDENTITY), dev: '1', ts: String(world.clock.t), nonce: b64(nacl.randomBytes(16)), sig: b64(TRIVIAL_SIGNATURE), pk: b64(IDENTITY) };
+    const query = {
+      uid: userIdOf(IDENTITY),
+      dev: '1',
+      ts: String(world.clock.t),
+      nonce: b64(nacl.randomBytes(16)),
+      sig: b64(TRIVIAL_SIGNATURE),
+      pk: b64(IDENTITY),
+    };
     const event = {
       type: 'REQUEST',
       methodArn: 'arn:aws:execute-api:local:0:api/stage/$connect',
@@ -232,11 +268,14 @@ describe('small-order signing keys', () => {
     expect(world.nonces.items.size).toBe(0);
   });
 
-  it.each(SMALL_ORDER_KEYS.map((key) => [Buffer.from(key).toString('hex'), key] as const))('refuses to register the signing key %s', async (_hex, key) => {
-    const world = memoryWorld();
-    const caller = { userId: userIdOf(key), device: 1, connectionId: 'c-small', signingKey: b64(key) };
-    const frame = { action: 'register', rid: 'r', identityKey: b64(nacl.box.keyPair().publicKey), identitySig: b64(TRIVIAL_SIGNATURE) };
-    await expect(register(world.ports, caller, frame as never)).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    expect(world.accounts.items.size).toBe(0);
-  });
+  it.each(SMALL_ORDER_KEYS.map((key) => [Buffer.from(key).toString('hex'), key] as const))(
+    'refuses to register the signing key %s',
+    async (_hex, key) => {
+      const world = memoryWorld();
+      const caller = { userId: userIdOf(key), device: 1, connectionId: 'c-small', signingKey: b64(key) };
+      const frame = { action: 'register', rid: 'r', identityKey: b64(nacl.box.keyPair().publicKey), identitySig: b64(TRIVIAL_SIGNATURE) };
+      await expect(register(world.ports, caller, frame as never)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      expect(world.accounts.items.size).toBe(0);
+    },
+  );
 });

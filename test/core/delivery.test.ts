@@ -38,7 +38,6 @@ beforeEach(async () => {
 });
 
 describe('send', () => {
-
   it('queues durably before pushing, and pushes to the recipient device only', async () => {
     await connectionOpened(world.ports, bob);
     await connectionOpened(world.ports, alice);
@@ -49,7 +48,10 @@ describe('send', () => {
     const page = await world.queue.page({ userId: bob.userId, device: 1 }, null, 10, world.clock.t);
     expect(page.messages.map((m) => m.id)).toEqual([frame.id]);
     expect(world.notifier.pushes).toHaveLength(1);
-    expect(world.notifier.pushes[0]).toMatchObject({ connectionId: bob.connectionId, frame: { type: 'message', id: frame.id, from: { user: alice.userId, device: 1 } } });
+    expect(world.notifier.pushes[0]).toMatchObject({
+      connectionId: bob.connectionId,
+      frame: { type: 'message', id: frame.id, from: { user: alice.userId, device: 1 } },
+    });
   });
 
   it('loses nothing when the push fails: the message waits in the queue', async () => {
@@ -124,7 +126,10 @@ describe('send', () => {
 
   it('refuses unknown recipients, unknown devices, oversize ciphertext and unregistered senders', async () => {
     await expectRefusal(send(world.ports, alice, sendFrame(makeIdentity().uid)), 'NOT_FOUND');
-    await expectRefusal(send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 2, ciphertext: ciphertext(), commitment: anyCommitment() }] }), 'CONFLICT');
+    await expectRefusal(
+      send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 2, ciphertext: ciphertext(), commitment: anyCommitment() }] }),
+      'CONFLICT',
+    );
     await expectRefusal(
       send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 1, ciphertext: ciphertext(16385), commitment: anyCommitment() }] }),
       'PAYLOAD_TOO_LARGE',
@@ -134,22 +139,30 @@ describe('send', () => {
   });
 });
 
-describe('delivery tokens and the strangers\' share (ARCH §6.6)', () => {
+describe("delivery tokens and the strangers' share (ARCH §6.6)", () => {
   const token = () => toBase64Url(nacl.randomBytes(32));
   const setToken = (caller: Caller, value: string) => setDeliveryToken(world.ports, caller, { action: 'deliveryToken.set', rid: 't', token: value });
 
   it('lets strangers fill only their share and contacts presenting the token the rest', async () => {
     world = memoryWorld({ maxQueueDepth: 4, strangerQueuePercent: 50 });
-    const [alice, bob, carol] = [await registered(world, makeIdentity()), await registered(world, makeIdentity()), await registered(world, makeIdentity())];
+    const [alice, bob, carol] = [
+      await registered(world, makeIdentity()),
+      await registered(world, makeIdentity()),
+      await registered(world, makeIdentity()),
+    ];
     const bobToken = token();
     await expect(setToken(bob, bobToken)).resolves.toEqual({ changed: true });
     await send(world.ports, alice, sendFrame(bob.userId));
     await send(world.ports, alice, sendFrame(bob.userId));
     await expect(send(world.ports, alice, sendFrame(bob.userId))).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 60 });
-    await expect(send(world.ports, alice, sendFrame(bob.userId, messageId(), { deliveryToken: token() }))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(send(world.ports, alice, sendFrame(bob.userId, messageId(), { deliveryToken: token() }))).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+    });
     await send(world.ports, carol, sendFrame(bob.userId, messageId(), { deliveryToken: bobToken }));
     await send(world.ports, bob, sendFrame(bob.userId));
-    await expect(send(world.ports, carol, sendFrame(bob.userId, messageId(), { deliveryToken: bobToken }))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(send(world.ports, carol, sendFrame(bob.userId, messageId(), { deliveryToken: bobToken }))).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+    });
 
     const page = await fetch(world.ports, bob, { action: 'fetch', rid: 'f' });
     const fromAlice = page.messages.find((m) => m.from.user === alice.userId)!;
@@ -157,7 +170,7 @@ describe('delivery tokens and the strangers\' share (ARCH §6.6)', () => {
     await expect(send(world.ports, alice, sendFrame(bob.userId))).resolves.toMatchObject({ duplicate: false });
   });
 
-  it('counts a sender as a contact only for the recipient\'s current token', async () => {
+  it("counts a sender as a contact only for the recipient's current token", async () => {
     const recipient = (await world.accounts.get(bob.userId))!;
     expect(queueShareOf(recipient, alice.userId, token())).toBe('stranger');
     expect(queueShareOf(recipient, bob.userId, undefined)).toBe('contact');
@@ -174,9 +187,21 @@ describe('delivery tokens and the strangers\' share (ARCH §6.6)', () => {
   });
 
   it('sets the token whenever send is allowed, and refuses it from read-only on and to the unregistered', async () => {
-    world = memoryWorld({ sunset: { signupsCloseAt: '2027-01-02T00:00:00Z', readOnlyAt: '2027-01-03T00:00:00Z', shutdownAt: null, purgeAt: null, noticeUrl: null, message: null } });
+    world = memoryWorld({
+      sunset: {
+        signupsCloseAt: '2027-01-02T00:00:00Z',
+        readOnlyAt: '2027-01-03T00:00:00Z',
+        shutdownAt: null,
+        purgeAt: null,
+        noticeUrl: null,
+        message: null,
+      },
+    });
     const carol = await registered(world, makeIdentity());
-    await expectRefusal(setDeliveryToken(world.ports, callerOf(makeIdentity()), { action: 'deliveryToken.set', rid: 't', token: token() }), 'FORBIDDEN');
+    await expectRefusal(
+      setDeliveryToken(world.ports, callerOf(makeIdentity()), { action: 'deliveryToken.set', rid: 't', token: token() }),
+      'FORBIDDEN',
+    );
     world.clock.t = Date.UTC(2027, 0, 2, 12);
     await expect(setDeliveryToken(world.ports, carol, { action: 'deliveryToken.set', rid: 't', token: token() })).resolves.toEqual({ changed: true });
     world.clock.t = Date.UTC(2027, 0, 3, 12);
@@ -203,7 +228,6 @@ describe('delivery tokens and the strangers\' share (ARCH §6.6)', () => {
 });
 
 describe('fetch and ack', () => {
-
   it('drains in send order across pages', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
@@ -225,7 +249,10 @@ describe('fetch and ack', () => {
 
   it('keeps a page within one API Gateway message', async () => {
     for (let i = 0; i < 8; i++) {
-      await send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 1, ciphertext: ciphertext(16384), commitment: anyCommitment() }] });
+      await send(world.ports, alice, {
+        ...sendFrame(bob.userId),
+        messages: [{ device: 1, ciphertext: ciphertext(16384), commitment: anyCommitment() }],
+      });
       world.clock.t += 1;
     }
     const page = await fetch(world.ports, bob, { action: 'fetch', rid: 'f' });

@@ -45,7 +45,14 @@ describe('the per-connection frame budget', () => {
     expect(at(99)).toBe('exceeded');
     const fresh = frameBudget();
     const spend = (ms: number) => fresh.spend('c', limits, ms);
-    expect([spend(0), spend(0), spend(0), spend(100), spend(200), spend(250)]).toEqual(['allowed', 'allowed', 'allowed', 'allowed', 'allowed', 'exceeded']);
+    expect([spend(0), spend(0), spend(0), spend(100), spend(200), spend(250)]).toEqual([
+      'allowed',
+      'allowed',
+      'allowed',
+      'allowed',
+      'allowed',
+      'exceeded',
+    ]);
   });
 
   it('forgets connections whose bucket is full again once it holds more than its capacity, not those closing', () => {

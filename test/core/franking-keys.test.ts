@@ -58,7 +58,12 @@ describe('franking keyring', () => {
   it('caches the stored keyring, and re-reads it once for a kid it does not know', async () => {
     let stored = newKeyring(random);
     let loads = 0;
-    const clock = { t: T0, now() { return this.t; } };
+    const clock = {
+      t: T0,
+      now() {
+        return this.t;
+      },
+    };
     const keys = new KeyringFrankingKeys(async () => (loads++, serializeKeyring(stored)), clock, 30, 60_000);
     expect((await keys.current()).kid).toBe('k1');
     expect((await keys.current()).kid).toBe('k1');

@@ -33,7 +33,13 @@ function world(sunset: EbbConfigInput['sunset'] = SUNSET): World {
 function connect(w: World, count: number): string[] {
   return Array.from({ length: count }, (_, i) => {
     const connectionId = `conn-${String(i).padStart(4, '0')}`;
-    void w.connections.put({ connectionId, userId: `user-${i % 7}`, device: 1, connectedAt: w.clock.t, expiresAt: Math.floor(w.clock.t / 1000) + 7200 });
+    void w.connections.put({
+      connectionId,
+      userId: `user-${i % 7}`,
+      device: 1,
+      connectedAt: w.clock.t,
+      expiresAt: Math.floor(w.clock.t / 1000) + 7200,
+    });
     return connectionId;
   });
 }
@@ -45,8 +51,19 @@ async function populate(w: World, users: number): Promise<void> {
     const owner = { userId, device: 1 };
     await w.accounts.create({ userId, signingKey: 'sk', identityKey: 'ik', identitySig: 'sig', devices: [1], createdAt: T0 });
     await w.prekeys.putSignedPrekey(owner, { keyId: 1, publicKey: 'pk', signature: 'sig' });
-    await w.prekeys.putOneTimePrekeys(owner, [1, 2, 3].map((keyId) => ({ keyId, publicKey: `otk${keyId}` })));
-    const message = { recipient: owner, id: `message-${i}-aaaaaaaa`, from: owner, sentAt: T0 + i, expiresAt: T0 / 1000 + 86_400, ciphertext: 'AAAA', frank: placeholderFrank() };
+    await w.prekeys.putOneTimePrekeys(
+      owner,
+      [1, 2, 3].map((keyId) => ({ keyId, publicKey: `otk${keyId}` })),
+    );
+    const message = {
+      recipient: owner,
+      id: `message-${i}-aaaaaaaa`,
+      from: owner,
+      sentAt: T0 + i,
+      expiresAt: T0 / 1000 + 86_400,
+      ciphertext: 'AAAA',
+      frank: placeholderFrank(),
+    };
     await w.queue.put(message);
     await w.queue.claim(owner, userId, message.id, { sentAt: message.sentAt, expiresAt: message.expiresAt });
     await w.nonces.claim(`${userId}#nonce`, T0 / 1000 + 120, T0);
@@ -171,7 +188,13 @@ describe('shutdown', () => {
     const w = world();
     const ids = connect(w, 3);
     w.clock.t = SHUTDOWN + 5000;
-    await w.connections.put({ connectionId: 'late', userId: 'user-late', device: 1, connectedAt: SHUTDOWN + 1000, expiresAt: Math.floor(SHUTDOWN / 1000) + 7200 });
+    await w.connections.put({
+      connectionId: 'late',
+      userId: 'user-late',
+      device: 1,
+      connectedAt: SHUTDOWN + 1000,
+      expiresAt: Math.floor(SHUTDOWN / 1000) + 7200,
+    });
 
     expect(await runLifecycle(w.lifecycle, 'shutdown')).toMatchObject({ notified: 3, disconnected: 3 });
     expect(w.notifier.disconnected.sort()).toEqual(ids);
@@ -212,7 +235,9 @@ describe('purge', () => {
 
     expect(await runLifecycle(w.lifecycle, 'purge', { pageSize: 25 })).toMatchObject({ task: 'purge', phase: 'shut-down', done: true, purged: 400 });
     expect(await storedItems(w)).toBe(0);
-    expect(w.accounts.items.size + w.prekeys.signed.size + w.connections.items.size + w.queue.markers.size + w.nonces.items.size + w.usernames.items.size).toBe(0);
+    expect(
+      w.accounts.items.size + w.prekeys.signed.size + w.connections.items.size + w.queue.markers.size + w.nonces.items.size + w.usernames.items.size,
+    ).toBe(0);
     expect(await runLifecycle(w.lifecycle, 'purge')).toMatchObject({ done: true, purged: 0 });
   });
 
@@ -230,7 +255,9 @@ describe('purge', () => {
       },
     };
 
-    await expect(runLifecycle({ ...w.lifecycle, sweeper: failing }, 'purge', { pageSize: 20 })).rejects.toThrow('ProvisionedThroughputExceededException');
+    await expect(runLifecycle({ ...w.lifecycle, sweeper: failing }, 'purge', { pageSize: 20 })).rejects.toThrow(
+      'ProvisionedThroughputExceededException',
+    );
     const left = await storedItems(w);
     expect(left).toBeGreaterThan(0);
     expect(left).toBeLessThan(300);

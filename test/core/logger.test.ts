@@ -11,7 +11,16 @@ describe('handler logs', () => {
     const { lines, logger } = capture();
     logger.info('send', { messageId: 'm1', bytes: 120, code: 'OK' });
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(line).toMatchObject({ level: 'INFO', message: 'send', service: 'ebb', function_name: 'send', xray_trace_id: 'Root=1-abc', messageId: 'm1', bytes: 120, code: 'OK' });
+    expect(line).toMatchObject({
+      level: 'INFO',
+      message: 'send',
+      service: 'ebb',
+      function_name: 'send',
+      xray_trace_id: 'Root=1-abc',
+      messageId: 'm1',
+      bytes: 120,
+      code: 'OK',
+    });
     expect(typeof line.timestamp).toBe('string');
     expect(lineProblems(lines[0]!)).toEqual([]);
   });
@@ -19,7 +28,13 @@ describe('handler logs', () => {
   it('drop fields outside the allowlist, and withhold long or structured values of allowed ones', () => {
     const { lines, logger } = capture();
     const ciphertext = 'A'.repeat(500);
-    logger.error('route failed', { body: `${CANARY_MARKER} plaintext`, ciphertext, frankKey: 'k'.repeat(43), reason: ciphertext, error: { stack: 'at x.ts:1' } });
+    logger.error('route failed', {
+      body: `${CANARY_MARKER} plaintext`,
+      ciphertext,
+      frankKey: 'k'.repeat(43),
+      reason: ciphertext,
+      error: { stack: 'at x.ts:1' },
+    });
     expect(lines[0]).not.toContain(CANARY_MARKER);
     expect(lines[0]).not.toContain('AAAAAAAAAA');
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;

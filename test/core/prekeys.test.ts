@@ -42,7 +42,12 @@ describe('keys.publish', () => {
     const id = makeIdentity();
     const alice = await registered(world, id);
     await publish(world, alice, 100);
-    const over = publishPrekeys(world.ports, alice, { action: 'keys.publish', rid: 'r', signedPrekey: signedPrekey(id, 7), oneTimePrekeys: oneTimePrekeys(51, 101) });
+    const over = publishPrekeys(world.ports, alice, {
+      action: 'keys.publish',
+      rid: 'r',
+      signedPrekey: signedPrekey(id, 7),
+      oneTimePrekeys: oneTimePrekeys(51, 101),
+    });
     await expectRefusal(over, 'CONFLICT');
     expect(await left(world, alice)).toBe(100);
     expect(world.prekeys.signed.size).toBe(0);

@@ -77,7 +77,11 @@ describe('token bucket', () => {
 describe('rate limits on routes', () => {
   it('refuses the send past sendPerMinute with RATE_LIMITED and a retry hint; other senders are unaffected', async () => {
     const world = memoryWorld({ rateLimits: { sendPerMinute: 3 } });
-    const [alice, bob, carol] = [await registered(world, makeIdentity()), await registered(world, makeIdentity()), await registered(world, makeIdentity())];
+    const [alice, bob, carol] = [
+      await registered(world, makeIdentity()),
+      await registered(world, makeIdentity()),
+      await registered(world, makeIdentity()),
+    ];
     for (let i = 0; i < 3; i++) await send(world.ports, alice, sendFrame(bob.userId));
     const refusal = await refusalOf(send(world.ports, alice, sendFrame(bob.userId)));
     expect(refusal).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 20 });
@@ -89,7 +93,11 @@ describe('rate limits on routes', () => {
 
   it('limits keys.bundle per caller', async () => {
     const world = memoryWorld({ rateLimits: { bundlePerMinute: 2 } });
-    const [alice, bob, carol] = [await registered(world, makeIdentity()), await registered(world, makeIdentity()), await registered(world, makeIdentity())];
+    const [alice, bob, carol] = [
+      await registered(world, makeIdentity()),
+      await registered(world, makeIdentity()),
+      await registered(world, makeIdentity()),
+    ];
     const frame = { action: 'keys.bundle' as const, rid: 'b', user: bob.userId };
     await prekeyBundle(world.ports, alice, frame);
     await prekeyBundle(world.ports, alice, frame);
@@ -132,7 +140,8 @@ describe('rate limits on routes', () => {
   it('charges forged and malformed connects to their own budget, never to the connects of the address', async () => {
     const world = memoryWorld({ rateLimits: { connectPerMinute: 2, connectFailuresPerMinute: 5 } });
     const junk = { ...connectEvent(world, '203.0.113.3'), queryStringParameters: { uid: 'x' } };
-    for (let i = 0; i < 25; i++) await expect(authorize(i % 2 ? junk : connectEvent(world, '203.0.113.3', true), world.ports)).rejects.toThrow('Unauthorized');
+    for (let i = 0; i < 25; i++)
+      await expect(authorize(i % 2 ? junk : connectEvent(world, '203.0.113.3', true), world.ports)).rejects.toThrow('Unauthorized');
     await expect(authorize(connectEvent(world, '203.0.113.3'), world.ports)).resolves.toMatchObject({ principalId: expect.any(String) });
     await expect(authorize(connectEvent(world, '203.0.113.3'), world.ports)).resolves.toMatchObject({ principalId: expect.any(String) });
     await expect(authorize(connectEvent(world, '203.0.113.3'), world.ports)).rejects.toThrow('Unauthorized');

@@ -33,7 +33,13 @@ async function sendText(world: MemoryWorld, from: Caller, to: Caller, text: stri
   const frankKey = new Uint8Array(randomBytes(32));
   const commitment = frankCommitment(frankKey, { from: from.userId, to: to.userId, id, kind: 'text', body: encoder.encode(text) });
   const ciphertext = toBase64Url(new Uint8Array(randomBytes(80)));
-  await send(world.ports, from, { action: 'send', rid: 's', id, to: to.userId, messages: [{ device: 1, ciphertext, commitment: toBase64Url(commitment) }] });
+  await send(world.ports, from, {
+    action: 'send',
+    rid: 's',
+    id,
+    to: to.userId,
+    messages: [{ device: 1, ciphertext, commitment: toBase64Url(commitment) }],
+  });
   const page = await fetch(world.ports, to, { action: 'fetch', rid: 'f' });
   const envelope = page.messages.find((m) => m.id === id)!;
   return { envelope, frankKey, text };
@@ -91,7 +97,13 @@ describe('franking at send', () => {
     const [alice, bob] = [await registered(world), await registered(world)];
     await connectionOpened(world.ports, bob);
     const id = messageId();
-    const frame = { action: 'send' as const, rid: 's', id, to: bob.userId, messages: [{ device: 1, ciphertext: 'AAAA', commitment: toBase64Url(new Uint8Array(32)) }] };
+    const frame = {
+      action: 'send' as const,
+      rid: 's',
+      id,
+      to: bob.userId,
+      messages: [{ device: 1, ciphertext: 'AAAA', commitment: toBase64Url(new Uint8Array(32)) }],
+    };
     const first = await send(world.ports, alice, frame);
     world.clock.t += 5000;
     const retry = await send(world.ports, alice, frame);
@@ -143,7 +155,10 @@ describe('report', () => {
   it('refuses forged content: the commitment does not open to it', async () => {
     const forged = reportFrame(sent, { content: { kind: 'text', body: toBase64Url(encoder.encode('something alice never said')) } });
     await expectRefusal(report(world.ports, bob, forged), 'FORBIDDEN');
-    await expectRefusal(report(world.ports, bob, reportFrame(sent, { content: { kind: 'bytes', body: reportFrame(sent).content.body } })), 'FORBIDDEN');
+    await expectRefusal(
+      report(world.ports, bob, reportFrame(sent, { content: { kind: 'bytes', body: reportFrame(sent).content.body } })),
+      'FORBIDDEN',
+    );
     await expectRefusal(report(world.ports, bob, reportFrame(sent, { frankKey: flipFirstBit(toBase64Url(sent.frankKey)) })), 'FORBIDDEN');
     expect(world.reports.items.size).toBe(0);
   });
@@ -170,7 +185,10 @@ describe('report', () => {
 
   it('refuses an unknown kid', async () => {
     const base = reportFrame(sent);
-    await expectRefusal(report(world.ports, bob, { ...base, message: { ...base.message, frank: { ...base.message.frank, kid: 'k99' } } }), 'FORBIDDEN');
+    await expectRefusal(
+      report(world.ports, bob, { ...base, message: { ...base.message, frank: { ...base.message.frank, kid: 'k99' } } }),
+      'FORBIDDEN',
+    );
   });
 
   it('refuses a reporter the message was not delivered to', async () => {

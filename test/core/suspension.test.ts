@@ -24,7 +24,13 @@ async function user(world: MemoryWorld, name: string): Promise<{ id: TestIdentit
 }
 
 const sendTo = (world: MemoryWorld, from: Caller, to: string) =>
-  send(world.ports, from, { action: 'send', rid: 's', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)), commitment: anyCommitment() }] });
+  send(world.ports, from, {
+    action: 'send',
+    rid: 's',
+    id: messageId(),
+    to,
+    messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(32)), commitment: anyCommitment() }],
+  });
 
 describe('account suspension', () => {
   let world: MemoryWorld;

@@ -15,7 +15,8 @@ async function registered(world: MemoryWorld): Promise<Caller> {
   return caller;
 }
 
-const set = (world: MemoryWorld, caller: Caller, username: string) => setUsername(world.ports, caller, { action: 'username.set', rid: 'r', username });
+const set = (world: MemoryWorld, caller: Caller, username: string) =>
+  setUsername(world.ports, caller, { action: 'username.set', rid: 'r', username });
 const lookup = async (world: MemoryWorld, caller: Caller, username: string) =>
   (await lookupUsername(world.ports, caller, { action: 'username.lookup', rid: 'r', username })).userId;
 
@@ -32,7 +33,10 @@ describe('usernames', () => {
   let alice: Caller;
   let bob: Caller;
   beforeEach(async () => {
-    world = memoryWorld({ sunset: { signupsCloseAt: '2027-01-02T00:00:00Z', readOnlyAt: '2027-01-03T00:00:00Z', shutdownAt: '2027-01-04T00:00:00Z' } }, T0);
+    world = memoryWorld(
+      { sunset: { signupsCloseAt: '2027-01-02T00:00:00Z', readOnlyAt: '2027-01-03T00:00:00Z', shutdownAt: '2027-01-04T00:00:00Z' } },
+      T0,
+    );
     alice = await registered(world);
     bob = await registered(world);
   });
@@ -70,9 +74,12 @@ describe('usernames', () => {
     },
   );
 
-  it.each(['alice_1', 'helpful', 'rooted', 'teamwork', 'ebbe_42', 'adminton'])('allow %s: a reserved word inside a longer name is no lookalike', async (name) => {
-    expect(await set(world, alice, name)).toEqual({ username: name });
-  });
+  it.each(['alice_1', 'helpful', 'rooted', 'teamwork', 'ebbe_42', 'adminton'])(
+    'allow %s: a reserved word inside a longer name is no lookalike',
+    async (name) => {
+      expect(await set(world, alice, name)).toEqual({ username: name });
+    },
+  );
 
   it('are rate limited per user: set and lookup answer RATE_LIMITED with retryAfterSeconds past their limits', async () => {
     world = memoryWorld({ rateLimits: { usernameSetPerMinute: 2, usernameLookupPerMinute: 3 } }, T0);
@@ -88,7 +95,10 @@ describe('usernames', () => {
     expect(await lookup(world, bob, 'alice_2')).toBe(alice.userId);
     await set(world, bob, 'bob_1');
     // Refused sets hold nothing.
-    expect([...world.usernames.items].sort()).toEqual([['alice_2', alice.userId], ['bob_1', bob.userId]]);
+    expect([...world.usernames.items].sort()).toEqual([
+      ['alice_2', alice.userId],
+      ['bob_1', bob.userId],
+    ]);
     world.clock.t += 30_000;
     expect(await set(world, alice, 'alice_3')).toEqual({ username: 'alice_3' });
   });

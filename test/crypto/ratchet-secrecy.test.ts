@@ -107,7 +107,8 @@ describe('Double Ratchet key wiping', () => {
     const first = send(alice);
     expect(receive(bob, first)).not.toBeNull();
     const second = send(alice);
-    const message = kind === 'replay' ? first : kind === 'fresh' ? second : { ...second, ciphertext: second.ciphertext.map((b, i) => (i === 0 ? b ^ 1 : b)) };
+    const message =
+      kind === 'replay' ? first : kind === 'fresh' ? second : { ...second, ciphertext: second.ciphertext.map((b, i) => (i === 0 ? b ^ 1 : b)) };
     const state = bob.state;
     const decodes = decodedKeys(state, () => {
       const result = ratchetDecrypt(state, message.header, message.ciphertext, bob.ad);

@@ -28,7 +28,7 @@ function talk(alice: Party, bob: Party, runs: ReadonlyArray<readonly [boolean, n
 
 function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   const out = bytes.slice();
-  out[Math.floor(bit / 8) % out.length]! ^= 1 << bit % 8;
+  out[Math.floor(bit / 8) % out.length]! ^= 1 << (bit % 8);
   return out;
 }
 
@@ -107,37 +107,43 @@ describe('Double Ratchet', () => {
 
   it('decrypts every message exactly once under random reordering across chains, and rejects replays', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 3 }), fc.infiniteStream(fc.nat()), (k1, k2, k3, picks) => {
-        const { alice, bob } = newSession();
-        const opener = send(alice);
-        expect(receive(bob, opener)).toEqual(opener.plaintext);
-        const pending: Sent[] = [];
-        for (let i = 0; i < k1; i++) pending.push(send(alice));
-        // Bob replies and Alice receives it, so her next messages are on a new chain.
-        const reply = send(bob);
-        expect(receive(alice, reply)).toEqual(reply.plaintext);
-        for (let i = 0; i < k2; i++) pending.push(send(alice));
-        for (let i = 0; i < k3; i++) {
-          const r = send(bob);
-          expect(receive(alice, r)).toEqual(r.plaintext);
-          pending.push(send(alice));
-        }
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.infiniteStream(fc.nat()),
+        (k1, k2, k3, picks) => {
+          const { alice, bob } = newSession();
+          const opener = send(alice);
+          expect(receive(bob, opener)).toEqual(opener.plaintext);
+          const pending: Sent[] = [];
+          for (let i = 0; i < k1; i++) pending.push(send(alice));
+          // Bob replies and Alice receives it, so her next messages are on a new chain.
+          const reply = send(bob);
+          expect(receive(alice, reply)).toEqual(reply.plaintext);
+          for (let i = 0; i < k2; i++) pending.push(send(alice));
+          for (let i = 0; i < k3; i++) {
+            const r = send(bob);
+            expect(receive(alice, r)).toEqual(r.plaintext);
+            pending.push(send(alice));
+          }
 
-        const order = pending.slice();
-        const it = picks[Symbol.iterator]();
-        const delivered: Sent[] = [];
-        while (order.length > 0) {
-          const [m] = order.splice(it.next().value % order.length, 1);
-          expect(receive(bob, m!)).toEqual(m!.plaintext);
-          delivered.push(m!);
-          // Anything already delivered is a replay now.
-          const replay = delivered[it.next().value % delivered.length]!;
-          const before = serializeState(bob.state);
-          expect(receive(bob, replay)).toBeNull();
-          expect(serializeState(bob.state)).toBe(before);
-        }
-        expect(deserializeState(serializeState(bob.state)).skipped).toEqual([]);
-      }),
+          const order = pending.slice();
+          const it = picks[Symbol.iterator]();
+          const delivered: Sent[] = [];
+          while (order.length > 0) {
+            const [m] = order.splice(it.next().value % order.length, 1);
+            expect(receive(bob, m!)).toEqual(m!.plaintext);
+            delivered.push(m!);
+            // Anything already delivered is a replay now.
+            const replay = delivered[it.next().value % delivered.length]!;
+            const before = serializeState(bob.state);
+            expect(receive(bob, replay)).toBeNull();
+            expect(serializeState(bob.state)).toBe(before);
+          }
+          expect(deserializeState(serializeState(bob.state)).skipped).toEqual([]);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -256,6 +262,9 @@ describe('Double Ratchet', () => {
         expect((err as Error).message).not.toContain(good.rk as string);
       }
     }
-    fc.assert(fc.property(fc.string(), (text) => expect(() => deserializeState(text)).toThrow(TypeError)), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.string(), (text) => expect(() => deserializeState(text)).toThrow(TypeError)),
+      { numRuns: 100 },
+    );
   });
 });

@@ -1,4 +1,11 @@
-import { initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, type RatchetHeader, type RatchetState } from '../../client-sdk/src/crypto/ratchet';
+import {
+  initInitiator,
+  initResponder,
+  ratchetDecrypt,
+  ratchetEncrypt,
+  type RatchetHeader,
+  type RatchetState,
+} from '../../client-sdk/src/crypto/ratchet';
 import { generateKeyPair } from '../../client-sdk/src/crypto/x25519';
 import { x3dhInitiate, x3dhRespond } from '../../client-sdk/src/crypto/x3dh';
 

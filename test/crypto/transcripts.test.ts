@@ -26,7 +26,9 @@ type Recorded = { readonly random: readonly string[] };
 
 const aead = loadVectors<AeadInput & AeadOutput>('aead-transcript.json');
 const x3dh = loadVectors<X3dhInput & X3dhOutput & Recorded>('x3dh-transcript.json');
-const ratchet = loadVectors<RatchetInput & Recorded & { initial: { alice: RatchetState; bob: RatchetState }; results: RatchetStepOutput[] }>('ratchet-transcript.json');
+const ratchet = loadVectors<RatchetInput & Recorded & { initial: { alice: RatchetState; bob: RatchetState }; results: RatchetStepOutput[] }>(
+  'ratchet-transcript.json',
+);
 const envelope = loadVectors<EnvelopeInput & EnvelopeOutput & Recorded>('envelope-transcript.json');
 
 describe('AEAD transcript', () => {

@@ -2,7 +2,15 @@ import nacl from 'tweetnacl';
 import { randomFillSync } from 'node:crypto';
 import { aeadSeal } from '../../client-sdk/src/crypto/aead';
 import { encodePlaintext } from '../../client-sdk/src/crypto/plaintext';
-import { encodeHeader, initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, serializeState, type RatchetState } from '../../client-sdk/src/crypto/ratchet';
+import {
+  encodeHeader,
+  initInitiator,
+  initResponder,
+  ratchetDecrypt,
+  ratchetEncrypt,
+  serializeState,
+  type RatchetState,
+} from '../../client-sdk/src/crypto/ratchet';
 import { x3dhInitiate, x3dhRespond } from '../../client-sdk/src/crypto/x3dh';
 import { parseIdentity } from '../../client-sdk/src/identity/identity';
 import { userIdFromSigningKey } from '../../client-sdk/src/identity/keys';
@@ -139,7 +147,10 @@ export type RatchetStepOutput =
   | { readonly message: number; readonly header: string; readonly ciphertext: string; readonly state: RatchetState }
   | { readonly plaintext: string | null; readonly state: RatchetState };
 
-export function ratchetTranscript(input: RatchetInput): { readonly initial: { alice: RatchetState; bob: RatchetState }; readonly results: RatchetStepOutput[] } {
+export function ratchetTranscript(input: RatchetInput): {
+  readonly initial: { alice: RatchetState; bob: RatchetState };
+  readonly results: RatchetStepOutput[];
+} {
   const sk = hex(input.sharedSecret);
   const ad = hex(input.associatedData);
   const spk = keyPair(input.signedPrekeySecret);
@@ -152,7 +163,12 @@ export function ratchetTranscript(input: RatchetInput): { readonly initial: { al
       const out = ratchetEncrypt(states[step.party], hex(step.plaintext), ad);
       states[step.party] = out.state;
       sent.push({ header: out.header, ciphertext: out.ciphertext });
-      results.push({ message: sent.length - 1, header: toHex(encodeHeader(out.header)), ciphertext: toHex(out.ciphertext), state: roundTrip(out.state) });
+      results.push({
+        message: sent.length - 1,
+        header: toHex(encodeHeader(out.header)),
+        ciphertext: toHex(out.ciphertext),
+        state: roundTrip(out.state),
+      });
     } else {
       const message = sent[step.message];
       if (!message) throw new Error(`ratchet transcript: no message ${step.message} yet`);

@@ -59,7 +59,8 @@ describe('x25519', () => {
 function hsalsa20(shared: Uint8Array): Uint8Array {
   const out = new Uint8Array(32);
   const sigma = new TextEncoder().encode('expand 32-byte k');
-  const lowlevel = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20(o: Uint8Array, i: Uint8Array, k: Uint8Array, c: Uint8Array): void } }).lowlevel;
+  const lowlevel = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20(o: Uint8Array, i: Uint8Array, k: Uint8Array, c: Uint8Array): void } })
+    .lowlevel;
   lowlevel.crypto_core_hsalsa20(out, new Uint8Array(16), shared, sigma);
   return out;
 }
@@ -80,24 +81,36 @@ describe('aead', () => {
 
   it('returns null for any flipped bit in the sealed bytes', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 50 }), fc.nat(), fc.integer({ min: 0, max: 7 }), (pt, ad, at, bit) => {
-        const sealed = aeadSeal(key, pt, ad);
-        sealed[at % sealed.length]! ^= 1 << bit;
-        expect(aeadOpen(key, sealed, ad)).toBeNull();
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.uint8Array({ maxLength: 50 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        (pt, ad, at, bit) => {
+          const sealed = aeadSeal(key, pt, ad);
+          sealed[at % sealed.length]! ^= 1 << bit;
+          expect(aeadOpen(key, sealed, ad)).toBeNull();
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   it('returns null for any flipped bit in the associated data, or AD moved into the box', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ minLength: 1, maxLength: 50 }), fc.nat(), fc.integer({ min: 0, max: 7 }), (pt, ad, at, bit) => {
-        const sealed = aeadSeal(key, pt, ad);
-        const forged = ad.slice();
-        forged[at % forged.length]! ^= 1 << bit;
-        expect(aeadOpen(key, sealed, forged)).toBeNull();
-        expect(aeadOpen(key, sealed, ad.subarray(1))).toBeNull();
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.uint8Array({ minLength: 1, maxLength: 50 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        (pt, ad, at, bit) => {
+          const sealed = aeadSeal(key, pt, ad);
+          const forged = ad.slice();
+          forged[at % forged.length]! ^= 1 << bit;
+          expect(aeadOpen(key, sealed, forged)).toBeNull();
+          expect(aeadOpen(key, sealed, ad.subarray(1))).toBeNull();
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -72,15 +72,17 @@ describe('X3DH', () => {
     for (const v of variants) expect(v.sharedSecret).not.toEqual(init.sharedSecret);
     // Without the one-time prekey the secret differs too (DH4 is part of it).
     const withoutOpk = x3dhInitiate(alice, bundleOf(b, false));
-    expect(x3dhRespond(b.identity, b.signedPrekey, null, { ...header, ephemeralKey: withoutOpk.ephemeralKey, oneTimePrekeyId: null }).sharedSecret).toEqual(
-      withoutOpk.sharedSecret,
-    );
+    expect(
+      x3dhRespond(b.identity, b.signedPrekey, null, { ...header, ephemeralKey: withoutOpk.ephemeralKey, oneTimePrekeyId: null }).sharedSecret,
+    ).toEqual(withoutOpk.sharedSecret);
   });
 
   it('throws on wrong lengths, a low-order key, or a one-time prekey the header does not name', () => {
     const alice = generateKeyPair();
     const b = bob();
-    expect(() => x3dhInitiate(alice, { ...bundleOf(b, false), identityKey: new Uint8Array(31) })).toThrow(new TypeError('bundle.identityKey: expected 32 bytes'));
+    expect(() => x3dhInitiate(alice, { ...bundleOf(b, false), identityKey: new Uint8Array(31) })).toThrow(
+      new TypeError('bundle.identityKey: expected 32 bytes'),
+    );
     expect(() => x3dhInitiate({ publicKey: alice.publicKey, secretKey: new Uint8Array(64) }, bundleOf(b, false))).toThrow(
       new TypeError('ownIdentity.secretKey: expected 32 bytes'),
     );

@@ -26,7 +26,32 @@ const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.en
 
 const KEYS = ['uid', 'dev', 'ts', 'nonce', 'sig', 'pk'] as const;
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'UID', 'uid ', '', 'x'];
-const ODD_VALUES = ['', ' ', '0', '-1', '+1', '01', '1.0', '1e1', '17', '16', '１', 'NaN', 'Infinity', '9'.repeat(17), 'null', '\u0000', 'é', '💥', '\ud800', '%', '&', '=', '#', '+'];
+const ODD_VALUES = [
+  '',
+  ' ',
+  '0',
+  '-1',
+  '+1',
+  '01',
+  '1.0',
+  '1e1',
+  '17',
+  '16',
+  '１',
+  'NaN',
+  'Infinity',
+  '9'.repeat(17),
+  'null',
+  '\u0000',
+  'é',
+  '💥',
+  '\ud800',
+  '%',
+  '&',
+  '=',
+  '#',
+  '+',
+];
 const BAD_ESCAPES = ['%', '%z', '%zz', '%E0%80', '%C0%AF', '%FF', '%00', '%25', '%2'];
 
 type Encoding = 'form' | 'percent' | 'minimal';
@@ -82,7 +107,10 @@ const attemptArb: fc.Arbitrary<Attempt> = fc.record({
   skewMs: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-50_000, 50_000, -70_000, 70_000, -1e12) }),
   dev: fc.oneof({ weight: 6, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(2, 16, 17, 99) }),
   forged: fc.boolean().map((b) => b && Math.random() < 0.15),
-  wrongHost: fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('other.example', 'localhost', '127.0.0.1', '127.0.0.1:1') }),
+  wrongHost: fc.oneof(
+    { weight: 8, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.constantFrom('other.example', 'localhost', '127.0.0.1', '127.0.0.1:1') },
+  ),
   ops: fc.array(opArb, { maxLength: 3 }),
   path: fc.constantFrom('/', '/', '/', '/anything', '/local'),
 });
@@ -128,7 +156,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log(`fuzz authorizer: ${attempts} upgrade attempts; answers: ${Object.entries(outcomes).map(([s, n]) => `${s}=${n}`).join(' ')}`);
+  console.log(
+    `fuzz authorizer: ${attempts} upgrade attempts; answers: ${Object.entries(outcomes)
+      .map(([s, n]) => `${s}=${n}`)
+      .join(' ')}`,
+  );
   counter?.destroy();
   await stack?.stop();
 });
@@ -166,7 +198,13 @@ describe('fuzzing the $connect query string', () => {
         const pk = effective.get('pk');
         const keyKnown = pk === undefined ? attempt.registered : pk === id.pk;
         const mayConnect =
-          same && keyKnown && !attempt.forged && attempt.wrongHost === null && Math.abs(attempt.skewMs) <= Limits.connectSkewMs && attempt.dev >= 1 && attempt.dev <= Limits.maxDevice;
+          same &&
+          keyKnown &&
+          !attempt.forged &&
+          attempt.wrongHost === null &&
+          Math.abs(attempt.skewMs) <= Limits.connectSkewMs &&
+          attempt.dev >= 1 &&
+          attempt.dev <= Limits.maxDevice;
 
         const status = await rawUpgrade(stack.url, target);
         attempts++;
@@ -193,11 +231,14 @@ describe('fuzzing the $connect query string', () => {
 
   // BUG (local/gateway.ts, found by this fuzzer): query parameters named like Object.prototype members reach
   // `(multi[k] ??= []).push(v)` on a plain object, which throws, and the upgrade is answered 500.
-  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('BUG: an extra query parameter %s is refused or ignored, not a 500', async (key) => {
-    const good = new URL(connectUrl(stack.url, alice, { withPk: false }));
-    expect(await rawUpgrade(stack.url, `/${good.search}&${key}=x`)).toBe(101);
-    expect(await rawUpgrade(stack.url, `/?${key}=x`)).toBe(401);
-  });
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])(
+    'BUG: an extra query parameter %s is refused or ignored, not a 500',
+    async (key) => {
+      const good = new URL(connectUrl(stack.url, alice, { withPk: false }));
+      expect(await rawUpgrade(stack.url, `/${good.search}&${key}=x`)).toBe(101);
+      expect(await rawUpgrade(stack.url, `/?${key}=x`)).toBe(401);
+    },
+  );
 
   // BUG (local/gateway.ts, found by this fuzzer): a request target `new URL` cannot parse is answered 500.
   it('BUG: an unparsable request target is answered 400 or 401, not 500', async () => {

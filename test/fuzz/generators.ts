@@ -58,8 +58,34 @@ function parsed(text: string): Record<string, unknown> | undefined {
 // ---- (a) random text and JSON ---------------------------------------------------
 
 const WEIRD_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'action', 'rid', '', ' ', '\u0000', 'é', '💥'];
-const HUGE_NUMBERS = ['1e400', '-1e400', '123456789012345678901234567890', '-0', '1e-400', '1E+2', '9007199254740993', '8640000000000001', '2147483648', '0.1e1'];
-const NON_JSON = ['', ' ', '{', '[', '"', 'null', 'undefined', 'NaN', '{"action":"send"', '{action:"status",rid:"x"}', "{'action':'status'}", '\uFEFF{"action":"status","rid":"bom"}', '\u0000', '{"action":"status","rid":"x"}garbage'];
+const HUGE_NUMBERS = [
+  '1e400',
+  '-1e400',
+  '123456789012345678901234567890',
+  '-0',
+  '1e-400',
+  '1E+2',
+  '9007199254740993',
+  '8640000000000001',
+  '2147483648',
+  '0.1e1',
+];
+const NON_JSON = [
+  '',
+  ' ',
+  '{',
+  '[',
+  '"',
+  'null',
+  'undefined',
+  'NaN',
+  '{"action":"send"',
+  '{action:"status",rid:"x"}',
+  "{'action':'status'}",
+  '\uFEFF{"action":"status","rid":"bom"}',
+  '\u0000',
+  '{"action":"status","rid":"x"}garbage',
+];
 
 const jsonKey = fc.oneof(fc.constantFrom(...WEIRD_KEYS), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 12 }));
 const scalarText = fc.oneof(
@@ -73,10 +99,15 @@ const valueText: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.array(fc.tuple(jsonKey, scalarText), { maxLength: 4 }).map(objectText) },
 );
 const actionText = fc.oneof(
-  fc.constantFrom(...Actions, '$connect', '$disconnect', '$default', 'HELLO', 'hello ', 'keys', '__proto__', 'constructor').map((a) => JSON.stringify(a)),
+  fc
+    .constantFrom(...Actions, '$connect', '$disconnect', '$default', 'HELLO', 'hello ', 'keys', '__proto__', 'constructor')
+    .map((a) => JSON.stringify(a)),
   valueText,
 );
-const ridText = fc.oneof(fc.string({ minLength: 1, maxLength: 64 }).map((s) => JSON.stringify(s)), valueText);
+const ridText = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 64 }).map((s) => JSON.stringify(s)),
+  valueText,
+);
 
 /** Object text with keys exactly as given: duplicates and `__proto__` survive, as a hostile client would send them. */
 function objectText(entries: readonly (readonly [string, string])[]): string {
@@ -85,17 +116,17 @@ function objectText(entries: readonly (readonly [string, string])[]): string {
 
 const randomObject = fc
   .tuple(fc.option(actionText, { nil: undefined }), fc.array(fc.tuple(jsonKey, valueText), { maxLength: 6 }), fc.option(ridText, { nil: undefined }))
-  .map(([action, rest, rid]) => objectText([...(action === undefined ? [] : [['action', action] as const]), ...rest, ...(rid === undefined ? [] : [['rid', rid] as const])]));
+  .map(([action, rest, rid]) =>
+    objectText([...(action === undefined ? [] : [['action', action] as const]), ...rest, ...(rid === undefined ? [] : [['rid', rid] as const])]),
+  );
 
-const deepNesting = fc
-  .tuple(fc.integer({ min: 1, max: 16_000 }), fc.constantFrom('[]', '{}', 'field'))
-  .map(([depth, shape]) => {
-    if (shape === '[]') return '['.repeat(depth) + ']'.repeat(depth);
-    const levels = Math.min(depth, 5000);
-    if (shape === '{}') return '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
-    const inner = '['.repeat(depth - 1) + ']'.repeat(depth - 1);
-    return `{"action":"send","rid":"deep","messages":[${inner}]}`;
-  });
+const deepNesting = fc.tuple(fc.integer({ min: 1, max: 16_000 }), fc.constantFrom('[]', '{}', 'field')).map(([depth, shape]) => {
+  if (shape === '[]') return '['.repeat(depth) + ']'.repeat(depth);
+  const levels = Math.min(depth, 5000);
+  if (shape === '{}') return '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+  const inner = '['.repeat(depth - 1) + ']'.repeat(depth - 1);
+  return `{"action":"send","rid":"deep","messages":[${inner}]}`;
+});
 
 /** (a): any text, JSON of any shape, hostile keys, huge numbers, deep nesting; some sent as binary frames. */
 export const randomFrame: fc.Arbitrary<FuzzFrame> = fc
@@ -116,12 +147,54 @@ export const randomFrame: fc.Arbitrary<FuzzFrame> = fc
 // ---- (b) mutations of valid frames ------------------------------------------------
 
 /** String lengths around every limit of the protocol (rid, ids, keys, signatures, usernames, reason, cursor, ciphertext). */
-const LENGTHS = [0, 1, 2, 3, 4, 5, 15, 16, 17, 21, 22, 23, 31, 32, 33, 42, 43, 44, 63, 64, 65, 85, 86, 87, 127, 128, 129, 499, 500, 501, 30_037, 30_038, 30_039];
+const LENGTHS = [
+  0, 1, 2, 3, 4, 5, 15, 16, 17, 21, 22, 23, 31, 32, 33, 42, 43, 44, 63, 64, 65, 85, 86, 87, 127, 128, 129, 499, 500, 501, 30_037, 30_038, 30_039,
+];
 /** Numbers around every numeric limit (device, key ids, limits, lifetimes, timestamps) and non-integers. */
-const NUMBERS = [-1, 0, 1, 2, 15, 16, 17, 99, 100, 101, 2 ** 31 - 1, 2 ** 31, 365 * 86_400, 365 * 86_400 + 1, 8.64e15, 8.64e15 + 1, 2 ** 53, 2 ** 53 + 2, 1.5, -0, 1e21, 1e308, Number.MIN_VALUE];
+const NUMBERS = [
+  -1,
+  0,
+  1,
+  2,
+  15,
+  16,
+  17,
+  99,
+  100,
+  101,
+  2 ** 31 - 1,
+  2 ** 31,
+  365 * 86_400,
+  365 * 86_400 + 1,
+  8.64e15,
+  8.64e15 + 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  1.5,
+  -0,
+  1e21,
+  1e308,
+  Number.MIN_VALUE,
+];
 const BAD_CHARS = ['+', '/', '=', ' ', '.', 'é', '\u0000', '💥', '%', '\n', '"', '\\', '\ud800'];
 const ODD_VALUES: Json[] = [null, true, false, 0, -1, 1.5, '', 'x', [], {}, 1e308, [null], { action: 'status' }, 'A'.repeat(1000)];
-const RIDS: (Json | undefined)[] = [undefined, '', 'r', 'x'.repeat(64), 'x'.repeat(65), '💥'.repeat(64), '💥'.repeat(65), '\ud800', ' ', 5, null, [], {}, true, ['r']];
+const RIDS: (Json | undefined)[] = [
+  undefined,
+  '',
+  'r',
+  'x'.repeat(64),
+  'x'.repeat(65),
+  '💥'.repeat(64),
+  '💥'.repeat(65),
+  '\ud800',
+  ' ',
+  5,
+  null,
+  [],
+  {},
+  true,
+  ['r'],
+];
 
 type Op =
   | { readonly kind: 'drop'; readonly pick: number }
@@ -200,18 +273,27 @@ function applyTreeOp(tree: Json, op: Op, valid: ValidFrames, userIds: readonly s
       return path ? set(tree, path, op.value) : tree;
     }
     case 'resize': {
-      const path = choose(all.filter((p) => typeof get(tree, p) === 'string'), op.pick);
+      const path = choose(
+        all.filter((p) => typeof get(tree, p) === 'string'),
+        op.pick,
+      );
       if (!path) return tree;
       const s = get(tree, path) as string;
       return set(tree, path, s.length >= op.length ? s.slice(0, op.length) : s + 'A'.repeat(op.length - s.length));
     }
     case 'number': {
-      const path = choose(all.filter((p) => typeof get(tree, p) === 'number'), op.pick);
+      const path = choose(
+        all.filter((p) => typeof get(tree, p) === 'number'),
+        op.pick,
+      );
       if (!path) return tree;
       return set(tree, path, op.relative ? (get(tree, path) as number) + op.value : op.value);
     }
     case 'corrupt': {
-      const path = choose(all.filter((p) => typeof get(tree, p) === 'string'), op.pick);
+      const path = choose(
+        all.filter((p) => typeof get(tree, p) === 'string'),
+        op.pick,
+      );
       if (!path) return tree;
       const s = get(tree, path) as string;
       const at = op.at % (s.length + 1);
@@ -226,7 +308,10 @@ function applyTreeOp(tree: Json, op: Op, valid: ValidFrames, userIds: readonly s
       return tree;
     }
     case 'user': {
-      const path = choose(all.filter((p) => typeof get(tree, p) === 'string'), op.pick);
+      const path = choose(
+        all.filter((p) => typeof get(tree, p) === 'string'),
+        op.pick,
+      );
       return path ? set(tree, path, userIds[op.user % userIds.length]!) : tree;
     }
     case 'graft': {

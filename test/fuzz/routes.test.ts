@@ -74,7 +74,9 @@ beforeAll(async () => {
   ] as const) {
     const socket = await RawSocket.open(connectUrl(stack.url, id));
     expect(await socket.request(registerFrame(id))).toMatchObject({ type: 'result', created: true });
-    expect(await socket.request({ action: 'keys.publish', signedPrekey: signedPrekey(id), oneTimePrekeys: oneTimePrekeys(10) })).toMatchObject({ type: 'result' });
+    expect(await socket.request({ action: 'keys.publish', signedPrekey: signedPrekey(id), oneTimePrekeys: oneTimePrekeys(10) })).toMatchObject({
+      type: 'result',
+    });
     expect(await socket.request({ action: 'username.set', username: name })).toMatchObject({ type: 'result' });
     setup.set(id, socket);
   }
@@ -87,7 +89,9 @@ beforeAll(async () => {
     const body = new TextEncoder().encode(`hello ${id}`);
     const commitment = toBase64Url(frankCommitment(frankKey, { from: sender.uid, to: alice.uid, id, kind: 'text', body }));
     sent.set(id, { frankKey, body });
-    const reply = await setup.get(sender)!.request({ action: 'send', id, to: alice.uid, messages: [{ device: 1, ciphertext: 'AAAAAAAA', commitment }] });
+    const reply = await setup
+      .get(sender)!
+      .request({ action: 'send', id, to: alice.uid, messages: [{ device: 1, ciphertext: 'AAAAAAAA', commitment }] });
     expect(reply).toMatchObject({ type: 'result', duplicate: false });
   }
   const page = await setup.get(alice)!.request({ action: 'fetch', limit: 4 });
@@ -112,7 +116,14 @@ beforeAll(async () => {
     'keys.publish': () => ({ action: 'keys.publish', rid: 'kp', signedPrekey: signedPrekey(alice, 2), oneTimePrekeys: oneTimePrekeys(2, 100) }),
     'keys.count': () => ({ action: 'keys.count', rid: 'kc' }),
     'keys.bundle': () => ({ action: 'keys.bundle', rid: 'kb', user: any([bob.uid, carol.uid]), device: 1 }),
-    send: () => ({ action: 'send', rid: 'snd', id: messageId(), to: any([bob.uid, carol.uid]), messages: [{ device: 1, ciphertext: 'AAAA', commitment: toBase64Url(new Uint8Array(randomBytes(32))) }], expiresInSeconds: 3600 }),
+    send: () => ({
+      action: 'send',
+      rid: 'snd',
+      id: messageId(),
+      to: any([bob.uid, carol.uid]),
+      messages: [{ device: 1, ciphertext: 'AAAA', commitment: toBase64Url(new Uint8Array(randomBytes(32))) }],
+      expiresInSeconds: 3600,
+    }),
     fetch: () => ({ action: 'fetch', rid: 'f', limit: 2, after: cursor }),
     ack: () => ({ action: 'ack', rid: 'a', messages: [{ id: any(received).id, sentAt: any(received).sentAt }] }),
     'username.set': () => ({ action: 'username.set', rid: 'us', username: 'fuzz_alice' }),
@@ -256,7 +267,10 @@ describe('fuzzing every route over an authenticated raw WebSocket', () => {
   });
 
   it('random frames: any text, any JSON, hostile keys, huge numbers, deep nesting, binary', async () => {
-    await fc.assert(fc.asyncProperty(randomFrame, (frame) => fuzzOne(frame)), { numRuns: RANDOM_FRAMES, seed: SEED, endOnFailure: true });
+    await fc.assert(
+      fc.asyncProperty(randomFrame, (frame) => fuzzOne(frame)),
+      { numRuns: RANDOM_FRAMES, seed: SEED, endOnFailure: true },
+    );
     await checkCounts();
   });
 });

@@ -7,7 +7,11 @@ export default function globalTeardown(): void {
   const report = checkRunLogs(dir);
   removeRunLogs(dir);
   if (report.problems.length > 0) {
-    throw new Error(`handler logs of this run break the logging rules (${report.problems.length} problems):\n${report.problems.slice(0, 20).join('\n')}`);
+    throw new Error(
+      `handler logs of this run break the logging rules (${report.problems.length} problems):\n${report.problems.slice(0, 20).join('\n')}`,
+    );
   }
-  process.stdout.write(`\nlog hygiene: ${report.lines} handler log lines from ${report.files} worker file(s) checked, no plaintext, key or unlisted field\n`);
+  process.stdout.write(
+    `\nlog hygiene: ${report.lines} handler log lines from ${report.files} worker file(s) checked, no plaintext, key or unlisted field\n`,
+  );
 }

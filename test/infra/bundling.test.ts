@@ -74,7 +74,11 @@ describe('GIVEN the stack synthesized with real esbuild bundling', () => {
   test.each(ENTRIES)('THEN the %s bundle loads as CommonJS and exports handler', (entry) => {
     const result = spawnSync(
       process.execPath,
-      ['-e', "const m = require(process.argv[1]); if (typeof m.handler !== 'function') { console.error(Object.keys(m)); process.exit(2); }", path.join(bundles[entry]!, 'index.js')],
+      [
+        '-e',
+        "const m = require(process.argv[1]); if (typeof m.handler !== 'function') { console.error(Object.keys(m)); process.exit(2); }",
+        path.join(bundles[entry]!, 'index.js'),
+      ],
       // The runtime provides @aws-sdk/*; the repository's copy stands in for it here.
       { encoding: 'utf8', env: { ...process.env, NODE_PATH: path.join(REPO_ROOT, 'node_modules') } },
     );

@@ -19,7 +19,10 @@ const ACKNOWLEDGED = [
 ];
 
 /** A sunset far ahead, so the scheduler role and its schedules exist too. */
-const PURGE_SCHEDULED = { ...DEFAULT_CONFIG, sunset: { ...DEFAULT_CONFIG.sunset, shutdownAt: '2099-01-01T00:00:00Z', purgeAt: '2099-02-01T00:00:00Z' } };
+const PURGE_SCHEDULED = {
+  ...DEFAULT_CONFIG,
+  sunset: { ...DEFAULT_CONFIG.sunset, shutdownAt: '2099-01-01T00:00:00Z', purgeAt: '2099-02-01T00:00:00Z' },
+};
 
 /** Rule ids acknowledged anywhere under `scope`, each with the reasons given for it. */
 function acknowledgements(scope: Stack): Map<string, string[]> {

@@ -14,7 +14,11 @@ describe('config from context.ebb', () => {
   });
 
   test.each<[string, unknown, string]>([
-    ['a readOnlyAt before signupsCloseAt', sunset({ signupsCloseAt: '2027-02-01T00:00:00Z', readOnlyAt: '2027-01-01T00:00:00Z' }), 'ebb.sunset.readOnlyAt: must not be before signupsCloseAt'],
+    [
+      'a readOnlyAt before signupsCloseAt',
+      sunset({ signupsCloseAt: '2027-02-01T00:00:00Z', readOnlyAt: '2027-01-01T00:00:00Z' }),
+      'ebb.sunset.readOnlyAt: must not be before signupsCloseAt',
+    ],
     ['retentionDays 0', { retentionDays: 0 }, 'ebb.retentionDays: must be at least 1'],
     ['a fractional maxQueueDepth', { maxQueueDepth: 1.5 }, 'ebb.maxQueueDepth:'],
     ['a strangerQueuePercent of 0 (no one could be written to first)', { strangerQueuePercent: 0 }, 'ebb.strangerQueuePercent: must be at least 1'],

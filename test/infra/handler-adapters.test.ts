@@ -39,7 +39,11 @@ describe('GIVEN each Lambda handler module and its manifest entry', () => {
     (entry, spec) => {
       // WHEN the module is loaded as its Lambda would load it
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module named by the manifest entry
-      const module = require(`../../lambdas/handlers/${entry}`) as { adapters?: PortAdapters; route?: { adapters?: PortAdapters }; handler?: unknown };
+      const module = require(`../../lambdas/handlers/${entry}`) as {
+        adapters?: PortAdapters;
+        route?: { adapters?: PortAdapters };
+        handler?: unknown;
+      };
       expect(typeof module.handler).toBe('function');
       // THEN the ports it wires (a frame route adds the notifier that closes flooding connections) are those
       // its tables, management API and keyring grants imply, no more, no fewer

@@ -10,7 +10,11 @@ interface AlarmProps {
   readonly Namespace?: string;
   readonly MetricName?: string;
   readonly Dimensions?: { Name: string; Value: unknown }[];
-  readonly Metrics?: { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } }[];
+  readonly Metrics?: {
+    Id: string;
+    Expression?: string;
+    MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] } };
+  }[];
   readonly Threshold: number;
   readonly ComparisonOperator: string;
   readonly TreatMissingData: string;
@@ -107,7 +111,17 @@ describe('EbbMonitoring', () => {
     test('THEN one dashboard shows messages, connections, handler durations and errors, DynamoDB capacity and throttles', () => {
       synth.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
       const body = JSON.stringify(Object.values(resourcesOfType(synth.template, 'AWS::CloudWatch::Dashboard'))[0]!.Properties!.DashboardBody);
-      for (const metric of ['ConnectCount', 'MessageCount', 'IntegrationError', 'Duration', 'Errors', 'ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits', 'ReadThrottleEvents', 'WriteThrottleEvents']) {
+      for (const metric of [
+        'ConnectCount',
+        'MessageCount',
+        'IntegrationError',
+        'Duration',
+        'Errors',
+        'ConsumedReadCapacityUnits',
+        'ConsumedWriteCapacityUnits',
+        'ReadThrottleEvents',
+        'WriteThrottleEvents',
+      ]) {
         expect(body).toContain(`\\"${metric}\\"`);
       }
       synth.template.hasOutput('DashboardName', { Value: { Ref: logicalId(synth.stack.monitoring.dashboard) } });

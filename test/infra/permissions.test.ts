@@ -20,7 +20,13 @@ const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? []
 
 /** Whether an IAM action pattern (with `*` and `?`) matches `action`, case-insensitively as IAM does. */
 function actionMatches(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return regex.test(action);
 }
 
@@ -76,7 +82,7 @@ describe('least privilege', () => {
       }
     });
 
-    test('THEN the only Scan grants in the stack are the scheduled handlers\' own', () => {
+    test("THEN the only Scan grants in the stack are the scheduled handlers' own", () => {
       expect(everyStatement.length).toBeGreaterThan(0);
       for (const statement of everyStatement) expect(statement.NotAction).toBeUndefined();
       const scheduled = new Set(ScheduledHandlers.flatMap((spec) => statementsOf(spec.entry)).map((statement) => JSON.stringify(statement)));
@@ -90,24 +96,27 @@ describe('least privilege', () => {
       expect(wide).toEqual([]);
     });
 
-    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))('THEN %s may call exactly the DynamoDB actions routes.ts lists, on those tables only', (entry, spec) => {
-      const granted: Record<string, string[]> = {};
-      for (const statement of statementsOf(entry)) {
-        const actions = asList(statement.Action).filter((action) => action.toLowerCase().startsWith('dynamodb:'));
-        if (actions.length === 0) continue;
-        expect(statement.Effect).toBe('Allow');
-        for (const resource of asList(statement.Resource)) {
-          // A table's own ARN: no `*`, no `/index/*`, no other table.
-          const target = flatten(resource);
-          granted[target] = [...(granted[target] ?? []), ...actions].sort();
+    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))(
+      'THEN %s may call exactly the DynamoDB actions routes.ts lists, on those tables only',
+      (entry, spec) => {
+        const granted: Record<string, string[]> = {};
+        for (const statement of statementsOf(entry)) {
+          const actions = asList(statement.Action).filter((action) => action.toLowerCase().startsWith('dynamodb:'));
+          if (actions.length === 0) continue;
+          expect(statement.Effect).toBe('Allow');
+          for (const resource of asList(statement.Resource)) {
+            // A table's own ARN: no `*`, no `/index/*`, no other table.
+            const target = flatten(resource);
+            granted[target] = [...(granted[target] ?? []), ...actions].sort();
+          }
         }
-      }
-      const expected: Record<string, string[]> = {};
-      for (const [key, actions] of Object.entries(spec.tables) as [TableKey, readonly string[]][]) {
-        expected[`{${logicalId(synth.stack.tables.table(key))}.Arn}`] = actions.map((action) => `dynamodb:${action}`).sort();
-      }
-      expect(granted).toEqual(expected);
-    });
+        const expected: Record<string, string[]> = {};
+        for (const [key, actions] of Object.entries(spec.tables) as [TableKey, readonly string[]][]) {
+          expected[`{${logicalId(synth.stack.tables.table(key))}.Arn}`] = actions.map((action) => `dynamodb:${action}`).sort();
+        }
+        expect(granted).toEqual(expected);
+      },
+    );
 
     test('THEN function roles carry only the basic execution managed policy', () => {
       for (const spec of AllHandlers) {
@@ -119,21 +128,32 @@ describe('least privilege', () => {
       }
     });
 
-    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))('THEN %s may read the franking keyring exactly when routes.ts says so, and nothing else in Secrets Manager', (entry, spec) => {
-      const secrets = statementsOf(entry).filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('secretsmanager:')));
-      if (!spec.frankingKeys) {
-        expect(secrets).toEqual([]);
-        return;
-      }
-      expect(secrets).toHaveLength(1);
-      expect(secrets[0]!.Effect).toBe('Allow');
-      expect(asList(secrets[0]!.Action)).toEqual(['secretsmanager:GetSecretValue']);
-      expect(asList(secrets[0]!.Resource)).toEqual([{ Ref: logicalId(synth.stack.frankingKeyring.secret) }]);
-    });
+    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))(
+      'THEN %s may read the franking keyring exactly when routes.ts says so, and nothing else in Secrets Manager',
+      (entry, spec) => {
+        const secrets = statementsOf(entry).filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('secretsmanager:')));
+        if (!spec.frankingKeys) {
+          expect(secrets).toEqual([]);
+          return;
+        }
+        expect(secrets).toHaveLength(1);
+        expect(secrets[0]!.Effect).toBe('Allow');
+        expect(asList(secrets[0]!.Action)).toEqual(['secretsmanager:GetSecretValue']);
+        expect(asList(secrets[0]!.Resource)).toEqual([{ Ref: logicalId(synth.stack.frankingKeyring.secret) }]);
+      },
+    );
 
     test('THEN the send and report handlers are the ones that read the keyring, and no other statement touches Secrets Manager or KMS', () => {
-      expect(AllHandlers.filter((spec) => spec.frankingKeys).map((spec) => spec.entry).sort()).toEqual(['report', 'send']);
-      const keyringReaders = new Set(AllHandlers.filter((spec) => spec.frankingKeys).flatMap((spec) => statementsOf(spec.entry)).map((s) => JSON.stringify(s)));
+      expect(
+        AllHandlers.filter((spec) => spec.frankingKeys)
+          .map((spec) => spec.entry)
+          .sort(),
+      ).toEqual(['report', 'send']);
+      const keyringReaders = new Set(
+        AllHandlers.filter((spec) => spec.frankingKeys)
+          .flatMap((spec) => statementsOf(spec.entry))
+          .map((s) => JSON.stringify(s)),
+      );
       const touching = everyStatement.filter((s) => asList(s.Action).some((a) => /^(secretsmanager|kms):/i.test(a) || a === '*'));
       expect(touching.length).toBeGreaterThan(0);
       expect(touching.filter((s) => !keyringReaders.has(JSON.stringify(s)))).toEqual([]);
@@ -147,18 +167,21 @@ describe('least privilege', () => {
       expect(actions.sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:Scan']);
     });
 
-    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))('THEN %s may manage connections exactly when routes.ts says so, on this API stage only', (entry, spec) => {
-      const apiId = logicalId(synth.stack.webSocketApi.api);
-      const executeApi = statementsOf(entry).filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('execute-api:')));
-      if (!spec.manageConnections) {
-        expect(executeApi).toEqual([]);
-        return;
-      }
-      expect(executeApi).toHaveLength(1);
-      expect(asList(executeApi[0]!.Action)).toEqual(['execute-api:ManageConnections']);
-      expect(asList(executeApi[0]!.Resource).map(flatten)).toEqual([
-        `arn:{AWS::Partition}:execute-api:{AWS::Region}:{AWS::AccountId}:{${apiId}}/prod/*/@connections/*`,
-      ]);
-    });
+    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))(
+      'THEN %s may manage connections exactly when routes.ts says so, on this API stage only',
+      (entry, spec) => {
+        const apiId = logicalId(synth.stack.webSocketApi.api);
+        const executeApi = statementsOf(entry).filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('execute-api:')));
+        if (!spec.manageConnections) {
+          expect(executeApi).toEqual([]);
+          return;
+        }
+        expect(executeApi).toHaveLength(1);
+        expect(asList(executeApi[0]!.Action)).toEqual(['execute-api:ManageConnections']);
+        expect(asList(executeApi[0]!.Resource).map(flatten)).toEqual([
+          `arn:{AWS::Partition}:execute-api:{AWS::Region}:{AWS::AccountId}:{${apiId}}/prod/*/@connections/*`,
+        ]);
+      },
+    );
   });
 });

@@ -35,7 +35,11 @@ function schedules(template: Template): ScheduleSummary[] {
   return Object.values(resourcesOfType(template, 'AWS::Scheduler::Schedule'))
     .map((schedule) => {
       const props = schedule.Properties as { ScheduleExpression: string; ScheduleExpressionTimezone?: string; Target: { Input: string } };
-      return { expression: props.ScheduleExpression, timezone: props.ScheduleExpressionTimezone, task: (JSON.parse(props.Target.Input) as { task: string }).task };
+      return {
+        expression: props.ScheduleExpression,
+        timezone: props.ScheduleExpressionTimezone,
+        task: (JSON.parse(props.Target.Input) as { task: string }).task,
+      };
     })
     .sort((a, b) => a.expression.localeCompare(b.expression));
 }
@@ -97,7 +101,7 @@ describe('EbbSunsetSchedules', () => {
       synth.template.allResourcesProperties('AWS::Scheduler::Schedule', { EndDate: Match.absent(), StartDate: Match.absent() });
     });
 
-    test('THEN the scheduler role trusts only this account\'s schedules and may invoke only the lifecycle function', () => {
+    test("THEN the scheduler role trusts only this account's schedules and may invoke only the lifecycle function", () => {
       const roleId = logicalId(synth.stack.sunsetSchedules.schedulerRole!);
       const role = resourcesOfType(synth.template, 'AWS::IAM::Role')[roleId]!;
       const trust = (role.Properties!.AssumeRolePolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
@@ -161,7 +165,9 @@ describe('EbbSunsetSchedules', () => {
       .findWarning('*', Match.anyValue())
       .map((w) => String(w.entry.data));
     for (const key of ['signupsCloseAt', 'readOnlyAt', 'shutdownAt']) {
-      expect(warnings).toContainEqual(expect.stringContaining(`sunset.${key} (${DATES[key as keyof typeof DATES]}) is not after 2030-03-15T00:00:00.000Z`));
+      expect(warnings).toContainEqual(
+        expect.stringContaining(`sunset.${key} (${DATES[key as keyof typeof DATES]}) is not after 2030-03-15T00:00:00.000Z`),
+      );
     }
     expect(warnings.some((w) => w.includes('purgeAt'))).toBe(false);
   });
@@ -176,7 +182,11 @@ describe('EbbSunsetSchedules', () => {
 
   test.each<[string, Partial<SunsetConfig>, string]>([
     ['a purgeAt without shutdownAt', { purgeAt: DATES.purgeAt }, 'ebb.sunset.purgeAt: needs shutdownAt'],
-    ['a shutdownAt before readOnlyAt', { readOnlyAt: DATES.readOnlyAt, shutdownAt: DATES.signupsCloseAt }, 'ebb.sunset.shutdownAt: must not be before readOnlyAt'],
+    [
+      'a shutdownAt before readOnlyAt',
+      { readOnlyAt: DATES.readOnlyAt, shutdownAt: DATES.signupsCloseAt },
+      'ebb.sunset.shutdownAt: must not be before readOnlyAt',
+    ],
     ['a purgeAt before shutdownAt', { shutdownAt: DATES.purgeAt, purgeAt: DATES.shutdownAt }, 'ebb.sunset.purgeAt: must not be before shutdownAt'],
     ['a date without its zone', { shutdownAt: '2030-03-01T08:15:00' }, 'ebb.sunset.shutdownAt: must be an ISO-8601 UTC date'],
   ])('GIVEN %s THEN synthesis fails naming the key, from cdk.json and from props alike', (_label, sunset, message) => {
@@ -196,8 +206,16 @@ describe('EbbSunsetSchedules', () => {
   });
 
   test.each<[string, EbbSunsetSchedulesOptions, RegExp]>([
-    ['a timeout beyond Lambda\'s 15 minutes', { timeout: Duration.minutes(16) }, /Ebb\/Sunset\/Lifecycle: timeout in seconds must be a number from 1 to 900, got 960/],
-    ['a handler with a route key', { handler: { ...ScheduledHandlers[0]!, routeKey: 'purge' } }, /Ebb\/Sunset: handler lifecycle has route key "purge"/],
+    [
+      "a timeout beyond Lambda's 15 minutes",
+      { timeout: Duration.minutes(16) },
+      /Ebb\/Sunset\/Lifecycle: timeout in seconds must be a number from 1 to 900, got 960/,
+    ],
+    [
+      'a handler with a route key',
+      { handler: { ...ScheduledHandlers[0]!, routeKey: 'purge' } },
+      /Ebb\/Sunset: handler lifecycle has route key "purge"/,
+    ],
     ['an invalid now', { now: new Date('not a date') }, /Ebb\/Sunset: now must be a valid date/],
   ])('GIVEN %s THEN synthesis fails naming the construct and the prop', (_label, sunsetSchedules, message) => {
     expect(() => synthWithoutBundling({ props: { sunsetSchedules } })).toThrow(message);

@@ -39,7 +39,7 @@ describe('EbbWebSocketApi', () => {
 
     test.each(routeSpecs.map((spec) => [spec.routeKey!, spec] as const))('THEN route %s integrates its own function', (routeKey, spec) => {
       const route = Object.values(resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Route')).find((r) => r.Properties!.RouteKey === routeKey)!;
-      const integrationId = ((route.Properties!.Target as { 'Fn::Join': [string, [string, { Ref: string }]] })['Fn::Join'][1][1]).Ref;
+      const integrationId = (route.Properties!.Target as { 'Fn::Join': [string, [string, { Ref: string }]] })['Fn::Join'][1][1].Ref;
       const integration = resourcesOfType(synth.template, 'AWS::ApiGatewayV2::Integration')[integrationId]!;
       expect(JSON.stringify(integration.Properties!.IntegrationUri)).toContain(logicalId(synth.stack.webSocketApi.functions[spec.entry]!));
     });
@@ -147,7 +147,10 @@ describe('EbbWebSocketApi', () => {
         AutoDeploy: true,
         DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
       });
-      const { Format, DestinationArn } = stage.Properties!.AccessLogSettings as { Format: string; DestinationArn: { 'Fn::GetAtt': [string, string] } };
+      const { Format, DestinationArn } = stage.Properties!.AccessLogSettings as {
+        Format: string;
+        DestinationArn: { 'Fn::GetAtt': [string, string] };
+      };
       const format = JSON.parse(Format) as Record<string, string>;
       expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', status: '$context.status' });
       // Connection metadata of a private messenger stays out of the logs.
@@ -164,7 +167,9 @@ describe('EbbWebSocketApi', () => {
       synth.template.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
       synth.template.hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })] },
-        ManagedPolicyArns: [Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'])] })],
+        ManagedPolicyArns: [
+          Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'])] }),
+        ],
       });
     });
 
@@ -210,7 +215,11 @@ describe('EbbWebSocketApi', () => {
       ['a fractional burst', { throttle: { burstLimit: 1.5 } }, /throttle\.burstLimit must be a whole number/],
       ['a stage name with spaces', { stageName: 'no spaces' }, /stageName must be/],
       ['64 MB of memory', { memorySize: 64 }, /memorySize must be a whole number from 128 to 10240, got 64/],
-      ['a route timeout beyond API Gateway\'s 29 s', { routeTimeout: Duration.seconds(30) }, /timeout in seconds must be a number from 1 to 29, got 30/],
+      [
+        "a route timeout beyond API Gateway's 29 s",
+        { routeTimeout: Duration.seconds(30) },
+        /timeout in seconds must be a number from 1 to 29, got 30/,
+      ],
       ['no authorizer', { handlers: Handlers.filter((spec) => spec !== authorizerSpec) }, /exactly one handler without a route key/],
       ['a route key twice', { handlers: [...Handlers, { ...routeSpecs[1]!, entry: 'other' }] }, /route key "[^"]+" appears twice/],
       [

@@ -38,7 +38,10 @@ async function client(store = new MemoryStore()): Promise<EbbClient> {
 /** An SDK store holding `id`, so raw sockets can connect as the same user. */
 async function storeOf(id: TestIdentity): Promise<HoldingStore> {
   const store = new HoldingStore();
-  await store.set('identity', JSON.stringify({ signingSeed: toBase64Url(id.signing.secretKey.subarray(0, 32)), identitySecretKey: toBase64Url(id.identity.secretKey) }));
+  await store.set(
+    'identity',
+    JSON.stringify({ signingSeed: toBase64Url(id.signing.secretKey.subarray(0, 32)), identitySecretKey: toBase64Url(id.identity.secretKey) }),
+  );
   return store;
 }
 
@@ -93,7 +96,11 @@ describe('account deletion through the local stack', () => {
     try {
       for (const connectionId of connectionIds) {
         await until(
-          () => management.send(new GetConnectionCommand({ ConnectionId: connectionId })).then(() => false, (err: unknown) => err instanceof GoneException),
+          () =>
+            management.send(new GetConnectionCommand({ ConnectionId: connectionId })).then(
+              () => false,
+              (err: unknown) => err instanceof GoneException,
+            ),
           `connection ${connectionId} to be gone`,
         );
       }

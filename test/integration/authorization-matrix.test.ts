@@ -34,21 +34,21 @@ type Row = '$connect' | Action;
 
 const MATRIX: readonly (readonly [Row, string, string, string, string, string, string])[] = [
   // row               owner  other        unregistered  suspended   replayed  expired
-  ['$connect',         OPEN,  REFUSED,     OPEN,         OPEN,       REFUSED,  REFUSED],
-  ['hello',            OK,    OK,          OK,           SUSPENDED,  REFUSED,  REFUSED],
-  ['status',           OK,    OK,          OK,           OK,         REFUSED,  REFUSED],
-  ['register',         OK,    'FORBIDDEN', OK,           SUSPENDED,  REFUSED,  REFUSED],
-  ['keys.publish',     OK,    'FORBIDDEN', 'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
-  ['keys.count',       OK,    OK,          'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
-  ['keys.bundle',      OK,    OK,          'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
-  ['send',             OK,    OK,          'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
-  ['fetch',            OK,    OK,          'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
-  ['ack',              OK,    OK,          'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
-  ['report',           OK,    'FORBIDDEN', 'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
-  ['username.set',     OK,    'CONFLICT',  'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
-  ['username.lookup',  OK,    OK,          'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
-  ['account.delete',   OK,    OK,          OK,           SUSPENDED,  REFUSED,  REFUSED],
-  ['deliveryToken.set', OK,   OK,          'FORBIDDEN',  SUSPENDED,  REFUSED,  REFUSED],
+  ['$connect', OPEN, REFUSED, OPEN, OPEN, REFUSED, REFUSED],
+  ['hello', OK, OK, OK, SUSPENDED, REFUSED, REFUSED],
+  ['status', OK, OK, OK, OK, REFUSED, REFUSED],
+  ['register', OK, 'FORBIDDEN', OK, SUSPENDED, REFUSED, REFUSED],
+  ['keys.publish', OK, 'FORBIDDEN', 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['keys.count', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['keys.bundle', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['send', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['fetch', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['ack', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['report', OK, 'FORBIDDEN', 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['username.set', OK, 'CONFLICT', 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['username.lookup', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['account.delete', OK, OK, OK, SUSPENDED, REFUSED, REFUSED],
+  ['deliveryToken.set', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
 ];
 
 /** One caller's attempt at one action: who it is, and the owner's world it goes after. */
@@ -84,7 +84,9 @@ beforeAll(async () => {
   cast = new MatrixCast(stack, clock);
 });
 afterAll(async () => {
-  console.log(`authorization matrix: ${cellsChecked} cells checked (${MATRIX.length} rows × ${CALLERS.length} callers), plus ${specificChecks} specific checks`);
+  console.log(
+    `authorization matrix: ${cellsChecked} cells checked (${MATRIX.length} rows × ${CALLERS.length} callers), plus ${specificChecks} specific checks`,
+  );
   await stack?.stop();
 });
 
@@ -152,7 +154,10 @@ const SCENARIOS: Record<Action, ActionScenario> = {
     async check({ w }, reply) {
       const taken = reply.type === 'result' ? 1 : 0;
       if (taken) {
-        expect(reply).toMatchObject({ user: w.owner.id.uid, devices: [{ device: 1, signedPrekey: { keyId: 1 }, oneTimePrekey: { keyId: expect.any(Number) } }] });
+        expect(reply).toMatchObject({
+          user: w.owner.id.uid,
+          devices: [{ device: 1, signedPrekey: { keyId: 1 }, oneTimePrekey: { keyId: expect.any(Number) } }],
+        });
       }
       expect(await cast.countOneTime(w.owner.id.uid)).toBe(w.ownerPrekeys - taken);
     },
@@ -164,7 +169,9 @@ const SCENARIOS: Record<Action, ActionScenario> = {
       action: 'send',
       id: messageId(),
       to: w.peer.id.uid,
-      messages: [{ device: 1, ciphertext: 'AAAA', commitment: anyCommitment(), ...(as === 'other' && { from: { user: w.owner.id.uid, device: 1 } }) }],
+      messages: [
+        { device: 1, ciphertext: 'AAAA', commitment: anyCommitment(), ...(as === 'other' && { from: { user: w.owner.id.uid, device: 1 } }) },
+      ],
       ...(as === 'other' && { from: { user: w.owner.id.uid, device: 1 }, sentAt: 1 }),
     }),
     async check({ w, me }, reply, sent) {
@@ -230,7 +237,10 @@ const SCENARIOS: Record<Action, ActionScenario> = {
 
   'username.set': {
     // The other user asks for the owner's name in another case (names are unique regardless of case).
-    frame: ({ w, as }) => ({ action: 'username.set', username: as === 'other' ? w.ownerName.toUpperCase() : `n_${messageId().slice(0, 12).replace(/-/g, '_')}` }),
+    frame: ({ w, as }) => ({
+      action: 'username.set',
+      username: as === 'other' ? w.ownerName.toUpperCase() : `n_${messageId().slice(0, 12).replace(/-/g, '_')}`,
+    }),
     async check({ w, as }, reply, sent) {
       const name = String(sent.username).toLowerCase();
       if (as === 'owner') {
@@ -271,7 +281,11 @@ const SCENARIOS: Record<Action, ActionScenario> = {
 
   'deliveryToken.set': {
     // The other user names the owner: the frame has no target, so it sets the caller's own token.
-    frame: ({ w, as }) => ({ action: 'deliveryToken.set', token: toBase64Url(new Uint8Array(randomBytes(32))), ...(as === 'other' && { user: w.owner.id.uid }) }),
+    frame: ({ w, as }) => ({
+      action: 'deliveryToken.set',
+      token: toBase64Url(new Uint8Array(randomBytes(32))),
+      ...(as === 'other' && { user: w.owner.id.uid }),
+    }),
     async check({ w, as, me }, reply) {
       if (reply.type === 'result') expect(reply).toMatchObject({ changed: true });
       const owner = await stack.ports.accounts.get(w.owner.id.uid);

@@ -37,7 +37,10 @@ describe('a connect signed for one deployment', () => {
   let a: LocalStack;
   let b: LocalStack;
   beforeAll(async () => {
-    [a, b] = await Promise.all([startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } }), startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } })]);
+    [a, b] = await Promise.all([
+      startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } }),
+      startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } }),
+    ]);
   });
   afterAll(() => Promise.all([a?.stop(), b?.stop()]));
 

@@ -23,7 +23,10 @@ interface Logged {
 }
 
 function recordingLogger(lines: Logged[]): Logger {
-  const log = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields });
+  const log =
+    (level: string) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ level, message, fields });
   return { info: log('info'), warn: log('warn'), error: log('error') };
 }
 
@@ -111,10 +114,16 @@ describe('GIVEN a DynamoDB client granted only what a manifest entry names', () 
   it('THEN a batch is refused unless its action is granted on every table of RequestItems', async () => {
     const both: HandlerSpec = { ...probe, tables: { accounts: ['BatchGetItem', 'BatchWriteItem'] } };
     const db = grantedClient(shared, both, stack.tables);
-    await expect(db.send(new BatchGetItemCommand({ RequestItems: { [stack.tables.accounts]: { Keys: [{ uid: { S: 'a' } }] } } }))).resolves.toBeDefined();
+    await expect(
+      db.send(new BatchGetItemCommand({ RequestItems: { [stack.tables.accounts]: { Keys: [{ uid: { S: 'a' } }] } } })),
+    ).resolves.toBeDefined();
     const put = (uid: string) => ({ PutRequest: { Item: { uid: { S: uid } } } });
     const error = await refusalOf(
-      db.send(new BatchWriteItemCommand({ RequestItems: { [stack.tables.accounts]: [put('b')], [stack.tables.usernames]: [{ PutRequest: { Item: { name: { S: 'n' } } } }] } })),
+      db.send(
+        new BatchWriteItemCommand({
+          RequestItems: { [stack.tables.accounts]: [put('b')], [stack.tables.usernames]: [{ PutRequest: { Item: { name: { S: 'n' } } } }] },
+        }),
+      ),
     );
     expect(error).toMatchObject({ name: 'AccessDeniedException' });
     expect(error!.message).toContain(`dynamodb:BatchWriteItem on resource: arn:aws:dynamodb:local:000000000000:table/${stack.tables.usernames}`);
@@ -138,7 +147,11 @@ describe('GIVEN a route whose manifest entry lacks an action it uses', () => {
       const socket = await registered(stack);
       const reply = await socket.request({ action: 'hello', rid: 'h' });
       expect(reply).toEqual({ type: 'error', rid: 'h', code: 'INTERNAL', message: 'internal error, retry later', retryable: true });
-      expect(lines).toContainEqual({ level: 'error', message: 'route failed', fields: expect.objectContaining({ action: 'hello', error: 'AccessDeniedException' }) });
+      expect(lines).toContainEqual({
+        level: 'error',
+        message: 'route failed',
+        fields: expect.objectContaining({ action: 'hello', error: 'AccessDeniedException' }),
+      });
       // Only that route: the others keep their grants.
       expect(await socket.request({ action: 'keys.count', rid: 'c' })).toMatchObject({ type: 'result', oneTimePrekeys: 0 });
       await socket.close();
@@ -179,11 +192,14 @@ describe('GIVEN a route whose manifest entry lacks an action it uses', () => {
     let now = T0;
     const handlers = manifestWith('lifecycle', (spec) => without(spec, 'reports', 'Scan'));
     const sunset = { shutdownAt: new Date(T0 + 60_000).toISOString(), purgeAt: new Date(T0 + 120_000).toISOString() };
-    await withStack({ handlers, logger: recordingLogger(lines), now: () => now, config: { sunset }, lifecycleIntervalMs: 3_600_000 }, async (stack) => {
-      now = T0 + 180_000;
-      await stack.lifecycleTick();
-      expect(lines).toContainEqual({ level: 'error', message: 'lifecycle failed', fields: { task: 'purge', error: 'AccessDeniedException' } });
-    });
+    await withStack(
+      { handlers, logger: recordingLogger(lines), now: () => now, config: { sunset }, lifecycleIntervalMs: 3_600_000 },
+      async (stack) => {
+        now = T0 + 180_000;
+        await stack.lifecycleTick();
+        expect(lines).toContainEqual({ level: 'error', message: 'lifecycle failed', fields: { task: 'purge', error: 'AccessDeniedException' } });
+      },
+    );
   });
 });
 
@@ -198,12 +214,15 @@ describe('GIVEN the manifest as infra deploys it', () => {
     const id = makeIdentity();
     const socket = await registered(stack, id);
     for (const keyId of [1, 2]) {
-      expect(await socket.request({ action: 'keys.publish', signedPrekey: signedPrekey(id, keyId) })).toMatchObject({ type: 'result', signedPrekeyId: keyId });
+      expect(await socket.request({ action: 'keys.publish', signedPrekey: signedPrekey(id, keyId) })).toMatchObject({
+        type: 'result',
+        signedPrekeyId: keyId,
+      });
     }
     await socket.close();
   });
 
-  it('THEN a send to one\'s own user id is queued (one account read as a batch of one)', async () => {
+  it("THEN a send to one's own user id is queued (one account read as a batch of one)", async () => {
     const id = makeIdentity();
     const socket = await registered(stack, id);
     expect(await socket.request(sendFrame(id.uid))).toMatchObject({ type: 'result', duplicate: false });

@@ -102,7 +102,10 @@ describe('keys.publish', () => {
 
   it('refuses more than 100 one-time prekeys in one frame with BAD_REQUEST', async () => {
     const owner = await registered();
-    expect(await owner.socket.request({ action: 'keys.publish', oneTimePrekeys: oneTimePrekeys(101) })).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
+    expect(await owner.socket.request({ action: 'keys.publish', oneTimePrekeys: oneTimePrekeys(101) })).toMatchObject({
+      type: 'error',
+      code: 'BAD_REQUEST',
+    });
     expect(await oneTimeLeft(owner.id.uid)).toBe(0);
   });
 

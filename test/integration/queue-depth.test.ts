@@ -112,7 +112,9 @@ describe('strangers and contacts on the DynamoDB counters', () => {
   async function depthItem(of: Caller): Promise<Record<string, unknown> | undefined> {
     const db = documentClient(new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, ...LOCAL_AWS }));
     try {
-      return (await db.send(new GetCommand({ TableName: stack.tables.queue, Key: { rcpt: `${of.userId}#1`, sk: DEPTH_SORT_KEY }, ConsistentRead: true }))).Item;
+      return (
+        await db.send(new GetCommand({ TableName: stack.tables.queue, Key: { rcpt: `${of.userId}#1`, sk: DEPTH_SORT_KEY }, ConsistentRead: true }))
+      ).Item;
     } finally {
       db.destroy();
     }

@@ -11,7 +11,12 @@ const clock = { t: Date.now(), now: () => clock.t };
 let stack: LocalStack;
 const sockets: RawSocket[] = [];
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, now: clock.now, sweepIntervalMs: 60_000, config: { rateLimits: { sendPerMinute: 3, connectPerMinute: 3 } } });
+  stack = await startLocalStack({
+    port: 0,
+    now: clock.now,
+    sweepIntervalMs: 60_000,
+    config: { rateLimits: { sendPerMinute: 3, connectPerMinute: 3 } },
+  });
 });
 afterEach(async () => {
   await Promise.all(sockets.splice(0).map((s) => s.close()));
@@ -31,7 +36,12 @@ async function registered(id: TestIdentity, socket: RawSocket): Promise<void> {
   expect(await socket.request({ action: 'keys.publish', signedPrekey: signedPrekey(id), oneTimePrekeys: [] })).toMatchObject({ type: 'result' });
 }
 
-const sendFrame = (to: string) => ({ action: 'send', id: messageId(), to, messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(64)), commitment: anyCommitment() }] });
+const sendFrame = (to: string) => ({
+  action: 'send',
+  id: messageId(),
+  to,
+  messages: [{ device: 1, ciphertext: toBase64Url(nacl.randomBytes(64)), commitment: anyCommitment() }],
+});
 
 describe('rate limits through the local stack', () => {
   it('answers the send past sendPerMinute with RATE_LIMITED and retryAfterSeconds, and sends again once refilled', async () => {

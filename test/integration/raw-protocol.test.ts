@@ -91,7 +91,12 @@ describe('bad input over an authenticated socket', () => {
   });
 
   it('a send to an unknown user → NOT_FOUND', async () => {
-    const reply = await socket.request({ action: 'send', id: messageId(), to: makeIdentity().uid, messages: [{ device: 1, ciphertext: 'AAAA', commitment: anyCommitment() }] });
+    const reply = await socket.request({
+      action: 'send',
+      id: messageId(),
+      to: makeIdentity().uid,
+      messages: [{ device: 1, ciphertext: 'AAAA', commitment: anyCommitment() }],
+    });
     expect(errorOf(reply)).toMatchObject({ type: 'error', code: 'NOT_FOUND' });
   });
 
@@ -118,7 +123,12 @@ describe('delivery through the emulator', () => {
     const { id: bob, socket: bobSocket } = await registeredSocket();
 
     const live = messageId();
-    await aliceSocket.request({ action: 'send', id: live, to: bob.uid, messages: [{ device: 1, ciphertext: 'AAAAAAAA', commitment: anyCommitment() }] });
+    await aliceSocket.request({
+      action: 'send',
+      id: live,
+      to: bob.uid,
+      messages: [{ device: 1, ciphertext: 'AAAAAAAA', commitment: anyCommitment() }],
+    });
     expect(await bobSocket.nextPush()).toMatchObject({ type: 'message', id: live, from: { user: alice.uid, device: 1 } });
     await bobSocket.close();
 
@@ -126,10 +136,20 @@ describe('delivery through the emulator', () => {
     for (let i = 0; i < 5; i++) {
       const id = messageId();
       offline.push(id);
-      await aliceSocket.request({ action: 'send', id, to: bob.uid, messages: [{ device: 1, ciphertext: toBase64Url(new Uint8Array([i, i, i])), commitment: anyCommitment() }] });
+      await aliceSocket.request({
+        action: 'send',
+        id,
+        to: bob.uid,
+        messages: [{ device: 1, ciphertext: toBase64Url(new Uint8Array([i, i, i])), commitment: anyCommitment() }],
+      });
     }
     // The retried send is answered as a duplicate and queued once.
-    const retry = await aliceSocket.request({ action: 'send', id: offline[2], to: bob.uid, messages: [{ device: 1, ciphertext: 'AgIC', commitment: anyCommitment() }] });
+    const retry = await aliceSocket.request({
+      action: 'send',
+      id: offline[2],
+      to: bob.uid,
+      messages: [{ device: 1, ciphertext: 'AgIC', commitment: anyCommitment() }],
+    });
     expect(retry).toMatchObject({ type: 'result', duplicate: true });
 
     const again = await RawSocket.open(connectUrl(stack.url, bob, { withPk: false }));
@@ -145,8 +165,19 @@ describe('delivery through the emulator', () => {
     const { id: alice, socket: aliceSocket } = await registeredSocket();
     const { id: bob } = await registeredSocket();
     // A recipient connection record whose socket API Gateway no longer knows (a missed $disconnect).
-    await stack.ports.connections.put({ connectionId: 'stale-connection', userId: bob.uid, device: 1, connectedAt: Date.now(), expiresAt: Math.ceil(Date.now() / 1000) + 3600 });
-    await aliceSocket.request({ action: 'send', id: messageId(), to: bob.uid, messages: [{ device: 1, ciphertext: 'AAAA', commitment: anyCommitment() }] });
+    await stack.ports.connections.put({
+      connectionId: 'stale-connection',
+      userId: bob.uid,
+      device: 1,
+      connectedAt: Date.now(),
+      expiresAt: Math.ceil(Date.now() / 1000) + 3600,
+    });
+    await aliceSocket.request({
+      action: 'send',
+      id: messageId(),
+      to: bob.uid,
+      messages: [{ device: 1, ciphertext: 'AAAA', commitment: anyCommitment() }],
+    });
     const left = await stack.ports.connections.ofUser(bob.uid, Date.now());
     expect(left.map((c) => c.connectionId)).not.toContain('stale-connection');
     expect((await stack.ports.connections.ofUser(alice.uid, Date.now())).length).toBe(1);
@@ -229,7 +260,8 @@ describe('malformed HTTP', () => {
 
   it('answers an unparsable request target 400, as a plain request and as an upgrade, and keeps serving', async () => {
     expect(await rawRequest('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request');
-    const upgrade = 'GET //[?uid=a HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+    const upgrade =
+      'GET //[?uid=a HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
     expect(await rawRequest(upgrade)).toBe('HTTP/1.1 400 Bad Request');
     const socket = await RawSocket.open(connectUrl(stack.url, makeIdentity()));
     expect(await socket.request({ action: 'status' })).toMatchObject({ type: 'result' });

@@ -64,7 +64,10 @@ describe('a sock puppet reusing the abusive message id', () => {
     const { reportId } = await victim.report(abuse, 'abuse');
     expect(await victim.report({ id, from: abuser.userId }, 'abuse')).toEqual({ reportId, duplicate: true });
 
-    const stored = await new DynamoReports(documentClient(new DynamoDBClient({ endpoint: env.stack.dynamodbEndpoint, ...LOCAL_AWS })), env.stack.tables.reports).get(reportId);
+    const stored = await new DynamoReports(
+      documentClient(new DynamoDBClient({ endpoint: env.stack.dynamodbEndpoint, ...LOCAL_AWS })),
+      env.stack.tables.reports,
+    ).get(reportId);
     expect(stored).toMatchObject({
       sender: { userId: abuser.userId, device: 1 },
       reporter: { userId: victim.userId, device: 1 },

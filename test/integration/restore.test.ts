@@ -69,7 +69,9 @@ describe('restoring a device on the same deployment', () => {
     const bobAgainInbox = inbox(bobAgain);
     await bobAgain.connect();
     await until(() => bobAgainInbox.length === 2 * N, 'both copies to be read');
-    expect(bobAgainInbox.map((m) => m.text).sort()).toEqual([...[0, 1, 2].map((i) => `original ${i}`), ...[0, 1, 2].map((i) => `restored ${i}`)].sort());
+    expect(bobAgainInbox.map((m) => m.text).sort()).toEqual(
+      [...[0, 1, 2].map((i) => `original ${i}`), ...[0, 1, 2].map((i) => `restored ${i}`)].sort(),
+    );
     expect(bobAgainInbox.every((m) => m.identityChanged === undefined)).toBe(true);
     expect(changes).toEqual([]);
     expect(await bobAgain.safetyNumber(alice.userId)).toBe(safety);
@@ -114,7 +116,9 @@ describe('restoring a device on the same deployment', () => {
     const bobAgainInbox = inbox(bobAgain);
     await bobAgain.connect();
     await until(() => bobAgainInbox.length === 2 * N, 'both copies to be read');
-    expect(bobAgainInbox.map((m) => m.text).sort()).toEqual([...[0, 1, 2].map((i) => `ran on ${i}`), ...[0, 1, 2].map((i) => `rolled back ${i}`)].sort());
+    expect(bobAgainInbox.map((m) => m.text).sort()).toEqual(
+      [...[0, 1, 2].map((i) => `ran on ${i}`), ...[0, 1, 2].map((i) => `rolled back ${i}`)].sort(),
+    );
     await bobAgain.close();
   });
 });

@@ -59,7 +59,9 @@ describe('GIVEN Bob wrote to Carol, then went offline while strangers flooded hi
     const bobAgain = await env.client(bobStore);
     const bobInbox = inbox(bobAgain);
     await bobAgain.connect();
-    expect(bobInbox.map((m) => ({ id: m.id, from: m.from, text: m.text }))).toEqual([{ id: sent.id, from: carol.userId, text: 'still reaching you' }]);
+    expect(bobInbox.map((m) => ({ id: m.id, from: m.from, text: m.text }))).toEqual([
+      { id: sent.id, from: carol.userId, text: 'still reaching you' },
+    ]);
   });
 
   it('THEN after Bob rotates his token Carol counts as a stranger until his next message reaches her', async () => {

@@ -141,4 +141,3 @@ describe('two SDK clients through the local stack', () => {
     expect(items).toBeGreaterThan(0);
   });
 });
-

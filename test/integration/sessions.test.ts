@@ -127,7 +127,10 @@ describe('sessions through the local stack', () => {
     // Bob reinstalls keeping only his signing key: same user id, fresh X25519 identity key.
     const { signingSeed } = JSON.parse((await bobStore.get('identity'))!) as { signingSeed: string };
     const reinstalledStore = new MemoryStore();
-    await reinstalledStore.set('identity', JSON.stringify({ signingSeed, identitySecretKey: toBase64Url(nacl.randomBytes(nacl.box.secretKeyLength)) }));
+    await reinstalledStore.set(
+      'identity',
+      JSON.stringify({ signingSeed, identitySecretKey: toBase64Url(nacl.randomBytes(nacl.box.secretKeyLength)) }),
+    );
     const reinstalled = await client(reinstalledStore);
     expect(reinstalled.userId).toBe(bob.userId);
     await reinstalled.connect();

@@ -152,7 +152,11 @@ async function everyItem(): Promise<{ table: string; item: Record<string, Attrib
       do {
         const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
         for (const item of page.Items ?? []) {
-          out.push({ table, item, text: JSON.stringify(item, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64url') : v)) });
+          out.push({
+            table,
+            item,
+            text: JSON.stringify(item, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64url') : v)),
+          });
         }
         start = page.LastEvaluatedKey;
       } while (start);

@@ -114,7 +114,13 @@ describe('A whole timeline through the local stack with a controllable clock', (
 
     const status = await alice.status();
     expect(status.phase).toBe('open');
-    expect(status.schedule).toEqual({ ...SUNSET, signupsCloseAt: T0 + DAY, readOnlyAt: T0 + 35 * DAY, shutdownAt: T0 + 40 * DAY, purgeAt: T0 + 41 * DAY });
+    expect(status.schedule).toEqual({
+      ...SUNSET,
+      signupsCloseAt: T0 + DAY,
+      readOnlyAt: T0 + 35 * DAY,
+      shutdownAt: T0 + 40 * DAY,
+      purgeAt: T0 + 41 * DAY,
+    });
 
     observer = await rawSocket(olga);
     expect(await observer.request(registerFrame(olga))).toMatchObject({ type: 'result', created: true });
@@ -124,9 +130,21 @@ describe('A whole timeline through the local stack with a controllable clock', (
 
   it('signups-closed: a notice to everyone; a new signup is refused while existing users still message', async () => {
     await jumpTo(1);
-    expect(await nextNotice()).toMatchObject({ type: 'notice', reason: 'phase-change', phase: 'signups-closed', daysUntilShutdown: 39, schedule: { message: SUNSET.message } });
+    expect(await nextNotice()).toMatchObject({
+      type: 'notice',
+      reason: 'phase-change',
+      phase: 'signups-closed',
+      daysUntilShutdown: 39,
+      schedule: { message: SUNSET.message },
+    });
     await until(() => aliceNotices.length === 1, 'alice to hear of the phase change');
-    expect(aliceNotices[0]).toMatchObject({ phase: 'signups-closed', reason: 'phase-change', daysUntilShutdown: 39, serverTime: clock.t, schedule: { noticeUrl: SUNSET.noticeUrl } });
+    expect(aliceNotices[0]).toMatchObject({
+      phase: 'signups-closed',
+      reason: 'phase-change',
+      daysUntilShutdown: 39,
+      serverTime: clock.t,
+      schedule: { noticeUrl: SUNSET.noticeUrl },
+    });
 
     const carol = await client();
     const refused = await rejection(carol.connect());
@@ -214,7 +232,9 @@ describe('A whole timeline through the local stack with a controllable clock', (
     const db = new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, ...LOCAL_AWS });
     const counts = async () => {
       const entries = await Promise.all(
-        Object.entries(stack.tables).map(async ([key, name]) => [key, (await db.send(new ScanCommand({ TableName: name, Select: 'COUNT' }))).Count] as const),
+        Object.entries(stack.tables).map(
+          async ([key, name]) => [key, (await db.send(new ScanCommand({ TableName: name, Select: 'COUNT' }))).Count] as const,
+        ),
       );
       return Object.fromEntries(entries);
     };
@@ -236,7 +256,13 @@ describe('A whole timeline through the local stack with a controllable clock', (
 describe('the local schedules', () => {
   it('follow the clock by themselves: a jump past two dates gives one notice of the latest phase', async () => {
     const local = { t: T0 };
-    const stack = await startLocalStack({ port: 0, now: () => local.t, config: { sunset: SUNSET, rateLimits: UNTHROTTLED }, lifecycleIntervalMs: 20, ...CONNECTIONS_OUTLIVE_THE_TIMELINE });
+    const stack = await startLocalStack({
+      port: 0,
+      now: () => local.t,
+      config: { sunset: SUNSET, rateLimits: UNTHROTTLED },
+      lifecycleIntervalMs: 20,
+      ...CONNECTIONS_OUTLIVE_THE_TIMELINE,
+    });
     try {
       const id = makeIdentity();
       const socket = await RawSocket.open(connectUrl(stack.url, id, { ts: local.t }));
@@ -264,12 +290,27 @@ describe('the DynamoDB sweeper on dynalite', () => {
       for (let i = 0; i < 130; i++) {
         await connections.put({ connectionId: `conn-${i}`, userId: `user-${i % 9}`, device: 1, connectedAt: T0, expiresAt: T0 / 1000 + 7200 });
         const recipient = { userId: `user-${i % 9}`, device: 1 };
-        await queue.put({ recipient, id: `message-${String(i).padStart(8, '0')}`, from: recipient, sentAt: T0 + i, expiresAt: T0 / 1000 + 86_400, ciphertext: 'AAAA', frank: placeholderFrank() });
+        await queue.put({
+          recipient,
+          id: `message-${String(i).padStart(8, '0')}`,
+          from: recipient,
+          sentAt: T0 + i,
+          expiresAt: T0 / 1000 + 86_400,
+          ciphertext: 'AAAA',
+          frank: placeholderFrank(),
+        });
       }
       const disconnected: string[] = [];
       const notifier: Notifier = { push: async () => 'sent', disconnect: async (id) => void disconnected.push(id) };
       const sweeper = new DynamoSweeper(db, (store) => tables[store]);
-      const ports = { connections, notifier, sweeper, clock: { now: () => T0 + 40 * DAY }, config: resolveConfig({ sunset: SUNSET }), logger: silentLogger };
+      const ports = {
+        connections,
+        notifier,
+        sweeper,
+        clock: { now: () => T0 + 40 * DAY },
+        config: resolveConfig({ sunset: SUNSET }),
+        logger: silentLogger,
+      };
 
       expect(await runLifecycle(ports, 'shutdown', { pageSize: 40 })).toMatchObject({ notified: 130, disconnected: 130 });
       expect(new Set(disconnected).size).toBe(130);

@@ -105,7 +105,10 @@ describe('exportArchive / importArchive', () => {
 
       // Bob moves too (by the same route). Neither resumes the archived session: a new X3DH starts one,
       // with Bob's keys on B, and no identity warning on either side.
-      const bobMoved = await EbbClient.importArchive(await bob.exportArchive(PASSPHRASE), PASSPHRASE, { url: serverB.url, reconnect: FAST_RECONNECT });
+      const bobMoved = await EbbClient.importArchive(await bob.exportArchive(PASSPHRASE), PASSPHRASE, {
+        url: serverB.url,
+        reconnect: FAST_RECONNECT,
+      });
       clients.push(bobMoved);
       await bobMoved.connect();
       const movedInbox = inbox(bobMoved);

@@ -15,7 +15,6 @@ import { signedConnectUrl } from '../../client-sdk/src/transport/connect-url';
 import { FakeServer, userIdOf, verifyEd25519 } from './fake-server';
 import { clientFor, connected, rejectionOf, waitFor } from './helpers';
 
-
 describe('connect', () => {
   it('accepts browser and ws WebSocket constructors (compile-time)', () => expect(fits).toEqual([true, true]));
 
@@ -76,7 +75,9 @@ describe('connect', () => {
     expect(Object.keys(register).sort()).toEqual(['action', 'identityKey', 'identitySig', 'rid']);
     const pk = server.upgrades[0]!.query.get('pk')!;
     expect(verifyEd25519(pk, signedKeyMessage(IDENTITY_CONTEXT, fromBase64Url(register.identityKey)), register.identitySig)).toBe(true);
-    expect(verifyEd25519(pk, signedKeyMessage(SIGNED_PREKEY_CONTEXT, fromBase64Url(publish.signedPrekey.publicKey)), publish.signedPrekey.signature)).toBe(true);
+    expect(
+      verifyEd25519(pk, signedKeyMessage(SIGNED_PREKEY_CONTEXT, fromBase64Url(publish.signedPrekey.publicKey)), publish.signedPrekey.signature),
+    ).toBe(true);
     expect(publish.oneTimePrekeys).toHaveLength(Limits.maxPrekeysPerPublish);
     const keyIds = [publish.signedPrekey.keyId, ...publish.oneTimePrekeys.map((k: { keyId: number }) => k.keyId)];
     expect(new Set(keyIds).size).toBe(keyIds.length);

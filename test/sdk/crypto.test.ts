@@ -46,20 +46,25 @@ describe('wire format v2', () => {
 
   it('round-trips prekey and normal messages', () => {
     fc.assert(
-      fc.property(fc.boolean(), fc.option(fc.integer({ min: 0, max: 2 ** 31 - 1 })), fc.uint8Array({ minLength: AEAD_OVERHEAD, maxLength: 200 }), (isPrekey, otpk, body) => {
-        const fields = isPrekey ? { ...prekey, oneTimePrekeyId: otpk } : null;
-        const prefix = encodePrefix(fields);
-        const header = nacl.randomBytes(HEADER_LENGTH);
-        const bytes = encodeWireMessage(prefix, header, body);
-        expect(bytes[0]).toBe(2);
-        expect(bytes[1]).toBe(isPrekey ? 1 : 0);
-        const parsed = decodeWireMessage(bytes)!;
-        expect(parsed.prefix).toEqual(prefix);
-        expect(parsed.header).toEqual(header);
-        expect(parsed.body).toEqual(body);
-        expect(parsed.prekey).toEqual(fields);
-        if (isPrekey) expect(bytes.length).toBe(maxWireLength(body.length - AEAD_OVERHEAD));
-      }),
+      fc.property(
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 2 ** 31 - 1 })),
+        fc.uint8Array({ minLength: AEAD_OVERHEAD, maxLength: 200 }),
+        (isPrekey, otpk, body) => {
+          const fields = isPrekey ? { ...prekey, oneTimePrekeyId: otpk } : null;
+          const prefix = encodePrefix(fields);
+          const header = nacl.randomBytes(HEADER_LENGTH);
+          const bytes = encodeWireMessage(prefix, header, body);
+          expect(bytes[0]).toBe(2);
+          expect(bytes[1]).toBe(isPrekey ? 1 : 0);
+          const parsed = decodeWireMessage(bytes)!;
+          expect(parsed.prefix).toEqual(prefix);
+          expect(parsed.header).toEqual(header);
+          expect(parsed.body).toEqual(body);
+          expect(parsed.prekey).toEqual(fields);
+          if (isPrekey) expect(bytes.length).toBe(maxWireLength(body.length - AEAD_OVERHEAD));
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -69,7 +74,11 @@ describe('wire format v2', () => {
     expect(decodeWireMessage(good)).not.toBeNull();
     expect(decodeWireMessage(new Uint8Array(0))).toBeNull();
     expect(decodeWireMessage(good.subarray(0, good.length - 1))).toBeNull();
-    for (const [at, value] of [[0, 1], [0, 3], [1, 2]] as const) {
+    for (const [at, value] of [
+      [0, 1],
+      [0, 3],
+      [1, 2],
+    ] as const) {
       const bad = good.slice();
       bad[at] = value;
       expect(decodeWireMessage(bad)).toBeNull();

@@ -25,7 +25,11 @@ describe('expiry a server cannot extend', () => {
     const times = forge(honest!);
     const to = { user: bobId, device: 1 };
     // A malicious server can tag whatever times it likes: the tag is its own.
-    const envelope: Envelope = { ...honest!, ...times, frank: env.server.frank(honest!.frank.commitment, honest!.from, to, times.sentAt, honest!.id) };
+    const envelope: Envelope = {
+      ...honest!,
+      ...times,
+      frank: env.server.frank(honest!.frank.commitment, honest!.from, to, times.sentAt, honest!.id),
+    };
     env.server.queues.set(`${bobId}#1`, [envelope]);
     const bob = track(await clientFor(env.server, { store: bobStore, now: clock.now }));
     const received = inbox(bob);

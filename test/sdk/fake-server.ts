@@ -6,7 +6,16 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { IDENTITY_CONTEXT, SIGNED_PREKEY_CONTEXT, USER_ID_HASH_BYTES, connectMessage, signedKeyMessage } from '../../protocol/connect';
 import type { ErrorCode } from '../../protocol/errors';
-import { DeliveryTokenSetFrame, type Envelope, type OneTimePrekey, ReportFrame, SendFrame, type ServiceLimits, type ServiceStatus, type SignedPrekey } from '../../protocol/frames';
+import {
+  DeliveryTokenSetFrame,
+  type Envelope,
+  type OneTimePrekey,
+  ReportFrame,
+  SendFrame,
+  type ServiceLimits,
+  type ServiceStatus,
+  type SignedPrekey,
+} from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import { frankTag, reportIdOf, verifyCommitment, verifyFrankTag } from '../../lambdas/core/franking';
 import type { FrankingKey } from '../../lambdas/core/ports';
@@ -89,7 +98,12 @@ export class FakeServer {
   readonly prekeys = new Map<string, { signed: SignedPrekey | null; oneTime: OneTimePrekey[] }>();
   /** Each user's delivery token as `deliveryToken.set` last set it. */
   readonly deliveryTokens = new Map<string, string>();
-  limits: ServiceLimits = { maxCiphertextBytes: 16384, retentionDays: 30, maxDevicesPerSend: Limits.maxDevicesPerSend, maxFrameBytes: Limits.maxFrameBytes };
+  limits: ServiceLimits = {
+    maxCiphertextBytes: 16384,
+    retentionDays: 30,
+    maxDevicesPerSend: Limits.maxDevicesPerSend,
+    maxFrameBytes: Limits.maxFrameBytes,
+  };
   /** When set, every upgrade is refused with this HTTP status. */
   refuseUpgrades: number | null = null;
   /** Sees each frame first; returning true skips the default handling. */
@@ -212,7 +226,11 @@ export class FakeServer {
     if (!pk || userIdOf(pk) !== uid) return false;
     if (Math.abs(Number(ts) - this.now()) > Limits.connectSkewMs || this.nonces.has(nonce)) return false;
     this.nonces.add(nonce);
-    return verifyEd25519(pk, new TextEncoder().encode(connectMessage({ host: host.toLowerCase(), uid, dev: Number(dev), ts: Number(ts), nonce })), sig);
+    return verifyEd25519(
+      pk,
+      new TextEncoder().encode(connectMessage({ host: host.toLowerCase(), uid, dev: Number(dev), ts: Number(ts), nonce })),
+      sig,
+    );
   }
 
   // ---- actions ---------------------------------------------------------------
@@ -222,7 +240,13 @@ export class FakeServer {
     const account = this.accounts.get(c.user);
     switch (f.action) {
       case 'hello':
-        return c.result(rid, { userId: c.user, device: c.device, registered: account !== undefined, identityKey: account?.identityKey ?? null, status: this.status() });
+        return c.result(rid, {
+          userId: c.user,
+          device: c.device,
+          registered: account !== undefined,
+          identityKey: account?.identityKey ?? null,
+          status: this.status(),
+        });
       case 'status':
         return c.result(rid, this.status());
       case 'register': {
@@ -244,7 +268,8 @@ export class FakeServer {
         if (f.action === 'keys.publish') {
           if (f.signedPrekey) {
             const message = signedKeyMessage(SIGNED_PREKEY_CONTEXT, fromBase64Url(f.signedPrekey.publicKey));
-            if (!verifyEd25519(account!.signingKey, message, f.signedPrekey.signature)) return c.error(rid, 'BAD_REQUEST', 'signedPrekey: bad signature', false);
+            if (!verifyEd25519(account!.signingKey, message, f.signedPrekey.signature))
+              return c.error(rid, 'BAD_REQUEST', 'signedPrekey: bad signature', false);
             keys.signed = f.signedPrekey;
           }
           keys.oneTime.push(...(f.oneTimePrekeys ?? []));
@@ -283,7 +308,10 @@ export class FakeServer {
         const key = `${c.user}#${c.device}`;
         const before = this.queue(c.user, c.device);
         const acked = new Set((f.messages as Array<{ id: string; sentAt: number }>).map((m) => `${m.sentAt}:${m.id}`));
-        this.queues.set(key, before.filter((e) => !acked.has(cursorOf(e))));
+        this.queues.set(
+          key,
+          before.filter((e) => !acked.has(cursorOf(e))),
+        );
         return c.result(rid, { acked: before.length - this.queue(c.user, c.device).length });
       }
       default:
@@ -298,7 +326,8 @@ export class FakeServer {
     const messages = f.messages as Array<{ device: number; ciphertext: string; commitment: string }>;
     if (messages.some((m) => !recipient.devices.has(m.device))) return c.error(f.rid, 'CONFLICT', 'device list is stale', false);
     for (const m of messages) {
-      if (fromBase64Url(m.ciphertext).length > this.limits.maxCiphertextBytes) return c.error(f.rid, 'PAYLOAD_TOO_LARGE', 'ciphertext too large', false);
+      if (fromBase64Url(m.ciphertext).length > this.limits.maxCiphertextBytes)
+        return c.error(f.rid, 'PAYLOAD_TOO_LARGE', 'ciphertext too large', false);
     }
     const now = this.now();
     let first: Envelope | undefined;
@@ -340,10 +369,17 @@ export class FakeServer {
     const frame = f as ReportFrame;
     const { message } = frame;
     if (message.frank.kid !== this.frankingKey.kid) return c.error(f.rid, 'FORBIDDEN', 'unknown franking key', false);
-    const delivery = { commitment: message.frank.commitment, from: message.from, to: { user: c.user, device: c.device }, sentAt: message.sentAt, id: message.id };
+    const delivery = {
+      commitment: message.frank.commitment,
+      from: message.from,
+      to: { user: c.user, device: c.device },
+      sentAt: message.sentAt,
+      id: message.id,
+    };
     if (!verifyFrankTag(this.frankingKey, delivery, message.frank.tag)) return c.error(f.rid, 'FORBIDDEN', 'bad tag', false);
     const content = { from: message.from.user, to: c.user, id: message.id, kind: frame.content.kind, body: fromBase64Url(frame.content.body) };
-    if (!verifyCommitment(fromBase64Url(frame.frankKey), content, message.frank.commitment)) return c.error(f.rid, 'FORBIDDEN', 'commitment mismatch', false);
+    if (!verifyCommitment(fromBase64Url(frame.frankKey), content, message.frank.commitment))
+      return c.error(f.rid, 'FORBIDDEN', 'commitment mismatch', false);
     const reportId = reportIdOf({ userId: c.user, device: c.device }, message.from.user, message.id);
     const duplicate = this.reports.has(reportId);
     if (!duplicate) this.reports.set(reportId, frame);

@@ -7,7 +7,6 @@ import { fileNameForKey, keyForFileName } from '../../client-sdk/src/store/file-
 import { FakeServer } from './fake-server';
 import { FAST_RECONNECT } from './helpers';
 
-
 describe('FileStore', () => {
   let dir: string;
   beforeEach(async () => {

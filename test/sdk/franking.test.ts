@@ -209,7 +209,10 @@ describe('message franking', () => {
 
       // A tag that is not the server's: the real check refuses it.
       const record = (await recordOf(bobStore, alice.userId, sent.id))!;
-      await bobStore.set(`reportable/${alice.userId}/${sent.id}`, JSON.stringify({ ...record, frank: { ...record.frank, tag: flipped(record.frank.tag) } }));
+      await bobStore.set(
+        `reportable/${alice.userId}/${sent.id}`,
+        JSON.stringify({ ...record, frank: { ...record.frank, tag: flipped(record.frank.tag) } }),
+      );
       expect(EbbError.is(await rejectionOf(bob.report(sent.id, 'spam')), 'FORBIDDEN')).toBe(true);
       await bobStore.set(`reportable/${alice.userId}/${sent.id}`, JSON.stringify(record));
 
@@ -266,7 +269,10 @@ describe('message franking', () => {
         await bob.close();
 
         const again = track(await connected(env.server, { store: new FileStore(dir), now: clock.now }));
-        expect(await again.report(sent.id, 'spam')).toEqual({ reportId: reportIdOf({ userId: bob.userId, device: 1 }, alice.userId, sent.id), duplicate: false });
+        expect(await again.report(sent.id, 'spam')).toEqual({
+          reportId: reportIdOf({ userId: bob.userId, device: 1 }, alice.userId, sent.id),
+          duplicate: false,
+        });
         expect(env.server.framesOf(bob.userId, 'report')[0].content.body).toBe(toBase64Url(new TextEncoder().encode('kept on disk')));
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,6 @@ import type { Envelope } from '../../protocol/frames';
 import { FakeServer } from './fake-server';
 import { clientFor, connected, inbox, sleep, waitFor, fakeServerSuite } from './helpers';
 
-
 /** Answers acks without removing anything, so the server can deliver the same envelope again. */
 const ignoreAcks: FakeServer['intercept'] = (c, f) => {
   if (f.action !== 'ack') return false;
@@ -101,7 +100,10 @@ describe('receiving', () => {
     const received = inbox(bob);
     await bob.connect();
     expect(received.map((m) => m.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
-    const fetches = env.server.frames.filter((f) => f.user === bobId && f.frame.action === 'fetch').slice(-3).map((f) => f.frame);
+    const fetches = env.server.frames
+      .filter((f) => f.user === bobId && f.frame.action === 'fetch')
+      .slice(-3)
+      .map((f) => f.frame);
     expect(fetches[0].after).toBeUndefined();
     expect(fetches[1].after).toEqual(expect.any(String));
     expect(fetches[2].after).toEqual(expect.any(String));

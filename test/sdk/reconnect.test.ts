@@ -2,7 +2,6 @@ import { EbbError, MemoryStore } from '../../client-sdk/src';
 import { Limits } from '../../protocol/limits';
 import { clientFor, connected, inbox, rejectionOf, sleep, waitFor, fakeServerSuite } from './helpers';
 
-
 describe('connection loss', () => {
   const env = fakeServerSuite();
   const { track } = env;
@@ -100,10 +99,7 @@ describe('connection loss', () => {
     const sent = await alice.send(bob.userId, 'ack me twice');
     await waitFor(() => env.server.queue(bob.userId).length === 0);
     const acks = env.server.framesOf(bob.userId, 'ack');
-    expect(acks.map((a) => a.messages)).toEqual([
-      [{ id: sent.id, sentAt: sent.sentAt.getTime() }],
-      [{ id: sent.id, sentAt: sent.sentAt.getTime() }],
-    ]);
+    expect(acks.map((a) => a.messages)).toEqual([[{ id: sent.id, sentAt: sent.sentAt.getTime() }], [{ id: sent.id, sentAt: sent.sentAt.getTime() }]]);
     expect(received).toHaveLength(1);
   });
 

@@ -70,7 +70,9 @@ describe('restoring an older copy of a device', () => {
     await alice.close();
 
     const restoredStore = new MemoryStore();
-    const restored = track(await EbbClient.importArchive(archive, PASSPHRASE, { url: env.server.url, store: restoredStore, now: clock.now, reconnect: FAST_RECONNECT }));
+    const restored = track(
+      await EbbClient.importArchive(archive, PASSPHRASE, { url: env.server.url, store: restoredStore, now: clock.now, reconnect: FAST_RECONNECT }),
+    );
     const restoredInbox = inbox(restored);
     await restored.connect();
     for (let i = 0; i < N; i++) await restored.send(bob.userId, `restored ${i}`);
@@ -123,10 +125,12 @@ describe('restoring an older copy of a device', () => {
     expect(identityEvents).toEqual([]);
 
     // Its new prekey ids start past every id the copy that ran on published: none is handed out twice.
-    const published = env.server.framesOf(alice.userId, 'keys.publish').flatMap((f) => [
-      ...(f.signedPrekey ? [f.signedPrekey.keyId as number] : []),
-      ...((f.oneTimePrekeys ?? []) as Array<{ keyId: number }>).map((k) => k.keyId),
-    ]);
+    const published = env.server
+      .framesOf(alice.userId, 'keys.publish')
+      .flatMap((f) => [
+        ...(f.signedPrekey ? [f.signedPrekey.keyId as number] : []),
+        ...((f.oneTimePrekeys ?? []) as Array<{ keyId: number }>).map((k) => k.keyId),
+      ]);
     expect(new Set(published).size).toBe(published.length);
 
     await bob.send(alice.userId, 'still here');
@@ -209,7 +213,14 @@ describe('restoring an older copy of a device', () => {
     env.server.skipPush = null;
     await alice.close();
 
-    const restored = track(await EbbClient.importArchive(archive, PASSPHRASE, { url: env.server.url, store: new MemoryStore(), now: clock.now, reconnect: FAST_RECONNECT }));
+    const restored = track(
+      await EbbClient.importArchive(archive, PASSPHRASE, {
+        url: env.server.url,
+        store: new MemoryStore(),
+        now: clock.now,
+        reconnect: FAST_RECONNECT,
+      }),
+    );
     const restoredInbox = inbox(restored);
     await restored.connect();
     await restored.send(bob.userId, 'from the restored device');

@@ -4,7 +4,6 @@ import { Limits } from '../../protocol/limits';
 import { FakeServer } from './fake-server';
 import { connected, inbox, rejectionOf, waitFor } from './helpers';
 
-
 describe('sending', () => {
   let server: FakeServer;
   let alice: EbbClient;
@@ -35,7 +34,14 @@ describe('sending', () => {
     server.intercept = (c, f) => {
       if (f.action !== action) return false;
       server.intercept = null;
-      c.send({ type: 'error', rid: f.rid, code, message: `refused: ${code}`, retryable, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }) });
+      c.send({
+        type: 'error',
+        rid: f.rid,
+        code,
+        message: `refused: ${code}`,
+        retryable,
+        ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+      });
       return true;
     };
   }

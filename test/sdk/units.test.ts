@@ -31,7 +31,14 @@ describe('splitSend', () => {
     expect(frames.map((f) => f.messages.length)).toEqual([3, 3, 3, 1]);
     expect(frames.flatMap((f) => f.messages)).toEqual(messages);
     for (const f of frames) expect(JSON.stringify({ action: 'send', rid: 'r'.repeat(64), ...f }).length).toBeLessThan(32768);
-    expect(splitSend(base, messages.map((m) => ({ ...m, ciphertext: 'x' })), 32768, 4).map((f) => f.messages.length)).toEqual([4, 4, 2]);
+    expect(
+      splitSend(
+        base,
+        messages.map((m) => ({ ...m, ciphertext: 'x' })),
+        32768,
+        4,
+      ).map((f) => f.messages.length),
+    ).toEqual([4, 4, 2]);
   });
   it('throws when one ciphertext cannot fit', () => {
     expect(() => splitSend(base, [message(1, 40_000)], 32768, 16)).toThrow(TypeError);

@@ -103,7 +103,14 @@ export async function fakeSecretsManager(secrets: Map<string, string>): Promise<
     const arn = String(input.SecretId);
     if (!secrets.has(arn)) return json(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
     if (operation === 'GetSecretValue') {
-      return json(200, { ARN: arn, Name: 'franking', SecretString: secrets.get(arn), VersionId: `v${calls.length}`, VersionStages: ['AWSCURRENT'], CreatedDate: 1_767_225_600 });
+      return json(200, {
+        ARN: arn,
+        Name: 'franking',
+        SecretString: secrets.get(arn),
+        VersionId: `v${calls.length}`,
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: 1_767_225_600,
+      });
     }
     if (operation === 'PutSecretValue') {
       secrets.set(arn, String(input.SecretString));

@@ -1,5 +1,14 @@
 import nacl from 'tweetnacl';
-import { IDENTITY_CONTEXT, SIGNED_PREKEY_CONTEXT, connectHost, connectMessage, connectQuery, signedKeyMessage, toBase64Url, USER_ID_HASH_BYTES } from '../../protocol';
+import {
+  IDENTITY_CONTEXT,
+  SIGNED_PREKEY_CONTEXT,
+  connectHost,
+  connectMessage,
+  connectQuery,
+  signedKeyMessage,
+  toBase64Url,
+  USER_ID_HASH_BYTES,
+} from '../../protocol';
 
 /** A device identity built directly from the protocol, independent of the SDK. */
 export interface TestIdentity {

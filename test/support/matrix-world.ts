@@ -102,7 +102,9 @@ export class MatrixCast {
   async ownerWorld(): Promise<OwnerWorld> {
     const [owner, peer] = await Promise.all([this.registered(), this.registered()]);
     const ownerPrekeys = 3;
-    await expectResult(owner.socket.request({ action: 'keys.publish', signedPrekey: signedPrekey(owner.id), oneTimePrekeys: oneTimePrekeys(ownerPrekeys) }));
+    await expectResult(
+      owner.socket.request({ action: 'keys.publish', signedPrekey: signedPrekey(owner.id), oneTimePrekeys: oneTimePrekeys(ownerPrekeys) }),
+    );
     const ownerName = `owner_${toBase64Url(new Uint8Array(randomBytes(6))).replace(/-/g, '_')}`;
     await expectResult(owner.socket.request({ action: 'username.set', username: ownerName }));
     const first = await this.sendFranked(peer, owner, 'first');

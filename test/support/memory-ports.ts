@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { resolveConfig, type EbbConfigInput } from '../../protocol';
 import { silentLogger } from '../../lambdas/adapters/logger';
-import { MemoryAccounts, MemoryConnections, MemoryNonces, MemoryPrekeys, MemoryQueue, MemoryRateLimiter, MemoryReports, MemoryUsernames, MemoryFrankingKeys } from '../../lambdas/adapters/memory';
+import {
+  MemoryAccounts,
+  MemoryConnections,
+  MemoryNonces,
+  MemoryPrekeys,
+  MemoryQueue,
+  MemoryRateLimiter,
+  MemoryReports,
+  MemoryUsernames,
+  MemoryFrankingKeys,
+} from '../../lambdas/adapters/memory';
 import type { Caller, Notifier, Ports, PushOutcome } from '../../lambdas/core/ports';
 import type { TestIdentity } from './identity';
 
@@ -36,7 +46,12 @@ export interface MemoryWorld {
 }
 
 export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 0, 1)): MemoryWorld {
-  const clock = { t: start, now() { return this.t; } };
+  const clock = {
+    t: start,
+    now() {
+      return this.t;
+    },
+  };
   const resolved = resolveConfig(config);
   const accounts = new MemoryAccounts();
   const world = {

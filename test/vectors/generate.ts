@@ -68,10 +68,19 @@ async function main(): Promise<void> {
   const aeadInputs = new SeededTape('aead');
   const aead: AeadInput[] = [
     { name: 'empty plaintext, empty AD', key: aeadInputs.hex(32), plaintext: '', associatedData: '' },
-    { name: 'short plaintext and AD', key: aeadInputs.hex(32), plaintext: toHex(new TextEncoder().encode('hello, ebb')), associatedData: aeadInputs.hex(64) },
+    {
+      name: 'short plaintext and AD',
+      key: aeadInputs.hex(32),
+      plaintext: toHex(new TextEncoder().encode('hello, ebb')),
+      associatedData: aeadInputs.hex(64),
+    },
     { name: '1 KiB plaintext, 150-byte AD', key: aeadInputs.hex(32), plaintext: aeadInputs.hex(1024), associatedData: aeadInputs.hex(150) },
   ];
-  write('aead-transcript.json', `${PRODUCED_BY}. aeadSeal(key, plaintext, associatedData) = sealed`, aead.map((input) => ({ ...input, ...aeadTranscript(input) })));
+  write(
+    'aead-transcript.json',
+    `${PRODUCED_BY}. aeadSeal(key, plaintext, associatedData) = sealed`,
+    aead.map((input) => ({ ...input, ...aeadTranscript(input) })),
+  );
 
   // X3DH: with and without a one-time prekey; the draw is Alice's ephemeral key.
   const x3dh: unknown[] = [];

@@ -23,8 +23,7 @@ export const MessageKind = { normal: 0, prekey: 1 } as const;
 const NO_ONE_TIME_PREKEY = 0xffffffff;
 const KEY_LENGTH = nacl.box.publicKeyLength;
 const NORMAL_PREFIX_LENGTH = 2;
-const PREKEY_PREFIX_LENGTH =
-  2 + nacl.sign.publicKeyLength + KEY_LENGTH + nacl.sign.signatureLength + KEY_LENGTH + U32_LENGTH + U32_LENGTH;
+const PREKEY_PREFIX_LENGTH = 2 + nacl.sign.publicKeyLength + KEY_LENGTH + nacl.sign.signatureLength + KEY_LENGTH + U32_LENGTH + U32_LENGTH;
 
 /** What a prekey message carries so the responder can run X3DH without asking the server. */
 export interface PrekeyFields {
@@ -85,7 +84,14 @@ export function decodeWireMessage(bytes: Uint8Array): WireMessage | null {
     const ephemeralKey = take(KEY_LENGTH);
     const signedPrekeyId = readU32be(bytes, at);
     const oneTimePrekeyId = readU32be(bytes, at + U32_LENGTH);
-    prekey = { signingKey, identityKey, identitySig, ephemeralKey, signedPrekeyId, oneTimePrekeyId: oneTimePrekeyId === NO_ONE_TIME_PREKEY ? null : oneTimePrekeyId };
+    prekey = {
+      signingKey,
+      identityKey,
+      identitySig,
+      ephemeralKey,
+      signedPrekeyId,
+      oneTimePrekeyId: oneTimePrekeyId === NO_ONE_TIME_PREKEY ? null : oneTimePrekeyId,
+    };
   }
   return {
     prefix: bytes.slice(0, prefixLength),

@@ -96,7 +96,11 @@ export class PeerDirectory {
   bundle(userId: string, device?: number): Promise<VerifiedBundle> {
     return this.locked(userId, async () => {
       const bundle = await this.fetchBundle(userId, device);
-      const keys = { signingKey: fromBase64Url(bundle.signingKey), identityKey: fromBase64Url(bundle.identityKey), identitySig: fromBase64Url(bundle.identitySig) };
+      const keys = {
+        signingKey: fromBase64Url(bundle.signingKey),
+        identityKey: fromBase64Url(bundle.identityKey),
+        identitySig: fromBase64Url(bundle.identitySig),
+      };
       const record = await this.read(userId);
       const verdict = bundle.user === userId ? await this.judge(userId, record, keys) : 'invalid';
       if (verdict === 'invalid') throw new EbbError('INTERNAL', 'the server returned keys that do not belong to this user', { retryable: false });
@@ -112,7 +116,8 @@ export class PeerDirectory {
         if (!d.signedPrekey) continue;
         const publicKey = fromBase64Url(d.signedPrekey.publicKey);
         // One check per device per bundle; the session built from it then never needs another.
-        if (!nacl.sign.detached.verify(signedKeyMessage(SIGNED_PREKEY_CONTEXT, publicKey), fromBase64Url(d.signedPrekey.signature), keys.signingKey)) continue;
+        if (!nacl.sign.detached.verify(signedKeyMessage(SIGNED_PREKEY_CONTEXT, publicKey), fromBase64Url(d.signedPrekey.signature), keys.signingKey))
+          continue;
         verified.push({
           device: d.device,
           signedPrekey: { keyId: d.signedPrekey.keyId, publicKey },
@@ -144,7 +149,11 @@ export class PeerDirectory {
 
   private async judge(userId: string, record: PeerRecord | undefined, keys: PeerKeys): Promise<IdentityVerdict> {
     if (record && sameKeys(record, keys)) return 'trusted';
-    if (record?.changed && record.changed.identityKey === toBase64Url(keys.identityKey) && record.changed.identitySig === toBase64Url(keys.identitySig)) {
+    if (
+      record?.changed &&
+      record.changed.identityKey === toBase64Url(keys.identityKey) &&
+      record.changed.identitySig === toBase64Url(keys.identitySig)
+    ) {
       return 'changed';
     }
     if (!verifyPeerIdentity(userId, keys.signingKey, keys.identityKey, keys.identitySig)) return 'invalid';

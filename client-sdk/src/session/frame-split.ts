@@ -13,7 +13,12 @@ const encoder = new TextEncoder();
  * and API Gateway drops larger frames).
  * @throws TypeError when a single ciphertext cannot fit a frame: callers check sizes first.
  */
-export function splitSend(base: Omit<SendBody, 'messages'>, messages: readonly DeviceCiphertext[], maxFrameBytes: number, maxDevices: number): SendBody[] {
+export function splitSend(
+  base: Omit<SendBody, 'messages'>,
+  messages: readonly DeviceCiphertext[],
+  maxFrameBytes: number,
+  maxDevices: number,
+): SendBody[] {
   const frames: SendBody[] = [];
   let current: DeviceCiphertext[] = [];
   for (const message of messages) {

@@ -182,7 +182,8 @@ export class Inbox {
     if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
       await store.set(seenKey, String(envelope.expiresAt));
       // Best effort: a token not kept only makes the next send back count as a stranger's.
-      if (opened.deliveryToken) await this.options.learnDeliveryToken(envelope.from.user, opened.deliveryToken, envelope.sentAt).catch(() => undefined);
+      if (opened.deliveryToken)
+        await this.options.learnDeliveryToken(envelope.from.user, opened.deliveryToken, envelope.sentAt).catch(() => undefined);
       // Best effort: a store failure here costs the ability to report the message, not the message.
       await this.options.reportables.keep(opened.reportable).catch(() => undefined);
       const ready =

@@ -4,7 +4,16 @@ import { KeyId, PublicKey } from '../../../protocol/frames';
 import { concatBytes, u32be } from '../crypto/bytes';
 import { randomId } from '../crypto/random';
 import { type PrekeyFields, decodeWireMessage, encodePrefix, encodeWireMessage } from '../crypto/envelope';
-import { decodeHeader, deserializeState, encodeHeader, initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, serializeState } from '../crypto/ratchet';
+import {
+  decodeHeader,
+  deserializeState,
+  encodeHeader,
+  initInitiator,
+  initResponder,
+  ratchetDecrypt,
+  ratchetEncrypt,
+  serializeState,
+} from '../crypto/ratchet';
 import { x3dhInitiate, x3dhRespond } from '../crypto/x3dh';
 import { EbbError } from '../errors';
 import type { Identity } from '../identity/identity';
@@ -227,7 +236,10 @@ export class Sessions {
     const epoch = await this.epoch();
     const current = record?.current;
     const promote =
-      fresh || !current || state === current || (this.sendable(advanced, epoch) && (current.pendingPrekey !== null || !this.sendable(current, epoch)));
+      fresh ||
+      !current ||
+      state === current ||
+      (this.sendable(advanced, epoch) && (current.pendingPrekey !== null || !this.sendable(current, epoch)));
     if (promote) return { current: advanced, previous: others.slice(0, MAX_PREVIOUS_SESSIONS) };
     return { current, previous: record!.previous.map((s) => (s === state ? advanced : s)) };
   }

@@ -73,8 +73,14 @@ export class FileStore implements KeyStore {
     this.modules ??= (async () => {
       /* eslint-disable @typescript-eslint/no-require-imports -- the CommonJS fallback of importOrRequire */
       const [fs, path] = await Promise.all([
-        importOrRequire(() => import('node:fs/promises'), () => require('node:fs/promises') as Fs),
-        importOrRequire(() => import('node:path'), () => require('node:path') as Path),
+        importOrRequire(
+          () => import('node:fs/promises'),
+          () => require('node:fs/promises') as Fs,
+        ),
+        importOrRequire(
+          () => import('node:path'),
+          () => require('node:path') as Path,
+        ),
       ]);
       /* eslint-enable @typescript-eslint/no-require-imports */
       await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });

@@ -323,7 +323,11 @@ function unreachableError(url: string, cause: Error & { readonly code?: unknown 
     where = 'the service URL';
   }
   const what = cause.code === 'ECONNREFUSED' ? 'connection refused' : cause.code === 'ENOTFOUND' ? 'no such host' : 'host unreachable';
-  return new EbbError('INTERNAL', `${what} at ${where}: is the server running, and is this its URL?`, { retryable: true, reason: 'unreachable', cause });
+  return new EbbError('INTERNAL', `${what} at ${where}: is the server running, and is this its URL?`, {
+    retryable: true,
+    reason: 'unreachable',
+    cause,
+  });
 }
 
 function closedError(): EbbError {

@@ -97,7 +97,9 @@ export function openSocket(WebSocket: WebSocketConstructor, url: string, timeout
     socket.addEventListener('error', (event) => settle(new SocketFailed(undefined, unreachableCause(event))));
     socket.addEventListener('close', () => settle(new SocketFailed()));
     // `ws` reports the HTTP status of a refused upgrade; listening replaces its generic error.
-    const emitter = socket as unknown as { on?: (event: string, listener: (req: unknown, res: { statusCode?: number; headers?: Record<string, unknown> }) => void) => void };
+    const emitter = socket as unknown as {
+      on?: (event: string, listener: (req: unknown, res: { statusCode?: number; headers?: Record<string, unknown> }) => void) => void;
+    };
     if (typeof emitter.on === 'function') {
       emitter.on('unexpected-response', (_req, res) => {
         const status = res.statusCode ?? 0;
