@@ -1,16 +1,7 @@
 import { DynamoAccounts, DynamoConnections, DynamoPrekeys, DynamoQueue, DynamoSweeper } from '../../lambdas/adapters/dynamodb';
-import {
-  MemoryAccounts,
-  MemoryConnections,
-  MemoryNonces,
-  MemoryPrekeys,
-  MemoryQueue,
-  MemoryRateLimiter,
-  MemoryReports,
-  MemorySweeper,
-  MemoryUsernames,
-} from '../../lambdas/adapters/memory';
+import { MemorySweeper } from '../../lambdas/adapters/memory';
 import type { Accounts, CiphertextQueue, Connections, ItemKey, Prekeys, StoreName, StoreSweeper } from '../../lambdas/core/ports';
+import { memoryWorld } from '../support/memory-ports';
 import { T0, freshMessageId, freshUserId, useDynalite } from './backends';
 
 interface SweptWorld {
@@ -123,17 +114,8 @@ function sweeperContract(make: () => Promise<SweptWorld>): void {
 
 describe('MemorySweeper', () =>
   sweeperContract(async () => {
-    const accounts = new MemoryAccounts();
-    const stores = {
-      accounts,
-      prekeys: new MemoryPrekeys(),
-      connections: new MemoryConnections(),
-      queue: new MemoryQueue(),
-      usernames: new MemoryUsernames(accounts),
-      nonces: new MemoryNonces(),
-      rateLimits: new MemoryRateLimiter(),
-      reports: new MemoryReports(),
-    };
+    // The same memory stores the core tests run on.
+    const stores = memoryWorld();
     return { ...stores, sweeper: new MemorySweeper(stores) };
   }));
 
