@@ -76,7 +76,14 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   const first = queued[0]!.message;
   // The frame's log line names the sender: naming the recipient here too would keep who wrote to whom (ARCH §12).
   ports.logger.info('send', { messageId: frame.id, devices: frame.messages.length, duplicate: queued.every((q) => q.duplicate) });
-  return { id: frame.id, sentAt: first.sentAt, expiresAt: first.expiresAt * 1000, duplicate: queued.every((q) => q.duplicate) };
+  return {
+    id: frame.id,
+    sentAt: first.sentAt,
+    expiresAt: first.expiresAt * 1000,
+    duplicate: queued.every((q) => q.duplicate),
+    missing: [],
+    stale: [],
+  };
 }
 
 /** The retry hint is the same for both shares: room comes back when the recipient drains its queue. */

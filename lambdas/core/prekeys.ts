@@ -86,7 +86,7 @@ export async function prekeyBundle(ports: Ports, caller: Caller, frame: KeysBund
         ports.prekeys.signedPrekey(owner),
         handOutOneTime ? ports.prekeys.takeOneTime(owner) : undefined,
       ]);
-      return { device, signedPrekey: signedPrekey ?? null, oneTimePrekey: oneTimePrekey ?? null };
+      return { device, signingKey: target.signingKey, cert: null, signedPrekey: signedPrekey ?? null, oneTimePrekey: oneTimePrekey ?? null };
     }),
   );
   const drawn = bundles.filter((b) => b.oneTimePrekey !== null).map((b) => b.device);
