@@ -40,6 +40,7 @@ import type {
   SweptConnection,
   Usernames,
 } from '../core/ports';
+import { linkedDevicesOf } from './dynamodb/devices';
 import { Tables } from './table-definitions';
 import { cellWindow, retryAfterSeconds } from '../core/rate-limits';
 import { DEPTH_SORT_KEY, MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
@@ -218,6 +219,7 @@ function toAccount(item: Record<string, unknown>): AccountRecord {
     ...(releasing && releasing.size > 0 && { usernameReleasing: [...releasing] }),
     ...(item.suspendedAt !== undefined && { suspended: { reason: String(item.suspendedReason ?? ''), at: Number(item.suspendedAt) } }),
     ...(typeof item.deliveryTokenHash === 'string' && { deliveryTokenHash: item.deliveryTokenHash }),
+    ...linkedDevicesOf(item),
   };
 }
 
