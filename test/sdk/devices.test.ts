@@ -97,4 +97,17 @@ describe('linking', () => {
       { device: 2, name: 'laptop', linkedAt: expect.any(Date), current: true, ready: true },
     ]);
   });
+
+  it('finds the approval with link.fetch when the push is lost', async () => {
+    env.server.pushLinks = false;
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const tmp = laptop.userId;
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code);
+    await linked;
+    expect(laptop.device).toBe(2);
+    // One on connect, found nothing; a poll found it.
+    expect(env.server.framesOf(tmp, 'link.fetch').length).toBeGreaterThanOrEqual(2);
+  });
 });
