@@ -96,7 +96,7 @@ describe('account deletion and a device linked meanwhile', () => {
     const lateAs = asLinkedDevice(alice, late);
     const closeAccount = world.usernames.closeAccount.bind(world.usernames);
     // The race: device.add lands between deletion's read of the account and its mark.
-    world.usernames.closeAccount = async (userId, at) => {
+    world.usernames.closeAccount = async (userId: string) => {
       const { device } = await addDevice(world.ports, device1, deviceAddFrame(late) as never);
       await publishPrekeys(world.ports, callerOf(lateAs, 'c-late', device), {
         action: 'keys.publish',
@@ -104,7 +104,7 @@ describe('account deletion and a device linked meanwhile', () => {
         signedPrekey: signedPrekey(lateAs),
         oneTimePrekeys: oneTimePrekeys(3),
       });
-      return closeAccount(userId, at);
+      return closeAccount(userId);
     };
     await deleteAccount(world.ports, device1);
     expect(await world.accounts.get(alice.uid)).toBeUndefined();
