@@ -1,4 +1,5 @@
-import { EbbError, type Receipt } from '../../client-sdk/src';
+import { EbbError, MemoryStore, type Receipt } from '../../client-sdk/src';
+import { StoreKeys } from '../../client-sdk/src/store/layout';
 import { connected, clientFor, fakeServerSuite, inbox, rejectionOf, waitFor } from './helpers';
 
 describe('receipts', () => {
@@ -47,6 +48,27 @@ describe('receipts', () => {
     await quiet.send(chatty.userId, 'hi');
     await waitFor(() => quietReceipts.length === 1);
     expect(await rejectionOf(quiet.markRead({ id: 'not an id', from: chatty.userId }))).toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('control messages', () => {
+  const env = fakeServerSuite();
+
+  it('take no sequence number: a receipt leaves no gap for the next message to wait on', async () => {
+    const aliceStore = new MemoryStore();
+    const bobStore = new MemoryStore();
+    const alice = env.track(await connected(env.server, { store: aliceStore }));
+    const bob = env.track(await connected(env.server, { store: bobStore }));
+    const receipts: Receipt[] = [];
+    alice.on('receipt', (r) => receipts.push(r));
+    const [aliceInbox, bobInbox] = [inbox(alice), inbox(bob)];
+    await alice.send(bob.userId, 'one');
+    await waitFor(() => bobInbox.length === 1 && receipts.length === 1);
+    await bob.send(alice.userId, 'two');
+    await waitFor(() => aliceInbox.length === 1);
+    // Bob numbered his message 1 to Alice's device: the receipt before it took no number.
+    expect(await bobStore.get(StoreKeys.sentSeq(alice.userId, 1))).toBe('1');
+    expect(await aliceStore.get(StoreKeys.expectedSeq(bob.userId, 1))).toBe('2');
   });
 });
 
