@@ -74,7 +74,7 @@ const view: ChatView = {
 async function main(): Promise<void> {
   // One identity per deployment: a restarted local stack has forgotten every account (see local/web.ts).
   const deployment = document.querySelector<HTMLMetaElement>('meta[name="ebb-deployment"]')?.content ?? 'default';
-  chat = await ChatController.start({
+  chat = await ChatController.open({
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`,
     store: new IndexedDbStore(`ebb-${deployment}`),
     historyStore: new IndexedDbStore(`ebb-chat-${deployment}`),
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   wireForms(chat);
   setInterval(() => void tick(), TICK_MS);
   document.addEventListener('visibilitychange', () => chat?.current && chat.markShown(chat.current));
+  await chat.connect();
 }
 
 function wireForms(chat: ChatController): void {

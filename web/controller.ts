@@ -62,27 +62,60 @@ export class ChatController {
     private readonly options: ChatControllerOptions,
     /** The username this browser last set, as remembered in the history store. */
     readonly savedUsername: string | undefined,
+    /** The identity was made by open(): this is a first visit. */
+    private readonly fresh: boolean,
   ) {
     this.now = options.now ?? Date.now;
     this.isVisible = options.isVisible ?? (() => true);
   }
 
   /**
-   * Opens (or creates) the identity and the history, connects and reports everything to the view. A first
-   * visit to a service that takes no new accounts keeps nothing: the identity made for it is deleted and the
-   * view is told there is no account (`account(null)`) and why (`sunset`). Never rejects for a service that
-   * cannot be reached or refuses: the view is told in plain words.
+   * Opens (or creates) the identity and the history, without connecting: the page can take input while
+   * `connect()` runs.
    * @throws EbbError INTERNAL when a store cannot be read.
    */
-  static async start(options: ChatControllerOptions): Promise<ChatController> {
+  static async open(options: ChatControllerOptions): Promise<ChatController> {
     const now = options.now ?? Date.now;
     const fresh = (await options.store.list('')).length === 0;
     const client = await EbbClient.create({ url: options.url, store: options.store, now });
     const history = new ChatHistory(options.historyStore);
     await history.load(now());
-    const controller = new ChatController(client, history, options, await history.username());
-    await controller.connect(fresh);
+    return new ChatController(client, history, options, await history.username(), fresh);
+  }
+
+  /** `open()`, then `connect()`. */
+  static async start(options: ChatControllerOptions): Promise<ChatController> {
+    const controller = await ChatController.open(options);
+    await controller.connect();
     return controller;
+  }
+
+  /**
+   * Connects and reports everything to the view. A first visit to a service that takes no new accounts
+   * keeps nothing: the identity made for it is deleted and the view is told there is no account
+   * (`account(null)`) and why (`connection`, `sunset`). Never rejects: a service that cannot be reached
+   * or refuses is reported to the view in plain words. Call it once.
+   */
+  async connect(): Promise<void> {
+    const { view } = this.options;
+    const { fresh } = this;
+    // Listeners first: connect() hands every message queued while the page was closed to them.
+    this.client.on('message', (message) => void this.receive(message).catch(() => undefined));
+    this.client.on('notice', (notice) => this.showSunset(notice.phase, notice.schedule));
+    this.client.on('identityChanged', ({ userId }) => void this.flagIdentityChange(userId).catch(() => undefined));
+    this.client.on('error', (error) => view.connection({ online: false, text: `Disconnected. ${explain(error)}` }));
+    if (!fresh) view.account(this.client.userId);
+    try {
+      await this.client.connect();
+      view.connection({ online: true, text: 'Connected' });
+    } catch (error) {
+      if (fresh && EbbError.is(error) && NO_NEW_ACCOUNTS.has(error.code)) return this.turnAway(error);
+      view.connection({ online: false, text: `Cannot connect. ${explain(error)}` });
+    }
+    if (fresh) view.account(this.client.userId);
+    const status = await this.client.status().catch(() => undefined);
+    // No status without a connection: a notice will bring it.
+    if (status) this.showSunset(status.phase, status.schedule);
   }
 
   get userId(): string | null {
@@ -233,27 +266,6 @@ export class ChatController {
 
   close(): Promise<void> {
     return this.client.close();
-  }
-
-  private async connect(fresh: boolean): Promise<void> {
-    const { view } = this.options;
-    // Listeners first: connect() hands every message queued while the page was closed to them.
-    this.client.on('message', (message) => void this.receive(message).catch(() => undefined));
-    this.client.on('notice', (notice) => this.showSunset(notice.phase, notice.schedule));
-    this.client.on('identityChanged', ({ userId }) => void this.flagIdentityChange(userId).catch(() => undefined));
-    this.client.on('error', (error) => view.connection({ online: false, text: `Disconnected. ${explain(error)}` }));
-    if (!fresh) view.account(this.client.userId);
-    try {
-      await this.client.connect();
-      view.connection({ online: true, text: 'Connected' });
-    } catch (error) {
-      if (fresh && EbbError.is(error) && NO_NEW_ACCOUNTS.has(error.code)) return this.turnAway(error);
-      view.connection({ online: false, text: `Cannot connect. ${explain(error)}` });
-    }
-    if (fresh) view.account(this.client.userId);
-    const status = await this.client.status().catch(() => undefined);
-    // No status without a connection: a notice will bring it.
-    if (status) this.showSunset(status.phase, status.schedule);
   }
 
   /** A first visit the service cannot take: says why, and keeps no identity that could never register. */
