@@ -39,6 +39,12 @@ export interface ChatControllerOptions {
   readonly now?: () => number;
   /** Whether the page can be seen: a burn-after-reading timer starts only then. @default () => true */
   readonly isVisible?: () => boolean;
+  /**
+   * Waits before connecting again when the client has stopped (refused, suspended) or a connect failed:
+   * doubling from `baseDelayMs` up to `maxDelayMs`; a suspended account waits `maxDelayMs` each time.
+   * @default { baseDelayMs: 2000, maxDelayMs: 60000 }
+   */
+  readonly retry?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
 }
 
 export interface SendSettings {
@@ -48,6 +54,9 @@ export interface SendSettings {
 
 /** Phases in which a new identity could never register: a first visit then gets the notice, not an account. */
 const NO_NEW_ACCOUNTS = new Set(['SIGNUPS_CLOSED', 'SERVICE_SHUT_DOWN']);
+/** Refusals no later attempt can change: the page stops connecting and says why. */
+const FINAL = new Set(['SIGNUPS_CLOSED', 'SERVICE_SHUT_DOWN', 'BAD_REQUEST']);
+const DEFAULT_RETRY = { baseDelayMs: 2000, maxDelayMs: 60_000 };
 
 export class ChatController {
   private currentConversation: Conversation | undefined;
@@ -55,6 +64,9 @@ export class ChatController {
   private hasAccount = true;
   private readonly now: () => number;
   private readonly isVisible: () => boolean;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retries = 0;
+  private closed = false;
 
   private constructor(
     private readonly client: EbbClient,
@@ -103,14 +115,15 @@ export class ChatController {
     this.client.on('message', (message) => void this.receive(message).catch(() => undefined));
     this.client.on('notice', (notice) => this.showSunset(notice.phase, notice.schedule));
     this.client.on('identityChanged', ({ userId }) => void this.flagIdentityChange(userId).catch(() => undefined));
-    this.client.on('error', (error) => view.connection({ online: false, text: `Disconnected. ${explain(error)}` }));
+    // The client reconnects by itself after a drop and stops on a refusal: the page then tries again later.
+    this.client.on('error', (error) => this.offline('Disconnected.', error));
     if (!fresh) view.account(this.client.userId);
     try {
       await this.client.connect();
       view.connection({ online: true, text: 'Connected' });
     } catch (error) {
       if (fresh && EbbError.is(error) && NO_NEW_ACCOUNTS.has(error.code)) return this.turnAway(error);
-      view.connection({ online: false, text: `Cannot connect. ${explain(error)}` });
+      this.offline('Cannot connect.', error);
     }
     if (fresh) view.account(this.client.userId);
     const status = await this.client.status().catch(() => undefined);
@@ -265,7 +278,33 @@ export class ChatController {
   }
 
   close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     return this.client.close();
+  }
+
+  /** Says why the page is offline, and connects again later unless nothing can change the answer. */
+  private offline(what: string, error: unknown): void {
+    const code = EbbError.is(error) ? error.code : 'INTERNAL';
+    const final = FINAL.has(code) || this.closed;
+    this.options.view.connection({ online: false, text: `${what} ${explain(error)}${final ? '' : ' Trying again shortly.'}` });
+    if (final) return;
+    const { baseDelayMs, maxDelayMs } = this.options.retry ?? DEFAULT_RETRY;
+    // Only an operator lifts a suspension: no point asking often.
+    const delay = code === 'ACCOUNT_SUSPENDED' ? maxDelayMs : Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(this.retries++, 30));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.reconnect(), delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    try {
+      await this.client.connect();
+    } catch (error) {
+      this.offline('Cannot connect.', error);
+      return;
+    }
+    this.retries = 0;
+    this.options.view.connection({ online: true, text: 'Connected' });
   }
 
   /** A first visit the service cannot take: says why, and keeps no identity that could never register. */

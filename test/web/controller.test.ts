@@ -42,7 +42,10 @@ interface Visitor {
 
 const opened: ChatController[] = [];
 
-async function visit(url: string, options: { store?: MemoryStore; now?: () => number } = {}): Promise<Visitor> {
+async function visit(
+  url: string,
+  options: { store?: MemoryStore; now?: () => number; retry?: { baseDelayMs: number; maxDelayMs: number } } = {},
+): Promise<Visitor> {
   const view = new RecordingView();
   const store = options.store ?? new MemoryStore();
   const visitor = { view, store, visible: true } as { -readonly [K in keyof Visitor]: Visitor[K] };
@@ -53,6 +56,7 @@ async function visit(url: string, options: { store?: MemoryStore; now?: () => nu
     view,
     isVisible: () => visitor.visible,
     ...(options.now && { now: options.now }),
+    ...(options.retry && { retry: options.retry }),
   });
   opened.push(visitor.chat);
   return visitor;
@@ -154,6 +158,24 @@ describe('on an open service', () => {
     bob.chat.markShown(bob.chat.current!);
     expect(received.burnAt).toBeGreaterThanOrEqual(shownAt + 30_000);
     expect(bob.chat.current!.unread).toBe(0);
+  });
+
+  it('says so when the account is suspended, keeps trying, and is connected again once it is lifted', async () => {
+    const alice = await visit(stack.url, { retry: { baseDelayMs: 50, maxDelayMs: 200 } });
+    const userId = alice.chat.userId!;
+    // The operator suspends the account and closes its connections, as `ebb-admin suspend --callback-url` does.
+    await stack.ports.accounts.suspend(userId, 'test', Date.now());
+    for (const { connectionId } of await stack.ports.connections.ofUser(userId, Date.now())) stack.gateway.sever(connectionId);
+    const suspended = 'The operator of this service has suspended your account. Trying again shortly.';
+    await until(() => alice.view.connections.some((status) => status.text === `Disconnected. ${suspended}`), 'the suspension to show');
+    await until(() => alice.view.connections.some((status) => status.text === `Cannot connect. ${suspended}`), 'a retry');
+
+    await stack.ports.accounts.unsuspend(userId);
+    await until(() => alice.view.connections.at(-1)?.text === 'Connected', 'the page to connect again', 2000);
+    const bob = await visit(stack.url);
+    await alice.chat.startConversation(bob.chat.userId!);
+    const message = alice.chat.send('back')!;
+    await until(() => message.delivery === 'sent', 'the message to be sent');
   });
 
   it('marks a send to a changed identity as failed in plain words, and sends again once accepted', async () => {
