@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Limits } from '../protocol';
 import { type ConnectionsHost, connectionsPathId, serveConnectionsApi } from './connections-api';
+import { GatewayMeter } from './gateway-meter';
 import { APIGW_CLOSE, limitFrameSize, sendFramed } from './ws-frames';
 import type {
   AuthorizerRequestEvent,
@@ -59,34 +60,6 @@ const LIMIT_CHECK_MS = 250;
 /** Fault injection for tests: decide, per two-way reply, whether the client gets it or loses its connection. */
 export interface GatewayFaults {
   beforeReply?(routeKey: string, connectionId: string): 'deliver' | 'sever';
-}
-
-/**
- * What API Gateway would bill and invoke, counted since start (the benchmark's cost model reads it):
- * messages in both directions in 32 KB units, as API Gateway meters them, and integration invocations.
- */
-export class GatewayMeter {
-  inboundMessages = 0;
-  outboundMessages = 0;
-  /** Billed message units: each message counts once per started 32 KB. */
-  billedUnits = 0;
-  connects = 0;
-  readonly invocations = new Map<string, number>();
-
-  message(direction: 'inbound' | 'outbound', bytes: number): void {
-    if (direction === 'inbound') this.inboundMessages++;
-    else this.outboundMessages++;
-    this.billedUnits += Math.max(1, Math.ceil(bytes / Limits.maxFrameBytes));
-  }
-
-  invoked(routeKey: string): void {
-    this.invocations.set(routeKey, (this.invocations.get(routeKey) ?? 0) + 1);
-  }
-
-  reset(): void {
-    this.inboundMessages = this.outboundMessages = this.billedUnits = this.connects = 0;
-    this.invocations.clear();
-  }
 }
 
 export class WebSocketGateway {
