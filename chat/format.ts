@@ -1,5 +1,5 @@
-import { printable } from '../admin/printable';
-import { relativeTime } from '../admin/relative-time';
+import { printable } from '../shared/printable';
+import { relativeTime } from '../shared/relative-time';
 import { EbbError, type Phase, type ServiceNotice, type ServiceStatus } from '../client-sdk/src';
 
 /** Characters of a user id shown where the whole id would crowd the line. */

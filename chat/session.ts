@@ -1,6 +1,6 @@
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { printable } from '../admin/printable';
+import { printable } from '../shared/printable';
 import { EbbClient, EbbError, FileStore, type SendOptions } from '../client-sdk/src';
 import { MessageId, UserId, Username } from '../protocol/frames';
 import { clock, duration, failure, needsBanner, peerLabel, sunsetBanner } from './format';
