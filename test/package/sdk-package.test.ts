@@ -28,15 +28,16 @@ const appEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => 
 type App = 'esm' | 'cjs' | 'browser';
 let work: string;
 let stack: LocalStack;
-let packed: { name: string; version: string; files: { path: string }[] };
+/** What `npm pack --json` says of the tarball. */
+let packed: { name: string; version: string; filename: string; files: { path: string }[] };
 const apps = {} as Record<App, string>;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ebb-package-'));
   [stack] = await Promise.all([startLocalStack({ port: 0 }), run('npm', ['run', 'build:sdk'], { cwd: root, env: appEnv })]);
   const pack = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: join(root, 'client-sdk'), env: appEnv });
-  [packed] = JSON.parse(pack.stdout) as [typeof packed & { filename: string }];
-  const tarball = join(work, (packed as typeof packed & { filename: string }).filename);
+  [packed] = JSON.parse(pack.stdout) as [typeof packed];
+  const tarball = join(work, packed.filename);
   await Promise.all((['esm', 'cjs', 'browser'] as const).map(async (app) => (apps[app] = await scratchApp(app, tarball))));
 }, 120_000);
 
@@ -98,7 +99,7 @@ function distFile(app: App, file: string): Promise<string> {
 it('packs the four builds, the declarations and package.json, depending on the packages this repository pins', async () => {
   expect(packed).toMatchObject({ name: NAME, version: '0.2.0' });
   const files = packed.files.map((f) => f.path);
-  expect(files.filter((path) => !path.startsWith('dist/'))).toEqual(['package.json']);
+  expect(files.filter((path) => !path.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
   expect(files).toEqual(expect.arrayContaining(['dist/index.mjs', 'dist/index.cjs', 'dist/browser.mjs', 'dist/browser.cjs', 'dist/index.d.ts']));
 
   const installed = JSON.parse(await readFile(join(apps.esm, 'node_modules', NAME, 'package.json'), 'utf8')) as Record<string, unknown>;
@@ -138,14 +139,26 @@ it('gives TypeScript apps the declarations through both import and require', asy
   // The expected error fails the check if the declarations are missing or `any`: create() needs a url.
   const badCall = `// @ts-expect-error create() needs a url\nvoid EbbClient.create({});\n`;
   await writeFile(join(apps.esm, 'typed.mts'), `${readmeQuickstart()}${badCall}`);
+  // The package's own README example, with the peer it leaves to the reader.
+  const example = /```ts package-readme\n([\s\S]*?)```/.exec(await readFile(join(root, 'client-sdk', 'README.md'), 'utf8'))?.[1];
+  if (example === undefined) throw new Error('client-sdk/README.md has no ```ts package-readme block');
+  await writeFile(join(apps.esm, 'readme.mts'), `${example}declare const theirUserId: string;\n`);
   await writeFile(
     join(apps.cjs, 'typed.cts'),
     `import ebb = require('${NAME}');\nconst { EbbClient } = ebb;\n${badCall}export const inbox: (client: ebb.EbbClient) => ebb.ReceivedMessage[] = () => [];\n`,
   );
   const options = { strict: true, module: 'node16', moduleResolution: 'node16', target: 'es2022', lib: ['es2022', 'dom'], types: [], noEmit: true };
   const tsconfig = join(work, 'tsconfig.json');
-  await writeFile(tsconfig, JSON.stringify({ compilerOptions: { ...options, skipLibCheck: true }, files: ['esm/typed.mts', 'cjs/typed.cts'] }));
-  await expect(run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', tsconfig], { env: appEnv })).resolves.toBeDefined();
+  await writeFile(
+    tsconfig,
+    JSON.stringify({ compilerOptions: { ...options, skipLibCheck: true }, files: ['esm/typed.mts', 'esm/readme.mts', 'cjs/typed.cts'] }),
+  );
+  // tsc prints its errors on stdout: none means both apps type-check.
+  const errors = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', tsconfig], { env: appEnv }).then(
+    () => '',
+    (err: { stdout?: string }) => err.stdout ?? String(err),
+  );
+  expect(errors).toBe('');
 });
 
 it('bundles for browsers with no node: module or ws, and runs the README quickstart in chromium', async () => {
