@@ -6,11 +6,13 @@
  * browser build replaces this file with `load-module.browser.ts`, which names no Node module at all.
  */
 
+import type { WebSocketConstructor } from './transport/websocket';
+
 type Fs = typeof import('node:fs/promises');
 type Path = typeof import('node:path');
 
 /** What the `ws` package exports, as far as the SDK cares. */
-export type WsModule = { WebSocket?: unknown; default?: unknown };
+export type WsModule = { WebSocket?: WebSocketConstructor; default?: WebSocketConstructor };
 
 export type FileSystem = { readonly fs: Fs; readonly path: Path };
 

@@ -52,7 +52,7 @@ export async function resolveWebSocket(injected?: WebSocketConstructor): Promise
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (global) return global;
   const ws = await loadWs();
-  const ctor = (ws.WebSocket ?? ws.default) as WebSocketConstructor | undefined;
+  const ctor = ws.WebSocket ?? ws.default;
   if (!ctor) throw new EbbError('INTERNAL', 'no WebSocket implementation: pass the WebSocket option', { retryable: false });
   return ctor;
 }
