@@ -101,7 +101,7 @@ describe('GIVEN the import boundary checker', () => {
       ['client-sdk/src/a.ts', "import type { Ports } from '../../lambdas/core/ports';"],
       ['client-sdk/src/b/c.ts', "import { x } from '../../../local/gateway';\nimport { y } from '../../../admin/cli';"],
       ['client-sdk/src/d.ts', "import { randomBytes } from 'node:crypto';\nimport { readFile } from 'fs';\nimport { WebSocket } from 'ws';"],
-      ['client-sdk/src/store/file-store.ts', "const fs = await import('node:fs/promises');\nimport nacl from 'tweetnacl';"],
+      ['client-sdk/src/load-module.ts', "const fs = await import('node:fs/promises');\nimport nacl from 'tweetnacl';"],
       ['client-sdk/src/e.ts', "import { Limits } from '../../protocol/limits';\nimport { hmac } from '@noble/hashes/hmac';"],
     ]);
     expect(boundaryViolations(files)).toEqual([
