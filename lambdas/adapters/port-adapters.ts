@@ -8,6 +8,7 @@ import { DynamoRateLimiter } from './dynamodb/rate-limiter';
 import { DynamoReports } from './dynamodb/reports';
 import { DynamoSweeper } from './dynamodb/sweeper';
 import { DynamoUsernames } from './dynamodb/usernames';
+import { DynamoDevices, DynamoLinks } from './dynamodb/devices';
 import { GatewayNotifier } from './notifier';
 import type { AdapterContext } from './wiring';
 
@@ -17,6 +18,8 @@ import type { AdapterContext } from './wiring';
  */
 
 export const dynamoAccounts = (c: AdapterContext) => new DynamoAccounts(c.db, c.table('accounts'));
+export const dynamoDevices = (c: AdapterContext) => new DynamoDevices(c.db, c.table('accounts'));
+export const dynamoLinks = (c: AdapterContext) => new DynamoLinks(c.db, c.table('queue'));
 export const dynamoPrekeys = (c: AdapterContext) => new DynamoPrekeys(c.db, c.table('prekeys'));
 export const dynamoConnections = (c: AdapterContext) => new DynamoConnections(c.db, c.table('connections'));
 export const dynamoQueue = (c: AdapterContext) => new DynamoQueue(c.db, c.table('queue'), c.options.config.retentionDays);

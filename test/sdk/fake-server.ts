@@ -282,7 +282,13 @@ export class FakeServer {
         if (!peer) return c.error(rid, 'NOT_FOUND', 'no such user', false);
         const devices = [...peer.devices].map((device) => {
           const keys = this.prekeys.get(`${f.user}#${device}`);
-          return { device, signedPrekey: keys?.signed ?? null, oneTimePrekey: keys?.oneTime.shift() ?? null };
+          return {
+            device,
+            signingKey: peer.signingKey,
+            cert: null,
+            signedPrekey: keys?.signed ?? null,
+            oneTimePrekey: keys?.oneTime.shift() ?? null,
+          };
         });
         return c.result(rid, { user: f.user, signingKey: peer.signingKey, identityKey: peer.identityKey, identitySig: peer.identitySig, devices });
       }
@@ -354,7 +360,7 @@ export class FakeServer {
       first ??= envelope;
       this.deliver(f.to, m.device, envelope);
     }
-    c.result(f.rid, { id: f.id, sentAt: first!.sentAt, expiresAt: first!.expiresAt, duplicate });
+    c.result(f.rid, { id: f.id, sentAt: first!.sentAt, expiresAt: first!.expiresAt, duplicate, missing: [], stale: [] });
   }
 
   /** The franking fields the real server puts on a queued copy (lambdas/core/delivery.ts). */

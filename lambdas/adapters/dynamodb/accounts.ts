@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AccountRecord, Accounts } from '../../core/ports';
 import { conditionalWrite, putIfAbsent } from './shared';
+import { linkedDevicesOf } from './devices';
 
 export class DynamoAccounts implements Accounts {
   constructor(
@@ -126,5 +127,6 @@ export function toAccount(item: Record<string, unknown>): AccountRecord {
     ...(releasing && releasing.size > 0 && { usernameReleasing: [...releasing] }),
     ...(item.suspendedAt !== undefined && { suspended: { reason: String(item.suspendedReason ?? ''), at: Number(item.suspendedAt) } }),
     ...(typeof item.deliveryTokenHash === 'string' && { deliveryTokenHash: item.deliveryTokenHash }),
+    ...linkedDevicesOf(item),
   };
 }

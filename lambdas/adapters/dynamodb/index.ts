@@ -2,6 +2,7 @@
 export { documentClient } from './shared';
 export { DynamoAccounts } from './accounts';
 export { DynamoConnections } from './connections';
+export { DynamoDevices, DynamoLinks } from './devices';
 export { DynamoNonces } from './nonces';
 export { DynamoPrekeys } from './prekeys';
 export { DynamoQueue } from './queue';
