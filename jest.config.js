@@ -9,6 +9,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Transpile only: tsconfig.json's isolatedModules makes ts-jest compile file by file without a type-checking
+  // program (`npm run typecheck` gates the types). Without it, two suites cost 31 s of CPU on a cold cache, not 5 s.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/setup-nacl.ts'],
