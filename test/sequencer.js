@@ -6,12 +6,13 @@ const Sequencer = require('@jest/test-sequencer').default;
  * worker running it alone at the end. Without durations, these go first; the rest keep Jest's order.
  */
 const SLOWEST = [
-  'test/infra/bundling.test.ts',
-  'test/fuzz/routes.test.ts',
-  'test/chaos/chaos.test.ts',
-  'test/chat/session.test.ts',
   'test/integration/authorization-matrix.test.ts',
+  'test/infra/bundling.test.ts',
+  'test/chaos/chaos.test.ts',
+  'test/fuzz/routes.test.ts',
+  'test/chat/session.test.ts',
   'test/browser/web-chat.test.ts',
+  'test/integration/stranger-flood.test.ts',
   'test/core/username-races.test.ts',
   'test/chat/cli.test.ts',
   'test/fuzz/authorizer.test.ts',
