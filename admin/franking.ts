@@ -6,7 +6,7 @@ import { StackOutputs } from '../infra/outputs';
 import { loadConfig } from './config';
 import { AdminError } from './errors';
 import type { Io } from './io';
-import { relativeTime } from './relative-time';
+import { relativeTime } from '../shared/relative-time';
 import { addTargetOptions, describeStack, type TargetOptions } from './target';
 
 const DAY_MS = 86_400_000;

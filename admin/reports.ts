@@ -4,8 +4,8 @@ import type { DeviceAddress, ReportRecord } from '../lambdas/core/ports';
 import { fromBase64Url, type ContentKind } from '../protocol';
 import { AdminError } from './errors';
 import type { Io } from './io';
-import { printable, printableJson, printableLines, truncate } from './printable';
-import { relativeTime } from './relative-time';
+import { printable, printableJson, printableLines, truncate } from '../shared/printable';
+import { relativeTime } from '../shared/relative-time';
 import { addTargetOptions, openTarget, type Target, type TargetOptions } from './target';
 
 /** Reports read per Scan page. */

@@ -4,7 +4,7 @@ import { phaseAt, scheduleFromConfig, type Phase } from '../protocol/sunset';
 import { loadConfig } from './config';
 import { countConnected, countRegistered } from './counts';
 import type { Io } from './io';
-import { relativeTime } from './relative-time';
+import { relativeTime } from '../shared/relative-time';
 import { addTargetOptions, openTarget, type TargetDescription, type TargetOptions } from './target';
 
 /** The sunset dates in the order they happen (ARCH §10.1). */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { printable } from '../admin/printable';
+import { printable } from '../shared/printable';
 import { EbbError } from '../client-sdk/src';
 import { ChatSession } from './session';
 import { type ChatStreams, Terminal, processStreams } from './terminal';

@@ -1,6 +1,6 @@
-import { printable } from '../admin/printable';
-import { relativeTime } from '../admin/relative-time';
-import type { Phase, ServiceNotice, ServiceStatus } from '../client-sdk/src';
+import { printable } from '../shared/printable';
+import { relativeTime } from '../shared/relative-time';
+import { EbbError, type Phase, type ServiceNotice, type ServiceStatus } from '../client-sdk/src';
 
 /** Characters of a user id shown where the whole id would crowd the line. */
 const SHORT_ID_CHARS = 8;
@@ -57,4 +57,11 @@ export function sunsetBanner(
 export function needsBanner(status: ServiceStatus, nowMs: number): boolean {
   const { schedule } = status;
   return status.phase !== 'open' || [schedule.signupsCloseAt, schedule.readOnlyAt, schedule.shutdownAt].some((at) => at !== null && at > nowMs);
+}
+
+/** `CODE: message` for an EbbError, else the error's own code and message: one line, escaped, no stack. */
+export function failure(err: unknown): string {
+  if (EbbError.is(err)) return `${err.code}: ${printable(err.message)}`;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return printable(`${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`);
 }

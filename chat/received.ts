@@ -1,5 +1,5 @@
-import { printable } from '../admin/printable';
-import { relativeTime } from '../admin/relative-time';
+import { printable } from '../shared/printable';
+import { relativeTime } from '../shared/relative-time';
 import type { ReceivedMessage } from '../client-sdk/src';
 import { Alarms } from './alarms';
 import { clock, duration } from './format';

@@ -1,12 +1,13 @@
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { printable } from '../admin/printable';
+import { printable } from '../shared/printable';
 import { EbbClient, EbbError, FileStore, type SendOptions } from '../client-sdk/src';
 import { MessageId, UserId, Username } from '../protocol/frames';
-import { clock, duration, needsBanner, peerLabel, sunsetBanner } from './format';
+import { clock, duration, failure, needsBanner, peerLabel, sunsetBanner } from './format';
 import type { ChatOutput } from './output';
 import { Profile } from './profile';
 import { ReceivedMessages } from './received';
+import { Recovery, type RecoveryOptions } from './recovery';
 
 export interface ChatSessionOptions {
   /** The service's WebSocket URL. */
@@ -18,6 +19,8 @@ export interface ChatSessionOptions {
   readonly passphrase: () => Promise<string>;
   /** Clock in ms since the epoch, for the client and for expiries. @default Date.now */
   readonly now?: () => number;
+  /** How soon the chat connects again after the client stopped reconnecting (see Recovery). */
+  readonly recovery?: RecoveryOptions;
 }
 
 /** The protocol's bound on expiresInSeconds, which burn-after-reading shares. */
@@ -46,6 +49,7 @@ export class ChatSession {
   private expiresInSeconds: number | undefined;
   private burnAfterReadingSeconds: number | undefined;
   private readonly received: ReceivedMessages;
+  private readonly recovery: Recovery;
   private readonly changedIdentities = new Set<string>();
   private readonly sending = new Set<Promise<void>>();
   private closed = false;
@@ -60,6 +64,11 @@ export class ChatSession {
       now,
       (userId) => this.label(userId),
       (text) => this.print(text),
+    );
+    this.recovery = new Recovery(
+      () => this.client.connect(),
+      (text) => this.print(text),
+      options.recovery,
     );
   }
 
@@ -85,11 +94,13 @@ export class ChatSession {
     const now = options.now ?? Date.now;
     const store = new FileStore(options.profile);
     const client = await EbbClient.create({ url: options.url, store, now });
+    let session: ChatSession | undefined;
     try {
-      const session = new ChatSession(client, await Profile.load(store), options, now);
+      session = new ChatSession(client, await Profile.load(store), options, now);
       await session.start();
       return session;
     } catch (err) {
+      session?.recovery.stop();
       await client.close();
       throw err;
     }
@@ -124,6 +135,7 @@ export class ChatSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.recovery.stop();
     await Promise.allSettled([...this.sending]);
     this.received.stop();
     await this.client.close();
@@ -133,7 +145,8 @@ export class ChatSession {
     this.client.on('message', (message) => this.received.show(message));
     this.client.on('notice', (notice) => this.print(sunsetBanner(notice, this.now())));
     this.client.on('identityChanged', ({ userId }) => this.warnIdentityChanged(userId));
-    this.client.on('error', (err) => this.print(`connection stopped: ${failure(err)}`));
+    // The client reconnects by itself after a drop; it stops on a refusal, and the chat takes over.
+    this.client.on('error', (err) => this.recovery.failed(err));
     this.print(`ebb chat on ${printable(this.options.url)}; your user id: ${this.client.userId}`);
     try {
       await this.client.connect();
@@ -147,8 +160,9 @@ export class ChatSession {
           ...(err.reason && { reason: err.reason }),
         });
       }
-      // A refusal by policy keeps the socket open for status and notices.
+      // A refusal by policy keeps the socket open for status and notices; one that can be lifted is retried.
       this.print(`could not connect: ${failure(err)}`);
+      if (err.code === 'ACCOUNT_SUSPENDED' || err.code === 'UNAUTHORIZED') this.recovery.failed(err);
     }
     await this.showUsername(true);
     const status = await this.client.status().catch(() => undefined);
@@ -376,12 +390,6 @@ export class ChatSession {
     }
     this.print(`archive written to ${printable(file)} (${archive.length} bytes): keep it, and its passphrase, safe`);
   }
-}
-
-function failure(err: unknown): string {
-  if (EbbError.is(err)) return `${err.code}: ${printable(err.message)}`;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return printable(`${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}`);
 }
 
 /** Whether the profile directory is missing or empty, i.e. a start that fails may remove what it made. */

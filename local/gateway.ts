@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Limits } from '../protocol';
+import { type ConnectionsHost, connectionsPathId, serveConnectionsApi } from './connections-api';
+import { GatewayMeter } from './gateway-meter';
+import { APIGW_CLOSE, limitFrameSize, sendFramed } from './ws-frames';
 import type {
   AuthorizerRequestEvent,
   AuthorizerResult,
@@ -14,8 +17,8 @@ import type {
 /**
  * An API Gateway WebSocket API on loopback: REQUEST authorizer and `$connect` with the real event shapes,
  * route selection on `$request.body.action`, two-way routes, the 32 KB frame / 128 KB message limits
- * (close 1009), idle and maximum connection durations, and the `@connections` management endpoint
- * (POST/GET/DELETE, 410 with `x-amzn-ErrorType: GoneException` for unknown connections).
+ * (close 1009, ws-frames.ts), idle and maximum connection durations, and the `@connections` management
+ * endpoint (connections-api.ts).
  */
 
 export interface Integration {
@@ -51,42 +54,12 @@ interface LiveConnection {
   lastActiveAt: number;
 }
 
-const APIGW_CLOSE = { normal: 1000, goingAway: 1001, tooBig: 1009 } as const;
-
 /** How often, in real time, connections are checked against the clock for their idle and duration limits. */
 const LIMIT_CHECK_MS = 250;
 
 /** Fault injection for tests: decide, per two-way reply, whether the client gets it or loses its connection. */
 export interface GatewayFaults {
   beforeReply?(routeKey: string, connectionId: string): 'deliver' | 'sever';
-}
-
-/**
- * What API Gateway would bill and invoke, counted since start (the benchmark's cost model reads it):
- * messages in both directions in 32 KB units, as API Gateway meters them, and integration invocations.
- */
-export class GatewayMeter {
-  inboundMessages = 0;
-  outboundMessages = 0;
-  /** Billed message units: each message counts once per started 32 KB. */
-  billedUnits = 0;
-  connects = 0;
-  readonly invocations = new Map<string, number>();
-
-  message(direction: 'inbound' | 'outbound', bytes: number): void {
-    if (direction === 'inbound') this.inboundMessages++;
-    else this.outboundMessages++;
-    this.billedUnits += Math.max(1, Math.ceil(bytes / Limits.maxFrameBytes));
-  }
-
-  invoked(routeKey: string): void {
-    this.invocations.set(routeKey, (this.invocations.get(routeKey) ?? 0) + 1);
-  }
-
-  reset(): void {
-    this.inboundMessages = this.outboundMessages = this.billedUnits = this.connects = 0;
-    this.invocations.clear();
-  }
 }
 
 export class WebSocketGateway {
@@ -107,6 +80,20 @@ export class WebSocketGateway {
   private readonly idleTimeoutMs: number;
   private readonly maxConnectionMs: number;
   private limitTimer?: NodeJS.Timeout;
+  /** What the `@connections` endpoint acts on. */
+  private readonly managementApi: ConnectionsHost<LiveConnection> = {
+    find: (connectionId) => {
+      const connection = this.connections.get(connectionId);
+      return connection && !this.closeIfExpired(connection) ? connection : undefined;
+    },
+    send: (connection, body) => {
+      this.meter.message('outbound', body.length);
+      sendFramed(connection.socket, body.toString('utf8'));
+      this.touch(connection);
+    },
+    disconnect: (connection) => this.drop(connection, APIGW_CLOSE.normal, ''),
+    intercept: (method, connectionId) => this.options.interceptManagement?.(method, connectionId),
+  };
 
   constructor(private readonly options: GatewayOptions) {
     this.stage = options.stage ?? 'local';
@@ -381,51 +368,14 @@ export class WebSocketGateway {
       res.end('Bad Request\n');
       return;
     }
-    const match = /^(?:\/[^/]+)?\/@connections\/([^/]+)$/.exec(url.pathname);
-    if (!match) {
+    const connectionId = connectionsPathId(url.pathname);
+    if (connectionId === undefined) {
       if (this.pages?.(req, res, url.pathname)) return;
       res.writeHead(url.pathname === '/' ? 426 : 404, { 'content-type': 'text/plain' });
       res.end(url.pathname === '/' ? 'ebb local stack: connect with a WebSocket client\n' : 'Not Found\n');
       return;
     }
-    const connectionId = decodeURIComponent(match[1]!);
-    const method = req.method ?? 'GET';
-    const injected = this.options.interceptManagement?.(method, connectionId);
-    if (injected !== undefined) return managementError(res, injected);
-    const connection = this.connections.get(connectionId);
-    if (!connection || this.closeIfExpired(connection)) return managementError(res, 410);
-
-    if (method === 'POST') {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > Limits.maxMessageBytes) return managementError(res, 413);
-        chunks.push(chunk as Buffer);
-      }
-      if (connection.socket.readyState !== WebSocket.OPEN) return managementError(res, 410);
-      this.meter.message('outbound', size);
-      sendFramed(connection.socket, Buffer.concat(chunks).toString('utf8'));
-      this.touch(connection);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    } else if (method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          connectedAt: new Date(connection.connectedAt).toISOString(),
-          identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
-          lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
-        }),
-      );
-    } else if (method === 'DELETE') {
-      await this.drop(connection, APIGW_CLOSE.normal, '');
-      res.writeHead(204);
-      res.end();
-    } else {
-      res.writeHead(405);
-      res.end();
-    }
+    await serveConnectionsApi(req, res, connectionId, this.managementApi);
   }
 }
 
@@ -436,54 +386,4 @@ function parseTarget(target: string | undefined): URL | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The error shapes API Gateway's management API uses, which the AWS SDK maps to exception classes. */
-function managementError(res: ServerResponse, status: number): void {
-  const type =
-    status === 410
-      ? 'GoneException'
-      : status === 413
-        ? 'PayloadTooLargeException'
-        : status === 429
-          ? 'LimitExceededException'
-          : status === 403
-            ? 'ForbiddenException'
-            : 'InternalServerErrorException';
-  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-ErrorType': type });
-  res.end(JSON.stringify({ message: type }));
-}
-
-/** Outbound messages over 32 KB go out as several frames, as API Gateway sends them. */
-function sendFramed(socket: WebSocket, text: string): void {
-  const data = Buffer.from(text, 'utf8');
-  if (data.length <= Limits.maxFrameBytes) {
-    socket.send(data, { binary: false });
-    return;
-  }
-  for (let offset = 0; offset < data.length; offset += Limits.maxFrameBytes) {
-    const chunk = data.subarray(offset, offset + Limits.maxFrameBytes);
-    socket.send(chunk, { binary: false, fin: offset + Limits.maxFrameBytes >= data.length });
-  }
-}
-
-interface FrameReceiver {
-  _payloadLength: number;
-  _opcode: number;
-  haveLength(cb: (error?: Error) => void): void;
-  createError(ctor: typeof RangeError, message: string, prefix: boolean, status: number, code: string): Error;
-}
-
-/** API Gateway closes with 1009 on a single frame over 32 KB; ws itself only limits whole messages. */
-function limitFrameSize(socket: WebSocket, maxFrameBytes: number): void {
-  const receiver = (socket as unknown as { _receiver?: FrameReceiver })._receiver;
-  if (!receiver) throw new Error('ws internals changed: cannot enforce the frame size limit');
-  const original = receiver.haveLength;
-  receiver.haveLength = function (this: FrameReceiver, cb) {
-    if (this._opcode < 0x08 && this._payloadLength > maxFrameBytes) {
-      cb(this.createError(RangeError, 'Frame size exceeded', false, APIGW_CLOSE.tooBig, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'));
-      return;
-    }
-    original.call(this, cb);
-  };
 }

@@ -1,18 +1,19 @@
 /**
- * The ebb web chat: a plain-DOM page over the SDK, served by the local stack (local/web.ts).
- * It never logs: message text and keys stay in the SDK's and the chat's IndexedDB databases.
+ * The ebb web chat's page: plain DOM over a ChatController (web/controller.ts), which holds the logic.
+ * Served by the local stack (local/web.ts). It never logs: message text and keys stay in the SDK's and
+ * the chat's IndexedDB databases.
  */
-import { EbbClient, EbbError, IndexedDbStore, type Phase, type ReceivedMessage, type SunsetSchedule } from '../client-sdk/src';
-import { ChatHistory, type ChatMessage, type Conversation } from './history';
+import { IndexedDbStore, type Phase, type SunsetSchedule } from '../client-sdk/src';
+import { ChatController, type ChatView, type ConnectionStatus } from './controller';
+import { explain } from './errors';
 import { conversationName, groupDigits, messageElement, shortId, updateTimers } from './render';
 import { sunsetText } from './sunset';
 
-const USER_ID = /^[A-Za-z0-9_-]{32}$/;
-const USERNAME = /^[A-Za-z0-9_]{3,32}$/;
 const TICK_MS = 500;
 
 const byId = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const ui = {
+  me: byId<HTMLElement>('me'),
   userId: byId<HTMLElement>('user-id'),
   copyId: byId<HTMLButtonElement>('copy-id'),
   usernameForm: byId<HTMLFormElement>('username-form'),
@@ -26,9 +27,12 @@ const ui = {
   exportForm: byId<HTMLFormElement>('export-form'),
   exportCancel: byId<HTMLButtonElement>('export-cancel'),
   passphrase: byId<HTMLInputElement>('passphrase'),
+  passphraseAgain: byId<HTMLInputElement>('passphrase-again'),
   exportError: byId<HTMLElement>('export-error'),
+  layout: byId<HTMLElement>('layout'),
   startForm: byId<HTMLFormElement>('start-form'),
   peer: byId<HTMLInputElement>('peer'),
+  startButton: byId<HTMLButtonElement>('start'),
   startError: byId<HTMLElement>('start-error'),
   conversations: byId<HTMLUListElement>('conversations'),
   chat: byId<HTMLElement>('chat'),
@@ -47,46 +51,47 @@ const ui = {
   send: byId<HTMLButtonElement>('send'),
 };
 
-let client: EbbClient;
-let history: ChatHistory;
-let current: Conversation | undefined;
+let chat: ChatController | undefined;
+/** False for a visitor the service cannot take (it has shut down, or takes no new accounts). */
+let hasAccount = true;
+
+/** The controller's view: what each change looks like on the page. */
+const view: ChatView = {
+  account(userId) {
+    // A visitor the service cannot take gets the notice alone: no user id, nothing to start.
+    hasAccount = userId !== null;
+    ui.me.hidden = userId === null;
+    ui.layout.hidden = userId === null;
+    ui.exportButton.hidden = userId === null;
+    ui.userId.textContent = userId ?? '';
+  },
+  connection: showConnection,
+  sunset: showSunset,
+  conversations: renderConversations,
+  chat: renderChat,
+};
 
 async function main(): Promise<void> {
   // One identity per deployment: a restarted local stack has forgotten every account (see local/web.ts).
   const deployment = document.querySelector<HTMLMetaElement>('meta[name="ebb-deployment"]')?.content ?? 'default';
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
-  client = await EbbClient.create({ url, store: new IndexedDbStore(`ebb-${deployment}`) });
-  history = new ChatHistory(new IndexedDbStore(`ebb-chat-${deployment}`));
-  await history.load(Date.now());
-  ui.userId.textContent = client.userId;
-  ui.username.value = (await history.username()) ?? '';
+  chat = await ChatController.open({
+    url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`,
+    store: new IndexedDbStore(`ebb-${deployment}`),
+    historyStore: new IndexedDbStore(`ebb-chat-${deployment}`),
+    view,
+    isVisible: () => !document.hidden,
+  });
+  ui.username.value = chat.savedUsername ?? '';
   renderConversations();
-  wireForms();
-
-  // Listeners first: connect() hands every message queued while we were away to them.
-  client.on('message', (message) => void receive(message).catch(() => undefined));
-  client.on('notice', (notice) => showSunset(notice.phase, notice.schedule));
-  client.on('identityChanged', ({ userId }) => void flagIdentityChange(userId).catch(() => undefined));
-  client.on('error', (error) => setConnection(false, `Disconnected (${error.code})`));
-  try {
-    await client.connect();
-    setConnection(true, 'Connected');
-  } catch (error) {
-    setConnection(false, `Cannot connect (${codeOf(error)})`);
-  }
-  try {
-    const status = await client.status();
-    showSunset(status.phase, status.schedule);
-  } catch {
-    // No status without a connection; a notice will bring it.
-  }
-  setInterval(() => void tick().catch(() => undefined), TICK_MS);
-  document.addEventListener('visibilitychange', () => current && markShown(current));
+  wireForms(chat);
+  setInterval(() => void tick(), TICK_MS);
+  document.addEventListener('visibilitychange', () => chat?.current && chat.markShown(chat.current));
+  await chat.connect();
 }
 
-function wireForms(): void {
+function wireForms(chat: ChatController): void {
   ui.copyId.addEventListener('click', () => {
-    void navigator.clipboard.writeText(client.userId).then(
+    void navigator.clipboard.writeText(ui.userId.textContent ?? '').then(
       () => flash(ui.copyId, 'Copied'),
       () => window.getSelection()?.selectAllChildren(ui.userId),
     );
@@ -94,45 +99,38 @@ function wireForms(): void {
 
   ui.usernameForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    const username = ui.username.value.trim();
     note(ui.usernameStatus, 'Saving…');
-    client.setUsername(username).then(
-      async () => {
-        await history.setUsername(username);
-        note(ui.usernameStatus, `You are ${username}`);
-      },
-      (error: unknown) => {
-        const code = codeOf(error);
-        const why = code === 'CONFLICT' ? 'taken' : code === 'FORBIDDEN' ? 'reserved' : code === 'BAD_REQUEST' ? 'not 3–32 of A–Z, 0–9, _' : code;
-        note(ui.usernameStatus, `Not set: ${why}`, true);
-      },
+    chat.setUsername(ui.username.value).then(
+      (username) => note(ui.usernameStatus, `You are ${username}`),
+      (error: unknown) => note(ui.usernameStatus, explain(error), true),
     );
   });
 
   ui.startForm.addEventListener('submit', (event) => {
     event.preventDefault();
     ui.startError.textContent = '';
-    void startConversation(ui.peer.value.trim()).catch((error: unknown) => (ui.startError.textContent = `Could not start: ${codeOf(error)}`));
+    ui.startButton.disabled = true;
+    chat
+      .startConversation(ui.peer.value)
+      .then(
+        () => {
+          ui.peer.value = '';
+          ui.safety.open = false;
+          ui.safetyNumber.textContent = '';
+          ui.message.focus();
+        },
+        (error: unknown) => (ui.startError.textContent = explain(error)),
+      )
+      .finally(() => (ui.startButton.disabled = false));
   });
 
   ui.compose.addEventListener('submit', (event) => {
     event.preventDefault();
-    const text = ui.message.value;
-    if (!current || text.trim() === '') return;
-    const expiresInSeconds = ui.expires.value ? Number(ui.expires.value) : undefined;
-    const burnAfterReadingSeconds = ui.burn.value ? Number(ui.burn.value) : undefined;
-    const message: ChatMessage = {
-      id: `out/${crypto.randomUUID()}`,
-      direction: 'out',
-      text,
-      at: Date.now(),
-      delivery: 'sending',
-      ...(expiresInSeconds !== undefined && { expiresInSeconds, expiresAt: Date.now() + expiresInSeconds * 1000 }),
-      ...(burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds }),
-    };
-    current.messages.push(message);
-    ui.message.value = '';
-    void deliver(current, message);
+    const sent = chat.send(ui.message.value, {
+      ...(ui.expires.value && { expiresInSeconds: Number(ui.expires.value) }),
+      ...(ui.burn.value && { burnAfterReadingSeconds: Number(ui.burn.value) }),
+    });
+    if (sent) ui.message.value = '';
   });
   ui.message.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey) {
@@ -142,16 +140,11 @@ function wireForms(): void {
   });
 
   ui.safety.addEventListener('toggle', () => {
-    if (ui.safety.open && current) void showSafetyNumber(current.peerId);
+    if (ui.safety.open && chat.current) void showSafetyNumber(chat, chat.current.peerId);
   });
   ui.acceptIdentity.addEventListener('click', () => {
-    const conversation = current;
-    if (!conversation) return;
-    void client.acceptIdentity(conversation.peerId).then(async () => {
-      conversation.identityChanged = false;
-      await history.save(conversation);
-      renderChat();
-      if (ui.safety.open) await showSafetyNumber(conversation.peerId);
+    void chat.acceptIdentity().then(async () => {
+      if (ui.safety.open && chat.current) await showSafetyNumber(chat, chat.current.peerId);
     });
   });
 
@@ -159,129 +152,42 @@ function wireForms(): void {
     ui.exportError.textContent = '';
     ui.exportDialog.showModal();
   });
-  ui.exportCancel.addEventListener('click', () => ui.exportDialog.close());
+  ui.exportCancel.addEventListener('click', () => closeExport());
   ui.exportForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    const passphrase = ui.passphrase.value;
-    client.exportArchive(passphrase).then(
+    ui.exportError.textContent = '';
+    chat.exportArchive(ui.passphrase.value, ui.passphraseAgain.value).then(
       (archive) => {
-        ui.passphrase.value = '';
-        ui.exportDialog.close();
+        closeExport();
         download(archive, `ebb-archive-${new Date().toISOString().slice(0, 10)}.ebb`);
       },
-      (error: unknown) => (ui.exportError.textContent = `Export failed: ${codeOf(error)}`),
+      (error: unknown) => (ui.exportError.textContent = explain(error)),
     );
   });
 }
 
-async function startConversation(input: string): Promise<void> {
-  let peerId: string | null = null;
-  let label: string | undefined;
-  if (USERNAME.test(input)) {
-    peerId = await client.lookupUsername(input);
-    if (peerId) label = input;
-  }
-  if (!peerId && USER_ID.test(input)) peerId = input;
-  if (!peerId) {
-    ui.startError.textContent = USERNAME.test(input) ? `Nobody is called ${input}` : 'Enter a user id (32 characters) or a username';
-    return;
-  }
-  if (peerId === client.userId) {
-    ui.startError.textContent = 'That is your own user id';
-    return;
-  }
-  const conversation = history.open(peerId, label);
-  await history.save(conversation);
-  ui.peer.value = '';
-  select(conversation);
-}
-
-/** Sends (or retries) `message`, moving it through sending → sent, or → failed with the error's code. */
-async function deliver(conversation: Conversation, message: ChatMessage): Promise<void> {
-  message.delivery = 'sending';
-  delete message.failure;
-  await saveAndRender(conversation);
-  try {
-    const result = await client.send(conversation.peerId, message.text, {
-      ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
-      ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
-      // Same id on a retry: the server queues it once and the recipient shows it once.
-      ...(message.messageId !== undefined && { id: message.messageId }),
-    });
-    message.messageId = result.id;
-    message.at = result.sentAt.getTime();
-    if (message.expiresInSeconds !== undefined) message.expiresAt = message.at + message.expiresInSeconds * 1000;
-    message.delivery = 'sent';
-  } catch (error) {
-    message.delivery = 'failed';
-    message.failure = codeOf(error);
-    if (error instanceof EbbError && error.messageId !== undefined) message.messageId = error.messageId;
-    // send() refuses with FORBIDDEN while a changed identity is not accepted.
-    if (message.failure === 'FORBIDDEN') conversation.identityChanged = true;
-  }
-  await saveAndRender(conversation);
-}
-
-async function receive(received: ReceivedMessage): Promise<void> {
-  const conversation = history.open(received.from);
-  const id = `in/${received.from}/${received.id}`;
-  if (conversation.messages.some((message) => message.id === id)) return;
-  const expiresAt = received.expiresAt?.getTime();
-  if (expiresAt !== undefined && expiresAt <= Date.now()) return;
-  conversation.messages.push({
-    id,
-    direction: 'in',
-    text: received.text ?? `[${received.body.length} bytes of binary content]`,
-    at: received.sentAt.getTime(),
-    ...(expiresAt !== undefined && { expiresAt }),
-    ...(received.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: received.burnAfterReadingSeconds }),
-  });
-  conversation.messages.sort((a, b) => a.at - b.at);
-  if (received.identityChanged) conversation.identityChanged = true;
-  if (conversation !== current || document.hidden) conversation.unread++;
-  if (conversation === current) markShown(conversation);
-  await saveAndRender(conversation);
-}
-
-async function flagIdentityChange(userId: string): Promise<void> {
-  const conversation = history.open(userId);
-  conversation.identityChanged = true;
-  await saveAndRender(conversation);
-}
-
-/** Starts the burn timer of every received burn-after-reading message now on screen. */
-function markShown(conversation: Conversation): void {
-  if (document.hidden) return;
-  const now = Date.now();
-  let started = false;
-  for (const message of conversation.messages) {
-    if (message.direction === 'in' && message.burnAfterReadingSeconds !== undefined && message.burnAt === undefined) {
-      message.burnAt = now + message.burnAfterReadingSeconds * 1000;
-      started = true;
-    }
-  }
-  conversation.unread = 0;
-  if (started) void saveAndRender(conversation);
-}
-
 async function tick(): Promise<void> {
-  const changed = await history.prune(Date.now());
-  if (current && changed.includes(current)) renderChat();
+  await chat?.tick().catch(() => undefined);
   updateTimers(ui.messages, Date.now());
 }
 
-async function showSafetyNumber(peerId: string): Promise<void> {
+async function showSafetyNumber(chat: ChatController, peerId: string): Promise<void> {
   ui.safetyNumber.textContent = 'computing…';
   try {
-    const digits = await client.safetyNumber(peerId);
-    if (current?.peerId === peerId) ui.safetyNumber.textContent = groupDigits(digits);
+    const digits = await chat.safetyNumber(peerId);
+    if (chat.current?.peerId === peerId) ui.safetyNumber.textContent = groupDigits(digits);
   } catch (error) {
-    ui.safetyNumber.textContent = `unavailable (${codeOf(error)})`;
+    ui.safetyNumber.textContent = explain(error);
   }
 }
 
+function showConnection({ online, text }: ConnectionStatus): void {
+  ui.connection.textContent = text;
+  ui.connection.className = `connection ${online ? 'online' : 'offline'}`;
+}
+
 function showSunset(phase: Phase, schedule: SunsetSchedule): void {
-  const text = sunsetText(phase, schedule);
+  const text = sunsetText(phase, schedule, hasAccount);
   ui.sunset.hidden = text === null;
   ui.sunset.dataset.phase = phase;
   ui.sunsetText.textContent = text ?? '';
@@ -296,25 +202,10 @@ function showSunset(phase: Phase, schedule: SunsetSchedule): void {
   ui.send.disabled = phase === 'read-only' || phase === 'shut-down';
 }
 
-function select(conversation: Conversation): void {
-  current = conversation;
-  ui.safety.open = false;
-  ui.safetyNumber.textContent = '';
-  markShown(conversation);
-  renderConversations();
-  renderChat();
-  ui.message.focus();
-}
-
-async function saveAndRender(conversation: Conversation): Promise<void> {
-  renderConversations();
-  if (conversation === current) renderChat();
-  await history.save(conversation);
-}
-
 function renderConversations(): void {
+  const current = chat?.current;
   ui.conversations.replaceChildren(
-    ...[...history.conversations.values()].map((conversation) => {
+    ...(chat?.conversations ?? []).map((conversation) => {
       const item = document.createElement('li');
       const button = document.createElement('button');
       button.type = 'button';
@@ -330,7 +221,12 @@ function renderConversations(): void {
         badge.setAttribute('aria-label', `${conversation.unread} unread`);
         button.append(badge);
       }
-      button.addEventListener('click', () => select(conversation));
+      button.addEventListener('click', () => {
+        ui.safety.open = false;
+        ui.safetyNumber.textContent = '';
+        chat?.select(conversation);
+        ui.message.focus();
+      });
       item.append(button);
       return item;
     }),
@@ -338,26 +234,31 @@ function renderConversations(): void {
 }
 
 function renderChat(): void {
-  ui.chat.hidden = !current;
-  ui.empty.hidden = !!current;
-  if (!current) return;
-  const conversation = current;
+  const conversation = chat?.current;
+  ui.chat.hidden = !conversation;
+  ui.empty.hidden = !!conversation;
+  if (!chat || !conversation) return;
+  const controller = chat;
   ui.peerName.textContent = conversation.label ? `${conversation.label} · ${shortId(conversation.peerId)}` : conversation.peerId;
   ui.peerName.title = conversation.peerId;
   ui.identityWarning.hidden = !conversation.identityChanged;
   ui.identityWarningText.textContent = `The safety number with ${conversationName(conversation)} has changed.`;
   const now = Date.now();
-  ui.messages.replaceChildren(...conversation.messages.map((message) => messageElement(message, now, () => void deliver(conversation, message))));
+  ui.messages.replaceChildren(
+    ...conversation.messages.map((message) => messageElement(message, now, () => void controller.retry(conversation, message))),
+  );
   ui.messages.scrollTop = ui.messages.scrollHeight;
 }
 
-function setConnection(online: boolean, text: string): void {
-  ui.connection.textContent = text;
-  ui.connection.className = `connection ${online ? 'online' : 'offline'}`;
+function closeExport(): void {
+  ui.passphrase.value = '';
+  ui.passphraseAgain.value = '';
+  ui.exportDialog.close();
 }
 
 function note(element: HTMLElement, text: string, error = false): void {
   element.textContent = text;
+  element.title = text;
   element.classList.toggle('error', error);
 }
 
@@ -376,8 +277,4 @@ function download(bytes: Uint8Array, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function codeOf(error: unknown): string {
-  return error instanceof EbbError ? error.code : 'INTERNAL';
-}
-
-void main().catch((error: unknown) => setConnection(false, `Failed to start (${codeOf(error)})`));
+void main().catch((error: unknown) => showConnection({ online: false, text: `The chat could not start. ${explain(error)}` }));

@@ -1,3 +1,4 @@
+import { SendWording, explainCode } from './errors';
 import type { ChatMessage, Conversation } from './history';
 
 /** Shortened user id for lists and headers; the full id is in the title. */
@@ -65,9 +66,13 @@ export function messageElement(message: ChatMessage, now: number, onRetry: () =>
     const delivery = document.createElement('span');
     delivery.className = 'delivery';
     delivery.dataset.delivery = message.delivery;
-    delivery.textContent = message.delivery === 'failed' && message.failure ? `failed (${message.failure})` : message.delivery;
+    delivery.textContent = message.delivery === 'failed' ? 'not sent' : message.delivery;
     meta.append(delivery);
     if (message.delivery === 'failed') {
+      const why = document.createElement('span');
+      why.className = 'failure';
+      why.textContent = explainCode(message.failure ?? 'INTERNAL', SendWording);
+      meta.append(why);
       const retry = document.createElement('button');
       retry.type = 'button';
       retry.className = 'retry';

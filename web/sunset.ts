@@ -1,7 +1,10 @@
 import type { Phase, SunsetSchedule } from '../client-sdk/src';
 
-/** What the sunset banner says, or null when the service has no end scheduled. */
-export function sunsetText(phase: Phase, schedule: SunsetSchedule): string | null {
+/**
+ * What the sunset banner says, or null when the service has no end scheduled. `hasAccount` is false for a
+ * first visit the service cannot take: there is nothing to export, and signups being closed is the whole story.
+ */
+export function sunsetText(phase: Phase, schedule: SunsetSchedule, hasAccount = true): string | null {
   const scheduled = [schedule.signupsCloseAt, schedule.readOnlyAt, schedule.shutdownAt, schedule.purgeAt].some((at) => at !== null);
   if (phase === 'open' && !scheduled) return null;
   const shutdown = schedule.shutdownAt === null ? '' : ` It shuts down on ${day(schedule.shutdownAt)}.`;
@@ -17,7 +20,7 @@ export function sunsetText(phase: Phase, schedule: SunsetSchedule): string | nul
       break;
     }
     case 'signups-closed':
-      text = `Signups are closed.${shutdown}`;
+      text = hasAccount ? `Signups are closed.${shutdown}` : `Signups are closed: this service takes no new accounts.${shutdown}`;
       break;
     case 'read-only':
       text = `This service is read-only: messages still arrive, but you cannot send.${shutdown}`;
@@ -27,7 +30,7 @@ export function sunsetText(phase: Phase, schedule: SunsetSchedule): string | nul
       break;
   }
   const operator = schedule.message ? ` ${schedule.message}` : '';
-  return `${text}${deleted}${operator} Export your data to keep it.`;
+  return `${text}${deleted}${operator}${hasAccount ? ' Export your data to keep it.' : ''}`;
 }
 
 function day(at: number): string {

@@ -1,10 +1,49 @@
 /**
- * Loads an optional runtime module (`ws`, `node:fs/promises`) only when it is needed, so the SDK
- * bundles for browsers. `import()` first; CommonJS `require` where a sandbox refuses dynamic import
- * (jest's vm without --experimental-vm-modules), so apps can unit-test against the SDK. Callers pass
- * both loaders with literal specifiers, which bundlers can see and mark external.
+ * The Node-only modules the SDK uses (`ws`, `node:fs/promises`, `node:path`), each loaded only when it
+ * is needed, so the SDK bundles for browsers. `import()` first; CommonJS `require` where a sandbox
+ * refuses dynamic import (jest's vm without --experimental-vm-modules), so apps can unit-test against
+ * the SDK. The specifiers are literals, which bundlers can see and mark external. The package's
+ * browser build replaces this file with `load-module.browser.ts`, which names no Node module at all.
  */
-export async function importOrRequire<T>(viaImport: () => Promise<T>, viaRequire: () => T): Promise<T> {
+
+import type { WebSocketConstructor } from './transport/websocket';
+
+type Fs = typeof import('node:fs/promises');
+type Path = typeof import('node:path');
+
+/** What the `ws` package exports, as far as the SDK cares. */
+export type WsModule = { WebSocket?: WebSocketConstructor; default?: WebSocketConstructor };
+
+export type FileSystem = { readonly fs: Fs; readonly path: Path };
+
+/* eslint-disable @typescript-eslint/no-require-imports -- the CommonJS fallback of importOrRequire */
+
+/** `node:fs/promises` and `node:path`, for FileStore. */
+export async function loadFileSystem(): Promise<FileSystem> {
+  const [fs, path] = await Promise.all([
+    importOrRequire(
+      () => import('node:fs/promises'),
+      () => require('node:fs/promises') as Fs,
+    ),
+    importOrRequire(
+      () => import('node:path'),
+      () => require('node:path') as Path,
+    ),
+  ]);
+  return { fs, path };
+}
+
+/** The `ws` package, for Node versions without a global WebSocket. */
+export function loadWs(): Promise<WsModule> {
+  return importOrRequire(
+    () => import('ws') as Promise<WsModule>,
+    () => require('ws') as WsModule,
+  );
+}
+
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+async function importOrRequire<T>(viaImport: () => Promise<T>, viaRequire: () => T): Promise<T> {
   try {
     return await viaImport();
   } catch (err) {

@@ -1,15 +1,13 @@
 import type { FrankingKeys, Notifier } from '../core/ports';
-import {
-  DynamoAccounts,
-  DynamoConnections,
-  DynamoNonces,
-  DynamoPrekeys,
-  DynamoQueue,
-  DynamoRateLimiter,
-  DynamoReports,
-  DynamoSweeper,
-  DynamoUsernames,
-} from './dynamodb';
+import { DynamoAccounts } from './dynamodb/accounts';
+import { DynamoConnections } from './dynamodb/connections';
+import { DynamoNonces } from './dynamodb/nonces';
+import { DynamoPrekeys } from './dynamodb/prekeys';
+import { DynamoQueue } from './dynamodb/queue';
+import { DynamoRateLimiter } from './dynamodb/rate-limiter';
+import { DynamoReports } from './dynamodb/reports';
+import { DynamoSweeper } from './dynamodb/sweeper';
+import { DynamoUsernames } from './dynamodb/usernames';
 import { DynamoDevices, DynamoLinks } from './dynamodb/devices';
 import { GatewayNotifier } from './notifier';
 import type { AdapterContext } from './wiring';

@@ -4,7 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EbbConfig } from '../../protocol/config';
 import type { Clock, FrankingKeys, LifecyclePorts, Logger, Ports } from '../core/ports';
 import { TableEnv } from '../lambda-env';
-import { documentClient } from './dynamodb';
+import { documentClient } from './dynamodb/shared';
 import type { TableKey, TableNames } from './table-definitions';
 
 export interface PortsOptions {

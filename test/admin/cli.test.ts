@@ -1,5 +1,5 @@
 import { dashedIdsAsOperands } from '../../admin/cli';
-import { relativeTime } from '../../admin/relative-time';
+import { relativeTime } from '../../shared/relative-time';
 import { tableNamesFromOutputs } from '../../admin/target';
 import { localTableNames } from '../../lambdas/adapters/table-definitions';
 import { runInProcess } from '../support/admin-cli';

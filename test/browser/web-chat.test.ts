@@ -182,12 +182,67 @@ describe('web chat on the local stack', () => {
     await expectText(warning, /has changed/);
     await alice.page.getByLabel('Message', { exact: true }).fill('are you really Bob?');
     await alice.page.getByRole('button', { name: 'Send', exact: true }).click();
-    await expectText(bubble(alice.page, 'are you really Bob?').locator('.delivery'), /failed/);
+    await expectText(bubble(alice.page, 'are you really Bob?').locator('.delivery'), 'not sent');
+    await expectText(bubble(alice.page, 'are you really Bob?'), 'Their safety number has changed.');
 
     await alice.page.getByRole('button', { name: 'Accept new identity' }).click();
     await gone(warning.filter({ visible: true }));
     await send(alice.page, 'ok, welcome back');
     await reinstalled.close();
+    await alice.context.close();
+  });
+
+  it('has a favicon, and setting a username never moves the page', async () => {
+    const alice = await person(pageUrl);
+    const missing: string[] = [];
+    alice.page.on('response', (response) => void (response.status() >= 400 && missing.push(response.url())));
+    const icon = await alice.page.locator('link[rel="icon"]').getAttribute('href');
+    expect(icon).toMatch(/^data:image\/svg\+xml,/);
+    // It is an image the page's CSP lets the browser draw.
+    expect(
+      await alice.page.evaluate(
+        (href) =>
+          Object.assign(new Image(), { src: href })
+            .decode()
+            .then(() => true),
+        icon!,
+      ),
+    ).toBe(true);
+
+    const boxes = () =>
+      alice.page.evaluate(() =>
+        ['.top', '#layout', '#username-form', '#connection'].map((selector) => {
+          const { x, y, width, height } = document.querySelector(selector)!.getBoundingClientRect();
+          return { selector, x, y, width, height };
+        }),
+      );
+    const before = await boxes();
+    const name = `dana_${process.pid % 10_000}`;
+    await alice.page.getByLabel('Username', { exact: true }).fill(name);
+    await alice.page.getByRole('button', { name: 'Set username' }).click();
+    await expectText(alice.page.locator('#username-status'), `You are ${name}`);
+    expect(await boxes()).toEqual(before);
+    // The longest thing it says, an error, fits in the same place.
+    await alice.page.getByLabel('Username', { exact: true }).fill('admin');
+    await alice.page.getByRole('button', { name: 'Set username' }).click();
+    await expectText(alice.page.locator('#username-status'), 'That username is reserved. Try another.');
+    await alice.page.getByLabel('Username', { exact: true }).evaluate((input: HTMLInputElement) => input.removeAttribute('pattern'));
+    await alice.page.getByLabel('Username', { exact: true }).fill('no');
+    await alice.page.getByRole('button', { name: 'Set username' }).click();
+    await expectText(alice.page.locator('#username-status'), 'A username is 3 to 32 characters');
+    expect(await boxes()).toEqual(before);
+    expect(missing).toEqual([]);
+    await alice.context.close();
+  });
+
+  it('says at once that a user id has no account, before anything is sent', async () => {
+    const alice = await person(pageUrl);
+    const stranger = toBase64Url(nacl.randomBytes(24));
+    await alice.page.getByLabel('User id or username').fill(stranger);
+    await alice.page.getByRole('button', { name: 'Start chat' }).click();
+    await expectText(alice.page.getByRole('alert'), `No account has the user id ${stranger} on this service.`);
+    expect(await alice.page.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem').count()).toBe(0);
+    await expect(alice.page.getByRole('region', { name: 'Chat' }).isVisible()).resolves.toBe(false);
     await alice.context.close();
   });
 
@@ -254,12 +309,76 @@ describe('web chat when the service sunsets', () => {
     await carol.page.screenshot({ path: join(SHOTS, 'web-chat-sunset.png') });
 
     await banner.getByRole('button', { name: 'Export my data' }).click();
-    await carol.page.getByLabel('Passphrase').fill('correct horse battery staple');
+    // Typed blind, so typed twice: two that differ export nothing.
+    let downloads = 0;
+    carol.page.on('download', () => downloads++);
+    await carol.page.getByLabel('Passphrase', { exact: true }).fill('correct horse battery staple');
+    await carol.page.getByLabel('Passphrase again').fill('correct horse battery stapel');
+    await carol.page.getByRole('button', { name: 'Download archive' }).click();
+    await expectText(carol.page.getByRole('alert'), 'The two passphrases differ.');
+    expect(downloads).toBe(0);
+    await carol.page.getByLabel('Passphrase again').fill('correct horse battery staple');
     const [download] = await Promise.all([carol.page.waitForEvent('download'), carol.page.getByRole('button', { name: 'Download archive' }).click()]);
     const archive = new Uint8Array(await readFile((await download.path())!));
     const restored = await EbbClient.importArchive(archive, 'correct horse battery staple', { url: stack.url, store: new MemoryStore() });
     expect(restored.userId).toBe(carol.userId);
     await restored.close();
     await carol.context.close();
+  });
+});
+
+describe('web chat after the service shut down', () => {
+  let stack: LocalStack;
+  let pageUrl: string;
+  beforeAll(async () => {
+    const day = 86_400_000;
+    const now = Date.now();
+    stack = await startLocalStack({
+      port: 0,
+      config: {
+        rateLimits: UNTHROTTLED,
+        sunset: {
+          signupsCloseAt: new Date(now - 3 * day).toISOString(),
+          readOnlyAt: new Date(now - 2 * day).toISOString(),
+          shutdownAt: new Date(now - day).toISOString(),
+        },
+      },
+    });
+    pageUrl = await serveWebChat(stack.gateway);
+  });
+  afterAll(() => stack?.stop());
+
+  it('a new visitor sees the shutdown notice, is offered no identity, and keeps none', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });
+    const page = await context.newPage();
+    await page.goto(pageUrl);
+    await expectText(page.getByRole('status', { name: 'Connection' }), 'This service has shut down.');
+    expect(await page.getByRole('region', { name: 'Service notice' }).locator('p').textContent()).toBe('This service has shut down.');
+    for (const hidden of [page.getByRole('region', { name: 'Your account' }), page.getByRole('button', { name: 'Start chat' })]) {
+      expect(await hidden.isVisible()).toBe(false);
+    }
+    expect(await page.getByRole('button', { name: 'Export my data' }).isVisible()).toBe(false);
+    await page.screenshot({ path: join(SHOTS, 'web-chat-shut-down.png') });
+
+    // A second visit is still a first one: nothing was kept.
+    const again = await context.newPage();
+    await again.goto(pageUrl);
+    await expectText(again.getByRole('status', { name: 'Connection' }), 'This service has shut down.');
+    const stored = await again.evaluate(async () => {
+      const deployment = document.querySelector<HTMLMetaElement>('meta[name="ebb-deployment"]')!.content;
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(`ebb-${deployment}`);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      const names = [...db.objectStoreNames];
+      if (names.length === 0) return 0;
+      return new Promise<number>((resolve) => {
+        const count = db.transaction(names, 'readonly').objectStore(names[0]!).count();
+        count.onsuccess = () => resolve(count.result);
+      });
+    });
+    expect(stored).toBe(0);
+    await context.close();
   });
 });

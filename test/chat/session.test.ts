@@ -8,6 +8,9 @@ import { UNTHROTTLED } from '../support/local-stack';
 import { ChatSession } from '../../chat/session';
 import { BufferOutput, cleanUp, newProfile, openChat, uniqueName } from './support';
 
+// Archives here are about what they carry, not their cost: sealed at a test-only cheap N (test/support/cheap-archives.ts).
+jest.mock('../../client-sdk/src/archive/format', () => jest.requireActual('../support/cheap-archives').cheapArchiveFormat());
+
 /** `ChatSession` against the real local stack: lines in, printed lines out, no terminal. */
 
 let stack: LocalStack;
@@ -232,6 +235,70 @@ it('prints a banner line when a notice arrives: the phase changed while chatting
     }
   } finally {
     await sunset.stop();
+  }
+});
+
+/** Kills every live connection of `userId` without a close handshake, as a network failure would. */
+async function dropConnections(userId: string): Promise<void> {
+  const records = await stack.ports.connections.ofUser(userId, Date.now());
+  expect(records.length).toBeGreaterThan(0);
+  for (const { connectionId } of records) stack.gateway.sever(connectionId);
+}
+
+it('comes back by itself when its connection drops: what arrived meanwhile is shown, and sending works', async () => {
+  const alice = await openChat(stack.url, await newProfile());
+  const bob = await openChat(stack.url, await newProfile());
+  await alice.type(`/to ${bob.session.userId}`);
+  await bob.type(`/to ${alice.session.userId}`);
+  await dropConnections(alice.session.userId);
+  await bob.type('while you were cut off');
+  await alice.out.waitFor('while you were cut off  #1');
+  await alice.type('back again');
+  await alice.out.waitFor('back again  (sent)');
+  await bob.out.waitFor('back again  #1');
+});
+
+it('while suspended says so once and keeps trying slowly; once lifted it chats again, also after a restart', async () => {
+  const profile = await newProfile();
+  const recovery = { suspendedRetryMs: 200 };
+  const out = new BufferOutput();
+  const session = await ChatSession.open({ url: stack.url, profile, out, passphrase: async () => '', recovery });
+  const peer = await openChat(stack.url, await newProfile());
+  const suspendedLine = /^your account is suspended by the operator of this service: trying again every .*; chatting resumes once it is lifted$/;
+  try {
+    // The operator suspends the account and closes its connections, as `ebb-admin suspend --callback-url` does.
+    await stack.ports.accounts.suspend(session.userId, 'test', Date.now());
+    await dropConnections(session.userId);
+    await out.waitFor(suspendedLine);
+    await peer.type(`/to ${session.userId}`, 'are you there?');
+    await peer.out.waitFor('are you there?  (sent)');
+    // Several attempts later, still said once.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(out.lines.filter((line) => suspendedLine.test(line))).toHaveLength(1);
+
+    await stack.ports.accounts.unsuspend(session.userId);
+    await out.waitFor('your account is no longer suspended: connected again');
+    await out.waitFor('are you there?  #1');
+    await session.handleLine(`/to ${peer.session.userId}`);
+    await session.handleLine('yes, back');
+    await out.waitFor('yes, back  (sent)');
+  } finally {
+    await session.close();
+  }
+
+  // Started while suspended: the refusal, then the same recovery.
+  await stack.ports.accounts.suspend(session.userId, 'test', Date.now());
+  const again = new BufferOutput();
+  const restarted = await ChatSession.open({ url: stack.url, profile, out: again, passphrase: async () => '', recovery });
+  try {
+    expect(again.lines).toContain('could not connect: ACCOUNT_SUSPENDED: this account is suspended');
+    await again.waitFor(suspendedLine);
+    await peer.type('and now?');
+    await stack.ports.accounts.unsuspend(session.userId);
+    await again.waitFor('your account is no longer suspended: connected again');
+    await again.waitFor('and now?  #1');
+  } finally {
+    await restarted.close();
   }
 });
 

@@ -31,7 +31,7 @@ function citations(text: string): string[] {
 
 /** Repository paths the documents name in backticks (placeholders such as `<action>` left out). */
 function namedPaths(markdown: string): string[] {
-  const paths = /`((?:protocol|lambdas|infra|client-sdk|local|admin|bin|chat|web|bench|test|docs)\/[^`\s<>*]+)`/g;
+  const paths = /`((?:protocol|lambdas|infra|client-sdk|local|admin|bin|chat|web|shared|bench|test|docs)\/[^`\s<>*]+)`/g;
   return [...markdown.matchAll(paths)].map((match) => match[1]!);
 }
 

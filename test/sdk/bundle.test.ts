@@ -1,7 +1,8 @@
 import { build } from 'esbuild';
 
+// The packaged browser build goes further and names no node: module at all (test/package/sdk-package.test.ts).
 describe('browser bundle', () => {
-  it('bundles index.ts for browsers with node: modules only inside FileStore, loaded lazily', async () => {
+  it('bundles index.ts for browsers with node: modules only inside load-module.ts, loaded lazily', async () => {
     const result = await build({
       entryPoints: ['client-sdk/src/index.ts'],
       bundle: true,
@@ -22,7 +23,7 @@ describe('browser bundle', () => {
     expect(code).not.toMatch(/^\s*import\s[^;]*from\s*"node:/m);
     expect(code.match(/"node:[^"]*"/g)?.length).toBe(uses.length);
     expect(new Set(uses.map((u) => u.specifier))).toEqual(new Set(['node:fs/promises', 'node:path']));
-    expect(new Set(uses.map((u) => u.module))).toEqual(new Set(['client-sdk/src/store/file-store.ts']));
+    expect(new Set(uses.map((u) => u.module))).toEqual(new Set(['client-sdk/src/load-module.ts']));
     // `ws` is only ever loaded on demand too.
     expect(code).not.toMatch(/^\s*import\s[^;]*from\s*"ws"/m);
   });

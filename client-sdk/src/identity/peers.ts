@@ -9,6 +9,7 @@ import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import type { Answer } from '../transport/server-frames';
 import { verifyDeviceCert, verifyPeerIdentity } from './keys';
+import { KeyedQueue } from '../keyed-queue';
 
 /** A peer's long-term public keys, as a prekey message or a bundle presents them. */
 export interface PeerKeys {
@@ -62,7 +63,7 @@ export type FetchBundle = (userId: string, device?: number) => Promise<Answer<'k
  * key changes is held as `changed` — sends to it are refused — until `accept`.
  */
 export class PeerDirectory {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedQueue();
 
   constructor(
     private readonly store: KeyStore,
@@ -206,14 +207,7 @@ export class PeerDirectory {
 
   /** Serialises read-modify-write of one peer's record (sends and receipts run concurrently). */
   private locked<T>(userId: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(userId) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.locks.set(userId, tail);
-    void tail.then(() => {
-      if (this.locks.get(userId) === tail) this.locks.delete(userId);
-    });
-    return next;
+    return this.locks.run(userId, task);
   }
 }
 

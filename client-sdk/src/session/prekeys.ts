@@ -11,6 +11,7 @@ import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import type { Request } from '../transport/connection';
 import type { Answer } from '../transport/server-frames';
+import { KeyedQueue } from '../keyed-queue';
 
 /** Below this many one-time prekeys on the server, the client tops them up. */
 export const PREKEY_LOW_WATER = 25;
@@ -49,16 +50,11 @@ export function replenishPrekeys(
   /** `counted`: the server's `keys.count` answer when the caller already has it; `lowWater`: see above. */
   options: { readonly counted?: Answer<'keys.count'>; readonly lowWater?: number } = {},
 ): Promise<void> {
-  // One at a time per store: two runs at once could allocate the same key ids.
-  const previous = running.get(store) ?? Promise.resolve();
-  const run = previous
-    .catch(() => undefined)
-    .then(() => replenish(request, store, identity, now, policy, options.lowWater ?? PREKEY_LOW_WATER, options.counted));
-  running.set(store, run);
-  return run;
+  return running.run(store, () => replenish(request, store, identity, now, policy, options.lowWater ?? PREKEY_LOW_WATER, options.counted));
 }
 
-const running = new WeakMap<KeyStore, Promise<void>>();
+/** One run at a time per store: two runs at once could allocate the same key ids. */
+const running = new KeyedQueue<KeyStore>();
 
 async function replenish(
   request: Request,

@@ -22,6 +22,7 @@ import type { DevicePrekeys, PeerDirectory, VerifiedBundle } from '../identity/p
 import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import { type PrekeyPolicy, loadOneTimePrekey, loadSignedPrekey } from './prekeys';
+import { KeyedQueue } from '../keyed-queue';
 
 /**
  * Sessions kept per peer device after the current one: a reply can still arrive on a session the
@@ -71,7 +72,7 @@ export interface Opened<T> {
  * ratchet; each new state is stored before the ciphertext leaves or the plaintext is handed on.
  */
 export class Sessions {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedQueue();
 
   constructor(private readonly options: SessionsOptions) {}
 
@@ -312,15 +313,7 @@ export class Sessions {
 
   /** Runs `task` after every earlier task on the same peer device has settled. */
   private locked<T>(userId: string, device: number, task: () => Promise<T>): Promise<T> {
-    const key = `${userId}#${device}`;
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.locks.set(key, tail);
-    void tail.then(() => {
-      if (this.locks.get(key) === tail) this.locks.delete(key);
-    });
-    return next;
+    return this.locks.run(`${userId}#${device}`, task);
   }
 }
 

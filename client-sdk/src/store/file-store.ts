@@ -1,10 +1,9 @@
 import { randomBytes } from '../crypto/random';
-import { importOrRequire } from '../load-module';
+import { loadFileSystem, type FileSystem } from '../load-module';
 import type { KeyStore } from './key-store';
 import { fileNameForKey, keyForFileName } from './file-names';
 
-type Fs = typeof import('node:fs/promises');
-type Path = typeof import('node:path');
+type Fs = FileSystem['fs'];
 
 const TEMP_PREFIX = '.tmp-';
 
@@ -16,7 +15,7 @@ const TEMP_PREFIX = '.tmp-';
  * (EACCES, ENOSPC…); the client reports those as EbbError INTERNAL with the error as `cause`.
  */
 export class FileStore implements KeyStore {
-  private modules: Promise<{ fs: Fs; path: Path }> | undefined;
+  private modules: Promise<FileSystem> | undefined;
 
   constructor(readonly dir: string) {
     if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('FileStore: dir must be a non-empty path');
@@ -69,22 +68,11 @@ export class FileStore implements KeyStore {
     return keys;
   }
 
-  private load(): Promise<{ fs: Fs; path: Path }> {
+  private load(): Promise<FileSystem> {
     this.modules ??= (async () => {
-      /* eslint-disable @typescript-eslint/no-require-imports -- the CommonJS fallback of importOrRequire */
-      const [fs, path] = await Promise.all([
-        importOrRequire(
-          () => import('node:fs/promises'),
-          () => require('node:fs/promises') as Fs,
-        ),
-        importOrRequire(
-          () => import('node:path'),
-          () => require('node:path') as Path,
-        ),
-      ]);
-      /* eslint-enable @typescript-eslint/no-require-imports */
-      await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-      return { fs, path };
+      const modules = await loadFileSystem();
+      await modules.fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      return modules;
     })();
     return this.modules;
   }

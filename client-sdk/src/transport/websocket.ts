@@ -1,5 +1,5 @@
 import { EbbError } from '../errors';
-import { importOrRequire } from '../load-module';
+import { loadWs } from '../load-module';
 
 /** The part of the WHATWG WebSocket the SDK uses; browsers' and `ws`'s both fit. */
 export interface WebSocketLike {
@@ -51,12 +51,7 @@ export async function resolveWebSocket(injected?: WebSocketConstructor): Promise
   if (injected) return injected;
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (global) return global;
-  type WsModule = { WebSocket?: WebSocketConstructor; default?: WebSocketConstructor };
-  const ws = await importOrRequire<WsModule>(
-    () => import('ws') as Promise<WsModule>,
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS fallback of importOrRequire
-    () => require('ws') as WsModule,
-  );
+  const ws = await loadWs();
   const ctor = ws.WebSocket ?? ws.default;
   if (!ctor) throw new EbbError('INTERNAL', 'no WebSocket implementation: pass the WebSocket option', { retryable: false });
   return ctor;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { printable, printableJson, printableLines, truncate } from '../../admin/printable';
+import { printable, printableJson, printableLines, truncate } from '../../shared/printable';
 
 /** Anything a terminal may act on: C0 and DEL, C1, line/paragraph separators, bidi overrides and isolates. */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;

@@ -1,0 +1,56 @@
+import { EbbError, type ErrorCode } from '../client-sdk/src';
+
+/** What the page says for each code when the action has nothing more precise to say. */
+const SENTENCES: Readonly<Record<ErrorCode, string>> = {
+  BAD_REQUEST: 'The service could not accept that. Check what you typed and try again.',
+  UNAUTHORIZED: "The service did not accept this browser's sign-in. Check that this computer's clock is right, then reload the page.",
+  FORBIDDEN: 'That is not allowed.',
+  NOT_FOUND: 'There is no such account on this service.',
+  CONFLICT: 'Someone else got there first. Try again.',
+  PAYLOAD_TOO_LARGE: 'That is too large to send. Send something shorter.',
+  RATE_LIMITED: 'Too many requests at once. Wait a moment and try again.',
+  SIGNUPS_CLOSED: 'This service no longer accepts new accounts.',
+  SERVICE_READ_ONLY: 'This service is read-only now: messages still arrive, but nothing can be sent.',
+  SERVICE_SHUT_DOWN: 'This service has shut down.',
+  ACCOUNT_SUSPENDED: 'The operator of this service has suspended your account.',
+  INTERNAL: 'Something went wrong between this page and the service. Try again in a moment.',
+};
+
+const UNREACHABLE = 'The service cannot be reached. Check your connection; the page keeps trying.';
+
+/** Sentences for one action, where a code means something more precise than SENTENCES says. */
+export type Wording = Partial<Record<ErrorCode, string>>;
+
+export const UsernameWording: Wording = {
+  BAD_REQUEST: 'A username is 3 to 32 characters of A–Z, a–z, 0–9 and _.',
+  CONFLICT: 'That username is taken. Try another.',
+  FORBIDDEN: 'That username is reserved. Try another.',
+};
+
+export const SendWording: Wording = {
+  FORBIDDEN: 'Their safety number has changed. Compare it with them, then accept the new identity to send again.',
+  NOT_FOUND: 'They have no account on this service any more.',
+};
+
+export const ExportWording: Wording = {
+  BAD_REQUEST: 'The passphrase must be at least 15 characters long.',
+};
+
+/** An error whose message is meant for the person using the page, as it is. */
+export class PlainError extends Error {
+  override readonly name = 'PlainError';
+}
+
+/** One sentence saying what went wrong, in plain words: never a bare code, never a stack trace. */
+export function explain(error: unknown, wording: Wording = {}): string {
+  if (error instanceof PlainError) return error.message;
+  if (!EbbError.is(error)) return SENTENCES.INTERNAL;
+  if (error.code === 'INTERNAL' && error.reason === 'unreachable') return UNREACHABLE;
+  return wording[error.code] ?? SENTENCES[error.code];
+}
+
+/** The sentence for a stored error code (a failed send keeps its code in the chat's history). */
+export function explainCode(code: string, wording: Wording = {}): string {
+  const known = Object.hasOwn(SENTENCES, code) ? (code as ErrorCode) : 'INTERNAL';
+  return wording[known] ?? SENTENCES[known];
+}
