@@ -45,8 +45,8 @@ export const Handlers: readonly HandlerSpec[] = [
   {
     entry: 'keys-publish',
     routeKey: 'keys.publish',
-    // GetItem: the answer carries the stored signed prekey's id.
-    tables: { ...ACCOUNT_READ, prekeys: ['GetItem', 'PutItem', 'BatchWriteItem', 'Query'], ...RATE_LIMIT },
+    // GetItem: the answer carries the stored signed prekey's id. UpdateItem: a linked device's first signed prekey makes it ready.
+    tables: { accounts: ['GetItem', 'UpdateItem'], prekeys: ['GetItem', 'PutItem', 'BatchWriteItem', 'Query'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
   },
@@ -115,8 +115,32 @@ export const Handlers: readonly HandlerSpec[] = [
     tables: {
       accounts: ['GetItem', 'UpdateItem', 'DeleteItem'],
       prekeys: ['Query', 'BatchWriteItem'],
-      queue: ['Query', 'BatchWriteItem'],
+      // DeleteItem: the link items left for devices being linked.
+      queue: ['Query', 'BatchWriteItem', 'DeleteItem'],
       usernames: ['DeleteItem'],
+      connections: ['Query', 'DeleteItem'],
+    },
+    manageConnections: true,
+    returnsResponse: true,
+  },
+  {
+    entry: 'device-add',
+    routeKey: 'device.add',
+    // queue: the link item (PutItem); connections and the management API: the `link` push to the new device.
+    tables: { accounts: ['GetItem', 'UpdateItem'], queue: ['PutItem'], connections: ['Query', 'DeleteItem'], ...RATE_LIMIT },
+    manageConnections: true,
+    returnsResponse: true,
+  },
+  { entry: 'link-fetch', routeKey: 'link.fetch', tables: { ...ACCOUNT_READ, queue: ['GetItem'] }, manageConnections: true, returnsResponse: true },
+  { entry: 'devices-list', routeKey: 'devices.list', tables: ACCOUNT_READ, manageConnections: true, returnsResponse: true },
+  {
+    entry: 'device-remove',
+    routeKey: 'device.remove',
+    tables: {
+      accounts: ['GetItem', 'UpdateItem'],
+      prekeys: ['Query', 'BatchWriteItem'],
+      // The device's queue (Query, BatchWriteItem) and its link item, if still there (DeleteItem).
+      queue: ['Query', 'BatchWriteItem', 'DeleteItem'],
       connections: ['Query', 'DeleteItem'],
     },
     manageConnections: true,

@@ -7,12 +7,16 @@ import * as ack from '../lambdas/handlers/ack';
 import * as connect from '../lambdas/handlers/connect';
 import * as deliveryTokenSet from '../lambdas/handlers/delivery-token-set';
 import * as defaultRoute from '../lambdas/handlers/default';
+import * as deviceAdd from '../lambdas/handlers/device-add';
+import * as deviceRemove from '../lambdas/handlers/device-remove';
+import * as devicesList from '../lambdas/handlers/devices-list';
 import * as disconnect from '../lambdas/handlers/disconnect';
 import * as fetch from '../lambdas/handlers/fetch';
 import * as hello from '../lambdas/handlers/hello';
 import * as keysBundle from '../lambdas/handlers/keys-bundle';
 import * as keysCount from '../lambdas/handlers/keys-count';
 import * as keysPublish from '../lambdas/handlers/keys-publish';
+import * as linkFetch from '../lambdas/handlers/link-fetch';
 import * as register from '../lambdas/handlers/register';
 import * as report from '../lambdas/handlers/report';
 import * as send from '../lambdas/handlers/send';
@@ -48,6 +52,10 @@ const MODULES: Record<string, RouteModule> = {
   'account-delete': accountDelete,
   report,
   'delivery-token-set': deliveryTokenSet,
+  'device-add': deviceAdd,
+  'link-fetch': linkFetch,
+  'devices-list': devicesList,
+  'device-remove': deviceRemove,
 };
 
 /**

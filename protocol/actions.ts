@@ -19,4 +19,8 @@ export const Actions = [
   'account.delete',
   'report',
   'deliveryToken.set',
+  'device.add',
+  'link.fetch',
+  'devices.list',
+  'device.remove',
 ] as const satisfies readonly Action[];

@@ -27,6 +27,7 @@ export const DEFAULT_CONFIG: EbbConfig = {
   },
   maxOneTimePrekeysPerDevice: 200,
   prekeyLowWater: 25,
+  maxDevicesPerAccount: 6,
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
 };
 

@@ -79,6 +79,8 @@ export const EbbConfigSchema = z.strictObject({
   maxOneTimePrekeysPerDevice: z.number().check(z.int('must be a whole number'), z.minimum(Limits.maxPrekeysPerPublish), z.maximum(10_000)),
   /** A device left with fewer one-time prekeys than this after a bundle fetch is told to refill (`keys.low`). */
   prekeyLowWater: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1000)),
+  /** Devices one account may have, device 1 included: a `device.add` beyond it is refused and stores nothing. */
+  maxDevicesPerAccount: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.maxDevice)),
   sunset: SunsetSchema,
 });
 

@@ -6,6 +6,11 @@ export const CONNECT_CONTEXT = 'ebb-connect-v2';
 export const IDENTITY_CONTEXT = 'ebb-identity-v1';
 /** A signed prekey is signed as `SIGNED_PREKEY_CONTEXT + "\n"` followed by its 32-byte X25519 public key. */
 export const SIGNED_PREKEY_CONTEXT = 'ebb-signed-prekey-v1';
+/**
+ * A linked device's certificate is the account signing key's signature over `DEVICE_CONTEXT + "\n"` followed by
+ * the device's 32-byte Ed25519 signing key. It names no device number: the server assigns those.
+ */
+export const DEVICE_CONTEXT = 'ebb-device-v1';
 
 /** Bytes of SHA-512(signing public key) that form the user id. */
 export const USER_ID_HASH_BYTES = 24;

@@ -50,6 +50,9 @@ export const DeliveryToken = bytes(Limits.deliveryTokenBytes);
 /** A discoverable name (ARCH §4.5): unique regardless of case, so "Alice_1" and "alice_1" are one name. */
 export const Username = z.string().check(z.regex(/^[A-Za-z0-9_]{3,32}$/, 'must be 3 to 32 characters of A-Z, a-z, 0-9 and _'));
 
+/** A device's name, sealed by the SDK under a key only the account's devices hold: opaque to the server. */
+export const DeviceName = base64url.check(z.minLength(1), z.maxLength(Limits.maxDeviceNameChars));
+
 export const SignedPrekey = z.object({ keyId: KeyId, publicKey: PublicKey, signature: Signature });
 export const OneTimePrekey = z.object({ keyId: KeyId, publicKey: PublicKey });
 export type SignedPrekey = z.infer<typeof SignedPrekey>;

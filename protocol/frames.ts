@@ -3,11 +3,15 @@ import type { ErrorCode } from './errors';
 import { AccountDeleteFrame } from './client-frames/account-delete';
 import { AckFrame } from './client-frames/ack';
 import { DeliveryTokenSetFrame } from './client-frames/delivery-token-set';
+import { DeviceAddFrame } from './client-frames/device-add';
+import { DeviceRemoveFrame } from './client-frames/device-remove';
+import { DevicesListFrame } from './client-frames/devices-list';
 import { FetchFrame } from './client-frames/fetch';
 import { HelloFrame } from './client-frames/hello';
 import { KeysBundleFrame } from './client-frames/keys-bundle';
 import { KeysCountFrame } from './client-frames/keys-count';
 import { KeysPublishFrame } from './client-frames/keys-publish';
+import { LinkFetchFrame } from './client-frames/link-fetch';
 import { RegisterFrame } from './client-frames/register';
 import { ReportFrame } from './client-frames/report';
 import { SendFrame } from './client-frames/send';
@@ -24,6 +28,7 @@ export {
   Commitment,
   DeliveryToken,
   Device,
+  DeviceName,
   Frank,
   FrankKeyId,
   KeyId,
@@ -41,11 +46,15 @@ export {
   AccountDeleteFrame,
   AckFrame,
   DeliveryTokenSetFrame,
+  DeviceAddFrame,
+  DeviceRemoveFrame,
+  DevicesListFrame,
   FetchFrame,
   HelloFrame,
   KeysBundleFrame,
   KeysCountFrame,
   KeysPublishFrame,
+  LinkFetchFrame,
   RegisterFrame,
   ReportFrame,
   SendFrame,
@@ -71,6 +80,10 @@ export const ClientFrames = {
   'account.delete': AccountDeleteFrame,
   report: ReportFrame,
   'deliveryToken.set': DeliveryTokenSetFrame,
+  'device.add': DeviceAddFrame,
+  'link.fetch': LinkFetchFrame,
+  'devices.list': DevicesListFrame,
+  'device.remove': DeviceRemoveFrame,
 } as const;
 
 export type Action = keyof typeof ClientFrames;
@@ -89,6 +102,10 @@ export type UsernameLookupFrame = ClientFrame<'username.lookup'>;
 export type AccountDeleteFrame = ClientFrame<'account.delete'>;
 export type ReportFrame = ClientFrame<'report'>;
 export type DeliveryTokenSetFrame = ClientFrame<'deliveryToken.set'>;
+export type DeviceAddFrame = ClientFrame<'device.add'>;
+export type LinkFetchFrame = ClientFrame<'link.fetch'>;
+export type DevicesListFrame = ClientFrame<'devices.list'>;
+export type DeviceRemoveFrame = ClientFrame<'device.remove'>;
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);
@@ -112,6 +129,8 @@ export type Envelope = z.infer<typeof Envelope>;
 export type ServiceLimits = z.infer<typeof ServerFrameSchemas.ServiceLimits>;
 export type ServiceStatus = z.infer<typeof ServerFrameSchemas.ServiceStatus>;
 export type DeviceBundle = z.infer<typeof ServerFrameSchemas.DeviceBundle>;
+export type DeviceInfo = z.infer<typeof ServerFrameSchemas.DeviceInfo>;
+export type LinkProvision = z.infer<typeof ServerFrameSchemas.LinkProvision>;
 
 /** What each action answers with, besides `type` and `rid`. */
 export type Results = { [A in Action]: z.infer<(typeof ServerFrameSchemas.ResultSchemas)[A]> };
@@ -132,5 +151,6 @@ export type MessagePush = z.infer<typeof ServerFrameSchemas.MessagePush>;
 export type NoticeReason = (typeof ServerFrameSchemas.NoticeReasons)[number];
 export type NoticePush = z.infer<typeof ServerFrameSchemas.NoticePush>;
 export type KeysLowPush = z.infer<typeof ServerFrameSchemas.KeysLowPush>;
+export type LinkPush = z.infer<typeof ServerFrameSchemas.LinkPush>;
 
-export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush | KeysLowPush;
+export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush | KeysLowPush | LinkPush;

@@ -21,8 +21,12 @@ export const Limits = {
   connectSkewMs: 60 * 1000,
   /** A report's reason, in characters. */
   maxReportReasonChars: 500,
-  /** Devices per account. */
+  /** Highest device number, and so the most devices an operator may allow per account (`maxDevicesPerAccount`). */
   maxDevice: 16,
+  /** A linked device's sealed name, in base64url characters. */
+  maxDeviceNameChars: 256,
+  /** How long a link item waits for the new device to fetch its provision (ARCH §4.6). */
+  linkTtlMs: 10 * 60 * 1000,
   /** A delivery token (ARCH §6.6): random bytes the SDK makes and hands to everyone it writes to. */
   deliveryTokenBytes: 32,
 } as const;

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { Device, MessageId, OneTimePrekey, PublicKey, Signature, SignedPrekey, Timestamp, UserId, Username } from './fields';
+import { Ciphertext, Device, DeviceName, MessageId, OneTimePrekey, PublicKey, Signature, SignedPrekey, Timestamp, UserId, Username } from './fields';
 import { type Action, Envelope } from './frames';
 import { Phases } from './sunset';
 
@@ -42,10 +42,28 @@ const PrekeyCount = z.object({ oneTimePrekeys: Count, signedPrekeyId: z.nullable
 
 export const DeviceBundle = z.object({
   device: Device,
+  /** The key the device signs with: the account signing key for device 1, its own certified key for a linked one. */
+  signingKey: PublicKey,
+  /** Null for device 1; else the account signing key's signature over `DEVICE_CONTEXT\n ‖ signingKey`. Senders check it. */
+  cert: z.nullable(Signature),
   signedPrekey: z.nullable(SignedPrekey),
   /** Handed out once; null when the device has none left (a weaker session, see the SDK docs). */
   oneTimePrekey: z.nullable(OneTimePrekey),
 });
+
+/** One of the caller's devices, as `devices.list` answers. */
+export const DeviceInfo = z.object({
+  device: Device,
+  /** Sealed by the SDK; null for device 1 and for a device linked without a name. */
+  name: z.nullable(DeviceName),
+  /** When it was linked (device 1: when the account was created), epoch ms. */
+  linkedAt: Timestamp,
+  /** It has published a signed prekey, so messages fan out to it. */
+  ready: z.boolean(),
+});
+
+/** What device 1 left for a device being linked: the account it joins, its number, and the sealed provision. */
+export const LinkProvision = z.object({ user: UserId, device: Device, provision: Ciphertext });
 
 /** What each action answers with, besides `type` and `rid`. */
 export const ResultSchemas = {
@@ -63,7 +81,18 @@ export const ResultSchemas = {
     identitySig: Signature,
     devices: z.array(DeviceBundle),
   }),
-  send: z.object({ id: MessageId, sentAt: Timestamp, expiresAt: Timestamp, duplicate: z.boolean() }),
+  /**
+   * `missing`: devices of the recipient this frame named no copy for (the sender fetches their bundles and sends
+   * them the same id). `stale`: devices the frame named that the recipient no longer has; nothing was written for them.
+   */
+  send: z.object({
+    id: MessageId,
+    sentAt: Timestamp,
+    expiresAt: Timestamp,
+    duplicate: z.boolean(),
+    missing: z.array(Device),
+    stale: z.array(Device),
+  }),
   fetch: z.object({ messages: z.array(Envelope), cursor: z.nullable(z.string()), more: z.boolean() }),
   ack: z.object({ acked: Count }),
   /** The name as the caller spelled it; lookups match it in any case. */
@@ -76,6 +105,13 @@ export const ResultSchemas = {
   report: z.object({ reportId: z.string().check(z.minLength(1), z.maxLength(128)), duplicate: z.boolean() }),
   /** `changed`: the account held another token (or none) until now; setting the same one again is no error. */
   'deliveryToken.set': z.object({ changed: z.boolean() }),
+  /** The number the server gave the new device. */
+  'device.add': z.object({ device: Device }),
+  /** Null until device 1 approved the link, and again 10 minutes after. */
+  'link.fetch': z.object({ link: z.nullable(LinkProvision) }),
+  'devices.list': z.object({ devices: z.array(DeviceInfo) }),
+  /** `removed`: false when the account had no such device (a retry after a lost answer). */
+  'device.remove': z.object({ removed: z.boolean() }),
 } as const satisfies Record<Action, z.ZodMiniType>;
 
 /** `type` and, for answers, `rid`: enough to route a frame before parsing the rest. */
@@ -112,3 +148,6 @@ export const NoticePush = z.object({
  * the deployment's `prekeyLowWater`). The device's SDK publishes more while it is connected.
  */
 export const KeysLowPush = z.object({ type: z.literal('keys.low'), device: Device, remaining: Count });
+
+/** Device 1 approved this connection's link (ARCH §4.6): pushed to the temporary identity the new device connects as. */
+export const LinkPush = z.extend(LinkProvision, { type: z.literal('link') });

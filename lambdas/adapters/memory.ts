@@ -17,7 +17,12 @@ import type {
   QueueShare,
   RateLimiter,
   Clock,
+  DeviceAddOutcome,
+  Devices,
   FrankingKey,
+  LinkRecord,
+  Links,
+  NewLinkedDevice,
   FrankingKeys,
   ReportRecord,
   Reports,
@@ -28,6 +33,8 @@ import type {
   SweptConnection,
   Usernames,
 } from '../core/ports';
+import { Limits } from '../../protocol/limits';
+import { FIRST_LINKED_DEVICE } from '../core/ports';
 import { takeCell } from '../core/rate-limits';
 import { acceptedKey, newKeyring, rotateKeyring, type Keyring } from './franking-keys';
 import { markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
@@ -204,6 +211,8 @@ export class MemoryQueue implements CiphertextQueue {
   readonly messages = new Map<string, Map<string, QueuedMessage>>();
   /** `recipient|marker sort key` → marker: keyed by the same hash as in DynamoDB, so it names no sender either. */
   readonly markers = new Map<string, SendMarker>();
+  /** Link items (MemoryLinks), by temporary user id: the queue table holds them on AWS. */
+  readonly links = new Map<string, { link: LinkRecord; expiresAt: number }>();
   /** recipient → reservations granted and not yet matched by a put, by share. */
   private readonly pending = new Map<string, { contact: number; stranger: number }>();
 
@@ -348,6 +357,7 @@ export class MemorySweeper implements StoreSweeper {
       else if (store === 'prekeys' && kind === 'spk') prekeys.signed.delete(a);
       else if (store === 'prekeys') prekeys.oneTime.get(a)?.delete(Number(b));
       else if (kind === 'm') queue.messages.get(a)?.delete(b);
+      else if (kind === 'l') queue.links.delete(a);
       else queue.markers.delete(String(id).slice(2));
     }
   }
@@ -376,6 +386,7 @@ export class MemorySweeper implements StoreSweeper {
         return [
           ...[...queue.messages].flatMap(([rcpt, bucket]) => [...bucket.keys()].map((sk) => `m|${rcpt}|${sk}`)),
           ...[...queue.markers.keys()].map((key) => `d|${key}`),
+          ...[...queue.links.keys()].map((tmp) => `l|${tmp}`),
         ];
     }
   }
@@ -411,5 +422,65 @@ export class MemoryFrankingKeys implements FrankingKeys {
   rotate(): string {
     this.keyring = rotateKeyring(this.keyring, this.random, this.clock.now(), this.retentionDays);
     return this.keyring.current;
+  }
+}
+
+/** The linked devices of MemoryAccounts' records, with DynamoDevices' semantics. */
+export class MemoryDevices implements Devices {
+  constructor(private readonly accounts: MemoryAccounts) {}
+
+  async add(userId: string, device: NewLinkedDevice, max: number): Promise<DeviceAddOutcome> {
+    const account = this.accounts.items.get(userId);
+    if (!account || this.accounts.deleting.has(userId)) return { outcome: 'missing' };
+    const linked = account.linked ?? [];
+    if ((account.linkedKeys ?? []).includes(device.signingKey)) return { outcome: 'duplicate' };
+    if (1 + linked.length >= max) return { outcome: 'full' };
+    const number = account.nextDevice ?? FIRST_LINKED_DEVICE;
+    if (number > Limits.maxDevice) return { outcome: 'exhausted' };
+    this.accounts.items.set(userId, {
+      ...account,
+      linked: [...linked, { ...device, device: number, ready: false }],
+      nextDevice: number + 1,
+      linkedKeys: [...(account.linkedKeys ?? []), device.signingKey],
+    });
+    return { outcome: 'added', device: number };
+  }
+
+  async activate(userId: string, device: number): Promise<boolean> {
+    const account = this.accounts.items.get(userId);
+    const entry = account?.linked?.find((d) => d.device === device);
+    if (!account || !entry || account.devices.includes(device)) return false;
+    this.accounts.items.set(userId, {
+      ...account,
+      devices: [...account.devices, device],
+      linked: account.linked!.map((d) => (d.device === device ? { ...d, ready: true } : d)),
+    });
+    return true;
+  }
+
+  async remove(userId: string, device: number): Promise<boolean> {
+    const account = this.accounts.items.get(userId);
+    if (!account?.linked?.some((d) => d.device === device)) return false;
+    this.accounts.items.set(userId, {
+      ...account,
+      devices: account.devices.filter((d) => d !== device),
+      linked: account.linked.filter((d) => d.device !== device),
+    });
+    return true;
+  }
+}
+
+/** Link items in MemoryQueue, as DynamoLinks keeps them in the queue table. */
+export class MemoryLinks implements Links {
+  constructor(private readonly queue: MemoryQueue) {}
+  async put(tmp: string, link: LinkRecord, expiresAt: number) {
+    this.queue.links.set(tmp, { link, expiresAt });
+  }
+  async get(tmp: string, nowMs: number) {
+    const stored = this.queue.links.get(tmp);
+    return stored && stored.expiresAt > Math.floor(nowMs / 1000) ? stored.link : undefined;
+  }
+  async remove(tmp: string) {
+    this.queue.links.delete(tmp);
   }
 }

@@ -1,6 +1,7 @@
 import type { FrankingKeys, Notifier } from '../core/ports';
 import { DynamoAccounts } from './dynamodb/accounts';
 import { DynamoConnections } from './dynamodb/connections';
+import { DynamoDevices, DynamoLinks } from './dynamodb/devices';
 import { DynamoNonces } from './dynamodb/nonces';
 import { DynamoPrekeys } from './dynamodb/prekeys';
 import { DynamoQueue } from './dynamodb/queue';
@@ -17,6 +18,8 @@ import type { AdapterContext } from './wiring';
  */
 
 export const dynamoAccounts = (c: AdapterContext) => new DynamoAccounts(c.db, c.table('accounts'));
+export const dynamoDevices = (c: AdapterContext) => new DynamoDevices(c.db, c.table('accounts'));
+export const dynamoLinks = (c: AdapterContext) => new DynamoLinks(c.db, c.table('queue'));
 export const dynamoPrekeys = (c: AdapterContext) => new DynamoPrekeys(c.db, c.table('prekeys'));
 export const dynamoConnections = (c: AdapterContext) => new DynamoConnections(c.db, c.table('connections'));
 export const dynamoQueue = (c: AdapterContext) => new DynamoQueue(c.db, c.table('queue'), c.options.config.retentionDays);

@@ -1,6 +1,8 @@
 import {
   dynamoAccounts,
   dynamoConnections,
+  dynamoDevices,
+  dynamoLinks,
   dynamoNonces,
   dynamoPrekeys,
   dynamoQueue,
@@ -18,6 +20,8 @@ export { systemClock, type HandlerPorts, type PortsOptions } from './wiring';
 /** Every adapter: the all-tables view the local stack gives tests. A Lambda, local or deployed, wires only its own. */
 export const EveryAdapter = {
   accounts: dynamoAccounts,
+  devices: dynamoDevices,
+  links: dynamoLinks,
   prekeys: dynamoPrekeys,
   connections: dynamoConnections,
   queue: dynamoQueue,

@@ -65,6 +65,12 @@ export function wirePorts(options: PortsOptions, adapters: PortAdapters): Handle
     get accounts() {
       return port('accounts');
     },
+    get devices() {
+      return port('devices');
+    },
+    get links() {
+      return port('links');
+    },
     get prekeys() {
       return port('prekeys');
     },

@@ -2,6 +2,7 @@ import { IDENTITY_CONTEXT, signedKeyMessage } from '../../protocol/connect';
 import type { RegisterFrame, Results } from '../../protocol/frames';
 import { requirePhaseAllows, serviceStatus } from './phase';
 import { requireRateToken } from './rate-limits';
+import { isAccountDevice } from './account-devices';
 import type { AccountRecord, Caller, Ports } from './ports';
 import { Refusal } from './refusal';
 import { decodeOrUndefined, isSmallOrderKey, userIdOf, verifyEd25519 } from './signatures';
@@ -16,7 +17,7 @@ export async function requireAccount(ports: Pick<Ports, 'accounts'>, caller: Cal
 
 /** `account` as read for `caller`, checked as `requireAccount` checks it. */
 export function callerAccount(account: AccountRecord | undefined, caller: Caller): AccountRecord {
-  if (!account || !account.devices.includes(caller.device)) {
+  if (!account || !isAccountDevice(account, caller)) {
     throw new Refusal('FORBIDDEN', 'this identity is not registered: register first');
   }
   refuseIfSuspended(account);
@@ -35,7 +36,7 @@ export async function hello(ports: Ports, caller: Caller): Promise<Results['hell
   return {
     userId: caller.userId,
     device: caller.device,
-    registered: account !== undefined && account.devices.includes(caller.device),
+    registered: account !== undefined && isAccountDevice(account, caller),
     identityKey: account?.identityKey ?? null,
     status: serviceStatus(ports),
   };

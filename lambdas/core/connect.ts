@@ -3,6 +3,7 @@ import { BASE64URL_PATTERN } from '../../protocol/base64url';
 import { NONCE_BYTES, connectMessage } from '../../protocol/connect';
 import { UserId } from '../../protocol/fields';
 import { Limits } from '../../protocol/limits';
+import { deviceSigningKey } from './account-devices';
 import type { Caller, Ports } from './ports';
 import { takeRateToken } from './rate-limits';
 import { decodeOrUndefined, isSmallOrderKey, userIdOf, verifyEd25519 } from './signatures';
@@ -87,13 +88,18 @@ async function verifyConnect(ports: Pick<Ports, 'accounts' | 'clock'>, request: 
 
   let signingKey: string;
   if (pk !== undefined) {
+    // Only device 1 holds the key its user id is derived from; a linked device is known by its entry alone.
+    if (device !== 1) return { ok: false, reason: 'pk for a linked device' };
     const key = decodeOrUndefined(pk);
     if (!key || userIdOf(key) !== uid) return { ok: false, reason: 'pk does not match uid' };
     signingKey = pk;
   } else {
     const account = await ports.accounts.get(uid);
     if (!account) return { ok: false, reason: 'unknown user' };
-    signingKey = account.signingKey;
+    // A linked device signs with its own key (ARCH §4.6); one never linked, or removed, has none.
+    const deviceKey = deviceSigningKey(account, device);
+    if (deviceKey === undefined) return { ok: false, reason: 'unknown device' };
+    signingKey = deviceKey;
   }
 
   const key = decodeOrUndefined(signingKey);

@@ -26,12 +26,21 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   callerAccount(sender, caller);
   await requireRateToken(ports, 'send', caller.userId);
   if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
-  for (const { device, ciphertext } of frame.messages) {
-    if (!recipient.devices.includes(device)) throw new Refusal('CONFLICT', 'the recipient has no such device: refresh its bundle');
+  const toSelf = frame.to === caller.userId;
+  // A copy to one's own other devices (the `sent` sync, ARCH §6.8) never names the sending device.
+  if (toSelf && frame.messages.some((m) => m.device === caller.device))
+    throw new Refusal('BAD_REQUEST', 'messages: must not name the sending device');
+  for (const { ciphertext } of frame.messages) {
     if (base64UrlByteLength(ciphertext) > ports.config.maxCiphertextBytes) {
       throw new Refusal('PAYLOAD_TOO_LARGE', `ciphertext exceeds ${ports.config.maxCiphertextBytes} bytes`);
     }
   }
+  // ARCH §6.8: copies go to the recipient's current devices; the answer names the ones this frame left out
+  // (the sender sends them the same id) and the ones it named that are gone (nothing is written for those).
+  const named = new Set(frame.messages.map((m) => m.device));
+  const current = frame.messages.filter((m) => recipient.devices.includes(m.device));
+  const stale = frame.messages.filter((m) => !recipient.devices.includes(m.device)).map((m) => m.device);
+  const missing = recipient.devices.filter((d) => !named.has(d) && !(toSelf && d === caller.device));
 
   const now = ports.clock.now();
   const lifetimeSeconds = Math.min(frame.expiresInSeconds ?? Infinity, ports.config.retentionDays * DAY_SECONDS);
@@ -42,8 +51,12 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   const share = queueShareOf(recipient, caller.userId, frame.deliveryToken);
   const limits = queueLimits(ports.config);
 
+  if (current.length === 0) {
+    ports.logger.info('send', { messageId: frame.id, devices: 0, duplicate: false });
+    return { id: frame.id, sentAt, expiresAt: expiresAt * 1000, duplicate: false, missing, stale };
+  }
   const queued = await Promise.all(
-    frame.messages.map(async ({ device, ciphertext, commitment }) => {
+    current.map(async ({ device, ciphertext, commitment }) => {
       const recipient: DeviceAddress = { userId: frame.to, device };
       const franked = (at: number) => frankFor(frankingKey, commitment, from, recipient, at, frame.id);
       const message: QueuedMessage = { recipient, id: frame.id, from, sentAt, expiresAt, ciphertext, frank: franked(sentAt), share };
@@ -75,8 +88,8 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   );
   const first = queued[0]!.message;
   // The frame's log line names the sender: naming the recipient here too would keep who wrote to whom (ARCH §12).
-  ports.logger.info('send', { messageId: frame.id, devices: frame.messages.length, duplicate: queued.every((q) => q.duplicate) });
-  return { id: frame.id, sentAt: first.sentAt, expiresAt: first.expiresAt * 1000, duplicate: queued.every((q) => q.duplicate) };
+  ports.logger.info('send', { messageId: frame.id, devices: current.length, duplicate: queued.every((q) => q.duplicate) });
+  return { id: frame.id, sentAt: first.sentAt, expiresAt: first.expiresAt * 1000, duplicate: queued.every((q) => q.duplicate), missing, stale };
 }
 
 /** The retry hint is the same for both shares: room comes back when the recipient drains its queue. */

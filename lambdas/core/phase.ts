@@ -40,6 +40,7 @@ interface Closing {
 const CLOSED_FROM: Partial<Record<Action, Closing>> = {
   register: { phase: 'signups-closed', code: 'SIGNUPS_CLOSED', message: 'signups are closed' },
   send: { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: messages can be fetched but not sent' },
+  'device.add': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: devices can no longer be linked' },
   'username.set': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: usernames can be looked up but not set' },
 };
 

@@ -34,6 +34,79 @@ export interface AccountRecord {
   readonly suspended?: { readonly reason: string; readonly at: number };
   /** base64url SHA-256 of the account's delivery token (core/delivery-tokens.ts); the token itself is never stored. */
   readonly deliveryTokenHash?: string;
+  /** Devices linked to the account (ARCH §4.6), ready or still waiting for their first signed prekey; absent: none. */
+  readonly linked?: readonly LinkedDevice[];
+  /** The number the next linked device gets: numbers are never reused. Absent: 2. */
+  readonly nextDevice?: number;
+  /** Every device signing key ever linked to the account: a key links once (a link code is used once). */
+  readonly linkedKeys?: readonly string[];
+}
+
+/** A device linked to an account: its own signing key, which the account signing key certified. */
+export interface LinkedDevice {
+  readonly device: number;
+  /** base64url Ed25519 key the device signs its connects and signed prekeys with. */
+  readonly signingKey: string;
+  /** base64url signature by the account signing key over `DEVICE_CONTEXT\n ‖ signingKey`. */
+  readonly cert: string;
+  /** Sealed by the SDK, opaque here; null when the device was linked without one. */
+  readonly name: string | null;
+  readonly linkedAt: number;
+  /** It has published a signed prekey: it is in the account's `devices`, and messages fan out to it. */
+  readonly ready: boolean;
+}
+
+/** The number the first device linked to an account gets; device 1 is the one that registered. */
+export const FIRST_LINKED_DEVICE = 2;
+
+/** A device `Devices.add` links, before it has a number. */
+export type NewLinkedDevice = Omit<LinkedDevice, 'device' | 'ready'>;
+
+/**
+ * What `Devices.add` did: linked the device under a new number, or not, because the account has `max`
+ * devices already (`full`), linked this key before (`duplicate`), has used every device number (`exhausted`),
+ * or is gone or being deleted (`missing`).
+ */
+export type DeviceAddOutcome =
+  | { readonly outcome: 'added'; readonly device: number }
+  | { readonly outcome: 'full' }
+  | { readonly outcome: 'duplicate' }
+  | { readonly outcome: 'exhausted' }
+  | { readonly outcome: 'missing' };
+
+/**
+ * An account's linked devices (ARCH §4.6), kept on its account item, so that a connect, a send and a bundle
+ * still read one item. Apart from Accounts so that only the routes that change devices carry this code.
+ */
+export interface Devices {
+  /**
+   * Links `device` under the account's next device number, unless the account would then have more than
+   * `max` devices (device 1 and every linked one, ready or not), or has linked `device.signingKey` before.
+   * Atomic: concurrent adds never share a number or pass `max`.
+   */
+  add(userId: string, device: NewLinkedDevice, max: number): Promise<DeviceAddOutcome>;
+  /** Makes a linked device ready, adding it to `devices`; false if it is not linked, or ready already. */
+  activate(userId: string, device: number): Promise<boolean>;
+  /** Unlinks a device (device 1 never), taking it out of `devices`; false if the account has no such linked device. */
+  remove(userId: string, device: number): Promise<boolean>;
+}
+
+/** What device 1 left for a device being linked (`device.add`), under the device's temporary user id. */
+export interface LinkRecord {
+  readonly user: string;
+  readonly device: number;
+  /** Sealed by device 1 to the link key in the code; relayed, never read. */
+  readonly provision: string;
+}
+
+/** Link items, kept for 10 minutes: the new device fetches its provision with `link.fetch`. */
+export interface Links {
+  /** Stores `link` for `tmp` until `expiresAt` (epoch seconds), replacing any earlier one. */
+  put(tmp: string, link: LinkRecord, expiresAt: number): Promise<void>;
+  /** The link stored for `tmp`, unless it expired by `nowMs`. */
+  get(tmp: string, nowMs: number): Promise<LinkRecord | undefined>;
+  /** Deletes the link stored for `tmp`; none is no error. */
+  remove(tmp: string): Promise<void>;
 }
 
 export interface Accounts {
@@ -283,6 +356,8 @@ export interface Logger {
 
 export interface Ports {
   readonly accounts: Accounts;
+  readonly devices: Devices;
+  readonly links: Links;
   readonly prekeys: Prekeys;
   readonly connections: Connections;
   readonly queue: CiphertextQueue;

@@ -1,5 +1,6 @@
 import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../protocol/connect';
 import type { DeviceBundle, KeysBundleFrame, KeysLowPush, KeysPublishFrame, Results } from '../../protocol/frames';
+import { deviceSigningKey, linkedDevice } from './account-devices';
 import { requireAccount } from './accounts';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken, takeRateToken } from './rate-limits';
@@ -20,19 +21,24 @@ export async function publishPrekeys(ports: Ports, caller: Caller, frame: KeysPu
   const owner: DeviceAddress = { userId: caller.userId, device: caller.device };
   if (frame.signedPrekey) {
     const { publicKey, signature } = frame.signedPrekey;
+    // Each device signs its own: device 1 with the account key, a linked device with its certified key.
     const valid = verifyEd25519(
-      decodeOrUndefined(account.signingKey)!,
+      decodeOrUndefined(deviceSigningKey(account, caller.device)!)!,
       signedKeyMessage(SIGNED_PREKEY_CONTEXT, decodeOrUndefined(publicKey)!),
       decodeOrUndefined(signature)!,
     );
-    if (!valid) throw new Refusal('FORBIDDEN', 'signedPrekey.signature does not verify with the account signing key');
+    if (!valid) throw new Refusal('FORBIDDEN', "signedPrekey.signature does not verify with this device's signing key");
   }
   const oneTime = frame.oneTimePrekeys ?? [];
   const cap = ports.config.maxOneTimePrekeysPerDevice;
   if (oneTime.length > 0 && (await ports.prekeys.countOneTime(owner, cap + 1)) + oneTime.length > cap) {
     throw new Refusal('CONFLICT', `at most ${cap} one-time prekeys are stored per device`);
   }
-  if (frame.signedPrekey) await ports.prekeys.putSignedPrekey(owner, frame.signedPrekey);
+  if (frame.signedPrekey) {
+    await ports.prekeys.putSignedPrekey(owner, frame.signedPrekey);
+    // A linked device's first signed prekey makes it one that messages fan out to (ARCH §4.6).
+    if (!account.devices.includes(caller.device)) await ports.devices.activate(caller.userId, caller.device);
+  }
   if (oneTime.length > 0) {
     await ports.prekeys.putOneTimePrekeys(owner, oneTime);
     // Concurrent publishes may each have seen room: one that finds the cap passed takes its keys back.
@@ -74,7 +80,9 @@ export async function prekeyBundle(ports: Ports, caller: Caller, frame: KeysBund
   if (frame.user !== caller.userId) await requireRateToken(ports, 'bundlePair', `${caller.userId}>${frame.user}`);
   const target = await ports.accounts.get(frame.user);
   if (!target) throw new Refusal('NOT_FOUND', 'no such user');
-  const devices = frame.device === undefined ? target.devices : target.devices.filter((d) => d === frame.device);
+  // Only ready devices, each with the key it signs with: senders check a linked one's cert (ARCH §4.6).
+  const listed = target.devices.filter((d) => d === 1 || linkedDevice(target, d) !== undefined);
+  const devices = frame.device === undefined ? listed : listed.filter((d) => d === frame.device);
   if (devices.length === 0) throw new Refusal('NOT_FOUND', 'no such device');
   // Many accounts asking for one user's bundle could drain its one-time prekeys. Past the per-target rate the
   // bundle still comes, without a one-time prekey: the session is then set up as X3DH allows when none are left.
@@ -86,7 +94,14 @@ export async function prekeyBundle(ports: Ports, caller: Caller, frame: KeysBund
         ports.prekeys.signedPrekey(owner),
         handOutOneTime ? ports.prekeys.takeOneTime(owner) : undefined,
       ]);
-      return { device, signedPrekey: signedPrekey ?? null, oneTimePrekey: oneTimePrekey ?? null };
+      const linked = device === 1 ? undefined : linkedDevice(target, device);
+      return {
+        device,
+        signingKey: linked?.signingKey ?? target.signingKey,
+        cert: linked?.cert ?? null,
+        signedPrekey: signedPrekey ?? null,
+        oneTimePrekey: oneTimePrekey ?? null,
+      };
     }),
   );
   const drawn = bundles.filter((b) => b.oneTimePrekey !== null).map((b) => b.device);

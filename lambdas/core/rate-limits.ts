@@ -61,7 +61,8 @@ export type RateLimitedAction =
   | 'report'
   | 'usernameSet'
   | 'usernameLookup'
-  | 'keysPublish';
+  | 'keysPublish'
+  | 'deviceAdd';
 
 type RateLimitKey = keyof Ports['config']['rateLimits'];
 
@@ -77,6 +78,8 @@ const LIMIT_OF = {
   usernameSet: 'usernameSetPerMinute',
   usernameLookup: 'usernameLookupPerMinute',
   keysPublish: 'keysPublishPerMinute',
+  // Linking is rare; it shares the limit of registering, which it resembles, in its own bucket.
+  deviceAdd: 'registerPerMinute',
 } as const satisfies Record<RateLimitedAction, RateLimitKey>;
 
 /** The period a limit key counts over, from its name. */

@@ -1,5 +1,13 @@
 import { AccountDeleteFrame } from '../../protocol/client-frames/account-delete';
-import { dynamoAccounts, dynamoConnections, dynamoPrekeys, dynamoQueue, dynamoUsernames, gatewayNotifier } from '../adapters/port-adapters';
+import {
+  dynamoAccounts,
+  dynamoConnections,
+  dynamoLinks,
+  dynamoPrekeys,
+  dynamoQueue,
+  dynamoUsernames,
+  gatewayNotifier,
+} from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { deleteAccount } from '../core/account-deletion';
 import { frameRoute } from './frame-route';
@@ -9,6 +17,7 @@ export const adapters = {
   accounts: dynamoAccounts,
   prekeys: dynamoPrekeys,
   queue: dynamoQueue,
+  links: dynamoLinks,
   usernames: dynamoUsernames,
   connections: dynamoConnections,
   notifier: gatewayNotifier,

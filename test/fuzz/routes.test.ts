@@ -15,7 +15,17 @@ import { frankCommitment } from '../../lambdas/core/franking';
 import { startLocalStack, type LocalStack } from '../../local';
 import { FuzzSocket } from '../support/fuzz-socket';
 import { TableCounter, type TableCounts } from '../support/fuzz-tables';
-import { connectUrl, makeIdentity, messageId, oneTimePrekeys, registerFrame, signedPrekey, type TestIdentity } from '../support/identity';
+import {
+  connectUrl,
+  deviceAddFrame,
+  makeIdentity,
+  makeLinkedDevice,
+  messageId,
+  oneTimePrekeys,
+  registerFrame,
+  signedPrekey,
+  type TestIdentity,
+} from '../support/identity';
 import { UNTHROTTLED } from '../support/local-stack';
 import { RawSocket } from '../support/raw-socket';
 import { expectedRid, mutatedFrame, passesSchema, randomFrame, routeOf, type FuzzFrame, type ValidFrames } from './generators';
@@ -130,6 +140,10 @@ beforeAll(async () => {
     'username.lookup': () => ({ action: 'username.lookup', rid: 'ul', username: any(['fuzz_bob', 'fuzz_carol', 'nobody_here']) }),
     'account.delete': () => ({ action: 'account.delete', rid: 'del' }),
     'deliveryToken.set': () => ({ action: 'deliveryToken.set', rid: 'dt', token: toBase64Url(new Uint8Array(randomBytes(32))) }),
+    'device.add': () => deviceAddFrame(makeLinkedDevice(alice), 'da', 'bmFtZQ'),
+    'link.fetch': () => ({ action: 'link.fetch', rid: 'lf' }),
+    'devices.list': () => ({ action: 'devices.list', rid: 'dl' }),
+    'device.remove': () => ({ action: 'device.remove', rid: 'dr', device: any([2, 3, 16]) }),
     report: () => {
       const m = any(received);
       return {

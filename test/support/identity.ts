@@ -1,5 +1,6 @@
 import nacl from 'tweetnacl';
 import {
+  DEVICE_CONTEXT,
   IDENTITY_CONTEXT,
   SIGNED_PREKEY_CONTEXT,
   connectHost,
@@ -76,4 +77,42 @@ export function oneTimePrekeys(count: number, firstId = 1) {
 
 export function messageId(): string {
   return toBase64Url(nacl.randomBytes(16));
+}
+
+/** A device to link to `account`: its own signing key, certified by the account's (ARCH §4.6). */
+export interface TestLinkedDevice {
+  readonly signing: nacl.SignKeyPair;
+  readonly signingKey: string;
+  readonly cert: string;
+  /** The identity it connects as before it is linked: `userIdOf(its signing key)`. */
+  readonly tmp: TestIdentity;
+}
+
+export function makeLinkedDevice(account: TestIdentity, certifyWith: Uint8Array = account.signing.secretKey): TestLinkedDevice {
+  const signing = nacl.sign.keyPair();
+  const cert = toBase64Url(nacl.sign.detached(signedKeyMessage(DEVICE_CONTEXT, signing.publicKey), certifyWith));
+  const tmp: TestIdentity = {
+    uid: toBase64Url(nacl.hash(signing.publicKey).subarray(0, USER_ID_HASH_BYTES)),
+    signing,
+    identity: account.identity,
+    pk: toBase64Url(signing.publicKey),
+  };
+  return { signing, signingKey: tmp.pk, cert, tmp };
+}
+
+/** The `device.add` frame device 1 of `account` sends to link `device`. */
+export function deviceAddFrame(device: TestLinkedDevice, rid = 'add', name?: string) {
+  return {
+    action: 'device.add',
+    rid,
+    signingKey: device.signingKey,
+    cert: device.cert,
+    ...(name === undefined ? {} : { name }),
+    provision: toBase64Url(nacl.randomBytes(200)),
+  };
+}
+
+/** `account` as its linked device `device` connects: same user id, that device's number and signing key. */
+export function asLinkedDevice(account: TestIdentity, device: TestLinkedDevice): TestIdentity {
+  return { uid: account.uid, signing: device.signing, identity: account.identity, pk: device.signingKey };
 }

@@ -4,6 +4,8 @@ import { silentLogger } from '../../lambdas/adapters/logger';
 import {
   MemoryAccounts,
   MemoryConnections,
+  MemoryDevices,
+  MemoryLinks,
   MemoryNonces,
   MemoryPrekeys,
   MemoryQueue,
@@ -33,6 +35,8 @@ export class RecordingNotifier implements Notifier {
 export interface MemoryWorld {
   ports: Ports;
   accounts: MemoryAccounts;
+  devices: MemoryDevices;
+  links: MemoryLinks;
   prekeys: MemoryPrekeys;
   connections: MemoryConnections;
   queue: MemoryQueue;
@@ -54,11 +58,14 @@ export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 
   };
   const resolved = resolveConfig(config);
   const accounts = new MemoryAccounts();
+  const queue = new MemoryQueue();
   const world = {
     accounts,
+    devices: new MemoryDevices(accounts),
+    links: new MemoryLinks(queue),
     prekeys: new MemoryPrekeys(),
     connections: new MemoryConnections(),
-    queue: new MemoryQueue(),
+    queue,
     usernames: new MemoryUsernames(accounts),
     nonces: new MemoryNonces(),
     rateLimits: new MemoryRateLimiter(),

@@ -63,7 +63,7 @@ export class RawSocket {
   nextPush(timeoutMs?: number): Promise<Record<string, unknown>> {
     const seen = this.pushes.length;
     if (seen > 0) return Promise.resolve(this.pushes.shift()!);
-    return this.next((f) => f.type === 'message' || f.type === 'notice' || f.type === 'keys.low', timeoutMs).then((f) => {
+    return this.next((f) => f.type === 'message' || f.type === 'notice' || f.type === 'keys.low' || f.type === 'link', timeoutMs).then((f) => {
       this.pushes.splice(this.pushes.indexOf(f), 1);
       return f;
     });

@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AccountRecord, Accounts } from '../../core/ports';
+import { linkedDevicesOf } from './devices';
 import { conditionalWrite, putIfAbsent } from './shared';
 
 export class DynamoAccounts implements Accounts {
@@ -126,5 +127,6 @@ export function toAccount(item: Record<string, unknown>): AccountRecord {
     ...(releasing && releasing.size > 0 && { usernameReleasing: [...releasing] }),
     ...(item.suspendedAt !== undefined && { suspended: { reason: String(item.suspendedReason ?? ''), at: Number(item.suspendedAt) } }),
     ...(typeof item.deliveryTokenHash === 'string' && { deliveryTokenHash: item.deliveryTokenHash }),
+    ...linkedDevicesOf(item),
   };
 }
