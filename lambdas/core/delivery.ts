@@ -27,7 +27,7 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   await requireRateToken(ports, 'send', caller.userId);
   if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
   const toSelf = frame.to === caller.userId;
-  // A copy to one's own other devices (the `sent` sync, ARCH §6.8) never names the sending device.
+  // A copy to one's own other devices (the `sent` sync, ARCH §6.10) never names the sending device.
   if (toSelf && frame.messages.some((m) => m.device === caller.device))
     throw new Refusal('BAD_REQUEST', 'messages: must not name the sending device');
   for (const { ciphertext } of frame.messages) {
@@ -35,7 +35,7 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
       throw new Refusal('PAYLOAD_TOO_LARGE', `ciphertext exceeds ${ports.config.maxCiphertextBytes} bytes`);
     }
   }
-  // ARCH §6.8: copies go to the recipient's current devices; the answer names the ones this frame left out
+  // ARCH §6.10: copies go to the recipient's current devices; the answer names the ones this frame left out
   // (the sender sends them the same id) and the ones it named that are gone (nothing is written for those).
   const named = new Set(frame.messages.map((m) => m.device));
   const current = frame.messages.filter((m) => recipient.devices.includes(m.device));

@@ -124,12 +124,13 @@ describe('send', () => {
     expect(short.expiresAt).toBe(Math.ceil((world.clock.t + 5000) / 1000) * 1000);
   });
 
-  it('refuses unknown recipients, unknown devices, oversize ciphertext and unregistered senders', async () => {
+  it('refuses unknown recipients, oversize ciphertext and unregistered senders, and writes nothing for unknown devices', async () => {
     await expectRefusal(send(world.ports, alice, sendFrame(makeIdentity().uid)), 'NOT_FOUND');
-    await expectRefusal(
+    // A device the recipient does not have is stale (ARCH §6.8): answered, never written.
+    await expect(
       send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 2, ciphertext: ciphertext(), commitment: anyCommitment() }] }),
-      'CONFLICT',
-    );
+    ).resolves.toMatchObject({ duplicate: false, missing: [1], stale: [2] });
+    expect(world.queue.messages.get(`${bob.userId}#2`)).toBeUndefined();
     await expectRefusal(
       send(world.ports, alice, { ...sendFrame(bob.userId), messages: [{ device: 1, ciphertext: ciphertext(16385), commitment: anyCommitment() }] }),
       'PAYLOAD_TOO_LARGE',
@@ -159,7 +160,7 @@ describe("delivery tokens and the strangers' share (ARCH §6.6)", () => {
       code: 'RATE_LIMITED',
     });
     await send(world.ports, carol, sendFrame(bob.userId, messageId(), { deliveryToken: bobToken }));
-    await send(world.ports, bob, sendFrame(bob.userId));
+    await send(world.ports, carol, sendFrame(bob.userId, messageId(), { deliveryToken: bobToken }));
     await expect(send(world.ports, carol, sendFrame(bob.userId, messageId(), { deliveryToken: bobToken }))).rejects.toMatchObject({
       code: 'RATE_LIMITED',
     });

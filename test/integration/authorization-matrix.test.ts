@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Actions, Limits, toBase64Url, type Action } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
-import { connectUrl, makeIdentity, messageId, oneTimePrekeys, registerFrame, signedPrekey } from '../support/identity';
+import {
+  connectUrl,
+  deviceAddFrame,
+  makeIdentity,
+  makeLinkedDevice,
+  messageId,
+  oneTimePrekeys,
+  registerFrame,
+  signedPrekey,
+} from '../support/identity';
 import { UNTHROTTLED } from '../support/local-stack';
 import { ManualClock, MatrixCast, type Member, type OwnerWorld } from '../support/matrix-world';
 import { anyCommitment } from '../support/franking';
@@ -49,6 +58,11 @@ const MATRIX: readonly (readonly [Row, string, string, string, string, string, s
   ['username.lookup', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
   ['account.delete', OK, OK, OK, SUSPENDED, REFUSED, REFUSED],
   ['deliveryToken.set', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['device.add', OK, 'FORBIDDEN', 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  // Only a device being linked (an unregistered identity) fetches a link, and only its own.
+  ['link.fetch', 'FORBIDDEN', 'FORBIDDEN', OK, 'FORBIDDEN', REFUSED, REFUSED],
+  ['devices.list', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['device.remove', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
 ];
 
 /** One caller's attempt at one action: who it is, and the owner's world it goes after. */
@@ -295,6 +309,46 @@ const SCENARIOS: Record<Action, ActionScenario> = {
       }
       expect(owner?.deliveryTokenHash).toBeUndefined();
       if (as === 'other') expect((await stack.ports.accounts.get(me.id.uid))?.deliveryTokenHash).toEqual(expect.any(String));
+    },
+  },
+
+  'device.add': {
+    // Everyone presents a device certified by the owner's key: it only verifies on the owner's own account.
+    frame: ({ w }) => deviceAddFrame(makeLinkedDevice(w.owner.id)),
+    async check({ w, as, me }, reply, sent) {
+      const owner = await stack.ports.accounts.get(w.owner.id.uid);
+      if (as === 'owner') {
+        expect(reply).toMatchObject({ device: 2 });
+        expect(owner?.linked).toEqual([expect.objectContaining({ device: 2, signingKey: sent.signingKey, ready: false })]);
+        return;
+      }
+      expect(owner?.linked).toBeUndefined();
+      expect((await stack.ports.accounts.get(me.id.uid))?.linked).toBeUndefined();
+    },
+  },
+
+  'link.fetch': {
+    // The frame names nothing: the owner's pending link is never anyone else's answer.
+    frame: ({ w, as }) => ({ action: 'link.fetch', ...(as === 'other' && { user: w.owner.id.uid }) }),
+    async check(_a, reply) {
+      if (reply.type === 'result') expect(reply.link).toBeNull();
+    },
+  },
+
+  'devices.list': {
+    frame: ({ w, as }) => ({ action: 'devices.list', ...(as === 'other' && { user: w.owner.id.uid }) }),
+    async check(_a, reply) {
+      // The caller's own account: device 1 created when it registered.
+      if (reply.type === 'result') expect(reply.devices).toEqual([{ device: 1, name: null, linkedAt: expect.any(Number), ready: true }]);
+    },
+  },
+
+  'device.remove': {
+    // Device 2 of the caller's own account (the other user names the owner, in vain): none, so nothing removed.
+    frame: ({ w, as }) => ({ action: 'device.remove', device: 2, ...(as === 'other' && { user: w.owner.id.uid }) }),
+    async check({ w }, reply) {
+      if (reply.type === 'result') expect(reply).toMatchObject({ removed: false });
+      expect((await stack.ports.accounts.get(w.owner.id.uid))?.devices).toEqual([1]);
     },
   },
 };

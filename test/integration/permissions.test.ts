@@ -7,7 +7,17 @@ import { grantedClient } from '../../local/grants';
 import type { Logger } from '../../lambdas/core/ports';
 import { Handlers, ScheduledHandlers, type HandlerSpec, type TableAction } from '../../lambdas/routes';
 import { anyCommitment } from '../support/franking';
-import { connectUrl, makeIdentity, messageId, registerFrame, signedPrekey, type TestIdentity } from '../support/identity';
+import {
+  asLinkedDevice,
+  connectUrl,
+  deviceAddFrame,
+  makeIdentity,
+  makeLinkedDevice,
+  messageId,
+  registerFrame,
+  signedPrekey,
+  type TestIdentity,
+} from '../support/identity';
 import { RawSocket } from '../support/raw-socket';
 import { UNTHROTTLED } from '../support/local-stack';
 
@@ -222,12 +232,18 @@ describe('GIVEN the manifest as infra deploys it', () => {
     await socket.close();
   });
 
-  it("THEN a send to one's own user id is queued (one account read as a batch of one)", async () => {
+  it("THEN a send to one's own other device is queued (one account read as a batch of one)", async () => {
     const id = makeIdentity();
     const socket = await registered(stack, id);
-    expect(await socket.request(sendFrame(id.uid))).toMatchObject({ type: 'result', duplicate: false });
-    const page = await socket.request({ action: 'fetch' });
+    const key = makeLinkedDevice(id);
+    expect(await socket.request(deviceAddFrame(key))).toMatchObject({ type: 'result', device: 2 });
+    const linked = asLinkedDevice(id, key);
+    const second = await RawSocket.open(connectUrl(stack.url, linked, { dev: 2, withPk: false }));
+    expect(await second.request({ action: 'keys.publish', signedPrekey: signedPrekey(linked) })).toMatchObject({ type: 'result' });
+    const frame = { ...sendFrame(id.uid), messages: [{ ...sendFrame(id.uid).messages[0]!, device: 2 }] };
+    expect(await socket.request(frame)).toMatchObject({ type: 'result', duplicate: false, missing: [], stale: [] });
+    const page = await second.request({ action: 'fetch' });
     expect(page.messages).toHaveLength(1);
-    await socket.close();
+    await Promise.all([socket.close(), second.close()]);
   });
 });

@@ -4,7 +4,7 @@ import { toBase64Url } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
 import { LOCAL_AWS } from '../../local/dynamo';
 import { anyCommitment } from '../support/franking';
-import { messageId } from '../support/identity';
+import { asLinkedDevice, deviceAddFrame, makeLinkedDevice, messageId } from '../support/identity';
 import { UNTHROTTLED } from '../support/local-stack';
 import { ManualClock, MatrixCast, type Member } from '../support/matrix-world';
 
@@ -111,10 +111,14 @@ describe('GIVEN strangers flooding a victim whose contact holds its delivery tok
     expect(await contact.socket.request(sendFrame(victim, current))).toMatchObject({ type: 'result' });
   });
 
-  it('THEN a message to oneself counts as contact', async () => {
+  it("THEN a message from one's own other device counts as contact", async () => {
     const victim = await cast.registered();
+    const key = makeLinkedDevice(victim.id);
+    expect(await victim.socket.request(deviceAddFrame(key))).toMatchObject({ type: 'result', device: 2 });
+    const second = await cast.connect(asLinkedDevice(victim.id, key), { dev: 2, withPk: false });
     await flood(victim, 1);
-    expect(await victim.socket.request(sendFrame(victim))).toMatchObject({ type: 'result' });
+    expect(await second.socket.request(sendFrame(victim))).toMatchObject({ type: 'result' });
+    await second.socket.close();
   });
 
   it('THEN contacts may fill the whole queue, after which everyone is refused', async () => {
