@@ -224,7 +224,7 @@ export class EbbClient {
     return this.identity.userId;
   }
 
-  /** This device's number in its account: 1 for the device that created it, another for a linked device (DESIGN §10). */
+  /** This device's number in its account: 1 for the device that created it, another for a linked device (ARCH §8.6). */
   get device(): number {
     return this.settings.device;
   }
@@ -262,7 +262,7 @@ export class EbbClient {
   }
 
   /**
-   * Starts linking this client to an existing account as a new device (DESIGN §10). The client must be
+   * Starts linking this client to an existing account as a new device (ARCH §8.6). The client must be
    * fresh: created on a store with no account, never connected. Connects under a temporary identity and
    * resolves with a code to show (text or QR code) and a `linked` promise. On the device holding the
    * account key (device 1), approveLink(code) sends this device what it needs, end-to-end encrypted to
@@ -677,6 +677,8 @@ export class EbbClient {
     this.receipts.discard();
     this.acks.discard();
     await this.connection.close();
+    // A receipt sent by the flush may still be storing its session: nothing writes to the store once close() resolves.
+    await this.outbox.idle();
   }
 
   /**

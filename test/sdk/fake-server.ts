@@ -55,7 +55,7 @@ interface Account {
   identitySig: string;
   /** The devices messages fan out to: device 1 and linked devices that published a signed prekey. */
   readonly devices: Set<number>;
-  /** Linked devices (DESIGN §10), ready or not; a test may add one the account never certified (a ghost). */
+  /** Linked devices (ARCH §8.6), ready or not; a test may add one the account never certified (a ghost). */
   readonly linked: Map<number, LinkedDevice>;
   nextDevice: number;
   readonly linkedKeys: Set<string>;
@@ -249,7 +249,7 @@ export class FakeServer {
     const account = this.accounts.get(uid);
     // A linked device signs with its own key; device 1 (or a connect before registration, with pk) with the account's.
     const pk = dev === '1' ? (query.get('pk') ?? account?.signingKey) : account?.linked.get(Number(dev))?.signingKey;
-    if (!pk || userIdOf(pk) !== uid) return false;
+    if (!pk || (dev === '1' && userIdOf(pk) !== uid)) return false;
     if (Math.abs(Number(ts) - this.now()) > Limits.connectSkewMs || this.nonces.has(nonce)) return false;
     this.nonces.add(nonce);
     return verifyEd25519(
@@ -436,7 +436,7 @@ export class FakeServer {
     c.result(f.rid, { id: f.id, sentAt, expiresAt: first?.expiresAt ?? now, duplicate, missing, stale });
   }
 
-  /** `device.add` as the real server answers it (DESIGN §10), without its rate limit. */
+  /** `device.add` as the real server answers it (ARCH §8.6), without its rate limit. */
   private addDevice(c: FakeConnection, f: Frame): void {
     if (!DeviceAddFrame.safeParse(f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed device.add frame', false);
     const account = this.accounts.get(c.user);

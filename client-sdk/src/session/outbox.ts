@@ -67,7 +67,7 @@ const MAX_MISSING_ROUNDS = 3;
 /**
  * The send path: one ciphertext per recipient device, each from that device's Double Ratchet
  * session, split over frames that fit the wire; and a sent copy to each of this account's other
- * devices (DESIGN §10), in a frame to this account's own user id that goes out at the same time.
+ * devices (ARCH §8.6), in a frame to this account's own user id that goes out at the same time.
  * Sends to one recipient go out one after another so they are queued in the order sent.
  */
 export class Outbox {
@@ -76,6 +76,11 @@ export class Outbox {
   private readonly uncertified = new Set<string>();
 
   constructor(private readonly options: OutboxOptions) {}
+
+  /** Resolves once every send started so far has settled. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.lanes.values()]);
+  }
 
   send(message: Outgoing): Promise<SendResult> {
     // Chosen once: every retry, reconnect and extra frame reuses it, so the server queues it once.
@@ -119,11 +124,13 @@ export class Outbox {
     const ownToken = await this.options.deliveryTokens.own();
     // A message to this account itself goes to its other devices as the sent copy it is.
     if (message.to === self) message = sentCopy;
-    const toRecipient = this.fanOut(message.to, stamp.id, stamp.commitment, message.expiresInSeconds, limits, (device, seq) =>
-      this.plaintext(stamp, message, device, message.control ? undefined : seq, ownToken),
+    // Control content takes no sequence number: one allocated and never sent would be a gap the recipient waits for.
+    const numbered = message.control === undefined;
+    const toRecipient = this.fanOut(message.to, stamp.id, stamp.commitment, message.expiresInSeconds, limits, numbered, (device, seq) =>
+      this.plaintext(stamp, message, device, seq, ownToken),
     );
     if (message.control) return toRecipient;
-    const toOwnDevices = this.fanOut(self, stamp.id, stamp.ownCommitment, message.expiresInSeconds, limits, (device) =>
+    const toOwnDevices = this.fanOut(self, stamp.id, stamp.ownCommitment, message.expiresInSeconds, limits, false, (device) =>
       this.plaintext({ ...stamp, commitment: stamp.ownCommitment }, sentCopy, device, undefined, undefined),
     );
     // Both settle before either's error is thrown: a retry with the same id then repeats nothing half-done.
@@ -143,13 +150,14 @@ export class Outbox {
     commitment: string,
     expiresInSeconds: number | undefined,
     limits: ServiceLimits,
-    plaintext: (device: number, seq: number) => Uint8Array,
+    numbered: boolean,
+    plaintext: (device: number, seq: number | undefined) => Uint8Array,
   ): Promise<SendResult> {
     let devices = await this.prepare(to);
     let sentAt: number | undefined;
     const covered = new Set<number>();
     for (let round = 0; ; round++) {
-      const answer = await this.sendToDevices(to, id, commitment, expiresInSeconds, devices, limits, plaintext);
+      const answer = await this.sendToDevices(to, id, commitment, expiresInSeconds, devices, limits, numbered, plaintext);
       sentAt ??= answer.sentAt;
       for (const d of devices) covered.add(d);
       if (answer.stale.length > 0) await this.options.peers.forgetDevices(to, answer.stale);
@@ -223,11 +231,12 @@ export class Outbox {
     expiresInSeconds: number | undefined,
     devices: readonly number[],
     limits: ServiceLimits,
-    plaintext: (device: number, seq: number) => Uint8Array,
+    numbered: boolean,
+    plaintext: (device: number, seq: number | undefined) => Uint8Array,
   ): Promise<{ sentAt: number; missing: number[]; stale: number[] }> {
     const messages: DeviceCiphertext[] = [];
     for (const device of devices) {
-      const seq = await nextSendSeq(this.options.store, to, device);
+      const seq = numbered ? await nextSendSeq(this.options.store, to, device) : undefined;
       const ciphertext = await this.options.sessions.encrypt(to, device, plaintext(device, seq));
       messages.push({ device, ciphertext: toBase64Url(ciphertext), commitment });
     }
