@@ -15,7 +15,6 @@ import { nextSendSeq } from './ordering';
 import { type DeviceCiphertext, splitSend } from './frame-split';
 import type { DeliveryTokens } from './delivery-tokens';
 import type { Sessions } from './sessions';
-import { KeyedQueue } from '../keyed-queue';
 
 export const MESSAGE_ID_BYTES = 16;
 
@@ -71,7 +70,7 @@ const MAX_MISSING_ROUNDS = 3;
  * Sends to one recipient go out one after another so they are queued in the order sent.
  */
 export class Outbox {
-  private readonly lanes = new KeyedQueue();
+  private readonly lanes = new Map<string, Promise<unknown>>();
   /** Devices a send answer named that no certified bundle backs (ghosts): never encrypted to, not fetched again. */
   private readonly uncertified = new Set<string>();
 
@@ -85,14 +84,15 @@ export class Outbox {
   send(message: Outgoing): Promise<SendResult> {
     // Chosen once: every retry, reconnect and extra frame reuses it, so the server queues it once.
     const stamp = this.stampOf(message);
-    return this.lanes.run(message.to, async () => {
-      try {
-        return await this.deliver(stamp, message);
-      } finally {
-        // The sender has no use for the franking key once the message is queued: wipe it.
-        stamp.frankKey.fill(0);
-      }
+    const previous = this.lanes.get(message.to) ?? Promise.resolve();
+    // The sender has no use for the franking key once the message is queued: wipe it.
+    const result = previous.then(() => this.deliver(stamp, message)).finally(() => stamp.frankKey.fill(0));
+    const tail = result.catch(() => undefined);
+    this.lanes.set(message.to, tail);
+    void tail.then(() => {
+      if (this.lanes.get(message.to) === tail) this.lanes.delete(message.to);
     });
+    return result;
   }
 
   /**
