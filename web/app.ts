@@ -11,6 +11,8 @@ import { conversationName, deviceElement, groupDigits, messageElement, shortId, 
 import { sunsetText } from './sunset';
 
 const TICK_MS = 500;
+/** How often the open devices list asks again while a linked device has not connected yet. */
+const PENDING_DEVICE_POLL_MS = 2000;
 
 const byId = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const ui = {
@@ -73,6 +75,7 @@ const ui = {
 };
 
 let chat: ChatController | undefined;
+let devicesPoll: ReturnType<typeof setTimeout> | undefined;
 /** False for a visitor the service cannot take (it has shut down, or takes no new accounts). */
 let hasAccount = true;
 
@@ -211,6 +214,11 @@ async function showDevices(chat: ChatController): Promise<void> {
       return deviceElement(info, removable ? () => void removeDevice(chat, info) : undefined);
     }),
   );
+  // A device just approved shows as ready once it has connected and published its keys.
+  clearTimeout(devicesPoll);
+  if (devices.some((info) => !info.ready)) {
+    devicesPoll = setTimeout(() => void (ui.devicesDialog.open && showDevices(chat)), PENDING_DEVICE_POLL_MS);
+  }
 }
 
 /** Removes after a second click on the same button: a removed device cannot come back with its keys. */
