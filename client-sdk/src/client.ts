@@ -387,8 +387,10 @@ export class EbbClient {
   }
 
   /**
-   * Encrypts `content` for every device of `to` and queues it on the server. Resolves once the
-   * server has stored it. Sends to one recipient are delivered in the order of the calls.
+   * Encrypts `content` for every device of `to` the account certified and queues it on the server, with a
+   * copy for every other device of this account (a 'sent' event there; `to` this account itself sends only
+   * that copy). Resolves once the server has stored both. Sends to one recipient are delivered in the order
+   * of the calls; a device of `to` linked meanwhile gets the message too (the server names it missing).
    * @throws EbbError BAD_REQUEST (not retryable) for an invalid user id, content or option.
    * @throws EbbError PAYLOAD_TOO_LARGE (not retryable) when the ciphertext would exceed the
    *   service's `maxCiphertextBytes`; nothing is sent.
@@ -592,6 +594,7 @@ export class EbbClient {
    * call. Only the registration flag is cleared, so an EbbClient created on the same store later
    * registers a new, empty account with the same user id.
    * @throws EbbError BAD_REQUEST (not retryable) when connect() has not been called.
+   * @throws EbbError FORBIDDEN (not retryable) on a linked device: only device 1, which holds the account key, deletes it.
    * @throws EbbError INTERNAL (not retryable) after close(), including a deleteAccount() that succeeded.
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`, or when the store
    *   fails; calling deleteAccount() again finishes the job.

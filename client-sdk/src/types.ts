@@ -88,7 +88,8 @@ export interface ReportResult {
 
 /**
  * A message another device of this account sent (ARCH §8.6), so every device shows the conversation. It
- * arrives as the recipient's copy does; a device linked later gets what is sent after it linked.
+ * arrives as the recipient's copy does, once, in the order the server delivers copies (sent copies carry no
+ * sequence number); a device linked later gets what is sent after it linked.
  */
 export interface SentMessage {
   /** The message id, the same as the recipient's `ReceivedMessage.id` and as in receipts. */

@@ -387,3 +387,21 @@ describe('rate limits on linking', () => {
     expect((await limited.ports.accounts.get(id.uid))?.linked).toHaveLength(2);
   });
 });
+
+describe('the frame budget on the device routes', () => {
+  let budgeted: LocalStack;
+  beforeAll(async () => {
+    budgeted = await startLocalStack({ port: 0, config: { rateLimits: { ...UNTHROTTLED, framesPerSecond: 1, frameBurst: 5 } } });
+  });
+  afterAll(() => budgeted.stop());
+
+  it('closes an unregistered connection that floods link.fetch, the route a device being linked polls', async () => {
+    const waiting = makeLinkedDevice(makeIdentity()).tmp;
+    const socket = await RawSocket.open(connectUrl(budgeted.url, waiting));
+    sockets.push(socket);
+    for (let i = 0; i < 50 && socket.ws.readyState === socket.ws.OPEN; i++) socket.ws.send(JSON.stringify({ action: 'link.fetch', rid: `l${i}` }));
+    await socket.waitClosed(15_000);
+    expect(socket.replies.some((r) => r.type === 'error' && r.code === 'RATE_LIMITED')).toBe(true);
+    expect(socket.replies.filter((r) => r.type === 'result').length).toBeLessThanOrEqual(6);
+  });
+});

@@ -120,6 +120,8 @@ export class FakeServer {
   /** What device 1 left for a device being linked, by the device's temporary user id. */
   readonly links = new Map<string, { user: string; device: number; provision: string; expiresAt: number }>();
   maxDevicesPerAccount = 6;
+  /** When false, `device.add` leaves the link for `link.fetch` without pushing it (a push that was lost). */
+  pushLinks = true;
   /** Each user's delivery token as `deliveryToken.set` last set it. */
   readonly deliveryTokens = new Map<string, string>();
   limits: ServiceLimits = {
@@ -454,7 +456,7 @@ export class FakeServer {
     const link = { user: c.user, device, provision: f.provision as string };
     this.links.set(tmp, { ...link, expiresAt: this.now() + Limits.linkTtlMs });
     c.result(f.rid, { device });
-    for (const live of this.live(tmp, 1)) live.send({ type: 'link', ...link });
+    if (this.pushLinks) for (const live of this.live(tmp, 1)) live.send({ type: 'link', ...link });
   }
 
   /** Adds a device the account never certified, as a server that lies would: `cert` signed by another key, or garbage. */

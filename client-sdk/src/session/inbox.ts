@@ -217,6 +217,7 @@ export class Inbox {
     const own = envelope.from.user === this.options.identity.userId;
     const at = new Date(envelope.sentAt);
     if (own && control?.type === 'sent') {
+      if (message.expiresAt && message.expiresAt.getTime() <= this.options.now()) return;
       this.options.emitSent({
         id: message.id,
         to: control.to,

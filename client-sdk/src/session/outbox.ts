@@ -197,25 +197,31 @@ export class Outbox {
     return ready;
   }
 
-  /** Of `devices`, those that have or get a session: each one without fetches its bundle, which must be certified. */
+  /**
+   * Of `devices`, those that have or get a session. The devices without one get their bundles checked: one
+   * device's bundle when one lacks a session, the whole bundle when several do (one fetch, not one each:
+   * the service limits how often one user fetches another's keys). A device the service does not list is
+   * not ready yet or gone; one listed with keys the account did not certify is remembered and skipped.
+   * A rate-limited fetch leaves its devices for the next send.
+   */
   private async reach(to: string, devices: readonly number[]): Promise<number[]> {
     const { peers, sessions } = this.options;
-    const ready: number[] = [];
-    for (const device of devices) {
-      if (this.isOwnDevice(to, device)) continue;
-      if (!(await sessions.has(to, device))) {
-        const bundle = await peers.bundle(to, device).catch((err: unknown) => {
-          if (EbbError.is(err, 'NOT_FOUND')) return null; // gone: the send answer says so if we still name it
-          throw err;
-        });
-        const prekeys = bundle?.devices.find((d) => d.device === device);
-        if (bundle?.refused.includes(device)) this.uncertified.add(`${to}/${device}`);
-        // Not listed: not ready yet (a device that has not published keys) or gone.
-        if (!prekeys) continue;
-        await sessions.initiate(bundle!, prekeys);
+    const candidates = devices.filter((d) => !this.isOwnDevice(to, d));
+    const lacking: number[] = [];
+    for (const device of candidates) if (!(await sessions.has(to, device))) lacking.push(device);
+    if (lacking.length > 0) {
+      const bundle = await peers.bundle(to, lacking.length === 1 ? lacking[0] : undefined).catch((err: unknown) => {
+        // Gone (the send answer says so if we still name it), or fetched too often: try again with the next send.
+        if (EbbError.is(err, 'NOT_FOUND') || EbbError.is(err, 'RATE_LIMITED')) return null;
+        throw err;
+      });
+      for (const device of bundle?.refused ?? []) this.uncertified.add(`${to}/${device}`);
+      for (const prekeys of bundle?.devices ?? []) {
+        if (lacking.includes(prekeys.device)) await sessions.initiate(bundle!, prekeys);
       }
-      if (await sessions.has(to, device)) ready.push(device);
     }
+    const ready: number[] = [];
+    for (const device of candidates) if (await sessions.has(to, device)) ready.push(device);
     return ready;
   }
 

@@ -1,0 +1,146 @@
+import nacl from 'tweetnacl';
+import { toBase64Url } from '../../protocol';
+import { register } from '../../lambdas/core/accounts';
+import { deleteAccount } from '../../lambdas/core/account-deletion';
+import { authorizeConnect } from '../../lambdas/core/connect';
+import { send } from '../../lambdas/core/delivery';
+import { addDevice, fetchLink, listDevices } from '../../lambdas/core/devices';
+import { prekeyBundle, publishPrekeys } from '../../lambdas/core/prekeys';
+import type { Caller } from '../../lambdas/core/ports';
+import { Refusal } from '../../lambdas/core/refusal';
+import { anyCommitment } from '../support/franking';
+import {
+  asLinkedDevice,
+  connectParams,
+  deviceAddFrame,
+  makeIdentity,
+  makeLinkedDevice,
+  messageId,
+  oneTimePrekeys,
+  registerFrame,
+  signedPrekey,
+  TEST_HOST,
+  type TestIdentity,
+} from '../support/identity';
+import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
+
+/** Linked devices (ARCH §4.6) in the core, over the memory adapters. */
+
+let world: MemoryWorld;
+let alice: TestIdentity;
+let device1: Caller;
+
+async function registered(id: TestIdentity): Promise<Caller> {
+  const caller = callerOf(id);
+  await register(world.ports, caller, registerFrame(id) as never);
+  await publishPrekeys(world.ports, caller, { action: 'keys.publish', rid: 'p', signedPrekey: signedPrekey(id), oneTimePrekeys: oneTimePrekeys(2) });
+  return caller;
+}
+
+/** Links a device to alice; with `ready`, it publishes its signed prekey. */
+async function linked(ready = true): Promise<{ caller: Caller; as: TestIdentity }> {
+  const key = makeLinkedDevice(alice);
+  const { device } = await addDevice(world.ports, device1, deviceAddFrame(key) as never);
+  const as = asLinkedDevice(alice, key);
+  const caller = callerOf(as, `c-linked-${device}`, device);
+  if (ready)
+    await publishPrekeys(world.ports, caller, {
+      action: 'keys.publish',
+      rid: 'p',
+      signedPrekey: signedPrekey(as),
+      oneTimePrekeys: oneTimePrekeys(2),
+    });
+  return { caller, as };
+}
+
+const copy = (device: number) => ({ device, ciphertext: toBase64Url(nacl.randomBytes(32)), commitment: anyCommitment() });
+
+async function expectRefusal(promise: Promise<unknown>, code: string) {
+  await expect(promise).rejects.toBeInstanceOf(Refusal);
+  await expect(promise).rejects.toMatchObject({ code });
+}
+
+beforeEach(async () => {
+  world = memoryWorld();
+  alice = makeIdentity();
+  device1 = await registered(alice);
+});
+
+describe('the authorizer and linked devices', () => {
+  const decide = (id: TestIdentity, dev: number, withPk: boolean) => {
+    const params = connectParams(id, { dev, ts: world.clock.t, withPk });
+    const query = Object.fromEntries(Object.entries(params).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])));
+    return authorizeConnect(world.ports, { query, host: TEST_HOST });
+  };
+
+  it("verifies a linked device's connect with its own key, and hands that key to the routes", async () => {
+    const { caller, as } = await linked(false);
+    expect(await decide(as, caller.device, false)).toEqual({
+      allow: true,
+      context: { uid: alice.uid, dev: String(caller.device), signingKey: as.pk },
+    });
+    // Signed by the account key, by another key, or with `pk`: refused.
+    expect(await decide(alice, caller.device, false)).toMatchObject({ allow: false, reason: 'bad signature' });
+    expect(await decide(asLinkedDevice(alice, makeLinkedDevice(alice)), caller.device, false)).toMatchObject({
+      allow: false,
+      reason: 'bad signature',
+    });
+    expect(await decide(as, caller.device, true)).toMatchObject({ allow: false, reason: 'pk for a linked device' });
+    expect(await decide(as, caller.device + 1, false)).toMatchObject({ allow: false, reason: 'unknown device' });
+  });
+});
+
+describe('account deletion and a device linked meanwhile', () => {
+  it("deletes the queue and prekeys of a device linked after deletion's first read", async () => {
+    const late = makeLinkedDevice(alice);
+    const lateAs = asLinkedDevice(alice, late);
+    const closeAccount = world.usernames.closeAccount.bind(world.usernames);
+    // The race: device.add lands between deletion's read of the account and its mark.
+    world.usernames.closeAccount = async (userId: string) => {
+      const { device } = await addDevice(world.ports, device1, deviceAddFrame(late) as never);
+      await publishPrekeys(world.ports, callerOf(lateAs, 'c-late', device), {
+        action: 'keys.publish',
+        rid: 'p',
+        signedPrekey: signedPrekey(lateAs),
+        oneTimePrekeys: oneTimePrekeys(3),
+      });
+      return closeAccount(userId);
+    };
+    await deleteAccount(world.ports, device1);
+    expect(await world.accounts.get(alice.uid)).toBeUndefined();
+    expect(await world.prekeys.countOneTime({ userId: alice.uid, device: 2 })).toBe(0);
+    expect(await world.prekeys.signedPrekey({ userId: alice.uid, device: 2 })).toBeUndefined();
+    expect(await world.links.get(late.tmp.uid, world.clock.t)).toBeUndefined();
+  });
+});
+
+describe('pending devices', () => {
+  it('get no copies and are in no bundle until their first signed prekey', async () => {
+    const bob = await registered(makeIdentity());
+    const { caller } = await linked(false);
+    const answer = await send(world.ports, bob, {
+      action: 'send',
+      rid: 's',
+      id: messageId(),
+      to: alice.uid,
+      messages: [copy(1), copy(caller.device)],
+    });
+    expect(answer).toMatchObject({ missing: [], stale: [caller.device] });
+    expect(world.queue.messages.get(`${alice.uid}#${caller.device}`)).toBeUndefined();
+    expect((await prekeyBundle(world.ports, bob, { action: 'keys.bundle', rid: 'b', user: alice.uid })).devices.map((d) => d.device)).toEqual([1]);
+    await expectRefusal(prekeyBundle(world.ports, bob, { action: 'keys.bundle', rid: 'b', user: alice.uid, device: caller.device }), 'NOT_FOUND');
+    expect((await listDevices(world.ports, caller)).devices.map((d) => [d.device, d.ready])).toEqual([
+      [1, true],
+      [caller.device, false],
+    ]);
+  });
+
+  it("a link.fetch whose context's key does not derive its user id is refused", async () => {
+    const key = makeLinkedDevice(alice);
+    await addDevice(world.ports, device1, deviceAddFrame(key) as never);
+    const mallory = makeIdentity();
+    await expect(fetchLink(world.ports, callerOf(key.tmp))).resolves.toMatchObject({ link: { user: alice.uid, device: 2 } });
+    await expectRefusal(fetchLink(world.ports, { ...callerOf(mallory), userId: key.tmp.uid }), 'UNAUTHORIZED');
+    await expectRefusal(fetchLink(world.ports, { ...callerOf(key.tmp), device: 2 }), 'UNAUTHORIZED');
+  });
+});
