@@ -13,7 +13,7 @@ interface SentLine {
 }
 
 /**
- * The lines of messages this account sent, by message id, so a recipient's receipt (DESIGN §10) can add
+ * The lines of messages this account sent, by message id, so a recipient's receipt (ARCH §8.6) can add
  * ✓ delivered or ✓✓ read to them: in place on a terminal while the line is the last one, else as a new one.
  */
 export class SentLines {

@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   else await chat.connect();
 }
 
-/** A first visit: a new account, or this browser as another device of an existing one (DESIGN §10). */
+/** A first visit: a new account, or this browser as another device of an existing one (ARCH §8.6). */
 function welcome(chat: ChatController): void {
   ui.welcome.hidden = false;
   ui.layout.hidden = true;

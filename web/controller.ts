@@ -60,7 +60,7 @@ export interface ChatControllerOptions {
   readonly reconnect?: BackoffOptions;
 }
 
-/** A link under way on a new device (DESIGN §10): the code to show, and when the device is ready. */
+/** A link under way on a new device (ARCH §8.6): the code to show, and when the device is ready. */
 export interface PendingLink {
   /** `ebb-link:…`, for the QR code and as text; good for 10 minutes. */
   readonly code: string;
@@ -187,7 +187,7 @@ export class ChatController {
     return this.unchosen;
   }
 
-  /** This browser's device number in its account: 1 for the device that created it (DESIGN §10). */
+  /** This browser's device number in its account: 1 for the device that created it (ARCH §8.6). */
   get device(): number {
     return this.client.device;
   }

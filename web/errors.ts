@@ -36,7 +36,7 @@ export const ExportWording: Wording = {
   BAD_REQUEST: 'The passphrase must be at least 15 characters long.',
 };
 
-/** Approving a new device's link code (DESIGN §10). */
+/** Approving a new device's link code (ARCH §8.6). */
 export const ApproveWording: Wording = {
   FORBIDDEN: 'Only your first device, which holds the account key, can approve a new device. Approve it there.',
 };

@@ -1,7 +1,7 @@
 import type { KeyStore } from '../client-sdk/src';
 
 export type Delivery = 'sending' | 'sent' | 'failed';
-/** What the recipient's devices said about a sent message (DESIGN §10): the furthest any of them got. */
+/** What the recipient's devices said about a sent message (ARCH §8.6): the furthest any of them got. */
 export type ReceiptKind = 'delivered' | 'read';
 
 /** One message as the chat shows it. Plaintext stays on this device, in this origin's IndexedDB. */

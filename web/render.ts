@@ -2,7 +2,7 @@ import type { DeviceInfo } from '../client-sdk/src';
 import { SendWording, explainCode } from './errors';
 import type { ChatMessage, Conversation, ReceiptKind } from './history';
 
-/** ✓ delivered to a device of the recipient, ✓✓ read there (DESIGN §10). */
+/** ✓ delivered to a device of the recipient, ✓✓ read there (ARCH §8.6). */
 const TICKS: Readonly<Record<ReceiptKind, { readonly text: string; readonly label: string }>> = {
   delivered: { text: '✓', label: 'delivered' },
   read: { text: '✓✓', label: 'read' },

@@ -8,7 +8,7 @@ import { launchChromium } from '../support/chromium';
 import { UNTHROTTLED } from '../support/local-stack';
 
 /**
- * Devices in the web chat (DESIGN §10), in Debian's chromium against a local stack: a second browser
+ * Devices in the web chat (ARCH §8.6), in Debian's chromium against a local stack: a second browser
  * context links to the first one's account, both chat with a third person, ticks show delivery and reading.
  */
 jest.setTimeout(90_000);

@@ -4,7 +4,7 @@ import { UNTHROTTLED } from '../support/local-stack';
 import { until } from '../support/sdk';
 import { type Chat, cleanUp, newProfile, openChat } from './support';
 
-/** Devices in `ebb chat` (DESIGN §10): /link, /approve, /devices, /remove, sent copies and receipts. */
+/** Devices in `ebb chat` (ARCH §8.6): /link, /approve, /devices, /remove, sent copies and receipts. */
 
 let stack: LocalStack;
 

@@ -4,7 +4,7 @@ import { ChatController, type ChatView, type ConnectionStatus } from '../../web/
 import { UNTHROTTLED } from '../support/local-stack';
 import { until } from '../support/sdk';
 
-/** The web chat's devices (DESIGN §10) without a browser: linking, sent copies, receipts, removal. */
+/** The web chat's devices (ARCH §8.6) without a browser: linking, sent copies, receipts, removal. */
 
 class RecordingView implements ChatView {
   accounts: (string | null)[] = [];
