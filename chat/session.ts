@@ -1,13 +1,15 @@
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { printable } from '../shared/printable';
-import { EbbClient, EbbError, FileStore, type SendOptions } from '../client-sdk/src';
+import { EbbClient, EbbError, FileStore, type ReceivedMessage, type SendOptions, type SentMessage } from '../client-sdk/src';
 import { MessageId, UserId, Username } from '../protocol/frames';
+import { deviceLine, qrLines } from './devices';
 import { clock, duration, failure, needsBanner, peerLabel, sunsetBanner } from './format';
 import type { ChatOutput } from './output';
 import { Profile } from './profile';
 import { ReceivedMessages } from './received';
 import { Recovery, type RecoveryOptions } from './recovery';
+import { SentLines } from './sent';
 
 export interface ChatSessionOptions {
   /** The service's WebSocket URL. */
@@ -37,6 +39,10 @@ export const HELP = [
   "/accept [USER]            trust a peer's new identity key after comparing safety numbers",
   '/report N REASON          report received message #N to the operator (reveals its content to them)',
   '/export FILE              write an encrypted archive of this account (asks for a passphrase)',
+  '/link                     on a new profile: make it another device of an account you have (shows a code)',
+  '/approve CODE [NAME]      on your first device: link the device that shows CODE, named NAME',
+  '/devices                  list the devices of this account',
+  "/remove N                 remove device N from this account (/remove with this profile's number: leave it)",
   '/quit                     leave',
 ] as const;
 
@@ -52,13 +58,22 @@ export class ChatSession {
   private readonly recovery: Recovery;
   private readonly changedIdentities = new Set<string>();
   private readonly sending = new Set<Promise<void>>();
+  private readonly sentLines = new SentLines();
   private closed = false;
+  /** The account was used from this profile (a username, a message in or out): /link would lose it. */
+  private used = false;
+  /** connect() succeeded: the account is registered (or linked) on the service. */
+  private connected = false;
+  /** A /link is waiting for approval: the client is not an account's device yet. */
+  private linking = false;
 
   private constructor(
-    private readonly client: EbbClient,
+    private client: EbbClient,
     private readonly profile: Profile,
     private readonly options: ChatSessionOptions,
     private readonly now: () => number,
+    /** This session made the profile: /link may replace its brand-new account. */
+    private readonly fresh: boolean,
   ) {
     this.received = new ReceivedMessages(
       now,
@@ -83,20 +98,20 @@ export class ChatSession {
   static async open(options: ChatSessionOptions): Promise<ChatSession> {
     const fresh = await freshness(options.profile);
     try {
-      return await ChatSession.openIn(options);
+      return await ChatSession.openIn(options, fresh !== undefined);
     } catch (err) {
       if (fresh) await removeFresh(options.profile, fresh);
       throw err;
     }
   }
 
-  private static async openIn(options: ChatSessionOptions): Promise<ChatSession> {
+  private static async openIn(options: ChatSessionOptions, fresh: boolean): Promise<ChatSession> {
     const now = options.now ?? Date.now;
     const store = new FileStore(options.profile);
     const client = await EbbClient.create({ url: options.url, store, now });
     let session: ChatSession | undefined;
     try {
-      session = new ChatSession(client, await Profile.load(store), options, now);
+      session = new ChatSession(client, await Profile.load(store), options, now, fresh);
       await session.start();
       return session;
     } catch (err) {
@@ -128,7 +143,8 @@ export class ChatSession {
     } catch (err) {
       this.print(`/${printable(name)} failed: ${failure(err)}`);
     }
-    return true;
+    // `/remove` of this profile's own device ends the session.
+    return !this.closed;
   }
 
   /** Waits for messages still being sent, then closes the connection. Idempotent. */
@@ -142,14 +158,27 @@ export class ChatSession {
   }
 
   private async start(): Promise<void> {
-    this.client.on('message', (message) => this.received.show(message));
+    this.listen();
+    this.print(`ebb chat on ${printable(this.options.url)}; your user id: ${this.client.userId}`);
+    if (this.fresh) this.print('a new profile gets a new account; to make it another device of an account you have instead, type /link');
+    await this.connectAndGreet();
+  }
+
+  private listen(): void {
+    this.client.on('message', (message) => this.show(message));
+    this.client.on('sent', (sent) => this.showSent(sent));
+    this.client.on('receipt', (receipt) => this.sentLines.receipt(receipt));
     this.client.on('notice', (notice) => this.print(sunsetBanner(notice, this.now())));
     this.client.on('identityChanged', ({ userId }) => this.warnIdentityChanged(userId));
     // The client reconnects by itself after a drop; it stops on a refusal, and the chat takes over.
     this.client.on('error', (err) => this.recovery.failed(err));
-    this.print(`ebb chat on ${printable(this.options.url)}; your user id: ${this.client.userId}`);
+  }
+
+  /** Connects, then prints the username, any sunset banner and the hint. */
+  private async connectAndGreet(): Promise<void> {
     try {
       await this.client.connect();
+      this.connected = true;
     } catch (err) {
       // Unreachable or timed out: a chat that can neither send nor receive ends, and the command fails.
       if (!EbbError.is(err)) throw err;
@@ -171,6 +200,10 @@ export class ChatSession {
   }
 
   private async run(name: string, rest: string): Promise<void> {
+    if (this.linking && name !== 'help') {
+      this.print('waiting for the link to be approved on your first device (/quit gives up)');
+      return;
+    }
     switch (name) {
       case 'help':
         for (const line of HELP) this.print(line);
@@ -193,6 +226,14 @@ export class ChatSession {
         return this.report(rest);
       case 'export':
         return this.exportArchive(rest);
+      case 'link':
+        return this.link();
+      case 'approve':
+        return this.approve(rest);
+      case 'devices':
+        return this.listDevices();
+      case 'remove':
+        return this.removeDevice(rest);
       default:
         this.print(`unknown command /${printable(name)} (/help lists them)`);
     }
@@ -237,7 +278,115 @@ export class ChatSession {
       throw err;
     }
     await this.profile.setUsername(name);
+    this.used = true;
     this.print(`your username is now @${name}`);
+  }
+
+  /** Printing a message is reading it: its sender gets a read receipt (and this account's other devices the read state). */
+  private show(message: ReceivedMessage): void {
+    this.used = true;
+    this.received.show(message);
+    void this.client.markRead(message).catch(() => undefined);
+  }
+
+  /** A message another device of this account sent, shown as sent from here, with its receipts to come. */
+  private showSent(sent: SentMessage): void {
+    this.used = true;
+    const text = sent.text !== undefined ? printable(sent.text) : `(${sent.body.length} bytes that are not text)`;
+    const head = `${clock(sent.sentAt.getTime())} → ${sent.group === undefined ? this.label(sent.to) : 'a group'}: ${text}`;
+    this.sentLines.add(sent.id, head, [`sent from device ${sent.fromDevice}`], this.options.out.progress(head));
+  }
+
+  /**
+   * On a profile this session made, before it was used: gives up its brand-new account (deleted on the
+   * service, its keys wiped) and makes the profile another device of an existing account instead. Prints the
+   * code to approve there and waits, taking no other command, until the first device approved it.
+   */
+  private async link(): Promise<void> {
+    if (!this.fresh || this.used) {
+      this.print('/link works on a new profile only: this one holds an account. Start `ebb chat --profile NEW_DIR` and /link there.');
+      return;
+    }
+    this.linking = true;
+    try {
+      this.recovery.stop();
+      if (this.connected) await this.client.deleteAccount();
+      else await this.client.close();
+      const store = new FileStore(this.options.profile);
+      for (const key of await store.list('')) await store.delete(key);
+      this.client = await EbbClient.create({ url: this.options.url, store, now: this.now });
+      this.connected = false;
+      this.listen();
+      const { code, linked } = await this.client.startLink();
+      this.print('on your first device (the one that made the account), in `ebb chat` type:');
+      this.print(`/approve ${code}`);
+      this.print('or in the web chat open Devices and paste the code after /approve. Its QR code:');
+      for (const line of qrLines(code)) this.print(line);
+      this.print('waiting for the approval (the code is good for 10 minutes; /quit gives up)');
+      void linked.then(
+        () => this.linked().catch((err: unknown) => this.closed || this.print(`/link: ${failure(err)}`)),
+        (err: unknown) => {
+          this.linking = false;
+          this.print(`linking failed: ${failure(err)}; /link again for a new code`);
+        },
+      );
+    } catch (err) {
+      this.linking = false;
+      throw err;
+    }
+  }
+
+  private async linked(): Promise<void> {
+    this.linking = false;
+    if (this.closed) return;
+    this.used = true;
+    this.print(`linked: this profile is device ${this.client.device} of ${this.client.userId}`);
+    await this.connectAndGreet();
+  }
+
+  private async approve(args: string): Promise<void> {
+    const parsed = /^(\S+)(?:\s+(.+))?$/s.exec(args);
+    if (!parsed) {
+      this.print('usage: /approve CODE [NAME] (CODE is what /link printed on the new device)');
+      return;
+    }
+    const [, code = '', name] = parsed;
+    try {
+      const device = await this.client.approveLink(code, name === undefined ? {} : { name: name.trim() });
+      this.used = true;
+      this.print(`linked device ${device}${name === undefined ? '' : ` "${printable(name.trim())}"`}: it gets your messages once it has connected`);
+    } catch (err) {
+      if (EbbError.is(err, 'FORBIDDEN')) return this.print('only your first device, which holds the account key, approves new devices');
+      throw err;
+    }
+  }
+
+  private async listDevices(): Promise<void> {
+    const devices = await this.client.devices();
+    this.print(`devices of ${this.client.userId}:`);
+    for (const info of devices) this.print(deviceLine(info));
+  }
+
+  private async removeDevice(arg: string): Promise<void> {
+    if (!/^\d+$/.test(arg)) {
+      this.print('usage: /remove N (N from /devices)');
+      return;
+    }
+    const device = Number(arg);
+    try {
+      if (!(await this.client.removeDevice(device))) return this.print(`device ${device} is not a device of this account`);
+    } catch (err) {
+      if (EbbError.is(err, 'FORBIDDEN')) {
+        return this.print(device === 1 ? 'device 1 holds the account key and cannot be removed' : 'only your first device removes other devices');
+      }
+      throw err;
+    }
+    if (device !== this.client.device) return this.print(`device ${device} removed: it can no longer connect`);
+    // This profile is no longer a device of the account: nothing in it can be used again.
+    await this.close();
+    const store = new FileStore(this.options.profile);
+    for (const key of await store.list('')) await store.delete(key);
+    this.print('this profile was removed from the account and its keys deleted; goodbye');
   }
 
   private async choosePeer(ref: string): Promise<void> {
@@ -300,6 +449,10 @@ export class ChatSession {
   /** Starts sending; its state line is updated when the service has stored the message or refused it. */
   private send(text: string): void {
     const to = this.peer;
+    if (this.linking) {
+      this.print('waiting for the link to be approved on your first device (/quit gives up)');
+      return;
+    }
     if (to === undefined) {
       this.print('no conversation: /to USERID or /to @name first');
       return;
@@ -314,8 +467,9 @@ export class ChatSession {
     ];
     const head = `${clock(this.now())} → ${this.label(to)}: ${printable(text)}`;
     const settle = this.options.out.progress(`${head}  (sending…)`);
+    this.used = true;
     const sending: Promise<void> = this.client.send(to, text, options).then(
-      () => settle(`${head}  (${['sent', ...notes].join(', ')})`),
+      ({ id }) => this.sentLines.add(id, head, ['sent', ...notes], settle),
       (err: unknown) => {
         const code = EbbError.is(err) ? err.code : 'INTERNAL';
         // send() refuses with FORBIDDEN only while the peer's changed identity key is not accepted.

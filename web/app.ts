@@ -3,13 +3,16 @@
  * Served by the local stack (local/web.ts). It never logs: message text and keys stay in the SDK's and
  * the chat's IndexedDB databases.
  */
-import { IndexedDbStore, type Phase, type SunsetSchedule } from '../client-sdk/src';
+import { type DeviceInfo, IndexedDbStore, type Phase, type SunsetSchedule } from '../client-sdk/src';
 import { ChatController, type ChatView, type ConnectionStatus } from './controller';
 import { explain } from './errors';
-import { conversationName, groupDigits, messageElement, shortId, updateTimers } from './render';
+import { qrElement } from './qr';
+import { conversationName, deviceElement, groupDigits, messageElement, shortId, updateTimers } from './render';
 import { sunsetText } from './sunset';
 
 const TICK_MS = 500;
+/** How often the open devices list asks again while a linked device has not connected yet. */
+const PENDING_DEVICE_POLL_MS = 2000;
 
 const byId = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const ui = {
@@ -23,6 +26,26 @@ const ui = {
   sunset: byId<HTMLElement>('sunset'),
   sunsetText: byId<HTMLElement>('sunset-text'),
   exportButton: byId<HTMLButtonElement>('export'),
+  welcome: byId<HTMLElement>('welcome'),
+  createAccount: byId<HTMLButtonElement>('create-account'),
+  linkStart: byId<HTMLButtonElement>('link-start'),
+  linkPanel: byId<HTMLElement>('link-panel'),
+  linkQr: byId<HTMLElement>('link-qr'),
+  linkCode: byId<HTMLElement>('link-code'),
+  copyLinkCode: byId<HTMLButtonElement>('copy-link-code'),
+  linkStatus: byId<HTMLElement>('link-status'),
+  welcomeError: byId<HTMLElement>('welcome-error'),
+  devicesButton: byId<HTMLButtonElement>('devices-button'),
+  devicesDialog: byId<HTMLDialogElement>('devices-dialog'),
+  deviceList: byId<HTMLUListElement>('device-list'),
+  devicesError: byId<HTMLElement>('devices-error'),
+  approveForm: byId<HTMLFormElement>('approve-form'),
+  approveCode: byId<HTMLTextAreaElement>('approve-code'),
+  approveName: byId<HTMLInputElement>('approve-name'),
+  approveButton: byId<HTMLButtonElement>('approve'),
+  approveStatus: byId<HTMLElement>('approve-status'),
+  approveElsewhere: byId<HTMLElement>('approve-elsewhere'),
+  devicesClose: byId<HTMLButtonElement>('devices-close'),
   exportDialog: byId<HTMLDialogElement>('export-dialog'),
   exportForm: byId<HTMLFormElement>('export-form'),
   exportCancel: byId<HTMLButtonElement>('export-cancel'),
@@ -52,6 +75,7 @@ const ui = {
 };
 
 let chat: ChatController | undefined;
+let devicesPoll: ReturnType<typeof setTimeout> | undefined;
 /** False for a visitor the service cannot take (it has shut down, or takes no new accounts). */
 let hasAccount = true;
 
@@ -64,6 +88,8 @@ const view: ChatView = {
     ui.layout.hidden = userId === null;
     ui.exportButton.hidden = userId === null;
     ui.userId.textContent = userId ?? '';
+    if (userId !== null) ui.welcome.hidden = true;
+    else if (ui.devicesDialog.open) ui.devicesDialog.close();
   },
   connection: showConnection,
   sunset: showSunset,
@@ -86,10 +112,135 @@ async function main(): Promise<void> {
   wireForms(chat);
   setInterval(() => void tick(), TICK_MS);
   document.addEventListener('visibilitychange', () => chat?.current && chat.markShown(chat.current));
-  await chat.connect();
+  if (chat.choosing) welcome(chat);
+  else await chat.connect();
+}
+
+/** A first visit: a new account, or this browser as another device of an existing one (ARCH §8.6). */
+function welcome(chat: ChatController): void {
+  ui.welcome.hidden = false;
+  ui.layout.hidden = true;
+  ui.me.hidden = true;
+  showConnection({ online: false, text: 'Not connected yet' });
+  const choosing = (on: boolean) => {
+    ui.createAccount.disabled = !on;
+    ui.linkStart.disabled = !on;
+  };
+  ui.createAccount.addEventListener('click', () => {
+    choosing(false);
+    ui.welcome.hidden = true;
+    ui.layout.hidden = false;
+    showConnection({ online: false, text: 'Connecting…' });
+    void chat.connect();
+  });
+  ui.linkStart.addEventListener('click', () => {
+    choosing(false);
+    ui.welcomeError.textContent = '';
+    chat.startLink().then(
+      ({ code, linked }) => {
+        ui.linkQr.replaceChildren(qrElement(code, 'QR code of the link code'));
+        ui.linkCode.textContent = code;
+        ui.linkStatus.textContent = 'Waiting for approval. The code is good for 10 minutes.';
+        ui.linkPanel.hidden = false;
+        showConnection({ online: false, text: 'Waiting for approval' });
+        linked.then(
+          () => {
+            ui.linkPanel.hidden = true;
+            ui.layout.hidden = false;
+          },
+          (error: unknown) => {
+            ui.linkPanel.hidden = true;
+            ui.welcomeError.textContent = explain(error);
+            choosing(true);
+          },
+        );
+      },
+      (error: unknown) => {
+        ui.welcomeError.textContent = explain(error);
+        choosing(true);
+      },
+    );
+  });
+  ui.copyLinkCode.addEventListener('click', () => {
+    void navigator.clipboard.writeText(ui.linkCode.textContent ?? '').then(
+      () => flash(ui.copyLinkCode, 'Copied'),
+      () => window.getSelection()?.selectAllChildren(ui.linkCode),
+    );
+  });
+}
+
+/** The devices dialog: the list with Remove buttons, and approving a new device on the first device. */
+function wireDevices(chat: ChatController): void {
+  ui.devicesButton.addEventListener('click', () => {
+    ui.devicesError.textContent = '';
+    ui.approveStatus.textContent = '';
+    ui.approveForm.hidden = !chat.holdsAccountKey;
+    ui.approveElsewhere.hidden = chat.holdsAccountKey;
+    ui.devicesDialog.showModal();
+    void showDevices(chat);
+  });
+  ui.devicesClose.addEventListener('click', () => ui.devicesDialog.close());
+  ui.approveForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    ui.approveButton.disabled = true;
+    note(ui.approveStatus, 'Approving…');
+    chat
+      .approveLink(ui.approveCode.value, ui.approveName.value)
+      .then(
+        (device) => {
+          ui.approveCode.value = '';
+          ui.approveName.value = '';
+          note(ui.approveStatus, `Linked as device ${device}. It is ready once it has connected.`);
+          return showDevices(chat);
+        },
+        (error: unknown) => note(ui.approveStatus, explain(error), true),
+      )
+      .finally(() => (ui.approveButton.disabled = false));
+  });
+}
+
+async function showDevices(chat: ChatController): Promise<void> {
+  let devices: DeviceInfo[];
+  try {
+    devices = await chat.devices();
+  } catch (error) {
+    ui.devicesError.textContent = explain(error);
+    return;
+  }
+  ui.deviceList.replaceChildren(
+    ...devices.map((info) => {
+      // The first device removes the others; any other device only itself.
+      const removable = chat.holdsAccountKey ? info.device !== 1 : info.current;
+      return deviceElement(info, removable ? () => void removeDevice(chat, info) : undefined);
+    }),
+  );
+  // A device just approved shows as ready once it has connected and published its keys.
+  clearTimeout(devicesPoll);
+  if (devices.some((info) => !info.ready)) {
+    devicesPoll = setTimeout(() => void (ui.devicesDialog.open && showDevices(chat)), PENDING_DEVICE_POLL_MS);
+  }
+}
+
+/** Removes after a second click on the same button: a removed device cannot come back with its keys. */
+async function removeDevice(chat: ChatController, info: DeviceInfo): Promise<void> {
+  const button = ui.deviceList.querySelector<HTMLButtonElement>(`li[data-device="${info.device}"] button`);
+  if (button && button.dataset.armed !== 'true') {
+    button.dataset.armed = 'true';
+    button.textContent = info.current ? 'Remove this device: click again' : 'Remove: click again';
+    return;
+  }
+  ui.devicesError.textContent = '';
+  try {
+    await chat.removeDevice(info.device);
+  } catch (error) {
+    ui.devicesError.textContent = explain(error);
+    return;
+  }
+  if (!info.current) await showDevices(chat);
 }
 
 function wireForms(chat: ChatController): void {
+  wireDevices(chat);
   ui.copyId.addEventListener('click', () => {
     void navigator.clipboard.writeText(ui.userId.textContent ?? '').then(
       () => flash(ui.copyId, 'Copied'),

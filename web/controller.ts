@@ -2,9 +2,20 @@
  * What the web chat does, apart from how it looks: it drives the SDK and the chat's history and tells a
  * `ChatView` what changed. It touches no DOM, so tests run it in Node against the local stack.
  */
-import { EbbClient, EbbError, type KeyStore, type Phase, type ReceivedMessage, type SunsetSchedule } from '../client-sdk/src';
-import { ExportWording, PlainError, UsernameWording, explain } from './errors';
-import { ChatHistory, type ChatMessage, type Conversation } from './history';
+import {
+  type BackoffOptions,
+  type DeviceInfo,
+  EbbClient,
+  EbbError,
+  type KeyStore,
+  type Phase,
+  type Receipt,
+  type ReceivedMessage,
+  type SentMessage,
+  type SunsetSchedule,
+} from '../client-sdk/src';
+import { ApproveWording, ExportWording, PlainError, UsernameWording, explain } from './errors';
+import { ChatHistory, type ChatMessage, type Conversation, type ReceiptKind } from './history';
 
 const USER_ID = /^[A-Za-z0-9_-]{32}$/;
 const USERNAME = /^[A-Za-z0-9_]{3,32}$/;
@@ -45,6 +56,19 @@ export interface ChatControllerOptions {
    * @default { baseDelayMs: 2000, maxDelayMs: 60000 }
    */
   readonly retry?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+  /** The client's own reconnects after a dropped connection. @default the SDK's */
+  readonly reconnect?: BackoffOptions;
+}
+
+/** A link under way on a new device (ARCH §8.6): the code to show, and when the device is ready. */
+export interface PendingLink {
+  /** `ebb-link:…`, for the QR code and as text; good for 10 minutes. */
+  readonly code: string;
+  /**
+   * Resolves once the account's first device approved the code and this page connected as the new device.
+   * Rejects with a PlainError when the code expired or linking failed: startLink() again for a new code.
+   */
+  readonly linked: Promise<void>;
 }
 
 export interface SendSettings {
@@ -57,6 +81,12 @@ const NO_NEW_ACCOUNTS = new Set(['SIGNUPS_CLOSED', 'SERVICE_SHUT_DOWN']);
 /** Refusals no later attempt can change: the page stops connecting and says why. */
 const FINAL = new Set(['SIGNUPS_CLOSED', 'SERVICE_SHUT_DOWN', 'BAD_REQUEST']);
 const DEFAULT_RETRY = { baseDelayMs: 2000, maxDelayMs: 60_000 };
+/** Receipts kept for sends still under way (their message id is not known yet); more are dropped. */
+const MAX_EARLY_RECEIPTS = 1000;
+const REMOVED = 'This browser is no longer a device of the account, and has forgotten it. Reload the page to start again.';
+const REFUSED_DEVICE =
+  "The service no longer accepts this browser as a device of the account: it was removed from the account's first device. " +
+  "If it was not, check this computer's clock and reload.";
 
 export class ChatController {
   private currentConversation: Conversation | undefined;
@@ -67,6 +97,8 @@ export class ChatController {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private retries = 0;
   private closed = false;
+  /** Receipts that came before the send they are about resolved, by `<recipient>/<message id>`. */
+  private readonly earlyReceipts = new Map<string, ReceiptKind>();
 
   private constructor(
     private readonly client: EbbClient,
@@ -75,7 +107,9 @@ export class ChatController {
     /** The username this browser last set, as remembered in the history store. */
     readonly savedUsername: string | undefined,
     /** The identity was made by open(): this is a first visit. */
-    private readonly fresh: boolean,
+    private fresh: boolean,
+    /** A first visit that has not chosen yet between a new account (connect) and linking (startLink). */
+    private unchosen: boolean,
   ) {
     this.now = options.now ?? Date.now;
     this.isVisible = options.isVisible ?? (() => true);
@@ -89,10 +123,17 @@ export class ChatController {
   static async open(options: ChatControllerOptions): Promise<ChatController> {
     const now = options.now ?? Date.now;
     const fresh = (await options.store.list('')).length === 0;
-    const client = await EbbClient.create({ url: options.url, store: options.store, now });
+    const client = await EbbClient.create({
+      url: options.url,
+      store: options.store,
+      now,
+      ...(options.reconnect && { reconnect: options.reconnect }),
+    });
     const history = new ChatHistory(options.historyStore);
     await history.load(now());
-    return new ChatController(client, history, options, await history.username(), fresh);
+    // Remembered, so a reload before the choice offers it again rather than registering.
+    if (fresh) await history.setUnchosen(true);
+    return new ChatController(client, history, options, await history.username(), fresh, fresh || (await history.unchosen()));
   }
 
   /** `open()`, then `connect()`. */
@@ -113,6 +154,8 @@ export class ChatController {
     const { fresh } = this;
     // Listeners first: connect() hands every message queued while the page was closed to them.
     this.client.on('message', (message) => void this.receive(message).catch(() => undefined));
+    this.client.on('sent', (sent) => void this.receiveSent(sent).catch(() => undefined));
+    this.client.on('receipt', (receipt) => void this.receiveReceipt(receipt).catch(() => undefined));
     this.client.on('notice', (notice) => this.showSunset(notice.phase, notice.schedule));
     this.client.on('identityChanged', ({ userId }) => void this.flagIdentityChange(userId).catch(() => undefined));
     // The client reconnects by itself after a drop and stops on a refusal: the page then tries again later.
@@ -121,6 +164,7 @@ export class ChatController {
     try {
       await this.client.connect();
       view.connection({ online: true, text: 'Connected' });
+      this.choose();
     } catch (error) {
       if (fresh && EbbError.is(error) && NO_NEW_ACCOUNTS.has(error.code)) return this.turnAway(error);
       this.offline('Cannot connect.', error);
@@ -133,6 +177,91 @@ export class ChatController {
 
   get userId(): string | null {
     return this.hasAccount ? this.client.userId : null;
+  }
+
+  /**
+   * True on a first visit until the visitor chose: a new account (`connect()`) or this browser as another
+   * device of an account they already have (`startLink()`). The page asks before connecting.
+   */
+  get choosing(): boolean {
+    return this.unchosen;
+  }
+
+  /** This browser's device number in its account: 1 for the device that created it (ARCH §8.6). */
+  get device(): number {
+    return this.client.device;
+  }
+
+  /** Only the first device holds the account key, which approves new devices and removes others. */
+  get holdsAccountKey(): boolean {
+    return this.client.device === 1;
+  }
+
+  /**
+   * On a first visit, instead of a new account: makes this browser another device of an existing account.
+   * Resolves with the code to show; the account's first device approves it (approveLink), then this page
+   * connects as the new device, as `connect()` does, and `linked` resolves.
+   * @throws PlainError when the service cannot be reached, or this browser holds an account already.
+   */
+  async startLink(): Promise<PendingLink> {
+    let start;
+    try {
+      start = await this.client.startLink();
+    } catch (error) {
+      throw new PlainError(explain(error));
+    }
+    const linked = start.linked.then(
+      async () => {
+        // Now a device of an existing account: a refusal is no reason to forget it.
+        this.fresh = false;
+        await this.connect();
+      },
+      (error: unknown) => {
+        throw new PlainError(explain(error));
+      },
+    );
+    return { code: start.code, linked };
+  }
+
+  /**
+   * Approves the new device that shows `code`, under `name` (only this account's devices can read it).
+   * Resolves with its device number.
+   * @throws PlainError saying why not: a malformed, expired or used code, the device limit, not the first device.
+   */
+  async approveLink(code: string, name: string): Promise<number> {
+    try {
+      return await this.client.approveLink(code.trim(), name.trim() === '' ? {} : { name: name.trim() });
+    } catch (error) {
+      throw new PlainError(explain(error, ApproveWording));
+    }
+  }
+
+  /**
+   * This account's devices, this one marked `current`.
+   * @throws PlainError when the service cannot be asked.
+   */
+  async devices(): Promise<DeviceInfo[]> {
+    try {
+      return await this.client.devices();
+    } catch (error) {
+      throw new PlainError(explain(error));
+    }
+  }
+
+  /**
+   * Removes `device` from the account: its sockets close and it can never connect again. Removing this
+   * browser's own device also forgets the account here: both stores are wiped and the view told so.
+   * @throws PlainError when the service refuses (device 1, or another device from a device that is not the first).
+   */
+  async removeDevice(device: number): Promise<void> {
+    try {
+      await this.client.removeDevice(device);
+    } catch (error) {
+      throw new PlainError(
+        explain(error, { FORBIDDEN: 'The first device holds the account key and cannot be removed; other devices are removed from it.' }),
+      );
+    }
+    if (device === this.client.device) await this.forget();
   }
 
   get current(): Conversation | undefined {
@@ -256,19 +385,29 @@ export class ChatController {
     }
   }
 
-  /** Starts the burn timer of every received burn-after-reading message of `conversation` now on screen. */
+  /**
+   * `conversation` is on screen: every received message in it is read. Starts the burn timers of its
+   * burn-after-reading messages and sends read receipts (which also mark them read on this account's
+   * other devices).
+   */
   markShown(conversation: Conversation): void {
     if (!this.isVisible()) return;
     const now = this.now();
-    let started = false;
+    let changed = false;
     for (const message of conversation.messages) {
-      if (message.direction === 'in' && message.burnAfterReadingSeconds !== undefined && message.burnAt === undefined) {
+      if (message.direction !== 'in') continue;
+      if (message.burnAfterReadingSeconds !== undefined && message.burnAt === undefined) {
         message.burnAt = now + message.burnAfterReadingSeconds * 1000;
-        started = true;
+        changed = true;
+      }
+      if (!message.read && message.messageId !== undefined) {
+        message.read = true;
+        changed = true;
+        void this.client.markRead({ id: message.messageId, from: conversation.peerId }).catch(() => undefined);
       }
     }
     conversation.unread = 0;
-    if (started) void this.saveAndShow(conversation);
+    if (changed) void this.saveAndShow(conversation);
   }
 
   /** Removes what has expired or burned; the page calls it a few times a second. */
@@ -286,6 +425,11 @@ export class ChatController {
   /** Says why the page is offline, and connects again later unless nothing can change the answer. */
   private offline(what: string, error: unknown): void {
     const code = EbbError.is(error) ? error.code : 'INTERNAL';
+    // A linked device's key is refused only once the account removed it: no later attempt can succeed.
+    if (code === 'UNAUTHORIZED' && !this.holdsAccountKey) {
+      this.options.view.connection({ online: false, text: REFUSED_DEVICE });
+      return;
+    }
     const final = FINAL.has(code) || this.closed;
     this.options.view.connection({ online: false, text: `${what} ${explain(error)}${final ? '' : ' Trying again shortly.'}` });
     if (final) return;
@@ -305,6 +449,29 @@ export class ChatController {
     }
     this.retries = 0;
     this.options.view.connection({ online: true, text: 'Connected' });
+  }
+
+  /** The visitor chose (a new account, or linking): a reload connects from now on. */
+  private choose(): void {
+    if (!this.unchosen) return;
+    this.unchosen = false;
+    void this.history.setUnchosen(false).catch(() => undefined);
+  }
+
+  /** This browser was removed from the account: nothing it keeps is of use, so it keeps nothing. */
+  private async forget(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    await this.client.close().catch(() => undefined);
+    const { store } = this.options;
+    for (const key of await store.list('')) await store.delete(key);
+    await this.history.clear();
+    this.currentConversation = undefined;
+    this.hasAccount = false;
+    this.options.view.account(null);
+    this.options.view.connection({ online: false, text: REMOVED });
+    this.options.view.conversations();
+    this.options.view.chat();
   }
 
   /** A first visit the service cannot take: says why, and keeps no identity that could never register. */
@@ -344,6 +511,7 @@ export class ChatController {
         ...(message.messageId !== undefined && { id: message.messageId }),
       });
       message.messageId = result.id;
+      this.applyEarlyReceipt(conversation.peerId, message);
       message.at = result.sentAt.getTime();
       if (message.expiresInSeconds !== undefined) message.expiresAt = message.at + message.expiresInSeconds * 1000;
       message.delivery = 'sent';
@@ -365,6 +533,7 @@ export class ChatController {
     if (expiresAt !== undefined && expiresAt <= this.now()) return;
     conversation.messages.push({
       id,
+      messageId: received.id,
       direction: 'in',
       text: received.text ?? `[${received.body.length} bytes of binary content]`,
       at: received.sentAt.getTime(),
@@ -376,6 +545,65 @@ export class ChatController {
     if (conversation !== this.currentConversation || !this.isVisible()) conversation.unread++;
     if (conversation === this.currentConversation) this.markShown(conversation);
     await this.saveAndShow(conversation);
+  }
+
+  /** A message another device of this account sent: shown in its conversation as sent from here. */
+  private async receiveSent(sent: SentMessage): Promise<void> {
+    // Groups are not part of this page.
+    if (sent.group !== undefined) return;
+    const conversation = this.history.open(sent.to);
+    if (conversation.messages.some((message) => message.direction === 'out' && message.messageId === sent.id)) return;
+    const expiresAt = sent.expiresAt?.getTime();
+    if (expiresAt !== undefined && expiresAt <= this.now()) return;
+    const message: ChatMessage = {
+      id: `sent/${sent.id}`,
+      messageId: sent.id,
+      direction: 'out',
+      text: sent.text ?? `[${sent.body.length} bytes of binary content]`,
+      at: sent.sentAt.getTime(),
+      delivery: 'sent',
+      fromDevice: sent.fromDevice,
+      ...(expiresAt !== undefined && { expiresAt }),
+      ...(sent.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: sent.burnAfterReadingSeconds }),
+    };
+    this.applyEarlyReceipt(sent.to, message);
+    conversation.messages.push(message);
+    conversation.messages.sort((a, b) => a.at - b.at);
+    await this.saveAndShow(conversation);
+  }
+
+  /** A recipient's receipt ticks a sent message; read state from another own device marks a received one read. */
+  private async receiveReceipt(receipt: Receipt): Promise<void> {
+    if (receipt.from === this.client.userId) {
+      const conversation = receipt.sender === undefined ? undefined : this.history.conversations.get(receipt.sender);
+      const message = conversation?.messages.find((m) => m.direction === 'in' && m.messageId === receipt.messageId);
+      if (!conversation || !message || message.read || receipt.kind !== 'read') return;
+      message.read = true;
+      conversation.unread = Math.max(0, conversation.unread - 1);
+      await this.saveAndShow(conversation);
+      return;
+    }
+    const conversation = this.history.conversations.get(receipt.from);
+    const message = conversation?.messages.find((m) => m.direction === 'out' && m.messageId === receipt.messageId);
+    if (!conversation || !message) {
+      // Its send may not have resolved yet: the id is known once it does.
+      const key = `${receipt.from}/${receipt.messageId}`;
+      if (this.earlyReceipts.size < MAX_EARLY_RECEIPTS || this.earlyReceipts.has(key)) {
+        this.earlyReceipts.set(key, furthest(this.earlyReceipts.get(key), receipt.kind));
+      }
+      return;
+    }
+    if (message.receipt === furthest(message.receipt, receipt.kind)) return;
+    message.receipt = furthest(message.receipt, receipt.kind);
+    await this.saveAndShow(conversation);
+  }
+
+  private applyEarlyReceipt(peerId: string, message: ChatMessage): void {
+    const key = `${peerId}/${message.messageId}`;
+    const early = this.earlyReceipts.get(key);
+    if (early === undefined) return;
+    this.earlyReceipts.delete(key);
+    message.receipt = furthest(message.receipt, early);
   }
 
   private async flagIdentityChange(userId: string): Promise<void> {
@@ -394,4 +622,9 @@ export class ChatController {
     if (conversation === this.currentConversation) this.options.view.chat();
     await this.history.save(conversation);
   }
+}
+
+/** Read implies delivered: a message never goes back from ✓✓ to ✓. */
+function furthest(current: ReceiptKind | undefined, next: ReceiptKind): ReceiptKind {
+  return current === 'read' || next === 'read' ? 'read' : 'delivered';
 }

@@ -36,6 +36,19 @@ export const ExportWording: Wording = {
   BAD_REQUEST: 'The passphrase must be at least 15 characters long.',
 };
 
+/** Approving a new device's link code (ARCH §8.6). */
+export const ApproveWording: Wording = {
+  FORBIDDEN: 'Only your first device, which holds the account key, can approve a new device. Approve it there.',
+};
+
+/** Reasons that say more than the code, for linking. */
+const LINK_REASONS: Readonly<Record<string, string>> = {
+  'malformed-link-code': 'That is not a link code. Copy the whole code the new device shows, starting with ebb-link:.',
+  'expired-link-code': 'That link code has expired: codes are good for 10 minutes. Start linking again on the new device.',
+  'used-link-code': 'That link code was used already. Start linking again on the new device for a new code.',
+  'device-limit': 'Your account has as many devices as this service allows. Remove one first.',
+};
+
 /** An error whose message is meant for the person using the page, as it is. */
 export class PlainError extends Error {
   override readonly name = 'PlainError';
@@ -46,6 +59,7 @@ export function explain(error: unknown, wording: Wording = {}): string {
   if (error instanceof PlainError) return error.message;
   if (!EbbError.is(error)) return SENTENCES.INTERNAL;
   if (error.code === 'INTERNAL' && error.reason === 'unreachable') return UNREACHABLE;
+  if (error.reason !== undefined && Object.hasOwn(LINK_REASONS, error.reason)) return LINK_REASONS[error.reason]!;
   return wording[error.code] ?? SENTENCES[error.code];
 }
 

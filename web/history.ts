@@ -1,18 +1,31 @@
 import type { KeyStore } from '../client-sdk/src';
 
 export type Delivery = 'sending' | 'sent' | 'failed';
+/** What the recipient's devices said about a sent message (ARCH §8.6): the furthest any of them got. */
+export type ReceiptKind = 'delivered' | 'read';
 
 /** One message as the chat shows it. Plaintext stays on this device, in this origin's IndexedDB. */
 export interface ChatMessage {
-  /** This page's key for the message: `out/<uuid>` or `in/<sender>/<message id>`. */
+  /**
+   * This page's key for the message: `out/<uuid>`, `sent/<message id>` (sent from another device of this
+   * account) or `in/<sender>/<message id>`.
+   */
   readonly id: string;
-  /** The SDK's id of a sent message; a failed send keeps it, so a retry cannot deliver twice. */
+  /**
+   * The SDK's id of the message: receipts name it. A failed send keeps it, so a retry cannot deliver twice.
+   */
   messageId?: string;
   readonly direction: 'in' | 'out';
   readonly text: string;
   /** Epoch ms: when it was sent (server time once known) or received. */
   at: number;
   delivery?: Delivery;
+  /** On a sent message: delivered to, or read on, a device of the recipient. */
+  receipt?: ReceiptKind;
+  /** On a sent message: the other device of this account it was sent from. */
+  readonly fromDevice?: number;
+  /** On a received message: read here (a read receipt went out) or on another device of this account. */
+  read?: boolean;
   /** Why the last attempt failed (an EbbError code), for failed sends. */
   failure?: string;
   readonly expiresInSeconds?: number;
@@ -35,6 +48,8 @@ export interface Conversation {
 
 const CONVERSATION_PREFIX = 'conversations/';
 const USERNAME_KEY = 'profile/username';
+/** Present while a first visit has chosen neither a new account nor linking to an existing one. */
+const UNCHOSEN_KEY = 'profile/unchosen';
 
 /**
  * The chat's own records, beside (not inside) the SDK's store: one entry per conversation, so each
@@ -81,6 +96,20 @@ export class ChatHistory {
 
   setUsername(username: string): Promise<void> {
     return this.store.set(USERNAME_KEY, username);
+  }
+
+  async unchosen(): Promise<boolean> {
+    return (await this.store.get(UNCHOSEN_KEY)) !== undefined;
+  }
+
+  setUnchosen(unchosen: boolean): Promise<void> {
+    return unchosen ? this.store.set(UNCHOSEN_KEY, '1') : this.store.delete(UNCHOSEN_KEY);
+  }
+
+  /** Forgets everything: this browser no longer holds the account. */
+  async clear(): Promise<void> {
+    for (const key of await this.store.list('')) await this.store.delete(key);
+    this.conversations.clear();
   }
 }
 

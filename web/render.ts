@@ -1,5 +1,12 @@
+import type { DeviceInfo } from '../client-sdk/src';
 import { SendWording, explainCode } from './errors';
-import type { ChatMessage, Conversation } from './history';
+import type { ChatMessage, Conversation, ReceiptKind } from './history';
+
+/** ✓ delivered to a device of the recipient, ✓✓ read there (ARCH §8.6). */
+const TICKS: Readonly<Record<ReceiptKind, { readonly text: string; readonly label: string }>> = {
+  delivered: { text: '✓', label: 'delivered' },
+  read: { text: '✓✓', label: 'read' },
+};
 
 /** Shortened user id for lists and headers; the full id is in the title. */
 export function shortId(userId: string): string {
@@ -68,6 +75,21 @@ export function messageElement(message: ChatMessage, now: number, onRetry: () =>
     delivery.dataset.delivery = message.delivery;
     delivery.textContent = message.delivery === 'failed' ? 'not sent' : message.delivery;
     meta.append(delivery);
+    if (message.fromDevice !== undefined) {
+      const from = document.createElement('span');
+      from.className = 'from-device';
+      from.textContent = `from device ${message.fromDevice}`;
+      meta.append(from);
+    }
+    if (message.delivery === 'sent' && message.receipt) {
+      const tick = document.createElement('span');
+      tick.className = 'receipt';
+      tick.dataset.receipt = message.receipt;
+      tick.textContent = TICKS[message.receipt].text;
+      tick.title = TICKS[message.receipt].label;
+      tick.setAttribute('aria-label', TICKS[message.receipt].label);
+      meta.append(tick);
+    }
     if (message.delivery === 'failed') {
       const why = document.createElement('span');
       why.className = 'failure';
@@ -90,4 +112,35 @@ export function updateTimers(root: ParentNode, now: number): void {
   for (const timer of root.querySelectorAll<HTMLElement>('.timer[data-deadline]')) {
     timer.textContent = `${timer.dataset.kind} in ${timeLeft(Number(timer.dataset.deadline), now)}`;
   }
+}
+
+/**
+ * One row of the devices list. `onRemove`, when given, is the row's Remove button: the first device
+ * removes others, any device removes itself. A name comes from the account's own devices, but goes in
+ * through textContent all the same.
+ */
+export function deviceElement(info: DeviceInfo, onRemove: (() => void) | undefined): HTMLLIElement {
+  const item = document.createElement('li');
+  item.dataset.device = String(info.device);
+  const name = document.createElement('span');
+  name.className = 'device-name';
+  name.textContent = `${info.name ?? (info.device === 1 ? 'First device' : 'Unnamed device')} (device ${info.device})`;
+  const notes = document.createElement('span');
+  notes.className = 'note';
+  const since = info.device === 1 ? 'created the account' : 'linked';
+  notes.textContent = [
+    `${since} ${info.linkedAt.toLocaleDateString()}`,
+    ...(info.current ? ['this browser'] : []),
+    ...(info.ready ? [] : ['not connected yet']),
+  ].join(' · ');
+  item.append(name, notes);
+  if (onRemove) {
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'secondary';
+    remove.textContent = info.current ? 'Remove this device' : 'Remove';
+    remove.addEventListener('click', onRemove);
+    item.append(remove);
+  }
+  return item;
 }

@@ -35,13 +35,15 @@ afterAll(() => browser?.close());
 /** A person with a browser profile of their own: the context keeps IndexedDB across pages. */
 async function person(url: string): Promise<{ context: BrowserContext; page: Page; userId: string }> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 640 }, acceptDownloads: true });
-  const page = await open(context, url);
+  const page = await open(context, url, { firstVisit: true });
   return { context, page, userId: await userIdOf(page) };
 }
 
-async function open(context: BrowserContext, url: string): Promise<Page> {
+/** Opens the page; on a first visit, chooses a new account (rather than linking to an existing one). */
+async function open(context: BrowserContext, url: string, { firstVisit = false } = {}): Promise<Page> {
   const page = await context.newPage();
   await page.goto(url);
+  if (firstVisit) await page.getByRole('button', { name: 'Create a new account' }).click();
   await expectText(page.getByRole('status', { name: 'Connection' }), 'Connected');
   return page;
 }
@@ -352,6 +354,7 @@ describe('web chat after the service shut down', () => {
     const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });
     const page = await context.newPage();
     await page.goto(pageUrl);
+    await page.getByRole('button', { name: 'Create a new account' }).click();
     await expectText(page.getByRole('status', { name: 'Connection' }), 'This service has shut down.');
     expect(await page.getByRole('region', { name: 'Service notice' }).locator('p').textContent()).toBe('This service has shut down.');
     for (const hidden of [page.getByRole('region', { name: 'Your account' }), page.getByRole('button', { name: 'Start chat' })]) {
@@ -363,6 +366,7 @@ describe('web chat after the service shut down', () => {
     // A second visit is still a first one: nothing was kept.
     const again = await context.newPage();
     await again.goto(pageUrl);
+    await again.getByRole('button', { name: 'Create a new account' }).click();
     await expectText(again.getByRole('status', { name: 'Connection' }), 'This service has shut down.');
     const stored = await again.evaluate(async () => {
       const deployment = document.querySelector<HTMLMetaElement>('meta[name="ebb-deployment"]')!.content;
