@@ -121,6 +121,25 @@ describe('devices through the local stack', () => {
     expect(await carol.safetyNumber(laptop.userId)).toBe(safetyBefore);
   });
 
+  it('sends copies to a device listed before it first connected', async () => {
+    const phone = await env.connected();
+    const carol = await env.connected();
+    const laptop = await env.client();
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code, { name: 'laptop' });
+    // Listed while the laptop has not connected yet: the phone must not forget it.
+    expect((await phone.devices()).map(({ device, ready }) => ({ device, ready }))).toEqual([
+      { device: 1, ready: true },
+      { device: 2, ready: false },
+    ]);
+    await linked;
+    await laptop.connect();
+    const laptopSent = sentLog(laptop);
+    await phone.send(carol.userId, 'after the link');
+    await until(() => laptopSent.length === 1, 'the laptop to see the sent copy');
+    expect(laptopSent[0]).toMatchObject({ to: carol.userId, text: 'after the link', fromDevice: 1 });
+  });
+
   it('refuses a malformed, expired or used code, approval from a linked device, and links past the limit', async () => {
     const phone = await env.connected();
     const laptop = await link(phone, 'laptop');

@@ -20,7 +20,7 @@ export class OwnDevices {
     private readonly identity: Identity,
   ) {}
 
-  /** Every device of the account that receives messages, this one included. */
+  /** Every device of the account the service listed, this one included, and ones linked but not yet connected. */
   async list(): Promise<readonly number[]> {
     const saved = await this.store.get(StoreKeys.ownDevices);
     if (saved === undefined) return [];
@@ -34,8 +34,9 @@ export class OwnDevices {
 
   /** Keeps the service's list and returns it as the app sees it, names opened. */
   async learn(answer: Answer<'devices.list'>): Promise<DeviceInfo[]> {
-    const ready = answer.devices.filter((d) => d.ready).map((d) => d.device);
-    await this.save(ready);
+    // Pending devices too: one listed before it first connects still gets this device's copies once its keys
+    // are there (the outbox encrypts only to devices whose bundle shows a certified key).
+    await this.save(answer.devices.map((d) => d.device));
     return answer.devices
       .map((d) => ({
         device: d.device,
