@@ -227,7 +227,8 @@ describe('fuzzing the $connect query string', () => {
     );
     expect(await counter.counts()).toEqual({ ...before, nonces: before.nonces! + accepted });
     await validConnectStillWorks();
-  });
+    // Hundreds of real upgrades: a guard against a hang, not a speed target (a loaded 2-core machine needs over 30 s).
+  }, 120_000);
 
   // BUG (local/gateway.ts, found by this fuzzer): query parameters named like Object.prototype members reach
   // `(multi[k] ??= []).push(v)` on a plain object, which throws, and the upgrade is answered 500.
