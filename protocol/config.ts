@@ -62,9 +62,10 @@ export const EbbConfigSchema = z.strictObject({
     sendPerMinute: perMinute,
     /**
      * Device copies one sender's `fanout` frames may queue a minute (ARCH §6.11): a fan-out takes one `send`
-     * token for the frame and one of these per copy, so a sender is charged for the devices it reaches.
+     * token for the frame and one of these per copy, so a sender is charged for the devices it reaches. At
+     * least one full frame's copies, or that frame could never be sent.
      */
-    sendCopiesPerMinute: perMinute,
+    sendCopiesPerMinute: z.number().check(z.int('must be a whole number'), z.minimum(Limits.maxFanoutDevicesPerFrame), z.maximum(1_000_000)),
     connectPerMinute: perMinute,
     bundlePerMinute: perMinute,
     registerPerMinute: perMinute,
