@@ -56,8 +56,14 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
     const share = queueShareOf(account, caller.userId, r.deliveryToken);
     for (const device of r.devices) if (account.devices.includes(device)) targets.push({ address: { userId: r.user, device }, share });
   }
-  // Charged before anything is written, all or nothing: a sender pays for the devices it reaches.
-  if (targets.length > 0) await requireRateToken(ports, 'sendCopies', caller.userId, targets.length);
+  // Charged before anything is written, all or nothing, for every device the frame names: unknown users'
+  // and stale devices too, so one frame cannot probe 256 user ids for the price of one send token.
+  await requireRateToken(
+    ports,
+    'sendCopies',
+    caller.userId,
+    frame.recipients.reduce((n, r) => n + r.devices.length, 0),
+  );
 
   const now = ports.clock.now();
   const lifetimeSeconds = Math.min(frame.expiresInSeconds ?? Infinity, ports.config.retentionDays * DAY_SECONDS);

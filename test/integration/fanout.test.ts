@@ -274,6 +274,18 @@ describe('refusals write nothing', () => {
     expect(await queuedIds(bob.id.uid)).not.toContain(id);
   });
 
+  it('charges devices of unknown users too: one frame cannot probe 256 user ids for one send token', async () => {
+    const [alice, bob] = [await account(), await account()];
+    const strangers = Array.from({ length: Limits.maxFanoutDevicesPerFrame }, () => ({ user: makeIdentity().uid, devices: [1] }));
+    const probe = groupMessage(alice.id, strangers);
+    const answer = await alice.sockets.get(1)!.request(probe.frame);
+    expect(answer).toMatchObject({ type: 'result', duplicate: false, full: [], missing: [], stale: [] });
+    expect(answer.unknown).toHaveLength(Limits.maxFanoutDevicesPerFrame);
+    const next = groupMessage(alice.id, [{ user: bob.id.uid, devices: [1] }]);
+    expect(await alice.sockets.get(1)!.request(next.frame)).toMatchObject({ type: 'error', code: 'RATE_LIMITED' });
+    expect(await queuedIds(bob.id.uid)).toEqual([]);
+  });
+
   it('charges one copy per device to sendCopiesPerMinute: past it RATE_LIMITED with a retry hint, and nothing written', async () => {
     const alice = await account();
     const recipients = await Promise.all(Array.from({ length: 200 }, () => offlineAccount()));
