@@ -4,7 +4,7 @@ import { callerAccount } from './accounts';
 import { mapBounded, forEachBounded } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
-import type { Caller, DeviceAddress, Ports, QueuedMessage, QueueShare } from './ports';
+import type { AccountRecord, Caller, DeviceAddress, Ports, QueuedMessage, QueueShare } from './ports';
 import { pushToRecipient, queueCopy, type QueuedCopy } from './queue-copy';
 import { requireRateToken } from './rate-limits';
 import { Refusal } from './refusal';
@@ -39,23 +39,7 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
     throw new Refusal('BAD_REQUEST', 'recipients: must not name the sending device');
   }
 
-  const unknown: string[] = [];
-  const stale: UserDevices[] = [];
-  const missing: UserDevices[] = [];
-  const targets: Target[] = [];
-  for (const r of frame.recipients) {
-    const account = accounts.get(r.user);
-    if (!account) {
-      unknown.push(r.user);
-      continue;
-    }
-    const gone = r.devices.filter((d) => !account.devices.includes(d));
-    const left = account.devices.filter((d) => !r.devices.includes(d) && !(r.user === caller.userId && d === caller.device));
-    if (gone.length > 0) stale.push({ user: r.user, devices: gone });
-    if (left.length > 0) missing.push({ user: r.user, devices: left });
-    const share = queueShareOf(account, caller.userId, r.deliveryToken);
-    for (const device of r.devices) if (account.devices.includes(device)) targets.push({ address: { userId: r.user, device }, share });
-  }
+  const { unknown, stale, missing, targets } = sortRecipients(frame, accounts, caller);
   // Charged before anything is written, all or nothing, for every device the frame names: unknown users'
   // and stale devices too, so one frame cannot probe 256 user ids for the price of one send token.
   await requireRateToken(
@@ -101,6 +85,28 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
     full,
     unknown,
   };
+}
+
+/** Per recipient, as `send` sorts one recipient's devices (ARCH §6.10), and the copies left to write. */
+function sortRecipients(frame: FanoutFrame, accounts: ReadonlyMap<string, AccountRecord>, caller: Caller) {
+  const unknown: string[] = [];
+  const stale: UserDevices[] = [];
+  const missing: UserDevices[] = [];
+  const targets: Target[] = [];
+  for (const r of frame.recipients) {
+    const account = accounts.get(r.user);
+    if (!account) {
+      unknown.push(r.user);
+      continue;
+    }
+    const gone = r.devices.filter((d) => !account.devices.includes(d));
+    const left = account.devices.filter((d) => !r.devices.includes(d) && !(r.user === caller.userId && d === caller.device));
+    if (gone.length > 0) stale.push({ user: r.user, devices: gone });
+    if (left.length > 0) missing.push({ user: r.user, devices: left });
+    const share = queueShareOf(account, caller.userId, r.deliveryToken);
+    for (const device of r.devices) if (account.devices.includes(device)) targets.push({ address: { userId: r.user, device }, share });
+  }
+  return { unknown, stale, missing, targets };
 }
 
 function addDevice(list: UserDevices[], user: string, device: number): void {
