@@ -265,6 +265,22 @@ describe('refusals write nothing', () => {
     expect(await queuedIds(bob.id.uid)).toEqual([]);
   });
 
+  it('loses a frame over 32 KiB to the gateway, which closes the connection (1009) before any route runs', async () => {
+    const [alice, bob] = [await account(), await account()];
+    const token = () => toBase64Url(new Uint8Array(randomBytes(32)));
+    const recipients = [{ user: bob.id.uid, devices: [1], deliveryToken: token() }];
+    for (let i = 1; i < Limits.maxFanoutDevicesPerFrame; i++) recipients.push({ user: makeIdentity().uid, devices: [1], deliveryToken: token() });
+    const { id, frame } = groupMessage(alice.id, recipients);
+    // 256 recipients with tokens take ~31 KB: any ciphertext over ~1 KB tips the frame over.
+    const big = { ...frame, rid: 'big', ciphertext: toBase64Url(nacl.randomBytes(2 * CONFIG.maxCiphertextBytes)) };
+    expect(Buffer.byteLength(JSON.stringify(big))).toBeGreaterThan(Limits.maxFrameBytes);
+    const socket = alice.sockets.get(1)!;
+    socket.ws.send(JSON.stringify(big));
+    await until(() => socket.closed !== undefined, 'the close');
+    expect(socket.closed?.code).toBe(1009);
+    expect(await queuedIds(bob.id.uid)).not.toContain(id);
+  });
+
   it('refuses a suspended sender', async () => {
     const [alice, bob] = [await account(), await account()];
     await stack.ports.accounts.suspend(alice.id.uid, 'spam', now);
