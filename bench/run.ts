@@ -13,6 +13,7 @@ import { measureColdStarts, awsSdkRequireMs } from './cold-start';
 import { ackOperations, addOperations, connectedUserMonth, dollarsPerMillion, type AckCosts, type MessageOperations } from './cost';
 import { measureCrypto } from './crypto';
 import { measureDelivery, type DeliveryResult } from './delivery';
+import { measureFanout, type FanoutResult } from './fanout';
 import { measureFlatCost } from './flat-cost';
 import { median, round } from './measure';
 import { Prices } from './prices';
@@ -33,8 +34,30 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
   const quick = values.quick!;
   const plan = quick
-    ? { crypto: 1.2, auth: 1, storage: 1, clients: [2, 20], deliverySeconds: 1, idle: [10, 100, 1000], messages: 10, broadcasts: 1, coldRuns: 1 }
-    : { crypto: 12, auth: 6, storage: 5, clients: [2, 20, 200], deliverySeconds: 4, idle: [10, 100, 1000], messages: 50, broadcasts: 3, coldRuns: 5 };
+    ? {
+        crypto: 1.2,
+        auth: 1,
+        storage: 1,
+        clients: [2, 20],
+        deliverySeconds: 1,
+        idle: [10, 100, 1000],
+        messages: 10,
+        broadcasts: 1,
+        coldRuns: 1,
+        fanout: [100],
+      }
+    : {
+        crypto: 12,
+        auth: 6,
+        storage: 5,
+        clients: [2, 20, 200],
+        deliverySeconds: 4,
+        idle: [10, 100, 1000],
+        messages: 50,
+        broadcasts: 3,
+        coldRuns: 5,
+        fanout: [100, 1000],
+      };
   const t0 = performance.now();
   const lap = (name: string) => console.log(`  (${name} done at ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   const machine = {
@@ -167,6 +190,26 @@ async function main(): Promise<void> {
     `\n   SDK browser bundle: ${(browser.minifiedBytes / 1024).toFixed(1)} KB minified, ${(browser.gzippedBytes / 1024).toFixed(1)} KB gzipped`,
   );
 
+  // 7. Fan-out: one group message to many single-device recipients
+  const fanout: FanoutResult[] = [];
+  for (const recipients of plan.fanout) fanout.push(await measureFanout({ recipients, ciphertextBytes: 1024 }));
+  console.log('\n7. One 1 KiB group message by `fanout` to N offline single-device recipients (each with a delivery token)');
+  console.table(
+    Object.fromEntries(
+      fanout.map((f) => [
+        `${f.recipients} recipients`,
+        {
+          frames: f.frames,
+          'KB uploaded': (f.bytesUploaded / 1024).toFixed(1),
+          'KB as pairwise sends': (f.pairwiseCiphertextBytes / 1024).toFixed(1),
+          'DynamoDB req/copy': f.dynamoRequestsPerCopy.toFixed(2),
+          'ms to last queue write': f.millisToLastWrite.toFixed(0),
+        },
+      ]),
+    ),
+  );
+  lap('fan-out');
+
   const results = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -221,6 +264,11 @@ async function main(): Promise<void> {
     },
     coldStart: { awsSdkRequireMs: round(sdkMs), handlers: cold.map((h) => ({ ...h, initMs: round(h.initMs) })) },
     browserBundle: browser,
+    fanout: fanout.map((f) => ({
+      ...f,
+      dynamoRequestsPerCopy: round(f.dynamoRequestsPerCopy, 2),
+      millisToLastWrite: round(f.millisToLastWrite),
+    })),
   };
   const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
   mkdirSync(join(out, '..'), { recursive: true });

@@ -5,6 +5,7 @@ import { RouteTimer } from './route-timer';
 /** Every client is 127.0.0.1 here, and the bench measures delivery, not throttling. */
 export const UNTHROTTLED = {
   sendPerMinute: 100_000,
+  sendCopiesPerMinute: 100_000,
   connectPerMinute: 100_000,
   bundlePerMinute: 100_000,
   registerPerMinute: 100_000,

@@ -79,6 +79,20 @@ export const Handlers: readonly HandlerSpec[] = [
     frankingKeys: true,
   },
   {
+    // The same steps as `send` per copy (core/queue-copy.ts); BatchGetItem reads all recipient accounts.
+    entry: 'fanout',
+    routeKey: 'fanout',
+    tables: {
+      accounts: ['BatchGetItem'],
+      queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
+      connections: ['Query', 'DeleteItem'],
+      ...RATE_LIMIT,
+    },
+    manageConnections: true,
+    returnsResponse: true,
+    frankingKeys: true,
+  },
+  {
     entry: 'report',
     routeKey: 'report',
     tables: { ...ACCOUNT_READ, reports: ['PutItem', 'GetItem'], ...RATE_LIMIT },

@@ -11,6 +11,7 @@ import * as deviceAdd from '../lambdas/handlers/device-add';
 import * as deviceRemove from '../lambdas/handlers/device-remove';
 import * as devicesList from '../lambdas/handlers/devices-list';
 import * as disconnect from '../lambdas/handlers/disconnect';
+import * as fanout from '../lambdas/handlers/fanout';
 import * as fetch from '../lambdas/handlers/fetch';
 import * as hello from '../lambdas/handlers/hello';
 import * as keysBundle from '../lambdas/handlers/keys-bundle';
@@ -45,6 +46,7 @@ const MODULES: Record<string, RouteModule> = {
   'keys-count': keysCount,
   'keys-bundle': keysBundle,
   send,
+  fanout,
   fetch,
   ack,
   'username-set': usernameSet,

@@ -23,4 +23,5 @@ export const Actions = [
   'link.fetch',
   'devices.list',
   'device.remove',
+  'fanout',
 ] as const satisfies readonly Action[];

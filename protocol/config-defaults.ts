@@ -12,6 +12,8 @@ export const DEFAULT_CONFIG: EbbConfig = {
   strangerQueuePercent: 50,
   rateLimits: {
     sendPerMinute: 120,
+    // One 1000-member group with 6 devices per member, once a minute; 1:1 sends never touch this bucket.
+    sendCopiesPerMinute: 6000,
     connectPerMinute: 20,
     bundlePerMinute: 60,
     registerPerMinute: 10,
@@ -28,6 +30,7 @@ export const DEFAULT_CONFIG: EbbConfig = {
   maxOneTimePrekeysPerDevice: 200,
   prekeyLowWater: 25,
   maxDevicesPerAccount: 6,
+  maxGroupSize: 1000,
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
 };
 

@@ -60,6 +60,12 @@ export const EbbConfigSchema = z.strictObject({
   strangerQueuePercent: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100)),
   rateLimits: z.strictObject({
     sendPerMinute: perMinute,
+    /**
+     * Device copies one sender's `fanout` frames may queue a minute (ARCH §6.11): a fan-out takes one `send`
+     * token for the frame and one of these per copy, so a sender is charged for the devices it reaches. At
+     * least one full frame's copies, or that frame could never be sent.
+     */
+    sendCopiesPerMinute: z.number().check(z.int('must be a whole number'), z.minimum(Limits.maxFanoutDevicesPerFrame), z.maximum(1_000_000)),
     connectPerMinute: perMinute,
     bundlePerMinute: perMinute,
     registerPerMinute: perMinute,
@@ -81,6 +87,8 @@ export const EbbConfigSchema = z.strictObject({
   prekeyLowWater: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1000)),
   /** Devices one account may have, device 1 included: a `device.add` beyond it is refused and stores nothing. */
   maxDevicesPerAccount: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.maxDevice)),
+  /** Members a group may have, the creator included (ARCH §6.11): the members' SDKs enforce it; `status` announces it. */
+  maxGroupSize: z.number().check(z.int('must be a whole number'), z.minimum(2), z.maximum(10_000)),
   sunset: SunsetSchema,
 });
 

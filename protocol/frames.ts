@@ -6,6 +6,7 @@ import { DeliveryTokenSetFrame } from './client-frames/delivery-token-set';
 import { DeviceAddFrame } from './client-frames/device-add';
 import { DeviceRemoveFrame } from './client-frames/device-remove';
 import { DevicesListFrame } from './client-frames/devices-list';
+import { FanoutFrame } from './client-frames/fanout';
 import { FetchFrame } from './client-frames/fetch';
 import { HelloFrame } from './client-frames/hello';
 import { KeysBundleFrame } from './client-frames/keys-bundle';
@@ -49,6 +50,7 @@ export {
   DeviceAddFrame,
   DeviceRemoveFrame,
   DevicesListFrame,
+  FanoutFrame,
   FetchFrame,
   HelloFrame,
   KeysBundleFrame,
@@ -84,6 +86,7 @@ export const ClientFrames = {
   'link.fetch': LinkFetchFrame,
   'devices.list': DevicesListFrame,
   'device.remove': DeviceRemoveFrame,
+  fanout: FanoutFrame,
 } as const;
 
 export type Action = keyof typeof ClientFrames;
@@ -106,6 +109,7 @@ export type DeviceAddFrame = ClientFrame<'device.add'>;
 export type LinkFetchFrame = ClientFrame<'link.fetch'>;
 export type DevicesListFrame = ClientFrame<'devices.list'>;
 export type DeviceRemoveFrame = ClientFrame<'device.remove'>;
+export type FanoutFrame = ClientFrame<'fanout'>;
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);

@@ -19,6 +19,12 @@ export const FRANK_TAG_BYTES = 32;
 
 export type ContentKind = 'text' | 'bytes';
 
+/**
+ * The `to` a `fanout` commitment binds (ARCH §6.11): one ciphertext and one commitment serve every recipient,
+ * so none of them can be named in it. The server's tag, made per copy, binds the recipient device instead.
+ */
+export const FANOUT_RECIPIENT = '';
+
 const encoder = new TextEncoder();
 
 /** u32-length-prefixed concatenation of `parts` (strings as UTF-8). */

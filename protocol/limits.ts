@@ -11,6 +11,13 @@ export const Limits = {
   ciphertextBytesCeiling: 22 * 1024,
   /** Devices addressed by one `send` frame. */
   maxDevicesPerSend: 16,
+  /**
+   * Device copies one `fanout` frame may ask for (ARCH §6.11). The 32 KB frame is the tighter bound for a
+   * large ciphertext: the SDK fills a frame by bytes and by this count, and sends the same ciphertext and id
+   * again in as many frames as the recipients need. 256 is about what fits beside a short message when every
+   * recipient carries a delivery token (~120 bytes each), and keeps one Lambda's work bounded (~770 writes).
+   */
+  maxFanoutDevicesPerFrame: 256,
   /** Entries in one `ack`, one `fetch` page and one `keys.publish`. */
   maxAckBatch: 100,
   maxFetchPage: 100,

@@ -28,6 +28,10 @@ export const ServiceLimits = z.object({
   maxCiphertextBytes: Positive,
   retentionDays: Positive,
   maxDevicesPerSend: Positive,
+  /** Device copies one `fanout` frame may ask for. */
+  maxFanoutDevicesPerFrame: Positive,
+  /** Members a group may have, the creator included: the SDKs enforce it, the server only announces it. */
+  maxGroupSize: Positive,
   maxFrameBytes: Positive,
 });
 
@@ -64,6 +68,9 @@ export const DeviceInfo = z.object({
 
 /** What device 1 left for a device being linked: the account it joins, its number, and the sealed provision. */
 export const LinkProvision = z.object({ user: UserId, device: Device, provision: Ciphertext });
+
+/** Devices of one user, as the `fanout` answer lists them. */
+export const UserDevices = z.object({ user: UserId, devices: z.array(Device) });
 
 /** What each action answers with, besides `type` and `rid`. */
 export const ResultSchemas = {
@@ -112,6 +119,21 @@ export const ResultSchemas = {
   'devices.list': z.object({ devices: z.array(DeviceInfo) }),
   /** `removed`: false when the account had no such device (a retry after a lost answer). */
   'device.remove': z.object({ removed: z.boolean() }),
+  /**
+   * Per recipient, as `send` answers for one (ARCH §6.11): `missing` its current devices the frame did not
+   * name, `stale` named devices it no longer has, `full` named devices whose queue had no room for this
+   * sender's share (nothing written for those; retry them later), `unknown` users with no account.
+   */
+  fanout: z.object({
+    id: MessageId,
+    sentAt: Timestamp,
+    expiresAt: Timestamp,
+    duplicate: z.boolean(),
+    missing: z.array(UserDevices),
+    stale: z.array(UserDevices),
+    full: z.array(UserDevices),
+    unknown: z.array(UserId),
+  }),
 } as const satisfies Record<Action, z.ZodMiniType>;
 
 /** `type` and, for answers, `rid`: enough to route a frame before parsing the rest. */

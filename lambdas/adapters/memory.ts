@@ -53,6 +53,14 @@ export class MemoryAccounts implements Accounts {
   async getPair(first: string, second: string): Promise<[AccountRecord | undefined, AccountRecord | undefined]> {
     return [this.items.get(first), this.items.get(second)];
   }
+  async getMany(userIds: readonly string[]): Promise<Map<string, AccountRecord>> {
+    const found = new Map<string, AccountRecord>();
+    for (const userId of userIds) {
+      const record = this.items.get(userId);
+      if (record) found.set(userId, record);
+    }
+    return found;
+  }
   async create(record: AccountRecord) {
     const existing = this.items.get(record.userId);
     if (existing) return { created: false, record: existing };
@@ -297,9 +305,9 @@ export class MemoryNonces implements Nonces {
 
 export class MemoryRateLimiter implements RateLimiter {
   readonly items = new Map<string, { tat: number; expiresAt: number }>();
-  async take(key: string, limit: number, nowMs: number, periodMs?: number) {
+  async take(key: string, limit: number, nowMs: number, periodMs?: number, count = 1) {
     const stored = this.items.get(key);
-    const step = takeCell(stored && stored.expiresAt * 1000 > nowMs ? stored.tat : undefined, limit, nowMs, periodMs);
+    const step = takeCell(stored && stored.expiresAt * 1000 > nowMs ? stored.tat : undefined, limit, nowMs, periodMs, count);
     if (!step.allowed) return { allowed: false as const, retryAfterSeconds: step.retryAfterSeconds };
     this.items.set(key, { tat: step.tat, expiresAt: step.expiresAt });
     return { allowed: true as const };

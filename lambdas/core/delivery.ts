@@ -3,10 +3,10 @@ import type { AckFrame, Envelope, FetchFrame, Results, SendFrame } from '../../p
 import { Limits } from '../../protocol/limits';
 import { callerAccount, requireAccount } from './accounts';
 import { queueLimits, queueShareOf } from './delivery-tokens';
-import { frankTag } from './franking';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken } from './rate-limits';
-import type { Caller, ConnectionRecord, DeviceAddress, FrankingKey, Ports, QueuedMessage, QueueShare } from './ports';
+import type { Caller, DeviceAddress, Ports, QueueShare } from './ports';
+import { pushToRecipient, queueCopy, toEnvelope } from './queue-copy';
 import { Refusal } from './refusal';
 
 const DAY_SECONDS = 86_400;
@@ -55,29 +55,12 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
     ports.logger.info('send', { messageId: frame.id, devices: 0, duplicate: false });
     return { id: frame.id, sentAt, expiresAt: expiresAt * 1000, duplicate: false, missing, stale };
   }
+  const copy = { id: frame.id, from, sentAt, expiresAt, share, frankingKey };
   const queued = await Promise.all(
     current.map(async ({ device, ciphertext, commitment }) => {
-      const recipient: DeviceAddress = { userId: frame.to, device };
-      const franked = (at: number) => frankFor(frankingKey, commitment, from, recipient, at, frame.id);
-      const message: QueuedMessage = { recipient, id: frame.id, from, sentAt, expiresAt, ciphertext, frank: franked(sentAt), share };
-      if (!(await ports.queue.reserve(recipient, share, limits, now))) throw queueFull(share);
-      await ports.queue.put(message);
-      const earlier = await ports.queue.claim(message.recipient, caller.userId, frame.id, { sentAt, expiresAt, share });
-      if (earlier === null) return { message, duplicate: false };
-      // A retry: drop this copy and answer with the original. Pushing it again is harmless (the SDK dedups)
-      // and covers an original attempt that failed between its write and its push; its tag is remade for
-      // the original's time, which the tag binds.
-      // In the same millisecond the copy overwrote the original under the same key, share included: the
-      // original's reservation is the one left over.
-      const dropped =
-        earlier.sentAt === sentAt
-          ? { messages: 1, strangers: earlier.share === 'stranger' ? 1 : 0 }
-          : await ports.queue.remove(recipient, [{ id: frame.id, sentAt }], now);
-      await ports.queue.release(recipient, dropped);
-      return {
-        message: { ...message, sentAt: earlier.sentAt, expiresAt: earlier.expiresAt, frank: franked(earlier.sentAt) },
-        duplicate: true,
-      };
+      const outcome = await queueCopy(ports, { userId: frame.to, device }, { ...copy, ciphertext, commitment }, limits, now);
+      if (outcome === 'full') throw queueFull(share);
+      return outcome;
     }),
   );
 
@@ -96,43 +79,6 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
 function queueFull(share: QueueShare): Refusal {
   const whose = share === 'stranger' ? ' for senders it has not written to' : '';
   return new Refusal('RATE_LIMITED', `the recipient's queue is full${whose}: retry later`, QUEUE_FULL_RETRY_SECONDS);
-}
-
-/** The franking fields of one queued copy: the sender's commitment and the server's tag binding it (ARCH §9.2). */
-function frankFor(key: FrankingKey, commitment: string, from: DeviceAddress, to: DeviceAddress, sentAt: number, id: string): QueuedMessage['frank'] {
-  const delivery = { commitment, from: { user: from.userId, device: from.device }, to: { user: to.userId, device: to.device }, sentAt, id };
-  return { commitment, tag: frankTag(key, delivery), kid: key.kid };
-}
-
-/** Best effort: the message is already durable. A connection API Gateway calls gone is the recipient's and is deleted. */
-async function pushToRecipient(ports: Ports, userId: string, messages: readonly QueuedMessage[]): Promise<void> {
-  const connections = await ports.connections.ofUser(userId, ports.clock.now());
-  if (connections.length === 0) return;
-  const byDevice = new Map<number, ConnectionRecord[]>();
-  for (const c of connections) byDevice.set(c.device, [...(byDevice.get(c.device) ?? []), c]);
-  await Promise.all(
-    messages.flatMap((message) =>
-      (byDevice.get(message.recipient.device) ?? []).map(async (connection) => {
-        const outcome = await ports.notifier.push(connection.connectionId, JSON.stringify({ type: 'message', ...toEnvelope(message) }));
-        if (outcome === 'gone') {
-          await ports.connections.remove(userId, connection.connectionId);
-          // Neither the recipient nor its connection: this runs in the sender's request.
-          ports.logger.info('stale connection removed', { gone: 1 });
-        }
-      }),
-    ),
-  );
-}
-
-export function toEnvelope(message: QueuedMessage): Envelope {
-  return {
-    id: message.id,
-    from: { user: message.from.userId, device: message.from.device },
-    sentAt: message.sentAt,
-    expiresAt: message.expiresAt * 1000,
-    ciphertext: message.ciphertext,
-    frank: message.frank,
-  };
 }
 
 /** A page of the caller's own queue, oldest first, unexpired only, small enough for one 128 KB message. */

@@ -1,6 +1,7 @@
 import type { NoticePush, NoticeReason } from '../../protocol/frames';
 import { phaseAt, scheduleFromConfig, type Phase, type SunsetSchedule } from '../../protocol/sunset';
 import type { ConnectionRecord, ItemKey, LifecyclePorts, StoreName } from './ports';
+import { forEachBounded } from './bounded';
 
 /**
  * The sunset lifecycle (ARCH §10), run by EventBridge Scheduler on AWS and by timers locally: notices
@@ -185,12 +186,4 @@ async function purgeAll(ports: LifecyclePorts, options: LifecycleOptions): Promi
     ports.logger.info('purged', { store, deleted });
   }
   return { purged, done: true };
-}
-
-async function forEachBounded<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await run(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -18,6 +18,8 @@ export function serviceStatus(ports: Pick<Ports, 'config' | 'clock'>): ServiceSt
       maxCiphertextBytes: ports.config.maxCiphertextBytes,
       retentionDays: ports.config.retentionDays,
       maxDevicesPerSend: Limits.maxDevicesPerSend,
+      maxFanoutDevicesPerFrame: Limits.maxFanoutDevicesPerFrame,
+      maxGroupSize: ports.config.maxGroupSize,
       maxFrameBytes: Limits.maxFrameBytes,
     },
     serverTime: now,
@@ -40,6 +42,7 @@ interface Closing {
 const CLOSED_FROM: Partial<Record<Action, Closing>> = {
   register: { phase: 'signups-closed', code: 'SIGNUPS_CLOSED', message: 'signups are closed' },
   send: { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: messages can be fetched but not sent' },
+  fanout: { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: messages can be fetched but not sent' },
   'device.add': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: devices can no longer be linked' },
   'username.set': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: usernames can be looked up but not set' },
 };

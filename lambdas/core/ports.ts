@@ -113,6 +113,11 @@ export interface Accounts {
   get(userId: string): Promise<AccountRecord | undefined>;
   /** Two accounts in one strongly consistent read (a send needs the sender's and the recipient's). */
   getPair(first: string, second: string): Promise<[AccountRecord | undefined, AccountRecord | undefined]>;
+  /**
+   * Many accounts in strongly consistent reads (BatchGetItem, at most 100 keys a request): those that exist,
+   * by user id. A fan-out reads the sender's and every recipient's.
+   */
+  getMany(userIds: readonly string[]): Promise<Map<string, AccountRecord>>;
   /** Creates the account unless one exists: returns the stored record either way. */
   create(record: AccountRecord): Promise<{ created: boolean; record: AccountRecord }>;
   /** Replaces the identity key of the account whose signing key is `signingKey`; false if there is none. */
@@ -300,8 +305,11 @@ export type RateDecision = { readonly allowed: true } | { readonly allowed: fals
 
 /** Token buckets by key: `limit` tokens a period (a minute unless said), refilled continuously, at most `limit` held. */
 export interface RateLimiter {
-  /** Takes one token from the bucket `key` at `nowMs`, or says how long until one is there. */
-  take(key: string, limit: number, nowMs: number, periodMs?: number): Promise<RateDecision>;
+  /**
+   * Takes `count` tokens (default 1) from the bucket `key` at `nowMs`, all or none, or says how long until
+   * they are there. A `count` above `limit` is never allowed.
+   */
+  take(key: string, limit: number, nowMs: number, periodMs?: number, count?: number): Promise<RateDecision>;
 }
 
 /** A server franking key: `kid` names it in every tag it made. */

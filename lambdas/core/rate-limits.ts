@@ -36,13 +36,23 @@ export type CellStep =
   | { readonly allowed: true; /** The bucket's new `tat`. */ readonly tat: number; readonly expiresAt: number }
   | { readonly allowed: false; readonly retryAfterSeconds: number };
 
-/** One take from a bucket last left at `tat` (none: full) at `nowMs`. Pure. */
-export function takeCell(tat: number | undefined, limit: number, nowMs: number, periodMs = MINUTE_MS): CellStep {
+/**
+ * `count` takes at once from a bucket last left at `tat` (none: full) at `nowMs`: all or none. GCRA for a
+ * weight: the last of the tokens must still fit the burst, so the take starts no later than `latest` less
+ * `count - 1` intervals. Pure.
+ */
+export function takeCell(tat: number | undefined, limit: number, nowMs: number, periodMs = MINUTE_MS, count = 1): CellStep {
   const { interval, latest } = cellWindow(limit, nowMs, periodMs);
   const from = Math.max(tat ?? nowMs, nowMs);
-  if (from > latest) return { allowed: false, retryAfterSeconds: retryAfterSeconds(from, latest) };
-  const next = from + interval;
+  const last = latestStart(latest, interval, count);
+  if (from > last) return { allowed: false, retryAfterSeconds: retryAfterSeconds(from, last) };
+  const next = from + count * interval;
   return { allowed: true, tat: next, expiresAt: Math.ceil(next / 1000) };
+}
+
+/** The latest `tat` a take of `count` tokens may start from. */
+export function latestStart(latest: number, interval: number, count: number): number {
+  return latest - (count - 1) * interval;
 }
 
 /**
@@ -52,6 +62,7 @@ export function takeCell(tat: number | undefined, limit: number, nowMs: number, 
  */
 export type RateLimitedAction =
   | 'send'
+  | 'sendCopies'
   | 'connect'
   | 'connectFailure'
   | 'bundle'
@@ -68,6 +79,7 @@ type RateLimitKey = keyof Ports['config']['rateLimits'];
 
 const LIMIT_OF = {
   send: 'sendPerMinute',
+  sendCopies: 'sendCopiesPerMinute',
   connect: 'connectPerMinute',
   connectFailure: 'connectFailuresPerMinute',
   bundle: 'bundlePerMinute',
@@ -87,14 +99,15 @@ function periodOf(key: RateLimitKey): number {
   return key.endsWith('PerHour') ? HOUR_MS : MINUTE_MS;
 }
 
-/** Takes a token for `action` by `subject` (a user id or a source IP) at the ports' clock. */
+/** Takes `count` tokens (one by default) for `action` by `subject` (a user id or a source IP) at the ports' clock. */
 export function takeRateToken(
   ports: Pick<Ports, 'rateLimiter' | 'config' | 'clock'>,
   action: RateLimitedAction,
   subject: string,
+  count = 1,
 ): Promise<RateDecision> {
   const key = LIMIT_OF[action];
-  return ports.rateLimiter.take(`${action}#${subject}`, ports.config.rateLimits[key], ports.clock.now(), periodOf(key));
+  return ports.rateLimiter.take(`${action}#${subject}`, ports.config.rateLimits[key], ports.clock.now(), periodOf(key), count);
 }
 
 /**
@@ -105,7 +118,8 @@ export async function requireRateToken(
   ports: Pick<Ports, 'rateLimiter' | 'config' | 'clock'>,
   action: RateLimitedAction,
   subject: string,
+  count = 1,
 ): Promise<void> {
-  const decision = await takeRateToken(ports, action, subject);
+  const decision = await takeRateToken(ports, action, subject, count);
   if (!decision.allowed) throw new Refusal('RATE_LIMITED', `too many ${action} requests: retry later`, decision.retryAfterSeconds);
 }

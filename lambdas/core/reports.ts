@@ -1,4 +1,5 @@
 import { fromBase64Url } from '../../protocol/base64url';
+import { FANOUT_RECIPIENT } from '../../protocol/franking';
 import type { ReportFrame, Results } from '../../protocol/frames';
 import { requireAccount } from './accounts';
 import { reportIdOf, verifyCommitment, verifyFrankTag } from './franking';
@@ -34,8 +35,12 @@ export async function report(ports: Ports, caller: Caller, frame: ReportFrame): 
     throw new Refusal('FORBIDDEN', 'the franking tag does not match a message delivered to this device');
   }
   const body = fromBase64Url(frame.content.body);
-  const committed = { from: message.from.user, to: caller.userId, id: message.id, kind: frame.content.kind, body };
-  if (!verifyCommitment(fromBase64Url(frame.frankKey), committed, message.frank.commitment)) {
+  const frankKey = fromBase64Url(frame.frankKey);
+  const committedTo = (to: string) =>
+    verifyCommitment(frankKey, { from: message.from.user, to, id: message.id, kind: frame.content.kind, body }, message.frank.commitment);
+  // A `send` commitment names the recipient; a `fanout` one, made once for every recipient, names none
+  // (ARCH §6.11). Either way the tag above already proved that this device received it from `from`.
+  if (!committedTo(caller.userId) && !committedTo(FANOUT_RECIPIENT)) {
     throw new Refusal('FORBIDDEN', 'the content and franking key do not match the message commitment');
   }
 

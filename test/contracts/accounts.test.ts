@@ -54,6 +54,18 @@ function accountsContract(make: () => Promise<Accounts>): void {
     expect(await accounts.getPair(b.userId, b.userId)).toEqual([b, b]);
   });
 
+  it('reads many accounts, over 100 in several requests, as a map of those that exist', async () => {
+    const stored = Array.from({ length: 130 }, () => record());
+    await Promise.all(stored.map((r) => accounts.create(r)));
+    const absent = freshUserId();
+    const ids = [...stored.map((r) => r.userId), absent, stored[0]!.userId];
+    const found = await accounts.getMany(ids);
+    expect(found.size).toBe(130);
+    for (const r of stored) expect(found.get(r.userId)).toEqual(r);
+    expect(found.has(absent)).toBe(false);
+    expect(await accounts.getMany([])).toEqual(new Map());
+  });
+
   it('replaces the identity only under the signing key the account has', async () => {
     const a = record();
     await accounts.create(a);

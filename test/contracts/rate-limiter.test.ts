@@ -48,6 +48,29 @@ function rateLimiterContract(make: () => Promise<RateLimiter>): void {
     expect(await limiter.take(key, 2, T0 + HOUR_MS / 2, HOUR_MS)).toEqual(allowed);
   });
 
+  it('takes several tokens at once, refusing a take that would pass the burst without spending any', async () => {
+    expect(await limiter.take(key, 3, T0, undefined, 2)).toEqual(allowed);
+    expect(await limiter.take(key, 3, T0, undefined, 2)).toEqual({ allowed: false, retryAfterSeconds: 20 });
+    expect(await take(T0)).toEqual(allowed);
+    expect(await take(T0)).toEqual({ allowed: false, retryAfterSeconds: 20 });
+    // After a quiet minute the whole burst is there again, in one take.
+    expect(await limiter.take(key, 3, T0 + 60_000, undefined, 3)).toEqual(allowed);
+    expect((await take(T0 + 60_000)).allowed).toBe(false);
+  });
+
+  it('charges a take of several tokens on a bucket in use from where it stands', async () => {
+    expect(await take(T0)).toEqual(allowed);
+    expect(await limiter.take(key, 3, T0, undefined, 2)).toEqual(allowed);
+    expect(await limiter.take(key, 3, T0 + 20_000, undefined, 2)).toEqual({ allowed: false, retryAfterSeconds: 20 });
+    expect(await limiter.take(key, 3, T0 + 40_000, undefined, 2)).toEqual(allowed);
+  });
+
+  it('refuses a take of more tokens than the limit holds, and spends none', async () => {
+    const refused = await limiter.take(key, 3, T0, undefined, 4);
+    expect(refused.allowed).toBe(false);
+    for (let i = 0; i < 3; i++) expect(await take(T0)).toEqual(allowed);
+  });
+
   it('never hands one token to two concurrent takes', async () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => take(T0)));
     expect(results.filter((r) => r.allowed)).toHaveLength(3);

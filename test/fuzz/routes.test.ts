@@ -134,6 +134,18 @@ beforeAll(async () => {
       messages: [{ device: 1, ciphertext: 'AAAA', commitment: toBase64Url(new Uint8Array(randomBytes(32))) }],
       expiresInSeconds: 3600,
     }),
+    fanout: () => ({
+      action: 'fanout',
+      rid: 'fo',
+      id: messageId(),
+      ciphertext: 'AAAA',
+      commitment: toBase64Url(new Uint8Array(randomBytes(32))),
+      recipients: [
+        { user: bob.uid, devices: [1] },
+        { user: carol.uid, devices: [1] },
+      ],
+      expiresInSeconds: 3600,
+    }),
     fetch: () => ({ action: 'fetch', rid: 'f', limit: 2, after: cursor }),
     ack: () => ({ action: 'ack', rid: 'a', messages: [{ id: any(received).id, sentAt: any(received).sentAt }] }),
     'username.set': () => ({ action: 'username.set', rid: 'us', username: 'fuzz_alice' }),

@@ -50,8 +50,12 @@ describe('EbbFrankingKeyring', () => {
       const withSecret = Object.entries(functions)
         .filter(([, fn]) => (fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables[LambdaEnv.frankingSecret] !== undefined)
         .map(([id, fn]) => [id, (fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables[LambdaEnv.frankingSecret]]);
-      const { send, report } = synth.stack.webSocketApi.functions;
-      expect(Object.fromEntries(withSecret)).toEqual({ [logicalId(send!)]: secretRef, [logicalId(report!)]: secretRef });
+      const { send, fanout, report } = synth.stack.webSocketApi.functions;
+      expect(Object.fromEntries(withSecret)).toEqual({
+        [logicalId(send!)]: secretRef,
+        [logicalId(fanout!)]: secretRef,
+        [logicalId(report!)]: secretRef,
+      });
     });
   });
 

@@ -143,12 +143,12 @@ describe('least privilege', () => {
       },
     );
 
-    test('THEN the send and report handlers are the ones that read the keyring, and no other statement touches Secrets Manager or KMS', () => {
+    test('THEN the send, fanout and report handlers are the ones that read the keyring, and no other statement touches Secrets Manager or KMS', () => {
       expect(
         AllHandlers.filter((spec) => spec.frankingKeys)
           .map((spec) => spec.entry)
           .sort(),
-      ).toEqual(['report', 'send']);
+      ).toEqual(['fanout', 'report', 'send']);
       const keyringReaders = new Set(
         AllHandlers.filter((spec) => spec.frankingKeys)
           .flatMap((spec) => statementsOf(spec.entry))

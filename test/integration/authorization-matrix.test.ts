@@ -63,6 +63,7 @@ const MATRIX: readonly (readonly [Row, string, string, string, string, string, s
   ['link.fetch', 'FORBIDDEN', 'FORBIDDEN', OK, 'FORBIDDEN', REFUSED, REFUSED],
   ['devices.list', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
   ['device.remove', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['fanout', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
 ];
 
 /** One caller's attempt at one action: who it is, and the owner's world it goes after. */
@@ -195,6 +196,29 @@ const SCENARIOS: Record<Action, ActionScenario> = {
         return;
       }
       // Extra fields are stripped, not refused: the frame is accepted and the envelope names the connection.
+      const expected = { id, from: { user: me.id.uid, device: 1 }, sentAt: clock.now() };
+      expect(await cast.pushOf(w.peer.socket, id)).toMatchObject(expected);
+      const fetched = (await w.peer.socket.request({ action: 'fetch' })).messages as Frame[];
+      expect(fetched.find((m) => m.id === id)).toMatchObject(expected);
+    },
+  },
+
+  fanout: {
+    // As for `send`: the other user claims to be the owner, and the envelope still names the connection.
+    frame: ({ w, as }) => ({
+      action: 'fanout',
+      id: messageId(),
+      ciphertext: 'AAAA',
+      commitment: anyCommitment(),
+      recipients: [{ user: w.peer.id.uid, devices: [1] }],
+      ...(as === 'other' && { from: { user: w.owner.id.uid, device: 1 }, sentAt: 1 }),
+    }),
+    async check({ w, me }, reply, sent) {
+      const id = sent.id as string;
+      if (reply.type !== 'result') {
+        expect(await cast.queuedIds(w.peer.id.uid)).not.toContain(id);
+        return;
+      }
       const expected = { id, from: { user: me.id.uid, device: 1 }, sentAt: clock.now() };
       expect(await cast.pushOf(w.peer.socket, id)).toMatchObject(expected);
       const fetched = (await w.peer.socket.request({ action: 'fetch' })).messages as Frame[];

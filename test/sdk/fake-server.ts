@@ -128,6 +128,8 @@ export class FakeServer {
     maxCiphertextBytes: 16384,
     retentionDays: 30,
     maxDevicesPerSend: Limits.maxDevicesPerSend,
+    maxFanoutDevicesPerFrame: Limits.maxFanoutDevicesPerFrame,
+    maxGroupSize: 1000,
     maxFrameBytes: Limits.maxFrameBytes,
   };
   /** When set, every upgrade is refused with this HTTP status. */

@@ -8,6 +8,7 @@ import type { EbbConfigInput } from '../../protocol';
  */
 export const UNTHROTTLED: NonNullable<EbbConfigInput['rateLimits']> = {
   sendPerMinute: 100_000,
+  sendCopiesPerMinute: 100_000,
   connectPerMinute: 100_000,
   bundlePerMinute: 100_000,
   registerPerMinute: 100_000,

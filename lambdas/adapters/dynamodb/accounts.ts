@@ -10,6 +10,9 @@ import type { AccountRecord, Accounts } from '../../core/ports';
 import { conditionalWrite, putIfAbsent } from './shared';
 import { linkedDevicesOf } from './devices';
 
+/** The most keys one BatchGetItem request may ask for. */
+const BATCH_GET_KEYS = 100;
+
 export class DynamoAccounts implements Accounts {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -26,8 +29,24 @@ export class DynamoAccounts implements Accounts {
    * oneself asks for one key, still as a batch: that route's grant has BatchGetItem, not GetItem.
    */
   async getPair(first: string, second: string): Promise<[AccountRecord | undefined, AccountRecord | undefined]> {
+    const found = await this.getMany([first, second]);
+    return [found.get(first), found.get(second)];
+  }
+
+  /** BatchGetItem takes at most 100 keys: the distinct ids go in requests of 100, all at once. */
+  async getMany(userIds: readonly string[]): Promise<Map<string, AccountRecord>> {
+    const distinct = [...new Set(userIds)];
     const found = new Map<string, AccountRecord>();
-    let keys: Record<string, unknown>[] | undefined = first === second ? [{ uid: first }] : [{ uid: first }, { uid: second }];
+    const requests: Promise<void>[] = [];
+    for (let i = 0; i < distinct.length; i += BATCH_GET_KEYS) {
+      requests.push(this.readBatch(distinct.slice(i, i + BATCH_GET_KEYS), found));
+    }
+    await Promise.all(requests);
+    return found;
+  }
+
+  private async readBatch(userIds: readonly string[], found: Map<string, AccountRecord>): Promise<void> {
+    let keys: Record<string, unknown>[] | undefined = userIds.map((uid) => ({ uid }));
     // DynamoDB may leave keys unprocessed under load: read those again, as it asks.
     for (let attempt = 0; keys && keys.length > 0; attempt++) {
       if (attempt === 4) throw new Error('accounts: BatchGetItem left keys unprocessed');
@@ -37,7 +56,6 @@ export class DynamoAccounts implements Accounts {
       for (const item of out.Responses?.[this.table] ?? []) found.set(item.uid as string, toAccount(item));
       keys = out.UnprocessedKeys?.[this.table]?.Keys;
     }
-    return [found.get(first), found.get(second)];
   }
 
   async create(record: AccountRecord) {

@@ -1,0 +1,19 @@
+import { FanoutFrame } from '../../protocol/client-frames/fanout';
+import { dynamoAccounts, dynamoConnections, dynamoQueue, dynamoRateLimiter, frankingKeyring, gatewayNotifier } from '../adapters/port-adapters';
+import type { PortAdapters } from '../adapters/wiring';
+import { fanout } from '../core/fanout';
+import { frameRoute } from './frame-route';
+
+/** The ports the route uses, and so the tables and services its manifest entry grants: those of `send`. */
+export const adapters = {
+  accounts: dynamoAccounts,
+  queue: dynamoQueue,
+  connections: dynamoConnections,
+  rateLimiter: dynamoRateLimiter,
+  notifier: gatewayNotifier,
+  frankingKeys: frankingKeyring,
+} satisfies PortAdapters;
+
+/** `fanout`: queue one ciphertext for many recipient devices, each copy durably, then push them. */
+export const route = frameRoute('fanout', FanoutFrame, fanout, adapters);
+export const handler = route.handler;
