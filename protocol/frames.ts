@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { ErrorCode } from './errors';
+import type { ErrorCode, ErrorReason } from './errors';
 import { AccountDeleteFrame } from './client-frames/account-delete';
 import { AckFrame } from './client-frames/ack';
 import { DeliveryTokenSetFrame } from './client-frames/delivery-token-set';
@@ -145,6 +145,7 @@ export interface ErrorFrame {
   message: string;
   retryable: boolean;
   retryAfterSeconds?: number;
+  reason?: ErrorReason;
 }
 
 export type MessagePush = z.infer<typeof ServerFrameSchemas.MessagePush>;

@@ -126,6 +126,8 @@ export const ErrorAnswer = z.object({
   message: z.string(),
   retryable: z.boolean(),
   retryAfterSeconds: z.optional(z.number().check(z.minimum(0))),
+  /** Open like `code`: protocol/errors.ts ErrorReasons, a later one unknown to this client. */
+  reason: z.optional(z.string()),
 });
 
 export const MessagePush = z.extend(Envelope, { type: z.literal('message') });

@@ -311,7 +311,8 @@ export class EbbClient {
    *   (10 minutes), or for a `name` longer than 127 bytes of UTF-8; nothing is sent.
    * @throws EbbError FORBIDDEN (not retryable) on a linked device: it does not hold the account key.
    * @throws EbbError CONFLICT (not retryable) with reason `used-link-code` when that device was linked
-   *   already, or `device-limit` when the account has `maxDevicesPerAccount` devices: remove one first.
+   *   already, `device-limit` when the account has `maxDevicesPerAccount` devices (remove one first), or
+   *   `device-numbers-used` when the account used every device number (they are never reused).
    * @throws EbbError RATE_LIMITED, SERVICE_READ_ONLY and other server refusals; INTERNAL (retryable) when
    *   not answered within `timeoutMs`: approving the same code again is safe.
    */

@@ -95,7 +95,7 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
 /** The retry hint is the same for both shares: room comes back when the recipient drains its queue. */
 function queueFull(share: QueueShare): Refusal {
   const whose = share === 'stranger' ? ' for senders it has not written to' : '';
-  return new Refusal('RATE_LIMITED', `the recipient's queue is full${whose}: retry later`, QUEUE_FULL_RETRY_SECONDS);
+  return new Refusal('RATE_LIMITED', `the recipient's queue is full${whose}: retry later`, { retryAfterSeconds: QUEUE_FULL_RETRY_SECONDS });
 }
 
 /** The franking fields of one queued copy: the sender's commitment and the server's tag binding it (ARCH §9.2). */

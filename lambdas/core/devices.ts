@@ -48,11 +48,11 @@ export async function addDevice(ports: Ports, caller: Caller, frame: DeviceAddFr
   );
   switch (added.outcome) {
     case 'full':
-      throw new Refusal('CONFLICT', `at most ${max} devices per account: remove one first`);
+      throw new Refusal('CONFLICT', `at most ${max} devices per account: remove one first`, { reason: 'device-limit' });
     case 'duplicate':
-      throw new Refusal('CONFLICT', 'this link code was already used: start a new link on the new device');
+      throw new Refusal('CONFLICT', 'this link code was already used: start a new link on the new device', { reason: 'link-code-used' });
     case 'exhausted':
-      throw new Refusal('CONFLICT', `this account has used all ${Limits.maxDevice} device numbers`);
+      throw new Refusal('CONFLICT', `this account has used all ${Limits.maxDevice} device numbers`, { reason: 'device-numbers-used' });
     case 'missing':
       throw new Refusal('FORBIDDEN', 'this identity is not registered: register first');
     case 'added':

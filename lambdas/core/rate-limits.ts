@@ -107,5 +107,6 @@ export async function requireRateToken(
   subject: string,
 ): Promise<void> {
   const decision = await takeRateToken(ports, action, subject);
-  if (!decision.allowed) throw new Refusal('RATE_LIMITED', `too many ${action} requests: retry later`, decision.retryAfterSeconds);
+  if (!decision.allowed)
+    throw new Refusal('RATE_LIMITED', `too many ${action} requests: retry later`, { retryAfterSeconds: decision.retryAfterSeconds });
 }

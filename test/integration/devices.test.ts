@@ -201,6 +201,7 @@ describe('attacks on linking', () => {
     expect(await alice.socket.request(deviceAddFrame(key))).toMatchObject({
       type: 'error',
       code: 'CONFLICT',
+      reason: 'link-code-used',
       message: expect.stringContaining('already used'),
     });
     expect((await stored(alice.id.uid))?.linked?.map((d) => d.device)).toEqual([2]);
@@ -213,6 +214,7 @@ describe('attacks on linking', () => {
     expect(await alice.socket.request(deviceAddFrame(extra))).toMatchObject({
       type: 'error',
       code: 'CONFLICT',
+      reason: 'device-limit',
       message: 'at most 4 devices per account: remove one first',
     });
     const after = await stored(alice.id.uid);

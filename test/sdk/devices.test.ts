@@ -120,6 +120,24 @@ describe('linking', () => {
     ]);
   });
 
+  it("tells a used code from a full account by the error's reason, whatever its message says", async () => {
+    env.server.maxDevicesPerAccount = 3;
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code);
+    await linked;
+    expect(await rejectionOf(phone.approveLink(code))).toMatchObject({ code: 'CONFLICT', reason: 'used-link-code', retryable: false });
+    const tablet = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const second = await tablet.startLink();
+    await phone.approveLink(second.code);
+    await second.linked;
+    const watch = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const third = await watch.startLink();
+    third.linked.catch(() => undefined);
+    expect(await rejectionOf(phone.approveLink(third.code))).toMatchObject({ code: 'CONFLICT', reason: 'device-limit', retryable: false });
+  });
+
   it('finds the approval with link.fetch when the push is lost', async () => {
     env.server.pushLinks = false;
     const phone = env.track(await connected(env.server, { now: env.clock.now }));
