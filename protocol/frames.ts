@@ -153,5 +153,6 @@ export type NoticeReason = (typeof ServerFrameSchemas.NoticeReasons)[number];
 export type NoticePush = z.infer<typeof ServerFrameSchemas.NoticePush>;
 export type KeysLowPush = z.infer<typeof ServerFrameSchemas.KeysLowPush>;
 export type LinkPush = z.infer<typeof ServerFrameSchemas.LinkPush>;
+export type DeviceRemovedPush = z.infer<typeof ServerFrameSchemas.DeviceRemovedPush>;
 
-export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush | KeysLowPush | LinkPush;
+export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush | KeysLowPush | LinkPush | DeviceRemovedPush;

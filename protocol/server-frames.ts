@@ -153,3 +153,9 @@ export const KeysLowPush = z.object({ type: z.literal('keys.low'), device: Devic
 
 /** Device 1 approved this connection's link (ARCH §4.6): pushed to the temporary identity the new device connects as. */
 export const LinkPush = z.extend(LinkProvision, { type: z.literal('link') });
+
+/**
+ * Pushed to a device's open connections just before `device.remove` closes them: browsers cannot read why
+ * the next upgrade is refused, so this is how a removed device learns it (ARCH §4.6).
+ */
+export const DeviceRemovedPush = z.object({ type: z.literal('device.removed'), device: Device });

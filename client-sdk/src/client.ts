@@ -32,7 +32,7 @@ import { Sessions } from './session/sessions';
 import { StoreKeys } from './store/layout';
 import { Connection } from './transport/connection';
 import { signedConnectUrl } from './transport/connect-url';
-import { KeysLowPush, MessagePush, NoticePush } from '../../protocol/server-frames';
+import { DeviceRemovedPush, KeysLowPush, MessagePush, NoticePush } from '../../protocol/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
 import type { DeviceInfo, EbbClientEvents, LinkStart, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';
@@ -347,7 +347,10 @@ export class EbbClient {
 
   /**
    * Removes a device from this account: the service deletes its queue and keys and closes its sockets,
-   * and refuses its connects (UNAUTHORIZED) from then on, whatever it kept. Device 1 removes any other
+   * and refuses its connects (UNAUTHORIZED) from then on, whatever it kept. A removed device that is
+   * connected is told first: it stops and emits 'error' (UNAUTHORIZED, reason `device-removed`); one that
+   * is offline learns it from the refused upgrade of its next connect in Node (UNAUTHORIZED); a browser
+   * cannot read why an upgrade failed, so there connect() only fails to connect. Device 1 removes any other
    * device; any device removes itself (this client then stops: close() it, and wipe its store if the device
    * is being given away). Resolves with false when the account had no such device (already removed).
    * Waits for connect() to finish.
@@ -703,6 +706,13 @@ export class EbbClient {
     if (type === 'message') {
       const push = MessagePush.safeParse(frame);
       if (push.success) void this.inbox.receive(push.data);
+    } else if (type === 'device.removed') {
+      const removed = DeviceRemovedPush.safeParse(frame);
+      if (removed.success && removed.data.device === this.settings.device) {
+        this.connection.refuse(
+          new EbbError('UNAUTHORIZED', 'this device was removed from the account', { retryable: false, reason: 'device-removed' }),
+        );
+      }
     } else if (type === 'keys.low') {
       const low = KeysLowPush.safeParse(frame);
       if (low.success && low.data.device === this.settings.device) this.refillPrekeys();

@@ -138,6 +138,26 @@ describe('linking', () => {
     expect(await rejectionOf(phone.approveLink(third.code))).toMatchObject({ code: 'CONFLICT', reason: 'device-limit', retryable: false });
   });
 
+  it('stops at once when told its device was removed: no reconnect, one error saying so', async () => {
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code);
+    await linked;
+    await laptop.connect();
+    const errors: EbbError[] = [];
+    laptop.on('error', (e) => errors.push(e));
+    const upgrades = () => env.server.upgrades.filter((u) => u.query.get('uid') === phone.userId && u.query.get('dev') === '2').length;
+    const before = upgrades();
+    expect(await phone.removeDevice(2)).toBe(true);
+    await waitFor(() => errors.length === 1);
+    expect(errors[0]).toMatchObject({ code: 'UNAUTHORIZED', reason: 'device-removed', retryable: false });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(upgrades()).toBe(before);
+    expect(await rejectionOf(laptop.devices())).toMatchObject({ code: 'UNAUTHORIZED', reason: 'device-removed' });
+    expect(errors).toHaveLength(1);
+  });
+
   it('finds the approval with link.fetch when the push is lost', async () => {
     env.server.pushLinks = false;
     const phone = env.track(await connected(env.server, { now: env.clock.now }));

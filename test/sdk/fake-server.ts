@@ -376,7 +376,10 @@ export class FakeServer {
         this.queues.delete(`${c.user}#${f.device}`);
         this.prekeys.delete(`${c.user}#${f.device}`);
         c.result(rid, { removed });
-        for (const live of this.live(c.user, f.device)) live.socket.close(1000);
+        for (const live of this.live(c.user, f.device)) {
+          if (live !== c) live.send({ type: 'device.removed', device: f.device });
+          live.socket.close(1000);
+        }
         return;
       }
       case 'report':

@@ -134,6 +134,14 @@ export class Connection {
     return this.send(action, body, mode);
   }
 
+  /**
+   * Stops for good with `error`, as a refusal at setup does: no reconnect, requests fail with it, and
+   * `onStopped` reports it. For a server push that says no later attempt can succeed.
+   */
+  refuse(error: EbbError): void {
+    if (this.state === 'ready' || this.state === 'connecting') this.stop(error);
+  }
+
   /** Stops reconnecting, fails pending requests and closes the socket. */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
