@@ -201,6 +201,7 @@ export class EbbClient {
         this.events.emit('receipt', receipt);
       },
       learnDeliveryToken: (from, token, sentAt) => this.deliveryTokens.learn(from, token, sentAt),
+      adoptDeliveryToken: (token, sentAt) => this.deliveryTokens.adopt(token, sentAt),
       fetch: (after) => this.connection.request('fetch', after === undefined ? {} : { after }),
     });
     this.outbox = new Outbox({
@@ -436,17 +437,25 @@ export class EbbClient {
    * Replaces this account's delivery token (ARCH §6.6). Everyone this account writes to learns its token from
    * the messages, and the service lets them fill this account's whole queue, where senders it never wrote to
    * may fill only a share. After rotating, a contact counts as such again only once a message from this
-   * account reaches it: rotate to stop someone this account once wrote to from filling its queue.
+   * account reaches it: rotate to stop someone this account once wrote to from filling its queue. The
+   * account's other devices are sent the new token (best effort) and put it in their messages from then on.
    * Waits for connect() to finish.
    * @throws EbbError SERVICE_READ_ONLY, SERVICE_SHUT_DOWN, ACCOUNT_SUSPENDED (not retryable) from the service.
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs` or the store fails; the new
    *   token is then published with the next send().
    */
   async rotateDeliveryToken(): Promise<void> {
+    let token: string;
     try {
-      await this.deliveryTokens.rotate();
+      token = await this.deliveryTokens.rotate(this.settings.now());
     } catch (err) {
       throw toEbbError(err);
+    }
+    // The service keeps one token per account: the other devices must carry the new one in their messages too.
+    if ((await this.ownDevices.list().catch(() => [])).some((d) => d !== this.device)) {
+      const sync = { id: randomId(MESSAGE_ID_BYTES), to: this.userId, body: new Uint8Array(0), control: { type: 'token', token } as const };
+      // Best effort, like read state: a device that misses it sends the old token until a later rotation.
+      await this.outbox.send(sync).catch(() => undefined);
     }
   }
 
