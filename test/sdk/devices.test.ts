@@ -158,6 +158,32 @@ describe('linking', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('told while connecting: connect() fails with the reason, and nothing is stored after close()', async () => {
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const writesAfterClose: string[] = [];
+    let closed = false;
+    const store = new (class extends MemoryStore {
+      override async set(key: string, value: string): Promise<void> {
+        if (closed) writesAfterClose.push(key);
+        return super.set(key, value);
+      }
+    })();
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now, store }));
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code);
+    await linked;
+    // The push lands while the laptop's setup is still asking (its devices.list is answered after it).
+    env.server.intercept = (c, frame) => {
+      if (c.user === phone.userId && c.device === 2 && frame.action === 'devices.list') c.send({ type: 'device.removed', device: 2 });
+      return false;
+    };
+    expect(await rejectionOf(laptop.connect())).toMatchObject({ code: 'UNAUTHORIZED', reason: 'device-removed' });
+    await laptop.close();
+    closed = true;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(writesAfterClose).toEqual([]);
+  });
+
   it('finds the approval with link.fetch when the push is lost', async () => {
     env.server.pushLinks = false;
     const phone = env.track(await connected(env.server, { now: env.clock.now }));
