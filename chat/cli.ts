@@ -56,7 +56,7 @@ async function chat(options: ChatOptions, streams: ChatStreams): Promise<number>
   const passphrase = options.passphraseFile !== undefined ? () => readPassphrase(options.passphraseFile!) : () => askPassphrase(terminal);
   let session: ChatSession;
   try {
-    session = await ChatSession.open({ url: options.url, profile: options.profile, out: terminal, passphrase });
+    session = await ChatSession.open({ url: options.url, profile: options.profile, out: terminal, passphrase, onEnd: () => terminal.close() });
   } catch (error) {
     terminal.close();
     streams.error.write(`ebb: ${describe(error)}\n`);

@@ -23,6 +23,8 @@ export interface ChatSessionOptions {
   readonly now?: () => number;
   /** How soon the chat connects again after the client stopped reconnecting (see Recovery). */
   readonly recovery?: RecoveryOptions;
+  /** Called once the session ended by itself (its device was removed from the account): stop reading lines. */
+  readonly onEnd?: () => void;
 }
 
 /** The protocol's bound on expiresInSeconds, which burn-after-reading shares. */
@@ -171,7 +173,10 @@ export class ChatSession {
     this.client.on('notice', (notice) => this.print(sunsetBanner(notice, this.now())));
     this.client.on('identityChanged', ({ userId }) => this.warnIdentityChanged(userId));
     // The client reconnects by itself after a drop; it stops on a refusal, and the chat takes over.
-    this.client.on('error', (err) => this.recovery.failed(err));
+    this.client.on('error', (err) => {
+      if (EbbError.is(err) && err.reason === 'device-removed') void this.removedElsewhere();
+      else this.recovery.failed(err);
+    });
   }
 
   /** Connects, then prints the username, any sunset banner and the hint. */
@@ -189,6 +194,7 @@ export class ChatSession {
           ...(err.reason && { reason: err.reason }),
         });
       }
+      if (err.reason === 'device-removed') return this.removedElsewhere();
       // A refusal by policy keeps the socket open for status and notices; one that can be lifted is retried.
       this.print(`could not connect: ${failure(err)}`);
       if (err.code === 'ACCOUNT_SUSPENDED' || err.code === 'UNAUTHORIZED') this.recovery.failed(err);
@@ -382,11 +388,27 @@ export class ChatSession {
       throw err;
     }
     if (device !== this.client.device) return this.print(`device ${device} removed: it can no longer connect`);
-    // This profile is no longer a device of the account: nothing in it can be used again.
+    await this.forget();
+    this.print('this profile was removed from the account and its keys deleted; goodbye');
+  }
+
+  /** The service said this device was removed (from the first device): the chat says so, forgets and ends. */
+  private async removedElsewhere(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.forget();
+      this.print('this device was removed from the account, and this profile forgot it; goodbye');
+    } catch (err) {
+      this.print(`this device was removed from the account; the profile could not be wiped: ${failure(err)}`);
+    }
+    this.options.onEnd?.();
+  }
+
+  /** This profile is no longer a device of the account: nothing in it can be used again. */
+  private async forget(): Promise<void> {
     await this.close();
     const store = new FileStore(this.options.profile);
     for (const key of await store.list('')) await store.delete(key);
-    this.print('this profile was removed from the account and its keys deleted; goodbye');
   }
 
   private async choosePeer(ref: string): Promise<void> {

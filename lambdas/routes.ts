@@ -69,7 +69,8 @@ export const Handlers: readonly HandlerSpec[] = [
     entry: 'send',
     routeKey: 'send',
     tables: {
-      accounts: ['BatchGetItem'],
+      // GetItem: the recipient's account again after writing a copy for a linked device, which may be removed meanwhile.
+      accounts: ['BatchGetItem', 'GetItem'],
       queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
       connections: ['Query', 'DeleteItem'],
       ...RATE_LIMIT,

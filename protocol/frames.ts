@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import type { ErrorCode } from './errors';
+import type { ErrorCode, ErrorReason } from './errors';
 import { AccountDeleteFrame } from './client-frames/account-delete';
 import { AckFrame } from './client-frames/ack';
 import { DeliveryTokenSetFrame } from './client-frames/delivery-token-set';
@@ -149,6 +149,7 @@ export interface ErrorFrame {
   message: string;
   retryable: boolean;
   retryAfterSeconds?: number;
+  reason?: ErrorReason;
 }
 
 export type MessagePush = z.infer<typeof ServerFrameSchemas.MessagePush>;
@@ -156,5 +157,6 @@ export type NoticeReason = (typeof ServerFrameSchemas.NoticeReasons)[number];
 export type NoticePush = z.infer<typeof ServerFrameSchemas.NoticePush>;
 export type KeysLowPush = z.infer<typeof ServerFrameSchemas.KeysLowPush>;
 export type LinkPush = z.infer<typeof ServerFrameSchemas.LinkPush>;
+export type DeviceRemovedPush = z.infer<typeof ServerFrameSchemas.DeviceRemovedPush>;
 
-export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush | KeysLowPush | LinkPush;
+export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush | KeysLowPush | LinkPush | DeviceRemovedPush;

@@ -148,6 +148,8 @@ export const ErrorAnswer = z.object({
   message: z.string(),
   retryable: z.boolean(),
   retryAfterSeconds: z.optional(z.number().check(z.minimum(0))),
+  /** Open like `code`: protocol/errors.ts ErrorReasons, a later one unknown to this client. */
+  reason: z.optional(z.string()),
 });
 
 export const MessagePush = z.extend(Envelope, { type: z.literal('message') });
@@ -173,3 +175,9 @@ export const KeysLowPush = z.object({ type: z.literal('keys.low'), device: Devic
 
 /** Device 1 approved this connection's link (ARCH §4.6): pushed to the temporary identity the new device connects as. */
 export const LinkPush = z.extend(LinkProvision, { type: z.literal('link') });
+
+/**
+ * Pushed to a device's open connections just before `device.remove` closes them: browsers cannot read why
+ * the next upgrade is refused, so this is how a removed device learns it (ARCH §4.6).
+ */
+export const DeviceRemovedPush = z.object({ type: z.literal('device.removed'), device: Device });

@@ -84,6 +84,7 @@ const DEFAULT_RETRY = { baseDelayMs: 2000, maxDelayMs: 60_000 };
 /** Receipts kept for sends still under way (their message id is not known yet); more are dropped. */
 const MAX_EARLY_RECEIPTS = 1000;
 const REMOVED = 'This browser is no longer a device of the account, and has forgotten it. Reload the page to start again.';
+const REMOVED_ELSEWHERE = 'This device was removed from the account, and this browser has forgotten it. Reload the page to start again.';
 const REFUSED_DEVICE =
   "The service no longer accepts this browser as a device of the account: it was removed from the account's first device. " +
   "If it was not, check this computer's clock and reload.";
@@ -425,6 +426,11 @@ export class ChatController {
   /** Says why the page is offline, and connects again later unless nothing can change the answer. */
   private offline(what: string, error: unknown): void {
     const code = EbbError.is(error) ? error.code : 'INTERNAL';
+    // The service said so before closing: this browser's keys are of no use any more, as after removing itself.
+    if (EbbError.is(error) && error.reason === 'device-removed') {
+      void this.forget(REMOVED_ELSEWHERE).catch(() => undefined);
+      return;
+    }
     // A linked device's key is refused only once the account removed it: no later attempt can succeed.
     if (code === 'UNAUTHORIZED' && !this.holdsAccountKey) {
       this.options.view.connection({ online: false, text: REFUSED_DEVICE });
@@ -458,8 +464,8 @@ export class ChatController {
     void this.history.setUnchosen(false).catch(() => undefined);
   }
 
-  /** This browser was removed from the account: nothing it keeps is of use, so it keeps nothing. */
-  private async forget(): Promise<void> {
+  /** This browser was removed from the account (by itself or by device 1): nothing it keeps is of use, so it keeps nothing. */
+  private async forget(text = REMOVED): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
     await this.client.close().catch(() => undefined);
@@ -469,7 +475,7 @@ export class ChatController {
     this.currentConversation = undefined;
     this.hasAccount = false;
     this.options.view.account(null);
-    this.options.view.connection({ online: false, text: REMOVED });
+    this.options.view.connection({ online: false, text });
     this.options.view.conversations();
     this.options.view.chat();
   }

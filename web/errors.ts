@@ -47,6 +47,7 @@ const LINK_REASONS: Readonly<Record<string, string>> = {
   'expired-link-code': 'That link code has expired: codes are good for 10 minutes. Start linking again on the new device.',
   'used-link-code': 'That link code was used already. Start linking again on the new device for a new code.',
   'device-limit': 'Your account has as many devices as this service allows. Remove one first.',
+  'device-numbers-used': 'This account has linked as many devices over its life as the service allows. No more can be linked.',
 };
 
 /** An error whose message is meant for the person using the page, as it is. */

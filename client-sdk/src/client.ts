@@ -32,7 +32,7 @@ import { Sessions } from './session/sessions';
 import { StoreKeys } from './store/layout';
 import { Connection } from './transport/connection';
 import { signedConnectUrl } from './transport/connect-url';
-import { KeysLowPush, MessagePush, NoticePush } from '../../protocol/server-frames';
+import { DeviceRemovedPush, KeysLowPush, MessagePush, NoticePush } from '../../protocol/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
 import type { DeviceInfo, EbbClientEvents, LinkStart, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';
@@ -201,6 +201,7 @@ export class EbbClient {
         this.events.emit('receipt', receipt);
       },
       learnDeliveryToken: (from, token, sentAt) => this.deliveryTokens.learn(from, token, sentAt),
+      adoptDeliveryToken: (token, sentAt) => this.deliveryTokens.adopt(token, sentAt),
       fetch: (after) => this.connection.request('fetch', after === undefined ? {} : { after }),
     });
     this.outbox = new Outbox({
@@ -311,7 +312,8 @@ export class EbbClient {
    *   (10 minutes), or for a `name` longer than 127 bytes of UTF-8; nothing is sent.
    * @throws EbbError FORBIDDEN (not retryable) on a linked device: it does not hold the account key.
    * @throws EbbError CONFLICT (not retryable) with reason `used-link-code` when that device was linked
-   *   already, or `device-limit` when the account has `maxDevicesPerAccount` devices: remove one first.
+   *   already, `device-limit` when the account has `maxDevicesPerAccount` devices (remove one first), or
+   *   `device-numbers-used` when the account used every device number (they are never reused).
    * @throws EbbError RATE_LIMITED, SERVICE_READ_ONLY and other server refusals; INTERNAL (retryable) when
    *   not answered within `timeoutMs`: approving the same code again is safe.
    */
@@ -346,7 +348,10 @@ export class EbbClient {
 
   /**
    * Removes a device from this account: the service deletes its queue and keys and closes its sockets,
-   * and refuses its connects (UNAUTHORIZED) from then on, whatever it kept. Device 1 removes any other
+   * and refuses its connects (UNAUTHORIZED) from then on, whatever it kept. A removed device that is
+   * connected is told first: it stops and emits 'error' (UNAUTHORIZED, reason `device-removed`); one that
+   * is offline learns it from the refused upgrade of its next connect in Node (UNAUTHORIZED); a browser
+   * cannot read why an upgrade failed, so there connect() only fails to connect. Device 1 removes any other
    * device; any device removes itself (this client then stops: close() it, and wipe its store if the device
    * is being given away). Resolves with false when the account had no such device (already removed).
    * Waits for connect() to finish.
@@ -432,17 +437,25 @@ export class EbbClient {
    * Replaces this account's delivery token (ARCH §6.6). Everyone this account writes to learns its token from
    * the messages, and the service lets them fill this account's whole queue, where senders it never wrote to
    * may fill only a share. After rotating, a contact counts as such again only once a message from this
-   * account reaches it: rotate to stop someone this account once wrote to from filling its queue.
+   * account reaches it: rotate to stop someone this account once wrote to from filling its queue. The
+   * account's other devices are sent the new token (best effort) and put it in their messages from then on.
    * Waits for connect() to finish.
    * @throws EbbError SERVICE_READ_ONLY, SERVICE_SHUT_DOWN, ACCOUNT_SUSPENDED (not retryable) from the service.
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs` or the store fails; the new
    *   token is then published with the next send().
    */
   async rotateDeliveryToken(): Promise<void> {
+    let token: string;
     try {
-      await this.deliveryTokens.rotate();
+      token = await this.deliveryTokens.rotate(this.settings.now());
     } catch (err) {
       throw toEbbError(err);
+    }
+    // The service keeps one token per account: the other devices must carry the new one in their messages too.
+    if ((await this.ownDevices.list().catch(() => [])).some((d) => d !== this.device)) {
+      const sync = { id: randomId(MESSAGE_ID_BYTES), to: this.userId, body: new Uint8Array(0), control: { type: 'token', token } as const };
+      // Best effort, like read state: a device that misses it sends the old token until a later rotation.
+      await this.outbox.send(sync).catch(() => undefined);
     }
   }
 
@@ -702,6 +715,13 @@ export class EbbClient {
     if (type === 'message') {
       const push = MessagePush.safeParse(frame);
       if (push.success) void this.inbox.receive(push.data);
+    } else if (type === 'device.removed') {
+      const removed = DeviceRemovedPush.safeParse(frame);
+      if (removed.success && removed.data.device === this.settings.device) {
+        this.connection.refuse(
+          new EbbError('UNAUTHORIZED', 'this device was removed from the account', { retryable: false, reason: 'device-removed' }),
+        );
+      }
     } else if (type === 'keys.low') {
       const low = KeysLowPush.safeParse(frame);
       if (low.success && low.data.device === this.settings.device) this.refillPrekeys();

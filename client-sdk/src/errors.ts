@@ -7,9 +7,13 @@ export type { ErrorCode } from '../../protocol/errors';
  * `unreachable`: nothing accepted the connection at that URL (refused, no such host): check the URL or start the server.
  * Linking (ARCH §8.6): `malformed-link-code` (BAD_REQUEST: not a link code), `expired-link-code` (BAD_REQUEST: older
  * than 10 minutes: start linking again), `used-link-code` (CONFLICT: that device was linked already), `device-limit`
- * (CONFLICT: the account has the most devices the service allows: remove one first).
+ * (CONFLICT: the account has the most devices the service allows: remove one first), `device-numbers-used`
+ * (CONFLICT: the account used every device number there is; numbers are never reused). `device-removed`
+ * (UNAUTHORIZED, on 'error': the service said this device was removed from its account; nothing it keeps can
+ * connect again).
  */
-export type EbbErrorReason = 'unreachable' | 'malformed-link-code' | 'expired-link-code' | 'used-link-code' | 'device-limit';
+export type EbbErrorReason =
+  'unreachable' | 'malformed-link-code' | 'expired-link-code' | 'used-link-code' | 'device-limit' | 'device-numbers-used' | 'device-removed';
 
 export interface EbbErrorOptions {
   /** @default whether the protocol treats `code` as retryable (RATE_LIMITED, INTERNAL) */

@@ -164,6 +164,9 @@ export interface EbbClientEvents {
   receipt: Receipt;
   notice: ServiceNotice;
   identityChanged: IdentityChangedEvent;
-  /** The client stopped reconnecting (e.g. UNAUTHORIZED, ACCOUNT_SUSPENDED, SERVICE_SHUT_DOWN). */
+  /**
+   * The client stopped reconnecting (e.g. UNAUTHORIZED, ACCOUNT_SUSPENDED, SERVICE_SHUT_DOWN); UNAUTHORIZED
+   * with reason `device-removed` when the service said this device was removed from the account.
+   */
   error: EbbError;
 }

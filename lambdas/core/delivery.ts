@@ -5,7 +5,7 @@ import { callerAccount, requireAccount } from './accounts';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken } from './rate-limits';
-import type { Caller, DeviceAddress, Ports, QueueShare } from './ports';
+import type { Caller, DeviceAddress, Ports, QueuedMessage, QueueShare } from './ports';
 import { pushToRecipient, queueCopy, toEnvelope } from './queue-copy';
 import { Refusal } from './refusal';
 
@@ -64,21 +64,52 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
     }),
   );
 
-  await pushToRecipient(
+  const gone = await devicesRemovedMeanwhile(
     ports,
     frame.to,
     queued.map((q) => q.message),
+    now,
   );
-  const first = queued[0]!.message;
+  const kept = queued.filter((q) => !gone.includes(q.message.recipient.device));
+  await pushToRecipient(
+    ports,
+    frame.to,
+    kept.map((q) => q.message),
+  );
+  if (kept.length === 0) return { id: frame.id, sentAt, expiresAt: expiresAt * 1000, duplicate: false, missing, stale: [...stale, ...gone] };
+  const first = kept[0]!.message;
   // The frame's log line names the sender: naming the recipient here too would keep who wrote to whom (ARCH §12).
   ports.logger.info('send', { messageId: frame.id, devices: current.length, duplicate: queued.every((q) => q.duplicate) });
-  return { id: frame.id, sentAt: first.sentAt, expiresAt: first.expiresAt * 1000, duplicate: queued.every((q) => q.duplicate), missing, stale };
+  return {
+    id: frame.id,
+    sentAt: first.sentAt,
+    expiresAt: first.expiresAt * 1000,
+    duplicate: kept.every((q) => q.duplicate),
+    missing,
+    stale: [...stale, ...gone],
+  };
+}
+
+/**
+ * A `device.remove` that changed the recipient's account after the send read it deletes the device's queue
+ * after changing it, maybe before this send's copy was written. Read the account again: either the removal's
+ * delete follows the write, or this read sees the removal and the copy is taken back here (ARCH §4.6).
+ * Device 1 is never removed, so a send only to device 1 pays nothing more; one with a copy for a linked
+ * device pays one read.
+ * Returns the devices whose copies were taken back.
+ */
+async function devicesRemovedMeanwhile(ports: Ports, userId: string, written: readonly QueuedMessage[], nowMs: number): Promise<number[]> {
+  if (written.every((m) => m.recipient.device === 1)) return [];
+  const account = await ports.accounts.get(userId);
+  const gone = written.filter((m) => m.recipient.device !== 1 && !account?.linked?.some((d) => d.device === m.recipient.device));
+  await Promise.all(gone.map((m) => ports.queue.remove(m.recipient, [{ id: m.id, sentAt: m.sentAt }], nowMs)));
+  return gone.map((m) => m.recipient.device);
 }
 
 /** The retry hint is the same for both shares: room comes back when the recipient drains its queue. */
 function queueFull(share: QueueShare): Refusal {
   const whose = share === 'stranger' ? ' for senders it has not written to' : '';
-  return new Refusal('RATE_LIMITED', `the recipient's queue is full${whose}: retry later`, QUEUE_FULL_RETRY_SECONDS);
+  return new Refusal('RATE_LIMITED', `the recipient's queue is full${whose}: retry later`, { retryAfterSeconds: QUEUE_FULL_RETRY_SECONDS });
 }
 
 /** A page of the caller's own queue, oldest first, unexpired only, small enough for one 128 KB message. */

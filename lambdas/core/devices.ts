@@ -1,6 +1,6 @@
 import { base64UrlByteLength } from '../../protocol/base64url';
 import { DEVICE_CONTEXT, signedKeyMessage } from '../../protocol/connect';
-import type { DeviceAddFrame, DeviceRemoveFrame, LinkPush, Results } from '../../protocol/frames';
+import type { DeviceAddFrame, DeviceRemovedPush, DeviceRemoveFrame, LinkPush, Results } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import { requireAccount } from './accounts';
 import { requirePhaseAllows } from './phase';
@@ -48,11 +48,11 @@ export async function addDevice(ports: Ports, caller: Caller, frame: DeviceAddFr
   );
   switch (added.outcome) {
     case 'full':
-      throw new Refusal('CONFLICT', `at most ${max} devices per account: remove one first`);
+      throw new Refusal('CONFLICT', `at most ${max} devices per account: remove one first`, { reason: 'device-limit' });
     case 'duplicate':
-      throw new Refusal('CONFLICT', 'this link code was already used: start a new link on the new device');
+      throw new Refusal('CONFLICT', 'this link code was already used: start a new link on the new device', { reason: 'link-code-used' });
     case 'exhausted':
-      throw new Refusal('CONFLICT', `this account has used all ${Limits.maxDevice} device numbers`);
+      throw new Refusal('CONFLICT', `this account has used all ${Limits.maxDevice} device numbers`, { reason: 'device-numbers-used' });
     case 'missing':
       throw new Refusal('FORBIDDEN', 'this identity is not registered: register first');
     case 'added':
@@ -108,8 +108,9 @@ export async function listDevices(ports: Ports, caller: Caller): Promise<Results
 /**
  * `device.remove`: device 1 removes any linked device, any linked device itself. The device leaves the
  * account item first, so its connects and routes are refused from then on; then its live connections are
- * closed (the caller's own stays open so this answer reaches it) and its queue, prekeys and pending link are
- * deleted: its messages are never delivered anywhere else. A retry finishes a run cut short.
+ * told `device.removed` and closed (the caller's own stays open so this answer reaches it) and its queue,
+ * prekeys and pending link are deleted: its messages are never delivered anywhere else. A send or publish
+ * that raced this takes back what it wrote (core/delivery.ts, core/prekeys.ts). A retry finishes a run cut short.
  * @throws Refusal FORBIDDEN for device 1, or for another device when the caller is not device 1.
  */
 export async function removeDevice(ports: Ports, caller: Caller, frame: DeviceRemoveFrame): Promise<Results['device.remove']> {
@@ -123,9 +124,14 @@ export async function removeDevice(ports: Ports, caller: Caller, frame: DeviceRe
   const owner = { userId: caller.userId, device: frame.device };
   // nowMs 0: records past their TTL too, as they still name the device.
   const connections = (await ports.connections.ofUser(caller.userId, 0)).filter((c) => c.device === frame.device);
+  const told: DeviceRemovedPush = { type: 'device.removed', device: frame.device };
   await Promise.all(
     connections.map(async ({ connectionId }) => {
-      if (connectionId !== caller.connectionId) await ports.notifier.disconnect(connectionId);
+      if (connectionId !== caller.connectionId) {
+        // Said before the close: a browser cannot read why its next upgrade is refused, and would retry.
+        await ports.notifier.push(connectionId, JSON.stringify(told));
+        await ports.notifier.disconnect(connectionId);
+      }
       await ports.connections.remove(caller.userId, connectionId);
     }),
   );

@@ -1,6 +1,6 @@
 import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../protocol/connect';
 import type { DeviceBundle, KeysBundleFrame, KeysLowPush, KeysPublishFrame, Results } from '../../protocol/frames';
-import { deviceSigningKey, linkedDevice } from './account-devices';
+import { deviceSigningKey, isAccountDevice, linkedDevice } from './account-devices';
 import { requireAccount } from './accounts';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken, takeRateToken } from './rate-limits';
@@ -11,7 +11,8 @@ import { decodeOrUndefined, verifyEd25519 } from './signatures';
 /**
  * `keys.publish`: the device's signed prekey and one-time prekeys. At most `maxOneTimePrekeysPerDevice`
  * one-time prekeys are stored per device (the frame schema caps one frame at `Limits.maxPrekeysPerPublish`).
- * @throws Refusal FORBIDDEN for a signed prekey the account did not sign, CONFLICT when the one-time prekeys
+ * @throws Refusal FORBIDDEN for a signed prekey the account did not sign, or when the device was removed while
+ *   this ran (what it wrote is taken back), CONFLICT when the one-time prekeys
  *   would pass the cap (none of them is stored), RATE_LIMITED past `keysPublishPerMinute`.
  */
 export async function publishPrekeys(ports: Ports, caller: Caller, frame: KeysPublishFrame): Promise<Results['keys.publish']> {
@@ -50,7 +51,22 @@ export async function publishPrekeys(ports: Ports, caller: Caller, frame: KeysPu
       throw new Refusal('CONFLICT', `at most ${cap} one-time prekeys are stored per device`);
     }
   }
+  await requireStillListed(ports, caller, owner);
   return countPrekeys(ports, owner);
+}
+
+/**
+ * A removal (or account deletion) that changed the account after this publish read it deletes the device's
+ * prekeys after changing it, and may have done so before these writes: read again, and if the device is gone,
+ * take what was written back. Either the removal's delete follows the writes or this read sees the removal
+ * (ARCH §4.6). One read, off the message path.
+ * @throws Refusal FORBIDDEN when the device is no longer the account's.
+ */
+async function requireStillListed(ports: Ports, caller: Caller, owner: DeviceAddress): Promise<void> {
+  const account = await ports.accounts.get(caller.userId);
+  if (account && isAccountDevice(account, caller)) return;
+  await ports.prekeys.removeAll(owner);
+  throw new Refusal('FORBIDDEN', 'this device was removed from the account');
 }
 
 export async function countOwnPrekeys(ports: Ports, caller: Caller): Promise<Results['keys.count']> {

@@ -121,5 +121,6 @@ export async function requireRateToken(
   count = 1,
 ): Promise<void> {
   const decision = await takeRateToken(ports, action, subject, count);
-  if (!decision.allowed) throw new Refusal('RATE_LIMITED', `too many ${action} requests: retry later`, decision.retryAfterSeconds);
+  if (!decision.allowed)
+    throw new Refusal('RATE_LIMITED', `too many ${action} requests: retry later`, { retryAfterSeconds: decision.retryAfterSeconds });
 }

@@ -8,7 +8,7 @@ import type { PortAdapters } from '../adapters/wiring';
 import { callerFromContext } from '../core/connect';
 import { frameBudget } from '../core/frame-budget';
 import type { Caller, Ports } from '../core/ports';
-import { Refusal } from '../core/refusal';
+import { Refusal, type RefusalOptions } from '../core/refusal';
 import type { WebSocketEvent, WebSocketResponse } from './events';
 
 /** A route's logic: the caller and a frame already checked against the protocol schema. */
@@ -47,9 +47,10 @@ export async function spendFrame(ports: Ports, event: WebSocketEvent, rid: strin
   return { statusCode: 200 };
 }
 
-export function errorResponse(rid: string | null, code: ErrorCode, message: string, retryAfterSeconds?: number): WebSocketResponse {
+export function errorResponse(rid: string | null, code: ErrorCode, message: string, options: RefusalOptions = {}): WebSocketResponse {
   const frame: ErrorFrame = { type: 'error', rid, code, message, retryable: isRetryable(code) };
-  if (retryAfterSeconds !== undefined) frame.retryAfterSeconds = retryAfterSeconds;
+  if (options.retryAfterSeconds !== undefined) frame.retryAfterSeconds = options.retryAfterSeconds;
+  if (options.reason !== undefined) frame.reason = options.reason;
   return { statusCode: 200, body: JSON.stringify(frame) };
 }
 
@@ -107,7 +108,7 @@ export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFr
         } catch (error) {
           if (error instanceof Refusal) {
             code = error.code;
-            outcome = errorResponse(frame.rid, error.code, error.message, error.retryAfterSeconds);
+            outcome = errorResponse(frame.rid, error.code, error.message, error);
           } else {
             code = 'INTERNAL';
             // Name only: messages and stacks can carry request data.

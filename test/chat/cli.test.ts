@@ -145,3 +145,23 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+it('main exits 0 when its device is removed from the first device, saying so', async () => {
+  const phone = await openChat(stack.url, await newProfile());
+  const profile = await newProfile();
+  const streams = { input: new PassThrough(), output: new PassThrough(), error: new PassThrough() };
+  const out = collect(streams.output);
+  const running = main(['node', 'ebb', 'chat', '--url', stack.url, '--profile', profile], streams);
+  await until(() => out.text().includes('type /help for commands'), 'the chat to start');
+  streams.input.write('/link\n');
+  await until(() => /\/approve ebb-link:\S+/.test(out.text()), 'the link code');
+  await phone.type(/\/approve ebb-link:\S+/.exec(out.text())![0]);
+  await until(async () => {
+    await phone.type('/devices');
+    return phone.out.lines.at(-1)!.includes('device 2') && !phone.out.lines.at(-1)!.includes('not connected yet');
+  }, 'the new device to connect');
+  await phone.type('/remove 2');
+  expect(await running).toBe(0);
+  expect(out.text()).toContain('this device was removed from the account, and this profile forgot it; goodbye');
+  expect(await readdir(profile)).toEqual([]);
+});

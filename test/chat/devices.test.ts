@@ -114,6 +114,23 @@ it('removes devices: from the first device, and a profile removing itself, which
   expect(phone.out.lines.slice(-2)).toEqual([`devices of ${phone.session.userId}:`, expect.stringMatching(/^ {2}device 1 /)]);
 });
 
+it('a profile removed from the first device says so, wipes itself and ends', async () => {
+  const phone = await openChat(stack.url, await newProfile());
+  const profile = await newProfile();
+  const laptop = await openChat(stack.url, profile);
+  await laptop.type('/link');
+  await phone.type(await laptop.out.waitFor(/^\/approve ebb-link:/));
+  await laptop.out.waitFor('linked: this profile is device 2');
+  await until(async () => {
+    await phone.type('/devices');
+    return !phone.out.lines.at(-1)!.includes('not connected yet');
+  }, 'the laptop to connect');
+  await phone.type('/remove 2');
+  await laptop.out.waitFor('this device was removed from the account, and this profile forgot it; goodbye');
+  expect(await laptop.session.handleLine('/id')).toBe(false);
+  expect(await readdir(profile)).toEqual([]);
+});
+
 it('leaves the removed profile empty', async () => {
   const phone = await openChat(stack.url, await newProfile());
   const profile = await newProfile();

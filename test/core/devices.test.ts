@@ -4,7 +4,7 @@ import { register } from '../../lambdas/core/accounts';
 import { deleteAccount } from '../../lambdas/core/account-deletion';
 import { authorizeConnect } from '../../lambdas/core/connect';
 import { send } from '../../lambdas/core/delivery';
-import { addDevice, fetchLink, listDevices } from '../../lambdas/core/devices';
+import { addDevice, fetchLink, listDevices, removeDevice } from '../../lambdas/core/devices';
 import { prekeyBundle, publishPrekeys } from '../../lambdas/core/prekeys';
 import type { Caller } from '../../lambdas/core/ports';
 import { Refusal } from '../../lambdas/core/refusal';
@@ -111,6 +111,51 @@ describe('account deletion and a device linked meanwhile', () => {
     expect(await world.prekeys.countOneTime({ userId: alice.uid, device: 2 })).toBe(0);
     expect(await world.prekeys.signedPrekey({ userId: alice.uid, device: 2 })).toBeUndefined();
     expect(await world.links.get(late.tmp.uid, world.clock.t)).toBeUndefined();
+  });
+});
+
+describe('a removal racing a write for the removed device', () => {
+  const remove = (device: number) => removeDevice(world.ports, device1, { action: 'device.remove', rid: 'r', device });
+
+  it('keys.publish that read the account before the removal takes its prekeys back', async () => {
+    const { caller, as } = await linked();
+    const owner = { userId: alice.uid, device: caller.device };
+    const put = world.prekeys.putOneTimePrekeys.bind(world.prekeys);
+    // The race: the removal lands between the publish's read of the account and its writes.
+    world.prekeys.putOneTimePrekeys = async (...args) => {
+      await remove(caller.device);
+      return put(...args);
+    };
+    const publish = publishPrekeys(world.ports, caller, {
+      action: 'keys.publish',
+      rid: 'p',
+      signedPrekey: signedPrekey(as),
+      oneTimePrekeys: oneTimePrekeys(3),
+    });
+    await expectRefusal(publish, 'FORBIDDEN');
+    expect(await world.prekeys.countOneTime(owner)).toBe(0);
+    expect(await world.prekeys.signedPrekey(owner)).toBeUndefined();
+  });
+
+  it('a send that read the account before the removal takes its copy for the removed device back, and names it stale', async () => {
+    const { caller } = await linked();
+    const bob = await registered(makeIdentity());
+    const put = world.queue.put.bind(world.queue);
+    // The race: the removal lands between the send's read of the account and its writes.
+    world.queue.put = async (message) => {
+      if (message.recipient.device === caller.device) await remove(caller.device);
+      return put(message);
+    };
+    const answer = await send(world.ports, bob, {
+      action: 'send',
+      rid: 's',
+      id: messageId(),
+      to: alice.uid,
+      messages: [copy(1), copy(caller.device)],
+    });
+    expect(answer).toMatchObject({ stale: [caller.device], missing: [] });
+    expect((await world.queue.page({ userId: alice.uid, device: caller.device }, null, 10, world.clock.t)).messages).toEqual([]);
+    expect((await world.queue.page({ userId: alice.uid, device: 1 }, null, 10, world.clock.t)).messages).toHaveLength(1);
   });
 });
 

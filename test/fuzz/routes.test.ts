@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { Actions, ErrorCodes, isRetryable, toBase64Url, type Action } from '../../protocol';
+import { Actions, ErrorCodes, ErrorReasons, isRetryable, toBase64Url, type Action } from '../../protocol';
 import { frankCommitment } from '../../lambdas/core/franking';
 import { startLocalStack, type LocalStack } from '../../local';
 import { FuzzSocket } from '../support/fuzz-socket';
@@ -39,7 +39,7 @@ const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.en
 
 /** Stack traces and error dumps: `    at f (file.ts:1:2)`, `x.ts:12`, `TypeError: …`. */
 const STACK_SHAPES = /\s{4}at |\bat .*\(.*:\d+:\d+\)|\.[cm]?[jt]s:\d+|[A-Za-z]*Error:/;
-const ERROR_KEYS = new Set(['type', 'rid', 'code', 'message', 'retryable', 'retryAfterSeconds']);
+const ERROR_KEYS = new Set(['type', 'rid', 'code', 'message', 'retryable', 'retryAfterSeconds', 'reason']);
 
 let stack: LocalStack;
 let counter: TableCounter;
@@ -266,6 +266,7 @@ async function fuzzOne(frame: FuzzFrame): Promise<void> {
   expect(reply.type).toBe('error');
   for (const key of Object.keys(reply)) expect(ERROR_KEYS).toContain(key);
   expect(ErrorCodes).toContain(reply.code);
+  if (reply.reason !== undefined) expect(ErrorReasons).toContain(reply.reason);
   expect(reply.code).not.toBe('INTERNAL');
   expect(typeof reply.message).toBe('string');
   expect(reply.retryable).toBe(isRetryable(reply.code as (typeof ErrorCodes)[number]));

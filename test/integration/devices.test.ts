@@ -201,6 +201,7 @@ describe('attacks on linking', () => {
     expect(await alice.socket.request(deviceAddFrame(key))).toMatchObject({
       type: 'error',
       code: 'CONFLICT',
+      reason: 'link-code-used',
       message: expect.stringContaining('already used'),
     });
     expect((await stored(alice.id.uid))?.linked?.map((d) => d.device)).toEqual([2]);
@@ -213,6 +214,7 @@ describe('attacks on linking', () => {
     expect(await alice.socket.request(deviceAddFrame(extra))).toMatchObject({
       type: 'error',
       code: 'CONFLICT',
+      reason: 'device-limit',
       message: 'at most 4 devices per account: remove one first',
     });
     const after = await stored(alice.id.uid);
@@ -263,6 +265,8 @@ describe('removing a device', () => {
     const closed = second.socket!.waitClosed();
     expect(await alice.socket.request({ action: 'device.remove', device: second.device })).toMatchObject({ type: 'result', removed: true });
     await closed;
+    // Told why before the close: a browser cannot read why its next upgrade is refused.
+    expect(second.socket!.pushes).toContainEqual({ type: 'device.removed', device: second.device });
     expect(await queued(alice.id.uid, second.device)).toBe(0);
     expect(await stack.ports.prekeys.signedPrekey({ userId: alice.id.uid, device: second.device })).toBeUndefined();
     expect(await queued(alice.id.uid, 1)).toBe(1);
@@ -283,6 +287,9 @@ describe('removing a device', () => {
     const closed = other.waitClosed();
     expect(await second.socket!.request({ action: 'device.remove', device: second.device })).toMatchObject({ type: 'result', removed: true });
     await closed;
+    expect(other.pushes).toEqual([{ type: 'device.removed', device: second.device }]);
+    // The caller's own connection gets the answer, not the push.
+    expect(second.socket!.pushes.filter((p) => p.type === 'device.removed')).toEqual([]);
     expect(await second.socket!.request({ action: 'devices.list' })).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
   });
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MemoryStore } from '../../client-sdk/src';
+import { StoreKeys } from '../../client-sdk/src/store/layout';
 import { toBase64Url } from '../../protocol';
 import { register } from '../../lambdas/core/accounts';
 import { send } from '../../lambdas/core/delivery';
@@ -15,7 +16,7 @@ const MAX = 20;
 const env = sdkSuite({ config: { maxQueueDepth: MAX, strangerQueuePercent: 50 } });
 
 /** Fresh stranger accounts send junk to `victim` until the service refuses them; returns how many were queued. */
-async function flood(victim: string, strangers = 3): Promise<number> {
+async function flood(victim: string, strangers = 3, devices: readonly number[] = [1]): Promise<number> {
   let queued = 0;
   for (let s = 0; s < strangers; s++) {
     const id = makeIdentity();
@@ -27,7 +28,7 @@ async function flood(victim: string, strangers = 3): Promise<number> {
         rid: 's',
         id: messageId(),
         to: victim,
-        messages: [{ device: 1, ciphertext: toBase64Url(new Uint8Array(randomBytes(64))), commitment: anyCommitment() }],
+        messages: devices.map((device) => ({ device, ciphertext: toBase64Url(new Uint8Array(randomBytes(64))), commitment: anyCommitment() })),
       };
       const refused = await send(env.stack.ports, stranger, frame).then(
         () => false,
@@ -86,5 +87,33 @@ describe('GIVEN Bob wrote to Carol, then went offline while strangers flooded hi
 
     await flood(bob.userId, 1);
     await expect(carol.send(bob.userId, 'with the new token')).resolves.toMatchObject({ id: expect.any(String) });
+  });
+});
+
+describe('GIVEN Bob has a phone and a laptop, and rotates his token on the laptop', () => {
+  it('THEN the phone sends the new token too: Carol, who heard from the phone, still counts as a contact', async () => {
+    const [phoneStore, laptopStore] = [new MemoryStore(), new MemoryStore()];
+    const phone = await env.client(phoneStore);
+    await phone.connect();
+    const laptop = await env.client(laptopStore);
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code, { name: 'laptop' });
+    await linked;
+    await laptop.connect();
+    // The laptop got the account's token in its provision.
+    expect(await laptopStore.get(StoreKeys.deliveryToken)).toBe(await phoneStore.get(StoreKeys.deliveryToken));
+    await phone.devices();
+    const carol = await env.connected();
+    const carolInbox = inbox(carol);
+
+    await laptop.rotateDeliveryToken();
+    const tokenOf = async (store: MemoryStore) => JSON.parse((await store.get(StoreKeys.deliveryToken)) ?? '{}').token as string | undefined;
+    await until(async () => (await tokenOf(phoneStore)) === (await tokenOf(laptopStore)), 'the phone to take the new token');
+    await phone.send(carol.userId, 'from the phone, after the rotation');
+    await until(() => carolInbox.length === 1, 'carol to receive');
+    await Promise.all([phone.close(), laptop.close()]);
+
+    await flood(phone.userId, 1, [1, 2]);
+    await expect(carol.send(phone.userId, 'back to bob')).resolves.toMatchObject({ id: expect.any(String) });
   });
 });

@@ -8,6 +8,8 @@ import { type Provision, openProvision, sealProvision } from '../../client-sdk/s
 import { DEVICE_CONTEXT, signedKeyMessage } from '../../protocol/connect';
 import { verifyEd25519 } from './fake-server';
 import { toBase64Url } from '../../protocol/base64url';
+import { MemoryStore } from '../../client-sdk/src';
+import { DeliveryTokens } from '../../client-sdk/src/session/delivery-tokens';
 
 const alice = userIdFromSigningKey(nacl.sign.keyPair().publicKey);
 const bob = userIdFromSigningKey(nacl.sign.keyPair().publicKey);
@@ -27,6 +29,7 @@ describe('plaintext control field', () => {
     { type: 'receipt', kind: 'delivered', ids: [id(2), id(3)] },
     { type: 'receipt', kind: 'read', ids: [id(4)] },
     { type: 'read', sender: bob, ids: [id(5)] },
+    { type: 'token', token: toBase64Url(new Uint8Array(32).fill(7)) },
   ])('round-trips %j', (control) => {
     expect(decodePlaintext(encodePlaintext({ ...base, control }))?.control).toEqual(control);
   });
@@ -47,6 +50,10 @@ describe('plaintext control field', () => {
       { t: 'receipt', kind: 'read', ids: [] },
       { t: 'receipt', kind: 'read', ids: ids(MAX_CONTROL_IDS + 1) },
       { t: 'read', ids: [id(1)] },
+      { t: 'token' },
+      { t: 'token', token: toBase64Url(new Uint8Array(31)) },
+      // 43 characters whose last one carries bits past the 32 bytes: not canonical base64url.
+      { t: 'token', token: `${toBase64Url(new Uint8Array(32)).slice(0, 42)}B` },
       { t: 'typing' },
     ]) {
       expect(decodePlaintext(header({ ...valid, ctl }))).toBeNull();
@@ -180,5 +187,27 @@ describe('a linked device identity', () => {
     expect(parseIdentity(storedLinkedIdentity(seed, { ...provision, identitySig: other.identitySig }, 2))).toBeNull();
     expect(parseIdentity(storedLinkedIdentity(nacl.randomBytes(32), provision, 2))).toBeNull();
     expect(parseIdentity(storedLinkedIdentity(seed, provision, 1))).toBeNull();
+  });
+});
+
+describe('delivery token sync between devices', () => {
+  const url = 'ws://ebb.test';
+  const tokens = (store: MemoryStore, published: string[] = []) =>
+    new DeliveryTokens({ store, url, publish: async (token) => published.push(token) });
+  const token = (n: number): string => toBase64Url(new Uint8Array(32).fill(n));
+
+  it("takes another device's rotation as published, but never one older than its own", async () => {
+    const published: string[] = [];
+    const phone = tokens(new MemoryStore(), published);
+    await phone.own();
+    await phone.adopt(token(1), 1000);
+    expect(toBase64Url(await phone.own())).toBe(token(1));
+    expect(published).toHaveLength(1); // only the token it made itself: the laptop published the new one
+
+    const rotated = await phone.rotate(2000);
+    await phone.adopt(token(2), 1500);
+    expect(toBase64Url(await phone.own())).toBe(rotated);
+    await phone.adopt(token(3), 2500);
+    expect(toBase64Url(await phone.own())).toBe(token(3));
   });
 });

@@ -120,6 +120,70 @@ describe('linking', () => {
     ]);
   });
 
+  it("tells a used code from a full account by the error's reason, whatever its message says", async () => {
+    env.server.maxDevicesPerAccount = 3;
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code);
+    await linked;
+    expect(await rejectionOf(phone.approveLink(code))).toMatchObject({ code: 'CONFLICT', reason: 'used-link-code', retryable: false });
+    const tablet = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const second = await tablet.startLink();
+    await phone.approveLink(second.code);
+    await second.linked;
+    const watch = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const third = await watch.startLink();
+    third.linked.catch(() => undefined);
+    expect(await rejectionOf(phone.approveLink(third.code))).toMatchObject({ code: 'CONFLICT', reason: 'device-limit', retryable: false });
+  });
+
+  it('stops at once when told its device was removed: no reconnect, one error saying so', async () => {
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code);
+    await linked;
+    await laptop.connect();
+    const errors: EbbError[] = [];
+    laptop.on('error', (e) => errors.push(e));
+    const upgrades = () => env.server.upgrades.filter((u) => u.query.get('uid') === phone.userId && u.query.get('dev') === '2').length;
+    const before = upgrades();
+    expect(await phone.removeDevice(2)).toBe(true);
+    await waitFor(() => errors.length === 1);
+    expect(errors[0]).toMatchObject({ code: 'UNAUTHORIZED', reason: 'device-removed', retryable: false });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(upgrades()).toBe(before);
+    expect(await rejectionOf(laptop.devices())).toMatchObject({ code: 'UNAUTHORIZED', reason: 'device-removed' });
+    expect(errors).toHaveLength(1);
+  });
+
+  it('told while connecting: connect() fails with the reason, and nothing is stored after close()', async () => {
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const writesAfterClose: string[] = [];
+    let closed = false;
+    const store = new (class extends MemoryStore {
+      override async set(key: string, value: string): Promise<void> {
+        if (closed) writesAfterClose.push(key);
+        return super.set(key, value);
+      }
+    })();
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now, store }));
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code);
+    await linked;
+    // The push lands while the laptop's setup is still asking (its devices.list is answered after it).
+    env.server.intercept = (c, frame) => {
+      if (c.user === phone.userId && c.device === 2 && frame.action === 'devices.list') c.send({ type: 'device.removed', device: 2 });
+      return false;
+    };
+    expect(await rejectionOf(laptop.connect())).toMatchObject({ code: 'UNAUTHORIZED', reason: 'device-removed' });
+    await laptop.close();
+    closed = true;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(writesAfterClose).toEqual([]);
+  });
+
   it('finds the approval with link.fetch when the push is lost', async () => {
     env.server.pushLinks = false;
     const phone = env.track(await connected(env.server, { now: env.clock.now }));

@@ -12,7 +12,7 @@ import {
   connectMessage,
   signedKeyMessage,
 } from '../../protocol/connect';
-import type { ErrorCode } from '../../protocol/errors';
+import type { ErrorCode, ErrorReason } from '../../protocol/errors';
 import {
   DeliveryTokenSetFrame,
   DeviceAddFrame,
@@ -90,8 +90,16 @@ export class FakeConnection {
     this.send({ type: 'result', rid, ...body });
   }
 
-  error(rid: string | null, code: ErrorCode, message: string, retryable: boolean, retryAfterSeconds?: number): void {
-    this.send({ type: 'error', rid, code, message, retryable, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }) });
+  error(rid: string | null, code: ErrorCode, message: string, retryable: boolean, retryAfterSeconds?: number, reason?: ErrorReason): void {
+    this.send({
+      type: 'error',
+      rid,
+      code,
+      message,
+      retryable,
+      ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+      ...(reason !== undefined && { reason }),
+    });
   }
 
   /** Drops the TCP connection without a close handshake, like a network failure. */
@@ -370,7 +378,10 @@ export class FakeServer {
         this.queues.delete(`${c.user}#${f.device}`);
         this.prekeys.delete(`${c.user}#${f.device}`);
         c.result(rid, { removed });
-        for (const live of this.live(c.user, f.device)) live.socket.close(1000);
+        for (const live of this.live(c.user, f.device)) {
+          if (live !== c) live.send({ type: 'device.removed', device: f.device });
+          live.socket.close(1000);
+        }
         return;
       }
       case 'report':
@@ -447,9 +458,10 @@ export class FakeServer {
     if (!account || c.device !== 1) return c.error(f.rid, 'FORBIDDEN', 'only device 1 links devices', false);
     if (!verifyEd25519(account.signingKey, signedKeyMessage(DEVICE_CONTEXT, fromBase64Url(f.signingKey)), f.cert))
       return c.error(f.rid, 'BAD_REQUEST', 'cert: does not verify', false);
-    if (account.linkedKeys.has(f.signingKey)) return c.error(f.rid, 'CONFLICT', 'this link code was already used', false);
+    // Worded unlike the real server's: the SDK reads `reason`, never the text.
+    if (account.linkedKeys.has(f.signingKey)) return c.error(f.rid, 'CONFLICT', 'key linked before', false, undefined, 'link-code-used');
     if (account.linked.size + 1 >= this.maxDevicesPerAccount) {
-      return c.error(f.rid, 'CONFLICT', `at most ${this.maxDevicesPerAccount} devices`, false);
+      return c.error(f.rid, 'CONFLICT', `${this.maxDevicesPerAccount} devices`, false, undefined, 'device-limit');
     }
     const device = account.nextDevice++;
     account.linkedKeys.add(f.signingKey);

@@ -44,12 +44,14 @@ export const MAX_CONTROL_IDS = 100;
  * Control content between devices (ARCH §8.6). `sent`: a copy, for the sender's other devices, of a
  * message this account sent to `to` (the body, kind, ttl and burn are the original's). `receipt`: the
  * recipient's device received (`delivered`) or its user read (`read`) the messages `ids` this account
- * sent. `read`: another device of this account read the messages `ids` that `sender` sent.
+ * sent. `read`: another device of this account read the messages `ids` that `sender` sent. `token`: another
+ * device of this account rotated the account's delivery token (ARCH §6.6) to `token` (base64url).
  */
 export type Control =
   | { readonly type: 'sent'; readonly to: string }
   | { readonly type: 'receipt'; readonly kind: 'delivered' | 'read'; readonly ids: readonly string[] }
-  | { readonly type: 'read'; readonly sender: string; readonly ids: readonly string[] };
+  | { readonly type: 'read'; readonly sender: string; readonly ids: readonly string[] }
+  | { readonly type: 'token'; readonly token: string };
 
 const ControlIds = z.array(MessageId).check(z.minLength(1), z.maxLength(MAX_CONTROL_IDS));
 
@@ -57,6 +59,8 @@ const ControlHeader = z.union([
   z.strictObject({ t: z.literal('sent'), to: UserId }),
   z.strictObject({ t: z.literal('receipt'), kind: z.enum(['delivered', 'read']), ids: ControlIds }),
   z.strictObject({ t: z.literal('read'), sender: UserId, ids: ControlIds }),
+  /** base64url; checked to be canonical and `Limits.deliveryTokenBytes` long below. */
+  z.strictObject({ t: z.literal('token'), token: z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3))) }),
 ]);
 
 const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
@@ -132,6 +136,7 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
   if (!frankKey) return null;
   const deliveryToken = h.dt === undefined ? undefined : decodeKey(h.dt, Limits.deliveryTokenBytes);
   if (deliveryToken === null) return null;
+  if (h.ctl?.t === 'token' && decodeKey(h.ctl.token, Limits.deliveryTokenBytes) === null) return null;
   const body = bytes.slice(bodyStart);
   let text: string | undefined;
   if (h.kind === 'text') {
@@ -166,6 +171,8 @@ function controlHeader(c: Control): z.infer<typeof ControlHeader> {
       return { t: 'receipt', kind: c.kind, ids: [...c.ids] };
     case 'read':
       return { t: 'read', sender: c.sender, ids: [...c.ids] };
+    case 'token':
+      return { t: 'token', token: c.token };
   }
 }
 
@@ -177,6 +184,8 @@ function controlOf(h: z.infer<typeof ControlHeader>): Control {
       return { type: 'receipt', kind: h.kind, ids: h.ids };
     case 'read':
       return { type: 'read', sender: h.sender, ids: h.ids };
+    case 'token':
+      return { type: 'token', token: h.token };
   }
 }
 

@@ -6,8 +6,11 @@ import { randomBytes } from '../crypto/random';
 import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 
-/** This account's token and the deployment that holds its hash, null until one confirmed it. */
-const OwnToken = z.object({ token: DeliveryToken, publishedTo: z.nullable(z.string()) });
+/**
+ * This account's token and the deployment that holds its hash, null until one confirmed it; `since`, when it
+ * was rotated (here, or on another device of the account), so an older rotation never replaces a newer one.
+ */
+const OwnToken = z.object({ token: DeliveryToken, publishedTo: z.nullable(z.string()), since: z.optional(Timestamp) });
 type OwnToken = z.infer<typeof OwnToken>;
 
 /** A peer's token, with the server time of the message that carried it: an older message never overwrites a newer token. */
@@ -47,12 +50,27 @@ export class DeliveryTokens {
 
   /**
    * Replaces this account's token and publishes the new one: contacts holding only the old one count as
-   * strangers until a message from this account brings them the new one.
+   * strangers until a message from this account brings them the new one. Resolves with the new token
+   * (base64url), for the account's other devices (`adopt`).
    * @throws EbbError from `deliveryToken.set`; the new token is published on the next send then.
    */
-  rotate(): Promise<void> {
+  rotate(now: number): Promise<string> {
     return this.locked(async () => {
-      await this.published(await this.saveOwn({ token: toBase64Url(randomBytes(Limits.deliveryTokenBytes)), publishedTo: null }));
+      const own = await this.saveOwn({ token: toBase64Url(randomBytes(Limits.deliveryTokenBytes)), publishedTo: null, since: now });
+      await this.published(own);
+      return own.token;
+    });
+  }
+
+  /**
+   * Takes the token another device of this account rotated to and published (the service holds one token
+   * per account), unless this device rotated later than `sentAt` itself.
+   */
+  adopt(token: string, sentAt: number): Promise<void> {
+    return this.locked(async () => {
+      const saved = await this.readOwn();
+      if (saved?.token === token || (saved?.since !== undefined && saved.since > sentAt)) return;
+      await this.saveOwn({ token, publishedTo: this.options.url, since: sentAt });
     });
   }
 

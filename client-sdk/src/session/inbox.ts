@@ -28,6 +28,8 @@ export interface InboxOptions {
   readonly emitReceipt: (receipt: Receipt) => void;
   /** Keeps the delivery token an accepted message carried (session/delivery-tokens.ts). */
   readonly learnDeliveryToken: (from: string, token: Uint8Array, sentAt: number) => Promise<void>;
+  /** Takes the account's delivery token another device of it rotated to (ARCH §6.6). */
+  readonly adoptDeliveryToken: (token: string, sentAt: number) => Promise<void>;
   /** One page of the queue on the current connection, for drains between connects. */
   readonly fetch: Fetch;
 }
@@ -188,6 +190,10 @@ export class Inbox {
     const opened = await this.open(envelope);
     if (opened && (opened.control || envelope.from.user === this.options.identity.userId)) {
       // Control content and copies from this account's devices: never 'message', never reported or receipted.
+      // Kept before it counts as seen (and is acked): a token lost here would leave this device's contacts strangers.
+      if (opened.control?.type === 'token' && envelope.from.user === this.options.identity.userId) {
+        await this.options.adoptDeliveryToken(opened.control.token, envelope.sentAt);
+      }
       await store.set(seenKey, String(envelope.expiresAt));
       this.dispatchControl(envelope, opened);
     } else if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
@@ -210,7 +216,8 @@ export class Inbox {
   /**
    * A sent copy from another device of this account becomes 'sent'; its read state becomes 'receipt' with
    * `from` this account and `sender` set; a recipient's receipts become 'receipt'. Anything else from this
-   * account, and a sent copy or read state from another account, is dropped.
+   * account (a token rotation is taken before this), and control content of the account's own kinds from
+   * another account, is dropped.
    */
   private dispatchControl(envelope: Envelope, opened: Opened): void {
     const { message, control } = opened;

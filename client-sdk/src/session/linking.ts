@@ -134,7 +134,7 @@ export interface ApproveContext {
  * device. Resolves with the new device's number. Nothing is sent for a bad code.
  * @throws EbbError BAD_REQUEST (reason `malformed-link-code` or `expired-link-code`) for a bad code, or a bad name.
  * @throws EbbError FORBIDDEN on a device without the account key.
- * @throws EbbError CONFLICT (reason `used-link-code` or `device-limit`) from the service.
+ * @throws EbbError CONFLICT (reason `used-link-code`, `device-limit` or `device-numbers-used`) from the service.
  */
 export async function approveLink(text: string, name: string | undefined, context: ApproveContext): Promise<number> {
   const code = parseLinkCode(text);
@@ -165,19 +165,13 @@ export async function approveLink(text: string, name: string | undefined, contex
     },
     code.linkKey,
   );
-  try {
-    const { device } = await context.addDevice({
-      signingKey: toBase64Url(code.deviceKey),
-      cert: toBase64Url(cert),
-      ...(name !== undefined && { name: sealDeviceName(name, identity.identitySecretKey) }),
-      provision: toBase64Url(provision),
-    });
-    return device;
-  } catch (err) {
-    if (!EbbError.is(err, 'CONFLICT')) throw err;
-    const used = /already used/i.test(err.message);
-    throw new EbbError('CONFLICT', err.message, { retryable: false, reason: used ? 'used-link-code' : 'device-limit' });
-  }
+  const { device } = await context.addDevice({
+    signingKey: toBase64Url(code.deviceKey),
+    cert: toBase64Url(cert),
+    ...(name !== undefined && { name: sealDeviceName(name, identity.identitySecretKey) }),
+    provision: toBase64Url(provision),
+  });
+  return device;
 }
 
 function validName(name: string): boolean {

@@ -1,7 +1,7 @@
 import type { Action } from '../../../protocol/frames';
 import { EbbError, badRequest } from '../errors';
 import { type BackoffOptions, backoffDelay } from './backoff';
-import { type Body, RequestTable, type RequestMode } from './requests';
+import { type Body, ConnectionLost, RequestTable, type RequestMode } from './requests';
 import { FrameHead } from '../../../protocol/server-frames';
 import type { Answer } from './server-frames';
 import { SocketFailed, type WebSocketConstructor, type WebSocketLike, openSocket } from './websocket';
@@ -56,6 +56,8 @@ export class Connection {
   private wake: (() => void) | null = null;
   private loops = 0;
   private refusedReconnects = 0;
+  /** The last setup started on a new socket: close() waits for it, so nothing it stores lands after close(). */
+  private settingUp: Promise<void> | null = null;
 
   constructor(private readonly options: ConnectionOptions) {
     this.requests = new RequestTable(options.timeoutMs, () => this.state === 'ready');
@@ -134,6 +136,14 @@ export class Connection {
     return this.send(action, body, mode);
   }
 
+  /**
+   * Stops for good with `error`, as a refusal at setup does: no reconnect, requests fail with it, and
+   * `onStopped` reports it. For a server push that says no later attempt can succeed.
+   */
+  refuse(error: EbbError): void {
+    if (this.state === 'ready' || this.state === 'connecting') this.stop(error);
+  }
+
   /** Stops reconnecting, fails pending requests and closes the socket. */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
@@ -154,9 +164,18 @@ export class Connection {
         socket.close(1000);
       });
     }
+    // A setup still running (its requests failed above) may yet store what it was answered: let it finish.
+    if (this.settingUp) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.settingUp, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
   }
 
   private send<A extends Action>(action: A, body: Body<A>, mode: RequestMode): Promise<Answer<A>> {
+    // A setup that goes on after its socket closed (or after close()) would otherwise wait out the timeout.
+    if (this.state === 'closed') return Promise.reject(closedError());
+    if (typeof mode === 'object' && mode.socket.readyState !== OPEN) return Promise.reject(new ConnectionLost());
     const answer = this.requests.add(action, body, mode);
     this.pump();
     return answer;
@@ -207,8 +226,13 @@ export class Connection {
       return 'done';
     }
     this.adopt(socket);
+    const setup = this.options.setup((action, body) => this.send(action, body, { socket }));
+    this.settingUp = setup.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      await this.options.setup((action, body) => this.send(action, body, { socket }));
+      await setup;
     } catch (err) {
       if (!live()) return 'done';
       if (EbbError.is(err) && !err.retryable) {

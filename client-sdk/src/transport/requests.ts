@@ -1,8 +1,9 @@
+import type * as z from 'zod/mini';
 import type { Action, ClientFrame } from '../../../protocol/frames';
-import { isErrorCode } from '../../../protocol/errors';
+import { type ErrorReason, isErrorCode } from '../../../protocol/errors';
 import { ErrorAnswer } from '../../../protocol/server-frames';
 import { randomId } from '../crypto/random';
-import { EbbError } from '../errors';
+import { EbbError, type EbbErrorReason } from '../errors';
 import { type Answer, AnswerSchemas } from './server-frames';
 import type { WebSocketLike } from './websocket';
 
@@ -119,11 +120,20 @@ export class RequestTable {
   }
 }
 
-function errorFromFrame(frame: { code: string; message: string; retryable: boolean; retryAfterSeconds?: number | undefined }): EbbError {
-  // A code added to the protocol later reaches this client as INTERNAL.
+/** The server's refusal reasons (protocol/errors.ts ErrorReasons) under the names EbbError gives them. */
+const REASONS: Readonly<Record<ErrorReason, EbbErrorReason>> = {
+  'link-code-used': 'used-link-code',
+  'device-limit': 'device-limit',
+  'device-numbers-used': 'device-numbers-used',
+};
+
+function errorFromFrame(frame: z.infer<typeof ErrorAnswer>): EbbError {
+  // A code added to the protocol later reaches this client as INTERNAL; a reason added later, as none.
   const code = isErrorCode(frame.code) ? frame.code : 'INTERNAL';
+  const reason = frame.reason !== undefined && Object.hasOwn(REASONS, frame.reason) ? REASONS[frame.reason as ErrorReason] : undefined;
   return new EbbError(code, frame.message.slice(0, MAX_SERVER_MESSAGE), {
     retryable: frame.retryable,
     ...(frame.retryAfterSeconds !== undefined && { retryAfterSeconds: frame.retryAfterSeconds }),
+    ...(reason !== undefined && { reason }),
   });
 }
