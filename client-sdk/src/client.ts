@@ -20,6 +20,9 @@ import { safetyNumber } from './identity/safety-number';
 import { type EbbClientOptions, type Settings, resolveOptions } from './options';
 import { ACK_CLOSE_WAIT_MS, AckBatcher } from './session/acks';
 import { DeliveryTokens } from './session/delivery-tokens';
+import { OwnDevices } from './session/devices';
+import { type PendingLink, approveLink, startLink } from './session/linking';
+import { ReceiptBatcher } from './session/receipts';
 import { handshake } from './session/handshake';
 import { PREKEY_TARGET, replenishPrekeys } from './session/prekeys';
 import { Inbox } from './session/inbox';
@@ -32,7 +35,7 @@ import { signedConnectUrl } from './transport/connect-url';
 import { KeysLowPush, MessagePush, NoticePush } from '../../protocol/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
-import type { EbbClientEvents, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';
+import type { DeviceInfo, EbbClientEvents, LinkStart, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';
 
 /**
  * An ebb account on one device: connects, keeps the connection alive, encrypts what it sends and
@@ -40,17 +43,22 @@ import type { EbbClientEvents, ReportedMessage, ReportResult, SendOptions, SendR
  */
 export class EbbClient {
   private readonly events = new Emitter<EbbClientEvents>();
-  private readonly connection: Connection;
-  private readonly acks: AckBatcher;
-  private readonly inbox: Inbox;
-  private readonly outbox: Outbox;
-  private readonly peers: PeerDirectory;
-  private readonly sessions: Sessions;
-  private readonly reportables: Reportables;
-  private readonly deliveryTokens: DeliveryTokens;
+  // Wired for the identity in `wire()`, again when startLink() makes this client another account's device.
+  private connection!: Connection;
+  private acks!: AckBatcher;
+  private inbox!: Inbox;
+  private outbox!: Outbox;
+  private peers!: PeerDirectory;
+  private sessions!: Sessions;
+  private reportables!: Reportables;
+  private deliveryTokens!: DeliveryTokens;
+  private ownDevices!: OwnDevices;
+  private receipts!: ReceiptBatcher;
   private limits: ServiceLimits | null = null;
   private refilling: Promise<void> | null = null;
   private registered: boolean;
+  private connectCalled = false;
+  private pendingLink: PendingLink | null = null;
 
   /**
    * Loads the identity from `options.store`, creating and saving one on first use. Does not connect.
@@ -66,7 +74,10 @@ export class EbbClient {
         throw new EbbError('INTERNAL', 'the store holds an unfinished archive import: clear it and import again', { retryable: false });
       }
       const identity = await loadOrCreateIdentity(settings.store);
-      return new EbbClient(settings, identity, (await settings.store.get(StoreKeys.registered)) === settings.url);
+      if (options.device !== undefined && options.device !== identity.device) {
+        throw badRequest(`device: this store holds device ${identity.device} of its account`);
+      }
+      return new EbbClient({ ...settings, device: identity.device }, identity, (await settings.store.get(StoreKeys.registered)) === settings.url);
     } catch (err) {
       throw toEbbError(err);
     }
@@ -107,6 +118,8 @@ export class EbbClient {
         throw badRequest(`device: the archive holds device ${contents.device} of its account`);
       }
       const identity = parseIdentity(contents.entries.find(([key]) => key === StoreKeys.identity)![1])!;
+      // A linked device's archive restores that device: its number is in its identity, and must agree.
+      if (identity.device !== contents.device) throw badRequest('wrong passphrase or damaged archive');
       await writeEntries(settings.store, entriesToRestore(contents.entries));
       return new EbbClient({ ...settings, device: contents.device }, identity, false);
     } catch (err) {
@@ -115,14 +128,21 @@ export class EbbClient {
   }
 
   private constructor(
-    private readonly settings: Settings,
-    private readonly identity: Identity,
+    private settings: Settings,
+    private identity: Identity,
     registered: boolean,
   ) {
     this.registered = registered;
+    this.wire();
+  }
+
+  /** Builds the connection and the send and receive paths for `this.identity`. */
+  private wire(): void {
+    const { settings, identity } = this;
     const { store, device, now, timeoutMs, prekeyPolicy } = settings;
     this.connection = new Connection({
-      connectUrl: () => signedConnectUrl(settings.url, identity, device, Math.floor(now()), !this.registered),
+      // Only device 1 registers: a linked device's key is known to the service from the start.
+      connectUrl: () => signedConnectUrl(settings.url, identity, device, Math.floor(now()), device === 1 && !this.registered),
       webSocket: () => resolveWebSocket(settings.WebSocket),
       setup: (request) =>
         handshake(request, {
@@ -132,6 +152,7 @@ export class EbbClient {
           store,
           inbox: this.inbox,
           sessions: this.sessions,
+          ownDevices: this.ownDevices,
           now,
           prekeyPolicy,
           onStatus: (status) => (this.limits = status.limits),
@@ -155,6 +176,10 @@ export class EbbClient {
       url: settings.url,
       publish: (token) => this.connection.request('deliveryToken.set', { token }),
     });
+    this.ownDevices = new OwnDevices(store, identity);
+    this.receipts = new ReceiptBatcher({
+      send: (to, control) => this.outbox.send({ id: randomId(MESSAGE_ID_BYTES), to, body: new Uint8Array(0), control }),
+    });
     this.inbox = new Inbox({
       identity,
       device,
@@ -163,17 +188,28 @@ export class EbbClient {
       acks: this.acks,
       reportables: this.reportables,
       now,
-      emit: (message) => this.events.emit('message', message),
+      emit: (message) => {
+        this.events.emit('message', message);
+        if (settings.receipts) void this.receipts.receipt(message.from, 'delivered', message.id);
+      },
+      emitSent: (sent) => {
+        void this.ownDevices.add(sent.fromDevice).catch(() => undefined);
+        this.events.emit('sent', sent);
+      },
+      emitReceipt: (receipt) => {
+        if (receipt.from === identity.userId) void this.ownDevices.add(receipt.fromDevice).catch(() => undefined);
+        this.events.emit('receipt', receipt);
+      },
       learnDeliveryToken: (from, token, sentAt) => this.deliveryTokens.learn(from, token, sentAt),
       fetch: (after) => this.connection.request('fetch', after === undefined ? {} : { after }),
     });
     this.outbox = new Outbox({
       identity,
-      device,
       store,
       peers: this.peers,
       sessions: this.sessions,
       deliveryTokens: this.deliveryTokens,
+      ownDevices: () => this.ownDevices.list(),
       limits: async () => {
         await this.connection.whenReady(timeoutMs);
         return this.limits!;
@@ -188,6 +224,7 @@ export class EbbClient {
     return this.identity.userId;
   }
 
+  /** This device's number in its account: 1 for the device that created it, another for a linked device (DESIGN §10). */
   get device(): number {
     return this.settings.device;
   }
@@ -202,6 +239,8 @@ export class EbbClient {
    * @throws EbbError INTERNAL (retryable) when the service cannot be reached within `timeoutMs`.
    */
   async connect(): Promise<void> {
+    if (this.pendingLink) throw badRequest('this client is waiting for a link approval: await `linked` first');
+    this.connectCalled = true;
     try {
       await this.connection.connect();
     } catch (err) {
@@ -220,6 +259,131 @@ export class EbbClient {
 
   off<K extends keyof EbbClientEvents>(event: K, listener: (payload: EbbClientEvents[K]) => void): void {
     this.events.off(event, listener);
+  }
+
+  /**
+   * Starts linking this client to an existing account as a new device (DESIGN §10). The client must be
+   * fresh: created on a store with no account, never connected. Connects under a temporary identity and
+   * resolves with a code to show (text or QR code) and a `linked` promise. On the device holding the
+   * account key (device 1), approveLink(code) sends this device what it needs, end-to-end encrypted to
+   * a key in the code; `linked` then resolves, `userId` and `device` are the account's and this device's,
+   * and connect() connects as that device, publishes its keys and receives from then on. The code is good
+   * for 10 minutes. Restarting the app forgets the link under way: start again.
+   * @throws EbbError CONFLICT (not retryable) when the store holds an account (it registered, or was linked).
+   * @throws EbbError BAD_REQUEST (not retryable) after connect(), or while a link is under way.
+   * @throws EbbError UNAUTHORIZED, INTERNAL from connecting, as connect() does.
+   */
+  async startLink(): Promise<LinkStart> {
+    if (this.pendingLink) throw badRequest('a link is already under way on this client');
+    if (this.connectCalled) throw badRequest('startLink: must come before connect()');
+    if (this.identity.device !== 1 || (await this.settings.store.get(StoreKeys.registered)) !== undefined) {
+      throw new EbbError('CONFLICT', 'this store holds an account: link a new device with an empty store', { retryable: false });
+    }
+    try {
+      const pending = await startLink(this.identity, this.settings);
+      this.pendingLink = pending;
+      const linked = pending.linked.then(
+        (identity) => {
+          this.pendingLink = null;
+          this.identity = identity;
+          this.settings = { ...this.settings, device: identity.device };
+          this.registered = true;
+          this.wire();
+        },
+        (err: unknown) => {
+          this.pendingLink = null;
+          throw toEbbError(err);
+        },
+      );
+      return { code: pending.code, linked };
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Links the device that shows `code` (from its startLink()) to this account, named `name` in devices()
+   * (sealed: the service cannot read it). Only device 1, which holds the account key, approves. Resolves
+   * with the new device's number once the service added it; the new device's `linked` then resolves. The
+   * new device receives what is sent to this account from then on; contacts see no identity change.
+   * Waits for connect() to finish.
+   * @throws EbbError BAD_REQUEST (not retryable) with reason `malformed-link-code` or `expired-link-code`
+   *   (10 minutes), or for a `name` longer than 127 bytes of UTF-8; nothing is sent.
+   * @throws EbbError FORBIDDEN (not retryable) on a linked device: it does not hold the account key.
+   * @throws EbbError CONFLICT (not retryable) with reason `used-link-code` when that device was linked
+   *   already, or `device-limit` when the account has `maxDevicesPerAccount` devices: remove one first.
+   * @throws EbbError RATE_LIMITED, SERVICE_READ_ONLY and other server refusals; INTERNAL (retryable) when
+   *   not answered within `timeoutMs`: approving the same code again is safe.
+   */
+  async approveLink(code: string, options: { readonly name?: string } = {}): Promise<number> {
+    try {
+      const device = await approveLink(code, options.name, {
+        identity: this.identity,
+        now: this.settings.now,
+        deliveryToken: () => this.deliveryTokens.own(),
+        addDevice: (body) => this.connection.request('device.add', body),
+      });
+      await this.ownDevices.add(this.device);
+      await this.ownDevices.add(device);
+      return device;
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * This account's devices, this one marked `current`, with the names approveLink gave them. Waits for
+   * connect() to finish.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`; server refusals as the service sends them.
+   */
+  async devices(): Promise<DeviceInfo[]> {
+    try {
+      return await this.ownDevices.learn(await this.connection.request('devices.list', {}));
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Removes a device from this account: the service deletes its queue and keys and closes its sockets,
+   * and refuses its connects (UNAUTHORIZED) from then on, whatever it kept. Device 1 removes any other
+   * device; any device removes itself (this client then stops: close() it, and wipe its store if the device
+   * is being given away). Resolves with false when the account had no such device (already removed).
+   * Waits for connect() to finish.
+   * @throws EbbError BAD_REQUEST (not retryable) for a `device` that is not a device number; nothing is sent.
+   * @throws EbbError FORBIDDEN (not retryable) for device 1 (delete the account instead), or another device
+   *   removed from a device that does not hold the account key.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`: removing again is safe.
+   */
+  async removeDevice(device: number): Promise<boolean> {
+    if (!Number.isInteger(device) || device < 1 || device > Limits.maxDevice)
+      throw badRequest(`device: must be a whole number from 1 to ${Limits.maxDevice}`);
+    try {
+      const { removed } = await this.connection.request('device.remove', { device });
+      await this.ownDevices.remove(device);
+      return removed;
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Marks a received message read: its sender's devices get a `read` receipt (unless this client was created
+   * with `receipts: false`), and this account's other devices a 'receipt' with `from` this account and
+   * `sender` set, to mark it read there too. Receipts are batched for a moment and best effort: resolves once
+   * the batch went out, or could not (a failure is not reported; nothing is retried).
+   * @throws EbbError BAD_REQUEST (not retryable) when `message` is not a ReceivedMessage or `{ id, from }`.
+   */
+  async markRead(message: ReportedMessage): Promise<void> {
+    if (typeof message !== 'object' || message === null || !MessageId.safeParse(message.id).success || !UserId.safeParse(message.from).success) {
+      throw badRequest('message: must be a received message, or { id, from }');
+    }
+    const sends: Promise<void>[] = [];
+    if (this.settings.receipts && message.from !== this.userId) sends.push(this.receipts.receipt(message.from, 'read', message.id));
+    if ((await this.ownDevices.list().catch(() => [])).some((d) => d !== this.device)) {
+      sends.push(this.receipts.readSync(this.userId, message.from, message.id));
+    }
+    await Promise.all(sends);
   }
 
   /**
@@ -503,9 +667,14 @@ export class EbbClient {
    * fail with EbbError INTERNAL (not retryable). Never throws.
    */
   async close(): Promise<void> {
+    this.pendingLink?.cancel(new EbbError('INTERNAL', 'the client was closed', { retryable: false }));
     this.inbox.stop();
     await this.inbox.idle();
-    if (this.connection.isOpen) await this.acks.flush(Math.min(ACK_CLOSE_WAIT_MS, this.settings.timeoutMs));
+    if (this.connection.isOpen) {
+      await this.receipts.flush(Math.min(ACK_CLOSE_WAIT_MS, this.settings.timeoutMs));
+      await this.acks.flush(Math.min(ACK_CLOSE_WAIT_MS, this.settings.timeoutMs));
+    }
+    this.receipts.discard();
     this.acks.discard();
     await this.connection.close();
   }

@@ -9,14 +9,18 @@ export { IndexedDbStore } from './store/indexeddb-store';
 export type { WebSocketConstructor, WebSocketLike } from './transport/websocket';
 export type { BackoffOptions } from './transport/backoff';
 export type {
+  DeviceInfo,
   EbbClientEvents,
   IdentityChangedEvent,
+  LinkStart,
+  Receipt,
   Phase,
   ReceivedMessage,
   ReportedMessage,
   ReportResult,
   SendOptions,
   SendResult,
+  SentMessage,
   ServiceLimits,
   ServiceNotice,
   ServiceStatus,

@@ -13,8 +13,17 @@ export interface EbbClientOptions {
   readonly store?: KeyStore;
   /** Clock in ms since the epoch, for connect timestamps and expiry. @default Date.now */
   readonly now?: () => number;
-  /** This client's device number. @default 1 */
+  /**
+   * This client's device number, when the app wants it checked: the store decides it (1 for the device that
+   * created the account, the linked device's own number otherwise), and another value is refused. @default the store's
+   */
   readonly device?: number;
+  /**
+   * Whether to send delivery and read receipts to those who write to this account (DESIGN §10). Receipts
+   * from others are received either way, and read state is synced to this account's other devices either way.
+   * @default true
+   */
+  readonly receipts?: boolean;
   /** WebSocket implementation. @default globalThis.WebSocket, else the `ws` package */
   readonly WebSocket?: WebSocketConstructor;
   /** How long a request (or connect()) may take, reconnects included. @default 30000 */
@@ -42,6 +51,7 @@ export interface Settings {
   readonly timeoutMs: number;
   readonly backoff: Required<BackoffOptions>;
   readonly prekeyPolicy: PrekeyPolicy;
+  readonly receipts: boolean;
 }
 
 /** Applies defaults and checks every option. @throws EbbError BAD_REQUEST naming the offending option. */
@@ -67,6 +77,7 @@ export function resolveOptions(options: EbbClientOptions): Settings {
   if (!(graceMs >= 0)) throw badRequest('signedPrekeyGraceMs: must not be negative');
   if (options.now !== undefined && typeof options.now !== 'function') throw badRequest('now: must be a function');
   if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') throw badRequest('WebSocket: must be a constructor');
+  if (options.receipts !== undefined && typeof options.receipts !== 'boolean') throw badRequest('receipts: must be a boolean');
   return {
     url: options.url,
     store: options.store ?? new MemoryStore(),
@@ -76,5 +87,6 @@ export function resolveOptions(options: EbbClientOptions): Settings {
     timeoutMs,
     backoff,
     prekeyPolicy: { rotationMs, graceMs },
+    receipts: options.receipts ?? true,
   };
 }

@@ -86,9 +86,81 @@ export interface ReportResult {
   readonly duplicate: boolean;
 }
 
+/**
+ * A message another device of this account sent (DESIGN §10), so every device shows the conversation. It
+ * arrives as the recipient's copy does; a device linked later gets what is sent after it linked.
+ */
+export interface SentMessage {
+  /** The message id, the same as the recipient's `ReceivedMessage.id` and as in receipts. */
+  readonly id: string;
+  /** The recipient's user id. */
+  readonly to: string;
+  /** Reserved for group messages (DESIGN §11): the group's id. */
+  readonly group?: string;
+  /** Present when the message was a string; `body` then holds its UTF-8 bytes. */
+  readonly text?: string;
+  readonly body: Uint8Array;
+  /** Server time at which the copy was queued. */
+  readonly sentAt: Date;
+  /** The device of this account that sent it. */
+  readonly fromDevice: number;
+  /** Set for an ephemeral message: delete it locally by then, as the recipient does. */
+  readonly expiresAt?: Date;
+  readonly burnAfterReadingSeconds?: number;
+}
+
+/**
+ * A delivery or read receipt (DESIGN §10), end-to-end encrypted like a message and never shown as one.
+ * From a recipient (`from` another user): its device `fromDevice` handed message `messageId`, which this
+ * account sent, to its app (`delivered`), or its user read it (`read`). A recipient with
+ * `receipts: false` sends none.
+ * From this account (`from === client.userId`): read state synced from another device of this account,
+ * whose user read `messageId` from `sender` (markRead there); mark it read here too. Synced whatever the
+ * `receipts` option, since it tells no one else anything.
+ */
+export interface Receipt {
+  readonly messageId: string;
+  readonly from: string;
+  readonly fromDevice: number;
+  readonly kind: 'delivered' | 'read';
+  /** Server time at which the receipt was queued. */
+  readonly at: Date;
+  /** Only on read state from this account's other devices: who sent the message that was read. */
+  readonly sender?: string;
+}
+
+/** One device of this account, as `EbbClient.devices()` lists it. */
+export interface DeviceInfo {
+  readonly device: number;
+  /** As given to approveLink, readable only by this account's devices; null for device 1 and unnamed ones. */
+  readonly name: string | null;
+  /** When it was linked; for device 1, when the account was created. */
+  readonly linkedAt: Date;
+  /** This client is that device. */
+  readonly current: boolean;
+  /** It has published its keys, so messages reach it. False for a device that linked but never connected. */
+  readonly ready: boolean;
+}
+
+/** What `EbbClient.startLink` resolves with. */
+export interface LinkStart {
+  /** Show it to the device that approves (as text or a QR code); it is good for 10 minutes. */
+  readonly code: string;
+  /**
+   * Resolves once the approving device linked this one: the client is then that account's device (its
+   * `userId` and `device` changed) and `connect()` connects as it. Rejects with EbbError BAD_REQUEST
+   * (reason `expired-link-code`) when no approval came in time, or with the error that stopped waiting.
+   */
+  readonly linked: Promise<void>;
+}
+
 /** Events of `EbbClient.on`. */
 export interface EbbClientEvents {
   message: ReceivedMessage;
+  /** A message another device of this account sent. */
+  sent: SentMessage;
+  /** A recipient's delivery or read receipt, or read state from another device of this account. */
+  receipt: Receipt;
   notice: ServiceNotice;
   identityChanged: IdentityChangedEvent;
   /** The client stopped reconnecting (e.g. UNAUTHORIZED, ACCOUNT_SUSPENDED, SERVICE_SHUT_DOWN). */

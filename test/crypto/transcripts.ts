@@ -229,7 +229,7 @@ export async function envelopeTranscript(input: EnvelopeInput): Promise<Envelope
     signedPrekey: { keyId: input.signedPrekeyId, publicKey: keyPair(input.signedPrekeySecret).publicKey },
     oneTimePrekey: { keyId: input.oneTimePrekeyId, publicKey: keyPair(input.oneTimePrekeySecret).publicKey },
   };
-  await sessions.initiate({ userId: bobUserId, identityKey: keyPair(input.bobIdentitySecret).publicKey, devices: [device] }, device);
+  await sessions.initiate({ userId: bobUserId, identityKey: keyPair(input.bobIdentitySecret).publicKey, devices: [device], refused: [] }, device);
   const sent = [];
   for (const m of input.messages) {
     const plaintext = encodePlaintext({

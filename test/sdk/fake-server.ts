@@ -4,10 +4,18 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
-import { IDENTITY_CONTEXT, SIGNED_PREKEY_CONTEXT, USER_ID_HASH_BYTES, connectMessage, signedKeyMessage } from '../../protocol/connect';
+import {
+  DEVICE_CONTEXT,
+  IDENTITY_CONTEXT,
+  SIGNED_PREKEY_CONTEXT,
+  USER_ID_HASH_BYTES,
+  connectMessage,
+  signedKeyMessage,
+} from '../../protocol/connect';
 import type { ErrorCode } from '../../protocol/errors';
 import {
   DeliveryTokenSetFrame,
+  DeviceAddFrame,
   type Envelope,
   type OneTimePrekey,
   ReportFrame,
@@ -45,7 +53,20 @@ interface Account {
   readonly signingKey: string;
   identityKey: string;
   identitySig: string;
+  /** The devices messages fan out to: device 1 and linked devices that published a signed prekey. */
   readonly devices: Set<number>;
+  /** Linked devices (DESIGN §10), ready or not; a test may add one the account never certified (a ghost). */
+  readonly linked: Map<number, LinkedDevice>;
+  nextDevice: number;
+  readonly linkedKeys: Set<string>;
+  readonly createdAt: number;
+}
+
+export interface LinkedDevice {
+  readonly signingKey: string;
+  readonly cert: string;
+  readonly name: string | null;
+  readonly linkedAt: number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -96,6 +117,9 @@ export class FakeServer {
   /** Per recipient `uid#dev`, in queue order. */
   readonly queues = new Map<string, Envelope[]>();
   readonly prekeys = new Map<string, { signed: SignedPrekey | null; oneTime: OneTimePrekey[] }>();
+  /** What device 1 left for a device being linked, by the device's temporary user id. */
+  readonly links = new Map<string, { user: string; device: number; provision: string; expiresAt: number }>();
+  maxDevicesPerAccount = 6;
   /** Each user's delivery token as `deliveryToken.set` last set it. */
   readonly deliveryTokens = new Map<string, string>();
   limits: ServiceLimits = {
@@ -222,8 +246,10 @@ export class FakeServer {
   private authorize(query: URLSearchParams, host: string | undefined): boolean {
     const [uid, dev, ts, nonce, sig] = ['uid', 'dev', 'ts', 'nonce', 'sig'].map((k) => query.get(k));
     if (!uid || !dev || !ts || !nonce || !sig || !host) return false;
-    const pk = query.get('pk') ?? this.accounts.get(uid)?.signingKey;
-    if (!pk || userIdOf(pk) !== uid) return false;
+    const account = this.accounts.get(uid);
+    // A linked device signs with its own key; device 1 (or a connect before registration, with pk) with the account's.
+    const pk = dev === '1' ? (query.get('pk') ?? account?.signingKey) : account?.linked.get(Number(dev))?.signingKey;
+    if (!pk || (dev === '1' && userIdOf(pk) !== uid)) return false;
     if (Math.abs(Number(ts) - this.now()) > Limits.connectSkewMs || this.nonces.has(nonce)) return false;
     this.nonces.add(nonce);
     return verifyEd25519(
@@ -258,7 +284,17 @@ export class FakeServer {
         if (account) {
           account.devices.add(c.device);
           Object.assign(account, { identityKey: f.identityKey, identitySig: f.identitySig });
-        } else this.accounts.set(c.user, { signingKey, identityKey: f.identityKey, identitySig: f.identitySig, devices: new Set([c.device]) });
+        } else
+          this.accounts.set(c.user, {
+            signingKey,
+            identityKey: f.identityKey,
+            identitySig: f.identitySig,
+            devices: new Set([c.device]),
+            linked: new Map(),
+            nextDevice: 2,
+            linkedKeys: new Set(),
+            createdAt: this.now(),
+          });
         return c.result(rid, { userId: c.user, device: c.device, created: account === undefined, rotated });
       }
       case 'keys.count':
@@ -268,9 +304,11 @@ export class FakeServer {
         if (f.action === 'keys.publish') {
           if (f.signedPrekey) {
             const message = signedKeyMessage(SIGNED_PREKEY_CONTEXT, fromBase64Url(f.signedPrekey.publicKey));
-            if (!verifyEd25519(account!.signingKey, message, f.signedPrekey.signature))
+            const deviceKey = c.device === 1 ? account!.signingKey : account!.linked.get(c.device)!.signingKey;
+            if (!verifyEd25519(deviceKey, message, f.signedPrekey.signature))
               return c.error(rid, 'BAD_REQUEST', 'signedPrekey: bad signature', false);
             keys.signed = f.signedPrekey;
+            account!.devices.add(c.device);
           }
           keys.oneTime.push(...(f.oneTimePrekeys ?? []));
           this.prekeys.set(key, keys);
@@ -280,16 +318,20 @@ export class FakeServer {
       case 'keys.bundle': {
         const peer = this.accounts.get(f.user);
         if (!peer) return c.error(rid, 'NOT_FOUND', 'no such user', false);
-        const devices = [...peer.devices].map((device) => {
-          const keys = this.prekeys.get(`${f.user}#${device}`);
-          return {
-            device,
-            signingKey: peer.signingKey,
-            cert: null,
-            signedPrekey: keys?.signed ?? null,
-            oneTimePrekey: keys?.oneTime.shift() ?? null,
-          };
-        });
+        const devices = [...peer.devices]
+          .filter((device) => f.device === undefined || device === f.device)
+          .map((device) => {
+            const keys = this.prekeys.get(`${f.user}#${device}`);
+            const linked = peer.linked.get(device);
+            return {
+              device,
+              signingKey: linked?.signingKey ?? peer.signingKey,
+              cert: linked?.cert ?? null,
+              signedPrekey: keys?.signed ?? null,
+              oneTimePrekey: keys?.oneTime.shift() ?? null,
+            };
+          });
+        if (f.device !== undefined && devices.length === 0) return c.error(rid, 'NOT_FOUND', 'no such device', false);
         return c.result(rid, { user: f.user, signingKey: peer.signingKey, identityKey: peer.identityKey, identitySig: peer.identitySig, devices });
       }
       case 'deliveryToken.set': {
@@ -300,6 +342,33 @@ export class FakeServer {
       }
       case 'send':
         return this.send(c, f);
+      case 'device.add':
+        return this.addDevice(c, f);
+      case 'link.fetch': {
+        const link = this.links.get(c.user);
+        return c.result(rid, {
+          link: link && link.expiresAt > this.now() ? { user: link.user, device: link.device, provision: link.provision } : null,
+        });
+      }
+      case 'devices.list': {
+        if (!account) return c.error(rid, 'FORBIDDEN', 'register first', false);
+        const devices = [
+          { device: 1, name: null, linkedAt: account.createdAt, ready: true },
+          ...[...account.linked].map(([device, d]) => ({ device, name: d.name, linkedAt: d.linkedAt, ready: account.devices.has(device) })),
+        ];
+        return c.result(rid, { devices });
+      }
+      case 'device.remove': {
+        if (f.device === 1) return c.error(rid, 'FORBIDDEN', 'device 1 holds the account key: delete the account instead', false);
+        if (c.device !== 1 && c.device !== f.device) return c.error(rid, 'FORBIDDEN', 'only device 1 removes other devices', false);
+        const removed = account!.linked.delete(f.device);
+        account!.devices.delete(f.device);
+        this.queues.delete(`${c.user}#${f.device}`);
+        this.prekeys.delete(`${c.user}#${f.device}`);
+        c.result(rid, { removed });
+        for (const live of this.live(c.user, f.device)) live.socket.close(1000);
+        return;
+      }
       case 'report':
         return this.report(c, f);
       case 'fetch': {
@@ -329,8 +398,11 @@ export class FakeServer {
     if (!SendFrame.safeParse(f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed send frame', false);
     const recipient = this.accounts.get(f.to);
     if (!recipient) return c.error(f.rid, 'NOT_FOUND', 'no such user', false);
-    const messages = f.messages as Array<{ device: number; ciphertext: string; commitment: string }>;
-    if (messages.some((m) => !recipient.devices.has(m.device))) return c.error(f.rid, 'CONFLICT', 'device list is stale', false);
+    const named = f.messages as Array<{ device: number; ciphertext: string; commitment: string }>;
+    if (f.to === c.user && named.some((m) => m.device === c.device)) return c.error(f.rid, 'BAD_REQUEST', 'a copy for the sending device', false);
+    const messages = named.filter((m) => recipient.devices.has(m.device));
+    const stale = named.filter((m) => !recipient.devices.has(m.device)).map((m) => m.device);
+    const missing = [...recipient.devices].filter((d) => !named.some((m) => m.device === d) && !(f.to === c.user && d === c.device));
     for (const m of messages) {
       if (fromBase64Url(m.ciphertext).length > this.limits.maxCiphertextBytes)
         return c.error(f.rid, 'PAYLOAD_TOO_LARGE', 'ciphertext too large', false);
@@ -360,7 +432,39 @@ export class FakeServer {
       first ??= envelope;
       this.deliver(f.to, m.device, envelope);
     }
-    c.result(f.rid, { id: f.id, sentAt: first!.sentAt, expiresAt: first!.expiresAt, duplicate, missing: [], stale: [] });
+    const sentAt = first?.sentAt ?? now;
+    c.result(f.rid, { id: f.id, sentAt, expiresAt: first?.expiresAt ?? now, duplicate, missing, stale });
+  }
+
+  /** `device.add` as the real server answers it (DESIGN §10), without its rate limit. */
+  private addDevice(c: FakeConnection, f: Frame): void {
+    if (!DeviceAddFrame.safeParse(f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed device.add frame', false);
+    const account = this.accounts.get(c.user);
+    if (!account || c.device !== 1) return c.error(f.rid, 'FORBIDDEN', 'only device 1 links devices', false);
+    if (!verifyEd25519(account.signingKey, signedKeyMessage(DEVICE_CONTEXT, fromBase64Url(f.signingKey)), f.cert))
+      return c.error(f.rid, 'BAD_REQUEST', 'cert: does not verify', false);
+    if (account.linkedKeys.has(f.signingKey)) return c.error(f.rid, 'CONFLICT', 'this link code was already used', false);
+    if (account.linked.size + 1 >= this.maxDevicesPerAccount) {
+      return c.error(f.rid, 'CONFLICT', `at most ${this.maxDevicesPerAccount} devices`, false);
+    }
+    const device = account.nextDevice++;
+    account.linkedKeys.add(f.signingKey);
+    account.linked.set(device, { signingKey: f.signingKey, cert: f.cert, name: f.name ?? null, linkedAt: this.now() });
+    const tmp = userIdOf(f.signingKey);
+    const link = { user: c.user, device, provision: f.provision as string };
+    this.links.set(tmp, { ...link, expiresAt: this.now() + Limits.linkTtlMs });
+    c.result(f.rid, { device });
+    for (const live of this.live(tmp, 1)) live.send({ type: 'link', ...link });
+  }
+
+  /** Adds a device the account never certified, as a server that lies would: `cert` signed by another key, or garbage. */
+  addGhost(user: string, signing: { publicKey: Uint8Array; secretKey: Uint8Array }, cert: string, signedPrekey: SignedPrekey): number {
+    const account = this.accounts.get(user)!;
+    const device = account.nextDevice++;
+    account.linked.set(device, { signingKey: toBase64Url(signing.publicKey), cert, name: null, linkedAt: this.now() });
+    account.devices.add(device);
+    this.prekeys.set(`${user}#${device}`, { signed: signedPrekey, oneTime: [] });
+    return device;
   }
 
   /** The franking fields the real server puts on a queued copy (lambdas/core/delivery.ts). */

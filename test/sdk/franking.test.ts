@@ -1,7 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import nacl from 'tweetnacl';
 import { EbbClient, EbbError, FileStore, type KeyStore, MemoryStore } from '../../client-sdk/src';
+import type { Identity } from '../../client-sdk/src/identity/identity';
+import { certifyDevice } from '../../client-sdk/src/identity/keys';
+import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../protocol/connect';
 import { MAX_REPORTABLE, type Reportable, Reportables } from '../../client-sdk/src/session/reportables';
 import { frankCommitment, reportIdOf } from '../../lambdas/core/franking';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
@@ -39,15 +43,24 @@ describe('message franking', () => {
     return { alice, bob, bobStore, received: inbox(bob) };
   }
 
+  /** Linked devices of `bob`, certified by his account key, sharing device 1's signed prekey: they never decrypt, but get a copy. */
+  function addCertifiedDevices(bob: EbbClient, devices: readonly number[]): void {
+    const signed = env.server.prekeys.get(`${bob.userId}#1`)!.signed!;
+    const accountSecret = (bob as unknown as { identity: Identity }).identity.signingSecretKey!;
+    for (const d of devices) {
+      const signing = nacl.sign.keyPair();
+      const signature = nacl.sign.detached(signedKeyMessage(SIGNED_PREKEY_CONTEXT, fromBase64Url(signed.publicKey)), signing.secretKey);
+      const cert = toBase64Url(certifyDevice(signing.publicKey, accountSecret));
+      env.server.accounts.get(bob.userId)!.linked.set(d, { signingKey: toBase64Url(signing.publicKey), cert, name: null, linkedAt: 0 });
+      env.server.accounts.get(bob.userId)!.devices.add(d);
+      env.server.prekeys.set(`${bob.userId}#${d}`, { signed: { ...signed, signature: toBase64Url(signature) }, oneTime: [] });
+    }
+  }
+
   describe('sender', () => {
     it('commits to the content under the franking key inside the plaintext, the same for every device', async () => {
       const { alice, bob, bobStore, received } = await pair();
-      // Bob gains devices 2 and 3 that share device 1's signed prekey: they never decrypt, but get a copy.
-      const signed = env.server.prekeys.get(`${bob.userId}#1`)!.signed;
-      for (const d of [2, 3]) {
-        env.server.accounts.get(bob.userId)!.devices.add(d);
-        env.server.prekeys.set(`${bob.userId}#${d}`, { signed, oneTime: [] });
-      }
+      addCertifiedDevices(bob, [2, 3]);
       const sent = await alice.send(bob.userId, 'committed ✓');
       const [frame] = env.server.framesOf(alice.userId, 'send');
       expect(frame.messages.map((m: { device: number }) => m.device)).toEqual([1, 2, 3]);
@@ -67,17 +80,14 @@ describe('message franking', () => {
 
     it('uses a fresh franking key per message and the same commitment when a message goes again', async () => {
       const { alice, bob } = await pair();
-      // The first attempt is refused as stale (CONFLICT): the SDK re-encrypts and sends the same message again.
-      env.server.intercept = (c, f) => {
-        if (f.action !== 'send') return false;
-        env.server.intercept = null;
-        c.error(f.rid, 'CONFLICT', 'device list is stale', false);
-        return true;
-      };
+      await alice.send(bob.userId, 'before');
+      // Bob links a device: the first send's answer names it missing, and the SDK sends it the same message.
+      addCertifiedDevices(bob, [2]);
       const first = await alice.send(bob.userId, 'same text');
       const second = await alice.send(bob.userId, 'same text');
-      const frames = env.server.framesOf(alice.userId, 'send');
+      const frames = env.server.framesOf(alice.userId, 'send').slice(1);
       expect(frames.map((f) => f.id)).toEqual([first.id, first.id, second.id]);
+      expect(frames.map((f) => f.messages.map((m: { device: number }) => m.device))).toEqual([[1], [2], [1, 2]]);
       const commitmentOf = (i: number): string => frames[i].messages[0].commitment;
       expect(commitmentOf(1)).toBe(commitmentOf(0));
       expect(frames[1].messages[0].ciphertext).not.toBe(frames[0].messages[0].ciphertext); // re-encrypted

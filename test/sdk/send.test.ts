@@ -1,5 +1,9 @@
+import nacl from 'tweetnacl';
 import { type EbbClient, EbbError } from '../../client-sdk/src';
-import { fromBase64Url } from '../../protocol/base64url';
+import type { Identity } from '../../client-sdk/src/identity/identity';
+import { certifyDevice } from '../../client-sdk/src/identity/keys';
+import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
+import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../protocol/connect';
 import { Limits } from '../../protocol/limits';
 import { FakeServer } from './fake-server';
 import { connected, inbox, rejectionOf, waitFor } from './helpers';
@@ -20,12 +24,22 @@ describe('sending', () => {
     await server.close();
   });
 
-  /** Gives Bob more devices, each with a signed prekey (device 1's: these devices never decrypt). */
+  /**
+   * Gives Bob more devices as linking does: each with its own signing key, certified by Bob's account key, and a
+   * signed prekey it signed (device 1's public prekey: these devices never decrypt).
+   */
   function addBobDevices(devices: readonly number[]): void {
-    const signed = server.prekeys.get(`${bob.userId}#1`)!.signed;
+    const account = server.accounts.get(bob.userId)!;
+    const signed = server.prekeys.get(`${bob.userId}#1`)!.signed!;
+    const accountSecret = (bob as unknown as { identity: Identity }).identity.signingSecretKey!;
     for (const d of devices) {
-      server.accounts.get(bob.userId)!.devices.add(d);
-      if (d !== 1) server.prekeys.set(`${bob.userId}#${d}`, { signed, oneTime: [] });
+      if (d === 1) continue;
+      const signing = nacl.sign.keyPair();
+      const cert = toBase64Url(certifyDevice(signing.publicKey, accountSecret));
+      account.linked.set(d, { signingKey: toBase64Url(signing.publicKey), cert, name: null, linkedAt: Date.now() });
+      account.devices.add(d);
+      const signature = nacl.sign.detached(signedKeyMessage(SIGNED_PREKEY_CONTEXT, fromBase64Url(signed.publicKey)), signing.secretKey);
+      server.prekeys.set(`${bob.userId}#${d}`, { signed: { ...signed, signature: toBase64Url(signature) }, oneTime: [] });
     }
   }
 
@@ -132,29 +146,57 @@ describe('sending', () => {
     await waitFor(() => received.some((m) => m.id === sent.id));
   });
 
-  it('refreshes the device list once when the server answers CONFLICT', async () => {
+  it('forgets the devices the server says are stale and sends the same id to the ones it says are missing', async () => {
     addBobDevices([2]);
     await alice.send(bob.userId, 'to both');
     server.accounts.get(bob.userId)!.devices.delete(2);
+    addBobDevices([3]);
     const received = inbox(bob);
 
     const sent = await alice.send(bob.userId, 'after the change');
-    expect(server.actions(alice.userId).slice(-5)).toEqual(['keys.bundle', 'send', 'send', 'keys.bundle', 'send']);
-    const [, conflicted, retried] = server.framesOf(alice.userId, 'send');
-    expect(conflicted.messages.map((m: { device: number }) => m.device)).toEqual([1, 2]);
-    expect(retried.messages.map((m: { device: number }) => m.device)).toEqual([1]);
-    expect(retried.id).toBe(sent.id);
+    expect(server.actions(alice.userId).slice(-3)).toEqual(['send', 'keys.bundle', 'send']);
+    const [, named, completed] = server.framesOf(alice.userId, 'send');
+    expect(named.messages.map((m: { device: number }) => m.device)).toEqual([1, 2]);
+    expect(completed.messages.map((m: { device: number }) => m.device)).toEqual([3]);
+    expect(completed.id).toBe(sent.id);
+    expect(server.framesOf(alice.userId, 'keys.bundle').at(-1)).toMatchObject({ user: bob.userId, device: 3 });
     await waitFor(() => received.some((m) => m.text === 'after the change'));
+
+    await alice.send(bob.userId, 'settled');
+    expect(
+      server
+        .framesOf(alice.userId, 'send')
+        .at(-1)
+        .messages.map((m: { device: number }) => m.device),
+    ).toEqual([1, 3]);
   });
 
-  it('gives up after one refresh if the server keeps answering CONFLICT', async () => {
-    server.intercept = (c, f) => {
-      if (f.action !== 'send') return false;
-      c.error(f.rid, 'CONFLICT', 'stale', false);
-      return true;
-    };
-    await expect(alice.send(bob.userId, 'x')).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect(server.framesOf(alice.userId, 'send')).toHaveLength(2);
+  it('encrypts nothing to a device the account did not certify (a ghost the server added)', async () => {
+    await alice.send(bob.userId, 'before');
+    const signed = server.prekeys.get(`${bob.userId}#1`)!.signed!;
+    const ghosts = [nacl.sign.keyPair(), nacl.sign.keyPair()];
+    const stranger = nacl.sign.keyPair();
+    const ghostDevices = ghosts.map((ghost, i) => {
+      // One certified by another account's key, one whose "cert" is its own signature: neither is Bob's.
+      const cert = certifyDevice(ghost.publicKey, i === 0 ? stranger.secretKey : ghost.secretKey);
+      const signature = nacl.sign.detached(signedKeyMessage(SIGNED_PREKEY_CONTEXT, fromBase64Url(signed.publicKey)), ghost.secretKey);
+      return server.addGhost(bob.userId, ghost, toBase64Url(cert), { ...signed, signature: toBase64Url(signature) });
+    });
+
+    await alice.send(bob.userId, 'after');
+    await alice.send(bob.userId, 'again');
+    for (const frame of server.framesOf(alice.userId, 'send')) {
+      expect(frame.messages.map((m: { device: number }) => m.device)).toEqual([1]);
+    }
+    for (const d of ghostDevices) expect(server.queue(bob.userId, d)).toEqual([]);
+    // Each ghost's bundle is fetched once, when a send answer first names it, then ignored.
+    expect(server.framesOf(alice.userId, 'keys.bundle').filter((f) => f.device !== undefined)).toHaveLength(2);
+
+    // A new sender that fetches the full bundle ignores them as well.
+    const carol = await connected(server);
+    clients.push(carol);
+    await carol.send(bob.userId, 'hello');
+    expect(server.framesOf(carol.userId, 'send')[0].messages.map((m: { device: number }) => m.device)).toEqual([1]);
   });
 
   it('publishes its delivery token once before its first message, and presents the peer token once a message brought it', async () => {

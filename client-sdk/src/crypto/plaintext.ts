@@ -33,7 +33,31 @@ export interface Plaintext {
   readonly seq?: number;
   /** The sender's delivery token, `Limits.deliveryTokenBytes` long; absent from older senders. */
   readonly deliveryToken?: Uint8Array;
+  /** Set on control content (DESIGN §10), which never reaches 'message': see `Control`. */
+  readonly control?: Control;
 }
+
+/** At most this many message ids in one receipt or read sync: a burst beyond it goes out in several. */
+export const MAX_CONTROL_IDS = 100;
+
+/**
+ * Control content between devices (DESIGN §10). `sent`: a copy, for the sender's other devices, of a
+ * message this account sent to `to` (the body, kind, ttl and burn are the original's). `receipt`: the
+ * recipient's device received (`delivered`) or its user read (`read`) the messages `ids` this account
+ * sent. `read`: another device of this account read the messages `ids` that `sender` sent.
+ */
+export type Control =
+  | { readonly type: 'sent'; readonly to: string }
+  | { readonly type: 'receipt'; readonly kind: 'delivered' | 'read'; readonly ids: readonly string[] }
+  | { readonly type: 'read'; readonly sender: string; readonly ids: readonly string[] };
+
+const ControlIds = z.array(MessageId).check(z.minLength(1), z.maxLength(MAX_CONTROL_IDS));
+
+const ControlHeader = z.union([
+  z.strictObject({ t: z.literal('sent'), to: UserId }),
+  z.strictObject({ t: z.literal('receipt'), kind: z.enum(['delivered', 'read']), ids: ControlIds }),
+  z.strictObject({ t: z.literal('read'), sender: UserId, ids: ControlIds }),
+]);
 
 const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
 
@@ -52,6 +76,7 @@ const Header = z.strictObject({
   seq: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER))),
   /** base64url delivery token; checked to be canonical and `Limits.deliveryTokenBytes` long below. */
   dt: z.optional(z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
+  ctl: z.optional(ControlHeader),
 });
 
 const HEADER_LENGTH_BYTES = 2;
@@ -77,6 +102,7 @@ export function encodePlaintext(p: Plaintext): Uint8Array {
     fk: toBase64Url(p.frankKey),
     ...(p.seq !== undefined && { seq: p.seq }),
     ...(p.deliveryToken && { dt: toBase64Url(p.deliveryToken) }),
+    ...(p.control && { ctl: controlHeader(p.control) }),
   };
   const headerBytes = encoder.encode(JSON.stringify(header));
   if (headerBytes.length > MAX_HEADER_BYTES) throw new TypeError('plaintext header too long');
@@ -128,7 +154,30 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
     ...(h.burn !== undefined && { burnAfterReadingSeconds: h.burn }),
     ...(h.seq !== undefined && { seq: h.seq }),
     ...(deliveryToken && { deliveryToken }),
+    ...(h.ctl && { control: controlOf(h.ctl) }),
   };
+}
+
+function controlHeader(c: Control): z.infer<typeof ControlHeader> {
+  switch (c.type) {
+    case 'sent':
+      return { t: 'sent', to: c.to };
+    case 'receipt':
+      return { t: 'receipt', kind: c.kind, ids: [...c.ids] };
+    case 'read':
+      return { t: 'read', sender: c.sender, ids: [...c.ids] };
+  }
+}
+
+function controlOf(h: z.infer<typeof ControlHeader>): Control {
+  switch (h.t) {
+    case 'sent':
+      return { type: 'sent', to: h.to };
+    case 'receipt':
+      return { type: 'receipt', kind: h.kind, ids: h.ids };
+    case 'read':
+      return { type: 'read', sender: h.sender, ids: h.ids };
+  }
 }
 
 /** The bytes `encoded` holds, or null unless it is the canonical base64url of exactly `length` bytes. */

@@ -3,11 +3,12 @@ import * as z from 'zod/mini';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../../protocol/connect';
 import { Device, PublicKey, Signature } from '../../../protocol/frames';
+import { equalBytes } from '../crypto/bytes';
 import { EbbError } from '../errors';
 import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import type { Answer } from '../transport/server-frames';
-import { verifyPeerIdentity } from './keys';
+import { verifyDeviceCert, verifyPeerIdentity } from './keys';
 import { KeyedQueue } from '../keyed-queue';
 
 /** A peer's long-term public keys, as a prekey message or a bundle presents them. */
@@ -29,8 +30,14 @@ export interface DevicePrekeys {
 export interface VerifiedBundle {
   readonly userId: string;
   readonly identityKey: Uint8Array;
-  /** Devices whose signed prekey verified; a device without one cannot be messaged yet. */
+  /**
+   * Devices the account certified whose signed prekey verified under their own key (DESIGN §10): device 1
+   * signs with the account key, a linked device with a key the account key certified. Any other device
+   * the server lists (one it invented) is left out: nothing is ever encrypted to it.
+   */
   readonly devices: readonly DevicePrekeys[];
+  /** Devices listed with keys the account did not certify, or a signed prekey their key did not sign. */
+  readonly refused: readonly number[];
 }
 
 /** Whether keys are the peer's accepted identity, a new one the app has not accepted, or forged. */
@@ -64,9 +71,18 @@ export class PeerDirectory {
     private readonly onIdentityChanged: (userId: string) => void,
   ) {}
 
-  /** The peer's known devices, or null when a full bundle has never been fetched. */
+  /** The peer's known certified devices, or null when a full bundle has never been fetched. */
   async devices(userId: string): Promise<readonly number[] | null> {
     return (await this.read(userId))?.devices ?? null;
+  }
+
+  /** Forgets devices the service says the peer no longer has. */
+  forgetDevices(userId: string, gone: readonly number[]): Promise<void> {
+    return this.locked(userId, async () => {
+      const record = await this.read(userId);
+      if (!record?.devices) return;
+      await this.write(userId, { ...record, devices: record.devices.filter((d) => !gone.includes(d)) });
+    });
   }
 
   /**
@@ -105,27 +121,27 @@ export class PeerDirectory {
       const record = await this.read(userId);
       const verdict = bundle.user === userId ? await this.judge(userId, record, keys) : 'invalid';
       if (verdict === 'invalid') throw new EbbError('INTERNAL', 'the server returned keys that do not belong to this user', { retryable: false });
+      const verified: DevicePrekeys[] = [];
+      const refused: number[] = [];
+      for (const d of bundle.devices) {
+        if (device !== undefined && d.device !== device) continue;
+        const prekeys = certifiedPrekeys(d, keys.signingKey);
+        if (prekeys) verified.push(prekeys);
+        else if (d.signedPrekey) refused.push(d.device);
+      }
+      const certified = [...new Set(verified.map((d) => d.device))].sort((a, b) => a - b);
       if (device === undefined) {
-        const devices = [...new Set(bundle.devices.map((d) => d.device))].sort((a, b) => a - b);
-        if (devices.length === 0) throw new EbbError('NOT_FOUND', 'the user has no devices');
+        if (certified.length === 0) throw verdict === 'changed' ? identityChangedError(userId) : new EbbError('NOT_FOUND', 'the user has no devices');
         const latest = (await this.read(userId))!;
-        await this.write(userId, { ...latest, devices });
+        await this.write(userId, { ...latest, devices: certified });
+      } else if (certified.length > 0) {
+        const latest = (await this.read(userId))!;
+        if (latest.devices && !latest.devices.includes(device)) {
+          await this.write(userId, { ...latest, devices: [...latest.devices, device].sort((a, b) => a - b) });
+        }
       }
       if (verdict === 'changed') throw identityChangedError(userId);
-      const verified: DevicePrekeys[] = [];
-      for (const d of bundle.devices) {
-        if (!d.signedPrekey) continue;
-        const publicKey = fromBase64Url(d.signedPrekey.publicKey);
-        // One check per device per bundle; the session built from it then never needs another.
-        if (!nacl.sign.detached.verify(signedKeyMessage(SIGNED_PREKEY_CONTEXT, publicKey), fromBase64Url(d.signedPrekey.signature), keys.signingKey))
-          continue;
-        verified.push({
-          device: d.device,
-          signedPrekey: { keyId: d.signedPrekey.keyId, publicKey },
-          oneTimePrekey: d.oneTimePrekey ? { keyId: d.oneTimePrekey.keyId, publicKey: fromBase64Url(d.oneTimePrekey.publicKey) } : null,
-        });
-      }
-      return { userId, identityKey: keys.identityKey, devices: verified };
+      return { userId, identityKey: keys.identityKey, devices: verified, refused };
     });
   }
 
@@ -201,6 +217,26 @@ export function identityChangedError(userId: string): EbbError {
     `the identity key of ${userId} changed: compare safety numbers, then call acceptIdentity() before sending to this user`,
     { retryable: false },
   );
+}
+
+/**
+ * One device's prekeys, or null unless the device is the account's: device 1 signs with the account key
+ * itself, a linked device with a key the account key certified; its signed prekey must verify under that key.
+ * Two signature checks per linked device, once per bundle: the sessions built from it need no more.
+ */
+function certifiedPrekeys(d: Answer<'keys.bundle'>['devices'][number], accountKey: Uint8Array): DevicePrekeys | null {
+  if (!d.signedPrekey) return null;
+  const deviceKey = fromBase64Url(d.signingKey);
+  if (d.device === 1 ? !equalBytes(deviceKey, accountKey) : d.cert === null || !verifyDeviceCert(accountKey, deviceKey, fromBase64Url(d.cert))) {
+    return null;
+  }
+  const publicKey = fromBase64Url(d.signedPrekey.publicKey);
+  if (!nacl.sign.detached.verify(signedKeyMessage(SIGNED_PREKEY_CONTEXT, publicKey), fromBase64Url(d.signedPrekey.signature), deviceKey)) return null;
+  return {
+    device: d.device,
+    signedPrekey: { keyId: d.signedPrekey.keyId, publicKey },
+    oneTimePrekey: d.oneTimePrekey ? { keyId: d.oneTimePrekey.keyId, publicKey: fromBase64Url(d.oneTimePrekey.publicKey) } : null,
+  };
 }
 
 /** The signature is compared too, so that no altered byte of a message's prefix goes unnoticed. */

@@ -5,6 +5,7 @@ import type { Identity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 import type { Request } from '../transport/connection';
+import type { OwnDevices } from './devices';
 import type { Inbox } from './inbox';
 import { type PrekeyPolicy, replenishPrekeys } from './prekeys';
 import { isRolledBack, recoverFromRollback } from './rollback';
@@ -18,6 +19,7 @@ export interface HandshakeOptions {
   readonly store: KeyStore;
   readonly inbox: Inbox;
   readonly sessions: Sessions;
+  readonly ownDevices: OwnDevices;
   readonly now: () => number;
   readonly prekeyPolicy: PrekeyPolicy;
   readonly onStatus: (status: ServiceStatus) => void;
@@ -27,9 +29,9 @@ export interface HandshakeOptions {
 
 /**
  * What runs on every new socket before the client reports itself ready (ARCH §4, §6.1): hello,
- * register if the server does not know us (or holds another identity key of ours), stop sending on
- * the sessions of a store the server shows to be an older copy (session/rollback.ts), rotate the signed
- * prekey and top up one-time prekeys, then drain the queue.
+ * register if the server does not know us (or holds another identity key of ours; device 1 only), stop
+ * sending on the sessions of a store the server shows to be an older copy (session/rollback.ts), rotate the
+ * signed prekey and top up one-time prekeys, list the account's devices when it has others, then drain the queue.
  */
 export async function handshake(request: Request, options: HandshakeOptions): Promise<void> {
   const { identity, device, store, inbox } = options;
@@ -39,7 +41,8 @@ export async function handshake(request: Request, options: HandshakeOptions): Pr
   }
   options.onStatus(hello.status);
   // Registering again with our identity key rotates the server's copy when it differs (same signing key).
-  if (!hello.registered || hello.identityKey !== toBase64Url(identity.identityPublicKey)) {
+  // A linked device never registers: it holds no account key, and the service knows it from device 1.
+  if (device === 1 && (!hello.registered || hello.identityKey !== toBase64Url(identity.identityPublicKey))) {
     await request('register', { identityKey: toBase64Url(identity.identityPublicKey), identitySig: toBase64Url(identity.identitySig) });
   }
   if ((await store.get(StoreKeys.registered)) !== options.url) await store.set(StoreKeys.registered, options.url);
@@ -50,6 +53,8 @@ export async function handshake(request: Request, options: HandshakeOptions): Pr
     // Before anything is sent or published from a store the server shows to be an older copy.
     if (await isRolledBack(store, count)) await recoverFromRollback(store, options.sessions, count);
     await replenishPrekeys(request, store, identity, options.now(), options.prekeyPolicy, { counted: count });
+    // Where sent copies go. An account that never had another device (device 1, none listed) skips the round trip.
+    if (device !== 1 || (await options.ownDevices.list()).length > 0) await options.ownDevices.learn(await request('devices.list', {}));
   } catch (err) {
     // A read-only service still delivers what is queued: prekeys can wait, the drain cannot.
     if (!EbbError.is(err, 'SERVICE_READ_ONLY')) throw err;

@@ -1,12 +1,12 @@
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Envelope } from '../../../protocol/frames';
 import { verifyCommitment } from '../crypto/franking';
-import { type Plaintext, decodePlaintext } from '../crypto/plaintext';
+import { type Control, type Plaintext, decodePlaintext } from '../crypto/plaintext';
 import type { Identity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
 import type { Answer } from '../transport/server-frames';
 import { StoreKeys } from '../store/layout';
-import type { ReceivedMessage } from '../types';
+import type { ReceivedMessage, Receipt, SentMessage } from '../types';
 import type { AckBatcher } from './acks';
 import { ReceiveOrder } from './ordering';
 import type { Reportable, Reportables } from './reportables';
@@ -20,7 +20,12 @@ export interface InboxOptions {
   readonly acks: AckBatcher;
   readonly reportables: Reportables;
   readonly now: () => number;
+  /** Hands a message to the app (and has its delivery receipt sent). */
   readonly emit: (message: ReceivedMessage) => void;
+  /** A copy of a message another device of this account sent. */
+  readonly emitSent: (sent: SentMessage) => void;
+  /** Receipts from a recipient, or read state from another device of this account. */
+  readonly emitReceipt: (receipt: Receipt) => void;
   /** Keeps the delivery token an accepted message carried (session/delivery-tokens.ts). */
   readonly learnDeliveryToken: (from: string, token: Uint8Array, sentAt: number) => Promise<void>;
   /** One page of the queue on the current connection, for drains between connects. */
@@ -37,6 +42,7 @@ const DRAIN_RETRY_MS = 250;
 /** A decrypted message with what it takes to report it. */
 interface Opened {
   readonly message: ReceivedMessage;
+  readonly control?: Control;
   readonly reportable: Reportable;
   /** The sender's sequence number for this device (session/ordering.ts); absent from older senders. */
   readonly seq?: number;
@@ -179,7 +185,11 @@ export class Inbox {
       return;
     }
     const opened = await this.open(envelope);
-    if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
+    if (opened && (opened.control || envelope.from.user === this.options.identity.userId)) {
+      // Control content and copies from this account's devices: never 'message', never reported or receipted.
+      await store.set(seenKey, String(envelope.expiresAt));
+      this.dispatchControl(envelope, opened);
+    } else if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
       await store.set(seenKey, String(envelope.expiresAt));
       // Best effort: a token not kept only makes the next send back count as a stranger's.
       if (opened.deliveryToken)
@@ -194,6 +204,37 @@ export class Inbox {
       if (ready.length === 0 && !this.closed) this.requestDrain();
     }
     acks.add(ack);
+  }
+
+  /**
+   * A sent copy from another device of this account becomes 'sent'; its read state becomes 'receipt' with
+   * `from` this account and `sender` set; a recipient's receipts become 'receipt'. Anything else from this
+   * account, and a sent copy or read state from another account, is dropped.
+   */
+  private dispatchControl(envelope: Envelope, opened: Opened): void {
+    const { message, control } = opened;
+    const own = envelope.from.user === this.options.identity.userId;
+    const at = new Date(envelope.sentAt);
+    if (own && control?.type === 'sent') {
+      this.options.emitSent({
+        id: message.id,
+        to: control.to,
+        ...(message.text !== undefined && { text: message.text }),
+        body: message.body,
+        sentAt: at,
+        fromDevice: message.fromDevice,
+        ...(message.expiresAt && { expiresAt: message.expiresAt }),
+        ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
+      });
+    } else if (own && control?.type === 'read') {
+      for (const messageId of control.ids) {
+        this.options.emitReceipt({ messageId, from: message.from, fromDevice: message.fromDevice, kind: 'read', at, sender: control.sender });
+      }
+    } else if (!own && control?.type === 'receipt') {
+      for (const messageId of control.ids) {
+        this.options.emitReceipt({ messageId, from: message.from, fromDevice: message.fromDevice, kind: control.kind, at });
+      }
+    }
   }
 
   /** The message, or null if any check fails; which one is deliberately not said. */
@@ -253,6 +294,7 @@ export class Inbox {
     };
     return {
       message,
+      ...(plaintext.control && { control: plaintext.control }),
       reportable,
       ...(plaintext.seq !== undefined && { seq: plaintext.seq }),
       ...(plaintext.deliveryToken && { deliveryToken: plaintext.deliveryToken }),

@@ -2,7 +2,7 @@ import { toBase64Url } from '../../../protocol/base64url';
 import type { ServiceLimits } from '../../../protocol/frames';
 import { Limits } from '../../../protocol/limits';
 import { frankCommitment, newFrankKey } from '../crypto/franking';
-import { encodePlaintext } from '../crypto/plaintext';
+import { type Control, encodePlaintext } from '../crypto/plaintext';
 import { maxWireLength } from '../crypto/envelope';
 import { EbbError } from '../errors';
 import type { Identity } from '../identity/identity';
@@ -21,11 +21,12 @@ export const MESSAGE_ID_BYTES = 16;
 
 export interface OutboxOptions {
   readonly identity: Identity;
-  readonly device: number;
   readonly store: KeyStore;
   readonly peers: PeerDirectory;
   readonly sessions: Sessions;
   readonly deliveryTokens: DeliveryTokens;
+  /** This account's other devices as last listed (session/devices.ts): candidates for sent copies, each checked by its bundle. */
+  readonly ownDevices: () => Promise<readonly number[]>;
   /** The deployment's limits, once the session is ready. */
   readonly limits: () => Promise<ServiceLimits>;
   readonly send: (body: Body<'send'>) => Promise<Answer<'send'>>;
@@ -39,6 +40,11 @@ export interface Outgoing {
   readonly body: Uint8Array;
   readonly expiresInSeconds?: number;
   readonly burnAfterReadingSeconds?: number;
+  /**
+   * Control content (receipts, read sync): sent to `to`'s devices only, without a sent copy or a sequence
+   * number, so it never holds back or reorders what the app sees.
+   */
+  readonly control?: Control;
 }
 
 /**
@@ -51,15 +57,23 @@ interface MessageStamp {
   readonly frankKey: Uint8Array;
   /** base64url, as every device entry of the send frames carries it. */
   readonly commitment: string;
+  /** The commitment of the sent copies to this account's other devices (their recipient is this account). */
+  readonly ownCommitment: string;
 }
+
+/** Rounds of fetching bundles for the devices a send answer says are missing; each round sends only to those. */
+const MAX_MISSING_ROUNDS = 3;
 
 /**
  * The send path: one ciphertext per recipient device, each from that device's Double Ratchet
- * session, split over frames that fit the wire.
+ * session, split over frames that fit the wire; and a sent copy to each of this account's other
+ * devices (DESIGN §10), in a frame to this account's own user id that goes out at the same time.
  * Sends to one recipient go out one after another so they are queued in the order sent.
  */
 export class Outbox {
   private readonly lanes = new KeyedQueue();
+  /** Devices a send answer named that no certified bundle backs (ghosts): never encrypted to, not fetched again. */
+  private readonly uncertified = new Set<string>();
 
   constructor(private readonly options: OutboxOptions) {}
 
@@ -84,80 +98,145 @@ export class Outbox {
     const { id } = message;
     const frankKey = newFrankKey();
     const kind = message.text === undefined ? 'bytes' : 'text';
-    const commitment = frankCommitment(frankKey, { from: this.options.identity.userId, to: message.to, id, kind, body: message.body });
-    return { id, frankKey, commitment: toBase64Url(commitment) };
+    const from = this.options.identity.userId;
+    const commitment = frankCommitment(frankKey, { from, to: message.to, id, kind, body: message.body });
+    const ownCommitment = frankCommitment(frankKey, { from, to: from, id, kind, body: message.body });
+    return { id, frankKey, commitment: toBase64Url(commitment), ownCommitment: toBase64Url(ownCommitment) };
   }
 
   private async deliver(stamp: MessageStamp, message: Outgoing): Promise<SendResult> {
     const limits = await this.options.limits();
     // Checked for the longest device number before any message goes out, so nothing is sent.
+    const self = this.options.identity.userId;
+    const sentCopy: Outgoing = { ...message, to: self, control: message.control ?? { type: 'sent', to: message.to } };
     const longest = this.plaintext(stamp, message, Limits.maxDevice, Number.MAX_SAFE_INTEGER, new Uint8Array(Limits.deliveryTokenBytes));
-    const worstCase = maxWireLength(longest.length);
+    const longestCopy = this.plaintext(stamp, sentCopy, Limits.maxDevice, undefined, undefined);
+    const worstCase = maxWireLength(Math.max(longest.length, longestCopy.length));
     if (worstCase > limits.maxCiphertextBytes) {
       throw new EbbError('PAYLOAD_TOO_LARGE', `the message encrypts to ${worstCase} bytes; this service accepts ${limits.maxCiphertextBytes}`);
     }
     // Ours goes inside the message, so the recipient's sends back count as a contact's (ARCH §6.6).
     const ownToken = await this.options.deliveryTokens.own();
-    try {
-      return await this.sendToDevices(stamp, message, await this.prepare(message.to, false), limits, ownToken);
-    } catch (err) {
-      // CONFLICT: our device list is stale. Refresh it once; the server drops repeats by id.
-      if (!EbbError.is(err, 'CONFLICT')) throw err;
-      return this.sendToDevices(stamp, message, await this.prepare(message.to, true), limits, ownToken);
+    // A message to this account itself goes to its other devices as the sent copy it is.
+    if (message.to === self) message = sentCopy;
+    const toRecipient = this.fanOut(message.to, stamp.id, stamp.commitment, message.expiresInSeconds, limits, (device, seq) =>
+      this.plaintext(stamp, message, device, message.control ? undefined : seq, ownToken),
+    );
+    if (message.control) return toRecipient;
+    const toOwnDevices = this.fanOut(self, stamp.id, stamp.ownCommitment, message.expiresInSeconds, limits, (device) =>
+      this.plaintext({ ...stamp, commitment: stamp.ownCommitment }, sentCopy, device, undefined, undefined),
+    );
+    // Both settle before either's error is thrown: a retry with the same id then repeats nothing half-done.
+    const [sent] = await Promise.all([toRecipient, toOwnDevices.catch(ignoreNoDevice)]);
+    return sent;
+  }
+
+  /**
+   * Encrypts for and sends to every certified device of `to` (this device excepted), then follows the
+   * service's answer: devices it says are gone are forgotten, devices it says are missing get their bundle
+   * fetched, checked and the same message id, and are skipped when no certified key backs them.
+   * @throws EbbError NOT_FOUND when no device of `to` can be reached (for a sent copy: no other device).
+   */
+  private async fanOut(
+    to: string,
+    id: string,
+    commitment: string,
+    expiresInSeconds: number | undefined,
+    limits: ServiceLimits,
+    plaintext: (device: number, seq: number) => Uint8Array,
+  ): Promise<SendResult> {
+    let devices = await this.prepare(to);
+    let sentAt: number | undefined;
+    const covered = new Set<number>();
+    for (let round = 0; ; round++) {
+      const answer = await this.sendToDevices(to, id, commitment, expiresInSeconds, devices, limits, plaintext);
+      sentAt ??= answer.sentAt;
+      for (const d of devices) covered.add(d);
+      if (answer.stale.length > 0) await this.options.peers.forgetDevices(to, answer.stale);
+      // Each round's frames name only that round's devices: the earlier rounds' are not missing.
+      const missing = answer.missing.filter((d) => !covered.has(d) && !this.isOwnDevice(to, d) && !this.uncertified.has(`${to}/${d}`));
+      if (missing.length === 0 || round >= MAX_MISSING_ROUNDS) break;
+      devices = await this.reach(to, missing);
+      if (devices.length === 0) break;
     }
+    return { id, sentAt: new Date(sentAt!) };
   }
 
   /**
    * The devices to encrypt for, each with a session: the full bundle is fetched when the device list
-   * is unknown or stale, one device's bundle when only that device lacks a session. A device that
+   * is unknown, one device's bundle when only that device lacks a session. A device that
    * has not published a signed prekey cannot be reached yet and is left out.
    * @throws EbbError FORBIDDEN while the peer's changed identity key awaits acceptIdentity().
    * @throws EbbError NOT_FOUND when no device of the peer can be reached.
    */
-  private async prepare(to: string, refresh: boolean): Promise<number[]> {
+  private async prepare(to: string): Promise<number[]> {
     const { peers, sessions } = this.options;
     await peers.sendableIdentity(to);
-    let devices = refresh ? null : await peers.devices(to);
+    const own = to === this.options.identity.userId;
+    // Our own bundle would use up this device's one-time prekeys too: ask for each other device instead.
+    let devices = own ? await this.options.ownDevices() : await peers.devices(to);
     if (devices === null) {
       const bundle = await peers.bundle(to);
       for (const prekeys of bundle.devices) await sessions.initiate(bundle, prekeys);
       devices = (await peers.devices(to)) ?? [];
     } else {
-      for (const device of devices) {
-        if (await sessions.has(to, device)) continue;
-        const bundle = await peers.bundle(to, device).catch((err: unknown) => {
-          if (EbbError.is(err, 'NOT_FOUND')) return null; // gone: the server answers CONFLICT if we still name it
-          throw err;
-        });
-        for (const prekeys of bundle?.devices ?? []) await sessions.initiate(bundle!, prekeys);
-      }
+      await this.reach(to, devices);
     }
     const ready: number[] = [];
-    for (const device of devices) if (await sessions.has(to, device)) ready.push(device);
-    if (ready.length === 0) throw new EbbError('NOT_FOUND', 'the user has no device that can receive messages yet');
+    for (const device of devices) if (!this.isOwnDevice(to, device) && (await sessions.has(to, device))) ready.push(device);
+    if (ready.length === 0)
+      throw new EbbError('NOT_FOUND', own ? 'this account has no other device' : 'the user has no device that can receive messages yet');
     return ready;
   }
 
+  /** Of `devices`, those that have or get a session: each one without fetches its bundle, which must be certified. */
+  private async reach(to: string, devices: readonly number[]): Promise<number[]> {
+    const { peers, sessions } = this.options;
+    const ready: number[] = [];
+    for (const device of devices) {
+      if (this.isOwnDevice(to, device)) continue;
+      if (!(await sessions.has(to, device))) {
+        const bundle = await peers.bundle(to, device).catch((err: unknown) => {
+          if (EbbError.is(err, 'NOT_FOUND')) return null; // gone: the send answer says so if we still name it
+          throw err;
+        });
+        const prekeys = bundle?.devices.find((d) => d.device === device);
+        if (bundle?.refused.includes(device)) this.uncertified.add(`${to}/${device}`);
+        // Not listed: not ready yet (a device that has not published keys) or gone.
+        if (!prekeys) continue;
+        await sessions.initiate(bundle!, prekeys);
+      }
+      if (await sessions.has(to, device)) ready.push(device);
+    }
+    return ready;
+  }
+
+  private isOwnDevice(to: string, device: number): boolean {
+    return to === this.options.identity.userId && device === this.options.identity.device;
+  }
+
+  /** One copy per device, split over frames; the answers' missing and stale devices, united. */
   private async sendToDevices(
-    stamp: MessageStamp,
-    message: Outgoing,
+    to: string,
+    id: string,
+    commitment: string,
+    expiresInSeconds: number | undefined,
     devices: readonly number[],
     limits: ServiceLimits,
-    ownToken: Uint8Array,
-  ): Promise<SendResult> {
-    const { id, commitment } = stamp;
+    plaintext: (device: number, seq: number) => Uint8Array,
+  ): Promise<{ sentAt: number; missing: number[]; stale: number[] }> {
     const messages: DeviceCiphertext[] = [];
     for (const device of devices) {
-      const seq = await nextSendSeq(this.options.store, message.to, device);
-      const ciphertext = await this.options.sessions.encrypt(message.to, device, this.plaintext(stamp, message, device, seq, ownToken));
+      const seq = await nextSendSeq(this.options.store, to, device);
+      const ciphertext = await this.options.sessions.encrypt(to, device, plaintext(device, seq));
       messages.push({ device, ciphertext: toBase64Url(ciphertext), commitment });
     }
     // The recipient's token, once a message from it brought one: the server then counts this as a contact's.
-    const theirToken = await this.options.deliveryTokens.ofPeer(message.to);
+    const theirToken = await this.options.deliveryTokens.ofPeer(to);
     const base = {
       id,
-      to: message.to,
-      ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
+      to,
+      ...(expiresInSeconds !== undefined && { expiresInSeconds }),
       ...(theirToken !== undefined && { deliveryToken: theirToken }),
     };
     const frames = splitSend(
@@ -167,17 +246,29 @@ export class Outbox {
       Math.min(Limits.maxDevicesPerSend, limits.maxDevicesPerSend),
     );
     let sentAt: number | undefined;
+    const missing = new Set<number>();
+    const stale = new Set<number>();
+    const named = new Set(devices);
     for (const frame of frames) {
       const answer = await this.options.send(frame);
       sentAt ??= answer.sentAt;
+      for (const d of answer.stale) stale.add(d);
+      for (const d of answer.missing) missing.add(d);
     }
-    return { id, sentAt: new Date(sentAt!) };
+    // Each frame names only some devices: those another frame named are not missing.
+    return { sentAt: sentAt!, missing: [...missing].filter((d) => !named.has(d)), stale: [...stale] };
   }
 
-  private plaintext(stamp: MessageStamp, message: Outgoing, toDevice: number, seq: number, deliveryToken: Uint8Array): Uint8Array {
+  private plaintext(
+    stamp: MessageStamp,
+    message: Outgoing,
+    toDevice: number,
+    seq: number | undefined,
+    deliveryToken: Uint8Array | undefined,
+  ): Uint8Array {
     return encodePlaintext({
       from: this.options.identity.userId,
-      fromDevice: this.options.device,
+      fromDevice: this.options.identity.device,
       to: message.to,
       toDevice,
       id: stamp.id,
@@ -186,8 +277,14 @@ export class Outbox {
       ...(message.text !== undefined && { text: message.text }),
       ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
       ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
-      seq,
-      deliveryToken,
+      ...(seq !== undefined && { seq }),
+      ...(deliveryToken && { deliveryToken }),
+      ...(message.control && { control: message.control }),
     });
   }
+}
+
+/** Having no other device is no failure of a send. */
+function ignoreNoDevice(err: unknown): void {
+  if (!EbbError.is(err, 'NOT_FOUND')) throw err;
 }

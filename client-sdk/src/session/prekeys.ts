@@ -76,7 +76,7 @@ async function replenish(
     let signedPrekey: SignedPrekey | undefined;
     if (needSigned) {
       const pair = generateKeyPair();
-      const signature = nacl.sign.detached(signedKeyMessage(SIGNED_PREKEY_CONTEXT, pair.publicKey), identity.signingSecretKey);
+      const signature = nacl.sign.detached(signedKeyMessage(SIGNED_PREKEY_CONTEXT, pair.publicKey), identity.deviceSigningSecretKey);
       const record: SignedRecord = { secretKey: toBase64Url(pair.secretKey), createdAt: now, retiredAt: null };
       writes.push(store.set(StoreKeys.signedPrekey(keyId), JSON.stringify(record)));
       signedPrekey = { keyId, publicKey: toBase64Url(pair.publicKey), signature: toBase64Url(signature) };

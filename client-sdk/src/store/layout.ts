@@ -6,6 +6,8 @@ export const StoreKeys = {
    * connect URL. Another URL (an account moved to a new operator) sends `pk` again, so it can register.
    */
   registered: 'account/registered',
+  /** JSON number[]: this account's devices that receive messages, as last listed (session/devices.ts). */
+  ownDevices: 'account/devices',
   /** Present while an archive is being written into the store: a store holding it is half-imported. */
   importing: 'archive/importing',
   nextPrekeyId: 'prekeys/next-id',

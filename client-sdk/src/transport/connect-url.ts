@@ -12,7 +12,7 @@ import type { Identity } from '../identity/identity';
 export function signedConnectUrl(base: string, identity: Identity, device: number, ts: number, includePk: boolean): string {
   const fields = { uid: identity.userId, dev: device, ts, nonce: randomId(NONCE_BYTES) };
   const message = connectMessage({ ...fields, host: connectHost(base) });
-  const sig = toBase64Url(nacl.sign.detached(new TextEncoder().encode(message), identity.signingSecretKey));
-  const query = connectQuery({ ...fields, sig, ...(includePk && { pk: toBase64Url(identity.signingPublicKey) }) });
+  const sig = toBase64Url(nacl.sign.detached(new TextEncoder().encode(message), identity.deviceSigningSecretKey));
+  const query = connectQuery({ ...fields, sig, ...(includePk && { pk: toBase64Url(identity.deviceSigningPublicKey) }) });
   return `${base}${base.includes('?') ? '&' : '?'}${query}`;
 }

@@ -1,0 +1,100 @@
+import { EbbError, type Receipt } from '../../client-sdk/src';
+import { connected, clientFor, fakeServerSuite, inbox, rejectionOf, waitFor } from './helpers';
+
+describe('receipts', () => {
+  const env = fakeServerSuite();
+
+  it('costs a burst of 50 messages a handful of receipt sends, not 50', async () => {
+    const alice = env.track(await connected(env.server));
+    const bob = env.track(await connected(env.server));
+    const receipts: Receipt[] = [];
+    alice.on('receipt', (r) => receipts.push(r));
+    const received = inbox(bob);
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => alice.send(bob.userId, `message ${i}`).then((s) => s.id)));
+    await waitFor(() => received.length === 50, 5000);
+    await waitFor(() => receipts.length === 50, 5000);
+
+    expect(new Set(receipts.map((r) => r.messageId))).toEqual(new Set(ids));
+    expect(receipts.every((r) => r.kind === 'delivered' && r.from === bob.userId && r.fromDevice === 1)).toBe(true);
+    const receiptSends = env.server.framesOf(bob.userId, 'send');
+    expect(receiptSends.length).toBeGreaterThanOrEqual(1);
+    expect(receiptSends.length).toBeLessThanOrEqual(5);
+    // Receipts are control content: they never reach 'message' and are not receipted in turn.
+    expect(inbox(alice)).toEqual([]);
+    expect(env.server.framesOf(alice.userId, 'send')).toHaveLength(50);
+  });
+
+  it('sends a read receipt on markRead, and none of either kind with receipts: false', async () => {
+    const alice = env.track(await connected(env.server));
+    const quiet = env.track(await connected(env.server, { receipts: false }));
+    const chatty = env.track(await connected(env.server));
+    const receipts: Receipt[] = [];
+    alice.on('receipt', (r) => receipts.push(r));
+    const [quietInbox, chattyInbox] = [inbox(quiet), inbox(chatty)];
+    await alice.send(quiet.userId, 'to the quiet one');
+    await alice.send(chatty.userId, 'to the chatty one');
+    await waitFor(() => quietInbox.length === 1 && chattyInbox.length === 1);
+    await Promise.all([quiet.markRead(quietInbox[0]!), chatty.markRead(chattyInbox[0]!)]);
+    await waitFor(() => receipts.length === 2);
+    expect(receipts.map((r) => [r.from, r.kind])).toEqual([
+      [chatty.userId, 'delivered'],
+      [chatty.userId, 'read'],
+    ]);
+    expect(env.server.framesOf(quiet.userId, 'send')).toEqual([]);
+    // A receipts: false client still hears others' receipts.
+    const quietReceipts: Receipt[] = [];
+    quiet.on('receipt', (r) => quietReceipts.push(r));
+    await quiet.send(chatty.userId, 'hi');
+    await waitFor(() => quietReceipts.length === 1);
+    expect(await rejectionOf(quiet.markRead({ id: 'not an id', from: chatty.userId }))).toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('linking', () => {
+  const env = fakeServerSuite({ clock: true });
+
+  it('refuses to start on a store that holds an account, or after connect()', async () => {
+    const registered = env.track(await connected(env.server, { now: env.clock.now }));
+    expect(await rejectionOf(registered.startLink())).toMatchObject({ code: 'BAD_REQUEST' });
+    const again = env.track(
+      await clientFor(env.server, { now: env.clock.now, store: (registered as unknown as { settings: { store: never } }).settings.store }),
+    );
+    expect(await rejectionOf(again.startLink())).toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('sends nothing for a bad code, and rejects `linked` once the code expired', async () => {
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const { code, linked } = await laptop.startLink();
+    const before = env.server.frames.length;
+    for (const bad of ['', 'ebb-link:', code.slice(0, -2), code.replace('ebb-link:', 'ebb-lnk:')]) {
+      expect(await rejectionOf(phone.approveLink(bad))).toMatchObject({ code: 'BAD_REQUEST', reason: 'malformed-link-code' });
+    }
+    expect(await rejectionOf(phone.approveLink(code, { name: 'x'.repeat(128) }))).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(env.server.frames.slice(before).filter((f) => f.user === phone.userId)).toEqual([]);
+
+    env.clock.t += 10 * 60_000;
+    expect(await rejectionOf(phone.approveLink(code))).toMatchObject({ code: 'BAD_REQUEST', reason: 'expired-link-code' });
+    const err = await rejectionOf(linked);
+    expect(EbbError.is(err, 'BAD_REQUEST') && err.reason).toBe('expired-link-code');
+    expect(env.server.framesOf(phone.userId, 'device.add')).toEqual([]);
+  });
+
+  it('links through the push: the new device connects as device 2 with its own key and never registers', async () => {
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const { code, linked } = await laptop.startLink();
+    expect(await phone.approveLink(code, { name: 'laptop' })).toBe(2);
+    await linked;
+    await laptop.connect();
+    expect([laptop.userId, laptop.device]).toEqual([phone.userId, 2]);
+    const actions = env.server.frames.filter((f) => f.user === phone.userId && f.device === 2).map((f) => f.frame.action);
+    expect(actions).not.toContain('register');
+    expect(actions.slice(0, 2)).toEqual(['hello', 'keys.count']);
+    expect(env.server.upgrades.at(-1)!.query.get('pk')).toBeNull();
+    expect(await laptop.devices()).toEqual([
+      { device: 1, name: null, linkedAt: expect.any(Date), current: false, ready: true },
+      { device: 2, name: 'laptop', linkedAt: expect.any(Date), current: true, ready: true },
+    ]);
+  });
+});
