@@ -23,7 +23,11 @@ describe('config from context.ebb', () => {
     ['a fractional maxQueueDepth', { maxQueueDepth: 1.5 }, 'ebb.maxQueueDepth:'],
     ['a strangerQueuePercent of 0 (no one could be written to first)', { strangerQueuePercent: 0 }, 'ebb.strangerQueuePercent: must be at least 1'],
     ['maxDevicesPerAccount 0', { maxDevicesPerAccount: 0 }, 'ebb.maxDevicesPerAccount: must be at least 1'],
-    ['maxDevicesPerAccount past the device numbers there are', { maxDevicesPerAccount: 17 }, 'ebb.maxDevicesPerAccount: must be at most 16'],
+    [
+      'maxDevicesPerAccount past the devices an account may have at once',
+      { maxDevicesPerAccount: 17 },
+      'ebb.maxDevicesPerAccount: must be at most 16',
+    ],
     ['an unknown key', { retentionDayz: 3 }, 'unknown key retentionDayz'],
     ['a purgeAt without shutdownAt', sunset({ purgeAt: '2027-01-01T00:00:00Z' }), 'ebb.sunset.purgeAt: needs shutdownAt'],
   ])('GIVEN %s WHEN the stack is synthesized THEN it fails with a ConfigError naming the key', (_label, ebb, message) => {
