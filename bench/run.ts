@@ -3,7 +3,7 @@
  * prints tables and writes bench/results.json. `npm run bench -- --quick` is the smoke run CI uses
  * (every section, shorter and smaller, < 60 s; it asserts nothing about speed and writes bench/.tmp/).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +13,8 @@ import { measureColdStarts, awsSdkRequireMs } from './cold-start';
 import { ackOperations, addOperations, connectedUserMonth, dollarsPerMillion, type AckCosts, type MessageOperations } from './cost';
 import { measureCrypto } from './crypto';
 import { measureDelivery, type DeliveryResult } from './delivery';
-import { measureFlatCost } from './flat-cost';
+import { measureDeviceCost } from './devices';
+import { measureFlatCost, perMessage } from './flat-cost';
 import { median, round } from './measure';
 import { Prices } from './prices';
 import { measurePutItem } from './storage';
@@ -30,11 +31,46 @@ const Goals = {
 } as const;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } } });
   const quick = values.quick!;
   const plan = quick
-    ? { crypto: 1.2, auth: 1, storage: 1, clients: [2, 20], deliverySeconds: 1, idle: [10, 100, 1000], messages: 10, broadcasts: 1, coldRuns: 1 }
-    : { crypto: 12, auth: 6, storage: 5, clients: [2, 20, 200], deliverySeconds: 4, idle: [10, 100, 1000], messages: 50, broadcasts: 3, coldRuns: 5 };
+    ? {
+        crypto: 1.2,
+        auth: 1,
+        storage: 1,
+        clients: [2, 20],
+        deliverySeconds: 1,
+        idle: [10, 100, 1000],
+        messages: 10,
+        broadcasts: 1,
+        coldRuns: 1,
+        deviceMessages: 3,
+        deviceReceipts: false,
+      }
+    : {
+        crypto: 12,
+        auth: 6,
+        storage: 5,
+        clients: [2, 20, 200],
+        deliverySeconds: 4,
+        idle: [10, 100, 1000],
+        messages: 50,
+        broadcasts: 3,
+        coldRuns: 5,
+        deviceMessages: 20,
+        deviceReceipts: true,
+      };
+  const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
+  if (values.only !== undefined) {
+    if (values.only !== 'devices') throw new Error(`--only: the sections that run alone are: devices (not ${values.only})`);
+    // Only this section: its figures replace the `devices` key of the results file, the rest is kept.
+    const devices = await devicesSection(plan.deviceMessages, plan.deviceReceipts);
+    const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
+    mkdirSync(join(out, '..'), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ ...previous, devices }, null, 2)}\n`);
+    console.log(`\nwrote the devices section of ${out}`);
+    return;
+  }
   const t0 = performance.now();
   const lap = (name: string) => console.log(`  (${name} done at ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   const machine = {
@@ -162,6 +198,9 @@ async function main(): Promise<void> {
   );
   lap('cold start');
 
+  const devices = await devicesSection(plan.deviceMessages, plan.deviceReceipts);
+  lap('devices');
+
   const browser = await measureBrowserBundle();
   console.log(
     `\n   SDK browser bundle: ${(browser.minifiedBytes / 1024).toFixed(1)} KB minified, ${(browser.gzippedBytes / 1024).toFixed(1)} KB gzipped`,
@@ -221,11 +260,51 @@ async function main(): Promise<void> {
     },
     coldStart: { awsSdkRequireMs: round(sdkMs), handlers: cold.map((h) => ({ ...h, initMs: round(h.initMs) })) },
     browserBundle: browser,
+    devices,
   };
-  const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${out} in ${results.seconds} s`);
+}
+
+/** 7. Cost per message to a user with 1, 2 and 6 devices, from a sender with 1 and with 2 devices. */
+async function devicesSection(messages: number, withReceipts: boolean) {
+  const started = performance.now();
+  const cases = await measureDeviceCost({ recipientDevices: [1, 2, 6], messages, withReceipts });
+  const memoryMb = configuredMemoryMb();
+  const priced = cases.map((c) => ({
+    ...c,
+    perMessage: perMessage(c.counted, c.messages),
+    cost: dollarsPerMillion(operationsOf({ ...c.counted, messages: c.messages }, memoryMb), Prices),
+  }));
+  console.log(
+    `\n7. Per message to a user with 1, 2 and 6 devices (SDK clients, 1 KiB texts one at a time, every copy delivered and acked; ${messages} messages a case)`,
+  );
+  console.table(
+    priced.map((c) => ({
+      sender: `${c.senderDevices} device${c.senderDevices > 1 ? 's' : ''}`,
+      recipient: `${c.recipientDevices} device${c.recipientDevices > 1 ? 's' : ''}`,
+      receipts: c.receipts ? 'delivered' : 'off',
+      copies: c.copiesPerMessage,
+      ...perMessageRow(c.perMessage),
+      '$ / million': c.cost.total.toFixed(2),
+    })),
+  );
+  console.log(`  (devices done in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  return {
+    date: new Date().toISOString(),
+    messagesPerCase: messages,
+    memoryMb,
+    cases: priced.map((c) => ({
+      senderDevices: c.senderDevices,
+      recipientDevices: c.recipientDevices,
+      receipts: c.receipts,
+      copiesPerMessage: c.copiesPerMessage,
+      perMessage: mapValues(c.perMessage, (v) => round(v, 2)),
+      dollarsPerMillion: mapValues(c.cost, (v) => round(v, 3)),
+      byRoute: routeTable({ ...c.counted, messages: c.messages }),
+    })),
+  };
 }
 
 type Figure = ReturnType<typeof measureCrypto>['steadyChain'];
