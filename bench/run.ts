@@ -2,6 +2,7 @@
  * `npm run bench` — every figure of BENCHMARKS.md in one process and one run (< 5 min on 2 cores);
  * prints tables and writes bench/results.json. `npm run bench -- --quick` is the smoke run CI uses
  * (every section, shorter and smaller, < 60 s; it asserts nothing about speed and writes bench/.tmp/).
+ * `--only devices` runs section 7 alone and replaces only the `devices` key of the results file.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';

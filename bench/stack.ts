@@ -13,7 +13,6 @@ export const UNTHROTTLED = {
   frameBurst: 100_000,
   // Shared by every device of the asking account: a sixth device's first bundle of a contact would be refused.
   bundlePerPairPerHour: 100_000,
-  keysPublishPerMinute: 100_000,
 };
 
 export interface MeteredStack {
