@@ -224,7 +224,7 @@ export class EbbClient {
     return this.identity.userId;
   }
 
-  /** This device's number in its account: 1 for the device that created it, another for a linked device (DESIGN §10). */
+  /** This device's number in its account: 1 for the device that created it, another for a linked device (ARCH §8.6). */
   get device(): number {
     return this.settings.device;
   }
@@ -262,7 +262,7 @@ export class EbbClient {
   }
 
   /**
-   * Starts linking this client to an existing account as a new device (DESIGN §10). The client must be
+   * Starts linking this client to an existing account as a new device (ARCH §8.6). The client must be
    * fresh: created on a store with no account, never connected. Connects under a temporary identity and
    * resolves with a code to show (text or QR code) and a `linked` promise. On the device holding the
    * account key (device 1), approveLink(code) sends this device what it needs, end-to-end encrypted to
@@ -387,8 +387,10 @@ export class EbbClient {
   }
 
   /**
-   * Encrypts `content` for every device of `to` and queues it on the server. Resolves once the
-   * server has stored it. Sends to one recipient are delivered in the order of the calls.
+   * Encrypts `content` for every device of `to` the account certified and queues it on the server, with a
+   * copy for every other device of this account (a 'sent' event there; `to` this account itself sends only
+   * that copy). Resolves once the server has stored both. Sends to one recipient are delivered in the order
+   * of the calls; a device of `to` linked meanwhile gets the message too (the server names it missing).
    * @throws EbbError BAD_REQUEST (not retryable) for an invalid user id, content or option.
    * @throws EbbError PAYLOAD_TOO_LARGE (not retryable) when the ciphertext would exceed the
    *   service's `maxCiphertextBytes`; nothing is sent.
@@ -592,6 +594,7 @@ export class EbbClient {
    * call. Only the registration flag is cleared, so an EbbClient created on the same store later
    * registers a new, empty account with the same user id.
    * @throws EbbError BAD_REQUEST (not retryable) when connect() has not been called.
+   * @throws EbbError FORBIDDEN (not retryable) on a linked device: only device 1, which holds the account key, deletes it.
    * @throws EbbError INTERNAL (not retryable) after close(), including a deleteAccount() that succeeded.
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`, or when the store
    *   fails; calling deleteAccount() again finishes the job.
@@ -677,6 +680,8 @@ export class EbbClient {
     this.receipts.discard();
     this.acks.discard();
     await this.connection.close();
+    // A receipt sent by the flush may still be storing its session: nothing writes to the store once close() resolves.
+    await this.outbox.idle();
   }
 
   /**

@@ -5,7 +5,7 @@ export type { ErrorCode } from '../../protocol/errors';
 /**
  * Narrows a `code` where one code has distinct causes an app acts on differently.
  * `unreachable`: nothing accepted the connection at that URL (refused, no such host): check the URL or start the server.
- * Linking (DESIGN §10): `malformed-link-code` (BAD_REQUEST: not a link code), `expired-link-code` (BAD_REQUEST: older
+ * Linking (ARCH §8.6): `malformed-link-code` (BAD_REQUEST: not a link code), `expired-link-code` (BAD_REQUEST: older
  * than 10 minutes: start linking again), `used-link-code` (CONFLICT: that device was linked already), `device-limit`
  * (CONFLICT: the account has the most devices the service allows: remove one first).
  */

@@ -17,4 +17,9 @@ export class KeyedQueue<K = string> {
     });
     return next;
   }
+
+  /** Resolves once every task queued so far, on every key, has settled. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.tails.values()]);
+  }
 }

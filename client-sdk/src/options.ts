@@ -19,7 +19,7 @@ export interface EbbClientOptions {
    */
   readonly device?: number;
   /**
-   * Whether to send delivery and read receipts to those who write to this account (DESIGN §10). Receipts
+   * Whether to send delivery and read receipts to those who write to this account (ARCH §8.6). Receipts
    * from others are received either way, and read state is synced to this account's other devices either way.
    * @default true
    */

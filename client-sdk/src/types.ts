@@ -87,15 +87,16 @@ export interface ReportResult {
 }
 
 /**
- * A message another device of this account sent (DESIGN §10), so every device shows the conversation. It
- * arrives as the recipient's copy does; a device linked later gets what is sent after it linked.
+ * A message another device of this account sent (ARCH §8.6), so every device shows the conversation. It
+ * arrives as the recipient's copy does, once, in the order the server delivers copies (sent copies carry no
+ * sequence number); a device linked later gets what is sent after it linked.
  */
 export interface SentMessage {
   /** The message id, the same as the recipient's `ReceivedMessage.id` and as in receipts. */
   readonly id: string;
   /** The recipient's user id. */
   readonly to: string;
-  /** Reserved for group messages (DESIGN §11): the group's id. */
+  /** Reserved for group messages, not built yet: the group's id. */
   readonly group?: string;
   /** Present when the message was a string; `body` then holds its UTF-8 bytes. */
   readonly text?: string;
@@ -110,7 +111,7 @@ export interface SentMessage {
 }
 
 /**
- * A delivery or read receipt (DESIGN §10), end-to-end encrypted like a message and never shown as one.
+ * A delivery or read receipt (ARCH §8.6), end-to-end encrypted like a message and never shown as one.
  * From a recipient (`from` another user): its device `fromDevice` handed message `messageId`, which this
  * account sent, to its app (`delivered`), or its user read it (`read`). A recipient with
  * `receipts: false` sends none.

@@ -1,4 +1,5 @@
-import { EbbError, type Receipt } from '../../client-sdk/src';
+import { EbbError, MemoryStore, type Receipt } from '../../client-sdk/src';
+import { StoreKeys } from '../../client-sdk/src/store/layout';
 import { connected, clientFor, fakeServerSuite, inbox, rejectionOf, waitFor } from './helpers';
 
 describe('receipts', () => {
@@ -50,6 +51,27 @@ describe('receipts', () => {
   });
 });
 
+describe('control messages', () => {
+  const env = fakeServerSuite();
+
+  it('take no sequence number: a receipt leaves no gap for the next message to wait on', async () => {
+    const aliceStore = new MemoryStore();
+    const bobStore = new MemoryStore();
+    const alice = env.track(await connected(env.server, { store: aliceStore }));
+    const bob = env.track(await connected(env.server, { store: bobStore }));
+    const receipts: Receipt[] = [];
+    alice.on('receipt', (r) => receipts.push(r));
+    const [aliceInbox, bobInbox] = [inbox(alice), inbox(bob)];
+    await alice.send(bob.userId, 'one');
+    await waitFor(() => bobInbox.length === 1 && receipts.length === 1);
+    await bob.send(alice.userId, 'two');
+    await waitFor(() => aliceInbox.length === 1);
+    // Bob numbered his message 1 to Alice's device: the receipt before it took no number.
+    expect(await bobStore.get(StoreKeys.sentSeq(alice.userId, 1))).toBe('1');
+    expect(await aliceStore.get(StoreKeys.expectedSeq(bob.userId, 1))).toBe('2');
+  });
+});
+
 describe('linking', () => {
   const env = fakeServerSuite({ clock: true });
 
@@ -96,5 +118,18 @@ describe('linking', () => {
       { device: 1, name: null, linkedAt: expect.any(Date), current: false, ready: true },
       { device: 2, name: 'laptop', linkedAt: expect.any(Date), current: true, ready: true },
     ]);
+  });
+
+  it('finds the approval with link.fetch when the push is lost', async () => {
+    env.server.pushLinks = false;
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const tmp = laptop.userId;
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code);
+    await linked;
+    expect(laptop.device).toBe(2);
+    // One on connect, found nothing; a poll found it.
+    expect(env.server.framesOf(tmp, 'link.fetch').length).toBeGreaterThanOrEqual(2);
   });
 });

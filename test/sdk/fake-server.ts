@@ -55,7 +55,7 @@ interface Account {
   identitySig: string;
   /** The devices messages fan out to: device 1 and linked devices that published a signed prekey. */
   readonly devices: Set<number>;
-  /** Linked devices (DESIGN §10), ready or not; a test may add one the account never certified (a ghost). */
+  /** Linked devices (ARCH §8.6), ready or not; a test may add one the account never certified (a ghost). */
   readonly linked: Map<number, LinkedDevice>;
   nextDevice: number;
   readonly linkedKeys: Set<string>;
@@ -120,6 +120,8 @@ export class FakeServer {
   /** What device 1 left for a device being linked, by the device's temporary user id. */
   readonly links = new Map<string, { user: string; device: number; provision: string; expiresAt: number }>();
   maxDevicesPerAccount = 6;
+  /** When false, `device.add` leaves the link for `link.fetch` without pushing it (a push that was lost). */
+  pushLinks = true;
   /** Each user's delivery token as `deliveryToken.set` last set it. */
   readonly deliveryTokens = new Map<string, string>();
   limits: ServiceLimits = {
@@ -436,7 +438,7 @@ export class FakeServer {
     c.result(f.rid, { id: f.id, sentAt, expiresAt: first?.expiresAt ?? now, duplicate, missing, stale });
   }
 
-  /** `device.add` as the real server answers it (DESIGN §10), without its rate limit. */
+  /** `device.add` as the real server answers it (ARCH §8.6), without its rate limit. */
   private addDevice(c: FakeConnection, f: Frame): void {
     if (!DeviceAddFrame.safeParse(f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed device.add frame', false);
     const account = this.accounts.get(c.user);
@@ -454,7 +456,7 @@ export class FakeServer {
     const link = { user: c.user, device, provision: f.provision as string };
     this.links.set(tmp, { ...link, expiresAt: this.now() + Limits.linkTtlMs });
     c.result(f.rid, { device });
-    for (const live of this.live(tmp, 1)) live.send({ type: 'link', ...link });
+    if (this.pushLinks) for (const live of this.live(tmp, 1)) live.send({ type: 'link', ...link });
   }
 
   /** Adds a device the account never certified, as a server that lies would: `cert` signed by another key, or garbage. */

@@ -33,7 +33,7 @@ export interface Plaintext {
   readonly seq?: number;
   /** The sender's delivery token, `Limits.deliveryTokenBytes` long; absent from older senders. */
   readonly deliveryToken?: Uint8Array;
-  /** Set on control content (DESIGN §10), which never reaches 'message': see `Control`. */
+  /** Set on control content (ARCH §8.6), which never reaches 'message': see `Control`. */
   readonly control?: Control;
 }
 
@@ -41,7 +41,7 @@ export interface Plaintext {
 export const MAX_CONTROL_IDS = 100;
 
 /**
- * Control content between devices (DESIGN §10). `sent`: a copy, for the sender's other devices, of a
+ * Control content between devices (ARCH §8.6). `sent`: a copy, for the sender's other devices, of a
  * message this account sent to `to` (the body, kind, ttl and burn are the original's). `receipt`: the
  * recipient's device received (`delivered`) or its user read (`read`) the messages `ids` this account
  * sent. `read`: another device of this account read the messages `ids` that `sender` sent.

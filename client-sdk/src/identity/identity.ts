@@ -11,7 +11,7 @@ import { signIdentityKey, userIdFromSigningKey, verifyDeviceCert, verifyPeerIden
 /**
  * This device's long-term keys (ARCH §4.1): the account's Ed25519 signing key and X25519 identity key,
  * and the key this device signs its connects and signed prekeys with. Device 1 created the account and
- * holds the account signing key's secret, which is also its device key. A linked device (DESIGN §10)
+ * holds the account signing key's secret, which is also its device key. A linked device (ARCH §8.6)
  * holds the identity key's secret but only the public half of the account signing key: it signs with
  * its own device key, which the account signing key certified.
  */

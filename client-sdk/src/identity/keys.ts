@@ -21,7 +21,7 @@ export function verifyPeerIdentity(userId: string, signingKey: Uint8Array, ident
   return nacl.sign.detached.verify(signedKeyMessage(IDENTITY_CONTEXT, identityKey), identitySig, signingKey);
 }
 
-/** The account signing key's certificate for a linked device's signing key (DESIGN §10). */
+/** The account signing key's certificate for a linked device's signing key (ARCH §8.6). */
 export function certifyDevice(deviceSigningKey: Uint8Array, accountSecretKey: Uint8Array): Uint8Array {
   return nacl.sign.detached(signedKeyMessage(DEVICE_CONTEXT, deviceSigningKey), accountSecretKey);
 }

@@ -31,7 +31,7 @@ export interface VerifiedBundle {
   readonly userId: string;
   readonly identityKey: Uint8Array;
   /**
-   * Devices the account certified whose signed prekey verified under their own key (DESIGN §10): device 1
+   * Devices the account certified whose signed prekey verified under their own key (ARCH §8.6): device 1
    * signs with the account key, a linked device with a key the account key certified. Any other device
    * the server lists (one it invented) is left out: nothing is ever encrypted to it.
    */

@@ -5,7 +5,7 @@ import { hkdfSha512 } from '../crypto/hkdf';
 import { randomBytes } from '../crypto/random';
 
 /**
- * Device names as the service keeps them (DESIGN §10): sealed with secretbox under a key derived from the
+ * Device names as the service keeps them (ARCH §8.6): sealed with secretbox under a key derived from the
  * account's identity secret, which every device of the account holds and the service never does. The name
  * is padded to a fixed size, so the sealed form does not tell its length either.
  * Layout: nonce ‖ secretbox(u8 length ‖ UTF-8 name ‖ zeros), 224 base64url characters.

@@ -10,7 +10,7 @@ import { openDeviceName } from './device-names';
 const Devices = z.array(Device);
 
 /**
- * This account's devices as the service last listed them (DESIGN §10): where sent copies and read state go.
+ * This account's devices as the service last listed them (ARCH §8.6): where sent copies and read state go.
  * Only a hint: the outbox encrypts to a device only once its bundle shows a key the account certified.
  * Listed on every connect, and changed by this device's own approvals and removals.
  */

@@ -89,7 +89,7 @@ export class Inbox {
     });
   }
 
-  /** Stops in-session drains (the client is closing). */
+  /** Stops in-session drains and the handling of pushes (the client is closing). */
   stop(): void {
     this.closed = true;
   }
@@ -106,7 +106,8 @@ export class Inbox {
    */
   receive(raw: unknown, heldIn?: number): Promise<void> {
     const parsed = Envelope.safeParse(raw);
-    if (!parsed.success) return this.queue;
+    // Once closing, a push is left in the queue (unacked) for the next connect: nothing writes to the store after close().
+    if (!parsed.success || this.closed) return this.queue;
     const envelope = parsed.data;
     // A store failure leaves the envelope unacked: it comes back on the next connect.
     return this.enqueue(() => this.handle(envelope, heldIn ?? this.generation));
@@ -216,6 +217,7 @@ export class Inbox {
     const own = envelope.from.user === this.options.identity.userId;
     const at = new Date(envelope.sentAt);
     if (own && control?.type === 'sent') {
+      if (message.expiresAt && message.expiresAt.getTime() <= this.options.now()) return;
       this.options.emitSent({
         id: message.id,
         to: control.to,

@@ -2,7 +2,7 @@ import nacl from 'tweetnacl';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 
 /**
- * The code a new device shows and the approving device reads (DESIGN §10): `ebb-link:` + base64url of
+ * The code a new device shows and the approving device reads (ARCH §8.6): `ebb-link:` + base64url of
  * version (1 byte) ‖ the new device's Ed25519 signing key (32) ‖ its X25519 link key (32) ‖ expiry in
  * ms since the epoch (u48 big-endian). 104 characters: small enough for a QR code. The server never sees
  * it: the approving device certifies the signing key and seals what the new device needs to the link key.

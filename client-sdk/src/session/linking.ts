@@ -27,7 +27,7 @@ export interface PendingLink {
 }
 
 /**
- * The new device's half of linking (DESIGN §10). Its fresh identity's signing key becomes its device key:
+ * The new device's half of linking (ARCH §8.6). Its fresh identity's signing key becomes its device key:
  * it connects as the temporary user that key names (with `pk`, as an account not yet registered does),
  * shows the code, and waits for the provision device 1 seals to the link key: pushed as `link`, or found
  * by `link.fetch` on each (re)connect and every LINK_POLL_MS. The provision must name the account whose key

@@ -67,7 +67,7 @@ const MAX_MISSING_ROUNDS = 3;
 /**
  * The send path: one ciphertext per recipient device, each from that device's Double Ratchet
  * session, split over frames that fit the wire; and a sent copy to each of this account's other
- * devices (DESIGN §10), in a frame to this account's own user id that goes out at the same time.
+ * devices (ARCH §8.6), in a frame to this account's own user id that goes out at the same time.
  * Sends to one recipient go out one after another so they are queued in the order sent.
  */
 export class Outbox {
@@ -76,6 +76,11 @@ export class Outbox {
   private readonly uncertified = new Set<string>();
 
   constructor(private readonly options: OutboxOptions) {}
+
+  /** Resolves once every send started so far has settled. */
+  async idle(): Promise<void> {
+    await this.lanes.idle();
+  }
 
   send(message: Outgoing): Promise<SendResult> {
     // Chosen once: every retry, reconnect and extra frame reuses it, so the server queues it once.
@@ -119,11 +124,13 @@ export class Outbox {
     const ownToken = await this.options.deliveryTokens.own();
     // A message to this account itself goes to its other devices as the sent copy it is.
     if (message.to === self) message = sentCopy;
-    const toRecipient = this.fanOut(message.to, stamp.id, stamp.commitment, message.expiresInSeconds, limits, (device, seq) =>
-      this.plaintext(stamp, message, device, message.control ? undefined : seq, ownToken),
+    // Control content takes no sequence number: one allocated and never sent would be a gap the recipient waits for.
+    const numbered = message.control === undefined;
+    const toRecipient = this.fanOut(message.to, stamp.id, stamp.commitment, message.expiresInSeconds, limits, numbered, (device, seq) =>
+      this.plaintext(stamp, message, device, seq, ownToken),
     );
     if (message.control) return toRecipient;
-    const toOwnDevices = this.fanOut(self, stamp.id, stamp.ownCommitment, message.expiresInSeconds, limits, (device) =>
+    const toOwnDevices = this.fanOut(self, stamp.id, stamp.ownCommitment, message.expiresInSeconds, limits, false, (device) =>
       this.plaintext({ ...stamp, commitment: stamp.ownCommitment }, sentCopy, device, undefined, undefined),
     );
     // Both settle before either's error is thrown: a retry with the same id then repeats nothing half-done.
@@ -143,13 +150,14 @@ export class Outbox {
     commitment: string,
     expiresInSeconds: number | undefined,
     limits: ServiceLimits,
-    plaintext: (device: number, seq: number) => Uint8Array,
+    numbered: boolean,
+    plaintext: (device: number, seq: number | undefined) => Uint8Array,
   ): Promise<SendResult> {
     let devices = await this.prepare(to);
     let sentAt: number | undefined;
     const covered = new Set<number>();
     for (let round = 0; ; round++) {
-      const answer = await this.sendToDevices(to, id, commitment, expiresInSeconds, devices, limits, plaintext);
+      const answer = await this.sendToDevices(to, id, commitment, expiresInSeconds, devices, limits, numbered, plaintext);
       sentAt ??= answer.sentAt;
       for (const d of devices) covered.add(d);
       if (answer.stale.length > 0) await this.options.peers.forgetDevices(to, answer.stale);
@@ -189,25 +197,31 @@ export class Outbox {
     return ready;
   }
 
-  /** Of `devices`, those that have or get a session: each one without fetches its bundle, which must be certified. */
+  /**
+   * Of `devices`, those that have or get a session. The devices without one get their bundles checked: one
+   * device's bundle when one lacks a session, the whole bundle when several do (one fetch, not one each:
+   * the service limits how often one user fetches another's keys). A device the service does not list is
+   * not ready yet or gone; one listed with keys the account did not certify is remembered and skipped.
+   * A rate-limited fetch leaves its devices for the next send.
+   */
   private async reach(to: string, devices: readonly number[]): Promise<number[]> {
     const { peers, sessions } = this.options;
-    const ready: number[] = [];
-    for (const device of devices) {
-      if (this.isOwnDevice(to, device)) continue;
-      if (!(await sessions.has(to, device))) {
-        const bundle = await peers.bundle(to, device).catch((err: unknown) => {
-          if (EbbError.is(err, 'NOT_FOUND')) return null; // gone: the send answer says so if we still name it
-          throw err;
-        });
-        const prekeys = bundle?.devices.find((d) => d.device === device);
-        if (bundle?.refused.includes(device)) this.uncertified.add(`${to}/${device}`);
-        // Not listed: not ready yet (a device that has not published keys) or gone.
-        if (!prekeys) continue;
-        await sessions.initiate(bundle!, prekeys);
+    const candidates = devices.filter((d) => !this.isOwnDevice(to, d));
+    const lacking: number[] = [];
+    for (const device of candidates) if (!(await sessions.has(to, device))) lacking.push(device);
+    if (lacking.length > 0) {
+      const bundle = await peers.bundle(to, lacking.length === 1 ? lacking[0] : undefined).catch((err: unknown) => {
+        // Gone (the send answer says so if we still name it), or fetched too often: try again with the next send.
+        if (EbbError.is(err, 'NOT_FOUND') || EbbError.is(err, 'RATE_LIMITED')) return null;
+        throw err;
+      });
+      for (const device of bundle?.refused ?? []) this.uncertified.add(`${to}/${device}`);
+      for (const prekeys of bundle?.devices ?? []) {
+        if (lacking.includes(prekeys.device)) await sessions.initiate(bundle!, prekeys);
       }
-      if (await sessions.has(to, device)) ready.push(device);
     }
+    const ready: number[] = [];
+    for (const device of candidates) if (await sessions.has(to, device)) ready.push(device);
     return ready;
   }
 
@@ -223,11 +237,12 @@ export class Outbox {
     expiresInSeconds: number | undefined,
     devices: readonly number[],
     limits: ServiceLimits,
-    plaintext: (device: number, seq: number) => Uint8Array,
+    numbered: boolean,
+    plaintext: (device: number, seq: number | undefined) => Uint8Array,
   ): Promise<{ sentAt: number; missing: number[]; stale: number[] }> {
     const messages: DeviceCiphertext[] = [];
     for (const device of devices) {
-      const seq = await nextSendSeq(this.options.store, to, device);
+      const seq = numbered ? await nextSendSeq(this.options.store, to, device) : undefined;
       const ciphertext = await this.options.sessions.encrypt(to, device, plaintext(device, seq));
       messages.push({ device, ciphertext: toBase64Url(ciphertext), commitment });
     }

@@ -7,7 +7,7 @@ import { randomBytes } from '../crypto/random';
 import type { AccountKeys } from '../identity/identity';
 
 /**
- * What the approving device sends a new device (DESIGN §10), sealed to the link key in the code: the
+ * What the approving device sends a new device (ARCH §8.6), sealed to the link key in the code: the
  * account's user id, signing key (public), identity key pair and its signature, the certificate for the
  * new device's key, and the account's delivery token (ARCH §6.6), which every device must present alike.
  * Layout: ephemeral X25519 key ‖ nonce ‖ nacl.box(JSON), so only the holder of the link key opens it.

@@ -18,7 +18,7 @@ interface Batch {
 }
 
 /**
- * Collects receipts and read state (DESIGN §10) per recipient and kind for RECEIPT_DELAY_MS, then sends each
+ * Collects receipts and read state (ARCH §8.6) per recipient and kind for RECEIPT_DELAY_MS, then sends each
  * batch as one control message of up to MAX_CONTROL_IDS ids: 50 messages from one sender in a burst cost
  * one `delivered` receipt send.
  */

@@ -1,5 +1,6 @@
 /** The keys the SDK writes to its KeyStore, in one place so the layout stays readable. */
 export const StoreKeys = {
+  /** JSON of this device's secrets: device 1's two seeds, or a linked device's own seed and account keys (identity/identity.ts). */
   identity: 'identity',
   /**
    * The URL of the deployment that confirmed registration: connecting there leaves `pk` out of the
