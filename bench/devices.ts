@@ -67,14 +67,14 @@ export async function measureDeviceCost(options: DeviceCostOptions): Promise<Dev
       }
     };
     // The same accounts throughout: for the other setting, every device's client is made again from its store.
-    const receiptsOn = async (on: boolean) => {
+    const setReceipts = async (on: boolean) => {
       for (const account of [sender, ...recipients.values()]) await account.reopen(make, on);
     };
     await run(false);
-    if (options.withReceipts) await receiptsOn(true).then(() => run(true));
+    if (options.withReceipts) await setReceipts(true).then(() => run(true));
     await sender.link(make);
     await run(options.withReceipts);
-    if (options.withReceipts) await receiptsOn(false).then(() => run(false));
+    if (options.withReceipts) await setReceipts(false).then(() => run(false));
     const order = (c: DeviceCase) => (c.receipts ? 100 : 0) + 10 * c.senderDevices + c.recipientDevices;
     return cases.sort((a, b) => order(a) - order(b));
   } finally {
