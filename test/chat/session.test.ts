@@ -8,6 +8,9 @@ import { UNTHROTTLED } from '../support/local-stack';
 import { ChatSession } from '../../chat/session';
 import { BufferOutput, cleanUp, newProfile, openChat, uniqueName } from './support';
 
+// Archives here are about what they carry, not their cost: sealed at a test-only cheap N (test/support/cheap-archives.ts).
+jest.mock('../../client-sdk/src/archive/format', () => jest.requireActual('../support/cheap-archives').cheapArchiveFormat());
+
 /** `ChatSession` against the real local stack: lines in, printed lines out, no terminal. */
 
 let stack: LocalStack;

@@ -203,7 +203,7 @@ describe('fuzzing the $connect query string', () => {
           !attempt.forged &&
           attempt.wrongHost === null &&
           Math.abs(attempt.skewMs) <= Limits.connectSkewMs &&
-          // No identity here has linked a device: 2 to Limits.maxDevice are unknown devices, past it bad ones.
+          // The account key signs for device 1 only: a linked device signs with its own certified key (ARCH §4.6).
           attempt.dev === 1;
 
         const status = await rawUpgrade(stack.url, target);

@@ -3,6 +3,9 @@ import { startLocalStack, type LocalStack } from '../../local';
 import { inbox, until } from '../support/sdk';
 import { UNTHROTTLED } from '../support/local-stack';
 
+// Archives here are about what they carry, not their cost: sealed at a test-only cheap N (test/support/cheap-archives.ts).
+jest.mock('../../client-sdk/src/archive/format', () => jest.requireActual('../support/cheap-archives').cheapArchiveFormat());
+
 /**
  * An account moves between operators: Alice and Bob talk on deployment A, which goes read-only and
  * then shuts down; each exports an archive, imports it against deployment B, and they talk on.

@@ -5,6 +5,9 @@ import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { inbox, until } from '../support/sdk';
 import { sdkSuite } from '../support/local-stack';
 
+// Archives here are about what they carry, not their cost: sealed at a test-only cheap N (test/support/cheap-archives.ts).
+jest.mock('../../client-sdk/src/archive/format', () => jest.requireActual('../support/cheap-archives').cheapArchiveFormat());
+
 /**
  * A device restored from an older copy of itself, on the same deployment, against the local stack:
  * every ciphertext it and its original queued for the peer is read straight from the queue table, and

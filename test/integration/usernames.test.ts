@@ -113,12 +113,15 @@ describe('username races through the local stack', () => {
     return { id, sockets };
   }
 
+  /** Dozens of frames at once queue behind each other on a busy machine: each may wait longer than one alone. */
+  const BURST_TIMEOUT_MS = 20_000;
+
   /** The reply to `frame`, or null when the socket closed first (account.delete closes the others). */
   const answer = (socket: RawSocket, frame: Record<string, unknown>) =>
     new Promise<Record<string, unknown> | null>((resolve) => {
       const closed = () => resolve(null);
       socket.ws.once('close', closed);
-      socket.request(frame).then(
+      socket.request(frame, BURST_TIMEOUT_MS).then(
         (reply) => (socket.ws.off('close', closed), resolve(reply)),
         () => resolve(null),
       );
@@ -128,7 +131,7 @@ describe('username races through the local stack', () => {
     const { id, sockets } = await socketsOf(8);
     try {
       const names = Array.from({ length: 40 }, (_, i) => `racer_${id.uid.slice(0, 6).replace(/-/g, '_')}_${i}`);
-      await Promise.all(names.map((username, i) => sockets[i % sockets.length]!.request({ action: 'username.set', username })));
+      await Promise.all(names.map((username, i) => sockets[i % sockets.length]!.request({ action: 'username.set', username }, BURST_TIMEOUT_MS)));
       const account = await env.stack.ports.accounts.get(id.uid);
       expect(account?.username).toBeDefined();
       expect(await namesHeldBy(id.uid)).toEqual([account!.username!.toLowerCase()]);
@@ -145,7 +148,7 @@ describe('username races through the local stack', () => {
       const sets = names.map((username, i) => answer(setters[i % setters.length]!, { action: 'username.set', username }));
       // Let some sets land first, so the delete meets claims in every state.
       await new Promise((r) => setTimeout(r, 15));
-      const deleted = deleter!.request({ action: 'account.delete' });
+      const deleted = deleter!.request({ action: 'account.delete' }, BURST_TIMEOUT_MS);
       await Promise.all([deleted, ...sets]);
       expect(await deleted).toMatchObject({ type: 'result', deleted: true });
       // Handlers whose sockets were closed still run to their end: wait until the table settles.

@@ -3,12 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { EbbClient, EbbError, FileStore, type KeyStore, MemoryStore } from '../../client-sdk/src';
-import { openArchive, sealArchive } from '../../client-sdk/src/archive/format';
+import type * as ArchiveFormat from '../../client-sdk/src/archive/format';
 import { PREKEY_ID_JUMP } from '../../client-sdk/src/session/rollback';
 import { fromBase64Url } from '../../protocol/base64url';
 import oldArchive from '../fixtures/archive-v1-logn15.json';
+import { TEST_LOG_N, atProductionCost } from '../support/cheap-archives';
 import { FakeServer } from './fake-server';
 import { FAST_RECONNECT, connected, inbox, rejectionOf, waitFor } from './helpers';
+
+// The client seals at a test-only cheap N and opens from it up, but in the tests that say `atProductionCost`.
+jest.mock('../../client-sdk/src/archive/format', () => jest.requireActual('../support/cheap-archives').cheapArchiveFormat());
+/** The real functions, with their production defaults, for the tests' own calls. */
+const { openArchive, sealArchive } = jest.requireActual<typeof ArchiveFormat>('../../client-sdk/src/archive/format');
 
 const PASSPHRASE = 'correct horse battery staple';
 const UNUSED_URL = 'ws://127.0.0.1:9';
@@ -40,7 +46,7 @@ const noSockets = class {
   }
 } as unknown as typeof WebSocket;
 
-/** One archive at production cost, shared by the tests that only read it. */
+/** One archive (at the cheap N), shared by the tests that only read it. */
 let archive: Uint8Array;
 let archived: { userId: string; entries: Record<string, string> };
 beforeAll(async () => {
@@ -51,10 +57,17 @@ beforeAll(async () => {
 });
 
 describe('exportArchive / importArchive', () => {
-  it('writes the versioned container: magic, scrypt N = 2^17, r = 8, p = 1, then salt, nonce and box', () => {
-    expect(new TextDecoder().decode(archive.subarray(0, 8))).toBe('EBBARCH1');
-    expect([...archive.subarray(8, 11)]).toEqual([17, 8, 1]);
-    expect(archive.length).toBeGreaterThan(8 + 3 + 16 + 24 + 16);
+  it('writes the versioned container by default: magic, scrypt N = 2^17, r = 8, p = 1, then salt, nonce and box, and imports it', async () => {
+    const client = await offlineClient();
+    const production = await atProductionCost(() => client.exportArchive(PASSPHRASE));
+    expect(new TextDecoder().decode(production.subarray(0, 8))).toBe('EBBARCH1');
+    expect([...production.subarray(8, 11)]).toEqual([17, 8, 1]);
+    expect(production.length).toBeGreaterThan(8 + 3 + 16 + 24 + 16);
+    const restored = await atProductionCost(() => EbbClient.importArchive(production, PASSPHRASE, { url: UNUSED_URL }));
+    expect(restored.userId).toBe(client.userId);
+    // Every other test seals at the cheap N, which the production defaults refuse to open.
+    expect(archive[8]).toBe(TEST_LOG_N);
+    expectDamaged(await rejectionOf(atProductionCost(() => EbbClient.importArchive(archive, PASSPHRASE, { url: UNUSED_URL }))));
   });
 
   it('restores every store key into an empty MemoryStore, with the same user id, a new session epoch and prekey ids moved on', async () => {
@@ -166,7 +179,7 @@ describe('exportArchive / importArchive', () => {
         expectDamaged(await rejectionOf(EbbClient.importArchive(damaged, PASSPHRASE, { url: UNUSED_URL, store })));
         expect(await store.list('')).toEqual([]);
       }),
-      { numRuns: 4 }, // each run costs an scrypt at N = 2^17; the cheap-N property below covers every position
+      { numRuns: 100 },
     );
     for (const length of [0, 10, 40, archive.length - 1]) {
       expectDamaged(await rejectionOf(EbbClient.importArchive(archive.subarray(0, length), PASSPHRASE, { url: UNUSED_URL, store })));
@@ -191,7 +204,7 @@ describe('exportArchive / importArchive', () => {
   });
 
   it('refuses well-sealed contents that are not an account archive', async () => {
-    const notAnAccount = await sealArchive(new TextEncoder().encode('{"format":"ebb-archive","version":1}'), PASSPHRASE, { logN: 15 });
+    const notAnAccount = await sealArchive(new TextEncoder().encode('{"format":"ebb-archive","version":1}'), PASSPHRASE, { logN: TEST_LOG_N });
     const store = new MemoryStore();
     expectDamaged(await rejectionOf(EbbClient.importArchive(notAnAccount, PASSPHRASE, { url: UNUSED_URL, store })));
     expect(await store.list('')).toEqual([]);
@@ -248,13 +261,13 @@ describe('exportArchive / importArchive', () => {
     const bytes = fromBase64Url(oldArchive.archive);
     expect([...bytes.subarray(8, 11)]).toEqual([15, 8, 1]);
     const store = new MemoryStore();
-    const restored = await EbbClient.importArchive(bytes, oldArchive.passphrase, { url: UNUSED_URL, store });
+    const restored = await atProductionCost(() => EbbClient.importArchive(bytes, oldArchive.passphrase, { url: UNUSED_URL, store }));
     expect(restored.userId).toBe(oldArchive.userId);
     expect(restored.device).toBe(oldArchive.device);
     expect(await store.get('app/history/0001')).toBe(JSON.stringify({ from: 'someone', text: 'kept by the app' }));
     for (const key of oldArchive.entryKeys) expect(await store.get(key)).toBeDefined();
     // An old archive sealed with a short passphrase (8 was the floor) opens too: only export enforces 15.
-    const short = await sealArchive(await openArchive(bytes, oldArchive.passphrase).then((c) => c!), 'eight ch', { logN: 15 });
+    const short = await sealArchive(await openArchive(bytes, oldArchive.passphrase).then((c) => c!), 'eight ch', { logN: TEST_LOG_N });
     expect((await EbbClient.importArchive(short, 'eight ch', { url: UNUSED_URL })).userId).toBe(oldArchive.userId);
   });
 });

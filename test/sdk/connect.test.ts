@@ -13,7 +13,7 @@ import { Limits } from '../../protocol/limits';
 import { loadOrCreateIdentity } from '../../client-sdk/src/identity/identity';
 import { signedConnectUrl } from '../../client-sdk/src/transport/connect-url';
 import { FakeServer, userIdOf, verifyEd25519 } from './fake-server';
-import { clientFor, connected, rejectionOf, waitFor } from './helpers';
+import { clientFor, connected, rejectionOf, succeedsWithin, waitFor } from './helpers';
 
 describe('connect', () => {
   it('accepts browser and ws WebSocket constructors (compile-time)', () => expect(fits).toEqual([true, true]));
@@ -155,7 +155,8 @@ describe('connect', () => {
     expect(server.upgrades.length).toBe(attempts); // gave up: no more attempts
 
     server.refuseUpgrades = null;
-    await client.connect();
+    // connect() may be called again, and now connects (one of a few tries: a busy machine can take 1000 ms).
+    expect(await succeedsWithin(5, () => client.connect())).toBe(true);
   });
 
   it('says at once that the connection was refused at the URL, as a retryable INTERNAL with reason unreachable', async () => {

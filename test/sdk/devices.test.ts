@@ -132,4 +132,28 @@ describe('linking', () => {
     // One on connect, found nothing; a poll found it.
     expect(env.server.framesOf(tmp, 'link.fetch').length).toBeGreaterThanOrEqual(2);
   });
+
+  it('asks once for a linked device that has not connected yet, and sends it copies once it has', async () => {
+    const phone = env.track(await connected(env.server, { now: env.clock.now }));
+    const carol = env.track(await connected(env.server, { now: env.clock.now }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now }));
+    const { code, linked } = await laptop.startLink();
+    await phone.approveLink(code);
+    await linked;
+    for (const text of ['one', 'two', 'three']) await phone.send(carol.userId, text);
+    const ownBundles = () => env.server.framesOf(phone.userId, 'keys.bundle').filter((f) => f.user === phone.userId);
+    expect(ownBundles()).toHaveLength(1);
+    expect(env.server.framesOf(phone.userId, 'send').every((f) => f.to === carol.userId)).toBe(true);
+
+    await laptop.connect();
+    const sent: string[] = [];
+    phone.on('sent', (s) => sent.push(s.text ?? ''));
+    await laptop.send(carol.userId, 'from the laptop');
+    await waitFor(() => sent.length === 1);
+    const laptopSent: string[] = [];
+    laptop.on('sent', (s) => laptopSent.push(s.text ?? ''));
+    await phone.send(carol.userId, 'four');
+    await waitFor(() => laptopSent.length === 1);
+    expect(laptopSent).toEqual(['four']);
+  });
 });

@@ -13,6 +13,9 @@ import { FakeServer } from './fake-server';
 import { FAST_RECONNECT, clientFor, connected, inbox, rejectionOf, sleep, waitFor, fakeServerSuite } from './helpers';
 import { until } from '../support/sdk';
 
+// Archives here are about what they carry, not their cost: sealed at a test-only cheap N (test/support/cheap-archives.ts).
+jest.mock('../../client-sdk/src/archive/format', () => jest.requireActual('../support/cheap-archives').cheapArchiveFormat());
+
 /** The commitment failures the client's inbox counted (internal, not public API). */
 function commitmentFailures(client: EbbClient): number {
   return (client as unknown as { inbox: { commitmentFailures: number } }).inbox.commitmentFailures;

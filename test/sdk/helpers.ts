@@ -24,6 +24,19 @@ export async function waitFor(condition: () => boolean, timeoutMs = 3000): Promi
   }
 }
 
+/** Whether `attempt` resolves once in `tries` tries, one after another. */
+export async function succeedsWithin(tries: number, attempt: () => Promise<unknown>): Promise<boolean> {
+  for (let i = 0; i < tries; i++)
+    if (
+      await attempt().then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  return false;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

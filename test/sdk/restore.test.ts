@@ -6,6 +6,9 @@ import type { Envelope } from '../../protocol/frames';
 import type { FakeServer } from './fake-server';
 import { FAST_RECONNECT, clientFor, connected, inbox, waitFor as waitBriefly, fakeServerSuite } from './helpers';
 
+// Archives here are about what they carry, not their cost: sealed at a test-only cheap N (test/support/cheap-archives.ts).
+jest.mock('../../client-sdk/src/archive/format', () => jest.requireActual('../support/cheap-archives').cheapArchiveFormat());
+
 /**
  * A device brought back from an older copy of its store (an archive import, a file backup, a VM
  * snapshot) must never send from a ratchet position its newer self may have used: same header, same

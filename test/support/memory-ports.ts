@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { resolveConfig, type EbbConfigInput } from '../../protocol';
+import { resolveConfig, type EbbConfig, type EbbConfigInput } from '../../protocol';
 import { silentLogger } from '../../lambdas/adapters/logger';
 import {
   MemoryAccounts,
@@ -49,6 +49,9 @@ export interface MemoryWorld {
   clock: { t: number; now(): number };
 }
 
+/** Suites that build thousands of worlds (test/core/username-races.test.ts) from one config object validate it once. */
+const resolvedConfigs = new WeakMap<EbbConfigInput, EbbConfig>();
+
 export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 0, 1)): MemoryWorld {
   const clock = {
     t: start,
@@ -56,7 +59,8 @@ export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 
       return this.t;
     },
   };
-  const resolved = resolveConfig(config);
+  const resolved = resolvedConfigs.get(config) ?? resolveConfig(config);
+  resolvedConfigs.set(config, resolved);
   const accounts = new MemoryAccounts();
   const queue = new MemoryQueue();
   const world = {

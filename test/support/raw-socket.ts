@@ -33,9 +33,9 @@ export class RawSocket {
   }
 
   /** Sends a frame (a `rid` is added when missing) and waits for its reply. */
-  async request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+  async request(frame: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown>> {
     const rid = (frame.rid as string | undefined) ?? `r${++this.nextRid}`;
-    const reply = this.next((f) => (f.type === 'result' || f.type === 'error') && f.rid === rid);
+    const reply = this.next((f) => (f.type === 'result' || f.type === 'error') && f.rid === rid, timeoutMs);
     this.ws.send(JSON.stringify({ ...frame, rid }));
     return reply;
   }

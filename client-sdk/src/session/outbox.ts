@@ -61,6 +61,9 @@ interface MessageStamp {
   readonly ownCommitment: string;
 }
 
+/** How long a device the service did not list (not ready yet) goes without its bundle being fetched again. */
+const UNLISTED_RECHECK_MS = 60_000;
+
 /** Rounds of fetching bundles for the devices a send answer says are missing; each round sends only to those. */
 const MAX_MISSING_ROUNDS = 3;
 
@@ -74,12 +77,14 @@ export class Outbox {
   private readonly lanes = new KeyedQueue();
   /** Devices a send answer named that no certified bundle backs (ghosts): never encrypted to, not fetched again. */
   private readonly uncertified = new Set<string>();
+  /** When a device's bundle last came back without it (linked, not ready yet): not asked for again for a while. */
+  private readonly unlisted = new Map<string, number>();
 
   constructor(private readonly options: OutboxOptions) {}
 
   /** Resolves once every send started so far has settled. */
-  async idle(): Promise<void> {
-    await this.lanes.idle();
+  idle(): Promise<void> {
+    return this.lanes.idle();
   }
 
   send(message: Outgoing): Promise<SendResult> {
@@ -164,6 +169,8 @@ export class Outbox {
       // Each round's frames name only that round's devices: the earlier rounds' are not missing.
       const missing = answer.missing.filter((d) => !covered.has(d) && !this.isOwnDevice(to, d) && !this.uncertified.has(`${to}/${d}`));
       if (missing.length === 0 || round >= MAX_MISSING_ROUNDS) break;
+      // The service names only ready devices missing: one it did not list before is listed now.
+      for (const d of missing) this.unlisted.delete(`${to}/${d}`);
       devices = await this.reach(to, missing);
       if (devices.length === 0) break;
     }
@@ -208,14 +215,25 @@ export class Outbox {
     const { peers, sessions } = this.options;
     const candidates = devices.filter((d) => !this.isOwnDevice(to, d));
     const lacking: number[] = [];
-    for (const device of candidates) if (!(await sessions.has(to, device))) lacking.push(device);
+    const now = Date.now();
+    for (const device of candidates) {
+      const unlistedAt = this.unlisted.get(`${to}/${device}`);
+      if (unlistedAt !== undefined && now - unlistedAt < UNLISTED_RECHECK_MS) continue;
+      if (!(await sessions.has(to, device))) lacking.push(device);
+    }
     if (lacking.length > 0) {
+      let unlisted = false;
       const bundle = await peers.bundle(to, lacking.length === 1 ? lacking[0] : undefined).catch((err: unknown) => {
-        // Gone (the send answer says so if we still name it), or fetched too often: try again with the next send.
-        if (EbbError.is(err, 'NOT_FOUND') || EbbError.is(err, 'RATE_LIMITED')) return null;
+        // Not ready or gone (the send answer says so if we still name it); fetched too often: try with a later send.
+        unlisted = EbbError.is(err, 'NOT_FOUND');
+        if (unlisted || EbbError.is(err, 'RATE_LIMITED')) return null;
         throw err;
       });
       for (const device of bundle?.refused ?? []) this.uncertified.add(`${to}/${device}`);
+      for (const device of lacking) {
+        const listed = bundle !== null && (bundle.devices.some((d) => d.device === device) || bundle.refused.includes(device));
+        if ((bundle !== null || unlisted) && !listed) this.unlisted.set(`${to}/${device}`, now);
+      }
       for (const prekeys of bundle?.devices ?? []) {
         if (lacking.includes(prekeys.device)) await sessions.initiate(bundle!, prekeys);
       }
