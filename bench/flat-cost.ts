@@ -114,7 +114,8 @@ async function sendAndReceive(alice: EbbClient, to: string, inbox: Inbox, messag
   await sleep(400); // acks are batched after a short delay
 }
 
-function perMessage(c: Counted, messages: number): PerMessage {
+/** What a window counted, per message. */
+export function perMessage(c: Counted, messages: number): PerMessage {
   const invocations = [...c.invocations.values()].reduce((a, b) => a + b, 0);
   return {
     dynamoRequests: c.dynamo.requests / messages,

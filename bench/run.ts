@@ -2,8 +2,9 @@
  * `npm run bench` — every figure of BENCHMARKS.md in one process and one run (< 5 min on 2 cores);
  * prints tables and writes bench/results.json. `npm run bench -- --quick` is the smoke run CI uses
  * (every section, shorter and smaller, < 60 s; it asserts nothing about speed and writes bench/.tmp/).
+ * `--only devices` runs section 7 alone and replaces only the `devices` key of the results file.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,8 +14,9 @@ import { measureColdStarts, awsSdkRequireMs } from './cold-start';
 import { ackOperations, addOperations, connectedUserMonth, dollarsPerMillion, type AckCosts, type MessageOperations } from './cost';
 import { measureCrypto } from './crypto';
 import { measureDelivery, type DeliveryResult } from './delivery';
+import { measureDeviceCost } from './devices';
 import { measureFanout, type FanoutResult } from './fanout';
-import { measureFlatCost } from './flat-cost';
+import { measureFlatCost, perMessage } from './flat-cost';
 import { median, round } from './measure';
 import { Prices } from './prices';
 import { measurePutItem } from './storage';
@@ -31,7 +33,7 @@ const Goals = {
 } as const;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } } });
   const quick = values.quick!;
   const plan = quick
     ? {
@@ -45,6 +47,8 @@ async function main(): Promise<void> {
         broadcasts: 1,
         coldRuns: 1,
         fanout: [100],
+        deviceMessages: 3,
+        deviceReceipts: false,
       }
     : {
         crypto: 12,
@@ -57,7 +61,20 @@ async function main(): Promise<void> {
         broadcasts: 3,
         coldRuns: 5,
         fanout: [100, 1000],
+        deviceMessages: 20,
+        deviceReceipts: true,
       };
+  const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
+  if (values.only !== undefined) {
+    if (values.only !== 'devices') throw new Error(`--only: the sections that run alone are: devices (not ${values.only})`);
+    // Only this section: its figures replace the `devices` key of the results file, the rest is kept.
+    const devices = await devicesSection(plan.deviceMessages, plan.deviceReceipts);
+    const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
+    mkdirSync(join(out, '..'), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ ...previous, devices }, null, 2)}\n`);
+    console.log(`\nwrote the devices section of ${out}`);
+    return;
+  }
   const t0 = performance.now();
   const lap = (name: string) => console.log(`  (${name} done at ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   const machine = {
@@ -185,15 +202,18 @@ async function main(): Promise<void> {
   );
   lap('cold start');
 
+  const devices = await devicesSection(plan.deviceMessages, plan.deviceReceipts);
+  lap('devices');
+
   const browser = await measureBrowserBundle();
   console.log(
     `\n   SDK browser bundle: ${(browser.minifiedBytes / 1024).toFixed(1)} KB minified, ${(browser.gzippedBytes / 1024).toFixed(1)} KB gzipped`,
   );
 
-  // 7. Fan-out: one group message to many single-device recipients
+  // 8. Fan-out: one group message to many single-device recipients
   const fanout: FanoutResult[] = [];
   for (const recipients of plan.fanout) fanout.push(await measureFanout({ recipients, ciphertextBytes: 1024 }));
-  console.log('\n7. One 1 KiB group message by `fanout` to N offline single-device recipients (each with a delivery token)');
+  console.log('\n8. One 1 KiB group message by `fanout` to N offline single-device recipients (each with a delivery token)');
   console.table(
     Object.fromEntries(
       fanout.map((f) => [
@@ -269,11 +289,51 @@ async function main(): Promise<void> {
       dynamoRequestsPerCopy: round(f.dynamoRequestsPerCopy, 2),
       millisToLastWrite: round(f.millisToLastWrite),
     })),
+    devices,
   };
-  const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${out} in ${results.seconds} s`);
+}
+
+/** 7. Cost per message to a user with 1, 2 and 6 devices, from a sender with 1 and with 2 devices. */
+async function devicesSection(messages: number, withReceipts: boolean) {
+  const started = performance.now();
+  const cases = await measureDeviceCost({ recipientDevices: [1, 2, 6], messages, withReceipts });
+  const memoryMb = configuredMemoryMb();
+  const priced = cases.map((c) => ({
+    ...c,
+    perMessage: perMessage(c.counted, c.messages),
+    cost: dollarsPerMillion(operationsOf({ ...c.counted, messages: c.messages }, memoryMb), Prices),
+  }));
+  console.log(
+    `\n7. Per message to a user with 1, 2 and 6 devices (SDK clients, 1 KiB texts one at a time, every copy delivered and acked; ${messages} messages a case)`,
+  );
+  console.table(
+    priced.map((c) => ({
+      sender: `${c.senderDevices} device${c.senderDevices > 1 ? 's' : ''}`,
+      recipient: `${c.recipientDevices} device${c.recipientDevices > 1 ? 's' : ''}`,
+      receipts: c.receipts ? 'delivered' : 'off',
+      copies: c.copiesPerMessage,
+      ...perMessageRow(c.perMessage),
+      '$ / million': c.cost.total.toFixed(2),
+    })),
+  );
+  console.log(`  (devices done in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  return {
+    date: new Date().toISOString(),
+    messagesPerCase: messages,
+    memoryMb,
+    cases: priced.map((c) => ({
+      senderDevices: c.senderDevices,
+      recipientDevices: c.recipientDevices,
+      receipts: c.receipts,
+      copiesPerMessage: c.copiesPerMessage,
+      perMessage: mapValues(c.perMessage, (v) => round(v, 2)),
+      dollarsPerMillion: mapValues(c.cost, (v) => round(v, 3)),
+      byRoute: routeTable({ ...c.counted, messages: c.messages }),
+    })),
+  };
 }
 
 type Figure = ReturnType<typeof measureCrypto>['steadyChain'];

@@ -12,6 +12,8 @@ export const UNTHROTTLED = {
   // A benchmark client sends far faster than any person: the per-connection frame budget would close it.
   framesPerSecond: 10_000,
   frameBurst: 100_000,
+  // Shared by every device of the asking account: a sixth device's first bundle of a contact would be refused.
+  bundlePerPairPerHour: 100_000,
 };
 
 export interface MeteredStack {

@@ -86,7 +86,7 @@ export const EbbConfigSchema = z.strictObject({
   /** A device left with fewer one-time prekeys than this after a bundle fetch is told to refill (`keys.low`). */
   prekeyLowWater: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1000)),
   /** Devices one account may have, device 1 included: a `device.add` beyond it is refused and stores nothing. */
-  maxDevicesPerAccount: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.maxDevice)),
+  maxDevicesPerAccount: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.maxDevicesAtOnce)),
   /** Members a group may have, the creator included (ARCH §6.11): the members' SDKs enforce it; `status` announces it. */
   maxGroupSize: z.number().check(z.int('must be a whole number'), z.minimum(2), z.maximum(10_000)),
   sunset: SunsetSchema,

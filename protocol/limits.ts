@@ -28,8 +28,13 @@ export const Limits = {
   connectSkewMs: 60 * 1000,
   /** A report's reason, in characters. */
   maxReportReasonChars: 500,
-  /** Highest device number, and so the most devices an operator may allow per account (`maxDevicesPerAccount`). */
-  maxDevice: 16,
+  /**
+   * Highest device number (two digits in the connect query). Numbers are never reused (ARCH §4.6), so an account
+   * links at most `maxDevice − 1` devices in its lifetime; it has at most `maxDevicesAtOnce` at any one time.
+   */
+  maxDevice: 99,
+  /** The most devices an operator may allow an account at once (`maxDevicesPerAccount`), device 1 included. */
+  maxDevicesAtOnce: 16,
   /** A linked device's sealed name, in base64url characters. */
   maxDeviceNameChars: 256,
   /** How long a link item waits for the new device to fetch its provision (ARCH §4.6). */

@@ -90,13 +90,31 @@ function devicesContract(make: () => Promise<DeviceStores>): void {
     expect((await s.accounts.get(a.userId))?.linked?.map((d) => d.device)).toEqual([2, 3, 4]);
   });
 
-  it('runs out of device numbers past Limits.maxDevice', async () => {
+  it('keeps linking after many links and removals: a number is spent once, never the room for devices at once', async () => {
     const a = await account();
-    for (let n = 2; n <= Limits.maxDevice; n++) {
+    for (let n = 2; n <= 41; n++) {
       expect(await s.devices.add(a.userId, newDevice(), 3)).toEqual({ outcome: 'added', device: n });
       expect(await s.devices.remove(a.userId, n)).toBe(true);
     }
-    expect(await s.devices.add(a.userId, newDevice(), 3)).toEqual({ outcome: 'exhausted' });
+    expect(await s.devices.add(a.userId, newDevice(), 3)).toEqual({ outcome: 'added', device: 42 });
+    const stored = await s.accounts.get(a.userId);
+    expect(stored?.linked?.map((d) => d.device)).toEqual([42]);
+    expect(stored?.nextDevice).toBe(43);
+  });
+
+  it('runs out of device numbers only after device 99, the wire ceiling', async () => {
+    expect(Limits.maxDevice).toBe(99);
+    const a = await account();
+    for (let n = 2; n <= 99; n++) {
+      expect(await s.devices.add(a.userId, newDevice(), 3)).toEqual({ outcome: 'added', device: n });
+      expect(await s.devices.remove(a.userId, n)).toBe(true);
+    }
+    const last = newDevice();
+    expect(await s.devices.add(a.userId, last, 3)).toEqual({ outcome: 'exhausted' });
+    const stored = await s.accounts.get(a.userId);
+    expect(stored?.linked ?? []).toEqual([]);
+    expect(stored?.linkedKeys).not.toContain(last.signingKey);
+    expect(stored?.nextDevice).toBe(100);
   });
 
   it('links nothing to a missing account or one being deleted', async () => {

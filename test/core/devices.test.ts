@@ -189,3 +189,31 @@ describe('pending devices', () => {
     await expectRefusal(fetchLink(world.ports, { ...callerOf(key.tmp), device: 2 }), 'UNAUTHORIZED');
   });
 });
+
+describe('device numbers', () => {
+  it('links a device after 40 links and removals, and answers CONFLICT once all 99 numbers are spent', async () => {
+    // Spent through the port (the route's rate limit is not what this is about), then linked through the route.
+    const spend = async (to: number) => {
+      for (let n = (await world.ports.accounts.get(alice.uid))?.nextDevice ?? 2; n <= to; n++) {
+        expect(
+          await world.ports.devices.add(alice.uid, { signingKey: makeLinkedDevice(alice).signingKey, cert: 'c', name: null, linkedAt: 0 }, 2),
+        ).toEqual({
+          outcome: 'added',
+          device: n,
+        });
+        expect(await world.ports.devices.remove(alice.uid, n)).toBe(true);
+      }
+    };
+    await spend(41);
+    expect(await addDevice(world.ports, device1, deviceAddFrame(makeLinkedDevice(alice)) as never)).toEqual({ device: 42 });
+    expect(await world.ports.devices.remove(alice.uid, 42)).toBe(true);
+
+    await spend(98);
+    expect(await addDevice(world.ports, device1, deviceAddFrame(makeLinkedDevice(alice)) as never)).toEqual({ device: 99 });
+    expect(await world.ports.devices.remove(alice.uid, 99)).toBe(true);
+    const refused = addDevice(world.ports, device1, deviceAddFrame(makeLinkedDevice(alice)) as never);
+    await expectRefusal(refused, 'CONFLICT');
+    await expect(refused).rejects.toMatchObject({ message: 'this account has used all 99 device numbers' });
+    expect((await world.ports.accounts.get(alice.uid))?.linked ?? []).toEqual([]);
+  });
+});

@@ -105,7 +105,7 @@ const attemptArb: fc.Arbitrary<Attempt> = fc.record({
   registered: fc.boolean(),
   withPk: fc.boolean(),
   skewMs: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-50_000, 50_000, -70_000, 70_000, -1e12) }),
-  dev: fc.oneof({ weight: 6, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(2, 16, 17, 99) }),
+  dev: fc.oneof({ weight: 6, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(2, 16, 17, 99, 100) }),
   forged: fc.boolean().map((b) => b && Math.random() < 0.15),
   wrongHost: fc.oneof(
     { weight: 8, arbitrary: fc.constant(null) },

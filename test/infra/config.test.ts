@@ -23,7 +23,11 @@ describe('config from context.ebb', () => {
     ['a fractional maxQueueDepth', { maxQueueDepth: 1.5 }, 'ebb.maxQueueDepth:'],
     ['a strangerQueuePercent of 0 (no one could be written to first)', { strangerQueuePercent: 0 }, 'ebb.strangerQueuePercent: must be at least 1'],
     ['maxDevicesPerAccount 0', { maxDevicesPerAccount: 0 }, 'ebb.maxDevicesPerAccount: must be at least 1'],
-    ['maxDevicesPerAccount past the device numbers there are', { maxDevicesPerAccount: 17 }, 'ebb.maxDevicesPerAccount: must be at most 16'],
+    [
+      'maxDevicesPerAccount past the devices an account may have at once',
+      { maxDevicesPerAccount: 17 },
+      'ebb.maxDevicesPerAccount: must be at most 16',
+    ],
     ['a maxGroupSize of 1 (a group needs two members)', { maxGroupSize: 1 }, 'ebb.maxGroupSize: must be at least 2'],
     [
       'a sendCopiesPerMinute below one full fanout frame',

@@ -67,4 +67,23 @@ describe('GIVEN a keyed queue', () => {
     c.succeed();
     await expect(result).resolves.toBe('c');
   });
+
+  test('WHEN idle() is awaited THEN it resolves once every task queued so far, on every key, has settled, failures included', async () => {
+    const queue = new KeyedQueue();
+    const log: string[] = [];
+    const [a, b, c] = [gate(log, 'a'), gate(log, 'b'), gate(log, 'c')];
+    void queue.run('k', a.task);
+    void queue.run('k', b.task).catch(() => undefined);
+    void queue.run('other', c.task);
+    let idle = false;
+    void queue.idle().then(() => (idle = true));
+    a.succeed();
+    c.succeed();
+    await settled();
+    expect(idle).toBe(false);
+    b.fail();
+    await settled();
+    expect(idle).toBe(true);
+    await expect(new KeyedQueue().idle()).resolves.toBeUndefined();
+  });
 });

@@ -127,7 +127,7 @@ describe('sending', () => {
   });
 
   it('splits a send to many devices over frames under 32 KiB, one id for all', async () => {
-    const devices = Array.from({ length: Limits.maxDevice }, (_, i) => i + 1);
+    const devices = Array.from({ length: Limits.maxDevicesAtOnce }, (_, i) => i + 1);
     addBobDevices(devices);
     const received = inbox(bob);
     const sent = await alice.send(bob.userId, new Uint8Array(10_000));
