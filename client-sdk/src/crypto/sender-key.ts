@@ -27,7 +27,7 @@ import { randomBytes } from './random';
  * Rotation is a new sender key with a new key id (`createSenderKey`): it shares nothing with the old
  * one, so a member removed before it cannot read what it encrypts, and a member given only the new
  * distribution cannot read what the old one encrypted. The caller binds the group and the sender
- * device into `associatedData`. States are immutable JSON values, handled as ratchet.ts's are.
+ * device into `associatedData`. States are immutable JSON values, handled as ratchet.ts's are (ARCH §8.7).
  */
 
 export const SENDER_KEY_VERSION = 1;
