@@ -141,7 +141,10 @@ export function createSenderKey(previousKeyId?: number): SenderKeyState {
   return state;
 }
 
-/** What the owner hands to members now: they can read its messages from `state.iteration` on. */
+/**
+ * What the owner hands to members now: they can read its messages from `state.iteration` on. The
+ * chain key is a fresh copy; wipe it once encoded.
+ */
 export function senderKeyDistribution(state: SenderKeyState): SenderKeyDistribution {
   return {
     keyId: state.keyId,
