@@ -2,6 +2,13 @@ import { HMAC, hmac } from '@noble/hashes/hmac';
 import { sha512 } from '@noble/hashes/sha2';
 import nacl from 'tweetnacl';
 import { initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, type RatchetState } from '../client-sdk/src/crypto/ratchet';
+import {
+  createSenderKey,
+  senderKeyDecrypt,
+  senderKeyDistribution,
+  senderKeyEncrypt,
+  stateFromDistribution,
+} from '../client-sdk/src/crypto/sender-key';
 import { generateKeyPair } from '../client-sdk/src/crypto/x25519';
 import { x3dhInitiate, x3dhRespond, type KeyPair, type RemoteBundle } from '../client-sdk/src/crypto/x3dh';
 import { interleavedRates } from './measure';
@@ -30,6 +37,11 @@ export interface PrimitiveCounts {
   readonly keyPair: number;
   readonly secretbox: number;
   readonly secretboxOpen: number;
+  /** Ed25519 signatures made and checked (nacl.sign.detached and its verify). */
+  readonly sign: number;
+  readonly verify: number;
+  /** Draws from tweetnacl's CSPRNG (nacl.randomBytes). */
+  readonly random: number;
 }
 
 export interface CryptoResult {
@@ -39,6 +51,8 @@ export interface CryptoResult {
   readonly steadyChain: CryptoFigure;
   /** One 1 KiB message whose decryption takes a DH-ratchet step (the direction changed). */
   readonly ratchetStepMessage: CryptoFigure;
+  /** One 1 KiB group message encrypted and signed with a sender key, and verified and decrypted by one member. */
+  readonly senderKeyMessage: CryptoFigure;
   /** What a DH-ratchet step adds to a message: 1/ratchetStepMessage − 1/steadyChain, in µs. */
   readonly dhRatchetStepMicros: number;
   /** The same for the replayed primitives: the floor the step could reach. */
@@ -55,7 +69,7 @@ const MESSAGE_BYTES = 1024;
 
 /** `seconds` is the whole budget, shared by the measurements. */
 export function measureCrypto(options: { seconds: number }): CryptoResult {
-  const slice = options.seconds / 4;
+  const slice = options.seconds / 5;
   const message = nacl.randomBytes(MESSAGE_BYTES);
 
   const bob = { identity: generateKeyPair(), signedPrekey: generateKeyPair(), oneTimePrekey: generateKeyPair() };
@@ -80,14 +94,26 @@ export function measureCrypto(options: { seconds: number }): CryptoResult {
     pingPong = { ad: pingPong.ad, sender: got.state, receiver: sent.state };
   };
 
+  // Sender key: the owner keeps sending to the group, one member keeps reading.
+  const groupOwner = createSenderKey();
+  let group = { owner: groupOwner, member: stateFromDistribution(senderKeyDistribution(groupOwner)), ad: nacl.randomBytes(64) };
+  const senderKeyOp = () => {
+    const sent = senderKeyEncrypt(group.owner, message, group.ad);
+    const got = senderKeyDecrypt(group.member, sent.message, group.ad);
+    if (!got.ok) throw new Error('bench: sender-key message failed to decrypt');
+    group = { ...group, owner: sent.state, member: got.state };
+  };
+
   const sessionSetup = compare(slice, setupOp);
   const steadyChain = compare(slice, steadyOp);
   const ratchetStepMessage = compare(slice, stepOp);
+  const senderKeyMessage = compare(slice, senderKeyOp);
   const raw = rawRates(slice);
   return {
     sessionSetup,
     steadyChain,
     ratchetStepMessage,
+    senderKeyMessage,
     dhRatchetStepMicros: 1e6 / ratchetStepMessage.perSecond - 1e6 / steadyChain.perSecond,
     dhRatchetStepPrimitivesMicros: 1e6 / ratchetStepMessage.primitivesPerSecond - 1e6 / steadyChain.primitivesPerSecond,
     raw,
@@ -134,15 +160,27 @@ export function setUpSession(alice: KeyPair, bob: { identity: KeyPair; signedPre
   };
 }
 
-type Call = { kind: 'hmac' | 'secretbox' | 'secretboxOpen'; bytes: number } | { kind: 'scalarMult' | 'keyPair' };
+type Call = { kind: 'hmac' | 'secretbox' | 'secretboxOpen' | 'sign' | 'verify' | 'random'; bytes: number } | { kind: 'scalarMult' | 'keyPair' };
 
 /**
  * The primitive calls `op` makes, in order, found by wrapping the libraries' functions for one call.
  * An HMAC is counted when it is finished, with every byte it was fed (HKDF's clones of a keyed state included).
  */
 function record(op: () => unknown): Call[] {
-  const lib = nacl as unknown as { scalarMult: typeof nacl.scalarMult; secretbox: typeof nacl.secretbox; box: typeof nacl.box };
-  const original = { scalarMult: lib.scalarMult, secretbox: lib.secretbox, keyPair: lib.box.keyPair };
+  const lib = nacl as unknown as {
+    scalarMult: typeof nacl.scalarMult;
+    secretbox: typeof nacl.secretbox;
+    box: typeof nacl.box;
+    sign: { detached: typeof nacl.sign.detached };
+    randomBytes: typeof nacl.randomBytes;
+  };
+  const original = {
+    scalarMult: lib.scalarMult,
+    secretbox: lib.secretbox,
+    keyPair: lib.box.keyPair,
+    detached: lib.sign.detached,
+    randomBytes: lib.randomBytes,
+  };
   const calls: Call[] = [];
   type Mac = HMAC<never>;
   const mac = HMAC.prototype as unknown as { update: Mac['update']; digestInto: Mac['digestInto'] };
@@ -171,6 +209,14 @@ function record(op: () => unknown): Call[] {
     },
   );
   lib.box.keyPair = Object.assign(() => (calls.push({ kind: 'keyPair' }), original.keyPair()), original.keyPair);
+  // Only the detached forms: nacl.sign.detached calls nacl.sign itself, which would count twice.
+  lib.sign.detached = Object.assign((m: Uint8Array, sk: Uint8Array) => (calls.push({ kind: 'sign', bytes: m.length }), original.detached(m, sk)), {
+    verify: (m: Uint8Array, sig: Uint8Array, pk: Uint8Array) => (
+      calls.push({ kind: 'verify', bytes: m.length }),
+      original.detached.verify(m, sig, pk)
+    ),
+  });
+  lib.randomBytes = (n: number) => (calls.push({ kind: 'random', bytes: n }), original.randomBytes(n));
   try {
     op();
   } finally {
@@ -179,6 +225,8 @@ function record(op: () => unknown): Call[] {
     lib.scalarMult = original.scalarMult;
     lib.secretbox = original.secretbox;
     lib.box.keyPair = original.keyPair;
+    lib.sign.detached = original.detached;
+    lib.randomBytes = original.randomBytes;
   }
   return calls;
 }
@@ -189,6 +237,7 @@ function replayOf(calls: readonly Call[]): () => void {
   const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
   const a = nacl.box.keyPair();
   const b = nacl.box.keyPair();
+  const signer = nacl.sign.keyPair();
   const steps = calls.map((call): (() => unknown) => {
     switch (call.kind) {
       case 'hmac': {
@@ -204,6 +253,18 @@ function replayOf(calls: readonly Call[]): () => void {
         const box = nacl.secretbox(nacl.randomBytes(call.bytes - nacl.secretbox.overheadLength), nonce, key);
         return () => nacl.secretbox.open(box, nonce, key);
       }
+      case 'sign': {
+        const input = nacl.randomBytes(call.bytes);
+        return () => nacl.sign.detached(input, signer.secretKey);
+      }
+      case 'verify': {
+        // A genuine signature, as the SDK checks one on every message it reads.
+        const input = nacl.randomBytes(call.bytes);
+        const signature = nacl.sign.detached(input, signer.secretKey);
+        return () => nacl.sign.detached.verify(input, signature, signer.publicKey);
+      }
+      case 'random':
+        return () => nacl.randomBytes(call.bytes);
       case 'scalarMult':
         return () => nacl.scalarMult(a.secretKey, b.publicKey);
       case 'keyPair':
@@ -224,6 +285,9 @@ function countsOf(calls: readonly Call[]): PrimitiveCounts {
     keyPair: count('keyPair'),
     secretbox: count('secretbox'),
     secretboxOpen: count('secretboxOpen'),
+    sign: count('sign'),
+    verify: count('verify'),
+    random: count('random'),
   };
 }
 

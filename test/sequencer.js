@@ -16,6 +16,7 @@ const SLOWEST = [
   'test/core/username-races.test.ts',
   'test/chat/cli.test.ts',
   'test/fuzz/authorizer.test.ts',
+  'test/crypto/sender-key.test.ts',
 ];
 
 class SlowestFirst extends Sequencer {

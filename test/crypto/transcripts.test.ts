@@ -11,6 +11,9 @@ import {
   type RatchetStepOutput,
   ratchetTranscript,
   ReplayTape,
+  type SenderKeyInput,
+  type SenderKeyStepOutput,
+  senderKeyTranscript,
   withTape,
   type X3dhInput,
   type X3dhOutput,
@@ -29,6 +32,7 @@ const x3dh = loadVectors<X3dhInput & X3dhOutput & Recorded>('x3dh-transcript.jso
 const ratchet = loadVectors<RatchetInput & Recorded & { initial: { alice: RatchetState; bob: RatchetState }; results: RatchetStepOutput[] }>(
   'ratchet-transcript.json',
 );
+const senderKey = loadVectors<SenderKeyInput & Recorded & { results: SenderKeyStepOutput[] }>('sender-key-transcript.json');
 const envelope = loadVectors<EnvelopeInput & EnvelopeOutput & Recorded>('envelope-transcript.json');
 
 describe('AEAD transcript', () => {
@@ -68,6 +72,24 @@ describe('Double Ratchet transcript', () => {
     // Step by step, so a failure names the first step that differs.
     out.results.forEach((result, i) => expect({ step: i, ...result }).toEqual({ step: i, ...t.results[i] }));
     expect(out.results).toHaveLength(t.steps.length);
+  });
+});
+
+describe('sender key transcript', () => {
+  it('has a scenario with skipped keys, both refusals of an old iteration, and a rotation that leaves a member out', () => {
+    const [t] = senderKey.tests;
+    const refusals = t!.results.flatMap((r) => ('refusal' in r && r.refusal !== null ? [r.refusal] : []));
+    expect(refusals).toEqual(['stale', 'stale', 'unknown-key']);
+    expect(t!.results.some((r) => r.state.skipped.length > 0)).toBe(true);
+    expect(t!.steps.filter((s) => s.op === 'create')).toHaveLength(2);
+  });
+
+  it.each(senderKey.tests.map((t) => [t.name, t] as const))('replays %s to the recorded distributions, messages and states', async (_name, t) => {
+    const tape = new ReplayTape(t.random);
+    const out = await withTape(tape, () => senderKeyTranscript(t));
+    expect(tape.finished).toBe(true);
+    out.forEach((result, i) => expect({ step: i, ...result }).toEqual({ step: i, ...t.results[i] }));
+    expect(out).toHaveLength(t.steps.length);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   serializeState,
   type RatchetState,
 } from '../../client-sdk/src/crypto/ratchet';
+import * as senderKey from '../../client-sdk/src/crypto/sender-key';
 import { x3dhInitiate, x3dhRespond } from '../../client-sdk/src/crypto/x3dh';
 import { parseIdentity } from '../../client-sdk/src/identity/identity';
 import { userIdFromSigningKey } from '../../client-sdk/src/identity/keys';
@@ -183,6 +184,78 @@ export function ratchetTranscript(input: RatchetInput): {
 /** The state as its serialized JSON reads back: what the SDK stores. */
 function roundTrip(state: RatchetState): RatchetState {
   return JSON.parse(serializeState(state)) as RatchetState;
+}
+
+// ---- Sender keys ----------------------------------------------------------------------------
+
+export type SenderKeyStep =
+  | { readonly op: 'create' }
+  | { readonly op: 'join'; readonly member: string }
+  | { readonly op: 'send'; readonly plaintext: string }
+  | { readonly op: 'receive'; readonly member: string; readonly message: number };
+
+export interface SenderKeyInput {
+  readonly name: string;
+  readonly associatedData: string;
+  readonly nowMs: number;
+  readonly steps: readonly SenderKeyStep[];
+}
+
+/**
+ * Per step: the owner's new state (create: a new sender key, rotating any earlier one), a member's
+ * distribution and the state made from it, a sent message, or what a receive opened or why it refused.
+ */
+export type SenderKeyStepOutput =
+  | { readonly state: senderKey.SenderKeyState }
+  | { readonly distribution: string; readonly state: senderKey.SenderKeyState }
+  | { readonly message: number; readonly bytes: string; readonly state: senderKey.SenderKeyState }
+  | { readonly plaintext: string | null; readonly refusal: senderKey.SenderKeyRefusal | null; readonly state: senderKey.SenderKeyState };
+
+export function senderKeyTranscript(input: SenderKeyInput): SenderKeyStepOutput[] {
+  const ad = hex(input.associatedData);
+  let owner: senderKey.SenderKeyState | null = null;
+  const members = new Map<string, senderKey.SenderKeyState>();
+  const sent: Uint8Array[] = [];
+  const ownerState = (): senderKey.SenderKeyState => {
+    if (!owner) throw new Error('sender key transcript: no sender key yet');
+    return owner;
+  };
+  return input.steps.map((step): SenderKeyStepOutput => {
+    switch (step.op) {
+      case 'create':
+        owner = senderKey.createSenderKey(owner?.keyId);
+        return { state: storedSenderKey(owner) };
+      case 'join': {
+        const bytes = senderKey.encodeDistribution(senderKey.senderKeyDistribution(ownerState()));
+        const state = senderKey.stateFromDistribution(senderKey.decodeDistribution(bytes)!);
+        members.set(step.member, state);
+        return { distribution: toHex(bytes), state: storedSenderKey(state) };
+      }
+      case 'send': {
+        const out = senderKey.senderKeyEncrypt(ownerState(), hex(step.plaintext), ad);
+        owner = out.state;
+        sent.push(out.message);
+        return { message: sent.length - 1, bytes: toHex(out.message), state: storedSenderKey(owner) };
+      }
+      case 'receive': {
+        const state = members.get(step.member);
+        const message = sent[step.message];
+        if (!state || !message) throw new Error(`sender key transcript: no member ${step.member} or message ${step.message}`);
+        const out = senderKey.senderKeyDecrypt(state, message, ad, input.nowMs);
+        if (out.ok) members.set(step.member, out.state);
+        return {
+          plaintext: out.ok ? toHex(out.plaintext) : null,
+          refusal: out.ok ? null : out.refusal,
+          state: storedSenderKey(members.get(step.member)!),
+        };
+      }
+    }
+  });
+}
+
+/** The state as its serialized JSON reads back: what the SDK stores. */
+function storedSenderKey(state: senderKey.SenderKeyState): senderKey.SenderKeyState {
+  return JSON.parse(senderKey.serializeState(state)) as senderKey.SenderKeyState;
 }
 
 // ---- Envelope -------------------------------------------------------------------------------

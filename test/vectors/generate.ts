@@ -18,6 +18,8 @@ import {
   type RandomTape,
   type RatchetInput,
   ratchetTranscript,
+  type SenderKeyInput,
+  senderKeyTranscript,
   withTape,
   type X3dhInput,
   x3dhTranscript,
@@ -132,6 +134,40 @@ async function main(): Promise<void> {
     'ratchet-transcript.json',
     `${PRODUCED_BY}. initInitiator/initResponder, then each step's ratchetEncrypt or ratchetDecrypt; random = every CSPRNG draw in order; states as serializeState writes them`,
     [{ ...ratchetInput, random: ratchetTape.draws, ...ratchetOutput }],
+  );
+
+  // Sender keys: one owner, members joining at different iterations, out of order, a replay, a rotation.
+  const senderKeyTape = new SeededTape('sender-key');
+  const senderKeyInput: SenderKeyInput = {
+    name: 'two members, out of order, a replay, a late join, a rotation that leaves one out',
+    associatedData: senderKeyTape.hex(48),
+    nowMs: Date.UTC(2026, 0, 1),
+    steps: [
+      { op: 'create' },
+      { op: 'join', member: 'bob' },
+      { op: 'send', plaintext: text('m0') }, // message 0
+      { op: 'send', plaintext: text('m1') }, // 1
+      { op: 'send', plaintext: text('m2') }, // 2
+      { op: 'receive', member: 'bob', message: 2 }, // skips m0, m1
+      { op: 'receive', member: 'bob', message: 0 }, // late, from a skipped key
+      { op: 'receive', member: 'bob', message: 0 }, // replay: stale
+      { op: 'join', member: 'carol' }, // at iteration 3
+      { op: 'receive', member: 'carol', message: 1 }, // before her distribution: stale
+      { op: 'send', plaintext: text('m3, which carol can read') }, // 3
+      { op: 'receive', member: 'carol', message: 3 },
+      { op: 'receive', member: 'bob', message: 1 }, // late
+      { op: 'create' }, // carol is removed: rotate and hand the new key to bob only
+      { op: 'join', member: 'bob' },
+      { op: 'send', plaintext: text('m4 under the new key') }, // 4
+      { op: 'receive', member: 'bob', message: 4 },
+      { op: 'receive', member: 'carol', message: 4 }, // unknown-key
+    ],
+  };
+  const senderKeyOutput = await withTape(senderKeyTape, () => senderKeyTranscript(senderKeyInput));
+  write(
+    'sender-key-transcript.json',
+    `${PRODUCED_BY}. createSenderKey, encodeDistribution(senderKeyDistribution) then stateFromDistribution, senderKeyEncrypt and senderKeyDecrypt per step; random = every CSPRNG draw in order; states as serializeState writes them`,
+    [{ ...senderKeyInput, random: senderKeyTape.draws, results: senderKeyOutput }],
   );
 
   // Envelope: Alice's session layer sending two prekey messages to Bob.
