@@ -93,7 +93,9 @@ export async function prekeyBundle(ports: Ports, caller: Caller, frame: KeysBund
   await requireAccount(ports, caller);
   await requireRateToken(ports, 'bundle', caller.userId);
   // Own devices are not drained by asking for one's own bundle.
-  if (frame.user !== caller.userId) await requireRateToken(ports, 'bundlePair', `${caller.userId}>${frame.user}`);
+  // Per requesting device: each device of an account sets up its own sessions, so they do not share one budget
+  // (at most maxDevicesPerAccount times the pair's limit per account).
+  if (frame.user !== caller.userId) await requireRateToken(ports, 'bundlePair', `${caller.userId}#${caller.device}>${frame.user}`);
   const target = await ports.accounts.get(frame.user);
   if (!target) throw new Refusal('NOT_FOUND', 'no such user');
   // Only ready devices, each with the key it signs with: senders check a linked one's cert (ARCH §4.6).

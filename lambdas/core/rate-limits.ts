@@ -57,7 +57,7 @@ export function latestStart(latest: number, interval: number, count: number): nu
 
 /**
  * `bundleTarget` counts bundles handed out *for* a user (whoever asks), `bundle` those asked *by* a user,
- * `bundlePair` those one user asked of one other (its subject is `requester>target`); `connect` counts
+ * `bundlePair` those one user asked of one other (its subject is `requester#device>target`); `connect` counts
  * verified connects per address, `connectFailure` the failed ones.
  */
 export type RateLimitedAction =

@@ -217,3 +217,21 @@ describe('device numbers', () => {
     expect((await world.ports.accounts.get(alice.uid))?.linked ?? []).toEqual([]);
   });
 });
+
+describe('bundles a linked device asks for', () => {
+  it('count against bundlePerPairPerHour per device, so the devices of one account do not share one budget', async () => {
+    world = memoryWorld({ rateLimits: { bundlePerPairPerHour: 2 } }, Date.UTC(2027, 0, 1));
+    alice = makeIdentity();
+    device1 = await registered(alice);
+    const bob = await registered(makeIdentity());
+    const laptop = (await linked()).caller;
+    const bundle = (caller: Caller) => prekeyBundle(world.ports, caller, { action: 'keys.bundle', rid: 'b', user: bob.userId });
+    await bundle(device1);
+    await bundle(device1);
+    await expect(bundle(device1)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    // The laptop sets up its own sessions with bob: device 1's spent budget is not its.
+    await bundle(laptop);
+    await bundle(laptop);
+    await expect(bundle(laptop)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+  });
+});
