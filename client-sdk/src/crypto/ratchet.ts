@@ -1,7 +1,8 @@
 import nacl from 'tweetnacl';
-import { base64UrlByteLength, BASE64URL_PATTERN, fromBase64Url, toBase64Url } from '../../../protocol/base64url';
+import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { AEAD_KEY_LENGTH, aeadOpen, aeadSeal } from './aead';
 import { concatBytes, equalBytes, readU32be, u32be, U32_LENGTH } from './bytes';
+import { checkLength, isKey, isRecord, isU32, U32_MAX, wipe } from './state-checks';
 import { hkdfSha512 } from './hkdf';
 import { hmacSha512 } from './hmac';
 import type { KeyPair } from './x3dh';
@@ -48,7 +49,6 @@ const RK_INFO = new TextEncoder().encode('ebb-ratchet-v1');
 /** §5.2: distinct single-byte inputs to the chain-key HMAC for the message and next chain keys. */
 const MESSAGE_KEY_INPUT = new Uint8Array([0x01]);
 const CHAIN_KEY_INPUT = new Uint8Array([0x02]);
-const U32_MAX = 0xffffffff;
 
 export function encodeHeader(h: RatchetHeader): Uint8Array {
   if (h.dh.length !== PUBLIC_KEY_LENGTH) throw new TypeError(`header.dh: expected ${PUBLIC_KEY_LENGTH} bytes`);
@@ -356,39 +356,10 @@ function kdfCk(ck: Uint8Array): { ck: Uint8Array; mk: Uint8Array } {
   return keys;
 }
 
-function wipe(...buffers: Uint8Array[]): void {
-  for (const buffer of buffers) buffer.fill(0);
-}
-
-function isU32(n: number): boolean {
-  return Number.isInteger(n) && n >= 0 && n <= U32_MAX;
-}
-
-function checkLength(name: string, bytes: Uint8Array, length: number): void {
-  if (bytes.length !== length) throw new TypeError(`${name}: expected ${length} bytes`);
-}
-
-// --- deserializeState's checks: plain predicates, so a bad field never echoes its value.
-
-function isKey(value: unknown, length: number): value is string {
-  return typeof value === 'string' && BASE64URL_PATTERN.test(value) && base64UrlByteLength(value) === length && canonical(value);
-}
-
-/** Only the encoding toBase64Url writes: no stray bits in the last character. */
-function canonical(value: string): boolean {
-  try {
-    return toBase64Url(fromBase64Url(value)) === value;
-  } catch {
-    return false;
-  }
-}
+// --- deserializeState's checks: plain predicates (state-checks.ts has the shared ones).
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && isU32(value);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isSkipped(value: unknown): value is SkippedKey {

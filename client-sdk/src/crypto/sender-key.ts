@@ -1,7 +1,8 @@
 import nacl from 'tweetnacl';
-import { base64UrlByteLength, BASE64URL_PATTERN, fromBase64Url, toBase64Url } from '../../../protocol/base64url';
+import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Limits } from '../../../protocol/limits';
 import { concatBytes, equalBytes, readU32be, u32be, U32_LENGTH } from './bytes';
+import { checkLength, isKey, isRecord, isU32, U32_MAX, wipe } from './state-checks';
 import { hmacSha512 } from './hmac';
 import { randomBytes } from './random';
 
@@ -57,7 +58,6 @@ const SIGNATURE_CONTEXT = new TextEncoder().encode('ebb-sender-key-v1');
 /** Signal's chain-key seeds: distinct single-byte HMAC inputs for the message and next chain keys. */
 const MESSAGE_KEY_INPUT = new Uint8Array([0x01]);
 const CHAIN_KEY_INPUT = new Uint8Array([0x02]);
-const U32_MAX = 0xffffffff;
 
 /** What the owner sends each member over a pairwise session so it can read the owner's group messages. */
 export interface SenderKeyDistribution {
@@ -330,40 +330,11 @@ function refuse(refusal: SenderKeyRefusal): SenderKeyDecryptResult {
   return { ok: false, refusal };
 }
 
-function wipe(...buffers: Uint8Array[]): void {
-  for (const buffer of buffers) buffer.fill(0);
-}
-
-function isU32(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= U32_MAX;
-}
-
 function checkU32(name: string, n: number): void {
   if (!isU32(n)) throw new TypeError(`${name}: expected an integer in [0, 2^32)`);
 }
 
-function checkLength(name: string, bytes: Uint8Array, length: number): void {
-  if (bytes.length !== length) throw new TypeError(`${name}: expected ${length} bytes`);
-}
-
-// --- deserializeState's checks: plain predicates, so a bad field never echoes its value.
-
-function isKey(value: unknown, length: number): value is string {
-  return typeof value === 'string' && BASE64URL_PATTERN.test(value) && base64UrlByteLength(value) === length && canonical(value);
-}
-
-/** Only the encoding toBase64Url writes: no stray bits in the last character. */
-function canonical(value: string): boolean {
-  try {
-    return toBase64Url(fromBase64Url(value)) === value;
-  } catch {
-    return false;
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+// --- deserializeState's checks: plain predicates (state-checks.ts has the shared ones).
 
 function isSkipped(value: unknown): value is SkippedMessageKey {
   return (
