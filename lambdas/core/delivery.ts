@@ -5,8 +5,8 @@ import { callerAccount, requireAccount } from './accounts';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
 import { requireRateToken } from './rate-limits';
-import type { Caller, DeviceAddress, Ports, QueuedMessage, QueueShare } from './ports';
-import { pushToRecipient, queueCopy, toEnvelope } from './queue-copy';
+import type { Caller, DeviceAddress, Ports, QueueShare } from './ports';
+import { pushToRecipient, queueCopy, takeBackRemoved, toEnvelope } from './queue-copy';
 import { Refusal } from './refusal';
 
 const DAY_SECONDS = 86_400;
@@ -64,12 +64,13 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
     }),
   );
 
-  const gone = await devicesRemovedMeanwhile(
-    ports,
-    frame.to,
-    queued.map((q) => q.message),
-    now,
-  );
+  const gone = (
+    await takeBackRemoved(
+      ports,
+      queued.map((q) => q.message),
+      now,
+    )
+  ).map((m) => m.recipient.device);
   const kept = queued.filter((q) => !gone.includes(q.message.recipient.device));
   await pushToRecipient(
     ports,
@@ -88,22 +89,6 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
     missing,
     stale: [...stale, ...gone],
   };
-}
-
-/**
- * A `device.remove` that changed the recipient's account after the send read it deletes the device's queue
- * after changing it, maybe before this send's copy was written. Read the account again: either the removal's
- * delete follows the write, or this read sees the removal and the copy is taken back here (ARCH §4.6).
- * Device 1 is never removed, so a send only to device 1 pays nothing more; one with a copy for a linked
- * device pays one read.
- * Returns the devices whose copies were taken back.
- */
-async function devicesRemovedMeanwhile(ports: Ports, userId: string, written: readonly QueuedMessage[], nowMs: number): Promise<number[]> {
-  if (written.every((m) => m.recipient.device === 1)) return [];
-  const account = await ports.accounts.get(userId);
-  const gone = written.filter((m) => m.recipient.device !== 1 && !account?.linked?.some((d) => d.device === m.recipient.device));
-  await Promise.all(gone.map((m) => ports.queue.remove(m.recipient, [{ id: m.id, sentAt: m.sentAt }], nowMs)));
-  return gone.map((m) => m.recipient.device);
 }
 
 /** The retry hint is the same for both shares: room comes back when the recipient drains its queue. */

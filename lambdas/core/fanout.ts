@@ -5,7 +5,7 @@ import { mapBounded, forEachBounded } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
 import type { AccountRecord, Caller, DeviceAddress, Ports, QueuedMessage, QueueShare } from './ports';
-import { pushToRecipient, queueCopy, type QueuedCopy } from './queue-copy';
+import { pushToRecipient, queueCopy, takeBackRemoved, type QueuedCopy } from './queue-copy';
 import { requireRateToken } from './rate-limits';
 import { Refusal } from './refusal';
 
@@ -67,14 +67,26 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
     const { userId, device } = targets[i]!.address;
     if (outcome === 'full') return addDevice(full, userId, device);
     queued.push(outcome);
-    byRecipient.set(userId, [...(byRecipient.get(userId) ?? []), outcome.message]);
   });
+  // A device removed since the accounts were read gets no copy: it is taken back and answered stale.
+  const gone = new Set(
+    await takeBackRemoved(
+      ports,
+      queued.map((q) => q.message),
+      now,
+    ),
+  );
+  for (const message of gone) addDevice(stale, message.recipient.userId, message.recipient.device);
+  const kept = queued.filter((q) => !gone.has(q.message));
+  for (const { message } of kept) {
+    byRecipient.set(message.recipient.userId, [...(byRecipient.get(message.recipient.userId) ?? []), message]);
+  }
   await forEachBounded([...byRecipient], FANOUT_CONCURRENCY, ([userId, messages]) => pushToRecipient(ports, userId, messages));
 
-  const duplicate = queued.length > 0 && queued.every((q) => q.duplicate);
+  const duplicate = kept.length > 0 && kept.every((q) => q.duplicate);
   // Counts only: naming the recipients here would keep who wrote to whom (ARCH §12).
-  ports.logger.info('fanout', { messageId: id, devices: queued.length, duplicate });
-  const first = queued[0]?.message;
+  ports.logger.info('fanout', { messageId: id, devices: kept.length, duplicate });
+  const first = kept[0]?.message;
   return {
     id,
     sentAt: first?.sentAt ?? now,

@@ -92,3 +92,23 @@ export function toEnvelope(message: QueuedMessage): Envelope {
     frank: message.frank,
   };
 }
+
+/**
+ * A `device.remove` that changed a recipient's account after this request read it deletes the device's queue
+ * after changing it, maybe before this request's copy was written. Read the accounts again: either the
+ * removal's delete follows the write, or this read sees the removal and the copy is taken back here (ARCH
+ * §4.6). Device 1 is never removed, so copies only for device 1 cost nothing more; others cost one read.
+ * Returns the copies taken back, which are neither pushed nor answered as written.
+ */
+export async function takeBackRemoved(
+  ports: Pick<Ports, 'accounts' | 'queue'>,
+  written: readonly QueuedMessage[],
+  nowMs: number,
+): Promise<QueuedMessage[]> {
+  const linked = written.filter((m) => m.recipient.device !== 1);
+  if (linked.length === 0) return [];
+  const accounts = await ports.accounts.getMany([...new Set(linked.map((m) => m.recipient.userId))]);
+  const gone = linked.filter((m) => !accounts.get(m.recipient.userId)?.devices.includes(m.recipient.device));
+  await Promise.all(gone.map((m) => ports.queue.remove(m.recipient, [{ id: m.id, sentAt: m.sentAt }], nowMs)));
+  return gone;
+}

@@ -5,6 +5,7 @@ import { deleteAccount } from '../../lambdas/core/account-deletion';
 import { authorizeConnect } from '../../lambdas/core/connect';
 import { send } from '../../lambdas/core/delivery';
 import { addDevice, fetchLink, listDevices, removeDevice } from '../../lambdas/core/devices';
+import { fanout } from '../../lambdas/core/fanout';
 import { prekeyBundle, publishPrekeys } from '../../lambdas/core/prekeys';
 import type { Caller } from '../../lambdas/core/ports';
 import { Refusal } from '../../lambdas/core/refusal';
@@ -154,6 +155,31 @@ describe('a removal racing a write for the removed device', () => {
       messages: [copy(1), copy(caller.device)],
     });
     expect(answer).toMatchObject({ stale: [caller.device], missing: [] });
+    expect((await world.queue.page({ userId: alice.uid, device: caller.device }, null, 10, world.clock.t)).messages).toEqual([]);
+    expect((await world.queue.page({ userId: alice.uid, device: 1 }, null, 10, world.clock.t)).messages).toHaveLength(1);
+  });
+});
+
+describe('a removal racing a fan-out', () => {
+  const remove = (device: number) => removeDevice(world.ports, device1, { action: 'device.remove', rid: 'r', device });
+
+  it('takes back the copy for the removed device and names it stale', async () => {
+    const { caller } = await linked();
+    const bob = await registered(makeIdentity());
+    const put = world.queue.put.bind(world.queue);
+    world.queue.put = async (message) => {
+      if (message.recipient.device === caller.device) await remove(caller.device);
+      return put(message);
+    };
+    const answer = await fanout(world.ports, bob, {
+      action: 'fanout',
+      rid: 'f',
+      id: messageId(),
+      ciphertext: toBase64Url(nacl.randomBytes(32)),
+      commitment: anyCommitment(),
+      recipients: [{ user: alice.uid, devices: [1, caller.device] }],
+    });
+    expect(answer.stale).toEqual([{ user: alice.uid, devices: [caller.device] }]);
     expect((await world.queue.page({ userId: alice.uid, device: caller.device }, null, 10, world.clock.t)).messages).toEqual([]);
     expect((await world.queue.page({ userId: alice.uid, device: 1 }, null, 10, world.clock.t)).messages).toHaveLength(1);
   });
