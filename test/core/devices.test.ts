@@ -138,50 +138,43 @@ describe('a removal racing a write for the removed device', () => {
     expect(await world.prekeys.signedPrekey(owner)).toBeUndefined();
   });
 
-  it('a send that read the account before the removal takes its copy for the removed device back, and names it stale', async () => {
+  /** Alice's linked device, and the race: its removal lands between a send's read of the account and its write. */
+  async function removedWhileWriting(): Promise<number> {
     const { caller } = await linked();
-    const bob = await registered(makeIdentity());
     const put = world.queue.put.bind(world.queue);
-    // The race: the removal lands between the send's read of the account and its writes.
     world.queue.put = async (message) => {
       if (message.recipient.device === caller.device) await remove(caller.device);
       return put(message);
     };
-    const answer = await send(world.ports, bob, {
-      action: 'send',
-      rid: 's',
-      id: messageId(),
-      to: alice.uid,
-      messages: [copy(1), copy(caller.device)],
-    });
-    expect(answer).toMatchObject({ stale: [caller.device], missing: [] });
-    expect((await world.queue.page({ userId: alice.uid, device: caller.device }, null, 10, world.clock.t)).messages).toEqual([]);
+    return caller.device;
+  }
+
+  async function expectOnlyDevice1Queued(device: number): Promise<void> {
+    expect((await world.queue.page({ userId: alice.uid, device }, null, 10, world.clock.t)).messages).toEqual([]);
     expect((await world.queue.page({ userId: alice.uid, device: 1 }, null, 10, world.clock.t)).messages).toHaveLength(1);
-  });
-});
+  }
 
-describe('a removal racing a fan-out', () => {
-  const remove = (device: number) => removeDevice(world.ports, device1, { action: 'device.remove', rid: 'r', device });
-
-  it('takes back the copy for the removed device and names it stale', async () => {
-    const { caller } = await linked();
+  it('a send that read the account before the removal takes its copy for the removed device back, and names it stale', async () => {
     const bob = await registered(makeIdentity());
-    const put = world.queue.put.bind(world.queue);
-    world.queue.put = async (message) => {
-      if (message.recipient.device === caller.device) await remove(caller.device);
-      return put(message);
-    };
+    const device = await removedWhileWriting();
+    const answer = await send(world.ports, bob, { action: 'send', rid: 's', id: messageId(), to: alice.uid, messages: [copy(1), copy(device)] });
+    expect(answer).toMatchObject({ stale: [device], missing: [] });
+    await expectOnlyDevice1Queued(device);
+  });
+
+  it('so does a fan-out', async () => {
+    const bob = await registered(makeIdentity());
+    const device = await removedWhileWriting();
     const answer = await fanout(world.ports, bob, {
       action: 'fanout',
       rid: 'f',
       id: messageId(),
       ciphertext: toBase64Url(nacl.randomBytes(32)),
       commitment: anyCommitment(),
-      recipients: [{ user: alice.uid, devices: [1, caller.device] }],
+      recipients: [{ user: alice.uid, devices: [1, device] }],
     });
-    expect(answer.stale).toEqual([{ user: alice.uid, devices: [caller.device] }]);
-    expect((await world.queue.page({ userId: alice.uid, device: caller.device }, null, 10, world.clock.t)).messages).toEqual([]);
-    expect((await world.queue.page({ userId: alice.uid, device: 1 }, null, 10, world.clock.t)).messages).toHaveLength(1);
+    expect(answer.stale).toEqual([{ user: alice.uid, devices: [device] }]);
+    await expectOnlyDevice1Queued(device);
   });
 });
 

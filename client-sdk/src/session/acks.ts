@@ -31,10 +31,7 @@ export class AckBatcher {
   /** Sends what is queued and waits, at most `maxWaitMs`, for every ack still in flight to be answered. */
   async flush(maxWaitMs: number): Promise<void> {
     this.sendQueued();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)));
-    await Promise.race([Promise.all([...this.inFlight]), deadline]);
-    clearTimeout(timer);
+    await settledWithin(this.inFlight, maxWaitMs);
   }
 
   /** Forgets queued acks (the connection is gone for good). */
@@ -55,4 +52,12 @@ export class AckBatcher {
       void sent.then(() => this.inFlight.delete(sent));
     }
   }
+}
+
+/** Waits until every one of `pending` settled, or `maxWaitMs` passed: what a batcher's `flush` waits for. */
+export async function settledWithin(pending: Iterable<Promise<unknown>>, maxWaitMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)));
+  await Promise.race([Promise.all([...pending]), deadline]);
+  clearTimeout(timer);
 }

@@ -1,4 +1,5 @@
 import { type Control, MAX_CONTROL_IDS } from '../crypto/plaintext';
+import { settledWithin } from './acks';
 
 /** How long receipts wait for company: a burst of messages costs one receipt per sender, not one each. */
 export const RECEIPT_DELAY_MS = 300;
@@ -42,10 +43,7 @@ export class ReceiptBatcher {
   /** Sends every batch now; resolves once each is answered or `maxWaitMs` passed. */
   async flush(maxWaitMs: number): Promise<void> {
     this.sendAll();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)));
-    await Promise.race([Promise.all([...this.inFlight]), deadline]);
-    clearTimeout(timer);
+    await settledWithin(this.inFlight, maxWaitMs);
   }
 
   /** Forgets what is queued (the client is closing without a connection). */
