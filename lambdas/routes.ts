@@ -69,8 +69,9 @@ export const Handlers: readonly HandlerSpec[] = [
     entry: 'send',
     routeKey: 'send',
     tables: {
-      // GetItem: the recipient's account again after writing a copy for a linked device, which may be removed meanwhile.
-      accounts: ['BatchGetItem', 'GetItem'],
+      // BatchGetItem: sender and recipient in one read, and the recipient again after writing a copy for a linked
+      // device, which may be removed meanwhile (core/queue-copy.ts takeBackRemoved).
+      accounts: ['BatchGetItem'],
       queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
       connections: ['Query', 'DeleteItem'],
       ...RATE_LIMIT,
