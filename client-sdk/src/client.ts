@@ -248,6 +248,7 @@ export class EbbClient {
       senderKeys,
       now,
       limits,
+      knownLimits: () => this.limits,
       emit: (event) => this.events.emit('group', event),
       sender: new GroupSender({
         identity,
@@ -573,6 +574,17 @@ export class EbbClient {
    */
   async removeGroupMembers(groupId: string, members: readonly string[]): Promise<GroupInfo> {
     return this.groupCall(() => this.groupService.remove(groupId, members));
+  }
+
+  /**
+   * Makes `members` admins of the group; an admin only. Emits 'group' (`promoted`, an extension of DESIGN §11's
+   * changes).
+   * @throws EbbError BAD_REQUEST (not retryable) for a malformed group id or members, or with reason
+   *   `not-group-member` or `already-group-admin`; nothing is sent.
+   * @throws EbbError NOT_FOUND, FORBIDDEN, CONFLICT, INTERNAL as addGroupMembers.
+   */
+  async promoteGroupMembers(groupId: string, members: readonly string[]): Promise<GroupInfo> {
+    return this.groupCall(() => this.groupService.promote(groupId, members));
   }
 
   /**

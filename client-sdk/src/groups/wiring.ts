@@ -23,6 +23,7 @@ import {
   openGroup,
   parseGroupId,
   parseGroupState,
+  promoteMembers,
   receiveChanges,
   removeMembers,
   renameGroup,
@@ -40,6 +41,8 @@ export interface GroupServiceOptions {
   readonly now: () => number;
   /** The deployment's limits once connected (`maxGroupSize`, `maxCiphertextBytes`). */
   readonly limits: () => Promise<ServiceLimits>;
+  /** The limits as last heard, without waiting: null before the first hello. */
+  readonly knownLimits: () => ServiceLimits | null;
   readonly emit: (event: GroupEvent) => void;
 }
 
@@ -48,6 +51,11 @@ interface Entry {
   readonly state: GroupState;
   /** Users the service answered `unknown` for (account deleted): left out of sends and of GroupInfo here. */
   readonly gone: ReadonlySet<string>;
+  /**
+   * The member whose device handed this device the group's history (the admin who added this account, or its
+   * creator): its devices may also pass on changes others made, which this device may have missed.
+   */
+  readonly adder: string | null;
 }
 
 /** Members changes are sent to at once: one user's sends queue behind each other anyway. */
@@ -78,8 +86,8 @@ export class GroupService implements GroupReceiver {
       const text = await store.get(key);
       if (text === undefined) continue;
       try {
-        const { state, gone } = JSON.parse(text) as { state: string; gone: string[] };
-        this.groups.set(key.slice(StoreKeys.groupPrefix.length), { state: parseGroupState(state, {}), gone: new Set(gone) });
+        const { state, gone, adder } = JSON.parse(text) as { state: string; gone: string[]; adder: string | null };
+        this.groups.set(key.slice(StoreKeys.groupPrefix.length), { state: parseGroupState(state, {}), gone: new Set(gone), adder });
       } catch {
         await store.delete(key);
       }
@@ -99,7 +107,7 @@ export class GroupService implements GroupReceiver {
     const limits = await this.options.limits();
     const update = createGroup(this.options.identity, { name, members }, { maxGroupSize: limits.maxGroupSize });
     return this.lanes.run(update.state.id, async () => {
-      await this.keep(update.state, new Set());
+      await this.keep({ state: update.state, gone: new Set(), adder: null });
       for (const event of update.events) this.options.emit(event);
       await this.publish(update.state, update.changes, update.state.info.members);
       return infoOf(this.groups.get(update.state.id)!);
@@ -116,13 +124,13 @@ export class GroupService implements GroupReceiver {
       const before = entry.state.info.members;
       const self = this.options.identity.userId;
       const stillIn = update.state.info.members.includes(self);
-      if (stillIn) await this.keep(update.state, entry.gone);
+      if (stillIn) await this.keep({ ...entry, state: update.state });
       await this.applyEffects(id, update);
       for (const event of update.events) this.options.emit(event);
       const everyone = [...new Set([...before, ...update.state.info.members])];
       await this.publish(update.state, update.changes, everyone, update.added);
       if (!stillIn) await this.drop(id);
-      return infoOf({ state: update.state, gone: entry.gone });
+      return infoOf({ ...entry, state: update.state });
     });
   }
 
@@ -132,6 +140,10 @@ export class GroupService implements GroupReceiver {
 
   remove(id: string, users: readonly string[]): Promise<GroupInfo> {
     return this.change(id, (state, maxGroupSize) => removeMembers(state, this.options.identity, users, { maxGroupSize }));
+  }
+
+  promote(id: string, users: readonly string[]): Promise<GroupInfo> {
+    return this.change(id, (state, maxGroupSize) => promoteMembers(state, this.options.identity, users, { maxGroupSize }));
   }
 
   rename(id: string, name: string): Promise<GroupInfo> {
@@ -196,27 +208,33 @@ export class GroupService implements GroupReceiver {
    * only from a device of the admin who added it.
    */
   private async received(group: string, from: { user: string; device: number }, changes: SignedGroupChange[]): Promise<void> {
-    const limits = await this.options.limits().catch(() => null);
+    // The limits the last hello or status gave: this runs inside the connect's drain, which must not wait for itself.
+    const limits = this.options.knownLimits();
     const options = limits ? { maxGroupSize: limits.maxGroupSize } : {};
     const entry = this.groups.get(group);
     let update: GroupUpdate | null;
+    let adder = entry?.adder ?? null;
     if (entry) {
-      const own = changes.filter((c) => c.author.user === from.user && c.author.device === from.device);
-      if (own.length === 0) return;
-      update = receiveChanges(entry.state, own, options);
+      const relayed = from.user === entry.adder || from.user === this.options.identity.userId;
+      const taken = changes.filter((c) => relayed || (c.author.user === from.user && c.author.device === from.device));
+      if (taken.length === 0) return;
+      update = receiveChanges(entry.state, taken, options);
+      // In the background: sending waits for the connection, and this may run inside the connect's drain.
+      void this.relay(update.state, taken).catch(() => undefined);
     } else {
       const kept = [...(this.pending.get(group) ?? []), ...changes].slice(-MAX_PENDING_CHANGES);
       update = openGroup({ v: 1, group, changes: kept }, this.options.identity.userId, options);
-      const adder = update?.events[0]?.by;
-      if (!update || (adder !== from.user && from.user !== this.options.identity.userId)) {
+      const by = update?.events[0]?.by;
+      if (!update || (by !== from.user && from.user !== this.options.identity.userId)) {
         this.pending.set(group, kept);
         return;
       }
       this.pending.delete(group);
+      adder = from.user;
     }
     if (update.events.length === 0 && update.state === entry?.state) return;
     const self = this.options.identity.userId;
-    if (update.state.info.members.includes(self)) await this.keep(update.state, entry?.gone ?? new Set());
+    if (update.state.info.members.includes(self)) await this.keep({ state: update.state, gone: entry?.gone ?? new Set(), adder });
     await this.applyEffects(group, update);
     for (const event of update.events) this.options.emit(event);
     if (!update.state.info.members.includes(self)) await this.drop(group);
@@ -239,12 +257,13 @@ export class GroupService implements GroupReceiver {
     changes: readonly SignedGroupChange[],
     users: readonly string[],
     joined: readonly string[] = [],
+    ownDevices = true,
   ): Promise<void> {
     const limits = await this.options.limits();
     const budget = Math.max(MAX_CHANGES_BYTES_FLOOR, limits.maxCiphertextBytes - 2048);
     const plain = chunked(changes, budget);
     const full = chunked(state.changes, budget);
-    const queue = [...new Set([...users, this.options.identity.userId])];
+    const queue = [...new Set([...users, ...(ownDevices ? [this.options.identity.userId] : [])])];
     const worker = async () => {
       for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
         for (const body of joined.includes(user) ? full : plain) {
@@ -266,7 +285,7 @@ export class GroupService implements GroupReceiver {
   private async forgetGone(group: string, users: readonly string[]): Promise<void> {
     const entry = this.groups.get(group);
     if (!entry) return;
-    await this.keep(entry.state, new Set([...entry.gone, ...users]));
+    await this.keep({ ...entry, gone: new Set([...entry.gone, ...users]) });
     for (const user of users) await this.options.senderKeys.forgetMember(group, user);
   }
 
@@ -276,9 +295,29 @@ export class GroupService implements GroupReceiver {
     return entry;
   }
 
-  private async keep(state: GroupState, gone: ReadonlySet<string>): Promise<void> {
-    await this.options.store.set(StoreKeys.group(state.id), JSON.stringify({ state: serializeGroupState(state), gone: [...gone] }));
-    this.groups.set(state.id, { state, gone });
+  private async keep(entry: Entry): Promise<void> {
+    const { state, gone, adder } = entry;
+    await this.options.store.set(StoreKeys.group(state.id), JSON.stringify({ state: serializeGroupState(state), gone: [...gone], adder }));
+    this.groups.set(state.id, entry);
+  }
+
+  /**
+   * Passes changes others made on to the members this account added concurrently with or after them: their
+   * authors did not know those members, and this device's history snapshot to them did not hold the changes. So
+   * an admin's add and another admin's concurrent change reach everyone, and every member folds the same set.
+   */
+  private async relay(state: GroupState, changes: readonly SignedGroupChange[]): Promise<void> {
+    const self = this.options.identity.userId;
+    const others = changes.filter((c) => c.author.user !== self);
+    if (others.length === 0) return;
+    const oldest = Math.min(...others.map((c) => c.epoch));
+    const late = new Set(
+      state.changes
+        .filter((c) => c.author.user === self && c.change.kind === 'add' && c.epoch >= oldest)
+        .flatMap((c) => (c.change.kind === 'add' ? c.change.members : []))
+        .filter((m) => state.info.members.includes(m)),
+    );
+    if (late.size > 0) await this.publish(state, others, [...late], [], false);
   }
 
   /** This device left or was removed: the group and every sender key of it are forgotten. */
