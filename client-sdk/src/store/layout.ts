@@ -53,6 +53,7 @@ export const StoreKeys = {
   groupPrefix: 'groups/state/',
   group: (groupId: string) => `groups/state/${groupId}`,
   /** JSON of this device's own sender key in a group and who has its distribution (groups/distribution.ts). */
+  ownSenderKeyPrefix: 'groups/own-key/',
   ownSenderKey: (groupId: string) => `groups/own-key/${groupId}`,
   /** JSON `{ current, previous }` sender-key states of one member device in a group. */
   memberSenderKeyPrefix: (groupId: string) => `groups/member-key/${groupId}/`,
