@@ -209,6 +209,28 @@ export function encodeChanges(changes: readonly SignedGroupChange[]): Uint8Array
   return encoder.encode(JSON.stringify(changes));
 }
 
+/**
+ * `changes` in order, in lists whose `encodeChanges` is at most `maxBytes` long: a snapshot is sent over as
+ * many control messages as it needs. A change longer than `maxBytes` alone goes in a list of its own.
+ */
+export function batchChanges(changes: readonly SignedGroupChange[], maxBytes: number): SignedGroupChange[][] {
+  const batches: SignedGroupChange[][] = [];
+  let batch: SignedGroupChange[] = [];
+  let size = 2; // the brackets
+  for (const change of changes) {
+    const length = encoder.encode(JSON.stringify(change)).length + 1; // and a comma
+    if (batch.length > 0 && size + length > maxBytes) {
+      batches.push(batch);
+      batch = [];
+      size = 2;
+    }
+    batch.push(change);
+    size += length;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
 /** The changes in `bytes`, or null unless every one has the right shape (signatures are checked on receipt). */
 export function decodeChanges(bytes: Uint8Array): SignedGroupChange[] | null {
   let value: unknown;

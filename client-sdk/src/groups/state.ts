@@ -35,6 +35,7 @@ import { deriveGroupId, newGroupNonce, parseGroupId } from './group-id';
 export { ChangeRefusal, MAX_GROUP_CHANGES } from './fold';
 export { GROUP_ID_LENGTH, isGroupId, parseGroupId } from './group-id';
 export {
+  batchChanges,
   decodeChanges,
   encodeChanges,
   MAX_GROUP_NAME_LENGTH,
@@ -269,9 +270,11 @@ export function receiveChanges(
   const fresh: { index: number; id: string }[] = [];
   const results: (ChangeResult | null)[] = incoming.map((change, index) => {
     const base = { kind: change.change.kind, by: { user: change.author.user, device: change.author.device } };
-    if (change.group !== state.id || !verifyChange(change, certs)) return { ...base, id: null, status: 'invalid' };
+    if (change.group !== state.id) return { ...base, id: null, status: 'invalid' };
+    // The id hashes only signed bytes, so a known id is that very change: no need to verify it again.
     const id = changeId(change);
     if (known.has(id)) return { ...base, id, status: 'duplicate' };
+    if (!verifyChange(change, certs)) return { ...base, id: null, status: 'invalid' };
     known.set(id, change);
     fresh.push({ index, id });
     return null;
@@ -294,7 +297,8 @@ export function receiveChanges(
       ? { ...base, status: 'applied' }
       : { ...base, status: 'refused', reason: outcome?.reason ?? ChangeRefusal.historyFull };
   }
-  return { ...diff(state, next), results: results as ChangeResult[] };
+  const trigger = fresh.length === 0 ? state.info.members[0]! : incoming[fresh[fresh.length - 1]!.index]!.author.user;
+  return { ...diff(state, next, trigger), results: results as ChangeResult[] };
 }
 
 /**
@@ -396,8 +400,11 @@ function foldOf(state: GroupState): Folded {
   return derived.get(state)!.folded;
 }
 
+/** Frozen, as events hand it to the app: an app that edits its copy cannot edit the group. */
 function infoOf(id: string, folded: Folded): GroupInfo {
-  return { id, name: folded.name, members: [...folded.members], admins: folded.members.filter((m) => folded.admins.has(m)) };
+  const members = Object.freeze([...folded.members]) as string[];
+  const admins = Object.freeze(folded.members.filter((m) => folded.admins.has(m))) as string[];
+  return Object.freeze({ id, name: folded.name, members, admins });
 }
 
 function known(change: SignedGroupChange): KnownChange {
@@ -422,7 +429,7 @@ function local(state: GroupState, signer: GroupSigner, bodies: readonly GroupCha
     next = stateOf(state.id, [...knownOf(next), known(change)], options);
     changes.push(change);
   }
-  return { ...diff(state, next), changes };
+  return { ...diff(state, next, signer.userId), changes };
 }
 
 function appliedCount(state: GroupState): number {
@@ -434,9 +441,11 @@ function appliedCount(state: GroupState): number {
 /**
  * The events and member changes from `before` to `after`, each credited to the author of the change that
  * last caused it. When the newest change came last in the order, these are exactly its own effects; when
- * a late change re-ordered history, they are the net effect.
+ * a late change re-ordered history, they are the net effect, and an effect that no change in `after` made
+ * (an add undone because its author turned out to be removed first) is credited to `trigger`, the author
+ * of the change that arrived.
  */
-function diff(before: GroupState, after: GroupState): GroupUpdate {
+function diff(before: GroupState, after: GroupState, trigger: string): GroupUpdate {
   if (before === after) return { state: after, events: [], added: [], removed: [] };
   const folded = foldOf(after);
   const group = after.info;
@@ -451,18 +460,18 @@ function diff(before: GroupState, after: GroupState): GroupUpdate {
     for (const [by, members] of groups) events.push({ group, change, by, members });
   };
   byAuthor(added, (u) => folded.addedBy.get(u)!, 'members-added');
-  const departure = (u: string): { by: string; left: boolean } => folded.departedBy.get(u) ?? { by: u, left: true };
+  const departure = (u: string): { by: string; left: boolean } => folded.departedBy.get(u) ?? { by: trigger, left: false };
   for (const u of removed.filter((m) => departure(m).left)) events.push({ group, change: 'left', by: u, members: [u] });
   byAuthor(
     removed.filter((m) => !departure(m).left),
     (u) => departure(u).by,
     'members-removed',
   );
-  if (group.name !== before.info.name) events.push({ group, change: 'renamed', by: folded.renamedBy ?? folded.creator });
+  if (group.name !== before.info.name) events.push({ group, change: 'renamed', by: folded.renamedBy ?? trigger });
   const wasAdmin = new Set(before.info.admins);
   byAuthor(
-    group.admins.filter((a) => !wasAdmin.has(a) && !added.includes(a)),
-    (u) => folded.promotedBy.get(u) ?? folded.creator,
+    group.admins.filter((a) => !wasAdmin.has(a)),
+    (u) => folded.promotedBy.get(u) ?? trigger,
     'promoted',
   );
   return { state: after, events, added, removed };
