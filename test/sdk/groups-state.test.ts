@@ -131,6 +131,13 @@ describe('local changes', () => {
     ]);
     expect(created.added).toEqual([bob.userId, carol.userId]);
     expect(created.changes).toHaveLength(1);
+    expect(created.recipients).toEqual([alice.userId, bob.userId, carol.userId]);
+  });
+
+  it('tells every member before and after a change, so a removed member learns it', () => {
+    const { alice: as } = started();
+    expect(removeMembers(as, alice, [bob.userId]).recipients).toEqual([alice.userId, bob.userId, carol.userId]);
+    expect(addMembers(as, alice, [dave.userId]).recipients).toEqual([alice.userId, bob.userId, carol.userId, dave.userId]);
   });
 
   it('splits a large membership over changes that each stay within MAX_MEMBERS_PER_CHANGE', () => {
@@ -489,6 +496,22 @@ describe('bounds', () => {
     const received = receiveChanges(state, [late]);
     expect(received.results[0]).toMatchObject({ status: 'refused', reason: 'history-full' });
     expect(received.state.info.name).toBe(`n${MAX_GROUP_CHANGES - 1}`);
+  });
+
+  it("a stranger's change at the last epoch does not use up the group's epochs", () => {
+    const { alice: as, bob: bs } = started();
+    const far = signChange(dave, as.id, 0xffffffff, { kind: 'rename', name: 'far' });
+    const received = receiveChanges(bs, [far]);
+    expect(received.results[0]).toMatchObject({ status: 'refused', reason: 'not-member' });
+    expect(received.state.epoch).toBe(bs.epoch);
+    expect(renameGroup(received.state, alice, 'still fine').changes[0]!.epoch).toBe(as.epoch + 1);
+  });
+
+  it("an admin's change at the last epoch ends the group's changes with a typed error, not a crash", () => {
+    const { alice: as } = started();
+    const received = receiveChanges(as, [signChange(alice, as.id, 0xffffffff, { kind: 'rename', name: 'last' })]);
+    expect(received.results[0]!.status).toBe('applied');
+    expectEbb(() => renameGroup(received.state, alice, 'after'), 'CONFLICT', 'group-history-full');
   });
 
   it(`keeps at most ${MAX_KEPT_REFUSED} refused changes`, () => {

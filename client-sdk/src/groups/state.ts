@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { UserId } from '../../../protocol/frames';
+import { U32_MAX } from '../crypto/state-checks';
 import { EbbError, type GroupErrorReason } from '../errors';
 import {
   changeId,
@@ -49,10 +50,10 @@ export {
 
 /** Refused changes a group keeps (see the module comment). */
 export const MAX_KEPT_REFUSED = 64;
-/** `maxGroupSize` when the caller gives none (the deployment default, DESIGN §3). */
+/** `maxGroupSize` when the caller gives none (the deployment's default, ARCH §3.1). */
 export const DEFAULT_MAX_GROUP_SIZE = 1000;
 
-/** A group as the app sees it (DESIGN §11). */
+/** A group as the app sees it: `EbbClient.group(id)` and the `'group'` event. */
 export interface GroupInfo {
   readonly id: string;
   readonly name: string;
@@ -63,7 +64,7 @@ export interface GroupInfo {
 }
 
 /**
- * What changed, as the `'group'` event reports it (DESIGN §11). `'promoted'` is an extension of the DESIGN
+ * What changed, as the `'group'` event reports it. `'promoted'` is an extension of the contract's
  * union: members made admins, by an admin or, when the last admin went, by the group's rule (`by` is then
  * the member whose leaving or removing caused it).
  */
@@ -85,7 +86,10 @@ export interface GroupState {
   readonly info: GroupInfo;
   /** Every kept change, in the total order (epoch, then id); the first founds the group. */
   readonly changes: readonly SignedGroupChange[];
-  /** The highest epoch among them: a local change is made at one more. */
+  /**
+   * The highest epoch among the applied changes: a local change is made at one more. Refused changes do not
+   * count, so a stranger's change at a huge epoch cannot use up the epochs of the group.
+   */
   readonly epoch: number;
 }
 
@@ -127,9 +131,15 @@ export interface GroupUpdate {
   readonly removed: string[];
 }
 
-/** A local change: the update and the signed changes to send (to every member before and after it). */
+/** A local change: the update and the signed changes to send. */
 export interface LocalUpdate extends GroupUpdate {
   readonly changes: SignedGroupChange[];
+  /**
+   * Who is told: every member before or after the change, this user included (for its other devices), so a
+   * removed member learns it was removed. The users in `added` need the whole history (`snapshotOf(state)`),
+   * not only `changes`, to check their membership.
+   */
+  readonly recipients: string[];
 }
 
 export interface ReceivedUpdate extends GroupUpdate {
@@ -176,7 +186,8 @@ export function createGroup(signer: GroupSigner, input: CreateGroupInput, option
     changes.push(add);
   }
   const group = state.info;
-  return { state, changes, events: [{ group, change: 'created', by: signer.userId, members: [...group.members] }], added: members, removed: [] };
+  const events: GroupEvent[] = [{ group, change: 'created', by: signer.userId, members: [...group.members] }];
+  return { state, changes, events, added: members, removed: [], recipients: [...group.members] };
 }
 
 /**
@@ -302,11 +313,14 @@ export function receiveChanges(
 }
 
 /**
- * A group this device is not in yet, from a snapshot (or the changes of its creation) that names `self` as
- * a member; null unless the changes hold a genuine `create` of `snapshot.group` and `self` is a member after
- * folding them. Never throws. The event is `'created'` (by the creator) when `self` was named at creation,
- * else `'members-added'` by the admin whose change added `self`: the wiring should take a snapshot only
- * from a device of that admin.
+ * A group this device holds no state for, from a snapshot (or the changes of its creation) that names `self`
+ * as a member; null unless the changes hold a genuine `create` of `snapshot.group` and `self` is a member
+ * after folding them. Never throws. The event is `'created'` (by the creator) when `self` was named at
+ * creation, else `'members-added'` by the admin whose change added `self`.
+ *
+ * The snapshot proves itself from the group's root, so it does not matter which member relays it. A device
+ * that holds the group already (even one it was removed from) merges a snapshot with `receiveChanges`
+ * instead, so that an old snapshot replayed to it cannot undo a removal it knows of.
  */
 export function openGroup(snapshot: GroupSnapshot, self: string, options: GroupOptions = {}, certs: CertCache = new Set()): GroupUpdate | null {
   const changes = new Map<string, SignedGroupChange>();
@@ -391,7 +405,8 @@ function stateOf(id: string, changes: readonly KnownChange[], options: GroupOpti
   let refused = 0;
   // Dropping a refused change changes nothing the fold made: it had no effect.
   const kept = sorted.filter((c) => folded.outcomes.get(c.id)!.applied || ++refused <= MAX_KEPT_REFUSED);
-  const state: GroupState = { id, info: infoOf(id, folded), changes: kept.map((c) => c.change), epoch: kept[kept.length - 1]!.change.epoch };
+  const epoch = Math.max(...kept.filter((c) => folded.outcomes.get(c.id)!.applied).map((c) => c.change.epoch));
+  const state: GroupState = { id, info: infoOf(id, folded), changes: kept.map((c) => c.change), epoch };
   derived.set(state, { ids: kept.map((c) => c.id), folded });
   return state;
 }
@@ -419,7 +434,8 @@ function knownOf(state: GroupState): KnownChange[] {
 /** Signs `bodies` one epoch after another and applies them; each must apply, as the caller checked. */
 function local(state: GroupState, signer: GroupSigner, bodies: readonly GroupChange[], options: GroupOptions): LocalUpdate {
   const applied = appliedCount(state);
-  if (applied + bodies.length > MAX_GROUP_CHANGES) {
+  // An admin may have signed at the last epoch there is; then nothing can follow it.
+  if (applied + bodies.length > MAX_GROUP_CHANGES || state.epoch + bodies.length > U32_MAX) {
     throw groupError('CONFLICT', 'group-history-full', `a group takes at most ${MAX_GROUP_CHANGES} changes: make a new group`);
   }
   let next = state;
@@ -429,7 +445,8 @@ function local(state: GroupState, signer: GroupSigner, bodies: readonly GroupCha
     next = stateOf(state.id, [...knownOf(next), known(change)], options);
     changes.push(change);
   }
-  return { ...diff(state, next, signer.userId), changes };
+  const recipients = [...new Set([...state.info.members, ...next.info.members])];
+  return { ...diff(state, next, signer.userId), changes, recipients };
 }
 
 function appliedCount(state: GroupState): number {
