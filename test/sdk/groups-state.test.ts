@@ -169,11 +169,15 @@ describe('local changes', () => {
     expect(state.info.members).toEqual([alice.userId, bob.userId, carol.userId]);
   });
 
-  it('refuses more than maxGroupSize members, at creation and when adding', () => {
+  it('refuses more than maxGroupSize members, at creation and when adding, within the group bound too', () => {
     expectEbb(() => createGroup(alice, { name: 'ops', members: [bob.userId, carol.userId] }, { maxGroupSize: 2 }), 'CONFLICT', 'group-full');
     const { alice: state } = started();
+    expect(state.maxMembers).toBe(1000);
     expectEbb(() => addMembers(state, alice, [dave.userId], { maxGroupSize: 3 }), 'CONFLICT', 'group-full');
     expect(addMembers(state, alice, [dave.userId], { maxGroupSize: 4 }).state.info.members).toContain(dave.userId);
+    // The deployment raised its limit after the group was made: the group keeps the bound it was made with.
+    const small = createGroup(alice, { name: 'small', members: [bob.userId] }, { maxGroupSize: 2 });
+    expectEbb(() => addMembers(small.state, alice, [carol.userId], { maxGroupSize: 1000 }), 'CONFLICT', 'group-full');
   });
 
   it('gives the app frozen copies: editing one cannot edit the group', () => {
@@ -229,7 +233,7 @@ describe('received changes', () => {
       // Flipped signature bit.
       edited(genuine, { sig: toBase64Url(fromBase64Url(genuine.sig).map((b, i) => (i === 0 ? b ^ 1 : b))) }),
       // A second create of the group by someone other than its creator.
-      signChange(bob, as.id, 0, { kind: 'create', nonce: toBase64Url(nacl.randomBytes(16)), name: 'mine', members: [] }),
+      signChange(bob, as.id, 0, { kind: 'create', nonce: toBase64Url(nacl.randomBytes(16)), maxMembers: 1000, name: 'mine', members: [] }),
       // A genuine change of another group.
       { ...createGroup(alice, { name: 'other', members: [] }).changes[0]! },
     ];
@@ -299,7 +303,7 @@ describe('received changes', () => {
     expect(atAlice.state.info.members).toContain(carol.userId);
   });
 
-  it('refuses a remove of non-members, an add of members, and an add past maxGroupSize', () => {
+  it('refuses a remove of non-members, an add of members, and an add past the group bound', () => {
     const { alice: as, bob: bs } = started();
     const epoch = as.epoch + 1;
     const received = receiveChanges(bs, [
@@ -308,11 +312,15 @@ describe('received changes', () => {
       signChange(alice, as.id, epoch, { kind: 'promote', members: [alice.userId] }),
     ]);
     expect(received.results.map((r) => r.status === 'refused' && r.reason).sort()).toEqual(['already-admin', 'already-member', 'no-such-member']);
-    // Alice allowed four members; Bob's deployment allows three: every member of one deployment folds alike.
-    const grown = addMembers(as, alice, [dave.userId], { maxGroupSize: 4 });
-    const atBob = receiveChanges(bs, grown.changes, { maxGroupSize: 3 });
-    expect(atBob.results[0]).toMatchObject({ status: 'refused', reason: 'group-full' });
-    expect(atBob.state.info.members).toHaveLength(3);
+    // A group made under a maxGroupSize of 3 refuses a fourth member, from a modified SDK too.
+    const small = createGroup(alice, { name: 'small', members: [bob.userId, carol.userId] }, { maxGroupSize: 3 });
+    expect(small.state.maxMembers).toBe(3);
+    const atBob = openGroup(snapshotOf(small.state), bob.userId)!.state;
+    const over = receiveChanges(atBob, [signChange(alice, small.state.id, small.state.epoch + 1, { kind: 'add', members: [dave.userId] })]);
+    expect(over.results[0]).toMatchObject({ status: 'refused', reason: 'group-full' });
+    expect(over.state.info.members).toHaveLength(3);
+    // The bound is the group's own, signed at creation: a member's later config does not change the fold.
+    expect(parseGroupState(serializeGroupState(over.state)).info).toEqual(over.state.info);
   });
 
   it('applies an add that names a member already in, to the others only (an add race)', () => {
@@ -376,7 +384,13 @@ describe('joining', () => {
     const forged = signChange(bob, as.id, as.epoch + 1, { kind: 'add', members: [dave.userId] });
     expect(openGroup({ v: 1, group: as.id, changes: [...as.changes, forged] }, dave.userId)).toBeNull();
     // Bob invents a history for Alice's group id, founding it himself.
-    const fakeRoot = signChange(bob, as.id, 0, { kind: 'create', nonce: toBase64Url(nacl.randomBytes(16)), name: 'fake', members: [dave.userId] });
+    const fakeRoot = signChange(bob, as.id, 0, {
+      kind: 'create',
+      nonce: toBase64Url(nacl.randomBytes(16)),
+      maxMembers: 1000,
+      name: 'fake',
+      members: [dave.userId],
+    });
     expect(openGroup({ v: 1, group: as.id, changes: [fakeRoot] }, dave.userId)).toBeNull();
     // The history without its root.
     const added = addMembers(as, alice, [dave.userId]);
@@ -394,6 +408,11 @@ describe('joining', () => {
     const decoded = batches.flatMap((b) => decodeChanges(encodeChanges(b))!);
     expect(openGroup({ v: 1, group: created.state.id, changes: decoded }, members[599]!)!.state.info).toEqual(created.state.info);
     expect(decodeChanges(new TextEncoder().encode('[{"v":2}]'))).toBeNull();
+    // A create that starts with more members than its own bound.
+    const create = created.state.changes[0]!;
+    const overfull = { ...create, change: { ...create.change, maxMembers: 2 } };
+    expect(decodeChanges(encodeChanges([overfull]))).toBeNull();
+    expect(decodeChanges(encodeChanges([create]))).toEqual([create]);
     expect(decodeChanges(new Uint8Array([0xff]))).toBeNull();
   });
 });

@@ -86,6 +86,8 @@ export interface GroupState {
   readonly info: GroupInfo;
   /** Every kept change, in the total order (epoch, then id); the first founds the group. */
   readonly changes: readonly SignedGroupChange[];
+  /** The most members the group may have, creator included, as its `create` set it. */
+  readonly maxMembers: number;
   /**
    * The highest epoch among the applied changes: a local change is made at one more. Refused changes do not
    * count, so a stranger's change at a huge epoch cannot use up the epochs of the group.
@@ -102,7 +104,10 @@ interface Derived {
 const derived = new WeakMap<GroupState, Derived>();
 
 export interface GroupOptions {
-  /** The deployment's `maxGroupSize` (ServiceLimits), creator included. @default 1000 */
+  /**
+   * The deployment's `maxGroupSize` (ServiceLimits), creator included: a new group records it as its own
+   * bound, and an add here stays within both. @default 1000
+   */
   readonly maxGroupSize?: number;
 }
 
@@ -173,16 +178,17 @@ export interface CreateGroupInput {
 export function createGroup(signer: GroupSigner, input: CreateGroupInput, options: GroupOptions = {}): LocalUpdate {
   checkName(input.name);
   const members = uniqueUsers(input.members, true).filter((m) => m !== signer.userId);
-  if (members.length + 1 > maxGroupSize(options)) throw groupError('CONFLICT', 'group-full', `a group has at most ${maxGroupSize(options)} members`);
+  const maxMembers = maxGroupSize(options);
+  if (members.length + 1 > maxMembers) throw groupFull(maxMembers);
   const nonce = newGroupNonce();
   const id = deriveGroupId(signer.userId, nonce);
   const [first = [], ...more] = chunk(members);
-  const create = signChange(signer, id, 0, { kind: 'create', nonce, name: input.name, members: first });
-  let state = stateOf(id, [known(create)], options);
+  const create = signChange(signer, id, 0, { kind: 'create', nonce, maxMembers, name: input.name, members: first });
+  let state = stateOf(id, [known(create)]);
   const changes = [create];
   for (const batch of more) {
     const add = signChange(signer, id, state.epoch + 1, { kind: 'add', members: batch });
-    state = stateOf(id, [...knownOf(state), known(add)], options);
+    state = stateOf(id, [...knownOf(state), known(add)]);
     changes.push(add);
   }
   const group = state.info;
@@ -200,14 +206,12 @@ export function addMembers(state: GroupState, signer: GroupSigner, users: readon
   const fresh = uniqueUsers(users, false);
   const present = fresh.filter((m) => state.info.members.includes(m));
   if (present.length > 0) throw groupError('BAD_REQUEST', 'already-group-member', `${present.length} of them are members already`);
-  if (state.info.members.length + fresh.length > maxGroupSize(options)) {
-    throw groupError('CONFLICT', 'group-full', `a group has at most ${maxGroupSize(options)} members`);
-  }
+  const bound = Math.min(state.maxMembers, maxGroupSize(options));
+  if (state.info.members.length + fresh.length > bound) throw groupFull(bound);
   return local(
     state,
     signer,
     chunk(fresh).map((members) => ({ kind: 'add', members })),
-    options,
   );
 }
 
@@ -216,7 +220,7 @@ export function addMembers(state: GroupState, signer: GroupSigner, users: readon
  * @throws EbbError FORBIDDEN (`not-in-group`, `not-group-admin`), BAD_REQUEST (`not-group-member`, or a bad
  *   or repeated user id, or none), CONFLICT (`group-history-full`); none retryable.
  */
-export function removeMembers(state: GroupState, signer: GroupSigner, users: readonly string[], options: GroupOptions = {}): LocalUpdate {
+export function removeMembers(state: GroupState, signer: GroupSigner, users: readonly string[]): LocalUpdate {
   requireAdmin(state, signer);
   const gone = uniqueUsers(users, false);
   if (gone.some((m) => !state.info.members.includes(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be removed');
@@ -224,7 +228,6 @@ export function removeMembers(state: GroupState, signer: GroupSigner, users: rea
     state,
     signer,
     chunk(gone).map((members) => ({ kind: 'remove', members })),
-    options,
   );
 }
 
@@ -233,7 +236,7 @@ export function removeMembers(state: GroupState, signer: GroupSigner, users: rea
  * @throws EbbError FORBIDDEN (`not-in-group`, `not-group-admin`), BAD_REQUEST (`not-group-member`,
  *   `already-group-admin`, or a bad or repeated user id, or none), CONFLICT (`group-history-full`); none retryable.
  */
-export function promoteMembers(state: GroupState, signer: GroupSigner, users: readonly string[], options: GroupOptions = {}): LocalUpdate {
+export function promoteMembers(state: GroupState, signer: GroupSigner, users: readonly string[]): LocalUpdate {
   requireAdmin(state, signer);
   const named = uniqueUsers(users, false);
   if (named.some((m) => !state.info.members.includes(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be promoted');
@@ -242,7 +245,6 @@ export function promoteMembers(state: GroupState, signer: GroupSigner, users: re
     state,
     signer,
     chunk(named).map((members) => ({ kind: 'promote', members })),
-    options,
   );
 }
 
@@ -251,32 +253,28 @@ export function promoteMembers(state: GroupState, signer: GroupSigner, users: re
  * @throws EbbError FORBIDDEN (`not-in-group`, `not-group-admin`), BAD_REQUEST (a bad name, or the name it
  *   has), CONFLICT (`group-history-full`); none retryable.
  */
-export function renameGroup(state: GroupState, signer: GroupSigner, name: string, options: GroupOptions = {}): LocalUpdate {
+export function renameGroup(state: GroupState, signer: GroupSigner, name: string): LocalUpdate {
   requireAdmin(state, signer);
   checkName(name);
   if (name === state.info.name) throw new EbbError('BAD_REQUEST', 'the group has that name already', { retryable: false });
-  return local(state, signer, [{ kind: 'rename', name }], options);
+  return local(state, signer, [{ kind: 'rename', name }]);
 }
 
 /**
  * Leaves the group. Any member may; when the last admin leaves, the longest-standing member becomes admin.
  * @throws EbbError FORBIDDEN (`not-in-group`), CONFLICT (`group-history-full`); neither retryable.
  */
-export function leaveGroup(state: GroupState, signer: GroupSigner, options: GroupOptions = {}): LocalUpdate {
+export function leaveGroup(state: GroupState, signer: GroupSigner): LocalUpdate {
   requireMember(state, signer.userId);
-  return local(state, signer, [{ kind: 'leave' }], options);
+  return local(state, signer, [{ kind: 'leave' }]);
 }
 
 /**
  * Merges changes received for a known group. Never throws: a forged change, one for another group or one
- * the rules refuse is reported in `results` and changes nothing. `certs` caches device certs that verified.
+ * the rules refuse is reported in `results` and changes nothing.
  */
-export function receiveChanges(
-  state: GroupState,
-  incoming: readonly SignedGroupChange[],
-  options: GroupOptions = {},
-  certs: CertCache = new Set(),
-): ReceivedUpdate {
+export function receiveChanges(state: GroupState, incoming: readonly SignedGroupChange[]): ReceivedUpdate {
+  const certs: CertCache = new Set();
   const known = new Map(knownOf(state).map((c) => [c.id, c.change]));
   const fresh: { index: number; id: string }[] = [];
   const results: (ChangeResult | null)[] = incoming.map((change, index) => {
@@ -296,7 +294,6 @@ export function receiveChanges(
       : stateOf(
           state.id,
           [...known].map(([id, change]) => ({ id, change })),
-          options,
         );
   const outcomes = foldOf(next).outcomes;
   for (const { index, id } of fresh) {
@@ -322,7 +319,8 @@ export function receiveChanges(
  * that holds the group already (even one it was removed from) merges a snapshot with `receiveChanges`
  * instead, so that an old snapshot replayed to it cannot undo a removal it knows of.
  */
-export function openGroup(snapshot: GroupSnapshot, self: string, options: GroupOptions = {}, certs: CertCache = new Set()): GroupUpdate | null {
+export function openGroup(snapshot: GroupSnapshot, self: string): GroupUpdate | null {
+  const certs: CertCache = new Set();
   const changes = new Map<string, SignedGroupChange>();
   for (const change of snapshot.changes) {
     if (change.group !== snapshot.group || !verifyChange(change, certs)) continue;
@@ -330,8 +328,8 @@ export function openGroup(snapshot: GroupSnapshot, self: string, options: GroupO
   }
   const list = [...changes].map(([id, change]) => ({ id, change })).sort(compareChanges);
   const genesis = list[0]?.change;
-  if (genesis?.change.kind !== 'create' || genesis.change.members.length + 1 > maxGroupSize(options)) return null;
-  const state = stateOf(snapshot.group, list, options);
+  if (genesis?.change.kind !== 'create') return null;
+  const state = stateOf(snapshot.group, list);
   if (!state.info.members.includes(self)) return null;
   const folded = foldOf(state);
   const by = folded.addedBy.get(self)!;
@@ -372,7 +370,8 @@ export function serializeGroupState(state: GroupState): string {
  * linked author device), ~10 ms each with tweetnacl: a group at its bound loads in about 3 s.
  * @throws TypeError `group state: malformed` (no field is echoed).
  */
-export function parseGroupState(text: string, options: GroupOptions = {}, certs: CertCache = new Set()): GroupState {
+export function parseGroupState(text: string): GroupState {
+  const certs: CertCache = new Set();
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -391,7 +390,7 @@ export function parseGroupState(text: string, options: GroupOptions = {}, certs:
     list.push(entry);
   }
   if (list[0]!.change.change.kind !== 'create') throw malformed();
-  const state = stateOf(id, list, options);
+  const state = stateOf(id, list);
   if (state.changes.length !== list.length) throw malformed();
   return state;
 }
@@ -399,14 +398,15 @@ export function parseGroupState(text: string, options: GroupOptions = {}, certs:
 // --- Internals.
 
 /** The state of a set of changes (any order; the first in the order must found the group): folded and pruned. */
-function stateOf(id: string, changes: readonly KnownChange[], options: GroupOptions): GroupState {
+function stateOf(id: string, changes: readonly KnownChange[]): GroupState {
   const sorted = [...changes].sort(compareChanges);
-  const folded = fold(sorted, maxGroupSize(options));
+  const folded = fold(sorted);
   let refused = 0;
   // Dropping a refused change changes nothing the fold made: it had no effect.
   const kept = sorted.filter((c) => folded.outcomes.get(c.id)!.applied || ++refused <= MAX_KEPT_REFUSED);
   const epoch = Math.max(...kept.filter((c) => folded.outcomes.get(c.id)!.applied).map((c) => c.change.epoch));
-  const state: GroupState = { id, info: infoOf(id, folded), changes: kept.map((c) => c.change), epoch };
+  const create = sorted[0]!.change.change as Extract<GroupChange, { kind: 'create' }>;
+  const state: GroupState = { id, info: infoOf(id, folded), changes: kept.map((c) => c.change), maxMembers: create.maxMembers, epoch };
   derived.set(state, { ids: kept.map((c) => c.id), folded });
   return state;
 }
@@ -432,7 +432,7 @@ function knownOf(state: GroupState): KnownChange[] {
 }
 
 /** Signs `bodies` one epoch after another and applies them; each must apply, as the caller checked. */
-function local(state: GroupState, signer: GroupSigner, bodies: readonly GroupChange[], options: GroupOptions): LocalUpdate {
+function local(state: GroupState, signer: GroupSigner, bodies: readonly GroupChange[]): LocalUpdate {
   const applied = appliedCount(state);
   // An admin may have signed at the last epoch there is; then nothing can follow it.
   if (applied + bodies.length > MAX_GROUP_CHANGES || state.epoch + bodies.length > U32_MAX) {
@@ -442,7 +442,7 @@ function local(state: GroupState, signer: GroupSigner, bodies: readonly GroupCha
   const changes: SignedGroupChange[] = [];
   for (const body of bodies) {
     const change = signChange(signer, state.id, next.epoch + 1, body);
-    next = stateOf(state.id, [...knownOf(next), known(change)], options);
+    next = stateOf(state.id, [...knownOf(next), known(change)]);
     changes.push(change);
   }
   const recipients = [...new Set([...state.info.members, ...next.info.members])];
@@ -528,6 +528,10 @@ function chunk(users: readonly string[]): string[][] {
 
 function maxGroupSize(options: GroupOptions): number {
   return options.maxGroupSize ?? DEFAULT_MAX_GROUP_SIZE;
+}
+
+function groupFull(bound: number): EbbError {
+  return groupError('CONFLICT', 'group-full', `this group has at most ${bound} members`);
 }
 
 function groupError(code: 'BAD_REQUEST' | 'FORBIDDEN' | 'CONFLICT', reason: GroupErrorReason, message: string): EbbError {
