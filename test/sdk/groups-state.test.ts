@@ -175,6 +175,8 @@ describe('local changes', () => {
     expect(state.maxMembers).toBe(1000);
     expectEbb(() => addMembers(state, alice, [dave.userId], { maxGroupSize: 3 }), 'CONFLICT', 'group-full');
     expect(addMembers(state, alice, [dave.userId], { maxGroupSize: 4 }).state.info.members).toContain(dave.userId);
+    expect(() => createGroup(alice, { name: 'ops', members: [] }, { maxGroupSize: 1 })).toThrow(TypeError);
+    expect(() => createGroup(alice, { name: 'ops', members: [] }, { maxGroupSize: 10_001 })).toThrow(TypeError);
     // The deployment raised its limit after the group was made: the group keeps the bound it was made with.
     const small = createGroup(alice, { name: 'small', members: [bob.userId] }, { maxGroupSize: 2 });
     expectEbb(() => addMembers(small.state, alice, [carol.userId], { maxGroupSize: 1000 }), 'CONFLICT', 'group-full');

@@ -9,6 +9,7 @@ import {
   type GroupSigner,
   isGroupName,
   MAX_GROUP_NAME_LENGTH,
+  MAX_GROUP_SIZE_CEILING,
   MAX_MEMBERS_PER_CHANGE,
   type SignedGroupChange,
   SignedGroupChangeSchema,
@@ -288,13 +289,11 @@ export function receiveChanges(state: GroupState, incoming: readonly SignedGroup
     fresh.push({ index, id });
     return null;
   });
-  const next =
-    fresh.length === 0
-      ? state
-      : stateOf(
-          state.id,
-          [...known].map(([id, change]) => ({ id, change })),
-        );
+  if (fresh.length === 0) return { state, events: [], added: [], removed: [], results: results as ChangeResult[] };
+  const next = stateOf(
+    state.id,
+    [...known].map(([id, change]) => ({ id, change })),
+  );
   const outcomes = foldOf(next).outcomes;
   for (const { index, id } of fresh) {
     const change = incoming[index]!;
@@ -305,7 +304,7 @@ export function receiveChanges(state: GroupState, incoming: readonly SignedGroup
       ? { ...base, status: 'applied' }
       : { ...base, status: 'refused', reason: outcome?.reason ?? ChangeRefusal.historyFull };
   }
-  const trigger = fresh.length === 0 ? state.info.members[0]! : incoming[fresh[fresh.length - 1]!.index]!.author.user;
+  const trigger = incoming[fresh[fresh.length - 1]!.index]!.author.user;
   return { ...diff(state, next, trigger), results: results as ChangeResult[] };
 }
 
@@ -526,8 +525,13 @@ function chunk(users: readonly string[]): string[][] {
   return out;
 }
 
+/** Throws TypeError for a limit no deployment has (protocol/config.ts): a create carrying it would be refused. */
 function maxGroupSize(options: GroupOptions): number {
-  return options.maxGroupSize ?? DEFAULT_MAX_GROUP_SIZE;
+  const limit = options.maxGroupSize ?? DEFAULT_MAX_GROUP_SIZE;
+  if (!Number.isInteger(limit) || limit < 2 || limit > MAX_GROUP_SIZE_CEILING) {
+    throw new TypeError(`maxGroupSize: expected an integer from 2 to ${MAX_GROUP_SIZE_CEILING}`);
+  }
+  return limit;
 }
 
 function groupFull(bound: number): EbbError {
