@@ -483,6 +483,65 @@ describe('concurrent changes', () => {
     );
   });
 
+  it('members that make changes on diverging views, each seeing some of the others, converge once all arrive', () => {
+    // Six users; the first creates the group with the next three. Each step, one user makes a change on its
+    // own view (if its SDK allows it there) and the change reaches a random subset of the others, so views
+    // diverge and later changes are made on different histories. At the end every view gets every change.
+    const users = [alice, bob, carol, dave, erin, frank];
+    const step = fc.record({
+      actor: fc.nat({ max: users.length - 1 }),
+      op: fc.constantFrom('add', 'remove', 'rename', 'promote', 'leave'),
+      target: fc.nat({ max: users.length - 1 }),
+      reach: fc.array(fc.boolean(), { minLength: users.length, maxLength: users.length }),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 3, maxLength: 7 }), (script) => {
+        const genesis = createGroup(alice, { name: 'g', members: [bob.userId, carol.userId, dave.userId] }).state;
+        const views: (GroupState | null)[] = users.map((u, i) => (i < 4 ? openGroup(snapshotOf(genesis), u.userId)!.state : null));
+        views[0] = genesis;
+        const made: SignedGroupChange[] = [];
+        for (const { actor, op, target, reach } of script) {
+          const view = views[actor];
+          if (!view) continue;
+          const signer = users[actor]!;
+          const who = users[target]!.userId;
+          let update;
+          try {
+            update =
+              op === 'add'
+                ? addMembers(view, signer, [who])
+                : op === 'remove'
+                  ? removeMembers(view, signer, [who])
+                  : op === 'promote'
+                    ? promoteMembers(view, signer, [who])
+                    : op === 'rename'
+                      ? renameGroup(view, signer, `name ${made.length}`)
+                      : leaveGroup(view, signer);
+          } catch (err) {
+            expect(EbbError.is(err)).toBe(true);
+            continue;
+          }
+          made.push(...update.changes);
+          views[actor] = update.state;
+          users.forEach((u, i) => {
+            if (i === actor || !reach[i]) return;
+            const other = views[i];
+            if (other) views[i] = receiveChanges(other, update.changes).state;
+            else if (update.state.info.members.includes(u.userId)) views[i] = openGroup(snapshotOf(update.state), u.userId)!.state;
+          });
+        }
+        const reference = receiveChanges(genesis, made).state;
+        for (const view of views) {
+          if (!view) continue;
+          const final = receiveChanges(view, made).state;
+          expect(final.info).toEqual(reference.info);
+          expect(serializeGroupState(final)).toBe(serializeGroupState(reference));
+        }
+      }),
+      { numRuns: 12 },
+    );
+  });
+
   it('a late change that re-orders history reports the net effect, credited to who caused it', () => {
     // Bob adds someone while Alice removes Bob, at the same epoch. Delivered add first, then the removal,
     // when the removal sorts first: the add turns out to be by a non-member and is undone.
