@@ -14,7 +14,7 @@ import { deriveGroupId, GROUP_NONCE_BYTES, isGroupId } from './group-id';
  *
  *   signed = "ebb-group-change-v1" ‖ 0x00 ‖ str(group) ‖ u32(epoch) ‖ str(user) ‖ u32(device) ‖ device key (32)
  *            ‖ u8(kind) ‖ body
- *   body   = create: nonce (16) ‖ str(name) ‖ list(members) · add, remove, promote: list(members)
+ *   body   = create: nonce (16) ‖ u32(maxMembers) ‖ str(name) ‖ list(members) · add, remove, promote: list(members)
  *            rename: str(name) · leave: nothing
  *   str(s) = u32(UTF-8 length) ‖ UTF-8 · list(xs) = u32(count) ‖ str(x)…
  *   id     = base64url(SHA-512(signed)[0..32])
@@ -40,8 +40,18 @@ export const MAX_GROUP_NAME_LENGTH = 100;
  */
 export const MAX_MEMBERS_PER_CHANGE = 256;
 
+/** The highest `maxGroupSize` a deployment may configure (protocol/config.ts). */
+export const MAX_GROUP_SIZE_CEILING = 10_000;
+
 export type GroupChange =
-  | { readonly kind: 'create'; readonly nonce: string; readonly name: string; readonly members: readonly string[] }
+  | {
+      readonly kind: 'create';
+      readonly nonce: string;
+      /** The most members the group may have, creator included: the deployment's `maxGroupSize` at creation. */
+      readonly maxMembers: number;
+      readonly name: string;
+      readonly members: readonly string[];
+    }
   | { readonly kind: 'add'; readonly members: readonly string[] }
   | { readonly kind: 'remove'; readonly members: readonly string[] }
   | { readonly kind: 'rename'; readonly name: string }
@@ -96,13 +106,16 @@ const Name = z.string().check(z.refine(isGroupName, 'must be a group name'));
 const Members = z.array(UserId).check(z.minLength(1), z.maxLength(MAX_MEMBERS_PER_CHANGE), z.refine(distinct, 'must not repeat a member'));
 
 const Change = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('create'),
-    nonce: z.string().check(z.refine((n) => isKey(n, GROUP_NONCE_BYTES))),
-    name: Name,
-    // A group may start with its creator alone.
-    members: z.array(UserId).check(z.maxLength(MAX_MEMBERS_PER_CHANGE), z.refine(distinct, 'must not repeat a member')),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('create'),
+      nonce: z.string().check(z.refine((n) => isKey(n, GROUP_NONCE_BYTES))),
+      maxMembers: z.number().check(z.int(), z.minimum(2), z.maximum(MAX_GROUP_SIZE_CEILING)),
+      name: Name,
+      // A group may start with its creator alone.
+      members: z.array(UserId).check(z.maxLength(MAX_MEMBERS_PER_CHANGE), z.refine(distinct, 'must not repeat a member')),
+    })
+    .check(z.refine((c) => c.members.length + 1 <= c.maxMembers, 'must not start with more than maxMembers')),
   z.strictObject({ kind: z.literal('add'), members: Members }),
   z.strictObject({ kind: z.literal('remove'), members: Members }),
   z.strictObject({ kind: z.literal('rename'), name: Name }),
@@ -133,7 +146,7 @@ export function changeSignedBytes(c: Omit<SignedGroupChange, 'sig'>): Uint8Array
   const change = c.change;
   switch (change.kind) {
     case 'create':
-      parts.push(fromBase64Url(change.nonce), str(change.name), list(change.members));
+      parts.push(fromBase64Url(change.nonce), u32be(change.maxMembers), str(change.name), list(change.members));
       break;
     case 'add':
     case 'remove':
@@ -207,6 +220,28 @@ export function verifyChange(c: SignedGroupChange, certs: CertCache = new Set())
 /** A list of changes as a control message's body carries them: UTF-8 JSON. */
 export function encodeChanges(changes: readonly SignedGroupChange[]): Uint8Array {
   return encoder.encode(JSON.stringify(changes));
+}
+
+/**
+ * `changes` in order, in lists whose `encodeChanges` is at most `maxBytes` long: a snapshot is sent over as
+ * many control messages as it needs. A change longer than `maxBytes` alone goes in a list of its own.
+ */
+export function batchChanges(changes: readonly SignedGroupChange[], maxBytes: number): SignedGroupChange[][] {
+  const batches: SignedGroupChange[][] = [];
+  let batch: SignedGroupChange[] = [];
+  let size = 2; // the brackets
+  for (const change of changes) {
+    const length = encoder.encode(JSON.stringify(change)).length + 1; // and a comma
+    if (batch.length > 0 && size + length > maxBytes) {
+      batches.push(batch);
+      batch = [];
+      size = 2;
+    }
+    batch.push(change);
+    size += length;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 /** The changes in `bytes`, or null unless every one has the right shape (signatures are checked on receipt). */

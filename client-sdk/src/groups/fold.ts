@@ -21,7 +21,7 @@ export const ChangeRefusal = {
   noSuchMember: 'no-such-member',
   /** Every member a `promote` named was an admin already. */
   alreadyAdmin: 'already-admin',
-  /** The `add` would take the group past `maxGroupSize`. */
+  /** The `add` would take the group past the `maxMembers` its `create` set. */
   groupFull: 'group-full',
   /** A rename to the name the group has. */
   unchanged: 'unchanged',
@@ -65,13 +65,16 @@ export function compareChanges(a: KnownChange, b: KnownChange): number {
  * Folds `changes`, sorted by compareChanges with a `create` first (the caller's invariant), into the group.
  * Rules: only a member's change counts; anyone may leave (only themselves); add, remove, rename and promote
  * need an admin at that point; an `add` applies to the named users not yet members and is refused when none
- * is new or the group would pass `maxGroupSize`; `remove` and `promote` apply to the named members (and
+ * is new or the group would pass the `maxMembers` its `create` set; `remove` and `promote` apply to the named members (and
  * non-admins) and are refused when there is none; when the last admin goes and members remain, the
  * longest-standing member becomes admin.
  */
-export function fold(changes: readonly KnownChange[], maxGroupSize: number): Folded {
+export function fold(changes: readonly KnownChange[]): Folded {
   const [genesis, ...rest] = changes;
   if (genesis?.change.change.kind !== 'create') throw new TypeError('changes: expected a create first');
+  // The group's own bound, signed at creation, not this device's config: members that learn of a new
+  // `maxGroupSize` at different times still fold alike.
+  const { maxMembers } = genesis.change.change;
   const creator = genesis.change.author.user;
   let name = genesis.change.change.name;
   // In joining order; `present` answers "is a member" without a scan (groups reach 10,000 members).
@@ -128,7 +131,7 @@ export function fold(changes: readonly KnownChange[], maxGroupSize: number): Fol
         refuse(ChangeRefusal.alreadyMember);
         continue;
       }
-      if (members.length + fresh.length > maxGroupSize) {
+      if (members.length + fresh.length > maxMembers) {
         refuse(ChangeRefusal.groupFull);
         continue;
       }

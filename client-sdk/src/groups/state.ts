@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { UserId } from '../../../protocol/frames';
+import { U32_MAX } from '../crypto/state-checks';
 import { EbbError, type GroupErrorReason } from '../errors';
 import {
   changeId,
@@ -8,6 +9,7 @@ import {
   type GroupSigner,
   isGroupName,
   MAX_GROUP_NAME_LENGTH,
+  MAX_GROUP_SIZE_CEILING,
   MAX_MEMBERS_PER_CHANGE,
   type SignedGroupChange,
   SignedGroupChangeSchema,
@@ -35,6 +37,7 @@ import { deriveGroupId, newGroupNonce, parseGroupId } from './group-id';
 export { ChangeRefusal, MAX_GROUP_CHANGES } from './fold';
 export { GROUP_ID_LENGTH, isGroupId, parseGroupId } from './group-id';
 export {
+  batchChanges,
   decodeChanges,
   encodeChanges,
   MAX_GROUP_NAME_LENGTH,
@@ -48,10 +51,10 @@ export {
 
 /** Refused changes a group keeps (see the module comment). */
 export const MAX_KEPT_REFUSED = 64;
-/** `maxGroupSize` when the caller gives none (the deployment default, DESIGN §3). */
+/** `maxGroupSize` when the caller gives none (the deployment's default, ARCH §3.1). */
 export const DEFAULT_MAX_GROUP_SIZE = 1000;
 
-/** A group as the app sees it (DESIGN §11). */
+/** A group as the app sees it: `EbbClient.group(id)` and the `'group'` event. */
 export interface GroupInfo {
   readonly id: string;
   readonly name: string;
@@ -62,7 +65,7 @@ export interface GroupInfo {
 }
 
 /**
- * What changed, as the `'group'` event reports it (DESIGN §11). `'promoted'` is an extension of the DESIGN
+ * What changed, as the `'group'` event reports it. `'promoted'` is an extension of the contract's
  * union: members made admins, by an admin or, when the last admin went, by the group's rule (`by` is then
  * the member whose leaving or removing caused it).
  */
@@ -84,7 +87,12 @@ export interface GroupState {
   readonly info: GroupInfo;
   /** Every kept change, in the total order (epoch, then id); the first founds the group. */
   readonly changes: readonly SignedGroupChange[];
-  /** The highest epoch among them: a local change is made at one more. */
+  /** The most members the group may have, creator included, as its `create` set it. */
+  readonly maxMembers: number;
+  /**
+   * The highest epoch among the applied changes: a local change is made at one more. Refused changes do not
+   * count, so a stranger's change at a huge epoch cannot use up the epochs of the group.
+   */
   readonly epoch: number;
 }
 
@@ -97,7 +105,10 @@ interface Derived {
 const derived = new WeakMap<GroupState, Derived>();
 
 export interface GroupOptions {
-  /** The deployment's `maxGroupSize` (ServiceLimits), creator included. @default 1000 */
+  /**
+   * The deployment's `maxGroupSize` (ServiceLimits), creator included: a new group records it as its own
+   * bound, and an add here stays within both. @default 1000
+   */
   readonly maxGroupSize?: number;
 }
 
@@ -126,9 +137,15 @@ export interface GroupUpdate {
   readonly removed: string[];
 }
 
-/** A local change: the update and the signed changes to send (to every member before and after it). */
+/** A local change: the update and the signed changes to send. */
 export interface LocalUpdate extends GroupUpdate {
   readonly changes: SignedGroupChange[];
+  /**
+   * Who is told: every member before or after the change, this user included (for its other devices), so a
+   * removed member learns it was removed. The users in `added` need the whole history (`snapshotOf(state)`),
+   * not only `changes`, to check their membership.
+   */
+  readonly recipients: string[];
 }
 
 export interface ReceivedUpdate extends GroupUpdate {
@@ -162,20 +179,22 @@ export interface CreateGroupInput {
 export function createGroup(signer: GroupSigner, input: CreateGroupInput, options: GroupOptions = {}): LocalUpdate {
   checkName(input.name);
   const members = uniqueUsers(input.members, true).filter((m) => m !== signer.userId);
-  if (members.length + 1 > maxGroupSize(options)) throw groupError('CONFLICT', 'group-full', `a group has at most ${maxGroupSize(options)} members`);
+  const maxMembers = maxGroupSize(options);
+  if (members.length + 1 > maxMembers) throw groupFull(maxMembers);
   const nonce = newGroupNonce();
   const id = deriveGroupId(signer.userId, nonce);
   const [first = [], ...more] = chunk(members);
-  const create = signChange(signer, id, 0, { kind: 'create', nonce, name: input.name, members: first });
-  let state = stateOf(id, [known(create)], options);
+  const create = signChange(signer, id, 0, { kind: 'create', nonce, maxMembers, name: input.name, members: first });
+  let state = stateOf(id, [known(create)]);
   const changes = [create];
   for (const batch of more) {
     const add = signChange(signer, id, state.epoch + 1, { kind: 'add', members: batch });
-    state = stateOf(id, [...knownOf(state), known(add)], options);
+    state = stateOf(id, [...knownOf(state), known(add)]);
     changes.push(add);
   }
   const group = state.info;
-  return { state, changes, events: [{ group, change: 'created', by: signer.userId, members: [...group.members] }], added: members, removed: [] };
+  const events: GroupEvent[] = [{ group, change: 'created', by: signer.userId, members: [...group.members] }];
+  return { state, changes, events, added: members, removed: [], recipients: [...group.members] };
 }
 
 /**
@@ -188,14 +207,12 @@ export function addMembers(state: GroupState, signer: GroupSigner, users: readon
   const fresh = uniqueUsers(users, false);
   const present = fresh.filter((m) => state.info.members.includes(m));
   if (present.length > 0) throw groupError('BAD_REQUEST', 'already-group-member', `${present.length} of them are members already`);
-  if (state.info.members.length + fresh.length > maxGroupSize(options)) {
-    throw groupError('CONFLICT', 'group-full', `a group has at most ${maxGroupSize(options)} members`);
-  }
+  const bound = Math.min(state.maxMembers, maxGroupSize(options));
+  if (state.info.members.length + fresh.length > bound) throw groupFull(bound);
   return local(
     state,
     signer,
     chunk(fresh).map((members) => ({ kind: 'add', members })),
-    options,
   );
 }
 
@@ -204,7 +221,7 @@ export function addMembers(state: GroupState, signer: GroupSigner, users: readon
  * @throws EbbError FORBIDDEN (`not-in-group`, `not-group-admin`), BAD_REQUEST (`not-group-member`, or a bad
  *   or repeated user id, or none), CONFLICT (`group-history-full`); none retryable.
  */
-export function removeMembers(state: GroupState, signer: GroupSigner, users: readonly string[], options: GroupOptions = {}): LocalUpdate {
+export function removeMembers(state: GroupState, signer: GroupSigner, users: readonly string[]): LocalUpdate {
   requireAdmin(state, signer);
   const gone = uniqueUsers(users, false);
   if (gone.some((m) => !state.info.members.includes(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be removed');
@@ -212,7 +229,6 @@ export function removeMembers(state: GroupState, signer: GroupSigner, users: rea
     state,
     signer,
     chunk(gone).map((members) => ({ kind: 'remove', members })),
-    options,
   );
 }
 
@@ -221,7 +237,7 @@ export function removeMembers(state: GroupState, signer: GroupSigner, users: rea
  * @throws EbbError FORBIDDEN (`not-in-group`, `not-group-admin`), BAD_REQUEST (`not-group-member`,
  *   `already-group-admin`, or a bad or repeated user id, or none), CONFLICT (`group-history-full`); none retryable.
  */
-export function promoteMembers(state: GroupState, signer: GroupSigner, users: readonly string[], options: GroupOptions = {}): LocalUpdate {
+export function promoteMembers(state: GroupState, signer: GroupSigner, users: readonly string[]): LocalUpdate {
   requireAdmin(state, signer);
   const named = uniqueUsers(users, false);
   if (named.some((m) => !state.info.members.includes(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be promoted');
@@ -230,7 +246,6 @@ export function promoteMembers(state: GroupState, signer: GroupSigner, users: re
     state,
     signer,
     chunk(named).map((members) => ({ kind: 'promote', members })),
-    options,
   );
 }
 
@@ -239,51 +254,46 @@ export function promoteMembers(state: GroupState, signer: GroupSigner, users: re
  * @throws EbbError FORBIDDEN (`not-in-group`, `not-group-admin`), BAD_REQUEST (a bad name, or the name it
  *   has), CONFLICT (`group-history-full`); none retryable.
  */
-export function renameGroup(state: GroupState, signer: GroupSigner, name: string, options: GroupOptions = {}): LocalUpdate {
+export function renameGroup(state: GroupState, signer: GroupSigner, name: string): LocalUpdate {
   requireAdmin(state, signer);
   checkName(name);
   if (name === state.info.name) throw new EbbError('BAD_REQUEST', 'the group has that name already', { retryable: false });
-  return local(state, signer, [{ kind: 'rename', name }], options);
+  return local(state, signer, [{ kind: 'rename', name }]);
 }
 
 /**
  * Leaves the group. Any member may; when the last admin leaves, the longest-standing member becomes admin.
  * @throws EbbError FORBIDDEN (`not-in-group`), CONFLICT (`group-history-full`); neither retryable.
  */
-export function leaveGroup(state: GroupState, signer: GroupSigner, options: GroupOptions = {}): LocalUpdate {
+export function leaveGroup(state: GroupState, signer: GroupSigner): LocalUpdate {
   requireMember(state, signer.userId);
-  return local(state, signer, [{ kind: 'leave' }], options);
+  return local(state, signer, [{ kind: 'leave' }]);
 }
 
 /**
  * Merges changes received for a known group. Never throws: a forged change, one for another group or one
- * the rules refuse is reported in `results` and changes nothing. `certs` caches device certs that verified.
+ * the rules refuse is reported in `results` and changes nothing.
  */
-export function receiveChanges(
-  state: GroupState,
-  incoming: readonly SignedGroupChange[],
-  options: GroupOptions = {},
-  certs: CertCache = new Set(),
-): ReceivedUpdate {
+export function receiveChanges(state: GroupState, incoming: readonly SignedGroupChange[]): ReceivedUpdate {
+  const certs: CertCache = new Set();
   const known = new Map(knownOf(state).map((c) => [c.id, c.change]));
   const fresh: { index: number; id: string }[] = [];
   const results: (ChangeResult | null)[] = incoming.map((change, index) => {
     const base = { kind: change.change.kind, by: { user: change.author.user, device: change.author.device } };
-    if (change.group !== state.id || !verifyChange(change, certs)) return { ...base, id: null, status: 'invalid' };
+    if (change.group !== state.id) return { ...base, id: null, status: 'invalid' };
+    // The id hashes only signed bytes, so a known id is that very change: no need to verify it again.
     const id = changeId(change);
     if (known.has(id)) return { ...base, id, status: 'duplicate' };
+    if (!verifyChange(change, certs)) return { ...base, id: null, status: 'invalid' };
     known.set(id, change);
     fresh.push({ index, id });
     return null;
   });
-  const next =
-    fresh.length === 0
-      ? state
-      : stateOf(
-          state.id,
-          [...known].map(([id, change]) => ({ id, change })),
-          options,
-        );
+  if (fresh.length === 0) return { state, events: [], added: [], removed: [], results: results as ChangeResult[] };
+  const next = stateOf(
+    state.id,
+    [...known].map(([id, change]) => ({ id, change })),
+  );
   const outcomes = foldOf(next).outcomes;
   for (const { index, id } of fresh) {
     const change = incoming[index]!;
@@ -294,17 +304,22 @@ export function receiveChanges(
       ? { ...base, status: 'applied' }
       : { ...base, status: 'refused', reason: outcome?.reason ?? ChangeRefusal.historyFull };
   }
-  return { ...diff(state, next), results: results as ChangeResult[] };
+  const trigger = incoming[fresh[fresh.length - 1]!.index]!.author.user;
+  return { ...diff(state, next, trigger), results: results as ChangeResult[] };
 }
 
 /**
- * A group this device is not in yet, from a snapshot (or the changes of its creation) that names `self` as
- * a member; null unless the changes hold a genuine `create` of `snapshot.group` and `self` is a member after
- * folding them. Never throws. The event is `'created'` (by the creator) when `self` was named at creation,
- * else `'members-added'` by the admin whose change added `self`: the wiring should take a snapshot only
- * from a device of that admin.
+ * A group this device holds no state for, from a snapshot (or the changes of its creation) that names `self`
+ * as a member; null unless the changes hold a genuine `create` of `snapshot.group` and `self` is a member
+ * after folding them. Never throws. The event is `'created'` (by the creator) when `self` was named at
+ * creation, else `'members-added'` by the admin whose change added `self`.
+ *
+ * The snapshot proves itself from the group's root, so it does not matter which member relays it. A device
+ * that holds the group already (even one it was removed from) merges a snapshot with `receiveChanges`
+ * instead, so that an old snapshot replayed to it cannot undo a removal it knows of.
  */
-export function openGroup(snapshot: GroupSnapshot, self: string, options: GroupOptions = {}, certs: CertCache = new Set()): GroupUpdate | null {
+export function openGroup(snapshot: GroupSnapshot, self: string): GroupUpdate | null {
+  const certs: CertCache = new Set();
   const changes = new Map<string, SignedGroupChange>();
   for (const change of snapshot.changes) {
     if (change.group !== snapshot.group || !verifyChange(change, certs)) continue;
@@ -312,8 +327,8 @@ export function openGroup(snapshot: GroupSnapshot, self: string, options: GroupO
   }
   const list = [...changes].map(([id, change]) => ({ id, change })).sort(compareChanges);
   const genesis = list[0]?.change;
-  if (genesis?.change.kind !== 'create' || genesis.change.members.length + 1 > maxGroupSize(options)) return null;
-  const state = stateOf(snapshot.group, list, options);
+  if (genesis?.change.kind !== 'create') return null;
+  const state = stateOf(snapshot.group, list);
   if (!state.info.members.includes(self)) return null;
   const folded = foldOf(state);
   const by = folded.addedBy.get(self)!;
@@ -354,7 +369,8 @@ export function serializeGroupState(state: GroupState): string {
  * linked author device), ~10 ms each with tweetnacl: a group at its bound loads in about 3 s.
  * @throws TypeError `group state: malformed` (no field is echoed).
  */
-export function parseGroupState(text: string, options: GroupOptions = {}, certs: CertCache = new Set()): GroupState {
+export function parseGroupState(text: string): GroupState {
+  const certs: CertCache = new Set();
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -373,7 +389,7 @@ export function parseGroupState(text: string, options: GroupOptions = {}, certs:
     list.push(entry);
   }
   if (list[0]!.change.change.kind !== 'create') throw malformed();
-  const state = stateOf(id, list, options);
+  const state = stateOf(id, list);
   if (state.changes.length !== list.length) throw malformed();
   return state;
 }
@@ -381,13 +397,15 @@ export function parseGroupState(text: string, options: GroupOptions = {}, certs:
 // --- Internals.
 
 /** The state of a set of changes (any order; the first in the order must found the group): folded and pruned. */
-function stateOf(id: string, changes: readonly KnownChange[], options: GroupOptions): GroupState {
+function stateOf(id: string, changes: readonly KnownChange[]): GroupState {
   const sorted = [...changes].sort(compareChanges);
-  const folded = fold(sorted, maxGroupSize(options));
+  const folded = fold(sorted);
   let refused = 0;
   // Dropping a refused change changes nothing the fold made: it had no effect.
   const kept = sorted.filter((c) => folded.outcomes.get(c.id)!.applied || ++refused <= MAX_KEPT_REFUSED);
-  const state: GroupState = { id, info: infoOf(id, folded), changes: kept.map((c) => c.change), epoch: kept[kept.length - 1]!.change.epoch };
+  const epoch = Math.max(...kept.filter((c) => folded.outcomes.get(c.id)!.applied).map((c) => c.change.epoch));
+  const create = sorted[0]!.change.change as Extract<GroupChange, { kind: 'create' }>;
+  const state: GroupState = { id, info: infoOf(id, folded), changes: kept.map((c) => c.change), maxMembers: create.maxMembers, epoch };
   derived.set(state, { ids: kept.map((c) => c.id), folded });
   return state;
 }
@@ -396,8 +414,11 @@ function foldOf(state: GroupState): Folded {
   return derived.get(state)!.folded;
 }
 
+/** Frozen, as events hand it to the app: an app that edits its copy cannot edit the group. */
 function infoOf(id: string, folded: Folded): GroupInfo {
-  return { id, name: folded.name, members: [...folded.members], admins: folded.members.filter((m) => folded.admins.has(m)) };
+  const members = Object.freeze([...folded.members]) as string[];
+  const admins = Object.freeze(folded.members.filter((m) => folded.admins.has(m))) as string[];
+  return Object.freeze({ id, name: folded.name, members, admins });
 }
 
 function known(change: SignedGroupChange): KnownChange {
@@ -410,19 +431,21 @@ function knownOf(state: GroupState): KnownChange[] {
 }
 
 /** Signs `bodies` one epoch after another and applies them; each must apply, as the caller checked. */
-function local(state: GroupState, signer: GroupSigner, bodies: readonly GroupChange[], options: GroupOptions): LocalUpdate {
+function local(state: GroupState, signer: GroupSigner, bodies: readonly GroupChange[]): LocalUpdate {
   const applied = appliedCount(state);
-  if (applied + bodies.length > MAX_GROUP_CHANGES) {
+  // An admin may have signed at the last epoch there is; then nothing can follow it.
+  if (applied + bodies.length > MAX_GROUP_CHANGES || state.epoch + bodies.length > U32_MAX) {
     throw groupError('CONFLICT', 'group-history-full', `a group takes at most ${MAX_GROUP_CHANGES} changes: make a new group`);
   }
   let next = state;
   const changes: SignedGroupChange[] = [];
   for (const body of bodies) {
     const change = signChange(signer, state.id, next.epoch + 1, body);
-    next = stateOf(state.id, [...knownOf(next), known(change)], options);
+    next = stateOf(state.id, [...knownOf(next), known(change)]);
     changes.push(change);
   }
-  return { ...diff(state, next), changes };
+  const recipients = [...new Set([...state.info.members, ...next.info.members])];
+  return { ...diff(state, next, signer.userId), changes, recipients };
 }
 
 function appliedCount(state: GroupState): number {
@@ -434,9 +457,11 @@ function appliedCount(state: GroupState): number {
 /**
  * The events and member changes from `before` to `after`, each credited to the author of the change that
  * last caused it. When the newest change came last in the order, these are exactly its own effects; when
- * a late change re-ordered history, they are the net effect.
+ * a late change re-ordered history, they are the net effect, and an effect that no change in `after` made
+ * (an add undone because its author turned out to be removed first) is credited to `trigger`, the author
+ * of the change that arrived.
  */
-function diff(before: GroupState, after: GroupState): GroupUpdate {
+function diff(before: GroupState, after: GroupState, trigger: string): GroupUpdate {
   if (before === after) return { state: after, events: [], added: [], removed: [] };
   const folded = foldOf(after);
   const group = after.info;
@@ -451,18 +476,18 @@ function diff(before: GroupState, after: GroupState): GroupUpdate {
     for (const [by, members] of groups) events.push({ group, change, by, members });
   };
   byAuthor(added, (u) => folded.addedBy.get(u)!, 'members-added');
-  const departure = (u: string): { by: string; left: boolean } => folded.departedBy.get(u) ?? { by: u, left: true };
+  const departure = (u: string): { by: string; left: boolean } => folded.departedBy.get(u) ?? { by: trigger, left: false };
   for (const u of removed.filter((m) => departure(m).left)) events.push({ group, change: 'left', by: u, members: [u] });
   byAuthor(
     removed.filter((m) => !departure(m).left),
     (u) => departure(u).by,
     'members-removed',
   );
-  if (group.name !== before.info.name) events.push({ group, change: 'renamed', by: folded.renamedBy ?? folded.creator });
+  if (group.name !== before.info.name) events.push({ group, change: 'renamed', by: folded.renamedBy ?? trigger });
   const wasAdmin = new Set(before.info.admins);
   byAuthor(
-    group.admins.filter((a) => !wasAdmin.has(a) && !added.includes(a)),
-    (u) => folded.promotedBy.get(u) ?? folded.creator,
+    group.admins.filter((a) => !wasAdmin.has(a)),
+    (u) => folded.promotedBy.get(u) ?? trigger,
     'promoted',
   );
   return { state: after, events, added, removed };
@@ -500,8 +525,17 @@ function chunk(users: readonly string[]): string[][] {
   return out;
 }
 
+/** Throws TypeError for a limit no deployment has (protocol/config.ts): a create carrying it would be refused. */
 function maxGroupSize(options: GroupOptions): number {
-  return options.maxGroupSize ?? DEFAULT_MAX_GROUP_SIZE;
+  const limit = options.maxGroupSize ?? DEFAULT_MAX_GROUP_SIZE;
+  if (!Number.isInteger(limit) || limit < 2 || limit > MAX_GROUP_SIZE_CEILING) {
+    throw new TypeError(`maxGroupSize: expected an integer from 2 to ${MAX_GROUP_SIZE_CEILING}`);
+  }
+  return limit;
+}
+
+function groupFull(bound: number): EbbError {
+  return groupError('CONFLICT', 'group-full', `this group has at most ${bound} members`);
 }
 
 function groupError(code: 'BAD_REQUEST' | 'FORBIDDEN' | 'CONFLICT', reason: GroupErrorReason, message: string): EbbError {
