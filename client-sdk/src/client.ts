@@ -248,7 +248,6 @@ export class EbbClient {
       senderKeys,
       now,
       limits,
-      knownLimits: () => this.limits,
       emit: (event) => this.events.emit('group', event),
       sender: new GroupSender({
         identity,

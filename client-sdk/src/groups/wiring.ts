@@ -16,6 +16,7 @@ import {
   type GroupUpdate,
   type SignedGroupChange,
   addMembers,
+  batchChanges,
   createGroup,
   decodeChanges,
   encodeChanges,
@@ -41,8 +42,6 @@ export interface GroupServiceOptions {
   readonly now: () => number;
   /** The deployment's limits once connected (`maxGroupSize`, `maxCiphertextBytes`). */
   readonly limits: () => Promise<ServiceLimits>;
-  /** The limits as last heard, without waiting: null before the first hello. */
-  readonly knownLimits: () => ServiceLimits | null;
   readonly emit: (event: GroupEvent) => void;
 }
 
@@ -87,7 +86,7 @@ export class GroupService implements GroupReceiver {
       if (text === undefined) continue;
       try {
         const { state, gone, adder } = JSON.parse(text) as { state: string; gone: string[]; adder: string | null };
-        this.groups.set(key.slice(StoreKeys.groupPrefix.length), { state: parseGroupState(state, {}), gone: new Set(gone), adder });
+        this.groups.set(key.slice(StoreKeys.groupPrefix.length), { state: parseGroupState(state), gone: new Set(gone), adder });
       } catch {
         await store.delete(key);
       }
@@ -139,19 +138,19 @@ export class GroupService implements GroupReceiver {
   }
 
   remove(id: string, users: readonly string[]): Promise<GroupInfo> {
-    return this.change(id, (state, maxGroupSize) => removeMembers(state, this.options.identity, users, { maxGroupSize }));
+    return this.change(id, (state) => removeMembers(state, this.options.identity, users));
   }
 
   promote(id: string, users: readonly string[]): Promise<GroupInfo> {
-    return this.change(id, (state, maxGroupSize) => promoteMembers(state, this.options.identity, users, { maxGroupSize }));
+    return this.change(id, (state) => promoteMembers(state, this.options.identity, users));
   }
 
   rename(id: string, name: string): Promise<GroupInfo> {
-    return this.change(id, (state, maxGroupSize) => renameGroup(state, this.options.identity, name, { maxGroupSize }));
+    return this.change(id, (state) => renameGroup(state, this.options.identity, name));
   }
 
   leave(id: string): Promise<GroupInfo> {
-    return this.change(id, (state, maxGroupSize) => leaveGroup(state, this.options.identity, { maxGroupSize }));
+    return this.change(id, (state) => leaveGroup(state, this.options.identity));
   }
 
   /**
@@ -208,9 +207,6 @@ export class GroupService implements GroupReceiver {
    * only from a device of the admin who added it.
    */
   private async received(group: string, from: { user: string; device: number }, changes: SignedGroupChange[]): Promise<void> {
-    // The limits the last hello or status gave: this runs inside the connect's drain, which must not wait for itself.
-    const limits = this.options.knownLimits();
-    const options = limits ? { maxGroupSize: limits.maxGroupSize } : {};
     const entry = this.groups.get(group);
     let update: GroupUpdate | null;
     let adder = entry?.adder ?? null;
@@ -218,12 +214,12 @@ export class GroupService implements GroupReceiver {
       const relayed = from.user === entry.adder || from.user === this.options.identity.userId;
       const taken = changes.filter((c) => relayed || (c.author.user === from.user && c.author.device === from.device));
       if (taken.length === 0) return;
-      update = receiveChanges(entry.state, taken, options);
+      update = receiveChanges(entry.state, taken);
       // In the background: sending waits for the connection, and this may run inside the connect's drain.
       void this.relay(update.state, taken).catch(() => undefined);
     } else {
       const kept = [...(this.pending.get(group) ?? []), ...changes].slice(-MAX_PENDING_CHANGES);
-      update = openGroup({ v: 1, group, changes: kept }, this.options.identity.userId, options);
+      update = openGroup({ v: 1, group, changes: kept }, this.options.identity.userId);
       const by = update?.events[0]?.by;
       if (!update || (by !== from.user && from.user !== this.options.identity.userId)) {
         this.pending.set(group, kept);
@@ -261,8 +257,8 @@ export class GroupService implements GroupReceiver {
   ): Promise<void> {
     const limits = await this.options.limits();
     const budget = Math.max(MAX_CHANGES_BYTES_FLOOR, limits.maxCiphertextBytes - 2048);
-    const plain = chunked(changes, budget);
-    const full = chunked(state.changes, budget);
+    const plain = batchChanges(changes, budget).map(encodeChanges);
+    const full = batchChanges(state.changes, budget).map(encodeChanges);
     const queue = [...new Set([...users, ...(ownDevices ? [this.options.identity.userId] : [])])];
     const worker = async () => {
       for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
@@ -332,19 +328,4 @@ function infoOf(entry: Entry): GroupInfo {
   const { info } = entry.state;
   const present = (m: string) => !entry.gone.has(m);
   return { id: info.id, name: info.name, members: info.members.filter(present), admins: info.admins.filter(present) };
-}
-
-/** `changes` as control bodies of at most `budget` bytes each, in order (a single change always fits). */
-function chunked(changes: readonly SignedGroupChange[], budget: number): Uint8Array[] {
-  const bodies: Uint8Array[] = [];
-  let current: SignedGroupChange[] = [];
-  for (const change of changes) {
-    if (current.length > 0 && encodeChanges([...current, change]).length > budget) {
-      bodies.push(encodeChanges(current));
-      current = [];
-    }
-    current.push(change);
-  }
-  if (current.length > 0) bodies.push(encodeChanges(current));
-  return bodies;
 }
