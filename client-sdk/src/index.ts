@@ -11,6 +11,9 @@ export type { BackoffOptions } from './transport/backoff';
 export type {
   DeviceInfo,
   EbbClientEvents,
+  GroupEvent,
+  GroupEventKind,
+  GroupInfo,
   IdentityChangedEvent,
   LinkStart,
   Receipt,
