@@ -22,6 +22,8 @@ export class ReceivedMessages {
     private readonly now: () => number,
     private readonly label: (userId: string) => string,
     private readonly print: (text: string) => void,
+    /** How a group is shown (`#ops`), for a group message. */
+    private readonly groupLabel: (groupId: string) => string,
   ) {
     this.alarms = new Alarms(now);
   }
@@ -30,7 +32,10 @@ export class ReceivedMessages {
     return this.byNumber.get(number);
   }
 
-  /** Prints `message` as `[HH:MM:SS] <sender> text  #N (notes)`, every character a peer chose escaped. */
+  /**
+   * Prints `message` as `[HH:MM:SS] <sender> text  #N (notes)`, or `[HH:MM:SS] #group <sender> text  #N (notes)`
+   * for a group message, every character a peer chose escaped.
+   */
   show(message: ReceivedMessage): void {
     const number = ++this.last;
     this.byNumber.set(number, { id: message.id, from: message.from });
@@ -39,8 +44,9 @@ export class ReceivedMessages {
     if (message.expiresAt) notes.push(`expires ${relativeTime(message.expiresAt.getTime(), this.now())}`);
     if (message.burnAfterReadingSeconds !== undefined) notes.push(`burns ${duration(message.burnAfterReadingSeconds)} after reading`);
     const text = message.text !== undefined ? printable(message.text) : `(${message.body.length} bytes that are not text)`;
+    const where = message.group === undefined ? '' : `${this.groupLabel(message.group)} `;
     this.print(
-      `${clock(message.sentAt.getTime())} <${this.label(message.from)}> ${text}  #${number}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
+      `${clock(message.sentAt.getTime())} ${where}<${this.label(message.from)}> ${text}  #${number}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
     );
     if (message.expiresAt) this.alarms.at(message.expiresAt.getTime(), () => this.remove(number, 'expired'));
     // Printing it is reading it: the burn countdown starts now.

@@ -4,6 +4,8 @@ import { printable } from '../shared/printable';
 import { EbbClient, EbbError, FileStore, type ReceivedMessage, type SendOptions, type SentMessage } from '../client-sdk/src';
 import { MessageId, UserId, Username } from '../protocol/frames';
 import { deviceLine, qrLines } from './devices';
+import { GroupCommands } from './group-commands';
+import { groupRefusal, words } from './groups';
 import { clock, duration, failure, needsBanner, peerLabel, sunsetBanner } from './format';
 import type { ChatOutput } from './output';
 import { Profile } from './profile';
@@ -33,6 +35,13 @@ const MAX_SECONDS = 365 * 86_400;
 export const HELP = [
   'plain text                send to the current conversation (start a line with // to send one starting with /)',
   '/to USERID | @name | #N   talk to a user (by id, by username, or the sender of received message #N)',
+  '/to #group                talk in a group (#name, #"a name" or # and its id)',
+  '/group new NAME @a @b …   make a group with these users, you its admin (a NAME of several words in "quotes")',
+  '/group add #group @c …    add members (admins only); /group remove #group @c … removes them',
+  '/group promote #group @c  make members admins (admins only)',
+  '/group rename #group NAME rename a group (admins only)',
+  '/group leave #group       leave a group',
+  '/groups                   list your groups with their members and admins',
   '/id                       show your user id and username',
   '/name NAME                set your username (3 to 32 of A-Z a-z 0-9 _)',
   '/expire SECONDS | off     next messages expire this long after sending',
@@ -54,6 +63,8 @@ export const HELP = [
  */
 export class ChatSession {
   private peer: string | undefined;
+  /** The group that is the current conversation, instead of `peer`. */
+  private group: string | undefined;
   private expiresInSeconds: number | undefined;
   private burnAfterReadingSeconds: number | undefined;
   private readonly received: ReceivedMessages;
@@ -61,6 +72,7 @@ export class ChatSession {
   private readonly changedIdentities = new Set<string>();
   private readonly sending = new Set<Promise<void>>();
   private readonly sentLines = new SentLines();
+  private readonly groups: GroupCommands;
   private closed = false;
   /** The account was used from this profile (a username, a message in or out): /link would lose it. */
   private used = false;
@@ -77,10 +89,17 @@ export class ChatSession {
     /** This session made the profile: /link may replace its brand-new account. */
     private readonly fresh: boolean,
   ) {
+    this.groups = new GroupCommands({
+      client: () => this.client,
+      print: (text) => this.print(text),
+      resolve: (ref) => this.resolve(ref),
+      label: (userId) => (userId === this.client.userId ? 'you' : this.label(userId)),
+    });
     this.received = new ReceivedMessages(
       now,
       (userId) => this.label(userId),
       (text) => this.print(text),
+      (groupId) => this.groups.labelOf(groupId),
     );
     this.recovery = new Recovery(
       () => this.client.connect(),
@@ -160,6 +179,7 @@ export class ChatSession {
   }
 
   private async start(): Promise<void> {
+    this.groups.learn();
     this.listen();
     this.print(`ebb chat on ${printable(this.options.url)}; your user id: ${this.client.userId}`);
     if (this.fresh) this.print('a new profile gets a new account; to make it another device of an account you have instead, type /link');
@@ -170,6 +190,10 @@ export class ChatSession {
     this.client.on('message', (message) => this.show(message));
     this.client.on('sent', (sent) => this.showSent(sent));
     this.client.on('receipt', (receipt) => this.sentLines.receipt(receipt));
+    this.client.on('group', (event) => {
+      this.used = true;
+      this.groups.event(event);
+    });
     this.client.on('notice', (notice) => this.print(sunsetBanner(notice, this.now())));
     this.client.on('identityChanged', ({ userId }) => this.warnIdentityChanged(userId));
     // The client reconnects by itself after a drop; it stops on a refusal, and the chat takes over.
@@ -221,6 +245,10 @@ export class ChatSession {
         return this.setUsername(rest.replace(/^@/, ''));
       case 'to':
         return this.choosePeer(rest);
+      case 'group':
+        return this.groups.run(rest);
+      case 'groups':
+        return this.groups.list();
       case 'expire':
       case 'burn':
         return this.setTimer(name, rest);
@@ -299,8 +327,11 @@ export class ChatSession {
   private showSent(sent: SentMessage): void {
     this.used = true;
     const text = sent.text !== undefined ? printable(sent.text) : `(${sent.body.length} bytes that are not text)`;
-    const head = `${clock(sent.sentAt.getTime())} → ${sent.group === undefined ? this.label(sent.to) : 'a group'}: ${text}`;
-    this.sentLines.add(sent.id, head, [`sent from device ${sent.fromDevice}`], this.options.out.progress(head));
+    const head = `${clock(sent.sentAt.getTime())} → ${sent.group === undefined ? this.label(sent.to) : this.groups.labelOf(sent.group)}: ${text}`;
+    const settle = this.options.out.progress(head);
+    // A group's receipts come from many members: one tick could not say from whom, so group lines show none.
+    if (sent.group !== undefined) settle(`${head}  (sent from device ${sent.fromDevice})`);
+    else this.sentLines.add(sent.id, head, [`sent from device ${sent.fromDevice}`], settle);
   }
 
   /**
@@ -413,19 +444,31 @@ export class ChatSession {
 
   private async choosePeer(ref: string): Promise<void> {
     if (ref === '') {
-      this.print(this.peer === undefined ? 'no conversation: /to USERID or /to @name' : `talking to ${this.label(this.peer)} (${this.peer})`);
+      if (this.group !== undefined) this.print(`talking in ${this.groups.labelOf(this.group)}`);
+      else this.print(this.peer === undefined ? 'no conversation: /to USERID or /to @name' : `talking to ${this.label(this.peer)} (${this.peer})`);
+      return;
+    }
+    // `#3` is received message 3; any other `#…` a group.
+    if (ref.startsWith('#') && !/^#\d+$/.test(ref)) {
+      const group = this.groups.find(words(ref)?.join(' ') ?? ref);
+      if (group === undefined) return;
+      this.group = group.id;
+      this.peer = undefined;
+      this.print(`talking in ${this.groups.labelOf(group.id)} (${group.members.length} members; /groups lists them)`);
       return;
     }
     const userId = await this.resolve(ref);
     if (userId === undefined) return;
     this.peer = userId;
+    this.group = undefined;
     this.print(`talking to ${this.label(userId)} (${userId})`);
   }
 
   /** The user `ref` names (empty: the current conversation), or undefined after saying why there is none. */
   private async resolve(ref: string): Promise<string | undefined> {
     if (ref === '') {
-      if (this.peer === undefined) this.print('no conversation: /to USERID or /to @name first');
+      if (this.group !== undefined) this.print('the conversation is a group: name the user (@name or USERID)');
+      else if (this.peer === undefined) this.print('no conversation: /to USERID or /to @name first');
       return this.peer;
     }
     const shortId = /^#(\d+)$/.exec(ref);
@@ -470,12 +513,12 @@ export class ChatSession {
 
   /** Starts sending; its state line is updated when the service has stored the message or refused it. */
   private send(text: string): void {
-    const to = this.peer;
+    const { peer, group } = this;
     if (this.linking) {
       this.print('waiting for the link to be approved on your first device (/quit gives up)');
       return;
     }
-    if (to === undefined) {
+    if (peer === undefined && group === undefined) {
       this.print('no conversation: /to USERID or /to @name first');
       return;
     }
@@ -487,16 +530,18 @@ export class ChatSession {
       ...(options.expiresInSeconds !== undefined ? [`expires in ${duration(options.expiresInSeconds)}`] : []),
       ...(options.burnAfterReadingSeconds !== undefined ? [`burns ${duration(options.burnAfterReadingSeconds)} after reading`] : []),
     ];
-    const head = `${clock(this.now())} → ${this.label(to)}: ${printable(text)}`;
+    const to = group === undefined ? this.label(peer!) : this.groups.labelOf(group);
+    const head = `${clock(this.now())} → ${to}: ${printable(text)}`;
     const settle = this.options.out.progress(`${head}  (sending…)`);
     this.used = true;
-    const sending: Promise<void> = this.client.send(to, text, options).then(
-      ({ id }) => this.sentLines.add(id, head, ['sent', ...notes], settle),
+    const result = group === undefined ? this.client.send(peer!, text, options) : this.client.sendToGroup(group, text, options);
+    const sending: Promise<void> = result.then(
+      // A group's receipts come from many members: one tick could not say from whom, so group lines show none.
+      ({ id }) =>
+        group === undefined ? this.sentLines.add(id, head, ['sent', ...notes], settle) : settle(`${head}  (${['sent', ...notes].join(', ')})`),
       (err: unknown) => {
         const code = EbbError.is(err) ? err.code : 'INTERNAL';
-        // send() refuses with FORBIDDEN only while the peer's changed identity key is not accepted.
-        const hint = code === 'FORBIDDEN' ? ': their identity key changed, /safety then /accept' : '';
-        settle(`${head}  (failed: ${code}${hint})`);
+        settle(`${head}  (failed: ${code}${group === undefined ? peerHint(code) : groupHint(err, to)})`);
       },
     );
     this.sending.add(sending);
@@ -566,6 +611,17 @@ export class ChatSession {
     }
     this.print(`archive written to ${printable(file)} (${archive.length} bytes): keep it, and its passphrase, safe`);
   }
+}
+
+/** send() refuses with FORBIDDEN only while the peer's changed identity key is not accepted. */
+function peerHint(code: string): string {
+  return code === 'FORBIDDEN' ? ': their identity key changed, /safety then /accept' : '';
+}
+
+/** Why a group message was refused, when the group says more than the code. */
+function groupHint(err: unknown, group: string): string {
+  const sentence = groupRefusal(err, group);
+  return sentence === undefined ? '' : `: ${sentence}`;
 }
 
 /** Whether the profile directory is missing or empty, i.e. a start that fails may remove what it made. */
