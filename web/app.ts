@@ -5,9 +5,10 @@
  */
 import { type DeviceInfo, IndexedDbStore, type Phase, type SunsetSchedule } from '../client-sdk/src';
 import { ChatController, type ChatView, type ConnectionStatus } from './controller';
+import type { Conversation } from './history';
 import { explain } from './errors';
 import { qrElement } from './qr';
-import { conversationName, deviceElement, groupDigits, messageElement, shortId, updateTimers } from './render';
+import { conversationName, deviceElement, groupDigits, memberElement, messageElement, shortId, updateTimers } from './render';
 import { sunsetText } from './sunset';
 
 const TICK_MS = 500;
@@ -58,6 +59,21 @@ const ui = {
   startButton: byId<HTMLButtonElement>('start'),
   startError: byId<HTMLElement>('start-error'),
   conversations: byId<HTMLUListElement>('conversations'),
+  newGroup: byId<HTMLDetailsElement>('new-group'),
+  groupForm: byId<HTMLFormElement>('group-form'),
+  groupName: byId<HTMLInputElement>('group-name'),
+  groupMembers: byId<HTMLInputElement>('group-members'),
+  createGroup: byId<HTMLButtonElement>('create-group'),
+  groupError: byId<HTMLElement>('group-error'),
+  membersPanel: byId<HTMLDetailsElement>('members-panel'),
+  membersSummary: byId<HTMLElement>('members-summary'),
+  memberList: byId<HTMLUListElement>('member-list'),
+  addMembersForm: byId<HTMLFormElement>('add-members-form'),
+  addMembers: byId<HTMLInputElement>('add-members'),
+  renameForm: byId<HTMLFormElement>('rename-form'),
+  renameGroup: byId<HTMLInputElement>('rename-group'),
+  leaveGroup: byId<HTMLButtonElement>('leave-group'),
+  groupStatus: byId<HTMLElement>('group-status'),
   chat: byId<HTMLElement>('chat'),
   empty: byId<HTMLElement>('empty'),
   peerName: byId<HTMLElement>('peer-name'),
@@ -239,8 +255,58 @@ async function removeDevice(chat: ChatController, info: DeviceInfo): Promise<voi
   if (!info.current) await showDevices(chat);
 }
 
+/** Groups (DESIGN §11): the New group form, and the open group's members, add, rename and leave. */
+function wireGroups(chat: ChatController): void {
+  ui.groupForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    ui.groupError.textContent = '';
+    ui.createGroup.disabled = true;
+    chat
+      .createGroup(ui.groupName.value, ui.groupMembers.value)
+      .then(
+        () => {
+          ui.groupName.value = '';
+          ui.groupMembers.value = '';
+          ui.newGroup.open = false;
+          ui.message.focus();
+        },
+        (error: unknown) => (ui.groupError.textContent = explain(error)),
+      )
+      .finally(() => (ui.createGroup.disabled = false));
+  });
+  const act = (call: () => Promise<void>, done: string, input?: HTMLInputElement) => {
+    note(ui.groupStatus, '');
+    call().then(
+      () => {
+        if (input) input.value = '';
+        note(ui.groupStatus, done);
+      },
+      (error: unknown) => note(ui.groupStatus, explain(error), true),
+    );
+  };
+  ui.addMembersForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(() => chat.addGroupMembers(ui.addMembers.value), 'Added.', ui.addMembers);
+  });
+  ui.renameForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(() => chat.renameGroup(ui.renameGroup.value), 'Renamed.', ui.renameGroup);
+  });
+  ui.leaveGroup.addEventListener('click', () => {
+    if (ui.leaveGroup.dataset.armed !== 'true') {
+      ui.leaveGroup.dataset.armed = 'true';
+      ui.leaveGroup.textContent = 'Leave group: click again';
+      return;
+    }
+    delete ui.leaveGroup.dataset.armed;
+    ui.leaveGroup.textContent = 'Leave group';
+    act(() => chat.leaveGroup(), 'You left the group.');
+  });
+}
+
 function wireForms(chat: ChatController): void {
   wireDevices(chat);
+  wireGroups(chat);
   ui.copyId.addEventListener('click', () => {
     void navigator.clipboard.writeText(ui.userId.textContent ?? '').then(
       () => flash(ui.copyId, 'Copied'),
@@ -365,6 +431,12 @@ function renderConversations(): void {
       const name = document.createElement('span');
       name.textContent = conversationName(conversation);
       button.append(name);
+      if (conversation.group) {
+        const kind = document.createElement('span');
+        kind.className = 'kind';
+        kind.textContent = conversation.left ? 'group, left' : 'group';
+        button.append(kind);
+      }
       if (conversation.unread > 0) {
         const badge = document.createElement('span');
         badge.className = 'unread';
@@ -375,6 +447,7 @@ function renderConversations(): void {
       button.addEventListener('click', () => {
         ui.safety.open = false;
         ui.safetyNumber.textContent = '';
+        note(ui.groupStatus, '');
         chat?.select(conversation);
         ui.message.focus();
       });
@@ -390,15 +463,57 @@ function renderChat(): void {
   ui.empty.hidden = !!conversation;
   if (!chat || !conversation) return;
   const controller = chat;
-  ui.peerName.textContent = conversation.label ? `${conversation.label} · ${shortId(conversation.peerId)}` : conversation.peerId;
+  if (conversation.group) ui.peerName.textContent = conversation.label ?? 'Group';
+  else ui.peerName.textContent = conversation.label ? `${conversation.label} · ${shortId(conversation.peerId)}` : conversation.peerId;
   ui.peerName.title = conversation.peerId;
+  ui.safety.hidden = !!conversation.group;
+  renderMembers(controller, conversation);
   ui.identityWarning.hidden = !conversation.identityChanged;
   ui.identityWarningText.textContent = `The safety number with ${conversationName(conversation)} has changed.`;
+  ui.message.disabled = !!conversation.left;
+  ui.message.placeholder = conversation.left ? 'You are not in this group any more' : 'Write a message';
   const now = Date.now();
   ui.messages.replaceChildren(
-    ...conversation.messages.map((message) => messageElement(message, now, () => void controller.retry(conversation, message))),
+    ...conversation.messages.map((message) =>
+      messageElement(
+        message,
+        now,
+        () => void controller.retry(conversation, message),
+        message.from === undefined ? undefined : controller.nameOf(message.from),
+      ),
+    ),
   );
   ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+/** The open group's members, admins marked; admins get Remove buttons, the add and rename forms. */
+function renderMembers(controller: ChatController, conversation: Conversation): void {
+  const group = controller.groupOf(conversation);
+  ui.membersPanel.hidden = !conversation.group || group === undefined;
+  if (!group) return;
+  const admin = controller.isGroupAdmin(conversation);
+  const self = controller.userId;
+  ui.membersSummary.textContent = `Members (${group.members.length})`;
+  ui.memberList.replaceChildren(
+    ...group.members.map((member) =>
+      memberElement(
+        member,
+        controller.nameOf(member),
+        group.admins.includes(member),
+        admin && member !== self ? () => groupAction(controller.removeGroupMember(member)) : undefined,
+      ),
+    ),
+  );
+  ui.addMembersForm.hidden = !admin;
+  ui.renameForm.hidden = !admin;
+}
+
+function groupAction(call: Promise<void>): void {
+  note(ui.groupStatus, '');
+  call.then(
+    () => note(ui.groupStatus, 'Done.'),
+    (error: unknown) => note(ui.groupStatus, explain(error), true),
+  );
 }
 
 function closeExport(): void {

@@ -7,6 +7,8 @@ import {
   type DeviceInfo,
   EbbClient,
   EbbError,
+  type GroupEvent,
+  type GroupInfo,
   type KeyStore,
   type Phase,
   type Receipt,
@@ -15,7 +17,9 @@ import {
   type SunsetSchedule,
 } from '../client-sdk/src';
 import { ApproveWording, ExportWording, PlainError, UsernameWording, explain } from './errors';
+import { GroupWording, MAX_MEMBERS_PER_FORM, groupEventText, memberInputs } from './groups';
 import { ChatHistory, type ChatMessage, type Conversation, type ReceiptKind } from './history';
+import { shortId } from './render';
 
 const USER_ID = /^[A-Za-z0-9_-]{32}$/;
 const USERNAME = /^[A-Za-z0-9_]{3,32}$/;
@@ -100,6 +104,8 @@ export class ChatController {
   private closed = false;
   /** Receipts that came before the send they are about resolved, by `<recipient>/<message id>`. */
   private readonly earlyReceipts = new Map<string, ReceiptKind>();
+  /** The name each group had when last seen, so a rename can say what it was. */
+  private readonly groupNames = new Map<string, string>();
 
   private constructor(
     private readonly client: EbbClient,
@@ -159,6 +165,8 @@ export class ChatController {
     this.client.on('receipt', (receipt) => void this.receiveReceipt(receipt).catch(() => undefined));
     this.client.on('notice', (notice) => this.showSunset(notice.phase, notice.schedule));
     this.client.on('identityChanged', ({ userId }) => void this.flagIdentityChange(userId).catch(() => undefined));
+    this.client.on('group', (event) => void this.receiveGroupEvent(event).catch(() => undefined));
+    for (const group of this.client.groups()) this.groupNames.set(group.id, group.name);
     // The client reconnects by itself after a drop and stops on a refusal: the page then tries again later.
     this.client.on('error', (error) => this.offline('Disconnected.', error));
     if (!fresh) view.account(this.client.userId);
@@ -319,6 +327,83 @@ export class ChatController {
     return conversation;
   }
 
+  /**
+   * Makes a group of this account and the people `members` names (usernames or user ids, separated by commas or
+   * spaces), this account its admin, and opens its conversation (DESIGN §11).
+   * @throws PlainError when the name is not 1 to 100 characters, a member names nobody, or the group would be too large.
+   */
+  async createGroup(name: string, members: string): Promise<Conversation> {
+    const users = await this.resolveMembers(members);
+    let group: GroupInfo;
+    try {
+      group = await this.client.createGroup({ name: name.trim(), members: users });
+    } catch (error) {
+      throw new PlainError(explain(error, GroupWording));
+    }
+    const conversation = this.history.openGroup(group.id, group.name);
+    await this.history.save(conversation);
+    this.select(conversation);
+    return conversation;
+  }
+
+  /** The group of a group's conversation as this device holds it; undefined once this account left it. */
+  groupOf(conversation: Conversation): GroupInfo | undefined {
+    return conversation.group ? this.client.group(conversation.peerId) : undefined;
+  }
+
+  /** Whether this account may add, remove and rename in the group of `conversation`. */
+  isGroupAdmin(conversation: Conversation): boolean {
+    return this.groupOf(conversation)?.admins.includes(this.client.userId) ?? false;
+  }
+
+  /**
+   * How a person is named on this page: "You", the username the user found them by, or the start of their id.
+   * Only names the user typed are shown: the service tells nobody whose a user id is.
+   */
+  nameOf(userId: string): string {
+    if (userId === this.client.userId) return 'You';
+    return this.history.nameOf(userId) ?? shortId(userId);
+  }
+
+  /**
+   * Adds the people `members` names to the open group (admins only).
+   * @throws PlainError saying why not (not an admin, a member already, nobody by that name, too many members).
+   */
+  async addGroupMembers(members: string): Promise<void> {
+    const conversation = this.requireGroup();
+    const users = await this.resolveMembers(members);
+    if (users.length === 0) throw new PlainError('Type the usernames or user ids of the people to add.');
+    await this.groupCall(() => this.client.addGroupMembers(conversation.peerId, users));
+  }
+
+  /**
+   * Removes `userId` from the open group (admins only): it gets nothing sent to the group from then on.
+   * @throws PlainError saying why not.
+   */
+  async removeGroupMember(userId: string): Promise<void> {
+    const conversation = this.requireGroup();
+    await this.groupCall(() => this.client.removeGroupMembers(conversation.peerId, [userId]));
+  }
+
+  /**
+   * Renames the open group (admins only).
+   * @throws PlainError saying why not (not an admin, a name that is not 1 to 100 characters).
+   */
+  async renameGroup(name: string): Promise<void> {
+    const conversation = this.requireGroup();
+    await this.groupCall(() => this.client.renameGroup(conversation.peerId, name.trim()));
+  }
+
+  /**
+   * Leaves the open group: the other members are told, and nothing sent to it reaches this account any more.
+   * Its conversation stays, to read.
+   * @throws PlainError when the service cannot be reached.
+   */
+  async leaveGroup(): Promise<void> {
+    const conversation = this.requireGroup();
+    await this.groupCall(() => this.client.leaveGroup(conversation.peerId));
+  }
+
   /** Makes `conversation` the open one; its burn-after-reading timers start if the page can be seen. */
   select(conversation: Conversation): void {
     this.currentConversation = conversation;
@@ -404,7 +489,7 @@ export class ChatController {
       if (!message.read && message.messageId !== undefined) {
         message.read = true;
         changed = true;
-        void this.client.markRead({ id: message.messageId, from: conversation.peerId }).catch(() => undefined);
+        void this.client.markRead({ id: message.messageId, from: message.from ?? conversation.peerId }).catch(() => undefined);
       }
     }
     conversation.unread = 0;
@@ -504,18 +589,84 @@ export class ChatController {
     }
   }
 
+  /** The open conversation when it is a group this account is in. */
+  private requireGroup(): Conversation {
+    const conversation = this.currentConversation;
+    if (!conversation?.group) throw new PlainError('Open a group first.');
+    if (conversation.left || !this.client.group(conversation.peerId)) throw new PlainError('You are not in this group any more.');
+    return conversation;
+  }
+
+  private async groupCall(call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (error) {
+      throw new PlainError(explain(error, GroupWording));
+    }
+  }
+
+  /**
+   * The user ids `text` names: usernames are looked up (and remembered, to name the members by), user ids
+   * taken as they are. This account itself is left out.
+   * @throws PlainError naming the first word that names nobody.
+   */
+  private async resolveMembers(text: string): Promise<string[]> {
+    const inputs = memberInputs(text);
+    if (inputs.length > MAX_MEMBERS_PER_FORM) throw new PlainError(`Name at most ${MAX_MEMBERS_PER_FORM} people at once.`);
+    const users: string[] = [];
+    for (const input of inputs) {
+      if (USER_ID.test(input)) {
+        users.push(input);
+        continue;
+      }
+      if (!USERNAME.test(input)) throw new PlainError(`“${input}” is neither a username nor a user id.`);
+      const userId = await this.client.lookupUsername(input).catch((error: unknown) => {
+        throw new PlainError(explain(error));
+      });
+      if (userId === null) throw new PlainError(`Nobody is called ${input}.`);
+      await this.history.rememberName(userId, input);
+      users.push(userId);
+    }
+    return [...new Set(users)].filter((user) => user !== this.client.userId);
+  }
+
+  /** A group was made or changed: a line in its conversation says how; a group this account left stays, to read. */
+  private async receiveGroupEvent(event: GroupEvent): Promise<void> {
+    const { group } = event;
+    const before = this.groupNames.get(group.id);
+    this.groupNames.set(group.id, group.name);
+    const conversation = this.history.openGroup(group.id, group.name);
+    const self = this.client.userId;
+    conversation.left = !group.members.includes(self);
+    conversation.messages.push({
+      id: `event/${crypto.randomUUID()}`,
+      direction: 'event',
+      text: groupEventText(event, self, (userId) => this.nameOf(userId), before),
+      at: this.now(),
+    });
+    await this.saveAndShow(conversation);
+  }
+
+  /** A group's name as last seen here, for a message that came before its group's event. */
+  private groupName(groupId: string): string {
+    return this.client.group(groupId)?.name ?? this.groupNames.get(groupId) ?? 'Group';
+  }
+
   /** Sends (or retries) `message`, moving it through sending → sent, or → failed with the error's code. */
   private async deliver(conversation: Conversation, message: ChatMessage): Promise<void> {
     message.delivery = 'sending';
     delete message.failure;
     await this.saveAndShow(conversation);
     try {
-      const result = await this.client.send(conversation.peerId, message.text, {
+      const options = {
         ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
         ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
         // Same id on a retry: the server queues it once and the recipient shows it once.
         ...(message.messageId !== undefined && { id: message.messageId }),
-      });
+      };
+      const result = conversation.group
+        ? await this.client.sendToGroup(conversation.peerId, message.text, options)
+        : await this.client.send(conversation.peerId, message.text, options);
       message.messageId = result.id;
       this.applyEarlyReceipt(conversation.peerId, message);
       message.at = result.sentAt.getTime();
@@ -526,13 +677,19 @@ export class ChatController {
       message.failure = EbbError.is(error) ? error.code : 'INTERNAL';
       if (EbbError.is(error) && error.messageId !== undefined) message.messageId = error.messageId;
       // send() refuses with FORBIDDEN while a changed identity is not accepted.
-      if (message.failure === 'FORBIDDEN') conversation.identityChanged = true;
+      if (message.failure === 'FORBIDDEN' && !conversation.group) conversation.identityChanged = true;
+      // sendToGroup() refuses with NOT_FOUND once this account is no longer in the group.
+      if (message.failure === 'NOT_FOUND' && conversation.group) conversation.left = true;
     }
     await this.saveAndShow(conversation);
   }
 
   private async receive(received: ReceivedMessage): Promise<void> {
-    const conversation = this.history.open(received.from);
+    const group = received.group === undefined ? undefined : this.client.group(received.group);
+    const conversation =
+      received.group === undefined
+        ? this.history.open(received.from)
+        : this.history.openGroup(received.group, group?.name ?? this.groupName(received.group));
     const id = `in/${received.from}/${received.id}`;
     if (conversation.messages.some((message) => message.id === id)) return;
     const expiresAt = received.expiresAt?.getTime();
@@ -543,11 +700,12 @@ export class ChatController {
       direction: 'in',
       text: received.text ?? `[${received.body.length} bytes of binary content]`,
       at: received.sentAt.getTime(),
+      ...(received.group !== undefined && { from: received.from }),
       ...(expiresAt !== undefined && { expiresAt }),
       ...(received.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: received.burnAfterReadingSeconds }),
     });
     conversation.messages.sort((a, b) => a.at - b.at);
-    if (received.identityChanged) conversation.identityChanged = true;
+    if (received.identityChanged && received.group === undefined) conversation.identityChanged = true;
     if (conversation !== this.currentConversation || !this.isVisible()) conversation.unread++;
     if (conversation === this.currentConversation) this.markShown(conversation);
     await this.saveAndShow(conversation);
@@ -555,9 +713,7 @@ export class ChatController {
 
   /** A message another device of this account sent: shown in its conversation as sent from here. */
   private async receiveSent(sent: SentMessage): Promise<void> {
-    // Groups are not part of this page.
-    if (sent.group !== undefined) return;
-    const conversation = this.history.open(sent.to);
+    const conversation = sent.group === undefined ? this.history.open(sent.to) : this.history.openGroup(sent.group, this.groupName(sent.group));
     if (conversation.messages.some((message) => message.direction === 'out' && message.messageId === sent.id)) return;
     const expiresAt = sent.expiresAt?.getTime();
     if (expiresAt !== undefined && expiresAt <= this.now()) return;

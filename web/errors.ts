@@ -1,4 +1,5 @@
 import { EbbError, type ErrorCode } from '../client-sdk/src';
+import { groupReason } from './groups';
 
 /** What the page says for each code when the action has nothing more precise to say. */
 const SENTENCES: Readonly<Record<ErrorCode, string>> = {
@@ -61,6 +62,8 @@ export function explain(error: unknown, wording: Wording = {}): string {
   if (!EbbError.is(error)) return SENTENCES.INTERNAL;
   if (error.code === 'INTERNAL' && error.reason === 'unreachable') return UNREACHABLE;
   if (error.reason !== undefined && Object.hasOwn(LINK_REASONS, error.reason)) return LINK_REASONS[error.reason]!;
+  const group = groupReason(error.reason);
+  if (group !== undefined) return group;
   return wording[error.code] ?? SENTENCES[error.code];
 }
 

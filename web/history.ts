@@ -8,15 +8,18 @@ export type ReceiptKind = 'delivered' | 'read';
 export interface ChatMessage {
   /**
    * This page's key for the message: `out/<uuid>`, `sent/<message id>` (sent from another device of this
-   * account) or `in/<sender>/<message id>`.
+   * account), `in/<sender>/<message id>`, or `event/<uuid>` for a line saying what changed in a group.
    */
   readonly id: string;
   /**
    * The SDK's id of the message: receipts name it. A failed send keeps it, so a retry cannot deliver twice.
    */
   messageId?: string;
-  readonly direction: 'in' | 'out';
+  /** `event`: a line saying what changed in a group ("alice added bob"), not a message. */
+  readonly direction: 'in' | 'out' | 'event';
   readonly text: string;
+  /** On a received group message: the member who sent it. */
+  readonly from?: string;
   /** Epoch ms: when it was sent (server time once known) or received. */
   at: number;
   delivery?: Delivery;
@@ -37,9 +40,14 @@ export interface ChatMessage {
 }
 
 export interface Conversation {
+  /** The peer's user id; for a group, the group's id. */
   readonly peerId: string;
-  /** A username when the user started the chat with one. */
+  /** A username when the user started the chat with one; a group's name. */
   label?: string;
+  /** Set on a group's conversation (DESIGN §11). */
+  group?: true;
+  /** On a group's conversation: this account is no longer in the group (it left or was removed). */
+  left?: boolean;
   messages: ChatMessage[];
   unread: number;
   /** The peer's identity key changed and the user has not accepted it yet. */
@@ -48,6 +56,8 @@ export interface Conversation {
 
 const CONVERSATION_PREFIX = 'conversations/';
 const USERNAME_KEY = 'profile/username';
+/** The usernames the user found people by, by user id: how group members are named. */
+const NAMES_KEY = 'profile/names';
 /** Present while a first visit has chosen neither a new account nor linking to an existing one. */
 const UNCHOSEN_KEY = 'profile/unchosen';
 
@@ -57,10 +67,13 @@ const UNCHOSEN_KEY = 'profile/unchosen';
  */
 export class ChatHistory {
   readonly conversations = new Map<string, Conversation>();
+  /** Usernames by user id, as the user found people (a conversation's label is one too). */
+  readonly names = new Map<string, string>();
 
   constructor(private readonly store: KeyStore) {}
 
   async load(now: number): Promise<void> {
+    for (const [userId, name] of parseNames(await this.store.get(NAMES_KEY))) this.names.set(userId, name);
     for (const key of await this.store.list(CONVERSATION_PREFIX)) {
       const json = await this.store.get(key);
       if (json === undefined) continue;
@@ -77,6 +90,26 @@ export class ChatHistory {
     if (!conversation) this.conversations.set(peerId, (conversation = { peerId, messages: [], unread: 0 }));
     if (label !== undefined) conversation.label = label;
     return conversation;
+  }
+
+  /** The conversation of group `groupId`, named `name`. */
+  openGroup(groupId: string, name: string): Conversation {
+    const conversation = this.open(groupId, name);
+    conversation.group = true;
+    return conversation;
+  }
+
+  /** The username `userId` was found by, if the user looked it up. */
+  nameOf(userId: string): string | undefined {
+    return this.names.get(userId) ?? this.conversations.get(userId)?.label;
+  }
+
+  async rememberName(userId: string, name: string): Promise<void> {
+    if (this.names.get(userId) === name) return;
+    // A name belongs to one user at a time.
+    for (const [other, known] of this.names) if (known.toLowerCase() === name.toLowerCase()) this.names.delete(other);
+    this.names.set(userId, name);
+    await this.store.set(NAMES_KEY, JSON.stringify(Object.fromEntries(this.names)));
   }
 
   save(conversation: Conversation): Promise<void> {
@@ -110,6 +143,7 @@ export class ChatHistory {
   async clear(): Promise<void> {
     for (const key of await this.store.list('')) await this.store.delete(key);
     this.conversations.clear();
+    this.names.clear();
   }
 }
 
@@ -122,4 +156,16 @@ function prune(conversation: Conversation, now: number): boolean {
   const before = conversation.messages.length;
   conversation.messages = conversation.messages.filter((message) => !isGone(message, now));
   return conversation.messages.length !== before;
+}
+
+/** The stored names, or none when missing or unreadable: losing names loses no messages. */
+function parseNames(json: string | undefined): [string, string][] {
+  if (json === undefined) return [];
+  try {
+    const value: unknown = JSON.parse(json);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+    return Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  } catch {
+    return [];
+  }
 }

@@ -41,12 +41,23 @@ export function deadlineOf(message: ChatMessage): { at: number; kind: 'disappear
 
 /**
  * One message bubble. Text goes in through textContent only: nothing a peer sends is ever parsed as HTML.
- * `onRetry` is called by the Retry button of a failed send.
+ * `onRetry` is called by the Retry button of a failed send; `sender` names the member who sent a received
+ * group message.
  */
-export function messageElement(message: ChatMessage, now: number, onRetry: () => void): HTMLLIElement {
+export function messageElement(message: ChatMessage, now: number, onRetry: () => void, sender?: string): HTMLLIElement {
   const item = document.createElement('li');
   item.className = `message ${message.direction}${message.delivery === 'failed' ? ' failed' : ''}`;
   item.dataset.id = message.id;
+  if (message.direction === 'event') {
+    item.textContent = message.text;
+    return item;
+  }
+  if (sender !== undefined) {
+    const from = document.createElement('div');
+    from.className = 'sender';
+    from.textContent = sender;
+    item.append(from);
+  }
   const text = document.createElement('div');
   text.className = 'text';
   text.textContent = message.text;
@@ -139,6 +150,36 @@ export function deviceElement(info: DeviceInfo, onRemove: (() => void) | undefin
     remove.type = 'button';
     remove.className = 'secondary';
     remove.textContent = info.current ? 'Remove this device' : 'Remove';
+    remove.addEventListener('click', onRemove);
+    item.append(remove);
+  }
+  return item;
+}
+
+/**
+ * One row of a group's member list: the name (the full user id in the title), "admin", and, for an admin
+ * looking at another member, a Remove button calling `onRemove`.
+ */
+export function memberElement(userId: string, name: string, admin: boolean, onRemove: (() => void) | undefined): HTMLLIElement {
+  const item = document.createElement('li');
+  item.dataset.member = userId;
+  const label = document.createElement('span');
+  label.className = 'member-name';
+  label.textContent = name;
+  label.title = userId;
+  item.append(label);
+  if (admin) {
+    const badge = document.createElement('span');
+    badge.className = 'note admin';
+    badge.textContent = 'admin';
+    item.append(badge);
+  }
+  if (onRemove) {
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'secondary';
+    remove.textContent = 'Remove';
+    remove.setAttribute('aria-label', `Remove ${name}`);
     remove.addEventListener('click', onRemove);
     item.append(remove);
   }
