@@ -291,6 +291,8 @@ export class EbbClient {
     } catch (err) {
       throw toEbbError(err);
     }
+    // A device linked after groups were made asks the account's other devices for them (ARCH §8.9); best effort.
+    void this.groupService.syncOnce().catch(() => undefined);
   }
 
   /**

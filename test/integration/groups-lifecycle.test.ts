@@ -3,7 +3,7 @@ import { EbbClient, MemoryStore, type GroupEvent } from '../../client-sdk/src';
 import { fromBase64Url } from '../../protocol/base64url';
 import { LOCAL_AWS } from '../../local/dynamo';
 import { sdkSuite } from '../support/local-stack';
-import { codeOf, inbox, until } from '../support/sdk';
+import { codeOf, inbox, until as untilWithin } from '../support/sdk';
 
 /**
  * Groups over time (ARCH §8.8): restarts, archives, a member offline for days, expiry and burn, reports,
@@ -11,6 +11,10 @@ import { codeOf, inbox, until } from '../support/sdk';
  */
 /** Real time plus what a test skips: it runs on (queue order follows server time) and never goes back. */
 const clock = { skipped: 0, now: () => Date.now() + clock.skipped };
+/** `until` with room for a busy machine: the conditions are exact, only the patience is longer. */
+const until = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) => untilWithin(condition, what, timeoutMs);
+// Each test runs several clients end to end; on a shared, busy machine that can take a while.
+jest.setTimeout(90_000);
 const env = sdkSuite({ now: clock.now }, { now: clock.now, reconnect: { baseDelayMs: 20, maxDelayMs: 200 } });
 const DAY_MS = 86_400_000;
 

@@ -48,7 +48,8 @@ export const MAX_CONTROL_IDS = 100;
  * device of this account rotated the account's delivery token (ARCH §6.6) to `token` (base64url).
  * `group`: a group's signed changes (ARCH §8.8), carried in the body for the group state module to check.
  * `senderKey`: the sender device's sender key for group `group` (ARCH §8.7), its distribution in the body;
- * `seq` is the number its next group message carries (per-sender order, session/ordering.ts).
+ * `seq` is the number its next group message carries (per-sender order, session/ordering.ts). `groupSync`: a
+ * device of this account linked since asks the others for the history of every group the account is in.
  */
 export type Control =
   | { readonly type: 'sent'; readonly to: string }
@@ -56,7 +57,8 @@ export type Control =
   | { readonly type: 'read'; readonly sender: string; readonly ids: readonly string[] }
   | { readonly type: 'token'; readonly token: string }
   | { readonly type: 'group' }
-  | { readonly type: 'senderKey'; readonly group: string; readonly seq: number };
+  | { readonly type: 'senderKey'; readonly group: string; readonly seq: number }
+  | { readonly type: 'groupSync' };
 
 /** A group id as control content names it: 16 bytes, base64url (groups/state.ts parses it strictly). */
 const GroupIdField = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
@@ -72,6 +74,7 @@ const ControlHeader = z.union([
   z.strictObject({ t: z.literal('token'), token: z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3))) }),
   z.strictObject({ t: z.literal('group') }),
   z.strictObject({ t: z.literal('sk'), g: GroupIdField, seq: Seq }),
+  z.strictObject({ t: z.literal('gsync') }),
 ]);
 
 const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
@@ -188,6 +191,8 @@ function controlHeader(c: Control): z.infer<typeof ControlHeader> {
       return { t: 'group' };
     case 'senderKey':
       return { t: 'sk', g: c.group, seq: c.seq };
+    case 'groupSync':
+      return { t: 'gsync' };
   }
 }
 
@@ -205,6 +210,8 @@ function controlOf(h: z.infer<typeof ControlHeader>): Control {
       return { type: 'group' };
     case 'sk':
       return { type: 'senderKey', group: h.g, seq: h.seq };
+    case 'gsync':
+      return { type: 'groupSync' };
   }
 }
 

@@ -241,7 +241,8 @@ export class Inbox {
       if (opened.control?.type === 'token' && envelope.from.user === this.options.identity.userId) {
         await this.options.adoptDeliveryToken(opened.control.token, envelope.sentAt);
       }
-      if (opened.control?.type === 'group' || opened.control?.type === 'senderKey') await this.takeGroupControl(envelope, opened);
+      const groupControl = opened.control?.type === 'group' || opened.control?.type === 'senderKey' || opened.control?.type === 'groupSync';
+      if (groupControl) await this.takeGroupControl(envelope, opened);
       await store.set(seenKey, String(envelope.expiresAt));
       this.dispatchControl(envelope, opened);
     } else if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
