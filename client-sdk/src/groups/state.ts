@@ -319,12 +319,17 @@ export function receiveChanges(state: GroupState, incoming: readonly SignedGroup
  * instead, so that an old snapshot replayed to it cannot undo a removal it knows of.
  */
 export function openGroup(snapshot: GroupSnapshot, self: string): GroupUpdate | null {
+  const ours = snapshot.changes.filter((c) => c.group === snapshot.group);
+  // Cheap checks first: a pile of changes that names no root of this id, or never names `self`, costs hashes,
+  // not a signature check each.
+  const names = (c: SignedGroupChange): boolean =>
+    (c.change.kind === 'create' && c.author.user === self) ||
+    ((c.change.kind === 'create' || c.change.kind === 'add') && c.change.members.includes(self));
+  const founds = (c: SignedGroupChange): boolean => c.change.kind === 'create' && deriveGroupId(c.author.user, c.change.nonce) === snapshot.group;
+  if (!ours.some(founds) || !ours.some(names)) return null;
   const certs: CertCache = new Set();
   const changes = new Map<string, SignedGroupChange>();
-  for (const change of snapshot.changes) {
-    if (change.group !== snapshot.group || !verifyChange(change, certs)) continue;
-    changes.set(changeId(change), change);
-  }
+  for (const change of ours) if (verifyChange(change, certs)) changes.set(changeId(change), change);
   const list = [...changes].map(([id, change]) => ({ id, change })).sort(compareChanges);
   const genesis = list[0]?.change;
   if (genesis?.change.kind !== 'create') return null;
@@ -332,7 +337,7 @@ export function openGroup(snapshot: GroupSnapshot, self: string): GroupUpdate | 
   if (!state.info.members.includes(self)) return null;
   const folded = foldOf(state);
   const by = folded.addedBy.get(self)!;
-  const atCreation = genesis.change.members.includes(self) && by === folded.creator && !folded.departedBy.has(self);
+  const atCreation = (self === folded.creator || genesis.change.members.includes(self)) && by === folded.creator && !folded.departedBy.has(self);
   const event: GroupEvent = atCreation
     ? { group: state.info, change: 'created', by, members: [...state.info.members] }
     : { group: state.info, change: 'members-added', by, members: [self] };
