@@ -389,6 +389,16 @@ describe('joining', () => {
 
   it("refuses a snapshot in which a non-admin added the joiner, or one that was not the group's creation", () => {
     const { alice: as } = started();
+    // A create that names its creator among the members too.
+    const nonce = toBase64Url(nacl.randomBytes(16));
+    const twice = signChange(alice, deriveGroupId(alice.userId, nonce), 0, {
+      kind: 'create',
+      nonce,
+      maxMembers: 10,
+      name: 'x',
+      members: [alice.userId, dave.userId],
+    });
+    expect(openGroup({ v: 1, group: twice.group, changes: [twice] }, dave.userId)).toBeNull();
     // Bob, not an admin, signs an add of Dave and hands Dave the history.
     const forged = signChange(bob, as.id, as.epoch + 1, { kind: 'add', members: [dave.userId] });
     expect(openGroup({ v: 1, group: as.id, changes: [...as.changes, forged] }, dave.userId)).toBeNull();

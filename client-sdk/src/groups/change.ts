@@ -204,8 +204,8 @@ const MAX_VERIFIED = 4096;
 /**
  * Whether `c`, already of the right shape, is genuinely its author's: the account key names the user, the
  * device key is the account key (device 1) or certified by it, the signature verifies, and a `create` is
- * at epoch 0 and founds exactly the group it names (so only the group's creator can make one); any other
- * change is at an epoch above 0. Never throws.
+ * at epoch 0, does not name its author among the members, and founds exactly the group it names (so only
+ * the group's creator can make one); any other change is at an epoch above 0. Never throws.
  */
 export function verifyChange(c: SignedGroupChange, certs: CertCache = new Set()): boolean {
   const { author } = c;
@@ -218,7 +218,12 @@ export function verifyChange(c: SignedGroupChange, certs: CertCache = new Set())
   const accountKey = fromBase64Url(author.accountKey);
   const deviceKey = fromBase64Url(author.deviceKey);
   if (userIdFromSigningKey(accountKey) !== author.user) return false;
-  if (c.change.kind === 'create' ? c.epoch !== 0 || deriveGroupId(author.user, c.change.nonce) !== c.group : c.epoch === 0) return false;
+  if (c.change.kind === 'create') {
+    // The creator is the first member by authorship; naming it again would list it twice.
+    if (c.epoch !== 0 || c.change.members.includes(author.user) || deriveGroupId(author.user, c.change.nonce) !== c.group) return false;
+  } else if (c.epoch === 0) {
+    return false;
+  }
   if (author.device === 1) {
     if (author.cert !== null || !equalBytes(accountKey, deviceKey)) return false;
   } else {
