@@ -1,10 +1,11 @@
+import nacl from 'tweetnacl';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { signChange, verifyChange } from '../../client-sdk/src/groups/change';
 import { openGroup, receiveChanges } from '../../client-sdk/src/groups/state';
 import { loadVectors, toHex } from '../crypto/vectors';
 import { groupTranscript, type GroupTranscriptInput, type GroupTranscriptOutput, transcriptScript } from './groups-transcript';
 
-// Known answers recorded by test/vectors/generate-groups.ts: the signed encoding, the ids and the signatures
+// Known answers recorded by test/vectors/generate-groups.ts: the encodings, the ids and the signatures
 // of group changes are recomputed from the recorded seeds and compared byte for byte, so a reordered field,
 // a changed context string or another hash fails here where a sign-then-verify round trip would still pass.
 
@@ -15,9 +16,16 @@ describe.each(vectors.tests.map((t) => [t.name, t] as const))('group change tran
     expect(groupTranscript(t)).toEqual({ group: t.group, changes: t.changes });
   });
 
-  it('starts every signed encoding with the domain-separation context', () => {
+  it('starts every encoding with the domain-separation context, and signs its digest under another', () => {
     const context = toHex(new TextEncoder().encode('ebb-group-change-v1\0'));
-    for (const change of t.changes) expect(change.signed.startsWith(context)).toBe(true);
+    for (const change of t.changes) expect(change.encoding.startsWith(context)).toBe(true);
+    const { group, steps } = transcriptScript(t);
+    const { signer, epoch, change } = steps[0]!;
+    const signed = signChange(signer, group, epoch, change);
+    const digest = nacl.hash(Uint8Array.from(Buffer.from(t.changes[0]!.encoding, 'hex')));
+    const input = new Uint8Array([...new TextEncoder().encode('ebb-group-change-sig-v1\0'), ...digest]);
+    expect(nacl.sign.detached.verify(input, fromBase64Url(signed.sig), signer.deviceSigningPublicKey)).toBe(true);
+    expect(t.changes[0]!.id).toBe(toBase64Url(digest.subarray(0, 32)));
   });
 
   it('the recorded signatures verify, and the changes fold as the script says', () => {

@@ -1,6 +1,6 @@
 import nacl from 'tweetnacl';
 import { toBase64Url } from '../../protocol/base64url';
-import { changeId, changeSignedBytes, type GroupChange, type GroupSigner, signChange } from '../../client-sdk/src/groups/change';
+import { changeEncoding, changeId, type GroupChange, type GroupSigner, signChange } from '../../client-sdk/src/groups/change';
 import { deriveGroupId } from '../../client-sdk/src/groups/group-id';
 import { certifyDevice, userIdFromSigningKey } from '../../client-sdk/src/identity/keys';
 import { hex, toHex } from '../crypto/vectors';
@@ -8,7 +8,7 @@ import { hex, toHex } from '../crypto/vectors';
 /**
  * The group-change transcript (test/vectors/group-change-transcript.json): a group founded by Alice's device 1
  * and changed by it and by a linked device of Bob's, every change signed with keys from fixed seeds. Ed25519
- * is deterministic, so the signed bytes, ids and signatures are fixed outputs of the encoding.
+ * is deterministic, so the encodings, ids and signatures are fixed outputs.
  */
 export interface GroupTranscriptInput {
   readonly groupName: string;
@@ -24,7 +24,7 @@ export interface GroupTranscriptInput {
 
 export interface GroupTranscriptOutput {
   readonly group: string;
-  readonly changes: readonly { readonly epoch: number; readonly signed: string; readonly id: string; readonly sig: string }[];
+  readonly changes: readonly { readonly epoch: number; readonly encoding: string; readonly id: string; readonly sig: string }[];
 }
 
 function signerFromSeed(seed: string): GroupSigner {
@@ -77,7 +77,7 @@ export function groupTranscript(input: GroupTranscriptInput): GroupTranscriptOut
       const signed = signChange(signer, group, epoch, change);
       return {
         epoch,
-        signed: toHex(changeSignedBytes(signed)),
+        encoding: toHex(changeEncoding(signed)),
         id: changeId(signed),
         sig: toHex(Uint8Array.from(Buffer.from(signed.sig, 'base64url'))),
       };

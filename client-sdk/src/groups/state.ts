@@ -205,7 +205,8 @@ export function createGroup(signer: GroupSigner, input: CreateGroupInput, option
 export function addMembers(state: GroupState, signer: GroupSigner, users: readonly string[], options: GroupOptions = {}): LocalUpdate {
   requireAdmin(state, signer);
   const fresh = uniqueUsers(users, false);
-  const present = fresh.filter((m) => state.info.members.includes(m));
+  const members = new Set(state.info.members);
+  const present = fresh.filter((m) => members.has(m));
   if (present.length > 0) throw groupError('BAD_REQUEST', 'already-group-member', `${present.length} of them are members already`);
   const bound = Math.min(state.maxMembers, maxGroupSize(options));
   if (state.info.members.length + fresh.length > bound) throw groupFull(bound);
@@ -224,7 +225,8 @@ export function addMembers(state: GroupState, signer: GroupSigner, users: readon
 export function removeMembers(state: GroupState, signer: GroupSigner, users: readonly string[]): LocalUpdate {
   requireAdmin(state, signer);
   const gone = uniqueUsers(users, false);
-  if (gone.some((m) => !state.info.members.includes(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be removed');
+  const members = new Set(state.info.members);
+  if (gone.some((m) => !members.has(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be removed');
   return local(
     state,
     signer,
@@ -240,8 +242,10 @@ export function removeMembers(state: GroupState, signer: GroupSigner, users: rea
 export function promoteMembers(state: GroupState, signer: GroupSigner, users: readonly string[]): LocalUpdate {
   requireAdmin(state, signer);
   const named = uniqueUsers(users, false);
-  if (named.some((m) => !state.info.members.includes(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be promoted');
-  if (named.some((m) => state.info.admins.includes(m))) throw groupError('BAD_REQUEST', 'already-group-admin', 'some of them are admins already');
+  const members = new Set(state.info.members);
+  if (named.some((m) => !members.has(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be promoted');
+  const admins = new Set(state.info.admins);
+  if (named.some((m) => admins.has(m))) throw groupError('BAD_REQUEST', 'already-group-admin', 'some of them are admins already');
   return local(
     state,
     signer,
