@@ -21,6 +21,7 @@ export function serviceStatus(ports: Pick<Ports, 'config' | 'clock'>): ServiceSt
       maxFanoutDevicesPerFrame: Limits.maxFanoutDevicesPerFrame,
       maxGroupSize: ports.config.maxGroupSize,
       maxFrameBytes: Limits.maxFrameBytes,
+      maxAttachmentBytes: ports.config.maxAttachmentBytes,
     },
     serverTime: now,
   };
