@@ -7,6 +7,7 @@ import { jsonLogger, silentLogger } from '../lambdas/adapters/logger';
 import { MemoryFrankingKeys } from '../lambdas/adapters/memory';
 import { createPorts, type HandlerPorts } from '../lambdas/adapters/ports';
 import { localTableNames, type TableNames } from '../lambdas/adapters/table-definitions';
+import { attachmentLifecycleRules } from '../lambdas/core/attachment-expiry';
 import type { LifecycleOutcome } from '../lambdas/core/lifecycle';
 import type { Clock, Logger, Ports } from '../lambdas/core/ports';
 import { adapters as authorizerAdapters, authorize } from '../lambdas/handlers/authorize';
@@ -150,9 +151,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await dynamo.stop();
     throw error;
   }
+  // The rules infra synthesizes for the deployed bucket (ARCH §6.12), applied on the stack's clock.
   s3.createBucket(LOCAL_ATTACHMENTS_BUCKET, {
-    lifecycle: [{ id: 'retention', expirationDays: config.retentionDays }],
-    cors: [attachmentsCors([...webOriginsOf(config), ...ownOrigins(gateway.url)])],
+    lifecycle: attachmentLifecycleRules(config.retentionDays).map(({ id, prefix, days }) => ({ id, prefix, expirationDays: days })),
+    cors: [attachmentsCors([...config.webOrigins, ...ownOrigins(gateway.url)])],
   });
   s3.credentials.issue({ name: 'operator', grants: [{ bucket: LOCAL_ATTACHMENTS_BUCKET, actions: ['s3:*'] }] }, LOCAL_AWS.credentials);
   const management = new ApiGatewayManagementApiClient({ endpoint: gateway.callbackUrl, ...LOCAL_AWS, maxAttempts: 1 });
@@ -209,11 +211,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 /** Browsers may PUT and GET attachments from these origins, as the deployed bucket's CORS rule allows. */
 function attachmentsCors(origins: readonly string[]): CorsRule {
   return { allowedOrigins: origins, allowedMethods: ['GET', 'PUT', 'HEAD'], allowedHeaders: ['*'], exposedHeaders: ['ETag'], maxAgeSeconds: 3000 };
-}
-
-/** `webOrigins` from the config, once the config schema has it. */
-function webOriginsOf(config: EbbConfig): readonly string[] {
-  return (config as { webOrigins?: readonly string[] }).webOrigins ?? [];
 }
 
 /** The web chat the gateway serves (`npm start`), by either loopback name. */

@@ -140,6 +140,11 @@ export class LocalS3 {
     this.bucketSettings(bucket).lifecycle = rules;
   }
 
+  /** A bucket's lifecycle rules. @throws Error for an unknown bucket. */
+  lifecycleOf(bucket: string): readonly LifecycleRule[] {
+    return this.bucketSettings(bucket).lifecycle;
+  }
+
   /** Replaces a bucket's CORS rules. @throws Error for an unknown bucket. */
   setCors(bucket: string, rules: readonly CorsRule[]): void {
     this.bucketSettings(bucket).cors = rules;
