@@ -168,6 +168,58 @@ describe('ListObjectsV2', () => {
   });
 });
 
+describe('a presigned PUT changed in any one character of its path or query', () => {
+  /** What the endpoint signs over: the path and the query pairs, decoded (a hex digit's case is no change). */
+  const meaning = (url: string) => {
+    const { pathname, search } = new URL(url);
+    try {
+      return JSON.stringify([
+        decodeURIComponent(pathname),
+        search
+          .slice(1)
+          .split('&')
+          .filter(Boolean)
+          .map((pair) => pair.split('=').map(decodeURIComponent)),
+      ]);
+    } catch {
+      return `malformed ${url}`;
+    }
+  };
+
+  it('is refused, and stores nothing', async () => {
+    const url = await presign(putCommand('fuzz/target', 5, { Tagging: 'class=1' }), { expiresIn: 600 });
+    const start = url.indexOf('/', 'http://'.length);
+    const edit = fc.record({
+      at: fc.integer({ min: start + 1, max: url.length - 1 }),
+      kind: fc.constantFrom('replace', 'insert', 'delete'),
+      char: fc.constantFrom(...'aZ09%&=/._-~+'.split('')),
+    });
+    const before = s3.objects(BUCKET).length;
+    await fc.assert(
+      fc.asyncProperty(edit, async ({ at, kind, char }) => {
+        const changed = url.slice(0, at) + (kind === 'delete' ? '' : char) + url.slice(kind === 'insert' ? at : at + 1);
+        fc.pre(changed !== url && meaning(changed) !== meaning(url));
+        const answer = await fetch(changed, { method: 'PUT', body: 'hello' });
+        await answer.arrayBuffer();
+        expect(answer.status).toBeGreaterThanOrEqual(400);
+      }),
+      { numRuns: 150 },
+    );
+    expect(s3.objects(BUCKET)).toHaveLength(before);
+    // The URL itself still works: the refusals were the edits'.
+    expect((await fetch(url, { method: 'PUT', body: 'hello' })).status).toBe(200);
+  });
+
+  it('refuses an auth parameter given twice, even with the same value', async () => {
+    const url = await presign(putCommand('twice', 5));
+    const expires = new URL(url).searchParams.get('X-Amz-Expires');
+    expect(await outcome(await fetch(`${url}&X-Amz-Expires=${expires}`, { method: 'PUT', body: 'hello' }))).toMatchObject({
+      status: 400,
+      code: 'AuthorizationQueryParametersError',
+    });
+  });
+});
+
 describe('keys of any characters', () => {
   it('round-trip through presigned URLs and the S3 client, as S3 canonicalizes them', async () => {
     const key = fc
