@@ -146,6 +146,7 @@ async function main(): Promise<void> {
   Web chat    ${webChat}
   @connections ${stack.callbackUrl}/@connections
   DynamoDB    ${stack.dynamodbEndpoint}
+  S3          ${stack.s3Endpoint} (bucket ${stack.s3Bucket}, path-style)
 ${describeSchedule(stack.config, Date.now())}
 Press Ctrl+C to stop.`);
   const stop = () => {

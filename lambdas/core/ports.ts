@@ -350,6 +350,31 @@ export interface Reports {
   create(record: ReportRecord): Promise<{ created: boolean; record: ReportRecord }>;
 }
 
+/**
+ * Presigned URLs for attachment objects (ARCH §6.12): S3 on AWS, the local S3 endpoint locally. The URL carries
+ * the authority of the credentials that signed it, which is why each route's grant allows exactly one action.
+ */
+export interface AttachmentStore {
+  /** A URL that stores exactly `size` bytes as `key`, accepted when a PUT starts within `expiresInSeconds`. */
+  presignUpload(key: string, size: number, expiresInSeconds: number): Promise<string>;
+  /** A URL that reads `key`, accepted when a GET starts within `expiresInSeconds`. */
+  presignDownload(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+/** One stored attachment object, as a listing shows it. */
+export interface StoredObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+/** The attachment objects as a whole: for the purge (ARCH §10.4) and the operator's stats, never for a route. */
+export interface AttachmentObjects {
+  /** One page of objects after `cursor` (null: from the start), at most `limit`, in key order. */
+  list(cursor: string | null, limit: number): Promise<SweepPage<StoredObject>>;
+  /** Deletes these objects; one already gone is no error. */
+  remove(keys: readonly string[]): Promise<void>;
+}
+
 export type PushOutcome = 'sent' | 'gone' | 'failed';
 
 export interface Notifier {
@@ -378,6 +403,7 @@ export interface Ports {
   readonly frankingKeys: FrankingKeys;
   readonly reports: Reports;
   readonly notifier: Notifier;
+  readonly attachments: AttachmentStore;
   readonly clock: Clock;
   readonly config: EbbConfig;
   readonly logger: Logger;
@@ -427,4 +453,6 @@ export interface StoreSweeper {
 /** What the lifecycle jobs run with: the route ports they need plus the sweeper. */
 export interface LifecyclePorts extends Pick<Ports, 'connections' | 'notifier' | 'clock' | 'config' | 'logger'> {
   readonly sweeper: StoreSweeper;
+  /** The attachments bucket, which the purge empties after the tables. */
+  readonly attachmentObjects: AttachmentObjects;
 }

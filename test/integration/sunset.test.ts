@@ -1,3 +1,4 @@
+import { MemoryAttachmentObjects } from '../../lambdas/adapters/memory';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EbbClient, EbbError, MemoryStore, type ReceivedMessage, type ServiceNotice } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
@@ -307,6 +308,7 @@ describe('the DynamoDB sweeper on dynalite', () => {
         connections,
         notifier,
         sweeper,
+        attachmentObjects: new MemoryAttachmentObjects(),
         clock: { now: () => T0 + 40 * DAY },
         config: resolveConfig({ sunset: SUNSET }),
         logger: silentLogger,
