@@ -13,7 +13,13 @@ import {
 import { openArchive, sealArchive } from './archive/format';
 import { type AttachmentTransport, bindAttachment, bindAttachments } from './attachments/received';
 import { checkAttachments, uploadAttachments } from './attachments/upload';
-import { ATTACHMENT_REF_DIGEST_BYTES, ATTACHMENT_REF_KEY_BYTES, type AttachmentRef } from '../../protocol/attachment-ref';
+import {
+  ATTACHMENT_REF_DIGEST_BYTES,
+  ATTACHMENT_REF_KEY_BYTES,
+  type AttachmentRef,
+  AttachmentRefWire,
+  attachmentRefFromWire,
+} from '../../protocol/attachment-ref';
 import { ATTACHMENT_ID_RANDOM_BYTES, MAX_ATTACHMENT_CLASS_DAYS } from '../../protocol/attachments';
 import { EbbError, badRequest, toEbbError, withMessageId } from './errors';
 import { randomId } from './crypto/random';
@@ -39,7 +45,17 @@ import { signedConnectUrl } from './transport/connect-url';
 import { DeviceRemovedPush, KeysLowPush, MessagePush, NoticePush } from '../../protocol/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
-import type { DeviceInfo, EbbClientEvents, LinkStart, OutgoingAttachment, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';
+import type {
+  DeviceInfo,
+  EbbClientEvents,
+  LinkStart,
+  OutgoingAttachment,
+  ReceivedAttachment,
+  ReportedMessage,
+  ReportResult,
+  SendOptions,
+  SendResult,
+} from './types';
 
 /**
  * An ebb account on one device: connects, keeps the connection alive, encrypts what it sends and
@@ -718,6 +734,19 @@ export class EbbClient {
     await this.connection.close();
     // A receipt sent by the flush may still be storing its session: nothing writes to the store once close() resolves.
     await this.outbox.idle();
+  }
+
+  /**
+   * A received attachment again, from the JSON it serializes to (`JSON.parse(JSON.stringify(attachment))`):
+   * for an app that keeps messages in its own history and downloads their files later, after a restart too.
+   * That JSON holds the attachment's key: keep it as private as the message. Makes no request.
+   * @throws EbbError BAD_REQUEST (not retryable) when `saved` is not such a reference.
+   */
+  attachment(saved: unknown): ReceivedAttachment {
+    const wire = AttachmentRefWire.safeParse(saved);
+    const ref = wire.success ? attachmentRefFromWire(wire.data) : null;
+    if (!ref) throw badRequest('saved: must be what a received attachment serializes to (JSON)');
+    return bindAttachment(ref, this.attachmentTransport);
   }
 
   /**
