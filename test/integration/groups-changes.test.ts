@@ -8,9 +8,13 @@ import { randomId } from '../../client-sdk/src/crypto/random';
 import type { Identity } from '../../client-sdk/src/identity/identity';
 import { StoreKeys } from '../../client-sdk/src/store/layout';
 import { sdkSuite } from '../support/local-stack';
-import { inbox, until } from '../support/sdk';
+import { inbox, until as untilWithin } from '../support/sdk';
 
 /** Group changes through the local stack (ARCH §8.8): admin rules, removal, late join, leave, convergence. */
+/** `until` with room for a busy machine: the conditions are exact, only the patience is longer. */
+const until = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) => untilWithin(condition, what, timeoutMs);
+// Each test runs several clients end to end; on a shared, busy machine that can take a while.
+jest.setTimeout(90_000);
 const env = sdkSuite({}, { reconnect: { baseDelayMs: 20, maxDelayMs: 200 } });
 
 /** The SDK internals these attacks reach for: the store, the identity, the outbox and the inbox. */

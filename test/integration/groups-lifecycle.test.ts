@@ -1,9 +1,10 @@
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EbbClient, MemoryStore, type GroupEvent } from '../../client-sdk/src';
-import { fromBase64Url } from '../../protocol/base64url';
+import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
+import type { Envelope } from '../../protocol/frames';
 import { LOCAL_AWS } from '../../local/dynamo';
 import { sdkSuite } from '../support/local-stack';
-import { codeOf, inbox, until } from '../support/sdk';
+import { codeOf, inbox, until as untilWithin } from '../support/sdk';
 
 /**
  * Groups over time (ARCH §8.8): restarts, archives, a member offline for days, expiry and burn, reports,
@@ -11,6 +12,10 @@ import { codeOf, inbox, until } from '../support/sdk';
  */
 /** Real time plus what a test skips: it runs on (queue order follows server time) and never goes back. */
 const clock = { skipped: 0, now: () => Date.now() + clock.skipped };
+/** `until` with room for a busy machine: the conditions are exact, only the patience is longer. */
+const until = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) => untilWithin(condition, what, timeoutMs);
+// Each test runs several clients end to end; on a shared, busy machine that can take a while.
+jest.setTimeout(90_000);
 const env = sdkSuite({ now: clock.now }, { now: clock.now, reconnect: { baseDelayMs: 20, maxDelayMs: 200 } });
 const DAY_MS = 86_400_000;
 
@@ -122,6 +127,39 @@ describe('groups over time through the local stack', () => {
     expect(backIn.every((m) => m.group === g.id)).toBe(true);
     expect(backEvents[0]).toMatchObject({ change: 'members-removed', by: alice.userId, members: [carol.userId] });
     expect(back.groups()).toEqual([]);
+  });
+
+  it('a group message that comes before its sender key waits for it, and one whose key never comes is dropped after a drain', async () => {
+    const carolStore = new MemoryStore();
+    const { alice, bob, carol, g } = await threeInAGroup('ops', { carol: carolStore });
+    await carol.close();
+    const bobRaw: Envelope[] = [];
+    const bobInbox = (bob as unknown as { inbox: { receive: (raw: unknown, heldIn?: number) => Promise<void> } }).inbox;
+    const receive = bobInbox.receive.bind(bobInbox);
+    bobInbox.receive = (raw, heldIn) => (bobRaw.push(raw as Envelope), receive(raw, heldIn));
+    const sent = await alice.sendToGroup(g.id, 'key comes later');
+    await until(() => bobRaw.some((e) => e.id === sent.id), 'bob to get the message');
+    const raw = bobRaw.find((e) => e.id === sent.id)!;
+
+    // carol's device gets the message itself first (as a push can overtake a drain), then connects and drains the key.
+    const back = await env.client(carolStore);
+    const backIn = inbox(back);
+    const backInbox = (back as unknown as { inbox: { receive: (raw: unknown) => Promise<void>; withoutSenderKey: number; duplicates: number } })
+      .inbox;
+    void backInbox.receive(raw);
+    await back.connect();
+    await until(() => backIn.length === 1, 'the held message to go out once its key came');
+    expect(backIn[0]).toMatchObject({ id: sent.id, text: 'key comes later', group: g.id });
+    // The held one went out as soon as the key came: the queued copy the drain read next was a repeat.
+    await until(() => backInbox.duplicates === 1, 'the queued copy to be recognised');
+
+    // A key id never distributed: held for one drain, then dropped (and acked), never shown.
+    const forged = fromBase64Url(raw.ciphertext);
+    forged[1] = forged[1]! ^ 0xff;
+    await backInbox.receive({ ...raw, id: 'forgedkeyid0000000000A', ciphertext: toBase64Url(forged) });
+    await until(() => backInbox.withoutSenderKey === 1, 'the keyless message to be given up on');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(backIn).toHaveLength(1);
   });
 
   it('carries expiry and burn per message, and reports prove which member sent one', async () => {

@@ -1,8 +1,12 @@
 import { EbbClient, EbbError, MemoryStore, type GroupEvent, type SentMessage } from '../../client-sdk/src';
 import { sdkSuite } from '../support/local-stack';
-import { codeOf, inbox, until } from '../support/sdk';
+import { codeOf, inbox, until as untilWithin } from '../support/sdk';
 
 /** Groups through the local stack (DESIGN §11, ARCH §8.8): create, talk, devices, order, typed errors. */
+/** `until` with room for a busy machine: the conditions are exact, only the patience is longer. */
+const until = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) => untilWithin(condition, what, timeoutMs);
+// Each test runs several clients end to end; on a shared, busy machine that can take a while.
+jest.setTimeout(90_000);
 const env = sdkSuite({}, { reconnect: { baseDelayMs: 20, maxDelayMs: 200 } });
 
 function groupEvents(client: EbbClient): GroupEvent[] {
@@ -96,6 +100,24 @@ describe('groups through the local stack', () => {
     expect(aliceIn.find((m) => m.from === bob.userId)).toMatchObject({ text: 'bob laptop 1', fromDevice: bobLaptop.device, group: g.id });
     expect(bobIn.slice(5).map((m) => m.text)).toEqual(['carol 1', 'carol 2']);
     expect(carolIn).toHaveLength(6);
+  });
+
+  it('a device linked after the group was made gets its history from its account and reads on', async () => {
+    const [alice, bob] = [await env.connected(), await env.connected()];
+    const g = await alice.createGroup({ name: 'ops', members: [bob.userId] });
+    await until(() => bob.group(g.id) !== undefined, 'bob to hold the group');
+    const aliceIn = inbox(alice);
+    await alice.sendToGroup(g.id, 'before the laptop');
+    const laptop = await link(bob);
+    await until(() => laptop.group(g.id) !== undefined, 'the laptop to get the group from bob');
+    expect(laptop.group(g.id)).toEqual(bob.group(g.id));
+    const laptopIn = inbox(laptop);
+    await alice.sendToGroup(g.id, 'after the laptop');
+    await until(() => laptopIn.length === 1, 'the laptop to read alice');
+    expect(laptopIn[0]).toMatchObject({ text: 'after the laptop', group: g.id, from: alice.userId });
+    await laptop.sendToGroup(g.id, 'from the laptop');
+    await until(() => aliceIn.length === 1, 'alice to read the laptop');
+    expect(aliceIn[0]).toMatchObject({ text: 'from the laptop', fromDevice: laptop.device });
   });
 
   it('refuses with typed errors and sends nothing: unknown group, malformed id, non-admin, non-member removal, over the limit', async () => {

@@ -3,7 +3,7 @@ import nacl from 'tweetnacl';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { EbbError } from '../../client-sdk/src/errors';
 import { certifyDevice, userIdFromSigningKey } from '../../client-sdk/src/identity/keys';
-import { changeId, signChange } from '../../client-sdk/src/groups/change';
+import { changeId, signChange, verifyChange } from '../../client-sdk/src/groups/change';
 import { deriveGroupId } from '../../client-sdk/src/groups/group-id';
 import {
   addMembers,
@@ -380,8 +380,25 @@ describe('joining', () => {
     expect(opened.added).toEqual([alice.userId, bob.userId, carol.userId]);
   });
 
+  it("opens on the creator's other devices too, as the group it created", () => {
+    const { alice: as } = started();
+    const opened = openGroup(snapshotOf(as), alice.userId)!;
+    expect(opened.state.info).toEqual(as.info);
+    expect(opened.events).toEqual([{ group: opened.state.info, change: 'created', by: alice.userId, members: [...as.info.members] }]);
+  });
+
   it("refuses a snapshot in which a non-admin added the joiner, or one that was not the group's creation", () => {
     const { alice: as } = started();
+    // A create that names its creator among the members too.
+    const nonce = toBase64Url(nacl.randomBytes(16));
+    const twice = signChange(alice, deriveGroupId(alice.userId, nonce), 0, {
+      kind: 'create',
+      nonce,
+      maxMembers: 10,
+      name: 'x',
+      members: [alice.userId, dave.userId],
+    });
+    expect(openGroup({ v: 1, group: twice.group, changes: [twice] }, dave.userId)).toBeNull();
     // Bob, not an admin, signs an add of Dave and hands Dave the history.
     const forged = signChange(bob, as.id, as.epoch + 1, { kind: 'add', members: [dave.userId] });
     expect(openGroup({ v: 1, group: as.id, changes: [...as.changes, forged] }, dave.userId)).toBeNull();
@@ -564,6 +581,33 @@ describe('concurrent changes', () => {
       { group: afterRemove.state.info, change: 'members-removed', by: alice.userId, members: [bob.userId, newcomer] },
     ]);
     expect(receiveChanges(base2, [remove, add]).state.info).toEqual(afterRemove.state.info);
+  });
+});
+
+describe('the cost of checking', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('verifies a change once: seen again, it costs a hash, and any edit of it is verified afresh', () => {
+    const { alice: as } = started();
+    const change = addMembers(as, alice, [dave.userId]).changes[0]!;
+    const verify = jest.spyOn(nacl.sign.detached, 'verify');
+    expect(verifyChange(change)).toBe(true);
+    expect(verify).toHaveBeenCalledTimes(1);
+    expect(verifyChange(change)).toBe(true);
+    expect(verify).toHaveBeenCalledTimes(1);
+    const other = nacl.sign.keyPair();
+    expect(verifyChange({ ...change, sig: toBase64Url(nacl.sign.detached(new Uint8Array(1), other.secretKey)) })).toBe(false);
+    expect(verifyChange({ ...change, author: { ...change.author, accountKey: toBase64Url(other.publicKey) } })).toBe(false);
+    expect(verifyChange({ ...change, change: { kind: 'add', members: [erin.userId] } })).toBe(false);
+  });
+
+  it('opens no signature for a snapshot with no root of its id, or one that never names the reader', () => {
+    const { alice: as } = started();
+    const added = addMembers(as, alice, [dave.userId]);
+    const verify = jest.spyOn(nacl.sign.detached, 'verify');
+    expect(openGroup({ v: 1, group: as.id, changes: added.state.changes.slice(1) }, dave.userId)).toBeNull();
+    expect(openGroup(snapshotOf(added.state), erin.userId)).toBeNull();
+    expect(verify).not.toHaveBeenCalled();
   });
 });
 

@@ -11,6 +11,7 @@ import {
   serializeState,
   stateFromDistribution,
 } from '../crypto/sender-key';
+import { KeyedQueue } from '../keyed-queue';
 import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
 
@@ -47,20 +48,25 @@ export interface OwnKey {
 }
 
 export class SenderKeys {
+  /** Every read-modify-write of an own record runs alone: members' distributions are recorded concurrently. */
+  private readonly ownLocks = new KeyedQueue();
+
   constructor(
     private readonly store: KeyStore,
     private readonly now: () => number,
   ) {}
 
   /** This device's current key in `group`, made (or rotated) first when there is none or a removal asked for it. */
-  async own(group: string): Promise<OwnKey> {
-    let record = await this.readOwn(group);
-    if (!record || record.rotate) {
-      const previous = record ? deserializeState(record.key).keyId : undefined;
-      record = { key: serializeState(createSenderKey(previous)), seq: record?.seq ?? 0, sentTo: {}, rotate: false };
-      await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify(record));
-    }
-    return { keyId: deserializeState(record.key).keyId, sentTo: record.sentTo, nextSeq: record.seq + 1 };
+  own(group: string): Promise<OwnKey> {
+    return this.ownLocks.run(group, async () => {
+      let record = await this.readOwn(group);
+      if (!record || record.rotate) {
+        const previous = record ? deserializeState(record.key).keyId : undefined;
+        record = { key: serializeState(createSenderKey(previous)), seq: record?.seq ?? 0, sentTo: {}, rotate: false };
+        await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify(record));
+      }
+      return { keyId: deserializeState(record.key).keyId, sentTo: record.sentTo, nextSeq: record.seq + 1 };
+    });
   }
 
   /** The distribution of the current own key: the chain key at the iteration the next message uses. */
@@ -74,7 +80,11 @@ export class SenderKeys {
   }
 
   /** Records that `user`'s `devices` were sent the current key's distribution. */
-  async sent(group: string, user: string, devices: readonly number[]): Promise<void> {
+  sent(group: string, user: string, devices: readonly number[]): Promise<void> {
+    return this.ownLocks.run(group, () => this.record(group, user, devices));
+  }
+
+  private async record(group: string, user: string, devices: readonly number[]): Promise<void> {
     const record = await this.readOwn(group);
     if (!record) return;
     const had = record.sentTo[user] ?? [];
@@ -83,7 +93,11 @@ export class SenderKeys {
   }
 
   /** Forgets that `user`'s devices hold the key (devices gone or replaced): they are sent it again. */
-  async unsent(group: string, user: string, devices?: readonly number[]): Promise<void> {
+  unsent(group: string, user: string, devices?: readonly number[]): Promise<void> {
+    return this.ownLocks.run(group, () => this.forgetSent(group, user, devices));
+  }
+
+  private async forgetSent(group: string, user: string, devices?: readonly number[]): Promise<void> {
     const record = await this.readOwn(group);
     if (!record?.sentTo[user]) return;
     const left = devices === undefined ? [] : record.sentTo[user].filter((d) => !devices.includes(d));
@@ -92,21 +106,25 @@ export class SenderKeys {
   }
 
   /** Marks the own key in `group` for rotation before the next message (ARCH §8.8). */
-  async rotate(group: string): Promise<void> {
-    const record = await this.readOwn(group);
-    if (record && !record.rotate) await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify({ ...record, rotate: true }));
+  rotate(group: string): Promise<void> {
+    return this.ownLocks.run(group, async () => {
+      const record = await this.readOwn(group);
+      if (record && !record.rotate) await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify({ ...record, rotate: true }));
+    });
   }
 
   /**
    * Encrypts one group message under the own key and stores the advanced state before returning, so the
    * iteration is never used twice. `seq` is the number the plaintext carries (`own().nextSeq`).
    */
-  async encrypt(group: string, plaintext: Uint8Array, associatedData: Uint8Array, seq: number): Promise<Uint8Array> {
-    const record = await this.readOwn(group);
-    if (!record) throw new Error('sender key: none made for this group');
-    const { state, message } = senderKeyEncrypt(deserializeState(record.key), plaintext, associatedData);
-    await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify({ ...record, key: serializeState(state), seq }));
-    return message;
+  encrypt(group: string, plaintext: Uint8Array, associatedData: Uint8Array, seq: number): Promise<Uint8Array> {
+    return this.ownLocks.run(group, async () => {
+      const record = await this.readOwn(group);
+      if (!record) throw new Error('sender key: none made for this group');
+      const { state, message } = senderKeyEncrypt(deserializeState(record.key), plaintext, associatedData);
+      await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify({ ...record, key: serializeState(state), seq }));
+      return message;
+    });
   }
 
   /**

@@ -205,7 +205,8 @@ export function createGroup(signer: GroupSigner, input: CreateGroupInput, option
 export function addMembers(state: GroupState, signer: GroupSigner, users: readonly string[], options: GroupOptions = {}): LocalUpdate {
   requireAdmin(state, signer);
   const fresh = uniqueUsers(users, false);
-  const present = fresh.filter((m) => state.info.members.includes(m));
+  const members = new Set(state.info.members);
+  const present = fresh.filter((m) => members.has(m));
   if (present.length > 0) throw groupError('BAD_REQUEST', 'already-group-member', `${present.length} of them are members already`);
   const bound = Math.min(state.maxMembers, maxGroupSize(options));
   if (state.info.members.length + fresh.length > bound) throw groupFull(bound);
@@ -224,7 +225,8 @@ export function addMembers(state: GroupState, signer: GroupSigner, users: readon
 export function removeMembers(state: GroupState, signer: GroupSigner, users: readonly string[]): LocalUpdate {
   requireAdmin(state, signer);
   const gone = uniqueUsers(users, false);
-  if (gone.some((m) => !state.info.members.includes(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be removed');
+  const members = new Set(state.info.members);
+  if (gone.some((m) => !members.has(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be removed');
   return local(
     state,
     signer,
@@ -240,8 +242,10 @@ export function removeMembers(state: GroupState, signer: GroupSigner, users: rea
 export function promoteMembers(state: GroupState, signer: GroupSigner, users: readonly string[]): LocalUpdate {
   requireAdmin(state, signer);
   const named = uniqueUsers(users, false);
-  if (named.some((m) => !state.info.members.includes(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be promoted');
-  if (named.some((m) => state.info.admins.includes(m))) throw groupError('BAD_REQUEST', 'already-group-admin', 'some of them are admins already');
+  const members = new Set(state.info.members);
+  if (named.some((m) => !members.has(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be promoted');
+  const admins = new Set(state.info.admins);
+  if (named.some((m) => admins.has(m))) throw groupError('BAD_REQUEST', 'already-group-admin', 'some of them are admins already');
   return local(
     state,
     signer,
@@ -319,12 +323,17 @@ export function receiveChanges(state: GroupState, incoming: readonly SignedGroup
  * instead, so that an old snapshot replayed to it cannot undo a removal it knows of.
  */
 export function openGroup(snapshot: GroupSnapshot, self: string): GroupUpdate | null {
+  const ours = snapshot.changes.filter((c) => c.group === snapshot.group);
+  // Cheap checks first: a pile of changes that names no root of this id, or never names `self`, costs hashes,
+  // not a signature check each.
+  const names = (c: SignedGroupChange): boolean =>
+    (c.change.kind === 'create' && c.author.user === self) ||
+    ((c.change.kind === 'create' || c.change.kind === 'add') && c.change.members.includes(self));
+  const founds = (c: SignedGroupChange): boolean => c.change.kind === 'create' && deriveGroupId(c.author.user, c.change.nonce) === snapshot.group;
+  if (!ours.some(founds) || !ours.some(names)) return null;
   const certs: CertCache = new Set();
   const changes = new Map<string, SignedGroupChange>();
-  for (const change of snapshot.changes) {
-    if (change.group !== snapshot.group || !verifyChange(change, certs)) continue;
-    changes.set(changeId(change), change);
-  }
+  for (const change of ours) if (verifyChange(change, certs)) changes.set(changeId(change), change);
   const list = [...changes].map(([id, change]) => ({ id, change })).sort(compareChanges);
   const genesis = list[0]?.change;
   if (genesis?.change.kind !== 'create') return null;
@@ -332,7 +341,7 @@ export function openGroup(snapshot: GroupSnapshot, self: string): GroupUpdate | 
   if (!state.info.members.includes(self)) return null;
   const folded = foldOf(state);
   const by = folded.addedBy.get(self)!;
-  const atCreation = genesis.change.members.includes(self) && by === folded.creator && !folded.departedBy.has(self);
+  const atCreation = (self === folded.creator || genesis.change.members.includes(self)) && by === folded.creator && !folded.departedBy.has(self);
   const event: GroupEvent = atCreation
     ? { group: state.info, change: 'created', by, members: [...state.info.members] }
     : { group: state.info, change: 'members-added', by, members: [self] };

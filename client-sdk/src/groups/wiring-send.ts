@@ -80,6 +80,8 @@ export class GroupSender {
       const holders = await this.distribute(group, members, key);
       const ownToken = await this.options.deliveryTokens.own();
       const plaintext = this.plaintext(group, message, frankKey, key.nextSeq, ownToken);
+      // The key as this message uses it: a device found missing below must be able to read this very message.
+      const atMessage = await senderKeys.distribution(group);
       const ciphertext = await senderKeys.encrypt(group, plaintext, groupAssociatedData(group, identity.userId, identity.device), key.nextSeq);
       const kind = message.text === undefined ? 'bytes' : 'text';
       const commitment = frankCommitment(frankKey, { from: identity.userId, to: FANOUT_RECIPIENT, id: message.id, kind, body: message.body });
@@ -89,7 +91,11 @@ export class GroupSender {
         commitment: toBase64Url(commitment),
         ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
       };
-      return await this.fanOut(group, base, holders, key, limits, onGone);
+      try {
+        return await this.fanOut(group, base, holders, { ...key, distribution: atMessage }, limits, onGone);
+      } finally {
+        atMessage.fill(0);
+      }
     } finally {
       // Only recipients may hold the franking key once the message is out.
       frankKey.fill(0);
@@ -115,11 +121,17 @@ export class GroupSender {
   }
 
   /** `user`'s devices that hold the key, sending the distribution first when a known device lacks it (or none is known). */
-  private async holdersOf(group: string, user: string, key: OwnKey, force = false): Promise<number[]> {
+  private async holdersOf(
+    group: string,
+    user: string,
+    key: OwnKey & { readonly distribution?: Uint8Array },
+    force = false,
+    extra: readonly number[] = [],
+  ): Promise<number[]> {
     const had = key.sentTo[user] ?? [];
     const known = await this.knownDevices(user);
     if (!force && known !== null && known.every((d) => had.includes(d))) return known.filter((d) => had.includes(d));
-    const body = await this.options.senderKeys.distribution(group);
+    const body = key.distribution?.slice() ?? (await this.options.senderKeys.distribution(group));
     try {
       await this.options.outbox.send({
         id: randomId(MESSAGE_ID_BYTES),
@@ -135,7 +147,10 @@ export class GroupSender {
       body.fill(0);
     }
     const reached: number[] = [];
-    for (const device of (await this.knownDevices(user)) ?? []) if (await this.options.sessions.has(user, device)) reached.push(device);
+    // The devices the service named missing too: reaching one by its own bundle need not update the cached list.
+    for (const device of new Set([...((await this.knownDevices(user)) ?? []), ...extra])) {
+      if (await this.options.sessions.has(user, device)) reached.push(device);
+    }
     await this.options.senderKeys.sent(group, user, reached);
     return reached;
   }
@@ -151,7 +166,7 @@ export class GroupSender {
     group: string,
     base: Omit<FanoutBody, 'recipients'>,
     holders: Map<string, number[]>,
-    key: OwnKey,
+    key: OwnKey & { readonly distribution: Uint8Array },
     limits: ServiceLimits,
     onGone: (users: string[]) => Promise<void>,
   ): Promise<SendResult> {
@@ -176,7 +191,7 @@ export class GroupSender {
         const uncovered = devices.filter((d) => !covered.get(user)?.has(d));
         if (uncovered.length === 0) continue;
         // A device linked since: it gets the key over a new session, then the same message.
-        const reached = await this.holdersOf(group, user, key, true);
+        const reached = await this.holdersOf(group, user, key, true, uncovered);
         const fresh = reached.filter((d) => uncovered.includes(d));
         if (fresh.length > 0) next.set(user, [...new Set([...(next.get(user) ?? []), ...fresh])]);
       }

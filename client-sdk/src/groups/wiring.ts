@@ -63,6 +63,9 @@ const SEND_CONCURRENCY = 8;
 const MAX_CHANGES_BYTES_FLOOR = 8 * 1024;
 /** Changes of a group not yet joined, kept while the rest of its snapshot arrives. */
 const MAX_PENDING_CHANGES = 512;
+/** Sender keys kept for groups whose history has not arrived: per group, and groups at once. */
+const MAX_PENDING_KEYS_PER_GROUP = 64;
+const MAX_PENDING_GROUPS = 64;
 
 /**
  * Groups in EbbClient (ARCH §8.8): the groups this device is in, kept in the store as their signed changes
@@ -75,6 +78,8 @@ export class GroupService implements GroupReceiver {
   private readonly lanes = new KeyedQueue();
   /** Changes of groups this device is not in yet, by group, while a snapshot split over messages arrives. */
   private readonly pending = new Map<string, SignedGroupChange[]>();
+  /** Sender keys for groups this device does not hold yet (a device linked since, its history on the way). */
+  private readonly pendingKeys = new Map<string, { from: { user: string; device: number }; body: Uint8Array }[]>();
 
   constructor(private readonly options: GroupServiceOptions) {}
 
@@ -180,14 +185,21 @@ export class GroupService implements GroupReceiver {
       now,
       membership: {
         members: (group) => this.groups.get(group)?.state.info.members ?? null,
-        sharesGroup: (user) => [...this.groups.values()].some((e) => e.state.info.members.includes(user)),
+        sharesGroup: (user) =>
+          [...this.groups.values()].some((e) => e.state.info.members.includes(user)) ||
+          [...this.pendingKeys.values()].some((keys) => keys.some((k) => k.from.user === user)),
       },
     });
   }
 
   async control(from: { user: string; device: number }, control: Control, body: Uint8Array): Promise<{ lane: string; seq: number } | void> {
+    if (control.type === 'groupSync') {
+      if (from.user === this.options.identity.userId) void this.shareWithOwnDevices().catch(() => undefined);
+      return;
+    }
     if (control.type === 'senderKey') {
       const group = control.group;
+      if (!this.groups.has(group)) return this.keepForLater(group, from, body);
       // A key only from a member, for a group this device is in: anyone else's is dropped.
       if (!this.groups.get(group)?.state.info.members.includes(from.user)) return;
       if (!(await this.options.senderKeys.accept(group, from.user, from.device, body))) return;
@@ -234,6 +246,45 @@ export class GroupService implements GroupReceiver {
     await this.applyEffects(group, update);
     for (const event of update.events) this.options.emit(event);
     if (!update.state.info.members.includes(self)) await this.drop(group);
+    else if (!entry) await this.takeKeptKeys(group);
+  }
+
+  /**
+   * Asks this account's other devices for the history of every group the account is in, once: a device linked
+   * after groups were made holds none of them (ARCH §8.9). Best effort: a failure asks again on the next connect.
+   */
+  async syncOnce(): Promise<void> {
+    const { identity, store } = this.options;
+    if (identity.device === 1 || (await store.get(StoreKeys.groupsSynced)) !== undefined) return;
+    await this.options.outbox.send({ id: randomId(MESSAGE_ID_BYTES), to: identity.userId, body: new Uint8Array(0), control: { type: 'groupSync' } });
+    await store.set(StoreKeys.groupsSynced, '1');
+  }
+
+  /** Sends the history of every group this device holds to this account's other devices. */
+  private async shareWithOwnDevices(): Promise<void> {
+    for (const group of [...this.groups.keys()]) {
+      await this.lanes.run(group, async () => {
+        const entry = this.groups.get(group);
+        if (entry) await this.publish(entry.state, [], [], [this.options.identity.userId]);
+      });
+    }
+  }
+
+  /** A sender key for a group not held yet: kept in memory, a few per group, until its history arrives. */
+  private keepForLater(group: string, from: { user: string; device: number }, body: Uint8Array): void {
+    if (!this.pendingKeys.has(group) && this.pendingKeys.size >= MAX_PENDING_GROUPS) return;
+    const kept = [...(this.pendingKeys.get(group) ?? []), { from, body: body.slice() }];
+    this.pendingKeys.set(group, kept.slice(-MAX_PENDING_KEYS_PER_GROUP));
+  }
+
+  private async takeKeptKeys(group: string): Promise<void> {
+    const kept = this.pendingKeys.get(group) ?? [];
+    this.pendingKeys.delete(group);
+    const members = this.groups.get(group)?.state.info.members ?? [];
+    for (const { from, body } of kept) {
+      if (members.includes(from.user)) await this.options.senderKeys.accept(group, from.user, from.device, body);
+      body.fill(0);
+    }
   }
 
   /**

@@ -1,3 +1,4 @@
+import { type AttachmentRef, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Envelope } from '../../../protocol/frames';
 import { verifyCommitment } from '../crypto/franking';
@@ -6,7 +7,7 @@ import type { Identity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
 import type { Answer } from '../transport/server-frames';
 import { StoreKeys } from '../store/layout';
-import type { ReceivedMessage, Receipt, SentMessage } from '../types';
+import type { ReceivedAttachment, ReceivedMessage, Receipt, SentMessage } from '../types';
 import type { AckBatcher } from './acks';
 import { ReceiveOrder } from './ordering';
 import type { Reportable, Reportables } from './reportables';
@@ -34,6 +35,8 @@ export interface InboxOptions {
   readonly fetch: Fetch;
   /** Group messages and group control content (groups/wiring.ts). */
   readonly groups: GroupReceiver;
+  /** A received attachment, bound to what downloads it (attachments/received.ts). */
+  readonly attachment: (ref: AttachmentRef) => ReceivedAttachment;
 }
 
 /** What the inbox needs of groups (ARCH §8.8). */
@@ -241,7 +244,8 @@ export class Inbox {
       if (opened.control?.type === 'token' && envelope.from.user === this.options.identity.userId) {
         await this.options.adoptDeliveryToken(opened.control.token, envelope.sentAt);
       }
-      if (opened.control?.type === 'group' || opened.control?.type === 'senderKey') await this.takeGroupControl(envelope, opened);
+      const groupControl = opened.control?.type === 'group' || opened.control?.type === 'senderKey' || opened.control?.type === 'groupSync';
+      if (groupControl) await this.takeGroupControl(envelope, opened);
       await store.set(seenKey, String(envelope.expiresAt));
       this.dispatchControl(envelope, opened);
     } else if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
@@ -343,6 +347,7 @@ export class Inbox {
         fromDevice: message.fromDevice,
         ...(message.expiresAt && { expiresAt: message.expiresAt }),
         ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
+        ...(message.attachments && { attachments: message.attachments }),
       });
     } else if (own && control?.type === 'read') {
       for (const messageId of control.ids) {
@@ -399,6 +404,7 @@ export class Inbox {
       ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt) }),
       ...(plaintext.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: plaintext.burnAfterReadingSeconds }),
       ...(opened.fromChangedIdentity && { identityChanged: true as const }),
+      ...(plaintext.attachments && { attachments: plaintext.attachments.map(this.options.attachment) }),
     };
     const reportable: Reportable = {
       id: envelope.id,
@@ -409,6 +415,7 @@ export class Inbox {
       frankKey: toBase64Url(plaintext.frankKey),
       kind: kindOf(plaintext),
       body: toBase64Url(plaintext.body),
+      ...(plaintext.attachments && { attachments: plaintext.attachments.map(attachmentRefToWire) }),
     };
     return {
       message,
@@ -424,7 +431,14 @@ export class Inbox {
    * key inside the ciphertext (ARCH §9.2): only then can the recipient prove the content in a report.
    */
   private commits(envelope: Envelope, p: Plaintext): boolean {
-    const content = { from: envelope.from.user, to: this.options.identity.userId, id: envelope.id, kind: kindOf(p), body: p.body };
+    const content = {
+      from: envelope.from.user,
+      to: this.options.identity.userId,
+      id: envelope.id,
+      kind: kindOf(p),
+      body: p.body,
+      ...(p.attachments && { attachments: p.attachments }),
+    };
     return verifyCommitment(p.frankKey, content, envelope.frank.commitment);
   }
 }

@@ -52,6 +52,8 @@ export const StoreKeys = {
   /** The serialized state of a group this device is in (groups/state.ts), by group id. */
   groupPrefix: 'groups/state/',
   group: (groupId: string) => `groups/state/${groupId}`,
+  /** Set once a linked device asked the account's other devices for its groups (groups/wiring.ts). */
+  groupsSynced: 'groups/synced',
   /** JSON of this device's own sender key in a group and who has its distribution (groups/distribution.ts). */
   ownSenderKeyPrefix: 'groups/own-key/',
   ownSenderKey: (groupId: string) => `groups/own-key/${groupId}`,
