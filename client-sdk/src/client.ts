@@ -553,7 +553,7 @@ export class EbbClient {
    * `burnAfterReadingSeconds` as send() does. Members the service says have no account any more are dropped
    * from the group on this device. Waits for connect() to finish.
    * @throws EbbError BAD_REQUEST (not retryable) with reason `malformed-group-id` for a malformed group id, or
-   *   for invalid content or options; nothing is sent.
+   *   for invalid content or options (attachments are not supported in group messages yet); nothing is sent.
    * @throws EbbError NOT_FOUND (not retryable) when this device is in no group with this id (never was, left, or
    *   was removed); nothing is sent.
    * @throws EbbError PAYLOAD_TOO_LARGE (not retryable) when the ciphertext would exceed `maxCiphertextBytes`; nothing is sent.
@@ -566,6 +566,8 @@ export class EbbClient {
     checkSeconds('expiresInSeconds', options.expiresInSeconds);
     checkSeconds('burnAfterReadingSeconds', options.burnAfterReadingSeconds);
     if (options.id !== undefined && !MessageId.safeParse(options.id).success) throw badRequest('id: must be a message id from an earlier send()');
+    // Attachments would need their keys inside the group plaintext and bound by its commitment: refused, not dropped.
+    if (options.attachments !== undefined && options.attachments.length > 0) throw badRequest('attachments: not yet supported in group messages');
     const id = options.id ?? randomId(MESSAGE_ID_BYTES);
     try {
       return await this.groupService.send(groupId, {

@@ -129,6 +129,24 @@ describe('group changes through the local stack', () => {
     expect(await bob.sendToGroup(g.id, 'still here?').catch((e: { code: string }) => e.code)).toBe('NOT_FOUND');
   });
 
+  it('drops a group message the service moved: another id, another sender device, another sender, or replayed', async () => {
+    const { alice, bob, carol, g } = await threeInAGroup();
+    const [bobIn, carolIn] = [inbox(bob), inbox(carol)];
+    const carolRaw = rawEnvelopes(carol);
+    const sent = await alice.sendToGroup(g.id, 'only once, only from alice');
+    await until(() => carolIn.length === 1 && bobIn.length === 1, 'the message');
+    const raw = carolRaw.find((e) => e.id === sent.id)!;
+    const moved: Envelope[] = [
+      { ...raw, id: randomId(16) },
+      { ...raw, id: randomId(16), from: { user: alice.userId, device: 2 } },
+      { ...raw, id: randomId(16), from: { user: bob.userId, device: 1 } },
+      raw,
+    ];
+    for (const envelope of moved) await internals(carol).inbox.receive(envelope);
+    await internals(carol).inbox.idle();
+    expect(carolIn.map((m) => m.text)).toEqual(['only once, only from alice']);
+  });
+
   it('adds a member late: it reads from then on, and earlier raw ciphertext does not open under the key it was given', async () => {
     const { alice, bob, carol, g } = await threeInAGroup();
     const dave = await env.connected();

@@ -122,6 +122,7 @@ describe('GroupSender follows the fan-out answer', () => {
     maxFanoutDevicesPerFrame: 256,
     maxGroupSize: 1000,
     maxFrameBytes: 32768,
+    maxAttachmentBytes: 1024,
   };
   type Answer = {
     missing: { user: string; devices: number[] }[];
