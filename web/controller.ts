@@ -104,6 +104,8 @@ export class ChatController {
   private closed = false;
   /** Receipts that came before the send they are about resolved, by `<recipient>/<message id>`. */
   private readonly earlyReceipts = new Map<string, ReceiptKind>();
+  /** Ids of group messages sent from this account: their receipts (one per member) tick nothing. */
+  private readonly groupMessages = new Set<string>();
   /** The name each group had when last seen, so a rename can say what it was. */
   private readonly groupNames = new Map<string, string>();
 
@@ -668,7 +670,8 @@ export class ChatController {
         ? await this.client.sendToGroup(conversation.peerId, message.text, options)
         : await this.client.send(conversation.peerId, message.text, options);
       message.messageId = result.id;
-      this.applyEarlyReceipt(conversation.peerId, message);
+      if (conversation.group) this.forgetGroupReceipts(result.id);
+      else this.applyEarlyReceipt(conversation.peerId, message);
       message.at = result.sentAt.getTime();
       if (message.expiresInSeconds !== undefined) message.expiresAt = message.at + message.expiresInSeconds * 1000;
       message.delivery = 'sent';
@@ -728,14 +731,26 @@ export class ChatController {
       ...(expiresAt !== undefined && { expiresAt }),
       ...(sent.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: sent.burnAfterReadingSeconds }),
     };
-    this.applyEarlyReceipt(sent.to, message);
+    if (sent.group !== undefined) this.forgetGroupReceipts(sent.id);
+    else this.applyEarlyReceipt(sent.to, message);
     conversation.messages.push(message);
     conversation.messages.sort((a, b) => a.at - b.at);
     await this.saveAndShow(conversation);
   }
 
   /** A recipient's receipt ticks a sent message; read state from another own device marks a received one read. */
+  /**
+   * A group message's receipts come from every member: no tick could say whose they are, so they are dropped,
+   * not held as early receipts (which they would fill).
+   */
+  private forgetGroupReceipts(messageId: string): void {
+    this.groupMessages.add(messageId);
+    if (this.groupMessages.size > MAX_EARLY_RECEIPTS) this.groupMessages.delete(this.groupMessages.values().next().value!);
+    for (const key of this.earlyReceipts.keys()) if (key.endsWith(`/${messageId}`)) this.earlyReceipts.delete(key);
+  }
+
   private async receiveReceipt(receipt: Receipt): Promise<void> {
+    if (this.groupMessages.has(receipt.messageId)) return;
     if (receipt.from === this.client.userId) {
       const conversation = receipt.sender === undefined ? undefined : this.history.conversations.get(receipt.sender);
       const message = conversation?.messages.find((m) => m.direction === 'in' && m.messageId === receipt.messageId);

@@ -1,4 +1,4 @@
-import { MemoryStore, type Phase } from '../../client-sdk/src';
+import { type EbbClient, MemoryStore, type Phase, type Receipt } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
 import { ChatController, type ChatView, type ConnectionStatus } from '../../web/controller';
 import type { Conversation } from '../../web/history';
@@ -65,6 +65,8 @@ it('creates a group by usernames; every member talks in it, each message with it
   expect(bob.chat.isGroupAdmin(atBob)).toBe(false);
   expect(texts(atBob, 'event')).toEqual([`${alice.userId.slice(0, 8)}… created the group “ops” with you and ${carol.userId.slice(0, 8)}….`]);
 
+  const reads: Receipt[] = [];
+  (alice.chat as unknown as { client: EbbClient }).client.on('receipt', (r) => r.kind === 'read' && reads.push(r));
   alice.chat.send('hello all');
   await until(() => texts(groupConversation(bob.chat), 'in').length === 1 && texts(groupConversation(carol.chat), 'in').length === 1, 'hello');
   expect(atBob.messages.find((m) => m.direction === 'in')).toMatchObject({ text: 'hello all', from: alice.userId });
@@ -75,6 +77,13 @@ it('creates a group by usernames; every member talks in it, each message with it
   expect(ops.messages.find((m) => m.text === 'hi from bob')).toMatchObject({ from: bob.userId });
   expect(alice.chat.nameOf(bob.userId)).toBe(bob.name);
   await until(() => atBob.messages.some((m) => m.text === 'hi from bob' && m.delivery === 'sent'), 'bob sent');
+  // Bob and Carol read Alice's message (their conversations are open): a group message gets no tick, and the
+  // members' receipts are not kept waiting for a send they could match.
+  carol.chat.select(groupConversation(carol.chat)!);
+  const helloId = ops.messages.find((m) => m.text === 'hello all')!.messageId!;
+  await until(() => reads.filter((r) => r.messageId === helloId).length >= 2, 'read receipts from bob and carol');
+  expect(ops.messages.find((m) => m.text === 'hello all')!.receipt).toBeUndefined();
+  expect((alice.chat as unknown as { earlyReceipts: Map<string, unknown> }).earlyReceipts.size).toBe(0);
 
   // A non-admin's change is refused in a sentence, and changes nothing.
   await expect(bob.chat.removeGroupMember(carol.userId)).rejects.toThrow('Only the admins of this group can do that.');
