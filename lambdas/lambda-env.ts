@@ -9,6 +9,8 @@ export const LambdaEnv = {
   callbackUrl: 'EBB_CALLBACK_URL',
   /** ARN of the Secrets Manager secret holding the franking keyring. */
   frankingSecret: 'EBB_FRANKING_SECRET',
+  /** Name of the attachments bucket (ARCH §6.12), set only for the handlers granted access to it. */
+  attachmentsBucket: 'EBB_ATTACHMENTS_BUCKET',
 } as const;
 
 /**

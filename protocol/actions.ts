@@ -24,4 +24,6 @@ export const Actions = [
   'devices.list',
   'device.remove',
   'fanout',
+  'attachment.upload',
+  'attachment.download',
 ] as const satisfies readonly Action[];

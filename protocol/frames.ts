@@ -2,6 +2,8 @@ import * as z from 'zod/mini';
 import type { ErrorCode, ErrorReason } from './errors';
 import { AccountDeleteFrame } from './client-frames/account-delete';
 import { AckFrame } from './client-frames/ack';
+import { AttachmentDownloadFrame } from './client-frames/attachment-download';
+import { AttachmentUploadFrame } from './client-frames/attachment-upload';
 import { DeliveryTokenSetFrame } from './client-frames/delivery-token-set';
 import { DeviceAddFrame } from './client-frames/device-add';
 import { DeviceRemoveFrame } from './client-frames/device-remove';
@@ -25,6 +27,7 @@ import type * as ServerFrameSchemas from './server-frames';
 // Each schema has its own module (fields.ts, client-frames/), so a route bundles only the one it parses.
 export { Actions } from './actions';
 export {
+  AttachmentId,
   Ciphertext,
   Commitment,
   DeliveryToken,
@@ -46,6 +49,8 @@ export {
 export {
   AccountDeleteFrame,
   AckFrame,
+  AttachmentDownloadFrame,
+  AttachmentUploadFrame,
   DeliveryTokenSetFrame,
   DeviceAddFrame,
   DeviceRemoveFrame,
@@ -87,6 +92,8 @@ export const ClientFrames = {
   'devices.list': DevicesListFrame,
   'device.remove': DeviceRemoveFrame,
   fanout: FanoutFrame,
+  'attachment.upload': AttachmentUploadFrame,
+  'attachment.download': AttachmentDownloadFrame,
 } as const;
 
 export type Action = keyof typeof ClientFrames;
@@ -110,6 +117,8 @@ export type LinkFetchFrame = ClientFrame<'link.fetch'>;
 export type DevicesListFrame = ClientFrame<'devices.list'>;
 export type DeviceRemoveFrame = ClientFrame<'device.remove'>;
 export type FanoutFrame = ClientFrame<'fanout'>;
+export type AttachmentUploadFrame = ClientFrame<'attachment.upload'>;
+export type AttachmentDownloadFrame = ClientFrame<'attachment.download'>;
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);

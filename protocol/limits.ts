@@ -41,4 +41,11 @@ export const Limits = {
   linkTtlMs: 10 * 60 * 1000,
   /** A delivery token (ARCH §6.6): random bytes the SDK makes and hands to everyone it writes to. */
   deliveryTokenBytes: 32,
+  /**
+   * The highest `maxAttachmentBytes` an operator may configure: 4 GiB, so the ciphertext of the largest file
+   * (protocol/attachments.ts maxAttachmentObjectBytes) still fits one S3 PUT, which takes at most 5 GiB.
+   */
+  attachmentBytesCeiling: 4 * 1024 ** 3,
+  /** Origins in `webOrigins`. */
+  maxWebOrigins: 20,
 } as const;

@@ -13,6 +13,7 @@ const Env = z.object({
   [LambdaEnv.config]: z.string().check(z.minLength(2)),
   [LambdaEnv.callbackUrl]: z.optional(z.url()),
   [LambdaEnv.frankingSecret]: z.optional(z.string().check(z.minLength(1))),
+  [LambdaEnv.attachmentsBucket]: z.optional(z.string().check(z.minLength(3), z.maxLength(63))),
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
 });
 
@@ -43,6 +44,7 @@ export function portsFromEnv(adapters: PortAdapters, env: NodeJS.ProcessEnv = pr
       frankingKeys: frankingSecret
         ? () => secretsManagerFrankingKeys(new SecretsManagerClient({}), frankingSecret, systemClock, config.retentionDays)
         : undefined,
+      attachmentsBucket: parsed.data[LambdaEnv.attachmentsBucket],
       config,
       clock: systemClock,
       logger: jsonLogger({ functionName: parsed.data.AWS_LAMBDA_FUNCTION_NAME, traceId: () => process.env._X_AMZN_TRACE_ID }),

@@ -44,6 +44,8 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'disconnected',
   'purged',
   'deleted',
+  // an attachment's lifetime class (ARCH §6.12)
+  'days',
   // lifecycle and timing
   'task',
   'phase',

@@ -1,6 +1,7 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { EbbConfig } from '../../protocol/config';
 import type { Clock, FrankingKeys, LifecyclePorts, Logger, Ports } from '../core/ports';
 import { TableEnv } from '../lambda-env';
@@ -14,6 +15,13 @@ export interface PortsOptions {
   readonly management?: ApiGatewayManagementApiClient;
   /** The franking keyring; only the handlers that tag or verify are given one. */
   readonly frankingKeys?: () => FrankingKeys;
+  /** The attachments bucket (ARCH §6.12); only the handlers granted access to it are given its name. */
+  readonly attachmentsBucket?: string;
+  /**
+   * The S3 client attachment adapters use; absent on AWS, where they make one from the Lambda's environment.
+   * The local stack gives each handler a client signing with the credentials of its own grant.
+   */
+  readonly s3?: S3Client;
   readonly config: EbbConfig;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -97,6 +105,12 @@ export function wirePorts(options: PortsOptions, adapters: PortAdapters): Handle
     },
     get frankingKeys() {
       return port('frankingKeys');
+    },
+    get attachments() {
+      return port('attachments');
+    },
+    get attachmentObjects() {
+      return port('attachmentObjects');
     },
     get sweeper() {
       return port('sweeper');

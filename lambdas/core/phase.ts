@@ -21,6 +21,7 @@ export function serviceStatus(ports: Pick<Ports, 'config' | 'clock'>): ServiceSt
       maxFanoutDevicesPerFrame: Limits.maxFanoutDevicesPerFrame,
       maxGroupSize: ports.config.maxGroupSize,
       maxFrameBytes: Limits.maxFrameBytes,
+      maxAttachmentBytes: ports.config.maxAttachmentBytes,
     },
     serverTime: now,
   };
@@ -45,6 +46,11 @@ const CLOSED_FROM: Partial<Record<Action, Closing>> = {
   fanout: { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: messages can be fetched but not sent' },
   'device.add': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: devices can no longer be linked' },
   'username.set': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: usernames can be looked up but not set' },
+  'attachment.upload': {
+    phase: 'read-only',
+    code: 'SERVICE_READ_ONLY',
+    message: 'the service is read-only: attachments can be downloaded but not uploaded',
+  },
 };
 
 /** Throws the refusal ARCH §10.2 gives `action` in the current phase. */

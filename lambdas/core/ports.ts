@@ -1,3 +1,4 @@
+import type { AttachmentRefWire } from '../../protocol/attachment-ref';
 import type { EbbConfig } from '../../protocol/config';
 import type { Frank, OneTimePrekey, SignedPrekey } from '../../protocol/frames';
 import type { ContentKind } from '../../protocol/franking';
@@ -340,11 +341,38 @@ export interface ReportRecord {
   readonly kind: ContentKind;
   /** The content: the text itself, or base64url of the bytes. */
   readonly content: string;
+  /** The reported message's attachment references (ARCH §8.8), checked against its commitment: what the operator fetches and decrypts. */
+  readonly attachments?: readonly AttachmentRefWire[];
 }
 
 export interface Reports {
   /** Stores `record` unless a report with its id exists: returns the stored one and whether this call made it. */
   create(record: ReportRecord): Promise<{ created: boolean; record: ReportRecord }>;
+}
+
+/**
+ * Presigned URLs for attachment objects (ARCH §6.12): S3 on AWS, the local S3 endpoint locally. The URL carries
+ * the authority of the credentials that signed it, which is why each route's grant allows exactly one action.
+ */
+export interface AttachmentStore {
+  /** A URL that stores exactly `size` bytes as `key`, accepted when a PUT starts within `expiresInSeconds`. */
+  presignUpload(key: string, size: number, expiresInSeconds: number): Promise<string>;
+  /** A URL that reads `key`, accepted when a GET starts within `expiresInSeconds`. */
+  presignDownload(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+/** One stored attachment object, as a listing shows it. */
+export interface StoredObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+/** The attachment objects as a whole: for the purge (ARCH §10.4) and the operator's stats, never for a route. */
+export interface AttachmentObjects {
+  /** One page of objects after `cursor` (null: from the start), at most `limit`, in key order. */
+  list(cursor: string | null, limit: number): Promise<SweepPage<StoredObject>>;
+  /** Deletes these objects; one already gone is no error. */
+  remove(keys: readonly string[]): Promise<void>;
 }
 
 export type PushOutcome = 'sent' | 'gone' | 'failed';
@@ -375,6 +403,7 @@ export interface Ports {
   readonly frankingKeys: FrankingKeys;
   readonly reports: Reports;
   readonly notifier: Notifier;
+  readonly attachments: AttachmentStore;
   readonly clock: Clock;
   readonly config: EbbConfig;
   readonly logger: Logger;
@@ -424,4 +453,6 @@ export interface StoreSweeper {
 /** What the lifecycle jobs run with: the route ports they need plus the sweeper. */
 export interface LifecyclePorts extends Pick<Ports, 'connections' | 'notifier' | 'clock' | 'config' | 'logger'> {
   readonly sweeper: StoreSweeper;
+  /** The attachments bucket, which the purge empties after the tables. */
+  readonly attachmentObjects: AttachmentObjects;
 }

@@ -73,7 +73,9 @@ export type RateLimitedAction =
   | 'usernameSet'
   | 'usernameLookup'
   | 'keysPublish'
-  | 'deviceAdd';
+  | 'deviceAdd'
+  | 'attachmentUpload'
+  | 'attachmentDownload';
 
 type RateLimitKey = keyof Ports['config']['rateLimits'];
 
@@ -92,6 +94,8 @@ const LIMIT_OF = {
   keysPublish: 'keysPublishPerMinute',
   // Linking is rare; it shares the limit of registering, which it resembles, in its own bucket.
   deviceAdd: 'registerPerMinute',
+  attachmentUpload: 'attachmentUploadPerMinute',
+  attachmentDownload: 'attachmentDownloadPerMinute',
 } as const satisfies Record<RateLimitedAction, RateLimitKey>;
 
 /** The period a limit key counts over, from its name. */

@@ -156,6 +156,12 @@ beforeAll(async () => {
     'link.fetch': () => ({ action: 'link.fetch', rid: 'lf' }),
     'devices.list': () => ({ action: 'devices.list', rid: 'dl' }),
     'device.remove': () => ({ action: 'device.remove', rid: 'dr', device: any([2, 3, 16]) }),
+    'attachment.upload': () => ({ action: 'attachment.upload', rid: 'au', size: any([1, 4096, 1_000_000]), expiresInSeconds: 3600 }),
+    'attachment.download': () => ({
+      action: 'attachment.download',
+      rid: 'ad',
+      id: `${any([1, 7, 30])}/${toBase64Url(new Uint8Array(randomBytes(16)))}`,
+    }),
     report: () => {
       const m = any(received);
       return {

@@ -3,6 +3,7 @@ import { resolveConfig, type EbbConfig, type EbbConfigInput } from '../../protoc
 import { silentLogger } from '../../lambdas/adapters/logger';
 import {
   MemoryAccounts,
+  MemoryAttachmentStore,
   MemoryConnections,
   MemoryDevices,
   MemoryLinks,
@@ -46,6 +47,7 @@ export interface MemoryWorld {
   reports: MemoryReports;
   frankingKeys: MemoryFrankingKeys;
   notifier: RecordingNotifier;
+  attachments: MemoryAttachmentStore;
   clock: { t: number; now(): number };
 }
 
@@ -76,6 +78,7 @@ export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 
     reports: new MemoryReports(),
     frankingKeys: new MemoryFrankingKeys(clock, resolved.retentionDays, (n) => new Uint8Array(randomBytes(n))),
     notifier: new RecordingNotifier(),
+    attachments: new MemoryAttachmentStore(),
     clock,
   };
   const ports: Ports = { ...world, rateLimiter: world.rateLimits, clock, config: resolved, logger: silentLogger };
