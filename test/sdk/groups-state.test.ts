@@ -584,6 +584,27 @@ describe('concurrent changes', () => {
   });
 });
 
+describe('a second create', () => {
+  it('by the creator, of the same id: every member folds the one first in the order, the other is refused', () => {
+    const created = createGroup(alice, { name: 'ops', members: [bob.userId] });
+    const first = created.changes[0]!;
+    const nonce = first.change.kind === 'create' ? first.change.nonce : '';
+    const second = signChange(alice, created.state.id, 0, {
+      kind: 'create',
+      nonce,
+      maxMembers: 1000,
+      name: 'other',
+      members: [bob.userId, carol.userId],
+    });
+    const viaFirst = receiveChanges(openGroup({ v: 1, group: created.state.id, changes: [first] }, bob.userId)!.state, [second]);
+    const viaSecond = receiveChanges(openGroup({ v: 1, group: created.state.id, changes: [second] }, bob.userId)!.state, [first]);
+    expect(viaFirst.state.info).toEqual(viaSecond.state.info);
+    expect(serializeGroupState(viaFirst.state)).toBe(serializeGroupState(viaSecond.state));
+    const refused = changeId(first) < changeId(second) ? viaFirst.results[0] : viaSecond.results[0];
+    expect(refused).toMatchObject({ status: 'refused', reason: 'duplicate-create' });
+  });
+});
+
 describe('the cost of checking', () => {
   afterEach(() => jest.restoreAllMocks());
 

@@ -1,4 +1,5 @@
-import type { Envelope } from '../../../protocol/frames';
+import * as z from 'zod/mini';
+import { type Envelope, UserId } from '../../../protocol/frames';
 import type { ServiceLimits } from '../../../protocol/frames';
 import type { Control } from '../crypto/plaintext';
 import { randomId } from '../crypto/random';
@@ -57,6 +58,9 @@ interface Entry {
   readonly adder: string | null;
 }
 
+/** An entry as `keep` stores it: the state module's serialized group, and what this device adds to it. */
+const StoredEntry = z.object({ state: z.string(), gone: z.array(UserId), adder: z.nullable(UserId) });
+
 /** Members changes are sent to at once: one user's sends queue behind each other anyway. */
 const SEND_CONCURRENCY = 8;
 /** Bytes of changes one control message carries at most, well below the smallest `maxCiphertextBytes` with its header. */
@@ -83,17 +87,20 @@ export class GroupService implements GroupReceiver {
 
   constructor(private readonly options: GroupServiceOptions) {}
 
-  /** Reads the groups the store holds; one that does not parse is dropped from the store. */
+  /** Reads the groups the store holds; one that does not parse or verify is left out (and left in the store). */
   async load(): Promise<void> {
     const { store } = this.options;
     for (const key of await store.list(StoreKeys.groupPrefix)) {
       const text = await store.get(key);
       if (text === undefined) continue;
       try {
-        const { state, gone, adder } = JSON.parse(text) as { state: string; gone: string[]; adder: string | null };
-        this.groups.set(key.slice(StoreKeys.groupPrefix.length), { state: parseGroupState(state), gone: new Set(gone), adder });
+        const stored = StoredEntry.safeParse(JSON.parse(text));
+        if (!stored.success) continue;
+        const state = parseGroupState(stored.data.state);
+        const id = key.slice(StoreKeys.groupPrefix.length);
+        if (state.id === id) this.groups.set(id, { state, gone: new Set(stored.data.gone), adder: stored.data.adder });
       } catch {
-        await store.delete(key);
+        // Left in the store, unread: a state this version cannot check is not this device's to destroy.
       }
     }
   }
@@ -234,7 +241,7 @@ export class GroupService implements GroupReceiver {
       update = openGroup({ v: 1, group, changes: kept }, this.options.identity.userId);
       const by = update?.events[0]?.by;
       if (!update || (by !== from.user && from.user !== this.options.identity.userId)) {
-        this.pending.set(group, kept);
+        if (this.pending.has(group) || this.pending.size < MAX_PENDING_GROUPS) this.pending.set(group, kept);
         return;
       }
       this.pending.delete(group);
