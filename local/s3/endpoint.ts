@@ -92,7 +92,12 @@ interface Call {
   readonly awaitingContinue: boolean;
 }
 
+/**
+ * The endpoint (see above): `start()` it, create buckets, issue credentials, and `sweep()` what the
+ * buckets' lifecycle rules have expired.
+ */
 export class LocalS3 {
+  /** The access keys it accepts, each with its principal's grants. */
   readonly credentials = new CredentialRegistry();
   private readonly buckets = new Map<string, Bucket>();
   private readonly now: () => number;
@@ -116,10 +121,15 @@ export class LocalS3 {
     server.on('request', (req, res) => void s3.handle(req, res, false).catch(() => res.destroy()));
     // Authorize before the body is sent, as S3 does for `Expect: 100-continue`.
     server.on('checkContinue', (req, res) => void s3.handle(req, res, true).catch(() => res.destroy()));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+      });
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
     return s3;
   }
 
