@@ -10,10 +10,16 @@ export type { WebSocketConstructor, WebSocketLike } from './transport/websocket'
 export type { BackoffOptions } from './transport/backoff';
 export type {
   DeviceInfo,
+  DownloadOptions,
   EbbClientEvents,
+  GroupEvent,
+  GroupEventKind,
+  GroupInfo,
   IdentityChangedEvent,
   LinkStart,
+  OutgoingAttachment,
   Receipt,
+  ReceivedAttachment,
   Phase,
   ReceivedMessage,
   ReportedMessage,
