@@ -30,7 +30,15 @@ export interface LocalS3Options {
   readonly region?: string;
   /** Epoch milliseconds: signatures' dates and expiry, object ages. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Fails an authenticated request to an existing bucket before it acts, as S3 now and then does (500
+   * InternalError, 503 SlowDown), for tests of clients' retries. @default never
+   */
+  readonly fault?: (request: { readonly method: string; readonly bucket: string; readonly key: string }) => S3Fault | undefined;
 }
+
+/** The failures `fault` may inject. */
+export type S3Fault = 'InternalError' | 'SlowDown';
 
 /** How a bucket is configured, as infra configures the deployed one. */
 export interface BucketSettings {
@@ -102,6 +110,7 @@ export class LocalS3 {
   private readonly buckets = new Map<string, Bucket>();
   private readonly now: () => number;
   private readonly region: string;
+  private readonly fault: NonNullable<LocalS3Options['fault']>;
 
   private constructor(
     private readonly server: Server,
@@ -110,6 +119,7 @@ export class LocalS3 {
   ) {
     this.now = options.now ?? (() => Date.now());
     this.region = options.region ?? 'local';
+    this.fault = options.fault ?? (() => undefined);
   }
 
   /** Starts the endpoint; objects live in a temporary directory until `close()`. */
@@ -217,6 +227,8 @@ export class LocalS3 {
       const auth = authenticate({ method, path: rawPath, query, headers }, { region: this.region, credentials: this.credentials, now: this.now });
       if (!bucket) throw Refusals.notImplemented('ListBuckets');
       if (!this.buckets.has(bucket)) throw Refusals.noSuchBucket(bucket);
+      const fault = this.fault({ method, bucket, key });
+      if (fault) throw Refusals.fault(fault);
       const queryMap = new Map(query);
       const call: Call = { req, res, method, bucket, key, query: queryMap, headers: effectiveHeaders(headers, query), auth, awaitingContinue };
       await (key ? this.objectOperation(call) : this.bucketOperation(call));
