@@ -21,7 +21,7 @@ import { attachmentS3ClientConfig } from '../lambdas/adapters/attachment-store';
 import { attachmentLifecycleRules } from '../lambdas/core/attachment-expiry';
 import { integrations } from './integrations';
 import { LocalLifecycle } from './lifecycle';
-import { LocalS3, type CorsRule } from './s3';
+import { LocalS3, type CorsRule, type S3Fault } from './s3';
 
 export { LOCAL_ATTACHMENTS_BUCKET };
 
@@ -66,6 +66,11 @@ export interface LocalFaults {
   dynamodb?: DynamoFaultDecider;
   /** Fails a management-API call (push or disconnect) with this HTTP status, e.g. 410 or 500. */
   management?: (method: string, connectionId: string) => number | undefined;
+  /**
+   * Fails a request to the S3 endpoint (an SDK's upload or download, the operator's too) once it has
+   * passed authentication, as S3 may: 500 `InternalError` or 503 `SlowDown`. Nothing is stored or read.
+   */
+  s3?: (method: string, key: string) => S3Fault | undefined;
 }
 
 export interface LocalStack {
@@ -147,7 +152,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   let s3: LocalS3;
   try {
-    s3 = await LocalS3.start({ port: options.s3Port ?? 0, region: LOCAL_AWS.region, now: clock.now });
+    s3 = await LocalS3.start({
+      port: options.s3Port ?? 0,
+      region: LOCAL_AWS.region,
+      now: clock.now,
+      fault: ({ method, key }) => faults.s3?.(method, key),
+    });
   } catch (error) {
     await gateway.close();
     await dynamo.stop();

@@ -30,7 +30,15 @@ export interface LocalS3Options {
   readonly region?: string;
   /** Epoch milliseconds: signatures' dates and expiry, object ages. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Fails an authenticated request to an existing bucket before it acts, as S3 now and then does (500
+   * InternalError, 503 SlowDown), for tests of clients' retries. @default never
+   */
+  readonly fault?: (request: { readonly method: string; readonly bucket: string; readonly key: string }) => S3Fault | undefined;
 }
+
+/** The failures `fault` may inject. */
+export type S3Fault = 'InternalError' | 'SlowDown';
 
 /** How a bucket is configured, as infra configures the deployed one. */
 export interface BucketSettings {
@@ -92,11 +100,17 @@ interface Call {
   readonly awaitingContinue: boolean;
 }
 
+/**
+ * The endpoint (see above): `start()` it, create buckets, issue credentials, and `sweep()` what the
+ * buckets' lifecycle rules have expired.
+ */
 export class LocalS3 {
+  /** The access keys it accepts, each with its principal's grants. */
   readonly credentials = new CredentialRegistry();
   private readonly buckets = new Map<string, Bucket>();
   private readonly now: () => number;
   private readonly region: string;
+  private readonly fault: NonNullable<LocalS3Options['fault']>;
 
   private constructor(
     private readonly server: Server,
@@ -105,6 +119,7 @@ export class LocalS3 {
   ) {
     this.now = options.now ?? (() => Date.now());
     this.region = options.region ?? 'local';
+    this.fault = options.fault ?? (() => undefined);
   }
 
   /** Starts the endpoint; objects live in a temporary directory until `close()`. */
@@ -116,10 +131,15 @@ export class LocalS3 {
     server.on('request', (req, res) => void s3.handle(req, res, false).catch(() => res.destroy()));
     // Authorize before the body is sent, as S3 does for `Expect: 100-continue`.
     server.on('checkContinue', (req, res) => void s3.handle(req, res, true).catch(() => res.destroy()));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+      });
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
     return s3;
   }
 
@@ -207,6 +227,8 @@ export class LocalS3 {
       const auth = authenticate({ method, path: rawPath, query, headers }, { region: this.region, credentials: this.credentials, now: this.now });
       if (!bucket) throw Refusals.notImplemented('ListBuckets');
       if (!this.buckets.has(bucket)) throw Refusals.noSuchBucket(bucket);
+      const fault = this.fault({ method, bucket, key });
+      if (fault) throw Refusals.fault(fault);
       const queryMap = new Map(query);
       const call: Call = { req, res, method, bucket, key, query: queryMap, headers: effectiveHeaders(headers, query), auth, awaitingContinue };
       await (key ? this.objectOperation(call) : this.bucketOperation(call));

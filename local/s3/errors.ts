@@ -13,6 +13,7 @@ export const S3ErrorStatus = {
   BadRequest: 400,
   EntityTooLarge: 400,
   IncompleteBody: 400,
+  InternalError: 500,
   InvalidAccessKeyId: 403,
   InvalidArgument: 400,
   InvalidDigest: 400,
@@ -28,6 +29,7 @@ export const S3ErrorStatus = {
   NotImplemented: 501,
   RequestTimeTooSkewed: 403,
   SignatureDoesNotMatch: 403,
+  SlowDown: 503,
   XAmzContentSHA256Mismatch: 400,
 } as const;
 
@@ -63,6 +65,9 @@ export const Refusals = {
   accessDenied: () => new S3Error('AccessDenied', 'Access Denied'),
   noSuchKey: (key: string) => new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key }),
   noSuchBucket: (bucket: string) => new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket }),
+  /** A failure S3 itself may answer any request with; clients retry both. */
+  fault: (code: 'InternalError' | 'SlowDown') =>
+    new S3Error(code, code === 'SlowDown' ? 'Please reduce your request rate.' : 'We encountered an internal error. Please try again.'),
   notImplemented: (what: string) =>
     new S3Error('NotImplemented', `A header or query you provided implies functionality that is not implemented (${what}).`),
 } as const;

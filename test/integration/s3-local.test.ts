@@ -391,6 +391,42 @@ describe('GIVEN CORS for the web chat the stack serves and the configured webOri
   });
 });
 
+describe('GIVEN faults injected on the S3 endpoint (stack.faults.s3)', () => {
+  afterEach(() => {
+    stack.faults.s3 = undefined;
+  });
+
+  it('WHEN S3 answers one upload 503 SlowDown THEN nothing is stored, and the same URL then succeeds', async () => {
+    const key = newKey();
+    const url = await presignPut(credential(['s3:PutObject'], 'a/'), key, 5);
+    let failures = 1;
+    stack.faults.s3 = (method) => (method === 'PUT' && failures-- > 0 ? 'SlowDown' : undefined);
+    expect(await outcome(await put(url, 'hello'))).toMatchObject({ status: 503, code: 'SlowDown' });
+    expect(stack.s3.objects(stack.s3Bucket).map((o) => o.key)).not.toContain(key);
+    expect((await put(url, 'hello')).status).toBe(200);
+  });
+
+  it('WHEN S3 answers 500 InternalError once THEN the S3 client retries on its own and reads the object', async () => {
+    const key = newKey('faulty/');
+    await client(LOCAL_AWS.credentials).send(new PutObjectCommand({ Bucket: stack.s3Bucket, Key: key, Body: 'kept' }));
+    const seen: string[] = [];
+    stack.faults.s3 = (method, faulted) => {
+      seen.push(method);
+      return faulted === key && seen.length === 1 ? 'InternalError' : undefined;
+    };
+    const retrying = new S3Client({
+      endpoint: stack.s3Endpoint,
+      forcePathStyle: true,
+      ...LOCAL_AWS,
+      systemClockOffset: now - Date.now(),
+      maxAttempts: 3,
+    });
+    const got = await retrying.send(new GetObjectCommand({ Bucket: stack.s3Bucket, Key: key }));
+    expect(await got.Body!.transformToString()).toBe('kept');
+    expect(seen).toEqual(['GET', 'GET']);
+  });
+});
+
 it('stop() closes the S3 endpoint and removes what it stored', async () => {
   const own = await startLocalStack({ port: 0 });
   const endpoint = own.s3Endpoint;
