@@ -1,5 +1,7 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { AttachmentObjects, StoredObject, SweepPage } from '../core/ports';
+import { attachmentsBucket } from './s3-client';
+import type { AdapterContext } from './wiring';
 
 /** The attachments bucket the local stack creates on its S3 endpoint; `ebb-admin --s3-endpoint` reads it. */
 export const LOCAL_ATTACHMENTS_BUCKET = 'ebb-attachments-local';
@@ -38,3 +40,9 @@ export class S3AttachmentObjects implements AttachmentObjects {
     }
   }
 }
+
+/** Lists and deletes attachment objects (the purge); a handler not granted the bucket fails on first use. */
+export const s3AttachmentObjects = (c: AdapterContext): AttachmentObjects => {
+  const { s3, bucket } = attachmentsBucket(c);
+  return new S3AttachmentObjects(s3, bucket);
+};
