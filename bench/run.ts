@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measureAttachments } from './attachments';
 import { measureAuth } from './auth';
 import { measureBrowserBundle } from './browser-bundle';
 import { measureColdStarts, awsSdkRequireMs } from './cold-start';
@@ -31,6 +32,7 @@ const Goals = {
   dollarsPerMillion: 5,
   bundleBytes: 50 * 1024,
   coldInitMs: 100,
+  attachmentPeakMiB: 64,
 } as const;
 
 async function main(): Promise<void> {
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
         fanout: [100],
         deviceMessages: 3,
         deviceReceipts: false,
+        attachmentMiB: 4,
       }
     : {
         crypto: 15,
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
         fanout: [100, 1000],
         deviceMessages: 20,
         deviceReceipts: true,
+        attachmentMiB: 100,
       };
   const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
   if (values.only !== undefined) {
@@ -232,6 +236,27 @@ async function main(): Promise<void> {
   );
   lap('fan-out');
 
+  // 9. Attachments: one file through send() and back through download(), beside raw secretbox
+  const attachments = await measureAttachments({ megabytes: plan.attachmentMiB });
+  console.log(`\n9. Attachments: a ${attachments.megabytes} MiB file, SDK to the local bucket and back (raw secretbox in 64 KiB chunks beside)`);
+  console.table({
+    'send (encrypt + PUT)': {
+      'MiB/s': attachments.uploadMiBps.toFixed(1),
+      'peak MiB above baseline': attachments.uploadPeakAboveBaselineMiB.toFixed(1),
+    },
+    'downloadTo (GET + open, kept nowhere)': {
+      'MiB/s': attachments.downloadToMiBps.toFixed(1),
+      'peak MiB above baseline': attachments.downloadToPeakAboveBaselineMiB.toFixed(1),
+    },
+    'download (the whole file returned)': {
+      'MiB/s': attachments.downloadMiBps.toFixed(1),
+      'peak MiB above baseline': attachments.downloadPeakAboveBaselineMiB.toFixed(1),
+    },
+    'raw nacl.secretbox': { 'MiB/s': attachments.rawSecretboxMiBps.toFixed(1), 'peak MiB above baseline': '' },
+  });
+  console.log(`   goal: peak under ${Goals.attachmentPeakMiB} MiB above baseline for 100 MiB on the streaming paths (send, downloadTo)`);
+  lap('attachments');
+
   const results = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -293,6 +318,7 @@ async function main(): Promise<void> {
       millisToLastWrite: round(f.millisToLastWrite),
     })),
     devices,
+    attachments: mapValues(attachments, (v) => round(v, 1)),
   };
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);

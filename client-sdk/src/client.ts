@@ -11,6 +11,16 @@ import {
   writeEntries,
 } from './archive/contents';
 import { openArchive, sealArchive } from './archive/format';
+import { type AttachmentTransport, bindAttachment, bindAttachments } from './attachments/received';
+import { checkAttachments, uploadAttachments } from './attachments/upload';
+import {
+  ATTACHMENT_REF_DIGEST_BYTES,
+  ATTACHMENT_REF_KEY_BYTES,
+  type AttachmentRef,
+  AttachmentRefWire,
+  attachmentRefFromWire,
+} from '../../protocol/attachment-ref';
+import { ATTACHMENT_ID_RANDOM_BYTES, MAX_ATTACHMENT_CLASS_DAYS } from '../../protocol/attachments';
 import { EbbError, badRequest, toEbbError, withMessageId } from './errors';
 import { randomId } from './crypto/random';
 import { Emitter } from './events';
@@ -35,7 +45,17 @@ import { signedConnectUrl } from './transport/connect-url';
 import { DeviceRemovedPush, KeysLowPush, MessagePush, NoticePush } from '../../protocol/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
-import type { DeviceInfo, EbbClientEvents, LinkStart, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';
+import type {
+  DeviceInfo,
+  EbbClientEvents,
+  LinkStart,
+  OutgoingAttachment,
+  ReceivedAttachment,
+  ReportedMessage,
+  ReportResult,
+  SendOptions,
+  SendResult,
+} from './types';
 
 /**
  * An ebb account on one device: connects, keeps the connection alive, encrypts what it sends and
@@ -59,6 +79,7 @@ export class EbbClient {
   private registered: boolean;
   private connectCalled = false;
   private pendingLink: PendingLink | null = null;
+  private attachmentTransport!: AttachmentTransport;
 
   /**
    * Loads the identity from `options.store`, creating and saving one on first use. Does not connect.
@@ -164,6 +185,18 @@ export class EbbClient {
       backoff: settings.backoff,
     });
     this.acks = new AckBatcher((messages) => this.connection.request('ack', { messages }, 'open'));
+    this.attachmentTransport = {
+      routes: {
+        // Presigning is idempotent (each call names a new object), so a rate-limited one may simply go again.
+        presignUpload: (size, expiresInSeconds) =>
+          retryingRateLimited(
+            () => this.connection.request('attachment.upload', { size, ...(expiresInSeconds !== undefined && { expiresInSeconds }) }),
+            timeoutMs,
+          ),
+        presignDownload: (id) => retryingRateLimited(() => this.connection.request('attachment.download', { id }), timeoutMs),
+      },
+      ...(settings.fetch && { fetch: settings.fetch }),
+    };
     this.peers = new PeerDirectory(
       store,
       (user, device) => this.connection.request('keys.bundle', device === undefined ? { user } : { user, device }),
@@ -188,7 +221,9 @@ export class EbbClient {
       acks: this.acks,
       reportables: this.reportables,
       now,
-      emit: (message) => {
+      emit: (held) => {
+        // A message held for ordering went through the store: its attachments are bound again here.
+        const message = bindAttachments(held, this.attachmentTransport);
         this.events.emit('message', message);
         if (settings.receipts) void this.receipts.receipt(message.from, 'delivered', message.id);
       },
@@ -203,6 +238,7 @@ export class EbbClient {
       learnDeliveryToken: (from, token, sentAt) => this.deliveryTokens.learn(from, token, sentAt),
       adoptDeliveryToken: (token, sentAt) => this.deliveryTokens.adopt(token, sentAt),
       fetch: (after) => this.connection.request('fetch', after === undefined ? {} : { after }),
+      attachment: (ref) => bindAttachment(ref, this.attachmentTransport),
     });
     this.outbox = new Outbox({
       identity,
@@ -419,15 +455,18 @@ export class EbbClient {
     checkSeconds('burnAfterReadingSeconds', options.burnAfterReadingSeconds);
     if (options.id !== undefined && !MessageId.safeParse(options.id).success) throw badRequest('id: must be a message id from an earlier send()');
     const id = options.id ?? randomId(MESSAGE_ID_BYTES);
+    const body = isText ? new TextEncoder().encode(content) : content;
     try {
-      return await this.outbox.send({
+      const message = {
         id,
         to,
-        body: isText ? new TextEncoder().encode(content) : content,
+        body,
         ...(isText && { text: content }),
         ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
         ...(options.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: options.burnAfterReadingSeconds }),
-      });
+      };
+      const attachments = await this.uploadAttachments(options, (refs) => this.outbox.checkFits({ ...message, attachments: refs }));
+      return await this.outbox.send({ ...message, ...(attachments && { attachments }) });
     } catch (err) {
       throw withMessageId(toEbbError(err), id);
     }
@@ -495,7 +534,7 @@ export class EbbClient {
       const { reportId, duplicate } = await this.connection.request('report', {
         message: { id: kept.id, from: kept.from, sentAt: kept.sentAt, frank: kept.frank },
         frankKey: kept.frankKey,
-        content: { kind: kept.kind, body: kept.body },
+        content: { kind: kept.kind, body: kept.body, ...(kept.attachments && { attachments: [...kept.attachments] }) },
         reason,
       });
       return { reportId, duplicate };
@@ -698,6 +737,45 @@ export class EbbClient {
   }
 
   /**
+   * A received attachment again, from the JSON it serializes to (`JSON.parse(JSON.stringify(attachment))`):
+   * for an app that keeps messages in its own history and downloads their files later, after a restart too.
+   * That JSON holds the attachment's key: keep it as private as the message. Makes no request.
+   * @throws EbbError BAD_REQUEST (not retryable) when `saved` is not such a reference.
+   */
+  attachment(saved: unknown): ReceivedAttachment {
+    const wire = AttachmentRefWire.safeParse(saved);
+    const ref = wire.success ? attachmentRefFromWire(wire.data) : null;
+    if (!ref) throw badRequest('saved: must be what a received attachment serializes to (JSON)');
+    return bindAttachment(ref, this.attachmentTransport);
+  }
+
+  /**
+   * Checks, encrypts and uploads `options.attachments` (ARCH §8.8) before the message they go with is sent:
+   * undefined when there are none. `fits` is given stand-in references as long as the real ones will be, so a
+   * message that could not be sent is refused before any byte is uploaded. For send() and sendToGroup().
+   * @throws EbbError BAD_REQUEST, PAYLOAD_TOO_LARGE before any upload; INTERNAL (reason `attachment-upload`)
+   *   when an upload failed every attempt; the presign route's refusals.
+   */
+  private async uploadAttachments(
+    options: SendOptions,
+    fits: (refs: readonly AttachmentRef[]) => Promise<void>,
+  ): Promise<AttachmentRef[] | undefined> {
+    if (options.attachments === undefined) return undefined;
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw badRequest('onProgress: must be a function');
+    // Shapes first, so a malformed list fails before waiting for the connection.
+    checkAttachments(options.attachments, Number.POSITIVE_INFINITY);
+    if (options.attachments.length === 0) return undefined;
+    await this.connection.whenReady(this.settings.timeoutMs);
+    const attachments = checkAttachments(options.attachments, this.limits!.maxAttachmentBytes);
+    await fits(attachments.map(standInRef));
+    return uploadAttachments(attachments, {
+      ...this.attachmentTransport,
+      ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
+      ...(options.onProgress && { onProgress: options.onProgress }),
+    });
+  }
+
+  /**
    * Tops one-time prekeys up after the server said others drew them low, so first messages keep their
    * one-time prekey. Best effort: a failure waits for the next connect, which tops up as well.
    */
@@ -747,6 +825,19 @@ export class EbbClient {
  * a stolen archive and offline guessing. Imports accept any length, so older archives still open.
  */
 const MIN_PASSPHRASE_LENGTH = 15;
+
+/** A reference as long as the one `attachment` will get once uploaded: the longest id, zero key and digest. */
+function standInRef(attachment: OutgoingAttachment): AttachmentRef {
+  const size = attachment.data instanceof Uint8Array ? attachment.data.length : attachment.data.size;
+  return {
+    id: `${MAX_ATTACHMENT_CLASS_DAYS}/${'A'.repeat(Math.ceil((ATTACHMENT_ID_RANDOM_BYTES * 4) / 3))}`,
+    key: new Uint8Array(ATTACHMENT_REF_KEY_BYTES),
+    digest: new Uint8Array(ATTACHMENT_REF_DIGEST_BYTES),
+    size,
+    name: attachment.name,
+    type: attachment.type,
+  };
+}
 
 /** The protocol's bound on `expiresInSeconds`; burn-after-reading uses the same. */
 const MAX_SECONDS = 365 * 86400;

@@ -10,10 +10,13 @@ export type { WebSocketConstructor, WebSocketLike } from './transport/websocket'
 export type { BackoffOptions } from './transport/backoff';
 export type {
   DeviceInfo,
+  DownloadOptions,
   EbbClientEvents,
   IdentityChangedEvent,
   LinkStart,
+  OutgoingAttachment,
   Receipt,
+  ReceivedAttachment,
   Phase,
   ReceivedMessage,
   ReportedMessage,

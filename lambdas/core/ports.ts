@@ -1,3 +1,4 @@
+import type { AttachmentRefWire } from '../../protocol/attachment-ref';
 import type { EbbConfig } from '../../protocol/config';
 import type { Frank, OneTimePrekey, SignedPrekey } from '../../protocol/frames';
 import type { ContentKind } from '../../protocol/franking';
@@ -340,6 +341,8 @@ export interface ReportRecord {
   readonly kind: ContentKind;
   /** The content: the text itself, or base64url of the bytes. */
   readonly content: string;
+  /** The reported message's attachment references (ARCH §8.8), checked against its commitment: what the operator fetches and decrypts. */
+  readonly attachments?: readonly AttachmentRefWire[];
 }
 
 export interface Reports {

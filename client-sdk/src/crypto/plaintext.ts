@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { type AttachmentRef, AttachmentRefsWire, attachmentRefFromWire, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { FRANK_KEY_BYTES } from '../../../protocol/franking';
 import { Limits } from '../../../protocol/limits';
@@ -35,6 +36,8 @@ export interface Plaintext {
   readonly deliveryToken?: Uint8Array;
   /** Set on control content (ARCH §8.6), which never reaches 'message': see `Control`. */
   readonly control?: Control;
+  /** The message's attachments (ARCH §8.8): where each object is and the key and digest that open and pin it. */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
 /** At most this many message ids in one receipt or read sync: a burst beyond it goes out in several. */
@@ -81,6 +84,7 @@ const Header = z.strictObject({
   /** base64url delivery token; checked to be canonical and `Limits.deliveryTokenBytes` long below. */
   dt: z.optional(z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
   ctl: z.optional(ControlHeader),
+  att: z.optional(AttachmentRefsWire),
 });
 
 const HEADER_LENGTH_BYTES = 2;
@@ -107,6 +111,7 @@ export function encodePlaintext(p: Plaintext): Uint8Array {
     ...(p.seq !== undefined && { seq: p.seq }),
     ...(p.deliveryToken && { dt: toBase64Url(p.deliveryToken) }),
     ...(p.control && { ctl: controlHeader(p.control) }),
+    ...(p.attachments && p.attachments.length > 0 && { att: p.attachments.map(attachmentRefToWire) }),
   };
   const headerBytes = encoder.encode(JSON.stringify(header));
   if (headerBytes.length > MAX_HEADER_BYTES) throw new TypeError('plaintext header too long');
@@ -137,6 +142,8 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
   const deliveryToken = h.dt === undefined ? undefined : decodeKey(h.dt, Limits.deliveryTokenBytes);
   if (deliveryToken === null) return null;
   if (h.ctl?.t === 'token' && decodeKey(h.ctl.token, Limits.deliveryTokenBytes) === null) return null;
+  const attachments = h.att?.map(attachmentRefFromWire);
+  if (attachments?.some((a) => a === null)) return null;
   const body = bytes.slice(bodyStart);
   let text: string | undefined;
   if (h.kind === 'text') {
@@ -160,6 +167,7 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
     ...(h.seq !== undefined && { seq: h.seq }),
     ...(deliveryToken && { deliveryToken }),
     ...(h.ctl && { control: controlOf(h.ctl) }),
+    ...(attachments && { attachments: attachments as AttachmentRef[] }),
   };
 }
 

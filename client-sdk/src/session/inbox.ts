@@ -1,3 +1,4 @@
+import { type AttachmentRef, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Envelope } from '../../../protocol/frames';
 import { verifyCommitment } from '../crypto/franking';
@@ -6,7 +7,7 @@ import type { Identity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
 import type { Answer } from '../transport/server-frames';
 import { StoreKeys } from '../store/layout';
-import type { ReceivedMessage, Receipt, SentMessage } from '../types';
+import type { ReceivedAttachment, ReceivedMessage, Receipt, SentMessage } from '../types';
 import type { AckBatcher } from './acks';
 import { ReceiveOrder } from './ordering';
 import type { Reportable, Reportables } from './reportables';
@@ -32,6 +33,8 @@ export interface InboxOptions {
   readonly adoptDeliveryToken: (token: string, sentAt: number) => Promise<void>;
   /** One page of the queue on the current connection, for drains between connects. */
   readonly fetch: Fetch;
+  /** A received attachment, bound to what downloads it (attachments/received.ts). */
+  readonly attachment: (ref: AttachmentRef) => ReceivedAttachment;
 }
 
 /** Fetches the queue page after `after` (from the start when undefined). */
@@ -234,6 +237,7 @@ export class Inbox {
         fromDevice: message.fromDevice,
         ...(message.expiresAt && { expiresAt: message.expiresAt }),
         ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
+        ...(message.attachments && { attachments: message.attachments }),
       });
     } else if (own && control?.type === 'read') {
       for (const messageId of control.ids) {
@@ -290,6 +294,7 @@ export class Inbox {
       ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt) }),
       ...(plaintext.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: plaintext.burnAfterReadingSeconds }),
       ...(opened.fromChangedIdentity && { identityChanged: true as const }),
+      ...(plaintext.attachments && { attachments: plaintext.attachments.map(this.options.attachment) }),
     };
     const reportable: Reportable = {
       id: envelope.id,
@@ -300,6 +305,7 @@ export class Inbox {
       frankKey: toBase64Url(plaintext.frankKey),
       kind: kindOf(plaintext),
       body: toBase64Url(plaintext.body),
+      ...(plaintext.attachments && { attachments: plaintext.attachments.map(attachmentRefToWire) }),
     };
     return {
       message,
@@ -315,7 +321,14 @@ export class Inbox {
    * key inside the ciphertext (ARCH §9.2): only then can the recipient prove the content in a report.
    */
   private commits(envelope: Envelope, p: Plaintext): boolean {
-    const content = { from: envelope.from.user, to: this.options.identity.userId, id: envelope.id, kind: kindOf(p), body: p.body };
+    const content = {
+      from: envelope.from.user,
+      to: this.options.identity.userId,
+      id: envelope.id,
+      kind: kindOf(p),
+      body: p.body,
+      ...(p.attachments && { attachments: p.attachments }),
+    };
     return verifyCommitment(p.frankKey, content, envelope.frank.commitment);
   }
 }
