@@ -1,4 +1,4 @@
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { AttachmentObjects, StoredObject, SweepPage } from '../core/ports';
 import { attachmentsBucket } from './s3-client';
 import type { AdapterContext } from './wiring';
@@ -25,6 +25,20 @@ export class S3AttachmentObjects implements AttachmentObjects {
     );
     const items = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ key: o.Key, size: o.Size ?? 0 }]));
     return { items, cursor: page.IsTruncated && page.NextContinuationToken ? page.NextContinuationToken : null };
+  }
+
+  /**
+   * The stored bytes of `key` as they arrive, or undefined when there is no such object (S3's 404: the caller
+   * may list the bucket). For the operator verifying a report (`ebb-admin reports show --save-attachments`).
+   */
+  async read(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    try {
+      const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return answer.Body as AsyncIterable<Uint8Array> | undefined;
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
   }
 
   async remove(keys: readonly string[]): Promise<void> {
