@@ -3,11 +3,12 @@
  * Served by the local stack (local/web.ts). It never logs: message text and keys stay in the SDK's and
  * the chat's IndexedDB databases.
  */
-import { type DeviceInfo, IndexedDbStore, type Phase, type SunsetSchedule } from '../client-sdk/src';
+import { type DeviceInfo, EbbError, IndexedDbStore, type Phase, type SunsetSchedule } from '../client-sdk/src';
 import { ChatController, type ChatView, type ConnectionStatus } from './controller';
 import { explain } from './errors';
 import { qrElement } from './qr';
-import { conversationName, deviceElement, groupDigits, messageElement, shortId, updateTimers } from './render';
+import type { ChatMessage } from './history';
+import { type FileState, type FilesView, conversationName, deviceElement, groupDigits, messageElement, shortId, updateTimers } from './render';
 import { sunsetText } from './sunset';
 
 const TICK_MS = 500;
@@ -72,6 +73,8 @@ const ui = {
   expires: byId<HTMLSelectElement>('expires'),
   burn: byId<HTMLSelectElement>('burn'),
   send: byId<HTMLButtonElement>('send'),
+  attach: byId<HTMLButtonElement>('attach'),
+  attachInput: byId<HTMLInputElement>('attach-input'),
 };
 
 let chat: ChatController | undefined;
@@ -277,11 +280,31 @@ function wireForms(chat: ChatController): void {
 
   ui.compose.addEventListener('submit', (event) => {
     event.preventDefault();
-    const sent = chat.send(ui.message.value, {
-      ...(ui.expires.value && { expiresInSeconds: Number(ui.expires.value) }),
-      ...(ui.burn.value && { burnAfterReadingSeconds: Number(ui.burn.value) }),
-    });
+    const sent = chat.send(ui.message.value, composeSettings());
     if (sent) ui.message.value = '';
+  });
+  const sendFiles = (files: readonly File[]) => {
+    if (files.length === 0) return;
+    const sent = chat.send(ui.message.value, composeSettings(), files);
+    if (sent) ui.message.value = '';
+  };
+  ui.attach.addEventListener('click', () => ui.attachInput.click());
+  ui.attachInput.addEventListener('change', () => {
+    sendFiles([...(ui.attachInput.files ?? [])]);
+    ui.attachInput.value = '';
+  });
+  // Drop files anywhere on the open conversation to send them.
+  ui.chat.addEventListener('dragover', (event) => {
+    if (!event.dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    ui.chat.classList.add('dropping');
+  });
+  ui.chat.addEventListener('dragleave', () => ui.chat.classList.remove('dropping'));
+  ui.chat.addEventListener('drop', (event) => {
+    ui.chat.classList.remove('dropping');
+    if (!event.dataTransfer?.files.length) return;
+    event.preventDefault();
+    sendFiles([...event.dataTransfer.files]);
   });
   ui.message.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey) {
@@ -396,9 +419,91 @@ function renderChat(): void {
   ui.identityWarningText.textContent = `The safety number with ${conversationName(conversation)} has changed.`;
   const now = Date.now();
   ui.messages.replaceChildren(
-    ...conversation.messages.map((message) => messageElement(message, now, () => void controller.retry(conversation, message))),
+    ...conversation.messages.map((message) => messageElement(message, now, () => void controller.retry(conversation, message), files)),
   );
   ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+function composeSettings(): { expiresInSeconds?: number; burnAfterReadingSeconds?: number } {
+  return {
+    ...(ui.expires.value && { expiresInSeconds: Number(ui.expires.value) }),
+    ...(ui.burn.value && { burnAfterReadingSeconds: Number(ui.burn.value) }),
+  };
+}
+
+/** Files of messages: object URLs of what this page sent or downloaded, and downloads under way, by message and index. */
+const fileStates = new Map<string, FileState & { blob?: Blob }>();
+
+const files: FilesView = {
+  state(message, index) {
+    const key = `${message.id}#${index}`;
+    const known = fileStates.get(key);
+    if (known) return known;
+    const local = chat?.localFile(message, index);
+    if (!local) return {};
+    const state = { url: URL.createObjectURL(local), blob: local };
+    fileStates.set(key, state);
+    return state;
+  },
+  fetch(message, index) {
+    void fetchFile(message, index);
+  },
+  save(message, index) {
+    void fetchFile(message, index).then((blob) => blob && saveBlob(blob, message.attachments![index]!.name));
+  },
+};
+
+/** Downloads a file of `message` once (a second call while it runs waits for the first), re-rendering as it goes. */
+const fetching = new Map<string, Promise<Blob | undefined>>();
+function fetchFile(message: ChatMessage, index: number): Promise<Blob | undefined> {
+  const key = `${message.id}#${index}`;
+  const known = fileStates.get(key);
+  if (known?.blob) return Promise.resolve(known.blob);
+  const running = fetching.get(key);
+  if (running) return running;
+  const attachment = message.attachments![index]!;
+  let shownTenth = -1;
+  fileStates.set(key, { progress: 0 });
+  const download = (chat ? chat.download(attachment, progressOf) : Promise.reject(new Error('not connected')))
+    .then(
+      (blob) => {
+        fileStates.set(key, { url: URL.createObjectURL(blob), blob });
+        return blob;
+      },
+      (error: unknown) => {
+        fileStates.set(key, { error: downloadError(error) });
+        return undefined;
+      },
+    )
+    .finally(() => {
+      fetching.delete(key);
+      renderChat();
+    });
+  fetching.set(key, download);
+  renderChat();
+  return download;
+
+  function progressOf(share: number): void {
+    if (Math.floor(share * 10) === shownTenth) return;
+    shownTenth = Math.floor(share * 10);
+    fileStates.set(key, { progress: share });
+    renderChat();
+  }
+}
+
+function downloadError(error: unknown): string {
+  if (EbbError.is(error, 'NOT_FOUND')) return 'This file has expired.';
+  if (EbbError.is(error) && error.reason === 'attachment-integrity') return 'This file was altered in storage and is not shown.';
+  return explain(error);
+}
+
+function saveBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function closeExport(): void {
