@@ -187,7 +187,9 @@ export const Handlers: readonly HandlerSpec[] = [
     tables: { ...ACCOUNT_READ, ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
-    attachments: ['s3:GetObject'],
+    // ListBucket: S3 answers a GET of a missing key 404 only when its signer may list the bucket, and 403 otherwise,
+    // which the SDK could not tell from an expired URL. A URL presigned for one GET cannot be used to list.
+    attachments: ['s3:GetObject', 's3:ListBucket'],
   },
 ];
 

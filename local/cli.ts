@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     onLifecycle: (outcome) => console.log(describeOutcome(outcome, holder.config!)),
   });
   holder.config = stack.config;
-  const webChat = await serveWebChat(stack.gateway, stack.s3Endpoint);
+  const webChat = await serveWebChat(stack.gateway, [stack.s3Endpoint]);
   console.log(`ebb local stack ready
   WebSocket   ${stack.url}
   Web chat    ${webChat}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { resolveConfig, SIGNED_QUERY_PARAMS, type EbbConfig, type EbbConfigInput } from '../protocol';
 import { jsonLogger, silentLogger } from '../lambdas/adapters/logger';
 import { MemoryFrankingKeys } from '../lambdas/adapters/memory';
@@ -14,13 +15,15 @@ import { adapters as lifecycleAdapters } from '../lambdas/handlers/lifecycle';
 import { Handlers, ScheduledHandlers, type HandlerSpec } from '../lambdas/routes';
 import { LOCAL_AWS, createTables, faultInjectingClient, startDynalite, sweepExpired, type DynamoFaultDecider } from './dynamo';
 import { WebSocketGateway, type Integration } from './gateway';
-import { grantedPorts, type LocalServices } from './grants';
+import { LocalAttachmentCredentials, followClock, grantedPorts, type LocalServices } from './grants';
+import { LOCAL_ATTACHMENTS_BUCKET } from '../lambdas/adapters/attachment-objects';
+import { attachmentS3ClientConfig } from '../lambdas/adapters/attachment-store';
+import { attachmentLifecycleRules } from '../lambdas/core/attachment-expiry';
 import { integrations } from './integrations';
 import { LocalLifecycle } from './lifecycle';
 import { LocalS3, type CorsRule } from './s3';
 
-/** The attachments bucket the local stack creates. */
-export const LOCAL_ATTACHMENTS_BUCKET = 'ebb-attachments-local';
+export { LOCAL_ATTACHMENTS_BUCKET };
 
 export interface LocalStackOptions {
   /** Port of the WebSocket endpoint; 0 picks a free one. @default 8787 */
@@ -150,17 +153,31 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await dynamo.stop();
     throw error;
   }
+  // The deployed bucket's rules (infra/attachments-bucket.ts), on the stack's clock.
   s3.createBucket(LOCAL_ATTACHMENTS_BUCKET, {
-    lifecycle: [{ id: 'retention', expirationDays: config.retentionDays }],
-    cors: [attachmentsCors([...webOriginsOf(config), ...ownOrigins(gateway.url)])],
+    lifecycle: attachmentLifecycleRules(config.retentionDays).map((rule) => ({ id: rule.id, prefix: rule.prefix, expirationDays: rule.days })),
+    cors: [attachmentsCors([...new Set([...config.webOrigins, ...ownOrigins(gateway.url)])])],
   });
   s3.credentials.issue({ name: 'operator', grants: [{ bucket: LOCAL_ATTACHMENTS_BUCKET, actions: ['s3:*'] }] }, LOCAL_AWS.credentials);
   const management = new ApiGatewayManagementApiClient({ endpoint: gateway.callbackUrl, ...LOCAL_AWS, maxAttempts: 1 });
   const frankingKeys = new MemoryFrankingKeys(clock, config.retentionDays, (n) => new Uint8Array(randomBytes(n)));
   const handlerDynamo = faultInjectingClient(dynamo.endpoint, () => faults.dynamodb);
   options.instrumentDynamo?.(handlerDynamo);
-  const services: LocalServices = { dynamodb: handlerDynamo, tables, management, frankingKeys: () => frankingKeys, config, clock, logger };
-  const ports = createPorts(services);
+  const attachments = new LocalAttachmentCredentials(s3, LOCAL_ATTACHMENTS_BUCKET, clock);
+  const services: LocalServices = {
+    dynamodb: handlerDynamo,
+    tables,
+    management,
+    frankingKeys: () => frankingKeys,
+    attachments,
+    config,
+    clock,
+    logger,
+  };
+  // The tests' view of storage: every table, and the bucket with the operator's credentials.
+  const operatorS3 = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, ...LOCAL_AWS, maxAttempts: 1, ...attachmentS3ClientConfig });
+  followClock(operatorS3, clock);
+  const ports = createPorts({ ...services, attachmentsBucket: LOCAL_ATTACHMENTS_BUCKET, s3: operatorS3 });
   // The authorizer's ports, as its own Lambda has them.
   bound.ports = grantedPorts(authorizerSpec, authorizerAdapters, services);
   for (const [key, integration] of integrations(manifest, (spec, adapters) => grantedPorts(spec, adapters, services))) routes.set(key, integration);
@@ -200,6 +217,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await gateway.close();
       management.destroy();
       handlerDynamo.destroy();
+      attachments.destroy();
+      operatorS3.destroy();
       await dynamo.stop();
       await s3.close();
     },
@@ -209,11 +228,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 /** Browsers may PUT and GET attachments from these origins, as the deployed bucket's CORS rule allows. */
 function attachmentsCors(origins: readonly string[]): CorsRule {
   return { allowedOrigins: origins, allowedMethods: ['GET', 'PUT', 'HEAD'], allowedHeaders: ['*'], exposedHeaders: ['ETag'], maxAgeSeconds: 3000 };
-}
-
-/** `webOrigins` from the config, once the config schema has it. */
-function webOriginsOf(config: EbbConfig): readonly string[] {
-  return (config as { webOrigins?: readonly string[] }).webOrigins ?? [];
 }
 
 /** The web chat the gateway serves (`npm start`), by either loopback name. */

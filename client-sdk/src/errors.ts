@@ -23,7 +23,26 @@ export type EbbErrorReason =
   | 'device-numbers-used'
   | 'device-removed'
   | 'attachment-upload'
-  | 'attachment-integrity';
+  | 'attachment-integrity'
+  | GroupErrorReason;
+
+/**
+ * Why a group call was refused (ARCH §8.8), nothing sent: `malformed-group-id` (BAD_REQUEST), `not-in-group`
+ * (FORBIDDEN: this user is not a member of that group, or it is unknown here), `not-group-admin` (FORBIDDEN:
+ * only admins add, remove, rename and promote), `already-group-member` / `not-group-member` /
+ * `already-group-admin` (BAD_REQUEST: a member named cannot be added, removed or promoted), `group-full`
+ * (CONFLICT: more than `maxGroupSize` members), `group-history-full` (CONFLICT: the group took the most
+ * changes one group may have: make a new group).
+ */
+export type GroupErrorReason =
+  | 'malformed-group-id'
+  | 'not-in-group'
+  | 'not-group-admin'
+  | 'already-group-member'
+  | 'not-group-member'
+  | 'already-group-admin'
+  | 'group-full'
+  | 'group-history-full';
 
 export interface EbbErrorOptions {
   /** @default whether the protocol treats `code` as retryable (RATE_LIMITED, INTERNAL) */

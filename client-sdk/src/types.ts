@@ -1,8 +1,11 @@
 import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
 import type { Phase, SunsetSchedule } from '../../protocol/sunset';
 import type { EbbError } from './errors';
+import type { GroupEvent } from './groups/state';
 
 export type { Phase, ServiceLimits, ServiceStatus, SunsetSchedule };
+/** Groups (DESIGN §11, ARCH §8.8): defined beside the group state they describe. */
+export type { GroupEvent, GroupEventKind, GroupInfo } from './groups/state';
 
 /** A decrypted message, handed to the app exactly once. */
 export interface ReceivedMessage {
@@ -26,6 +29,8 @@ export interface ReceivedMessage {
    * the new identity key — but the app may want to flag it until the user compares safety numbers.
    */
   readonly identityChanged?: true;
+  /** Set on a group message: the group's id (see `EbbClient.groups()`). `from` is the member that sent it. */
+  readonly group?: string;
   /** The files the message carries (ARCH §8.8), in the order sent; absent when it has none. */
   readonly attachments?: readonly ReceivedAttachment[];
 }
@@ -151,9 +156,9 @@ export interface ReportResult {
 export interface SentMessage {
   /** The message id, the same as the recipient's `ReceivedMessage.id` and as in receipts. */
   readonly id: string;
-  /** The recipient's user id. */
+  /** The recipient's user id; for a group message, the group's id. */
   readonly to: string;
-  /** Reserved for group messages, not built yet: the group's id. */
+  /** Set on a group message: the group's id. */
   readonly group?: string;
   /** Present when the message was a string; `body` then holds its UTF-8 bytes. */
   readonly text?: string;
@@ -223,6 +228,8 @@ export interface EbbClientEvents {
   receipt: Receipt;
   notice: ServiceNotice;
   identityChanged: IdentityChangedEvent;
+  /** A group this device is in was created or changed (by this device too). */
+  group: GroupEvent;
   /**
    * The client stopped reconnecting (e.g. UNAUTHORIZED, ACCOUNT_SUSPENDED, SERVICE_SHUT_DOWN); UNAUTHORIZED
    * with reason `device-removed` when the service said this device was removed from the account.

@@ -1,6 +1,9 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { AttachmentObjects, StoredObject, SweepPage } from '../core/ports';
 
+/** The attachments bucket the local stack creates on its S3 endpoint; `ebb-admin --s3-endpoint` reads it. */
+export const LOCAL_ATTACHMENTS_BUCKET = 'ebb-attachments-local';
+
 /** DeleteObjects takes at most this many keys a request. */
 const DELETE_BATCH = 1000;
 

@@ -42,6 +42,9 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** @throws S3Error refusing the request as S3 would. */
 export function authenticate(request: ArrivedRequest, settings: AuthSettings): Authenticated {
   const query = new Map(request.query);
+  // One value each: which of two a check read and which the signature covered must never differ.
+  const repeated = request.query.find(([name], i) => name.startsWith('X-Amz-') && request.query.findIndex(([other]) => other === name) !== i);
+  if (repeated) throw new S3Error('AuthorizationQueryParametersError', `${repeated[0]} may be given only once.`);
   const presigned = query.has('X-Amz-Algorithm') || query.has('X-Amz-Signature') || query.has('X-Amz-Credential');
   const header = request.headers.get('authorization');
   if (presigned && header) {

@@ -7,6 +7,7 @@ import { corsHeaders, matchingRule, type CorsRule } from './cors';
 import { Refusals, S3Error, element, xmlDocument } from './errors';
 import { checkRules, expiresAt, type LifecycleRule } from './lifecycle';
 import { allows, CredentialRegistry, type S3Action } from './policy';
+import { effectiveHeaders, headerValues, parseDelete, parsePath, parseQuery, parseRange, parseTags, readBody } from './request';
 import { ObjectStore, verifyBody, type BodyExpectations, type ChecksumAlgorithm, type StoredObject } from './store';
 import { UNSIGNED_PAYLOAD } from './sigv4';
 
@@ -43,7 +44,6 @@ export interface BucketSettings {
 const MAX_PUT_BYTES = 5 * 1024 ** 3;
 /** DeleteObjects takes at most 1000 keys; their XML fits in this. */
 const MAX_DELETE_BODY_BYTES = 2 * 1024 * 1024;
-const MAX_TAGS = 10;
 const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const CHECKSUM_HEADERS: Record<string, ChecksumAlgorithm | undefined> = {
   'x-amz-checksum-crc32': 'CRC32',
@@ -112,9 +112,10 @@ export class LocalS3 {
     const store = await ObjectStore.create();
     const server = createServer();
     const s3 = new LocalS3(server, store, options);
-    server.on('request', (req, res) => void s3.handle(req, res, false));
+    // `handle` answers every refusal itself; a failure past that (a socket gone mid-answer) only ends the exchange.
+    server.on('request', (req, res) => void s3.handle(req, res, false).catch(() => res.destroy()));
     // Authorize before the body is sent, as S3 does for `Expect: 100-continue`.
-    server.on('checkContinue', (req, res) => void s3.handle(req, res, true));
+    server.on('checkContinue', (req, res) => void s3.handle(req, res, true).catch(() => res.destroy()));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -138,6 +139,11 @@ export class LocalS3 {
   setLifecycle(bucket: string, rules: readonly LifecycleRule[]): void {
     checkRules(rules);
     this.bucketSettings(bucket).lifecycle = rules;
+  }
+
+  /** A bucket's lifecycle rules. @throws Error for an unknown bucket. */
+  lifecycleOf(bucket: string): readonly LifecycleRule[] {
+    return this.bucketSettings(bucket).lifecycle;
   }
 
   /** Replaces a bucket's CORS rules. @throws Error for an unknown bucket. */
@@ -451,52 +457,6 @@ function sendXml(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) }).end(xml);
 }
 
-/** Decoded query parameters in order; a malformed escape is S3's `InvalidURI`. */
-function parseQuery(raw: string): [string, string][] {
-  if (!raw) return [];
-  return raw
-    .split('&')
-    .filter(Boolean)
-    .map((pair) => {
-      const at = pair.indexOf('=');
-      const [name, value] = at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
-      return [decode(name), decode(value)];
-    });
-}
-
-function parsePath(raw: string): { bucket: string; key: string } {
-  const at = raw.indexOf('/', 1);
-  return at < 0 ? { bucket: decode(raw.slice(1)), key: '' } : { bucket: decode(raw.slice(1, at)), key: decode(raw.slice(at + 1)) };
-}
-
-function decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw new S3Error('InvalidURI', "Couldn't parse the specified URI.");
-  }
-}
-
-/** Every value of each header by lower-case name, from the raw list (Node joins repeats in `headers`). */
-function headerValues(raw: readonly string[]): Map<string, string[]> {
-  const headers = new Map<string, string[]>();
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    headers.set(name, [...(headers.get(name) ?? []), raw[i + 1]!]);
-  }
-  return headers;
-}
-
-/** Headers as S3 reads them: a presigned URL's `x-amz-*` parameters count as the headers of the same name. */
-function effectiveHeaders(headers: ReadonlyMap<string, readonly string[]>, query: readonly (readonly [string, string])[]): Map<string, string> {
-  const effective = new Map([...headers].map(([name, values]) => [name, values.join(',')]));
-  for (const [name, value] of query) {
-    const lower = name.toLowerCase();
-    if (lower.startsWith('x-amz-') && !name.startsWith('X-Amz-')) effective.set(lower, value);
-  }
-  return effective;
-}
-
 /** What the body must hash to: the signed payload hash, `Content-MD5`, and an `x-amz-checksum-*` header. */
 function digestExpectations(call: Call): Omit<BodyExpectations, 'length'> {
   const md5 = call.headers.get('content-md5');
@@ -513,67 +473,4 @@ function digestExpectations(call: Call): Omit<BodyExpectations, 'length'> {
   }
   const sha256 = call.auth.payloadHash === UNSIGNED_PAYLOAD ? undefined : call.auth.payloadHash;
   return { md5, sha256, checksum };
-}
-
-/** `x-amz-tagging`: a URL-encoded query of at most 10 tags, keys ≤ 128 and values ≤ 256 characters. */
-function parseTags(text: string): Map<string, string> {
-  const tags = new Map<string, string>();
-  for (const [key, value] of new URLSearchParams(text)) {
-    if (tags.has(key)) throw new S3Error('InvalidTag', 'Cannot provide multiple Tags with the same key', { TagKey: key });
-    if (!key || key.length > 128) throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid');
-    if (value.length > 256) throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid');
-    tags.set(key, value);
-  }
-  if (tags.size > MAX_TAGS) throw new S3Error('InvalidTag', 'Object tags cannot be greater than 10');
-  return tags;
-}
-
-/** One `bytes=` range (S3 serves only the first of several); undefined for none or a malformed header. */
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
-  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.split(',')[0]!.trim()) : null;
-  if (!match || (match[1] === '' && match[2] === '')) return undefined;
-  let start: number;
-  let end: number;
-  if (match[1] === '') {
-    start = Math.max(0, size - Number(match[2]));
-    end = size - 1;
-  } else {
-    start = Number(match[1]);
-    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  }
-  if (start >= size || start > end) {
-    throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { RangeRequested: header!, ActualObjectSize: String(size) });
-  }
-  return { start, end };
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-/**
- * The keys of a DeleteObjects body. Its schema is two elements (`<Object><Key>` and `<Quiet>`), so they
- * are read with patterns rather than a general XML parser, which no ebb dependency provides.
- */
-function parseDelete(xml: string): { keys: string[]; quiet: boolean } {
-  const malformed = () => new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
-  if (!/^\s*(<\?xml[^>]*\?>)?\s*<Delete[\s>][\s\S]*<\/Delete>\s*$/.test(xml)) throw malformed();
-  const keys = [...xml.matchAll(/<Object>\s*<Key>([^<]*)<\/Key>[\s\S]*?<\/Object>/g)].map((m) => unescapeXml(m[1]!));
-  if (keys.length === 0 || keys.length > 1000) throw malformed();
-  return { keys, quiet: /<Quiet>\s*true\s*<\/Quiet>/.test(xml) };
-}
-
-function unescapeXml(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|apos|#x[0-9a-fA-F]+|#\d+);/g, (_, entity: string) => {
-    if (entity.startsWith('#x')) return String.fromCodePoint(parseInt(entity.slice(2), 16));
-    if (entity.startsWith('#')) return String.fromCodePoint(Number(entity.slice(1)));
-    return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[entity]!;
-  });
 }

@@ -1,3 +1,4 @@
+import { s3ExpiryAt } from '../../lambdas/core/attachment-expiry';
 import type { StoredObject } from './store';
 
 /**
@@ -17,8 +18,6 @@ export interface LifecycleRule {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
-const DAY_MS = 86_400_000;
-
 /** @throws Error naming the rule when its days are not a whole number of at least 1. */
 export function checkRules(rules: readonly LifecycleRule[]): void {
   for (const rule of rules) {
@@ -34,7 +33,7 @@ export function expiresAt(object: StoredObject, rules: readonly LifecycleRule[])
   for (const rule of rules) {
     if (!object.key.startsWith(rule.prefix ?? '')) continue;
     if (!Object.entries(rule.tags ?? {}).every(([key, value]) => object.tags.get(key) === value)) continue;
-    const at = Math.ceil((object.lastModified + rule.expirationDays * DAY_MS) / DAY_MS) * DAY_MS;
+    const at = s3ExpiryAt(object.lastModified, rule.expirationDays);
     earliest = earliest === undefined ? at : Math.min(earliest, at);
   }
   return earliest;

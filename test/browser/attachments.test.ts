@@ -23,7 +23,7 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
   stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED } });
-  pageUrl = await serveWebChat(stack.gateway, stack.s3Endpoint);
+  pageUrl = await serveWebChat(stack.gateway, [stack.s3Endpoint]);
 });
 afterAll(async () => {
   await browser?.close();

@@ -198,11 +198,11 @@ describe('least privilege', () => {
       },
     );
 
-    test('THEN upload presigns with PutObject alone, download with GetObject alone, and only the purge lists and deletes', () => {
+    test('THEN upload presigns with PutObject alone, download with GetObject (and ListBucket, for 404s), and only the purge deletes', () => {
       const grants = Object.fromEntries(AllHandlers.filter((spec) => spec.attachments).map((spec) => [spec.entry, [...spec.attachments!].sort()]));
       expect(grants).toEqual({
         'attachment-upload': ['s3:PutObject'],
-        'attachment-download': ['s3:GetObject'],
+        'attachment-download': ['s3:GetObject', 's3:ListBucket'],
         lifecycle: ['s3:DeleteObject', 's3:ListBucket'],
       });
       const s3Statements = everyStatement.filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('s3:') || a === '*'));

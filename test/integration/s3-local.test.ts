@@ -23,10 +23,12 @@ import type { S3Credentials, S3Grant } from '../../local/s3';
 /** 10:30 UTC: objects created now expire at a midnight UTC, as S3's lifecycle rounds. */
 const START = Date.UTC(2031, 0, 15, 10, 30);
 let now = START;
+/** An origin the operator configured in `webOrigins`. */
+const WEB_ORIGIN = 'https://chat.example.org';
 let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, now: () => now, sweepIntervalMs: 3_600_000, config: { retentionDays: 30 } });
+  stack = await startLocalStack({ port: 0, now: () => now, sweepIntervalMs: 3_600_000, config: { retentionDays: 30, webOrigins: [WEB_ORIGIN] } });
 });
 afterAll(() => stack.stop());
 beforeEach(() => {
@@ -308,7 +310,7 @@ describe('GIVEN the operator credential (the fixed local keys) and @aws-sdk/clie
   });
 });
 
-describe('GIVEN the bucket lifecycle: retentionDays for every object, and a rule keyed on a tag', () => {
+describe('GIVEN the bucket lifecycle: a rule per lifetime class, retentionDays for every object, and rules keyed on tags', () => {
   it('WHEN the stack clock passes retentionDays (rounded up to midnight UTC) THEN the object reads as gone and the sweep deletes it', async () => {
     // The operator's client is made after each move of the clock, which it signs with.
     const admin = () => client(LOCAL_AWS.credentials);
@@ -324,11 +326,27 @@ describe('GIVEN the bucket lifecycle: retentionDays for every object, and a rule
     expect(stack.s3.objects(stack.s3Bucket).map((o) => o.key)).not.toContain(key);
   });
 
+  it('WHEN an id names a lifetime class (`<d>/…`, ARCH §6.12) THEN its object expires d days after upload, rounded up to midnight UTC', async () => {
+    const admin = () => client(LOCAL_AWS.credentials);
+    const oneDay = `1/${'A'.repeat(22)}`;
+    const sevenDays = `7/${'B'.repeat(22)}`;
+    for (const key of [oneDay, sevenDays]) await admin().send(new PutObjectCommand({ Bucket: stack.s3Bucket, Key: key, Body: 'x' }));
+    // Uploaded 2031-01-15 10:30 UTC: class 1 expires 2031-01-17 00:00, class 7 on 2031-01-23 00:00.
+    now = Date.UTC(2031, 0, 16, 23, 59, 59);
+    expect(await stack.s3.sweep()).toBe(0);
+    now = Date.UTC(2031, 0, 17);
+    expect(await stack.s3.sweep()).toBe(1);
+    const left = stack.s3.objects(stack.s3Bucket).map((o) => o.key);
+    expect(left).toContain(sevenDays);
+    expect(left).not.toContain(oneDay);
+    now = Date.UTC(2031, 0, 23);
+    expect(await stack.s3.sweep()).toBe(1);
+    expect(stack.s3.objects(stack.s3Bucket).map((o) => o.key)).not.toContain(sevenDays);
+  });
+
   it('WHEN a rule keys on a tag THEN only tagged objects expire early', async () => {
-    stack.s3.setLifecycle(stack.s3Bucket, [
-      { id: 'retention', expirationDays: 30 },
-      { id: 'short', expirationDays: 1, tags: { expiry: '1d' } },
-    ]);
+    const rules = stack.s3.lifecycleOf(stack.s3Bucket);
+    stack.s3.setLifecycle(stack.s3Bucket, [...rules, { id: 'short', expirationDays: 1, tags: { expiry: '1d' } }]);
     try {
       const admin = client(LOCAL_AWS.credentials);
       const tagged = newKey('tagged/');
@@ -340,12 +358,12 @@ describe('GIVEN the bucket lifecycle: retentionDays for every object, and a rule
       expect(stack.s3.objects(stack.s3Bucket).map((o) => o.key)).toEqual(expect.arrayContaining([plain]));
       expect(stack.s3.objects(stack.s3Bucket).map((o) => o.key)).not.toContain(tagged);
     } finally {
-      stack.s3.setLifecycle(stack.s3Bucket, [{ id: 'retention', expirationDays: 30 }]);
+      stack.s3.setLifecycle(stack.s3Bucket, rules);
     }
   });
 });
 
-describe('GIVEN CORS for the web chat the stack serves', () => {
+describe('GIVEN CORS for the web chat the stack serves and the configured webOrigins', () => {
   const origin = () => `http://127.0.0.1:${new URL(stack.url).port}`;
 
   it('WHEN the web chat preflights a PUT THEN S3 allows it; another origin is refused', async () => {
@@ -359,6 +377,7 @@ describe('GIVEN CORS for the web chat the stack serves', () => {
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get('access-control-allow-origin')).toBe(origin());
     expect(allowed.headers.get('access-control-allow-methods')).toContain('PUT');
+    expect((await preflight(WEB_ORIGIN)).headers.get('access-control-allow-origin')).toBe(WEB_ORIGIN);
     expect(await outcome(await preflight('https://evil.example'))).toMatchObject({ status: 403, code: 'AccessForbidden' });
   });
 

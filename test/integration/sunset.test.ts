@@ -357,6 +357,7 @@ describe('the lifecycle Lambda handler', () => {
         gone: 0,
         disconnected: 0,
         purged: 0,
+        purgedObjects: 0,
       });
       expect(await socket.nextPush(2000)).toMatchObject({ type: 'notice', reason: 'phase-change', phase: 'signups-closed' });
       expect(await handler({ task: 'purge' })).toMatchObject({ skipped: 'before-purge', purged: 0 });
