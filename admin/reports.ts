@@ -6,6 +6,7 @@ import { AdminError } from './errors';
 import type { Io } from './io';
 import { printable, printableJson, printableLines, truncate } from '../shared/printable';
 import { relativeTime } from '../shared/relative-time';
+import { saveAttachments, type SavedAttachment } from './attachments';
 import { addTargetOptions, openTarget, type Target, type TargetOptions } from './target';
 
 /** Reports read per Scan page. */
@@ -45,6 +46,10 @@ export interface ReportDetail extends ReportSummary {
   /** The text as sent, or the bytes as base64url. */
   readonly content: string;
   readonly senderAccount: SenderAccount;
+  /** The reported message's attachments, without their keys and digests; absent when it had none. */
+  readonly attachments?: readonly { readonly id: string; readonly name: string; readonly type: string; readonly size: number }[];
+  /** With `--save-attachments`: what became of each. */
+  readonly saved?: readonly SavedAttachment[];
 }
 
 interface ListOptions extends TargetOptions {
@@ -56,6 +61,8 @@ interface ListOptions extends TargetOptions {
 
 interface ShowOptions extends TargetOptions {
   readonly json?: boolean;
+  /** Directory to fetch, verify and write the reported message's attachments into. */
+  readonly saveAttachments?: string;
 }
 
 /** `ebb-admin reports …`: verified abuse reports, listed without their content and shown one at a time with it. */
@@ -82,9 +89,17 @@ export function registerReportCommands(program: Command, io: Io): void {
       .addHelpText('after', '\nControl characters in the reason and content are shown escaped (\\x1b, \\u202e), never sent to the terminal.'),
   )
     .option('--json', 'machine-readable output, content included')
+    .option(
+      '--save-attachments <dir>',
+      "fetch the message's attachments, open them with the reported keys, check them against the committed digests and write them into <dir> (with --s3-endpoint for a local stack)",
+    )
     .action(async (reportId: string, options: ShowOptions) => {
       const report = await showReport(reportId, options);
       io.out(options.json ? printableJson(report) : renderDetail(report, Date.now()));
+      const failed = (report.saved ?? []).filter((a) => a.status !== 'saved');
+      if (failed.length > 0) {
+        throw new AdminError(`${plural(failed.length, 'attachment')} not saved: ${failed.map((a) => `${quoted(a.name)} ${a.status}`).join(', ')}`);
+      }
     });
 }
 
@@ -122,9 +137,12 @@ export async function listReports(options: ListOptions): Promise<ReportList> {
  * One report with its content, and the sender's account as it is now.
  * @throws AdminError when there is no report `reportId`, or for a bad target.
  */
-export async function showReport(reportId: string, options: TargetOptions): Promise<ReportDetail> {
+export async function showReport(reportId: string, options: ShowOptions): Promise<ReportDetail> {
   const target = await openTarget(options);
   try {
+    if (options.saveAttachments !== undefined && !target.attachments) {
+      throw new AdminError('--save-attachments needs the attachments bucket: give --s3-endpoint URL with a local stack');
+    }
     const db = documentClient(target.dynamodb);
     const record = await new DynamoReports(db, target.tables.reports).get(reportId);
     if (!record) throw new AdminError(`no report ${printable(reportId)}`);
@@ -134,7 +152,15 @@ export async function showReport(reportId: string, options: TargetOptions): Prom
       : account.suspended
         ? { status: 'suspended', at: new Date(account.suspended.at).toISOString(), reason: account.suspended.reason }
         : { status: 'active' };
-    return { ...summary(record), content: record.content, senderAccount };
+    const refs = record.attachments ?? [];
+    const saved = options.saveAttachments !== undefined ? await saveAttachments(target.attachments!, refs, options.saveAttachments) : undefined;
+    return {
+      ...summary(record),
+      content: record.content,
+      senderAccount,
+      ...(refs.length > 0 && { attachments: refs.map((a) => ({ id: a.id, name: a.name, type: a.type, size: a.size })) }),
+      ...(saved && { saved }),
+    };
   } finally {
     target.close();
   }
@@ -211,6 +237,17 @@ export function renderDetail(r: ReportDetail, nowMs: number): string {
     );
   } else {
     lines.push(`  content      bytes, ${r.size} B, as base64url (decode it to a file to inspect it)`, `  ${printable(r.content)}`);
+  }
+  for (const [i, a] of (r.attachments ?? []).entries()) {
+    const outcome = r.saved?.[i];
+    const fate = !outcome
+      ? '(--save-attachments DIR fetches and checks it)'
+      : outcome.status === 'saved'
+        ? `verified, saved as ${printable(outcome.file ?? '')}`
+        : outcome.status === 'missing'
+          ? 'NOT SAVED: no longer stored (expired or purged)'
+          : 'NOT SAVED: the stored object does not match what the sender committed to';
+    lines.push(`  attachment   ${i + 1}. ${quoted(a.name)}, ${printable(a.type)}, ${a.size} B: ${fate}`);
   }
   return lines.join('\n');
 }

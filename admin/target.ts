@@ -2,9 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Option, type Command } from 'commander';
 import { LOCAL_ATTACHMENTS_BUCKET, S3AttachmentObjects } from '../lambdas/adapters/attachment-objects';
-import { attachmentS3ClientConfig } from '../lambdas/adapters/attachment-store';
+import { attachmentS3ClientConfig } from '../lambdas/adapters/s3-client';
 import { localTableNames, Tables, type TableKey, type TableNames } from '../lambdas/adapters/table-definitions';
-import type { AttachmentObjects } from '../lambdas/core/ports';
 import { StackOutputs } from '../infra/outputs';
 import { AdminError } from './errors';
 
@@ -31,7 +30,7 @@ export interface Target {
    * The attachments bucket (ARCH §6.12): a deployed stack's (`AttachmentsBucketName` output), or a local stack's
    * when `--s3-endpoint` is given; absent otherwise.
    */
-  readonly attachments?: AttachmentObjects;
+  readonly attachments?: S3AttachmentObjects;
   close(): void;
 }
 

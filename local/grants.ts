@@ -1,7 +1,7 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBServiceException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { attachmentS3ClientConfig } from '../lambdas/adapters/attachment-store';
+import { attachmentS3ClientConfig } from '../lambdas/adapters/s3-client';
 import type { TableKey, TableNames } from '../lambdas/adapters/table-definitions';
 import { wirePorts, type HandlerPorts, type PortAdapters } from '../lambdas/adapters/wiring';
 import type { Clock, FrankingKeys, Logger } from '../lambdas/core/ports';

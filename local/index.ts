@@ -17,7 +17,7 @@ import { LOCAL_AWS, createTables, faultInjectingClient, startDynalite, sweepExpi
 import { WebSocketGateway, type Integration } from './gateway';
 import { LocalAttachmentCredentials, followClock, grantedPorts, type LocalServices } from './grants';
 import { LOCAL_ATTACHMENTS_BUCKET } from '../lambdas/adapters/attachment-objects';
-import { attachmentS3ClientConfig } from '../lambdas/adapters/attachment-store';
+import { attachmentS3ClientConfig } from '../lambdas/adapters/s3-client';
 import { attachmentLifecycleRules } from '../lambdas/core/attachment-expiry';
 import { integrations } from './integrations';
 import { LocalLifecycle } from './lifecycle';

@@ -1,5 +1,7 @@
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { AttachmentObjects, StoredObject, SweepPage } from '../core/ports';
+import { attachmentsBucket } from './s3-client';
+import type { AdapterContext } from './wiring';
 
 /** The attachments bucket the local stack creates on its S3 endpoint; `ebb-admin --s3-endpoint` reads it. */
 export const LOCAL_ATTACHMENTS_BUCKET = 'ebb-attachments-local';
@@ -25,6 +27,20 @@ export class S3AttachmentObjects implements AttachmentObjects {
     return { items, cursor: page.IsTruncated && page.NextContinuationToken ? page.NextContinuationToken : null };
   }
 
+  /**
+   * The stored bytes of `key` as they arrive, or undefined when there is no such object (S3's 404: the caller
+   * may list the bucket). For the operator verifying a report (`ebb-admin reports show --save-attachments`).
+   */
+  async read(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    try {
+      const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return answer.Body as AsyncIterable<Uint8Array> | undefined;
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
   async remove(keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
@@ -38,3 +54,9 @@ export class S3AttachmentObjects implements AttachmentObjects {
     }
   }
 }
+
+/** Lists and deletes attachment objects (the purge); a handler not granted the bucket fails on first use. */
+export const s3AttachmentObjects = (c: AdapterContext): AttachmentObjects => {
+  const { s3, bucket } = attachmentsBucket(c);
+  return new S3AttachmentObjects(s3, bucket);
+};

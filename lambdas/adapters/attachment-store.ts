@@ -1,11 +1,13 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { AttachmentStore, Clock } from '../core/ports';
+import { attachmentsBucket } from './s3-client';
+import type { AdapterContext } from './wiring';
 
 /**
  * Presigned S3 URLs for attachment objects (ARCH §6.12), made with `@aws-sdk/s3-request-presigner`: SigV4 query
  * signatures with the Lambda's own credentials, so a URL can do exactly what the route's grant allows. The
- * S3 client must be made with `attachmentS3ClientConfig` (no checksum of the empty request body signed in).
+ * S3 client must be made with `attachmentS3ClientConfig` (s3-client.ts: no checksum of the empty body signed in).
  */
 export class S3AttachmentStore implements AttachmentStore {
   constructor(
@@ -26,9 +28,8 @@ export class S3AttachmentStore implements AttachmentStore {
   }
 }
 
-/**
- * Options every S3 client of ebb is made with. Checksums only where S3 requires them: by default the SDK
- * would sign a CRC32 of the (empty) body into a presigned PUT, which S3 then holds the upload to, and ask
- * for checksums on every GET.
- */
-export const attachmentS3ClientConfig = { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } as const;
+/** Presigns attachment URLs with the handler's own credentials; a handler not granted the bucket fails on first use. */
+export const s3Attachments = (c: AdapterContext): AttachmentStore => {
+  const { s3, bucket } = attachmentsBucket(c);
+  return new S3AttachmentStore(s3, bucket, c.options.clock);
+};

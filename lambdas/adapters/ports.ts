@@ -12,9 +12,9 @@ import {
   dynamoUsernames,
   frankingKeyring,
   gatewayNotifier,
-  s3AttachmentObjects,
-  s3Attachments,
 } from './port-adapters';
+import { s3AttachmentObjects } from './attachment-objects';
+import { s3Attachments } from './attachment-store';
 import { wirePorts, type HandlerPorts, type PortAdapters, type PortsOptions } from './wiring';
 
 export { systemClock, type HandlerPorts, type PortsOptions } from './wiring';

@@ -1,5 +1,6 @@
 import { AttachmentDownloadFrame } from '../../protocol/client-frames/attachment-download';
-import { dynamoAccounts, dynamoRateLimiter, s3Attachments } from '../adapters/port-adapters';
+import { s3Attachments } from '../adapters/attachment-store';
+import { dynamoAccounts, dynamoRateLimiter } from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { presignDownload } from '../core/attachments';
 import { frameRoute } from './frame-route';

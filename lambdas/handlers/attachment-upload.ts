@@ -1,5 +1,6 @@
 import { AttachmentUploadFrame } from '../../protocol/client-frames/attachment-upload';
-import { dynamoAccounts, dynamoRateLimiter, s3Attachments } from '../adapters/port-adapters';
+import { s3Attachments } from '../adapters/attachment-store';
+import { dynamoAccounts, dynamoRateLimiter } from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { presignUpload } from '../core/attachments';
 import { frameRoute } from './frame-route';

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { portsFromEnv } from '../adapters/env';
-import { dynamoConnections, dynamoSweeper, gatewayNotifier, s3AttachmentObjects } from '../adapters/port-adapters';
+import { s3AttachmentObjects } from '../adapters/attachment-objects';
+import { dynamoConnections, dynamoSweeper, gatewayNotifier } from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { LifecycleTasks, runLifecycle, type LifecycleEvent, type LifecycleOutcome } from '../core/lifecycle';
 

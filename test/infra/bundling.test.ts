@@ -68,6 +68,14 @@ describe('GIVEN the stack synthesized with real esbuild bundling', () => {
     expect(code.length).toBeLessThan(256 * 1024);
   });
 
+  test.each(ENTRIES)('THEN the %s bundle requires the S3 client exactly when its manifest entry grants the attachments bucket', (entry) => {
+    const code = readFileSync(path.join(bundles[entry]!, 'index.js'), 'utf8');
+    const spec = [...Handlers, ...ScheduledHandlers].find((s) => s.entry === entry)!;
+    // Loading @aws-sdk/client-s3 costs every cold start: only the routes that presign, and the purge, pay it.
+    expect(code.includes('require("@aws-sdk/client-s3")')).toBe(Boolean(spec.attachments?.length));
+    expect(code.includes('require("@aws-sdk/s3-request-presigner")')).toBe(Boolean(spec.attachments?.length) && entry !== 'lifecycle');
+  });
+
   test.each(ENTRIES)('THEN the %s bundle is at most 58 KB minified', (entry) => {
     // Bytes of the asset infra deploys, bundled with its own options: deterministic, unlike a timing.
     expect(statSync(path.join(bundles[entry]!, 'index.js')).size).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
