@@ -1,3 +1,4 @@
+import type { AttachmentRef } from '../../../protocol/attachment-ref';
 import { toBase64Url } from '../../../protocol/base64url';
 import { FANOUT_RECIPIENT } from '../../../protocol/franking';
 import type { ServiceLimits } from '../../../protocol/frames';
@@ -39,6 +40,8 @@ export interface GroupOutgoing {
   readonly body: Uint8Array;
   readonly expiresInSeconds?: number;
   readonly burnAfterReadingSeconds?: number;
+  /** Uploaded already (attachments/upload.ts): the references ride in the plaintext, under the commitment. */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
 /** Rounds of following a fan-out's answer (missing devices reached, full ones retried) after the first frames. */
@@ -82,7 +85,14 @@ export class GroupSender {
       const plaintext = this.plaintext(group, message, frankKey, key.nextSeq, ownToken);
       const ciphertext = await senderKeys.encrypt(group, plaintext, groupAssociatedData(group, identity.userId, identity.device), key.nextSeq);
       const kind = message.text === undefined ? 'bytes' : 'text';
-      const commitment = frankCommitment(frankKey, { from: identity.userId, to: FANOUT_RECIPIENT, id: message.id, kind, body: message.body });
+      const commitment = frankCommitment(frankKey, {
+        from: identity.userId,
+        to: FANOUT_RECIPIENT,
+        id: message.id,
+        kind,
+        body: message.body,
+        ...(message.attachments && { attachments: message.attachments }),
+      });
       const base = {
         id: message.id,
         ciphertext: toBase64Url(ciphertext),
@@ -237,6 +247,7 @@ export class GroupSender {
       ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
       ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
       ...(deliveryToken && { deliveryToken }),
+      ...(message.attachments && { attachments: message.attachments }),
     });
   }
 }
