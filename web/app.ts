@@ -75,6 +75,7 @@ const ui = {
   send: byId<HTMLButtonElement>('send'),
   attach: byId<HTMLButtonElement>('attach'),
   attachInput: byId<HTMLInputElement>('attach-input'),
+  record: byId<HTMLButtonElement>('record'),
 };
 
 let chat: ChatController | undefined;
@@ -289,6 +290,7 @@ function wireForms(chat: ChatController): void {
     if (sent) ui.message.value = '';
   };
   ui.attach.addEventListener('click', () => ui.attachInput.click());
+  ui.record.addEventListener('click', () => void toggleRecording((file) => sendFiles([file])));
   ui.attachInput.addEventListener('change', () => {
     sendFiles([...(ui.attachInput.files ?? [])]);
     ui.attachInput.value = '';
@@ -422,6 +424,45 @@ function renderChat(): void {
     ...conversation.messages.map((message) => messageElement(message, now, () => void controller.retry(conversation, message), files)),
   );
   ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+/** The voice note being recorded, if any. */
+let recorder: MediaRecorder | undefined;
+
+/**
+ * Starts recording a voice note from the microphone, or stops the one under way and hands it to `send` as a
+ * file (`voice-note-<time>.webm`, or whatever container the browser records in).
+ */
+async function toggleRecording(send: (file: File) => void): Promise<void> {
+  if (recorder) {
+    recorder.stop();
+    return;
+  }
+  let stream: MediaStream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch {
+    ui.record.textContent = 'No microphone';
+    setTimeout(() => (ui.record.textContent = 'Record'), 2000);
+    return;
+  }
+  const parts: Blob[] = [];
+  const current = new MediaRecorder(stream);
+  recorder = current;
+  current.addEventListener('dataavailable', (event) => parts.push(event.data));
+  current.addEventListener('stop', () => {
+    for (const track of stream.getTracks()) track.stop();
+    recorder = undefined;
+    ui.record.textContent = 'Record';
+    ui.record.classList.remove('recording');
+    const type = (current.mimeType || 'audio/webm').split(';')[0]!;
+    const extension = type.split('/')[1] ?? 'webm';
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+    send(new File(parts, `voice-note-${stamp}.${extension}`, { type }));
+  });
+  current.start();
+  ui.record.textContent = 'Stop and send';
+  ui.record.classList.add('recording');
 }
 
 function composeSettings(): { expiresInSeconds?: number; burnAfterReadingSeconds?: number } {

@@ -143,7 +143,7 @@ export function fileSize(bytes: number): string {
 }
 
 /**
- * The files of a message: images inline once downloaded (a progress bar meanwhile), other files as a button
+ * The files of a message: images and voice notes inline once downloaded (a progress bar meanwhile), other files as a button
  * that saves them. Names go in through textContent and `alt` only; an image is shown from an object URL of
  * bytes that passed the SDK's checks, and only for the image types browsers decode safely in <img>.
  */
@@ -160,6 +160,12 @@ function attachmentsElement(message: ChatMessage, files: FilesView): HTMLElement
       image.src = state.url;
       image.alt = attachment.name;
       item.append(image);
+    } else if (INLINE_AUDIO.has(attachment.type) && state.url) {
+      const audio = document.createElement('audio');
+      audio.controls = true;
+      audio.src = state.url;
+      audio.setAttribute('aria-label', attachment.name);
+      item.append(audio);
     } else {
       const button = document.createElement('button');
       button.type = 'button';
@@ -167,7 +173,8 @@ function attachmentsElement(message: ChatMessage, files: FilesView): HTMLElement
       button.textContent = `${attachment.name} (${fileSize(attachment.size)})`;
       button.addEventListener('click', () => files.save(message, index));
       item.append(button);
-      if (INLINE_IMAGES.has(attachment.type) && state.progress === undefined && state.error === undefined) files.fetch(message, index);
+      const inline = INLINE_IMAGES.has(attachment.type) || INLINE_AUDIO.has(attachment.type);
+      if (inline && state.progress === undefined && state.error === undefined) files.fetch(message, index);
     }
     if (state.progress !== undefined) {
       const bar = document.createElement('progress');
@@ -189,6 +196,8 @@ function attachmentsElement(message: ChatMessage, files: FilesView): HTMLElement
 
 /** Image types shown inline: raster formats every browser decodes in <img> (no SVG, which can carry script). */
 const INLINE_IMAGES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+/** Audio types played inline (voice notes): what browsers record and play. */
+const INLINE_AUDIO = new Set(['audio/webm', 'audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/wav']);
 
 /** Refreshes the countdowns under `root` without rebuilding the list. */
 export function updateTimers(root: ParentNode, now: number): void {
