@@ -236,6 +236,23 @@ describe('attachments through the local stack', () => {
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('an archive keeps the attachment references of the messages it keeps, not the files', async () => {
+    const { alice, bob, bobInbox } = await pair();
+    const file = nacl.randomBytes(300_000);
+    await alice.send(bob.userId, 'keep this', { attachments: [{ name: 'big.bin', type: 'application/octet-stream', data: file }] });
+    const [attachment] = (await received(bobInbox)).attachments!;
+    const passphrase = 'correct horse battery staple';
+    const archive = await bob.exportArchive(passphrase);
+    expect(archive.length).toBeLessThan(file.length / 2);
+    const store = new MemoryStore();
+    await (await EbbClient.importArchive(archive, passphrase, { url: env.stack.url, store })).close();
+    const kept = await Promise.all(
+      (await store.list('reportable/')).map(async (key) => JSON.parse((await store.get(key))!) as { attachments?: unknown[] }),
+    );
+    const saved = JSON.parse(JSON.stringify(attachment)) as Record<string, unknown>;
+    expect(kept.flatMap((r) => r.attachments ?? [])).toEqual([saved]);
+  });
+
   it('a report of a message with attachments verifies, and the operator gets the references to fetch and check', async () => {
     const { alice, bob, bobInbox } = await pair();
     await alice.send(bob.userId, 'look at this', { attachments: [{ name: 'bad.jpg', type: 'image/jpeg', data: nacl.randomBytes(4000) }] });
