@@ -76,7 +76,7 @@ function serveAsset(
     'referrer-policy': 'no-referrer',
     // 'self' covers the WebSocket on the same host and port (CSP Level 3).
     'content-security-policy':
-      `default-src 'none'; script-src 'self'; style-src 'self'; connect-src ${["'self'", ...connectSources].join(' ')}; img-src 'self' data: blob:; ` +
+      `default-src 'none'; script-src 'self'; style-src 'self'; connect-src ${["'self'", ...connectSources].join(' ')}; img-src 'self' data: blob:; media-src blob:; ` +
       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   });
   res.end(req.method === 'HEAD' ? undefined : asset.body);

@@ -3,12 +3,22 @@
  * Served by the local stack (local/web.ts). It never logs: message text and keys stay in the SDK's and
  * the chat's IndexedDB databases.
  */
-import { type DeviceInfo, IndexedDbStore, type Phase, type SunsetSchedule } from '../client-sdk/src';
+import { type DeviceInfo, EbbError, IndexedDbStore, type Phase, type SunsetSchedule } from '../client-sdk/src';
 import { ChatController, type ChatView, type ConnectionStatus } from './controller';
-import type { Conversation } from './history';
 import { explain } from './errors';
 import { qrElement } from './qr';
-import { conversationName, deviceElement, groupDigits, memberElement, messageElement, shortId, updateTimers } from './render';
+import type { ChatMessage, Conversation } from './history';
+import {
+  type FileState,
+  type FilesView,
+  conversationName,
+  deviceElement,
+  groupDigits,
+  memberElement,
+  messageElement,
+  shortId,
+  updateTimers,
+} from './render';
 import { sunsetText } from './sunset';
 
 const TICK_MS = 500;
@@ -88,6 +98,9 @@ const ui = {
   expires: byId<HTMLSelectElement>('expires'),
   burn: byId<HTMLSelectElement>('burn'),
   send: byId<HTMLButtonElement>('send'),
+  attach: byId<HTMLButtonElement>('attach'),
+  attachInput: byId<HTMLInputElement>('attach-input'),
+  record: byId<HTMLButtonElement>('record'),
 };
 
 let chat: ChatController | undefined;
@@ -343,11 +356,32 @@ function wireForms(chat: ChatController): void {
 
   ui.compose.addEventListener('submit', (event) => {
     event.preventDefault();
-    const sent = chat.send(ui.message.value, {
-      ...(ui.expires.value && { expiresInSeconds: Number(ui.expires.value) }),
-      ...(ui.burn.value && { burnAfterReadingSeconds: Number(ui.burn.value) }),
-    });
+    const sent = chat.send(ui.message.value, composeSettings());
     if (sent) ui.message.value = '';
+  });
+  const sendFiles = (files: readonly File[]) => {
+    if (files.length === 0) return;
+    const sent = chat.send(ui.message.value, composeSettings(), files);
+    if (sent) ui.message.value = '';
+  };
+  ui.attach.addEventListener('click', () => ui.attachInput.click());
+  ui.record.addEventListener('click', () => void toggleRecording((file) => sendFiles([file])));
+  ui.attachInput.addEventListener('change', () => {
+    sendFiles([...(ui.attachInput.files ?? [])]);
+    ui.attachInput.value = '';
+  });
+  // Drop files anywhere on the open conversation to send them.
+  ui.chat.addEventListener('dragover', (event) => {
+    if (!event.dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    ui.chat.classList.add('dropping');
+  });
+  ui.chat.addEventListener('dragleave', () => ui.chat.classList.remove('dropping'));
+  ui.chat.addEventListener('drop', (event) => {
+    ui.chat.classList.remove('dropping');
+    if (!event.dataTransfer?.files.length) return;
+    event.preventDefault();
+    sendFiles([...event.dataTransfer.files]);
   });
   ui.message.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey) {
@@ -480,6 +514,7 @@ function renderChat(): void {
         now,
         () => void controller.retry(conversation, message),
         message.from === undefined ? undefined : controller.nameOf(message.from),
+        files,
       ),
     ),
   );
@@ -514,6 +549,127 @@ function groupAction(call: Promise<void>): void {
     () => note(ui.groupStatus, 'Done.'),
     (error: unknown) => note(ui.groupStatus, explain(error), true),
   );
+}
+
+/** The voice note being recorded, if any. */
+let recorder: MediaRecorder | undefined;
+
+/**
+ * Starts recording a voice note from the microphone, or stops the one under way and hands it to `send` as a
+ * file (`voice-note-<time>.webm`, or whatever container the browser records in).
+ */
+async function toggleRecording(send: (file: File) => void): Promise<void> {
+  if (recorder) {
+    recorder.stop();
+    return;
+  }
+  let stream: MediaStream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch {
+    ui.record.textContent = 'No microphone';
+    setTimeout(() => (ui.record.textContent = 'Record'), 2000);
+    return;
+  }
+  const parts: Blob[] = [];
+  const current = new MediaRecorder(stream);
+  recorder = current;
+  current.addEventListener('dataavailable', (event) => parts.push(event.data));
+  current.addEventListener('stop', () => {
+    for (const track of stream.getTracks()) track.stop();
+    recorder = undefined;
+    ui.record.textContent = 'Record';
+    ui.record.classList.remove('recording');
+    const type = (current.mimeType || 'audio/webm').split(';')[0]!;
+    const extension = type.split('/')[1] ?? 'webm';
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+    send(new File(parts, `voice-note-${stamp}.${extension}`, { type }));
+  });
+  current.start();
+  ui.record.textContent = 'Stop and send';
+  ui.record.classList.add('recording');
+}
+
+function composeSettings(): { expiresInSeconds?: number; burnAfterReadingSeconds?: number } {
+  return {
+    ...(ui.expires.value && { expiresInSeconds: Number(ui.expires.value) }),
+    ...(ui.burn.value && { burnAfterReadingSeconds: Number(ui.burn.value) }),
+  };
+}
+
+/** Files of messages: object URLs of what this page sent or downloaded, and downloads under way, by message and index. */
+const fileStates = new Map<string, FileState & { blob?: Blob }>();
+
+const files: FilesView = {
+  state(message, index) {
+    const key = `${message.id}#${index}`;
+    const known = fileStates.get(key);
+    if (known) return known;
+    const local = chat?.localFile(message, index);
+    if (!local) return {};
+    const state = { url: URL.createObjectURL(local), blob: local };
+    fileStates.set(key, state);
+    return state;
+  },
+  fetch(message, index) {
+    void fetchFile(message, index);
+  },
+  save(message, index) {
+    void fetchFile(message, index).then((blob) => blob && saveBlob(blob, message.attachments![index]!.name));
+  },
+};
+
+/** Downloads a file of `message` once (a second call while it runs waits for the first), re-rendering as it goes. */
+const fetching = new Map<string, Promise<Blob | undefined>>();
+function fetchFile(message: ChatMessage, index: number): Promise<Blob | undefined> {
+  const key = `${message.id}#${index}`;
+  const known = fileStates.get(key);
+  if (known?.blob) return Promise.resolve(known.blob);
+  const running = fetching.get(key);
+  if (running) return running;
+  const attachment = message.attachments![index]!;
+  let shownTenth = -1;
+  fileStates.set(key, { progress: 0 });
+  const download = (chat ? chat.download(attachment, progressOf) : Promise.reject(new Error('not connected')))
+    .then(
+      (blob) => {
+        fileStates.set(key, { url: URL.createObjectURL(blob), blob });
+        return blob;
+      },
+      (error: unknown) => {
+        fileStates.set(key, { error: downloadError(error) });
+        return undefined;
+      },
+    )
+    .finally(() => {
+      fetching.delete(key);
+      renderChat();
+    });
+  fetching.set(key, download);
+  renderChat();
+  return download;
+
+  function progressOf(share: number): void {
+    if (Math.floor(share * 10) === shownTenth) return;
+    shownTenth = Math.floor(share * 10);
+    fileStates.set(key, { progress: share });
+    renderChat();
+  }
+}
+
+function downloadError(error: unknown): string {
+  if (EbbError.is(error, 'NOT_FOUND')) return 'This file has expired.';
+  if (EbbError.is(error) && error.reason === 'attachment-integrity') return 'This file was altered in storage and is not shown.';
+  return explain(error);
+}
+
+function saveBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function closeExport(): void {

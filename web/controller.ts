@@ -12,13 +12,14 @@ import {
   type KeyStore,
   type Phase,
   type Receipt,
+  type ReceivedAttachment,
   type ReceivedMessage,
   type SentMessage,
   type SunsetSchedule,
 } from '../client-sdk/src';
 import { ApproveWording, ExportWording, PlainError, UsernameWording, explain } from './errors';
 import { GroupWording, MAX_MEMBERS_PER_FORM, groupEventText, memberInputs } from './groups';
-import { ChatHistory, type ChatMessage, type Conversation, type ReceiptKind } from './history';
+import { type ChatAttachment, ChatHistory, type ChatMessage, type Conversation, type ReceiptKind } from './history';
 import { shortId } from './render';
 
 const USER_ID = /^[A-Za-z0-9_-]{32}$/;
@@ -108,6 +109,8 @@ export class ChatController {
   private readonly groupMessages = new Set<string>();
   /** The name each group had when last seen, so a rename can say what it was. */
   private readonly groupNames = new Map<string, string>();
+  /** The files of messages this page sends, by message key: kept for retries and for showing them. */
+  private readonly outgoingFiles = new Map<string, readonly File[]>();
 
   private constructor(
     private readonly client: EbbClient,
@@ -414,10 +417,14 @@ export class ChatController {
     this.options.view.chat();
   }
 
-  /** Sends `text` to the open conversation; the message shows as sending, then sent or failed (with Retry). */
-  send(text: string, settings: SendSettings = {}): ChatMessage | undefined {
+  /**
+   * Sends `text`, with `files` attached, to the open conversation; the message shows as sending (with the
+   * upload's progress when it has files), then sent or failed (with Retry). Files stay in this page's memory
+   * for a retry: after a reload, a failed message with files cannot be sent again.
+   */
+  send(text: string, settings: SendSettings = {}, files: readonly File[] = []): ChatMessage | undefined {
     const conversation = this.currentConversation;
-    if (!conversation || text.trim() === '') return undefined;
+    if (!conversation || (text.trim() === '' && files.length === 0)) return undefined;
     const at = this.now();
     const { expiresInSeconds, burnAfterReadingSeconds } = settings;
     const message: ChatMessage = {
@@ -428,10 +435,29 @@ export class ChatController {
       delivery: 'sending',
       ...(expiresInSeconds !== undefined && { expiresInSeconds, expiresAt: at + expiresInSeconds * 1000 }),
       ...(burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds }),
+      ...(files.length > 0 && { attachments: files.map(fileAttachment), progress: 0 }),
     };
+    if (files.length > 0) this.outgoingFiles.set(message.id, files);
     conversation.messages.push(message);
     void this.deliver(conversation, message);
     return message;
+  }
+
+  /** A file this page is sending or sent, for showing it without a download; undefined after a reload. */
+  localFile(message: ChatMessage, index: number): File | undefined {
+    return this.outgoingFiles.get(message.id)?.[index];
+  }
+
+  /**
+   * Downloads and decrypts a received file (ARCH §8.8), straight from the bucket.
+   * @throws EbbError NOT_FOUND once it expired, INTERNAL with reason `attachment-integrity` when it was altered.
+   */
+  async download(attachment: ChatAttachment, onProgress?: (share: number) => void): Promise<Blob> {
+    if (attachment.saved === undefined) throw new PlainError('This file was sent from this browser and is not kept here.');
+    const bytes = await this.client.attachment(attachment.saved).download({
+      ...(onProgress && { onProgress: (done: number, total: number) => onProgress(total === 0 ? 1 : done / total) }),
+    });
+    return new Blob([bytes as BlobPart], { type: attachment.type });
   }
 
   /** Sends a failed message again, under the same id: the recipient can never get it twice. */
@@ -659,16 +685,31 @@ export class ChatController {
     message.delivery = 'sending';
     delete message.failure;
     await this.saveAndShow(conversation);
+    const files = this.outgoingFiles.get(message.id);
     try {
+      if (message.attachments && !files)
+        throw new EbbError('BAD_REQUEST', 'the files of this message are no longer in this page', { retryable: false });
+      let shownTenth = -1;
       const options = {
         ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
         ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
         // Same id on a retry: the server queues it once and the recipient shows it once.
         ...(message.messageId !== undefined && { id: message.messageId }),
+        ...(files && {
+          attachments: files.map((file) => ({ ...fileAttachment(file), data: file })),
+          onProgress: (sent: number, total: number) => {
+            message.progress = total === 0 ? 1 : sent / total;
+            // The bar moves in tenths: not a redraw of the conversation per chunk.
+            if (Math.floor(message.progress * 10) === shownTenth) return;
+            shownTenth = Math.floor(message.progress * 10);
+            this.options.view.chat();
+          },
+        }),
       };
       const result = conversation.group
         ? await this.client.sendToGroup(conversation.peerId, message.text, options)
         : await this.client.send(conversation.peerId, message.text, options);
+      delete message.progress;
       message.messageId = result.id;
       if (conversation.group) this.forgetGroupReceipts(result.id);
       else this.applyEarlyReceipt(conversation.peerId, message);
@@ -706,6 +747,7 @@ export class ChatController {
       ...(received.group !== undefined && { from: received.from }),
       ...(expiresAt !== undefined && { expiresAt }),
       ...(received.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: received.burnAfterReadingSeconds }),
+      ...(received.attachments && { attachments: received.attachments.map(savedAttachment) }),
     });
     conversation.messages.sort((a, b) => a.at - b.at);
     if (received.identityChanged && received.group === undefined) conversation.identityChanged = true;
@@ -730,6 +772,7 @@ export class ChatController {
       fromDevice: sent.fromDevice,
       ...(expiresAt !== undefined && { expiresAt }),
       ...(sent.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: sent.burnAfterReadingSeconds }),
+      ...(sent.attachments && { attachments: sent.attachments.map(savedAttachment) }),
     };
     if (sent.group !== undefined) this.forgetGroupReceipts(sent.id);
     else this.applyEarlyReceipt(sent.to, message);
@@ -804,4 +847,18 @@ export class ChatController {
 /** Read implies delivered: a message never goes back from ✓✓ to ✓. */
 function furthest(current: ReceiptKind | undefined, next: ReceiptKind): ReceiptKind {
   return current === 'read' || next === 'read' ? 'read' : 'delivered';
+}
+
+/** A file to send as the chat shows it: a browser gives no name or type for some (a pasted image). */
+function fileAttachment(file: File): { name: string; type: string; size: number } {
+  return {
+    name: file.name || 'file',
+    type: /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/.test(file.type) ? file.type : 'application/octet-stream',
+    size: file.size,
+  };
+}
+
+/** A received file as the chat keeps it: its JSON holds what downloads it again (EbbClient.attachment). */
+function savedAttachment(attachment: ReceivedAttachment): ChatAttachment {
+  return { name: attachment.name, type: attachment.type, size: attachment.size, saved: JSON.parse(JSON.stringify(attachment)) as unknown };
 }

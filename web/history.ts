@@ -37,6 +37,23 @@ export interface ChatMessage {
   readonly burnAfterReadingSeconds?: number;
   /** Epoch ms after which a received burn-after-reading message is deleted: set when it is first shown. */
   burnAt?: number;
+  /** The files the message carries (ARCH §8.8). */
+  attachments?: ChatAttachment[];
+  /** While a message with files uploads: the share uploaded, 0 to 1. */
+  progress?: number;
+}
+
+/** A file of a message, as the chat keeps it. */
+export interface ChatAttachment {
+  readonly name: string;
+  readonly type: string;
+  readonly size: number;
+  /**
+   * On a received message (or one sent from another device): the attachment as it serializes (JSON), with
+   * the key that opens it, kept in this origin's IndexedDB like the message text. `EbbClient.attachment`
+   * binds it again to download the file.
+   */
+  readonly saved?: unknown;
 }
 
 export interface Conversation {

@@ -44,7 +44,7 @@ export function deadlineOf(message: ChatMessage): { at: number; kind: 'disappear
  * `onRetry` is called by the Retry button of a failed send; `sender` names the member who sent a received
  * group message.
  */
-export function messageElement(message: ChatMessage, now: number, onRetry: () => void, sender?: string): HTMLLIElement {
+export function messageElement(message: ChatMessage, now: number, onRetry: () => void, sender?: string, files?: FilesView): HTMLLIElement {
   const item = document.createElement('li');
   item.className = `message ${message.direction}${message.delivery === 'failed' ? ' failed' : ''}`;
   item.dataset.id = message.id;
@@ -114,9 +114,101 @@ export function messageElement(message: ChatMessage, now: number, onRetry: () =>
       meta.append(retry);
     }
   }
-  item.append(text, meta);
+  item.append(text);
+  if (message.attachments?.length && files) item.append(attachmentsElement(message, files));
+  if (message.delivery === 'sending' && message.progress !== undefined) {
+    const bar = document.createElement('progress');
+    bar.className = 'upload';
+    bar.max = 1;
+    bar.value = message.progress;
+    bar.setAttribute('aria-label', 'Uploading');
+    item.append(bar);
+  }
+  item.append(meta);
   return item;
 }
+
+/** What the page knows of one file of a message: where to show it from, or how its download goes. */
+export interface FileState {
+  /** An object URL of the file (sent from this page, or downloaded). */
+  readonly url?: string;
+  /** Download progress, 0 to 1, while it runs. */
+  readonly progress?: number;
+  /** Why the download failed, in words. */
+  readonly error?: string;
+}
+
+/** The page's side of the files in messages (web/app.ts): their states and what a click does. */
+export interface FilesView {
+  state(message: ChatMessage, index: number): FileState;
+  /** Images are fetched as soon as they are shown; other files when their button is clicked. */
+  fetch(message: ChatMessage, index: number): void;
+  save(message: ChatMessage, index: number): void;
+}
+
+/** `512 B`, `12.3 KB`, `3.0 MB` (binary multiples, as file managers round them). */
+export function fileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+}
+
+/**
+ * The files of a message: images and voice notes inline once downloaded (a progress bar meanwhile), other files as a button
+ * that saves them. Names go in through textContent and `alt` only; an image is shown from an object URL of
+ * bytes that passed the SDK's checks, and only for the image types browsers decode safely in <img>.
+ */
+function attachmentsElement(message: ChatMessage, files: FilesView): HTMLElement {
+  const list = document.createElement('div');
+  list.className = 'attachments';
+  message.attachments!.forEach((attachment, index) => {
+    const state = files.state(message, index);
+    const item = document.createElement('div');
+    item.className = 'attachment';
+    item.dataset.name = attachment.name;
+    if (INLINE_IMAGES.has(attachment.type) && state.url) {
+      const image = document.createElement('img');
+      image.src = state.url;
+      image.alt = attachment.name;
+      item.append(image);
+    } else if (INLINE_AUDIO.has(attachment.type) && state.url) {
+      const audio = document.createElement('audio');
+      audio.controls = true;
+      audio.src = state.url;
+      audio.setAttribute('aria-label', attachment.name);
+      item.append(audio);
+    } else {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'secondary file';
+      button.textContent = `${attachment.name} (${fileSize(attachment.size)})`;
+      button.addEventListener('click', () => files.save(message, index));
+      item.append(button);
+      const inline = INLINE_IMAGES.has(attachment.type) || INLINE_AUDIO.has(attachment.type);
+      if (inline && state.progress === undefined && state.error === undefined) files.fetch(message, index);
+    }
+    if (state.progress !== undefined) {
+      const bar = document.createElement('progress');
+      bar.max = 1;
+      bar.value = state.progress;
+      bar.setAttribute('aria-label', `Downloading ${attachment.name}`);
+      item.append(bar);
+    }
+    if (state.error !== undefined) {
+      const why = document.createElement('span');
+      why.className = 'failure';
+      why.textContent = state.error;
+      item.append(why);
+    }
+    list.append(item);
+  });
+  return list;
+}
+
+/** Image types shown inline: raster formats every browser decodes in <img> (no SVG, which can carry script). */
+const INLINE_IMAGES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+/** Audio types played inline (voice notes): what browsers record and play. */
+const INLINE_AUDIO = new Set(['audio/webm', 'audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/wav']);
 
 /** Refreshes the countdowns under `root` without rebuilding the list. */
 export function updateTimers(root: ParentNode, now: number): void {

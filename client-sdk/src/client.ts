@@ -13,6 +13,7 @@ import {
 import { openArchive, sealArchive } from './archive/format';
 import { type AttachmentTransport, bindAttachment, bindAttachments } from './attachments/received';
 import { checkAttachments, uploadAttachments } from './attachments/upload';
+import { parseGroupId } from './groups/group-id';
 import {
   ATTACHMENT_REF_DIGEST_BYTES,
   ATTACHMENT_REF_KEY_BYTES,
@@ -242,7 +243,7 @@ export class EbbClient {
       },
       emitSent: (sent) => {
         void this.ownDevices.add(sent.fromDevice).catch(() => undefined);
-        this.events.emit('sent', sent);
+        this.events.emit('sent', bindAttachments(sent, this.attachmentTransport));
       },
       emitReceipt: (receipt) => {
         if (receipt.from === identity.userId) void this.ownDevices.add(receipt.fromDevice).catch(() => undefined);
@@ -570,12 +571,19 @@ export class EbbClient {
     if (options.attachments !== undefined && options.attachments.length > 0) throw badRequest('attachments: not yet supported in group messages');
     const id = options.id ?? randomId(MESSAGE_ID_BYTES);
     try {
+      // A group this device is not in fails before anything is uploaded.
+      if (options.attachments !== undefined && this.groupService.get(parseGroupId(groupId)) === undefined) {
+        throw new EbbError('NOT_FOUND', 'this device is in no group with this id', { retryable: false });
+      }
+      // The group sender checks the message's size itself, after the upload (ARCH §8.8).
+      const attachments = await this.uploadAttachments(options, async () => undefined);
       return await this.groupService.send(groupId, {
         id,
         body: isText ? new TextEncoder().encode(content) : content,
         ...(isText && { text: content }),
         ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
         ...(options.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: options.burnAfterReadingSeconds }),
+        ...(attachments && { attachments }),
       });
     } catch (err) {
       throw withMessageId(toEbbError(err), id);

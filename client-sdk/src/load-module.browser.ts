@@ -9,5 +9,8 @@ import type * as NodeModules from './load-module';
 export const loadFileSystem: typeof NodeModules.loadFileSystem = () =>
   Promise.reject(new Error('FileStore needs a file system, which browsers lack: use IndexedDbStore'));
 
+/** No Node HTTP here: attachments upload with fetch. */
+export const loadNodeHttp: typeof NodeModules.loadNodeHttp = () => Promise.resolve(null);
+
 /** No `ws` here: resolveWebSocket then asks for the WebSocket option. */
 export const loadWs: typeof NodeModules.loadWs = () => Promise.resolve({});

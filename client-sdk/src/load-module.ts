@@ -41,6 +41,35 @@ export function loadWs(): Promise<WsModule> {
   );
 }
 
+/** What an attachment upload needs of Node (attachments/upload.ts): its HTTP clients and stream plumbing. */
+export type NodeHttp = {
+  readonly http: typeof import('node:http');
+  readonly https: typeof import('node:https');
+  readonly stream: Pick<typeof import('node:stream'), 'pipeline' | 'Readable'>;
+};
+
+/**
+ * `node:http`, `node:https` and `node:stream`, for uploading attachments with backpressure: Node's fetch reads
+ * a streamed request body as fast as it can produce it, holding a 100 MiB upload in memory.
+ */
+export async function loadNodeHttp(): Promise<NodeHttp | null> {
+  const [http, https, stream] = await Promise.all([
+    importOrRequire(
+      () => import('node:http'),
+      () => require('node:http') as NodeHttp['http'],
+    ),
+    importOrRequire(
+      () => import('node:https'),
+      () => require('node:https') as NodeHttp['https'],
+    ),
+    importOrRequire<NodeHttp['stream']>(
+      () => import('node:stream'),
+      () => require('node:stream') as NodeHttp['stream'],
+    ),
+  ]);
+  return { http, https, stream };
+}
+
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 async function importOrRequire<T>(viaImport: () => Promise<T>, viaRequire: () => T): Promise<T> {

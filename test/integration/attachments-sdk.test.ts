@@ -205,6 +205,54 @@ describe('attachments through the local stack', () => {
     expect(bobInbox[0]!.attachments).toBeUndefined();
   });
 
+  it('sendToGroup carries attachments to every member, who download them; a report of the group message verifies', async () => {
+    const alice = await env.connected();
+    const bob = await env.connected();
+    const carol = await env.connected();
+    const [bobInbox, carolInbox] = [inbox(bob), inbox(carol)];
+    const group = await alice.createGroup({ name: 'photos', members: [bob.userId, carol.userId] });
+    await until(() => bob.group(group.id) !== undefined && carol.group(group.id) !== undefined, 'the members to learn the group', 15_000);
+    const file = nacl.randomBytes(150_000);
+    const progress: number[] = [];
+    await alice.sendToGroup(group.id, 'for the album', {
+      attachments: [{ name: 'album.jpg', type: 'image/jpeg', data: file }],
+      onProgress: (sent) => progress.push(sent),
+    });
+    expect(progress.at(-1)).toBe(file.length);
+    for (const messages of [bobInbox, carolInbox]) {
+      await until(() => messages.some((m) => m.group === group.id), 'the group message', 15_000);
+      const message = messages.find((m) => m.group === group.id)!;
+      expect(message.attachments!.map(({ name, size }) => ({ name, size }))).toEqual([{ name: 'album.jpg', size: file.length }]);
+      expect(Buffer.from(await message.attachments![0]!.download()).equals(Buffer.from(file))).toBe(true);
+    }
+    const reported = bobInbox.find((m) => m.group === group.id)!;
+    await expect(bob.report(reported, 'not for the album')).resolves.toMatchObject({ duplicate: false });
+    await expect(
+      alice.sendToGroup(
+        group.id.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')),
+        'x',
+        { attachments: [{ name: 'f', type: 'a/b', data: new Uint8Array(1) }] },
+      ),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('an archive keeps the attachment references of the messages it keeps, not the files', async () => {
+    const { alice, bob, bobInbox } = await pair();
+    const file = nacl.randomBytes(300_000);
+    await alice.send(bob.userId, 'keep this', { attachments: [{ name: 'big.bin', type: 'application/octet-stream', data: file }] });
+    const [attachment] = (await received(bobInbox)).attachments!;
+    const passphrase = 'correct horse battery staple';
+    const archive = await bob.exportArchive(passphrase);
+    expect(archive.length).toBeLessThan(file.length / 2);
+    const store = new MemoryStore();
+    await (await EbbClient.importArchive(archive, passphrase, { url: env.stack.url, store })).close();
+    const kept = await Promise.all(
+      (await store.list('reportable/')).map(async (key) => JSON.parse((await store.get(key))!) as { attachments?: unknown[] }),
+    );
+    const saved = JSON.parse(JSON.stringify(attachment)) as Record<string, unknown>;
+    expect(kept.flatMap((r) => r.attachments ?? [])).toEqual([saved]);
+  });
+
   it('a report of a message with attachments verifies, and the operator gets the references to fetch and check', async () => {
     const { alice, bob, bobInbox } = await pair();
     await alice.send(bob.userId, 'look at this', { attachments: [{ name: 'bad.jpg', type: 'image/jpeg', data: nacl.randomBytes(4000) }] });

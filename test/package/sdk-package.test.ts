@@ -113,7 +113,9 @@ it('packs the four builds, the declarations and package.json, depending on the p
   // What the builds import is exactly what package.json declares, plus Node's own modules in the Node builds.
   for (const file of ['index.mjs', 'index.cjs']) {
     const packages = importsOf(await distFile('esm', file)).map(packageOf);
-    expect(new Set(packages)).toEqual(new Set([...DEPENDENCIES, ...NODE_ONLY, 'node:fs/promises', 'node:path']));
+    expect(new Set(packages)).toEqual(
+      new Set([...DEPENDENCIES, ...NODE_ONLY, 'node:fs/promises', 'node:path', 'node:http', 'node:https', 'node:stream']),
+    );
   }
 
   // Node picks the build of the app's module system.

@@ -9,7 +9,9 @@ import {
 import { ATTACHMENT_CHUNK_BYTES, AttachmentSealer, attachmentCiphertextLength, newAttachmentKey } from '../crypto/attachment';
 import { randomBytes } from '../crypto/random';
 import { EbbError, badRequest } from '../errors';
+import { loadNodeHttp } from '../load-module';
 import { backoffDelay } from '../transport/backoff';
+import { nodePut } from './node-put';
 import type { OutgoingAttachment } from '../types';
 import { type AttachmentRoutes, type Fetch, TransferFailure, isRetryableStatus } from './routes';
 
@@ -94,6 +96,8 @@ async function uploadOne(
   const prefix = randomBytes(PREFIX_BYTES);
   const length = attachmentCiphertextLength(size);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // On Node, its own HTTP client, which waits for the socket; fetch (an app's, or the browser's) otherwise.
+  const node = options.fetch === undefined && streamsBodies() ? await loadNodeHttp() : null;
   const doFetch = options.fetch ?? globalThis.fetch;
   let lastFailure: unknown;
   try {
@@ -102,19 +106,26 @@ async function uploadOne(
       const target = await options.routes.presignUpload(length, options.expiresInSeconds);
       const sealer = new AttachmentSealer(key, size, prefix);
       try {
-        const response = await doFetch(target.url, {
-          method: 'PUT',
-          headers: { ...target.headers, 'content-type': 'application/octet-stream', ...(streamsBodies() && { 'content-length': String(length) }) },
-          body: await requestBody(attachment.data, sealer, progress),
-          ...(streamsBodies() && { duplex: 'half' }),
-        } as RequestInit);
-        await response.body?.cancel().catch(() => undefined);
-        if (response.ok && sealer.done) {
+        const headers = { ...target.headers, 'content-type': 'application/octet-stream' };
+        const body = await requestBody(attachment.data, sealer, progress);
+        let status: number;
+        if (node) status = await nodePut(node, target.url, headers, length, body as ReadableStream<Uint8Array>);
+        else {
+          const response = await doFetch(target.url, {
+            method: 'PUT',
+            headers: { ...headers, ...(streamsBodies() && { 'content-length': String(length) }) },
+            body,
+            ...(streamsBodies() && { duplex: 'half' }),
+          } as RequestInit);
+          await response.body?.cancel().catch(() => undefined);
+          status = response.status;
+        }
+        if (status >= 200 && status < 300 && sealer.done) {
           progress(size);
           return { id: target.id, key: key.slice(), digest: sealer.digest() };
         }
-        lastFailure = new TransferFailure(response.status);
-        if (!isRetryableStatus(response.status)) break;
+        lastFailure = new TransferFailure(status);
+        if (!isRetryableStatus(status)) break;
       } catch (err) {
         // A network failure: the bytes may or may not have landed; a new URL names a new object either way.
         lastFailure = err;

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { type AttachmentRef, AttachmentRefsWire, attachmentRefFromWire, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { FRANK_KEY_BYTES } from '../../../protocol/franking';
 import { Limits } from '../../../protocol/limits';
@@ -26,6 +27,8 @@ export interface GroupPlaintext {
   /** The sender device's count of messages to this group, from 1: members hand them to the app in this order. */
   readonly seq: number;
   readonly deliveryToken?: Uint8Array;
+  /** The message's attachments (ARCH §8.8), as in a pairwise plaintext's `att`. */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
 const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
@@ -43,6 +46,7 @@ const Header = z.strictObject({
   fk: z.string().check(z.length(Math.ceil((FRANK_KEY_BYTES * 4) / 3))),
   seq: z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
   dt: z.optional(z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
+  att: z.optional(AttachmentRefsWire),
 });
 
 const HEADER_LENGTH_BYTES = 2;
@@ -78,6 +82,7 @@ export function encodeGroupPlaintext(p: GroupPlaintext): Uint8Array {
     fk: toBase64Url(p.frankKey),
     seq: p.seq,
     ...(p.deliveryToken && { dt: toBase64Url(p.deliveryToken) }),
+    ...(p.attachments && p.attachments.length > 0 && { att: p.attachments.map(attachmentRefToWire) }),
   };
   const headerBytes = encoder.encode(JSON.stringify(header));
   const out = new Uint8Array(HEADER_LENGTH_BYTES + headerBytes.length + p.body.length);
@@ -104,6 +109,8 @@ export function decodeGroupPlaintext(bytes: Uint8Array): GroupPlaintext | null {
   const frankKey = canonical(h.fk, FRANK_KEY_BYTES);
   const deliveryToken = h.dt === undefined ? undefined : canonical(h.dt, Limits.deliveryTokenBytes);
   if (!frankKey || deliveryToken === null) return null;
+  const attachments = h.att?.map(attachmentRefFromWire);
+  if (attachments?.some((a) => a === null)) return null;
   const body = bytes.slice(bodyStart);
   let text: string | undefined;
   if (h.kind === 'text') {
@@ -125,6 +132,7 @@ export function decodeGroupPlaintext(bytes: Uint8Array): GroupPlaintext | null {
     ...(h.ttl !== undefined && { expiresInSeconds: h.ttl }),
     ...(h.burn !== undefined && { burnAfterReadingSeconds: h.burn }),
     ...(deliveryToken && { deliveryToken }),
+    ...(attachments && { attachments: attachments as AttachmentRef[] }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import type { Envelope } from '../../../protocol/frames';
 import { FANOUT_RECIPIENT } from '../../../protocol/franking';
@@ -5,7 +6,7 @@ import { verifyCommitment } from '../crypto/franking';
 import type { Identity } from '../identity/identity';
 import type { GroupOpened } from '../session/inbox';
 import type { Reportable } from '../session/reportables';
-import type { ReceivedMessage } from '../types';
+import type { ReceivedAttachment, ReceivedMessage } from '../types';
 import type { SenderKeys } from './distribution';
 import { decodeGroupPlaintext, groupAssociatedData, isGroupCiphertext } from './wiring-message';
 
@@ -59,7 +60,14 @@ export async function openGroupMessage(
   const p = bytes && decodeGroupPlaintext(bytes);
   if (!p || p.from !== user || p.fromDevice !== device || p.group !== group || p.id !== envelope.id) return null;
   const kind = p.text === undefined ? 'bytes' : 'text';
-  const committed = { from: user, to: FANOUT_RECIPIENT, id: envelope.id, kind, body: p.body } as const;
+  const committed = {
+    from: user,
+    to: FANOUT_RECIPIENT,
+    id: envelope.id,
+    kind,
+    body: p.body,
+    ...(p.attachments && { attachments: p.attachments }),
+  } as const;
   if (!verifyCommitment(p.frankKey, committed, envelope.frank.commitment)) return null;
   // As for pairwise messages (session/inbox.ts): the server may shorten a lifetime, never extend it.
   const expiresAt =
@@ -74,6 +82,8 @@ export async function openGroupMessage(
     ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt) }),
     ...(p.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: p.burnAfterReadingSeconds }),
     group,
+    // References only: the client binds them to its transport when it hands the message over (attachments/received.ts).
+    ...(p.attachments && { attachments: p.attachments.map(attachmentRefToWire) as unknown as ReceivedAttachment[] }),
   };
   const reportable: Reportable = {
     id: envelope.id,
@@ -84,6 +94,7 @@ export async function openGroupMessage(
     frankKey: toBase64Url(p.frankKey),
     kind,
     body: toBase64Url(p.body),
+    ...(p.attachments && { attachments: p.attachments.map(attachmentRefToWire) }),
   };
   return {
     message,

@@ -1,3 +1,4 @@
+import type { AttachmentRef } from '../../../protocol/attachment-ref';
 import { toBase64Url } from '../../../protocol/base64url';
 import { FANOUT_RECIPIENT } from '../../../protocol/franking';
 import type { ServiceLimits } from '../../../protocol/frames';
@@ -39,6 +40,8 @@ export interface GroupOutgoing {
   readonly body: Uint8Array;
   readonly expiresInSeconds?: number;
   readonly burnAfterReadingSeconds?: number;
+  /** Uploaded already (attachments/upload.ts): the references ride in the plaintext, under the commitment. */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
 /** Rounds of following a fan-out's answer (missing devices reached, full ones retried) after the first frames. */
@@ -84,7 +87,14 @@ export class GroupSender {
       const atMessage = await senderKeys.distribution(group);
       const ciphertext = await senderKeys.encrypt(group, plaintext, groupAssociatedData(group, identity.userId, identity.device), key.nextSeq);
       const kind = message.text === undefined ? 'bytes' : 'text';
-      const commitment = frankCommitment(frankKey, { from: identity.userId, to: FANOUT_RECIPIENT, id: message.id, kind, body: message.body });
+      const commitment = frankCommitment(frankKey, {
+        from: identity.userId,
+        to: FANOUT_RECIPIENT,
+        id: message.id,
+        kind,
+        body: message.body,
+        ...(message.attachments && { attachments: message.attachments }),
+      });
       const base = {
         id: message.id,
         ciphertext: toBase64Url(ciphertext),
@@ -252,6 +262,7 @@ export class GroupSender {
       ...(message.expiresInSeconds !== undefined && { expiresInSeconds: message.expiresInSeconds }),
       ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
       ...(deliveryToken && { deliveryToken }),
+      ...(message.attachments && { attachments: message.attachments }),
     });
   }
 }

@@ -300,6 +300,7 @@ export class Inbox {
           fromDevice: message.fromDevice,
           ...(message.expiresAt && { expiresAt: message.expiresAt }),
           ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
+          ...(message.attachments && { attachments: message.attachments }),
         });
       } else {
         if (opened.deliveryToken)
