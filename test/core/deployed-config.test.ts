@@ -6,6 +6,11 @@ describe('GIVEN EBB_CONFIG as infra writes it', () => {
     retentionDays: 7,
     rateLimits: { sendPerMinute: 30 },
     sunset: { signupsCloseAt: '2027-01-01T00:00:00Z', noticeUrl: 'https://example.org/sunset', message: 'bye' },
+    push: {
+      vapidSubject: 'mailto:ops@example.org',
+      apns: { secretName: 'ebb/apns', keyId: 'ABCDE12345', teamId: 'VWXYZ67890', bundleId: 'org.example.chat', sandbox: true },
+      fcm: { secretName: 'ebb/fcm' },
+    },
   });
 
   test('THEN the Lambda reads back exactly the resolved config', () => {
@@ -25,6 +30,8 @@ describe('GIVEN EBB_CONFIG as infra writes it', () => {
     ['{"sunset":{"shutdownAt":1767225600000}}', 'EBB_CONFIG.sunset.shutdownAt'],
     ['{"sunset":{"unknown":null}}', 'EBB_CONFIG.sunset.unknown'],
     ['{"retention":30}', 'EBB_CONFIG.retention'],
+    ['{"push":{"apns":"ebb/apns"}}', 'EBB_CONFIG.push.apns'],
+    ['{"push":{"vapidSubject":{}}}', 'EBB_CONFIG.push.vapidSubject'],
   ])('WHEN it is %s THEN the first invocation fails naming %s', (json, key) => {
     expect(() => parseDeployedConfig(json)).toThrow(`invalid Lambda environment: ${key}`);
   });

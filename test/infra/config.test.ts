@@ -35,6 +35,13 @@ describe('config from context.ebb', () => {
       'ebb.rateLimits.sendCopiesPerMinute: must be at least 256',
     ],
     ['an unknown key', { retentionDayz: 3 }, 'unknown key retentionDayz'],
+    ['a VAPID subject over http', { push: { vapidSubject: 'http://example.org' } }, 'ebb.push.vapidSubject: must be a mailto: or https: URI'],
+    ['an FCM platform without its secret', { push: { fcm: {} } }, 'ebb.push.fcm.secretName'],
+    [
+      'an APNs key id that is not one',
+      { push: { apns: { secretName: 'ebb/apns', keyId: 'key', teamId: 'ABCDE12345', bundleId: 'org.example.chat', sandbox: false } } },
+      'ebb.push.apns.keyId: must be the 10-character APNs key id',
+    ],
     ['a purgeAt without shutdownAt', sunset({ purgeAt: '2027-01-01T00:00:00Z' }), 'ebb.sunset.purgeAt: needs shutdownAt'],
   ])('GIVEN %s WHEN the stack is synthesized THEN it fails with a ConfigError naming the key', (_label, ebb, message) => {
     let thrown: unknown;
