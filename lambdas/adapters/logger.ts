@@ -44,6 +44,14 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'disconnected',
   'purged',
   'deleted',
+  // push wake-ups (core/push-wake.ts), counts only
+  'pushed',
+  'expired',
+  'rejected',
+  'retried',
+  'platformOff',
+  'noToken',
+  'malformed',
   // lifecycle and timing
   'task',
   'phase',
