@@ -21,11 +21,19 @@ export interface HandlerSpec {
   readonly returnsResponse: boolean;
   /** Reads the franking keyring (ARCH §9.3): infra grants GetSecretValue on that one secret. */
   readonly frankingKeys?: boolean;
+  /**
+   * Queues wake-ups for offline devices (ARCH §6.12): infra grants `sqs:SendMessage` on the wake-up queue alone
+   * and sets `EBB_WAKEUP_QUEUE_URL`.
+   */
+  readonly wakeups?: boolean;
 }
 
 const ACCOUNT_READ = { accounts: ['GetItem'] } as const;
 /** A token taken from a bucket: conditional updates; only a refused take reads the bucket. */
 const RATE_LIMIT = { rateLimits: ['UpdateItem', 'GetItem'] } as const;
+
+/** A wake-up claimed for an offline device: one conditional update of its push subscription (ARCH §6.12). */
+const WAKE = { pushTokens: ['UpdateItem'] } as const;
 
 /** Every Lambda of ebb: the authorizer, the three special routes and one per action. */
 export const Handlers: readonly HandlerSpec[] = [
@@ -74,11 +82,13 @@ export const Handlers: readonly HandlerSpec[] = [
       accounts: ['BatchGetItem'],
       queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
       connections: ['Query', 'DeleteItem'],
+      ...WAKE,
       ...RATE_LIMIT,
     },
     manageConnections: true,
     returnsResponse: true,
     frankingKeys: true,
+    wakeups: true,
   },
   {
     // The same steps as `send` per copy (core/queue-copy.ts); BatchGetItem reads all recipient accounts.
@@ -88,11 +98,13 @@ export const Handlers: readonly HandlerSpec[] = [
       accounts: ['BatchGetItem'],
       queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
       connections: ['Query', 'DeleteItem'],
+      ...WAKE,
       ...RATE_LIMIT,
     },
     manageConnections: true,
     returnsResponse: true,
     frankingKeys: true,
+    wakeups: true,
   },
   {
     entry: 'report',
@@ -135,6 +147,7 @@ export const Handlers: readonly HandlerSpec[] = [
       queue: ['Query', 'BatchWriteItem', 'DeleteItem'],
       usernames: ['DeleteItem'],
       connections: ['Query', 'DeleteItem'],
+      pushTokens: ['Query', 'BatchWriteItem'],
     },
     manageConnections: true,
     returnsResponse: true,
@@ -158,7 +171,24 @@ export const Handlers: readonly HandlerSpec[] = [
       // The device's queue (Query, BatchWriteItem) and its link item, if still there (DeleteItem).
       queue: ['Query', 'BatchWriteItem', 'DeleteItem'],
       connections: ['Query', 'DeleteItem'],
+      pushTokens: ['DeleteItem'],
     },
+    manageConnections: true,
+    returnsResponse: true,
+  },
+  {
+    entry: 'push-register',
+    routeKey: 'push.register',
+    // GetItem on accounts twice: the caller's device, then again after the put, to take back a subscription
+    // written for a device removed meanwhile (DeleteItem).
+    tables: { ...ACCOUNT_READ, pushTokens: ['PutItem', 'DeleteItem'], ...RATE_LIMIT },
+    manageConnections: true,
+    returnsResponse: true,
+  },
+  {
+    entry: 'push-unregister',
+    routeKey: 'push.unregister',
+    tables: { ...ACCOUNT_READ, pushTokens: ['DeleteItem'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
   },
@@ -180,6 +210,7 @@ export const ScheduledHandlers: readonly HandlerSpec[] = [
       nonces: ['Scan', 'BatchWriteItem'],
       rateLimits: ['Scan', 'BatchWriteItem'],
       reports: ['Scan', 'BatchWriteItem'],
+      pushTokens: ['Scan', 'BatchWriteItem'],
     },
     manageConnections: true,
     returnsResponse: false,

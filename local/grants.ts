@@ -2,7 +2,7 @@ import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewayma
 import { DynamoDBServiceException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableKey, TableNames } from '../lambdas/adapters/table-definitions';
 import { wirePorts, type HandlerPorts, type PortAdapters } from '../lambdas/adapters/wiring';
-import type { Clock, FrankingKeys, Logger } from '../lambdas/core/ports';
+import type { Clock, FrankingKeys, Logger, PushSettings, Wakeups } from '../lambdas/core/ports';
 import type { HandlerSpec } from '../lambdas/routes';
 import type { EbbConfig } from '../protocol';
 
@@ -21,6 +21,9 @@ export interface LocalServices {
   readonly tables: TableNames;
   readonly management: ApiGatewayManagementApiClient;
   readonly frankingKeys: () => FrankingKeys;
+  /** The in-process wake-up queue, given only to the routes whose entry has `wakeups`. */
+  readonly wakeups: () => Wakeups;
+  readonly push: PushSettings;
   readonly config: EbbConfig;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -40,6 +43,8 @@ export function grantedPorts(spec: HandlerSpec, adapters: PortAdapters, services
       tables,
       management: spec.manageConnections ? services.management : undefined,
       frankingKeys: spec.frankingKeys ? services.frankingKeys : undefined,
+      wakeups: spec.wakeups ? services.wakeups : undefined,
+      push: services.push,
       config: services.config,
       clock: services.clock,
       logger: services.logger,

@@ -4,11 +4,12 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveConfig, SIGNED_QUERY_PARAMS, type EbbConfig, type EbbConfigInput } from '../protocol';
 import { jsonLogger, silentLogger } from '../lambdas/adapters/logger';
-import { MemoryFrankingKeys } from '../lambdas/adapters/memory';
+import { MemoryFrankingKeys, MemoryWakeups } from '../lambdas/adapters/memory';
 import { createPorts, type HandlerPorts } from '../lambdas/adapters/ports';
 import { localTableNames, type TableNames } from '../lambdas/adapters/table-definitions';
 import type { LifecycleOutcome } from '../lambdas/core/lifecycle';
-import type { Clock, Logger, Ports } from '../lambdas/core/ports';
+import type { Clock, Logger, Ports, PushSettings, Wakeups } from '../lambdas/core/ports';
+import { noWebPush } from '../lambdas/adapters/wiring';
 import { adapters as authorizerAdapters, authorize } from '../lambdas/handlers/authorize';
 import { adapters as lifecycleAdapters } from '../lambdas/handlers/lifecycle';
 import { Handlers, ScheduledHandlers, type HandlerSpec } from '../lambdas/routes';
@@ -46,6 +47,13 @@ export interface LocalStackOptions {
    * see it refused). @default Handlers and ScheduledHandlers of lambdas/routes.ts
    */
   readonly handlers?: readonly HandlerSpec[];
+  /** What the routes know of the push services (the VAPID public key, the receiver's http origin). @default Web Push off */
+  readonly push?: PushSettings;
+  /**
+   * The wake-up queue the routes are given, made from the in-process one (tests wrap it to slow or fail it).
+   * @default the in-process queue itself
+   */
+  readonly wakeups?: (queue: MemoryWakeups) => Wakeups;
 }
 
 /**
@@ -80,6 +88,11 @@ export interface LocalStack {
   readonly frankingKeys: MemoryFrankingKeys;
   /** Fault injection, empty (no faults) unless a test sets it. */
   readonly faults: LocalFaults;
+  /**
+   * The in-process wake-up queue (ARCH §6.12): the bodies the routes queued, as SQS would carry them; set its
+   * `consumer` to take each one as the push sender's event source would.
+   */
+  readonly wakeups: MemoryWakeups;
   /** Runs one TTL sweep now; resolves with the number of items deleted. */
   sweep(): Promise<number>;
   /**
@@ -130,7 +143,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const frankingKeys = new MemoryFrankingKeys(clock, config.retentionDays, (n) => new Uint8Array(randomBytes(n)));
   const handlerDynamo = faultInjectingClient(dynamo.endpoint, () => faults.dynamodb);
   options.instrumentDynamo?.(handlerDynamo);
-  const services: LocalServices = { dynamodb: handlerDynamo, tables, management, frankingKeys: () => frankingKeys, config, clock, logger };
+  const wakeupQueue = new MemoryWakeups();
+  const wakeups = options.wakeups?.(wakeupQueue) ?? wakeupQueue;
+  const services: LocalServices = {
+    dynamodb: handlerDynamo,
+    tables,
+    management,
+    frankingKeys: () => frankingKeys,
+    wakeups: () => wakeups,
+    push: options.push ?? noWebPush,
+    config,
+    clock,
+    logger,
+  };
   const ports = createPorts(services);
   // The authorizer's ports, as its own Lambda has them.
   bound.ports = grantedPorts(authorizerSpec, authorizerAdapters, services);
@@ -157,12 +182,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     gateway,
     frankingKeys,
     faults,
+    wakeups: wakeupQueue,
     sweep,
     lifecycleTick: () => lifecycle.tick(),
     async stop() {
       clearInterval(sweeper);
       clearInterval(lifecycleTimer);
       await lifecycle.idle();
+      await wakeupQueue.idle();
       await sweeping?.catch(() => undefined);
       await gateway.close();
       management.destroy();

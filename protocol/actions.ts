@@ -24,4 +24,6 @@ export const Actions = [
   'devices.list',
   'device.remove',
   'fanout',
+  'push.register',
+  'push.unregister',
 ] as const satisfies readonly Action[];

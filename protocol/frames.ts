@@ -13,6 +13,8 @@ import { KeysBundleFrame } from './client-frames/keys-bundle';
 import { KeysCountFrame } from './client-frames/keys-count';
 import { KeysPublishFrame } from './client-frames/keys-publish';
 import { LinkFetchFrame } from './client-frames/link-fetch';
+import { PushRegisterFrame } from './client-frames/push-register';
+import { PushUnregisterFrame } from './client-frames/push-unregister';
 import { RegisterFrame } from './client-frames/register';
 import { ReportFrame } from './client-frames/report';
 import { SendFrame } from './client-frames/send';
@@ -57,6 +59,8 @@ export {
   KeysCountFrame,
   KeysPublishFrame,
   LinkFetchFrame,
+  PushRegisterFrame,
+  PushUnregisterFrame,
   RegisterFrame,
   ReportFrame,
   SendFrame,
@@ -64,6 +68,7 @@ export {
   UsernameLookupFrame,
   UsernameSetFrame,
 };
+export { NativePushToken, PushSubscription, WebPushSubscription } from './push';
 
 // ---- client → server ---------------------------------------------------------
 
@@ -87,6 +92,8 @@ export const ClientFrames = {
   'devices.list': DevicesListFrame,
   'device.remove': DeviceRemoveFrame,
   fanout: FanoutFrame,
+  'push.register': PushRegisterFrame,
+  'push.unregister': PushUnregisterFrame,
 } as const;
 
 export type Action = keyof typeof ClientFrames;
@@ -110,6 +117,8 @@ export type LinkFetchFrame = ClientFrame<'link.fetch'>;
 export type DevicesListFrame = ClientFrame<'devices.list'>;
 export type DeviceRemoveFrame = ClientFrame<'device.remove'>;
 export type FanoutFrame = ClientFrame<'fanout'>;
+export type PushRegisterFrame = ClientFrame<'push.register'>;
+export type PushUnregisterFrame = ClientFrame<'push.unregister'>;
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);

@@ -41,4 +41,8 @@ export const Limits = {
   linkTtlMs: 10 * 60 * 1000,
   /** A delivery token (ARCH §6.6): random bytes the SDK makes and hands to everyone it writes to. */
   deliveryTokenBytes: 32,
+  /** A Web Push endpoint URL, in characters: the push services' own are a few hundred. */
+  maxPushEndpointChars: 1024,
+  /** An FCM registration token, in characters (about 160 today). */
+  maxPushTokenChars: 512,
 } as const;

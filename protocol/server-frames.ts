@@ -35,11 +35,18 @@ export const ServiceLimits = z.object({
   maxFrameBytes: Positive,
 });
 
+/** What a device needs to subscribe to Web Push here; absent when the deployment has Web Push off (ARCH §6.12). */
+export const PushStatus = z.object({
+  /** base64url of the 65-byte uncompressed P-256 VAPID public key: `applicationServerKey` for `PushManager.subscribe`. */
+  vapidPublicKey: z.string().check(z.regex(/^[A-Za-z0-9_-]{87}$/, 'must be 65 bytes of base64url')),
+});
+
 export const ServiceStatus = z.object({
   phase: z.enum(Phases),
   schedule: Schedule,
   limits: ServiceLimits,
   serverTime: Timestamp,
+  push: z.optional(PushStatus),
 });
 
 const PrekeyCount = z.object({ oneTimePrekeys: Count, signedPrekeyId: z.nullable(Count) });
@@ -134,6 +141,10 @@ export const ResultSchemas = {
     full: z.array(UserDevices),
     unknown: z.array(UserId),
   }),
+  /** `replaced`: the device had another subscription until now (registering the same one again is no error). */
+  'push.register': z.object({ replaced: z.boolean() }),
+  /** `removed`: false when the device had none (a retry after a lost answer). */
+  'push.unregister': z.object({ removed: z.boolean() }),
 } as const satisfies Record<Action, z.ZodMiniType>;
 
 /** `type` and, for answers, `rid`: enough to route a frame before parsing the rest. */

@@ -5,6 +5,7 @@ import {
   dynamoLinks,
   dynamoNonces,
   dynamoPrekeys,
+  dynamoPushTokens,
   dynamoQueue,
   dynamoRateLimiter,
   dynamoReports,
@@ -12,6 +13,7 @@ import {
   dynamoUsernames,
   frankingKeyring,
   gatewayNotifier,
+  wakeupQueue,
 } from './port-adapters';
 import { wirePorts, type HandlerPorts, type PortAdapters, type PortsOptions } from './wiring';
 
@@ -32,6 +34,8 @@ export const EveryAdapter = {
   sweeper: dynamoSweeper,
   notifier: gatewayNotifier,
   frankingKeys: frankingKeyring,
+  pushTokens: dynamoPushTokens,
+  wakeups: wakeupQueue,
 } as const satisfies Required<PortAdapters>;
 
 /** Ports over every table given, the management API and the keyring, each built on first use. */

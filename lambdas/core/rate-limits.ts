@@ -73,7 +73,8 @@ export type RateLimitedAction =
   | 'usernameSet'
   | 'usernameLookup'
   | 'keysPublish'
-  | 'deviceAdd';
+  | 'deviceAdd'
+  | 'pushRegister';
 
 type RateLimitKey = keyof Ports['config']['rateLimits'];
 
@@ -92,6 +93,8 @@ const LIMIT_OF = {
   keysPublish: 'keysPublishPerMinute',
   // Linking is rare; it shares the limit of registering, which it resembles, in its own bucket.
   deviceAdd: 'registerPerMinute',
+  // Subscribing a device is as rare: `push.register` and `push.unregister` share one bucket per user.
+  pushRegister: 'registerPerMinute',
 } as const satisfies Record<RateLimitedAction, RateLimitKey>;
 
 /** The period a limit key counts over, from its name. */

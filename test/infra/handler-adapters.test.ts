@@ -16,6 +16,7 @@ const PORTS_OF_TABLE: Record<TableKey, readonly AdaptedPort[]> = {
   nonces: ['nonces'],
   rateLimits: ['rateLimiter'],
   reports: ['reports'],
+  pushTokens: ['pushTokens'],
 };
 
 /** A table walked with Scan is the sweeper's; any other action on it is its own port's. */
@@ -37,6 +38,7 @@ function portsGranted(spec: HandlerSpec): (readonly AdaptedPort[])[] {
   }
   if (spec.manageConnections) granted.push(['notifier']);
   if (spec.frankingKeys) granted.push(['frankingKeys']);
+  if (spec.wakeups) granted.push(['wakeups']);
   return granted;
 }
 

@@ -10,3 +10,4 @@ export { DynamoRateLimiter } from './rate-limiter';
 export { DynamoReports } from './reports';
 export { DynamoSweeper } from './sweeper';
 export { DynamoUsernames } from './usernames';
+export { DynamoPushTokens } from './push-tokens';
