@@ -217,5 +217,14 @@ export const ScheduledHandlers: readonly HandlerSpec[] = [
   },
 ];
 
+/**
+ * The Lambda the wake-up queue triggers (ARCH §6.12): it reads a device's push subscription and removes one a
+ * push service calls expired, and nothing else of the tables. Its Secrets Manager and SNS grants are the push
+ * construct's (infra/push.ts).
+ */
+export const QueueHandlers: readonly HandlerSpec[] = [
+  { entry: 'push-wake', tables: { pushTokens: ['GetItem', 'DeleteItem'] }, manageConnections: false, returnsResponse: false },
+];
+
 /** Environment every Lambda reads at cold start; infra sets it from the manifest entry. */
 export { LambdaEnv } from './lambda-env';

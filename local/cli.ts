@@ -146,6 +146,7 @@ async function main(): Promise<void> {
   Web chat    ${webChat}
   @connections ${stack.callbackUrl}/@connections
   DynamoDB    ${stack.dynamodbEndpoint}
+  Push        ${stack.pushReceiver.url} (plays Web Push, and SNS for APNs and FCM)
 ${describeSchedule(stack.config, Date.now())}
 Press Ctrl+C to stop.`);
   const stop = () => {

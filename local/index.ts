@@ -9,10 +9,16 @@ import { createPorts, type HandlerPorts } from '../lambdas/adapters/ports';
 import { localTableNames, type TableNames } from '../lambdas/adapters/table-definitions';
 import type { LifecycleOutcome } from '../lambdas/core/lifecycle';
 import type { Clock, Logger, Ports, PushSettings, Wakeups } from '../lambdas/core/ports';
-import { noWebPush } from '../lambdas/adapters/wiring';
 import { adapters as authorizerAdapters, authorize } from '../lambdas/handlers/authorize';
 import { adapters as lifecycleAdapters } from '../lambdas/handlers/lifecycle';
-import { Handlers, ScheduledHandlers, type HandlerSpec } from '../lambdas/routes';
+import { Handlers, QueueHandlers, ScheduledHandlers, type HandlerSpec } from '../lambdas/routes';
+import { adapters as pushWakeAdapters, sendWakeups } from '../lambdas/handlers/push-wake';
+import { wakeTtlSeconds } from '../lambdas/adapters/push-services';
+import { SnsMobilePush } from '../lambdas/adapters/sns-push';
+import { WebPushSender, generateVapidKeys } from '../lambdas/adapters/web-push';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { LOCAL_PLATFORM_APPLICATIONS, PushReceiver } from './push-receiver';
+import { localWakeupConsumer } from './push-wake';
 import { LOCAL_AWS, createTables, faultInjectingClient, startDynalite, sweepExpired, type DynamoFaultDecider } from './dynamo';
 import { WebSocketGateway, type Integration } from './gateway';
 import { grantedPorts, type LocalServices } from './grants';
@@ -89,6 +95,14 @@ export interface LocalStack {
   /** Fault injection, empty (no faults) unless a test sets it. */
   readonly faults: LocalFaults;
   /**
+   * The push services, played locally (ARCH §11.1): Web Push with this stack's VAPID key, and SNS for the APNs and
+   * FCM platforms the config names. `subscription()` mints a Web Push subscription to it; `received` is every push
+   * the wake-up sender made, decrypted; `expire()` makes it answer a subscription or token as expired.
+   */
+  readonly pushReceiver: PushReceiver;
+  /** This stack's VAPID public key (base64url), which `status` announces when Web Push is on. */
+  readonly vapidPublicKey: string;
+  /**
    * The in-process wake-up queue (ARCH §6.12): the bodies the routes queued, as SQS would carry them; set its
    * `consumer` to take each one as the push sender's event source would.
    */
@@ -110,7 +124,7 @@ export interface LocalStack {
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = resolveConfig(options.config ?? {});
-  const manifest = options.handlers ?? [...Handlers, ...ScheduledHandlers];
+  const manifest = options.handlers ?? [...Handlers, ...ScheduledHandlers, ...QueueHandlers];
   const authorizerSpec = entryOf(manifest, 'authorize');
   const lifecycleSpec = entryOf(manifest, 'lifecycle');
   const clock: Clock = { now: options.now ?? (() => Date.now()) };
@@ -145,13 +159,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   options.instrumentDynamo?.(handlerDynamo);
   const wakeupQueue = new MemoryWakeups();
   const wakeups = options.wakeups?.(wakeupQueue) ?? wakeupQueue;
+  // Generated at start, as the deployment's setup function generates it once: kept only in this process.
+  const vapid = generateVapidKeys();
+  let pushReceiver: PushReceiver;
+  try {
+    pushReceiver = await PushReceiver.start({ vapidPublicKey: vapid.publicKey });
+  } catch (error) {
+    await gateway.close();
+    await dynamo.stop();
+    throw error;
+  }
   const services: LocalServices = {
     dynamodb: handlerDynamo,
     tables,
     management,
     frankingKeys: () => frankingKeys,
     wakeups: () => wakeups,
-    push: options.push ?? noWebPush,
+    push: options.push ?? { vapidPublicKey: () => vapid.publicKey, httpOrigins: [pushReceiver.url] },
     config,
     clock,
     logger,
@@ -165,6 +189,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sweep = () => (sweeping ??= sweepExpired(dynamo.client, tables, clock.now()).finally(() => (sweeping = undefined)));
   const sweeper = setInterval(() => void sweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
   sweeper.unref();
+
+  // The wake-up sender, fed by the in-process queue as the SQS event source feeds it on AWS.
+  const pushWakeSpec = manifest.find((spec) => spec.entry === 'push-wake');
+  const sns = new SNSClient({ endpoint: pushReceiver.snsEndpoint, ...LOCAL_AWS, maxAttempts: 1 });
+  if (pushWakeSpec) {
+    const wakePorts = grantedPorts(pushWakeSpec, pushWakeAdapters, services);
+    const ttlSeconds = wakeTtlSeconds(config);
+    const webPush = new WebPushSender({ vapidKeys: async () => vapid, subject: config.push.vapidSubject ?? LOCAL_VAPID_SUBJECT, ttlSeconds });
+    const applications = {
+      apns: config.push.apns ? LOCAL_PLATFORM_APPLICATIONS.apns : undefined,
+      fcm: config.push.fcm ? LOCAL_PLATFORM_APPLICATIONS.fcm : undefined,
+    };
+    const mobilePush = new SnsMobilePush(sns, applications, ttlSeconds);
+    wakeupQueue.consumer = localWakeupConsumer((event) => sendWakeups(event, { pushTokens: wakePorts.pushTokens, webPush, mobilePush, logger }));
+  }
 
   const lifecycle = new LocalLifecycle(grantedPorts(lifecycleSpec, lifecycleAdapters, services), options.onLifecycle);
   const lifecycleTimer = setInterval(() => {
@@ -183,6 +222,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     frankingKeys,
     faults,
     wakeups: wakeupQueue,
+    pushReceiver,
+    vapidPublicKey: vapid.publicKey,
     sweep,
     lifecycleTick: () => lifecycle.tick(),
     async stop() {
@@ -191,13 +232,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await lifecycle.idle();
       await wakeupQueue.idle();
       await sweeping?.catch(() => undefined);
+      await wakeupQueue.idle();
       await gateway.close();
+      await pushReceiver.close();
+      sns.destroy();
       management.destroy();
       handlerDynamo.destroy();
       await dynamo.stop();
     },
   };
 }
+
+/** The VAPID `sub` of the local stack when the config names none: a contact that reaches no one. */
+const LOCAL_VAPID_SUBJECT = 'mailto:operator@ebb.invalid';
 
 function entryOf(manifest: readonly HandlerSpec[], entry: string): HandlerSpec {
   const spec = manifest.find((s) => s.entry === entry);

@@ -76,6 +76,7 @@ export class PushReceiver {
   readonly refused: RefusedPush[] = [];
   private readonly secrets = new Map<string, SubscriptionSecrets>();
   private readonly expired = new Set<string>();
+  private readonly failing = new Map<string, number>();
   /** SNS platform endpoints by ARN, and by platform and token (CreatePlatformEndpoint is idempotent). */
   private readonly endpoints = new Map<string, { service: 'apns' | 'fcm'; token: string }>();
   private readonly endpointOf = new Map<string, string>();
@@ -127,6 +128,19 @@ export class PushReceiver {
     this.expired.add(endpointOrToken);
   }
 
+  /**
+   * From now on the service fails pushes to this subscription or token with `status` (a 5xx or 429: a service
+   * having a bad minute), until `recover()`. SNS answers such a publish with its `InternalError`.
+   */
+  failWith(endpointOrToken: string, status: number): void {
+    this.failing.set(endpointOrToken, status);
+  }
+
+  /** Ends every `failWith`. */
+  recover(): void {
+    this.failing.clear();
+  }
+
   /** Resolves once at least `count` pushes have been received in all. */
   waitForPushes(count: number): Promise<void> {
     if (this.received.length >= count) return Promise.resolve();
@@ -166,6 +180,11 @@ export class PushReceiver {
     if (!vapid.ok) return refuse(vapid.refusal === 'wrong-key' ? 403 : 401, vapid.refusal);
     if (this.expired.has(endpoint)) {
       answer(res, 410);
+      return;
+    }
+    const failure = this.failing.get(endpoint);
+    if (failure !== undefined) {
+      answer(res, failure);
       return;
     }
     const ttl = Number(req.headers.ttl);
@@ -212,6 +231,7 @@ export class PushReceiver {
       const endpoint = this.endpoints.get(form.get('TargetArn') ?? '');
       if (!endpoint) return snsError(res, 404, 'NotFound', 'Endpoint does not exist');
       if (this.expired.has(endpoint.token)) return snsError(res, 400, 'EndpointDisabled', 'Endpoint is disabled');
+      if (this.failing.has(endpoint.token)) return snsError(res, 500, 'InternalError', 'The service is having a bad minute');
       let message: Record<string, unknown>;
       try {
         message = form.get('MessageStructure') === 'json' ? (JSON.parse(form.get('Message') ?? '') as Record<string, unknown>) : {};

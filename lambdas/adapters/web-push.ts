@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { generateRequestDetails } from 'web-push';
 import type { PushResult, WebPushService, WebPushTarget } from '../core/push-wake';
 
@@ -128,4 +129,15 @@ export function parseVapidKeys(json: string): VapidKeys {
     throw new Error('VAPID secret: privateKey must be 32 bytes of base64url');
   }
   return { publicKey, privateKey };
+}
+
+/**
+ * A fresh VAPID key pair (RFC 8292 §3.2: ECDSA on P-256), in the form `web-push` and `PushManager.subscribe`
+ * take. Made once per deployment by its setup function, and once per start by the local stack.
+ */
+export function generateVapidKeys(): VapidKeys {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const jwk = privateKey.export({ format: 'jwk' });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+  return { publicKey: point.toString('base64url'), privateKey: jwk.d! };
 }
