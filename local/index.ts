@@ -15,7 +15,8 @@ import { Handlers, QueueHandlers, ScheduledHandlers, type HandlerSpec } from '..
 import { adapters as pushWakeAdapters, sendWakeups } from '../lambdas/handlers/push-wake';
 import { wakeTtlSeconds } from '../lambdas/adapters/push-services';
 import { SnsMobilePush } from '../lambdas/adapters/sns-push';
-import { WebPushSender, generateVapidKeys } from '../lambdas/adapters/web-push';
+import { generateVapidKeys } from '../lambdas/adapters/vapid-keys';
+import { WebPushSender } from '../lambdas/adapters/web-push';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { LOCAL_PLATFORM_APPLICATIONS, PushReceiver } from './push-receiver';
 import { localWakeupConsumer } from './push-wake';

@@ -5,7 +5,8 @@ import type { EbbConfig } from '../../protocol/config';
 import type { MobilePushService, WebPushService } from '../core/push-wake';
 import { LambdaEnv } from '../lambda-env';
 import { SnsMobilePush } from './sns-push';
-import { MAX_WAKE_TTL_SECONDS, WebPushSender, fetchTransport, parseVapidKeys, type VapidKeys } from './web-push';
+import { parseVapidKeys, type VapidKeys } from './vapid-keys';
+import { MAX_WAKE_TTL_SECONDS, WebPushSender, fetchTransport } from './web-push';
 
 /** The push services of the wake-up sender on AWS, from the environment infra/push.ts sets (ARCH §6.12). */
 

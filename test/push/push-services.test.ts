@@ -1,7 +1,8 @@
 import { CreatePlatformEndpointCommand, InvalidParameterException, SNSClient, ThrottledException } from '@aws-sdk/client-sns';
 import { generateVAPIDKeys } from 'web-push';
 import { SnsMobilePush, wakeMessage } from '../../lambdas/adapters/sns-push';
-import { MAX_WAKE_TTL_SECONDS, WAKE_PAYLOAD, WAKE_TOPIC, WebPushSender, parseVapidKeys, resultOfStatus } from '../../lambdas/adapters/web-push';
+import { parseVapidKeys } from '../../lambdas/adapters/vapid-keys';
+import { MAX_WAKE_TTL_SECONDS, WAKE_PAYLOAD, WAKE_TOPIC, WebPushSender, resultOfStatus } from '../../lambdas/adapters/web-push';
 import { LOCAL_PLATFORM_APPLICATIONS, PushReceiver } from '../../local/push-receiver';
 
 const vapid = generateVAPIDKeys();
