@@ -1,6 +1,6 @@
 import type { TableKey } from '../../lambdas/adapters/table-definitions';
 import type { AdaptedPort, PortAdapters } from '../../lambdas/adapters/wiring';
-import { Handlers, ScheduledHandlers, type HandlerSpec } from '../../lambdas/routes';
+import { Handlers, QueueHandlers, ScheduledHandlers, type HandlerSpec } from '../../lambdas/routes';
 
 /**
  * The ports that read and write each table on the message path: linked devices live on account items
@@ -43,7 +43,7 @@ function portsGranted(spec: HandlerSpec): (readonly AdaptedPort[])[] {
 }
 
 describe('GIVEN each Lambda handler module and its manifest entry', () => {
-  test.each([...Handlers, ...ScheduledHandlers].map((spec) => [spec.entry, spec] as const))(
+  test.each([...Handlers, ...ScheduledHandlers, ...QueueHandlers].map((spec) => [spec.entry, spec] as const))(
     'THEN %s builds its ports from the adapters of exactly what the manifest grants it',
     (entry, spec) => {
       // WHEN the module is loaded as its Lambda would load it
