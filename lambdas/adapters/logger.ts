@@ -32,6 +32,10 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'released',
   'done',
   'skipped',
+  'replaced',
+  'removed',
+  // a push subscription's kind: web, apns or fcm (never its endpoint or token)
+  'kind',
   // sizes and counts
   'bytes',
   'devices',
@@ -44,6 +48,8 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'disconnected',
   'purged',
   'deleted',
+  'failed',
+  'push',
   // lifecycle and timing
   'task',
   'phase',
