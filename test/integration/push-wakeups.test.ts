@@ -5,7 +5,8 @@ import type { DeviceAddress, Wakeups } from '../../lambdas/core/ports';
 import { WAKEUP_EVERY_MS } from '../../lambdas/core/wakeups';
 import { Limits } from '../../protocol';
 import { ManualClock } from '../support/matrix-world';
-import { connectUrl, makeIdentity, registerFrame, type TestIdentity } from '../support/identity';
+import { anyCommitment } from '../support/franking';
+import { connectUrl, makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
 import { sdkSuite } from '../support/local-stack';
 import { apnsToken, fcmToken, webPushSubscription } from '../support/push';
 import { RawSocket } from '../support/raw-socket';
@@ -160,6 +161,28 @@ describe('push wake-ups through the local stack', () => {
     clock.advance(WAKEUP_EVERY_MS);
     await phone.send(alice.userId, 'from the phone');
     expect(await wakeupsOf(phone.userId)).toEqual([bodyFor(phone.userId, 2), bodyFor(phone.userId, 2)]);
+  });
+
+  test('a fan-out wakes each offline recipient device with a subscription, and no connected one', async () => {
+    const [bob, carol] = await Promise.all([env.connected(), env.connected()]);
+    await Promise.all([bob.registerPush(webPushSubscription()), carol.registerPush(fcmToken())]);
+    await bob.close();
+    const { socket } = await rawRegistered();
+    const fanout = (id: string) => ({
+      action: 'fanout',
+      id,
+      ciphertext: 'AAAA',
+      commitment: anyCommitment(),
+      recipients: [
+        { user: bob.userId, devices: [1] },
+        { user: carol.userId, devices: [1] },
+      ],
+    });
+    expect(await socket.request(fanout(messageId()))).toMatchObject({ type: 'result', full: [], stale: [] });
+    expect(await socket.request(fanout(messageId()))).toMatchObject({ type: 'result' });
+    expect(await wakeupsOf(bob.userId)).toEqual([bodyFor(bob.userId, 1)]);
+    expect(await wakeupsOf(carol.userId)).toEqual([]);
+    await socket.close();
   });
 
   test("send's answer does not wait for the enqueue, and an enqueue that fails fails nothing", async () => {
