@@ -26,6 +26,7 @@ import { ReceiptBatcher } from './session/receipts';
 import { handshake } from './session/handshake';
 import { PREKEY_TARGET, replenishPrekeys } from './session/prekeys';
 import { Inbox } from './session/inbox';
+import { type PushSubscriptionInput, pushSubscriptionOf } from './session/push';
 import { MESSAGE_ID_BYTES, Outbox } from './session/outbox';
 import { type Reportable, Reportables } from './session/reportables';
 import { Sessions } from './session/sessions';
@@ -627,8 +628,46 @@ export class EbbClient {
   }
 
   /**
-   * The service's phase, sunset schedule and limits. Works on any open connection, including one
-   * whose connect() was refused by policy (e.g. SERVICE_SHUT_DOWN).
+   * Subscribes this device to wake-ups (ARCH §6.12): while it has no connection open, the service has its push
+   * service wake it, at most once a minute, when something is queued for it. The push says nothing of sender,
+   * content or count: the app connects to learn what waits. Pass a browser's `PushSubscription` from
+   * `PushManager.subscribe({ userVisibleOnly: true, applicationServerKey: (await status()).push.vapidPublicKey })`
+   * (or its `toJSON()`), or a native token `{ platform: 'apns' | 'fcm', token }`. Replaces this device's earlier
+   * subscription; registering the same one again is no error. Waits for connect() to finish.
+   * @throws EbbError BAD_REQUEST (not retryable) for a malformed subscription or token, a Web Push endpoint that is
+   *   not https (the local stack also accepts its own receiver's http one) or keys that are not a P-256 key and a
+   *   16-byte secret; nothing is stored.
+   * @throws EbbError FORBIDDEN (not retryable) when this device is no longer one of the account's.
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`) past the deployment's limit.
+   * @throws EbbError SERVICE_READ_ONLY, SERVICE_SHUT_DOWN (not retryable) from those phases on.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`; registering again is safe.
+   */
+  async registerPush(subscription: PushSubscriptionInput): Promise<void> {
+    const parsed = pushSubscriptionOf(subscription);
+    try {
+      await this.connection.request('push.register', { subscription: parsed });
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Stops wake-ups for this device: the service forgets its push subscription. Resolves with false when it had
+   * none. Works in every phase. Waits for connect() to finish.
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`) past the deployment's limit.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`; unregistering again is safe.
+   */
+  async unregisterPush(): Promise<boolean> {
+    try {
+      return (await this.connection.request('push.unregister', {})).removed;
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * The service's phase, sunset schedule and limits, and `push.vapidPublicKey` when it sends Web Push. Works on
+   * any open connection, including one whose connect() was refused by policy (e.g. SERVICE_SHUT_DOWN).
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`.
    */
   async status(): Promise<ServiceStatus> {

@@ -32,6 +32,10 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'released',
   'done',
   'skipped',
+  'replaced',
+  'removed',
+  // a push subscription's kind: web, apns or fcm (never its endpoint or token)
+  'kind',
   // sizes and counts
   'bytes',
   'devices',
@@ -44,7 +48,9 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'disconnected',
   'purged',
   'deleted',
-  // push wake-ups (core/push-wake.ts), counts only
+  'failed',
+  'push',
+  // push wake-ups sent (core/push-wake.ts), counts only
   'pushed',
   'expired',
   'rejected',

@@ -9,8 +9,9 @@ import { foldUsername, parseClaimEntry } from './usernames';
 /**
  * Deletes the caller's account and everything stored under it, on every device (ARCH §4.6). Other connections
  * are closed first, so other devices stop acting; then prekeys, queues (messages and send markers), links
- * waiting for devices being linked, username claims and push subscriptions go; the
- * account item goes last, so a run cut short finds it and a retry finishes the job. Connections are swept
+ * waiting for devices being linked and username claims go; then the account item, so a run cut short finds it
+ * and a retry finishes the job; then push subscriptions (which a retry deletes too, finding no account, and
+ * which a registration racing this one takes back itself, ARCH §6.12). Connections are swept
  * once more after it: a device that reconnected meanwhile is closed, and from now on the authorizer refuses
  * a connect without `pk`. Registering the same keys again makes a new, empty account.
  *
