@@ -54,6 +54,21 @@ async function wakeupsHandled(bodies: number): Promise<void> {
   await stack.wakeups.idle();
 }
 
+test('GIVEN a device that subscribed with the key status announces and registered through the SDK WHEN it is offline and written to THEN its push service gets one wake-up it can open', async () => {
+  const [alice, bob] = [await connected(), await connected()];
+  // What a page does: PushManager.subscribe({ applicationServerKey: status.push.vapidPublicKey }), then registerPush.
+  expect((await bob.status()).push).toEqual({ vapidPublicKey: stack.vapidPublicKey });
+  const subscription = stack.pushReceiver.subscription();
+  await bob.registerPush(subscription);
+  await bob.close();
+  const bodies = stack.wakeups.bodies.length;
+  const received = stack.pushReceiver.received.length;
+  await alice.send(bob.userId, 'wake up');
+  await wakeupsHandled(bodies + 1);
+  expect(stack.pushReceiver.received.slice(received)).toEqual([expect.objectContaining({ endpoint: subscription.endpoint, payload: WAKE_PAYLOAD })]);
+  expect(stack.pushReceiver.refused).toEqual([]);
+});
+
 describe('GIVEN an offline device with a Web Push subscription', () => {
   test('WHEN three messages reach it within a minute THEN the push service gets one wake-up, and the subscription keys open it to the constant payload only', async () => {
     const subscription = stack.pushReceiver.subscription();
