@@ -1,5 +1,5 @@
 import { CreatePlatformEndpointCommand, InvalidParameterException, SNSClient, ThrottledException } from '@aws-sdk/client-sns';
-import { generateVAPIDKeys } from 'web-push';
+import { generateVAPIDKeys, getVapidHeaders } from 'web-push';
 import { SnsMobilePush, wakeMessage } from '../../lambdas/adapters/sns-push';
 import { parseVapidKeys } from '../../lambdas/adapters/vapid-keys';
 import { MAX_WAKE_TTL_SECONDS, WAKE_PAYLOAD, WAKE_TOPIC, WebPushSender, resultOfStatus } from '../../lambdas/adapters/web-push';
@@ -62,6 +62,28 @@ describe('Web Push wake-ups, as the local push service receives them', () => {
   test('GIVEN a sender signing with a key the subscription was not made with THEN the service refuses it 403 and the token is kept (rejected)', async () => {
     expect(await webSender(generateVAPIDKeys()).send(receiver.subscription())).toBe('rejected');
     expect(receiver.refused).toEqual([expect.objectContaining({ status: 403, reason: 'wrong-key' })]);
+  });
+
+  test('GIVEN requests with a forged, misaddressed or expired VAPID token THEN the receiver refuses each 401 and receives nothing', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const other = generateVAPIDKeys();
+    const post = (endpoint: string, authorization: string) =>
+      fetch(endpoint, { method: 'POST', headers: { authorization, ttl: '60' }, body: '' }).then((r) => r.status);
+    const header = (audience: string, keys = vapid) =>
+      getVapidHeaders(audience, SUBJECT, keys.publicKey, keys.privateKey, 'aes128gcm', now + 60).Authorization;
+    const subscription = receiver.subscription();
+    expect(await post(subscription.endpoint, header(receiver.url, other).replace(other.publicKey, vapid.publicKey))).toBe(401);
+    expect(await post(subscription.endpoint, header('https://push.example.net'))).toBe(401);
+    // web-push will not sign an expired token: a receiver whose clock is an hour ahead sees this one as expired.
+    const later = await PushReceiver.start({ vapidPublicKey: vapid.publicKey, now: () => Date.now() + 3_600_000 });
+    expect(await post(later.subscription().endpoint, header(later.url))).toBe(401);
+    await later.close();
+    expect(receiver.refused.map((r) => [r.status, r.reason])).toEqual([
+      [401, 'bad-signature'],
+      [401, 'wrong-audience'],
+    ]);
+    expect(later.refused.map((r) => [r.status, r.reason])).toEqual([[401, 'expired']]);
+    expect([...receiver.received, ...later.received]).toEqual([]);
   });
 
   test('GIVEN a service that cannot be reached THEN failed, for SQS to retry', async () => {
