@@ -54,7 +54,10 @@ export interface LocalStackOptions {
    * see it refused). @default Handlers and ScheduledHandlers of lambdas/routes.ts
    */
   readonly handlers?: readonly HandlerSpec[];
-  /** What the routes know of the push services (the VAPID public key, the receiver's http origin). @default Web Push off */
+  /**
+   * What the routes know of the push services (the VAPID public key, the receiver's http origin).
+   * @default Web Push on: this stack's own VAPID public key, and `pushReceiver`'s origin allowed over http
+   */
   readonly push?: PushSettings;
   /**
    * The wake-up queue the routes are given, made from the in-process one (tests wrap it to slow or fail it).
