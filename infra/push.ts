@@ -10,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { TableKey } from '../lambdas/adapters/table-definitions';
+import { WAKEUP_MAX_RECEIVES } from '../lambdas/core/push-wake';
 import { LambdaEnv } from '../lambdas/lambda-env';
 import { QueueHandlers, type HandlerSpec } from '../lambdas/routes';
 import type { EbbConfig } from '../protocol/config';
@@ -87,7 +88,7 @@ export class EbbPush extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const timeout = props.timeout ?? Duration.seconds(30);
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    const maxReceiveCount = props.maxReceiveCount ?? WAKEUP_MAX_RECEIVES;
     requireWholeNumber(this, 'maxReceiveCount', maxReceiveCount, 1, 1000);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {

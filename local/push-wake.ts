@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { WAKEUP_MAX_RECEIVES } from '../lambdas/core/push-wake';
 
 /**
  * The wake-up queue's event source, played in process (ARCH §11.1): each body the routes queue is handed to the
@@ -8,9 +9,6 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
  * in-process queue's `failed`), as the queue's redrive policy moves it on AWS. Retries come at once: locally
  * there is no visibility timeout to wait out.
  */
-
-/** Receives of one message before it moves to the dead-letter queue; infra sets the same `maxReceiveCount`. */
-export const WAKEUP_MAX_RECEIVES = 5;
 
 export function localWakeupConsumer(
   send: (event: SQSEvent) => Promise<SQSBatchResponse>,

@@ -6,6 +6,13 @@ import type { Logger } from './ports';
  * the device is woken: the queue message names the device and nothing else.
  */
 
+/**
+ * Receives of one wake-up before the queue moves it to its dead-letter queue: a push service down for the
+ * visibility timeout times this (15 minutes on AWS) is an incident, not a blip. infra/push.ts and the local event
+ * source both use it.
+ */
+export const WAKEUP_MAX_RECEIVES = 5;
+
 /** What one wake-up queue message carries: the device to wake. No sender, no message, no count. */
 export interface WakeupAddress {
   readonly userId: string;
