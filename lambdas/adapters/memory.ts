@@ -33,6 +33,7 @@ import type {
   SweptConnection,
   Usernames,
   PushTokens,
+  WakeupClaims,
   Wakeups,
 } from '../core/ports';
 import { isWebPush, type PushSubscription } from '../../protocol/push';
@@ -328,7 +329,8 @@ export class MemoryReports implements Reports {
   }
 }
 
-export class MemoryPushTokens implements PushTokens {
+/** Subscriptions and their wake-up claims in one map, as the DynamoDB adapters share one table. */
+export class MemoryPushTokens implements PushTokens, WakeupClaims {
   /** By `uid#dev`. */
   readonly items = new Map<string, { subscription: PushSubscription; registeredAt: number; lastWakeAt?: number }>();
   async get(device: DeviceAddress) {

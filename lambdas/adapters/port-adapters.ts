@@ -4,6 +4,7 @@ import { DynamoConnections } from './dynamodb/connections';
 import { DynamoNonces } from './dynamodb/nonces';
 import { DynamoPrekeys } from './dynamodb/prekeys';
 import { DynamoPushTokens } from './dynamodb/push-tokens';
+import { DynamoWakeupClaims } from './dynamodb/wakeup-claims';
 import { DynamoQueue } from './dynamodb/queue';
 import { DynamoRateLimiter } from './dynamodb/rate-limiter';
 import { DynamoReports } from './dynamodb/reports';
@@ -30,6 +31,7 @@ export const dynamoRateLimiter = (c: AdapterContext) => new DynamoRateLimiter(c.
 export const dynamoReports = (c: AdapterContext) => new DynamoReports(c.db, c.table('reports'));
 export const dynamoSweeper = (c: AdapterContext) => new DynamoSweeper(c.db, c.table);
 export const dynamoPushTokens = (c: AdapterContext) => new DynamoPushTokens(c.db, c.table('pushTokens'));
+export const dynamoWakeupClaims = (c: AdapterContext) => new DynamoWakeupClaims(c.db, c.table('pushTokens'));
 
 /** The wake-up queue of the options; a handler not given one fails on first use. */
 export const wakeupQueue = (c: AdapterContext): Wakeups => {

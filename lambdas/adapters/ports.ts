@@ -11,6 +11,7 @@ import {
   dynamoReports,
   dynamoSweeper,
   dynamoUsernames,
+  dynamoWakeupClaims,
   frankingKeyring,
   gatewayNotifier,
   wakeupQueue,
@@ -35,6 +36,7 @@ export const EveryAdapter = {
   notifier: gatewayNotifier,
   frankingKeys: frankingKeyring,
   pushTokens: dynamoPushTokens,
+  wakeupClaims: dynamoWakeupClaims,
   wakeups: wakeupQueue,
 } as const satisfies Required<PortAdapters>;
 

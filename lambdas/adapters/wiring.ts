@@ -114,6 +114,9 @@ export function wirePorts(options: PortsOptions, adapters: PortAdapters): Handle
     get pushTokens() {
       return port('pushTokens');
     },
+    get wakeupClaims() {
+      return port('wakeupClaims');
+    },
     get wakeups() {
       return port('wakeups');
     },

@@ -82,9 +82,12 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
   for (const { message } of kept) {
     byRecipient.set(message.recipient.userId, [...(byRecipient.get(message.recipient.userId) ?? []), message]);
   }
-  await forEachBounded([...byRecipient], FANOUT_CONCURRENCY, async ([userId, messages]) =>
-    wakeLater(ports, await pushToRecipient(ports, userId, messages)),
-  );
+  // Offline devices are woken together once every push is done: one bounded batch (ARCH §6.12).
+  const offline: DeviceAddress[] = [];
+  await forEachBounded([...byRecipient], FANOUT_CONCURRENCY, async ([userId, messages]) => {
+    offline.push(...(await pushToRecipient(ports, userId, messages)));
+  });
+  wakeLater(ports, offline);
 
   const duplicate = kept.length > 0 && kept.every((q) => q.duplicate);
   // Counts only: naming the recipients here would keep who wrote to whom (ARCH §12).

@@ -368,6 +368,13 @@ export interface PushTokens {
   remove(device: DeviceAddress, only?: PushSubscription): Promise<boolean>;
   /** Deletes the subscriptions of every device of the user (one Query on its partition); returns how many. */
   removeAll(userId: string): Promise<number>;
+}
+
+/**
+ * The wake-up side of the `PushTokens` items (ARCH §6.12), a port of its own so that the routes that queue
+ * copies carry only this one write, not the code that stores subscriptions.
+ */
+export interface WakeupClaims {
   /**
    * Claims the device's next wake-up at `nowMs`: true when it has a subscription and no wake-up was claimed in the
    * `everyMs` before, recording `nowMs` as its last; false otherwise, changing nothing. One conditional write
@@ -433,6 +440,7 @@ export interface Ports {
   readonly frankingKeys: FrankingKeys;
   readonly reports: Reports;
   readonly pushTokens: PushTokens;
+  readonly wakeupClaims: WakeupClaims;
   readonly wakeups: Wakeups;
   readonly notifier: Notifier;
   readonly push: PushSettings;

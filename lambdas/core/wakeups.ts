@@ -20,7 +20,7 @@ export function wakeLater(ports: Ports, devices: readonly DeviceAddress[]): void
 
 /** Claims and queues the wake-ups of `devices` that are due; never rejects. Logs counts, never a device. */
 export async function wakeDevices(
-  ports: Pick<Ports, 'pushTokens' | 'wakeups' | 'clock' | 'logger'>,
+  ports: Pick<Ports, 'wakeupClaims' | 'wakeups' | 'clock' | 'logger'>,
   devices: readonly DeviceAddress[],
 ): Promise<void> {
   const now = ports.clock.now();
@@ -28,7 +28,7 @@ export async function wakeDevices(
   let failed = 0;
   await forEachBounded(devices, WAKEUP_CONCURRENCY, async (device) => {
     try {
-      if (!(await ports.pushTokens.claimWakeup(device, now, WAKEUP_EVERY_MS))) return;
+      if (!(await ports.wakeupClaims.claimWakeup(device, now, WAKEUP_EVERY_MS))) return;
       // A claim whose message is then lost costs this device one window: the next message after it wakes it.
       await ports.wakeups.enqueue(device);
       queued++;

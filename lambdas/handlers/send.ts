@@ -2,9 +2,9 @@ import { SendFrame } from '../../protocol/client-frames/send';
 import {
   dynamoAccounts,
   dynamoConnections,
-  dynamoPushTokens,
   dynamoQueue,
   dynamoRateLimiter,
+  dynamoWakeupClaims,
   frankingKeyring,
   gatewayNotifier,
   wakeupQueue,
@@ -22,7 +22,7 @@ export const adapters = {
   notifier: gatewayNotifier,
   frankingKeys: frankingKeyring,
   // Wake-ups for recipient devices with no live connection (ARCH §6.12).
-  pushTokens: dynamoPushTokens,
+  wakeupClaims: dynamoWakeupClaims,
   wakeups: wakeupQueue,
 } satisfies PortAdapters;
 

@@ -1,14 +1,17 @@
-import { DynamoPushTokens } from '../../lambdas/adapters/dynamodb';
+import { DynamoPushTokens, DynamoWakeupClaims } from '../../lambdas/adapters/dynamodb';
 import { MemoryPushTokens } from '../../lambdas/adapters/memory';
-import type { DeviceAddress, PushTokens } from '../../lambdas/core/ports';
+import type { DeviceAddress, PushTokens, WakeupClaims } from '../../lambdas/core/ports';
 import { apnsToken, fcmToken, webPushSubscription } from '../support/push';
 import { T0, freshUserId, useDynalite } from './backends';
 
 const MINUTE = 60_000;
 
-/** The PushTokens contract (lambdas/core/ports.ts, ARCH §7.9), run against the memory and the DynamoDB adapter. */
-function pushTokensContract(make: () => Promise<PushTokens>): void {
-  let tokens: PushTokens;
+/**
+ * The PushTokens and WakeupClaims contract (lambdas/core/ports.ts, ARCH §7.9): two ports over one store, run against
+ * the memory and the DynamoDB adapters.
+ */
+function pushTokensContract(make: () => Promise<PushTokens & WakeupClaims>): void {
+  let tokens: PushTokens & WakeupClaims;
   let phone: DeviceAddress;
   let tablet: DeviceAddress;
   beforeEach(async () => {
@@ -99,6 +102,7 @@ describe('DynamoPushTokens on dynalite', () => {
   const dynamo = useDynalite();
   pushTokensContract(async () => {
     const { db, names } = await dynamo.fresh();
-    return new DynamoPushTokens(db, names.pushTokens);
+    const [tokens, claims] = [new DynamoPushTokens(db, names.pushTokens), new DynamoWakeupClaims(db, names.pushTokens)];
+    return Object.assign(tokens, { claimWakeup: claims.claimWakeup.bind(claims) });
   });
 });

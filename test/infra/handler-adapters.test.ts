@@ -16,7 +16,7 @@ const PORTS_OF_TABLE: Record<TableKey, readonly AdaptedPort[]> = {
   nonces: ['nonces'],
   rateLimits: ['rateLimiter'],
   reports: ['reports'],
-  pushTokens: ['pushTokens'],
+  pushTokens: ['pushTokens', 'wakeupClaims'],
 };
 
 /** A table walked with Scan is the sweeper's; any other action on it is its own port's. */

@@ -88,7 +88,15 @@ export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 
     notifier: new RecordingNotifier(),
     clock,
   };
-  const ports: Ports = { ...world, rateLimiter: world.rateLimits, push: noWebPush, clock, config: resolved, logger: silentLogger };
+  const ports: Ports = {
+    ...world,
+    rateLimiter: world.rateLimits,
+    wakeupClaims: world.pushTokens,
+    push: noWebPush,
+    clock,
+    config: resolved,
+    logger: silentLogger,
+  };
   return { ...world, ports };
 }
 

@@ -11,3 +11,4 @@ export { DynamoReports } from './reports';
 export { DynamoSweeper } from './sweeper';
 export { DynamoUsernames } from './usernames';
 export { DynamoPushTokens } from './push-tokens';
+export { DynamoWakeupClaims } from './wakeup-claims';

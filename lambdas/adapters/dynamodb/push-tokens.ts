@@ -1,7 +1,8 @@
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeviceAddress, PushTokens } from '../../core/ports';
-import { isWebPush, type PushSubscription } from '../../../protocol/push';
-import { conditionalWrite, isConditionFailure, removePartition } from './shared';
+// Types only: the protocol's schemas stay out of the bundles of the routes that merely store or delete these.
+import type { PushSubscription, WebPushSubscription } from '../../../protocol/push';
+import { isConditionFailure, removePartition } from './shared';
 
 /**
  * Push subscriptions in their own table, partition `uid`, sort `dev` (ARCH §7.9): one item per device, so a
@@ -47,23 +48,11 @@ export class DynamoPushTokens implements PushTokens {
   async removeAll(userId: string): Promise<number> {
     return removePartition(this.db, this.table, 'uid', userId, 'dev');
   }
-
-  claimWakeup(device: DeviceAddress, nowMs: number, everyMs: number): Promise<boolean> {
-    return conditionalWrite(
-      this.db,
-      new UpdateCommand({
-        TableName: this.table,
-        Key: keyOf(device),
-        UpdateExpression: 'SET lastWakeAt = :now',
-        // No item, no subscription: the condition fails and nothing is created.
-        ConditionExpression: 'attribute_exists(uid) AND (attribute_not_exists(lastWakeAt) OR lastWakeAt <= :since)',
-        ExpressionAttributeValues: { ':now': nowMs, ':since': nowMs - everyMs },
-      }),
-    );
-  }
 }
 
 const keyOf = (device: DeviceAddress) => ({ uid: device.userId, dev: String(device.device) });
+
+const isWebPush = (subscription: PushSubscription): subscription is WebPushSubscription => 'endpoint' in subscription;
 
 function itemOf(subscription: PushSubscription): Record<string, string> {
   if (isWebPush(subscription)) {
