@@ -2,12 +2,14 @@
  * `npm run bench` — every figure of BENCHMARKS.md in one process and one run (< 5 min on 2 cores);
  * prints tables and writes bench/results.json. `npm run bench -- --quick` is the smoke run CI uses
  * (every section, shorter and smaller, < 60 s; it asserts nothing about speed and writes bench/.tmp/).
- * `--only devices` runs section 7 alone and replaces only the `devices` key of the results file.
+ * `--only devices` (section 7) or `--only latency` (section 9) runs that section alone and replaces only its key
+ * of the results file.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measureAttachments } from './attachments';
 import { measureAuth } from './auth';
 import { measureBrowserBundle } from './browser-bundle';
 import { measureColdStarts, awsSdkRequireMs } from './cold-start';
@@ -17,6 +19,7 @@ import { measureDelivery, type DeliveryResult } from './delivery';
 import { measureDeviceCost } from './devices';
 import { measureFanout, type FanoutResult } from './fanout';
 import { measureFlatCost, perMessage } from './flat-cost';
+import { measureLatency } from './latency';
 import { median, round } from './measure';
 import { Prices } from './prices';
 import { measurePutItem } from './storage';
@@ -31,6 +34,8 @@ const Goals = {
   dollarsPerMillion: 5,
   bundleBytes: 50 * 1024,
   coldInitMs: 100,
+  roundTripsToRecipient: 3,
+  attachmentPeakMiB: 64,
 } as const;
 
 async function main(): Promise<void> {
@@ -50,6 +55,8 @@ async function main(): Promise<void> {
         fanout: [100],
         deviceMessages: 3,
         deviceReceipts: false,
+        latency: { delaysMs: [0, 10], messages: 10 },
+        attachmentMiB: 4,
       }
     : {
         crypto: 15,
@@ -64,16 +71,23 @@ async function main(): Promise<void> {
         fanout: [100, 1000],
         deviceMessages: 20,
         deviceReceipts: true,
+        latency: { delaysMs: [0, 10, 20], messages: 200 },
+        attachmentMiB: 100,
       };
   const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
   if (values.only !== undefined) {
-    if (values.only !== 'devices') throw new Error(`--only: the sections that run alone are: devices (not ${values.only})`);
-    // Only this section: its figures replace the `devices` key of the results file, the rest is kept.
-    const devices = await devicesSection(plan.deviceMessages, plan.deviceReceipts);
+    const alone: Record<string, () => Promise<unknown>> = {
+      devices: () => devicesSection(plan.deviceMessages, plan.deviceReceipts),
+      latency: () => latencySection(plan.latency.delaysMs, plan.latency.messages),
+    };
+    const section = alone[values.only];
+    if (!section) throw new Error(`--only: the sections that run alone are: ${Object.keys(alone).join(', ')} (not ${values.only})`);
+    // Only this section: its figures replace its key of the results file, the rest is kept.
+    const figures = await section();
     const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
     mkdirSync(join(out, '..'), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({ ...previous, devices }, null, 2)}\n`);
-    console.log(`\nwrote the devices section of ${out}`);
+    writeFileSync(out, `${JSON.stringify({ ...previous, [values.only]: figures }, null, 2)}\n`);
+    console.log(`\nwrote the ${values.only} section of ${out}`);
     return;
   }
   const t0 = performance.now();
@@ -232,6 +246,29 @@ async function main(): Promise<void> {
   );
   lap('fan-out');
 
+  const latency = await latencySection(plan.latency.delaysMs, plan.latency.messages);
+  lap('latency');
+  // 10. Attachments: one file through send() and back through download(), beside raw secretbox
+  const attachments = await measureAttachments({ megabytes: plan.attachmentMiB });
+  console.log(`\n10. Attachments: a ${attachments.megabytes} MiB file, SDK to the local bucket and back (raw secretbox in 64 KiB chunks beside)`);
+  console.table({
+    'send (encrypt + PUT)': {
+      'MiB/s': attachments.uploadMiBps.toFixed(1),
+      'peak MiB above baseline': attachments.uploadPeakAboveBaselineMiB.toFixed(1),
+    },
+    'downloadTo (GET + open, kept nowhere)': {
+      'MiB/s': attachments.downloadToMiBps.toFixed(1),
+      'peak MiB above baseline': attachments.downloadToPeakAboveBaselineMiB.toFixed(1),
+    },
+    'download (the whole file returned)': {
+      'MiB/s': attachments.downloadMiBps.toFixed(1),
+      'peak MiB above baseline': attachments.downloadPeakAboveBaselineMiB.toFixed(1),
+    },
+    'raw nacl.secretbox': { 'MiB/s': attachments.rawSecretboxMiBps.toFixed(1), 'peak MiB above baseline': '' },
+  });
+  console.log(`   goal: peak under ${Goals.attachmentPeakMiB} MiB above baseline for 100 MiB on the streaming paths (send, downloadTo)`);
+  lap('attachments');
+
   const results = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -293,10 +330,37 @@ async function main(): Promise<void> {
       millisToLastWrite: round(f.millisToLastWrite),
     })),
     devices,
+    latency,
+    attachments: mapValues(attachments, (v) => round(v, 1)),
   };
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${out} in ${results.seconds} s`);
+}
+
+/** 9. Latency on the critical path: sequential DynamoDB round trips from the slope over injected delay. */
+async function latencySection(delaysMs: readonly number[], messages: number) {
+  const latency = await measureLatency(delaysMs, messages);
+  console.log(
+    `\n9. Sequential 1:1 messages with a delay before every DynamoDB request (shipped rate limits, one message a second of stack time; ${messages} a run)`,
+  );
+  console.table(
+    Object.fromEntries(
+      latency.runs.map((r) => [
+        `${r.delayMs} ms per request`,
+        {
+          'to recipient p50 ms': r.toRecipient.p50Ms,
+          'p95 ms': r.toRecipient.p95Ms,
+          'to result p50 ms': r.toResult.p50Ms,
+          'result p95 ms': r.toResult.p95Ms,
+        },
+      ]),
+    ),
+  );
+  console.log(
+    `   slope: ${latency.roundTripsToRecipient} sequential round trips to the recipient, ${latency.roundTripsToResult} to the sender's result (goal ≤ 3)`,
+  );
+  return latency;
 }
 
 /** 7. Cost per message to a user with 1, 2 and 6 devices, from a sender with 1 and with 2 devices. */

@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ConfigError, resolveConfig, type EbbConfig } from '../protocol/config';
 import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
+import { EbbAttachmentsBucket } from './attachments-bucket';
 import { EbbFrankingKeyring, type EbbFrankingKeyringProps } from './franking-keyring';
 import { EbbMonitoring, type EbbMonitoringOptions } from './monitoring';
 import { StackOutputs } from './outputs';
@@ -56,6 +57,7 @@ export class EbbStack extends Stack {
   readonly config: EbbConfig;
   readonly tables: EbbTables;
   readonly frankingKeyring: EbbFrankingKeyring;
+  readonly attachmentsBucket: EbbAttachmentsBucket;
   readonly webSocketApi: EbbWebSocketApi;
   readonly sunsetSchedules: EbbSunsetSchedules;
   readonly monitoring: EbbMonitoring;
@@ -72,11 +74,18 @@ export class EbbStack extends Stack {
       ...props.frankingKeyring,
       removalPolicy: props.frankingKeyring?.removalPolicy ?? tableRemovalPolicy(this.config),
     });
+    // Destroyable like the tables once a purge is scheduled: the purge empties it, S3 deletes only an empty bucket.
+    this.attachmentsBucket = new EbbAttachmentsBucket(this, 'Attachments', {
+      retentionDays: this.config.retentionDays,
+      webOrigins: this.config.webOrigins,
+      removalPolicy: tableRemovalPolicy(this.config),
+    });
     this.webSocketApi = new EbbWebSocketApi(this, 'WebSocket', {
       ...props.webSocketApi,
       tables: this.tables.tables,
       config: this.config,
       frankingKeyring: this.frankingKeyring,
+      attachmentsBucket: this.attachmentsBucket,
     });
     this.sunsetSchedules = new EbbSunsetSchedules(this, 'Sunset', {
       ...props.sunsetSchedules,
@@ -84,6 +93,7 @@ export class EbbStack extends Stack {
       config: this.config,
       stage: this.webSocketApi.stage,
       frankingKeyring: this.frankingKeyring,
+      attachmentsBucket: this.attachmentsBucket,
     });
     this.monitoring = new EbbMonitoring(this, 'Monitoring', {
       ...props.monitoring,
@@ -108,6 +118,10 @@ export class EbbStack extends Stack {
     new CfnOutput(this, StackOutputs.frankingSecretArn, {
       value: this.frankingKeyring.secret.secretArn,
       description: 'Secrets Manager secret holding the franking keyring; rotate with `ebb-admin franking rotate`',
+    });
+    new CfnOutput(this, StackOutputs.attachmentsBucketName, {
+      value: this.attachmentsBucket.bucket.bucketName,
+      description: 'S3 bucket of attachment ciphertexts (expired by lifecycle rules, emptied by the purge)',
     });
     if (this.monitoring.alarmTopic) {
       new CfnOutput(this, StackOutputs.alarmTopicArn, {

@@ -18,6 +18,16 @@ const isoUtc = z.nullable(
     ),
 );
 
+/** A browser origin as the `Origin` header carries it: scheme, host and port, no path. */
+const webOrigin = z
+  .string()
+  .check(
+    z.refine(
+      (s) => /^https?:\/\/[^/\s?#*]+$/.test(s) && URL.canParse(s) && new URL(s).origin === s,
+      'must be an origin like https://chat.example.org (scheme, host and port only)',
+    ),
+  );
+
 const perMinute = z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000));
 
 const SunsetSchema = z
@@ -80,6 +90,9 @@ export const EbbConfigSchema = z.strictObject({
     keysPublishPerMinute: perMinute,
     /** Bundles one user may fetch of one other user an hour: one stranger cannot drain the other's one-time prekeys. */
     bundlePerPairPerHour: perMinute,
+    /** Presigned attachment uploads and downloads per user (ARCH §6.12): each URL is storage someone pays for. */
+    attachmentUploadPerMinute: perMinute,
+    attachmentDownloadPerMinute: perMinute,
   }),
   /** One-time prekeys stored per device at most: a `keys.publish` beyond it is refused and stores nothing. */
   maxOneTimePrekeysPerDevice: z.number().check(z.int('must be a whole number'), z.minimum(Limits.maxPrekeysPerPublish), z.maximum(10_000)),
@@ -89,6 +102,20 @@ export const EbbConfigSchema = z.strictObject({
   maxDevicesPerAccount: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.maxDevicesAtOnce)),
   /** Members a group may have, the creator included (ARCH §6.11): the members' SDKs enforce it; `status` announces it. */
   maxGroupSize: z.number().check(z.int('must be a whole number'), z.minimum(2), z.maximum(10_000)),
+  /**
+   * The largest file one attachment may carry (ARCH §6.12): the SDK refuses a larger one, the server refuses to
+   * presign an upload over its ciphertext bound (protocol/attachments.ts), and storage refuses more bytes than
+   * were signed.
+   */
+  maxAttachmentBytes: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.attachmentBytesCeiling)),
+  /**
+   * Browser origins allowed to upload and download attachments (the bucket's CORS). The URL is what grants
+   * access; this only lets a page on these origins use it. The local stack adds its own web chat.
+   */
+  webOrigins: z.array(webOrigin).check(
+    z.maxLength(Limits.maxWebOrigins),
+    z.refine((o) => new Set(o).size === o.length, 'must not name an origin twice'),
+  ),
   sunset: SunsetSchema,
 });
 

@@ -34,6 +34,13 @@ describe('config from context.ebb', () => {
       { rateLimits: { sendCopiesPerMinute: 100 } },
       'ebb.rateLimits.sendCopiesPerMinute: must be at least 256',
     ],
+    ['a maxAttachmentBytes of 0', { maxAttachmentBytes: 0 }, 'ebb.maxAttachmentBytes: must be at least 1'],
+    ['a maxAttachmentBytes past what one S3 PUT carries', { maxAttachmentBytes: 5 * 1024 ** 3 }, 'ebb.maxAttachmentBytes: must be at most'],
+    ['a web origin with a path', { webOrigins: ['https://chat.example.org/app'] }, 'ebb.webOrigins.0: must be an origin'],
+    ['a wildcard web origin', { webOrigins: ['*'] }, 'ebb.webOrigins.0: must be an origin'],
+    ['a web origin with a trailing slash', { webOrigins: ['https://chat.example.org/'] }, 'ebb.webOrigins.0: must be an origin'],
+    ['a web origin named twice', { webOrigins: ['https://a.example', 'https://a.example'] }, 'ebb.webOrigins: must not name an origin twice'],
+    ['webOrigins as one string', { webOrigins: 'https://a.example' }, 'ebb.webOrigins:'],
     ['an unknown key', { retentionDayz: 3 }, 'unknown key retentionDayz'],
     ['a purgeAt without shutdownAt', sunset({ purgeAt: '2027-01-01T00:00:00Z' }), 'ebb.sunset.purgeAt: needs shutdownAt'],
   ])('GIVEN %s WHEN the stack is synthesized THEN it fails with a ConfigError naming the key', (_label, ebb, message) => {
