@@ -1,6 +1,7 @@
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { MESSAGE_PREFIX } from '../lambdas/adapters/queue-keys';
 import type { TableKey } from '../lambdas/adapters/table-definitions';
+import type { AttachmentObjects, StoredObject, SweepPage } from '../lambdas/core/ports';
 import { AdminError } from './errors';
 import type { Target } from './target';
 
@@ -78,4 +79,24 @@ export async function countQueued(target: Target, nowMs: number): Promise<QueueC
     countItems(target, 'queue', unexpired(MARKER_PREFIX)),
   ]);
   return { messages, markers };
+}
+
+/** What the attachments bucket holds. */
+export interface ObjectCounts {
+  readonly objects: number;
+  readonly bytes: number;
+}
+
+/** Every object of the attachments bucket, listed a page (1000) at a time: as often as `stats` runs, no more. */
+export async function countObjects(objects: AttachmentObjects): Promise<ObjectCounts> {
+  let count = 0;
+  let bytes = 0;
+  let cursor: string | null = null;
+  do {
+    const page: SweepPage<StoredObject> = await objects.list(cursor, 1000);
+    count += page.items.length;
+    for (const item of page.items) bytes += item.size;
+    cursor = page.cursor;
+  } while (cursor !== null);
+  return { objects: count, bytes };
 }

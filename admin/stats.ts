@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { phaseAt, scheduleFromConfig, type Phase } from '../protocol/sunset';
 import { loadConfig } from './config';
-import { countConnected, countItems, countQueued, countRegistered, countSuspended } from './counts';
+import { countConnected, countItems, countObjects, countQueued, countRegistered, countSuspended } from './counts';
 import type { Io } from './io';
 import { addTargetOptions, openTarget, type TargetOptions } from './target';
 
@@ -19,6 +19,9 @@ export interface Stats {
   /** Send-dedup markers, unexpired: one per message queued for a device in the retention period, delivered or not. */
   readonly sendMarkers: number;
   readonly reports: number;
+  /** Objects in the attachments bucket and their bytes; absent when the target does not name the bucket. */
+  readonly attachmentObjects?: number;
+  readonly attachmentBytes?: number;
 }
 
 interface StatsOptions extends TargetOptions {
@@ -31,8 +34,13 @@ export function registerStatsCommand(program: Command, io: Io): void {
   addTargetOptions(
     program
       .command('stats')
-      .description('counts: accounts (suspended), usernames, live connections, queued messages and send markers, reports; and the phase')
-      .addHelpText('after', '\nEach count is a paged Scan (Select: COUNT) of one table: fine now and then, not in a loop.'),
+      .description(
+        'counts: accounts (suspended), usernames, live connections, queued messages and send markers, reports, attachment objects and bytes; and the phase',
+      )
+      .addHelpText(
+        'after',
+        '\nEach count is a paged Scan (Select: COUNT) of one table, and attachments a listing of the bucket: fine now and then, not in a loop.\nLocally, attachments are counted when --s3-endpoint is given.',
+      ),
   )
     .option('--config <file>', 'cdk.json (its context.ebb) or a JSON file holding the ebb object, for the phase', 'cdk.json')
     .option('--json', 'machine-readable output: one flat object')
@@ -50,13 +58,14 @@ export async function collectStats(options: StatsOptions, nowMs: number): Promis
   const { config } = loadConfig(options.config);
   const target = await openTarget(options);
   try {
-    const [accounts, suspended, usernames, connected, queue, reports] = await Promise.all([
+    const [accounts, suspended, usernames, connected, queue, reports, objects] = await Promise.all([
       countRegistered(target),
       countSuspended(target),
       countItems(target, 'usernames'),
       countConnected(target, nowMs),
       countQueued(target, nowMs),
       countItems(target, 'reports'),
+      target.attachments ? countObjects(target.attachments) : undefined,
     ]);
     return {
       now: new Date(nowMs).toISOString(),
@@ -68,6 +77,7 @@ export async function collectStats(options: StatsOptions, nowMs: number): Promis
       queuedMessages: queue.messages,
       sendMarkers: queue.markers,
       reports,
+      ...(objects && { attachmentObjects: objects.objects, attachmentBytes: objects.bytes }),
     };
   } finally {
     target.close();
@@ -84,5 +94,6 @@ export function renderStats(stats: Stats): string {
     `  queued messages  ${stats.queuedMessages}`,
     `  send markers     ${stats.sendMarkers}`,
     `  reports          ${stats.reports}`,
+    ...(stats.attachmentObjects === undefined ? [] : [`  attachments      ${stats.attachmentObjects} (${stats.attachmentBytes} bytes)`]),
   ].join('\n');
 }

@@ -76,7 +76,7 @@ export function connectedUserMonth(prices: PriceList): number {
 }
 
 /**
- * What push wake-ups add to a message for an offline device (ARCH §6.12). Every copy queued for an offline
+ * What push wake-ups add to a message for an offline device (ARCH §6.13). Every copy queued for an offline
  * device pays the wake-up claim (one conditional UpdateItem of its push subscription, succeeding at most once a
  * minute); each claim that succeeds pays one wake-up: an SQS SendMessage, its share of the event source's
  * ReceiveMessage and DeleteMessageBatch, its share of a sender invocation, the subscription read, and for APNs

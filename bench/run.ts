@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measureAttachments } from './attachments';
 import { measureAuth } from './auth';
 import { measureBrowserBundle } from './browser-bundle';
 import { measureColdStarts, awsSdkRequireMs } from './cold-start';
@@ -42,6 +43,7 @@ const Goals = {
   bundleBytes: 50 * 1024,
   coldInitMs: 100,
   roundTripsToRecipient: 3,
+  attachmentPeakMiB: 64,
 } as const;
 
 async function main(): Promise<void> {
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
         deviceMessages: 3,
         deviceReceipts: false,
         latency: { delaysMs: [0, 10], messages: 10 },
+        attachmentMiB: 4,
       }
     : {
         crypto: 15,
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
         deviceMessages: 20,
         deviceReceipts: true,
         latency: { delaysMs: [0, 10, 20], messages: 200 },
+        attachmentMiB: 100,
       };
   const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
   if (values.only !== undefined) {
@@ -259,6 +263,26 @@ async function main(): Promise<void> {
 
   const latency = await latencySection(plan.latency.delaysMs, plan.latency.messages);
   lap('latency');
+  // 10. Attachments: one file through send() and back through download(), beside raw secretbox
+  const attachments = await measureAttachments({ megabytes: plan.attachmentMiB });
+  console.log(`\n10. Attachments: a ${attachments.megabytes} MiB file, SDK to the local bucket and back (raw secretbox in 64 KiB chunks beside)`);
+  console.table({
+    'send (encrypt + PUT)': {
+      'MiB/s': attachments.uploadMiBps.toFixed(1),
+      'peak MiB above baseline': attachments.uploadPeakAboveBaselineMiB.toFixed(1),
+    },
+    'downloadTo (GET + open, kept nowhere)': {
+      'MiB/s': attachments.downloadToMiBps.toFixed(1),
+      'peak MiB above baseline': attachments.downloadToPeakAboveBaselineMiB.toFixed(1),
+    },
+    'download (the whole file returned)': {
+      'MiB/s': attachments.downloadMiBps.toFixed(1),
+      'peak MiB above baseline': attachments.downloadPeakAboveBaselineMiB.toFixed(1),
+    },
+    'raw nacl.secretbox': { 'MiB/s': attachments.rawSecretboxMiBps.toFixed(1), 'peak MiB above baseline': '' },
+  });
+  console.log(`   goal: peak under ${Goals.attachmentPeakMiB} MiB above baseline for 100 MiB on the streaming paths (send, downloadTo)`);
+  lap('attachments');
 
   const results = {
     date: new Date().toISOString(),
@@ -328,6 +352,7 @@ async function main(): Promise<void> {
     })),
     devices,
     latency,
+    attachments: mapValues(attachments, (v) => round(v, 1)),
   };
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);

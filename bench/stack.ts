@@ -14,6 +14,8 @@ export const UNTHROTTLED = {
   frameBurst: 100_000,
   // Shared by every device of the asking account: a sixth device's first bundle of a contact would be refused.
   bundlePerPairPerHour: 100_000,
+  attachmentUploadPerMinute: 100_000,
+  attachmentDownloadPerMinute: 100_000,
 };
 
 export interface MeteredStack {

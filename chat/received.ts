@@ -1,12 +1,15 @@
 import { printable } from '../shared/printable';
 import { relativeTime } from '../shared/relative-time';
-import type { ReceivedMessage } from '../client-sdk/src';
+import type { ReceivedAttachment, ReceivedMessage } from '../client-sdk/src';
+import { sizeText } from './attachments';
 import { Alarms } from './alarms';
 import { clock, duration } from './format';
 
 export interface ReceivedEntry {
   readonly id: string;
   readonly from: string;
+  /** What `/save N` downloads. */
+  readonly attachments?: readonly ReceivedAttachment[];
 }
 
 /**
@@ -33,7 +36,7 @@ export class ReceivedMessages {
   /** Prints `message` as `[HH:MM:SS] <sender> text  #N (notes)`, every character a peer chose escaped. */
   show(message: ReceivedMessage): void {
     const number = ++this.last;
-    this.byNumber.set(number, { id: message.id, from: message.from });
+    this.byNumber.set(number, { id: message.id, from: message.from, ...(message.attachments && { attachments: message.attachments }) });
     const notes: string[] = [];
     if (message.identityChanged) notes.push('from a NEW identity key you have not accepted');
     if (message.expiresAt) notes.push(`expires ${relativeTime(message.expiresAt.getTime(), this.now())}`);
@@ -42,6 +45,9 @@ export class ReceivedMessages {
     this.print(
       `${clock(message.sentAt.getTime())} <${this.label(message.from)}> ${text}  #${number}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
     );
+    for (const a of message.attachments ?? []) {
+      this.print(`    attachment: ${printable(a.name)} (${printable(a.type)}, ${sizeText(a.size)})  /save ${number} to keep it`);
+    }
     if (message.expiresAt) this.alarms.at(message.expiresAt.getTime(), () => this.remove(number, 'expired'));
     // Printing it is reading it: the burn countdown starts now.
     if (message.burnAfterReadingSeconds !== undefined) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { printable } from '../shared/printable';
 import { EbbClient, EbbError, FileStore, type ReceivedMessage, type SendOptions, type SentMessage } from '../client-sdk/src';
 import { MessageId, UserId, Username } from '../protocol/frames';
+import { byTenths, downloadFailure, fileAttachment, fileFailure, saveAttachment, sizeText } from './attachments';
 import { deviceLine, qrLines } from './devices';
 import { clock, duration, failure, needsBanner, peerLabel, sunsetBanner } from './format';
 import type { ChatOutput } from './output';
@@ -40,6 +41,8 @@ export const HELP = [
   '/safety [USER]            safety number with the current conversation (or USER): compare it in person',
   "/accept [USER]            trust a peer's new identity key after comparing safety numbers",
   '/report N REASON          report received message #N to the operator (reveals its content to them)',
+  "/file PATH [CAPTION]      send the file at PATH (encrypted, up to the service's attachment limit)",
+  '/save N [DIR]             save the attachments of received message #N into DIR (default: here)',
   '/export FILE              write an encrypted archive of this account (asks for a passphrase)',
   '/link                     on a new profile: make it another device of an account you have (shows a code)',
   '/approve CODE [NAME]      on your first device: link the device that shows CODE, named NAME',
@@ -230,6 +233,10 @@ export class ChatSession {
         return this.acceptIdentity(rest);
       case 'report':
         return this.report(rest);
+      case 'file':
+        return this.sendFile(rest);
+      case 'save':
+        return this.save(rest);
       case 'export':
         return this.exportArchive(rest);
       case 'link':
@@ -469,7 +476,57 @@ export class ChatSession {
   }
 
   /** Starts sending; its state line is updated when the service has stored the message or refused it. */
-  private send(text: string): void {
+  /** `/file PATH [CAPTION]`: the file goes as an attachment of a message whose text is the caption. */
+  private async sendFile(args: string): Promise<void> {
+    // A path with spaces goes in double quotes: /file "my photo.jpg" caption
+    const parsed = /^(?:"([^"]+)"|(\S+))\s*(.*)$/s.exec(args.trim());
+    if (!parsed) {
+      this.print('usage: /file PATH [CAPTION] (a PATH with spaces in double quotes)');
+      return;
+    }
+    const [, quoted, bare, caption = ''] = parsed;
+    const path = quoted ?? bare ?? '';
+    let file;
+    try {
+      file = await fileAttachment(path);
+    } catch (err) {
+      this.print(`cannot send ${printable(path)}: ${fileFailure(err)}`);
+      return;
+    }
+    const label = `[file] ${printable(file.name)} (${sizeText(file.size)})`;
+    this.send(caption, { name: file.name, type: file.type, data: file.data }, label);
+  }
+
+  /** `/save N [DIR]`: every attachment of received message #N, one after another, each with a progress line. */
+  private async save(args: string): Promise<void> {
+    const parsed = /^#?(\d+)(?:\s+(.+))?$/s.exec(args.trim());
+    if (!parsed) {
+      this.print('usage: /save N [DIR] (N is the #number shown next to a received message)');
+      return;
+    }
+    const entry = this.received.get(Number(parsed[1]));
+    if (!entry?.attachments?.length) {
+      this.print(entry ? `message #${parsed[1]} has no attachments` : `no received message #${parsed[1]}`);
+      return;
+    }
+    const dir = parsed[2]?.trim() ?? '.';
+    for (const attachment of entry.attachments) {
+      const name = printable(attachment.name);
+      const update = this.options.out.progress(`saving ${name}: 0 %`);
+      try {
+        const path = await saveAttachment(
+          attachment,
+          dir,
+          byTenths((done) => update(`saving ${name}: ${done}`)),
+        );
+        update(`saved ${name} to ${printable(path)} (${sizeText(attachment.size)})`);
+      } catch (err) {
+        update(`could not save ${name}: ${downloadFailure(err)}`);
+      }
+    }
+  }
+
+  private send(text: string, attachment?: NonNullable<SendOptions['attachments']>[number], label?: string): void {
     const to = this.peer;
     if (this.linking) {
       this.print('waiting for the link to be approved on your first device (/quit gives up)');
@@ -479,16 +536,19 @@ export class ChatSession {
       this.print('no conversation: /to USERID or /to @name first');
       return;
     }
+    const shown = [printable(text), ...(label ? [label] : [])].filter((part) => part !== '').join(' ');
+    const head = `${clock(this.now())} → ${this.label(to)}: ${shown}`;
+    const settle = this.options.out.progress(`${head}  (sending…)`);
+    const uploading = byTenths((done) => settle(`${head}  (uploading ${done})`));
     const options: SendOptions = {
       ...(this.expiresInSeconds !== undefined && { expiresInSeconds: this.expiresInSeconds }),
       ...(this.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: this.burnAfterReadingSeconds }),
+      ...(attachment && { attachments: [attachment], onProgress: uploading }),
     };
     const notes = [
       ...(options.expiresInSeconds !== undefined ? [`expires in ${duration(options.expiresInSeconds)}`] : []),
       ...(options.burnAfterReadingSeconds !== undefined ? [`burns ${duration(options.burnAfterReadingSeconds)} after reading`] : []),
     ];
-    const head = `${clock(this.now())} → ${this.label(to)}: ${printable(text)}`;
-    const settle = this.options.out.progress(`${head}  (sending…)`);
     this.used = true;
     const sending: Promise<void> = this.client.send(to, text, options).then(
       ({ id }) => this.sentLines.add(id, head, ['sent', ...notes], settle),

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { ConfigError, resolveConfig, type EbbConfig } from '../protocol/config';
 import { Handlers } from '../lambdas/routes';
 import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
+import { EbbAttachmentsBucket } from './attachments-bucket';
 import { EbbFrankingKeyring, type EbbFrankingKeyringProps } from './franking-keyring';
 import { EbbMonitoring, type EbbMonitoringOptions } from './monitoring';
 import { StackOutputs } from './outputs';
@@ -58,6 +59,7 @@ export class EbbStack extends Stack {
   readonly config: EbbConfig;
   readonly tables: EbbTables;
   readonly frankingKeyring: EbbFrankingKeyring;
+  readonly attachmentsBucket: EbbAttachmentsBucket;
   readonly webSocketApi: EbbWebSocketApi;
   readonly sunsetSchedules: EbbSunsetSchedules;
   readonly push: EbbPush;
@@ -75,11 +77,18 @@ export class EbbStack extends Stack {
       ...props.frankingKeyring,
       removalPolicy: props.frankingKeyring?.removalPolicy ?? tableRemovalPolicy(this.config),
     });
+    // Destroyable like the tables once a purge is scheduled: the purge empties it, S3 deletes only an empty bucket.
+    this.attachmentsBucket = new EbbAttachmentsBucket(this, 'Attachments', {
+      retentionDays: this.config.retentionDays,
+      webOrigins: this.config.webOrigins,
+      removalPolicy: tableRemovalPolicy(this.config),
+    });
     this.webSocketApi = new EbbWebSocketApi(this, 'WebSocket', {
       ...props.webSocketApi,
       tables: this.tables.tables,
       config: this.config,
       frankingKeyring: this.frankingKeyring,
+      attachmentsBucket: this.attachmentsBucket,
     });
     this.sunsetSchedules = new EbbSunsetSchedules(this, 'Sunset', {
       ...props.sunsetSchedules,
@@ -87,6 +96,7 @@ export class EbbStack extends Stack {
       config: this.config,
       stage: this.webSocketApi.stage,
       frankingKeyring: this.frankingKeyring,
+      attachmentsBucket: this.attachmentsBucket,
     });
     this.push = new EbbPush(this, 'Push', {
       tables: this.tables.tables,
@@ -119,6 +129,10 @@ export class EbbStack extends Stack {
     new CfnOutput(this, StackOutputs.frankingSecretArn, {
       value: this.frankingKeyring.secret.secretArn,
       description: 'Secrets Manager secret holding the franking keyring; rotate with `ebb-admin franking rotate`',
+    });
+    new CfnOutput(this, StackOutputs.attachmentsBucketName, {
+      value: this.attachmentsBucket.bucket.bucketName,
+      description: 'S3 bucket of attachment ciphertexts (expired by lifecycle rules, emptied by the purge)',
     });
     if (this.monitoring.alarmTopic) {
       new CfnOutput(this, StackOutputs.alarmTopicArn, {

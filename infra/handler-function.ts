@@ -11,6 +11,7 @@ import type { EbbConfig } from '../protocol/config';
 import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
 import { LambdaEnv } from '../lambdas/lambda-env';
 import type { HandlerSpec } from '../lambdas/routes';
+import type { EbbAttachmentsBucket } from './attachments-bucket';
 import type { EbbFrankingKeyring } from './franking-keyring';
 import { HANDLER_BUNDLING } from './handler-bundling';
 import { invalid, requireNumber, requireWholeNumber } from './validate';
@@ -37,6 +38,13 @@ export interface EbbHandlerFunctionProps {
    * @default - none; a spec with `frankingKeys: true` then fails synthesis
    */
   readonly frankingKeyring?: EbbFrankingKeyring;
+
+  /**
+   * The attachments bucket. A handler whose spec lists `attachments` actions gets its name as
+   * `EBB_ATTACHMENTS_BUCKET` and exactly those actions on it; any other handler gets neither.
+   * @default - none; a spec with `attachments` then fails synthesis
+   */
+  readonly attachmentsBucket?: EbbAttachmentsBucket;
 
   /**
    * Directory holding `<spec.entry>.ts`. Must be inside the repository, which bundling uses as its root.
@@ -102,9 +110,14 @@ export class EbbHandlerFunction extends Construct {
     const keyring = spec.frankingKeys ? props.frankingKeyring : undefined;
     if (spec.frankingKeys && !keyring) throw invalid(this, `handler ${spec.entry} reads the franking keyring, which was not given`);
 
+    const bucketActions = spec.attachments ?? [];
+    const bucket = bucketActions.length > 0 ? props.attachmentsBucket : undefined;
+    if (bucketActions.length > 0 && !bucket) throw invalid(this, `handler ${spec.entry} uses the attachments bucket, which was not given`);
+
     const environment: Record<string, string> = { [LambdaEnv.config]: JSON.stringify(props.config), ...props.environment };
     for (const key of tableKeys(spec)) environment[Tables[key].envVar] = props.tables[key].tableName;
     if (keyring) environment[LambdaEnv.frankingSecret] = keyring.secret.secretArn;
+    if (bucket) environment[LambdaEnv.attachmentsBucket] = bucket.bucket.bucketName;
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -145,6 +158,7 @@ export class EbbHandlerFunction extends Construct {
       );
     }
     keyring?.grantRead(this.function);
+    bucket?.grant(this.function, bucketActions);
 
     Validations.of(this.function).acknowledge(
       {

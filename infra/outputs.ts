@@ -12,6 +12,8 @@ export const StackOutputs = {
   frankingSecretArn: 'FrankingSecretArn',
   /** ARN of the SNS topic every alarm notifies; absent when the stack creates no topic. */
   alarmTopicArn: 'AlarmTopicArn',
+  /** Name of the S3 bucket holding attachment ciphertexts (ARCH §6.12); `ebb-admin stats` counts its objects. */
+  attachmentsBucketName: 'AttachmentsBucketName',
   /** Name of the CloudWatch dashboard. */
   dashboardName: 'DashboardName',
   /** `AccountsTableName`, `CiphertextQueueTableName`, `ReportsTableName`, …: the deployed name of each table. */

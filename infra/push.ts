@@ -67,7 +67,7 @@ export interface EbbPushProps {
 }
 
 /**
- * Push wake-ups from the queue outward (ARCH §6.12): the wake-up queue (SSE, TLS only) and its dead-letter queue,
+ * Push wake-ups from the queue outward (ARCH §6.13): the wake-up queue (SSE, TLS only) and its dead-letter queue,
  * the sender Lambda behind it with partial batch failures, the VAPID key pair generated at deploy into a Secrets
  * Manager secret, and an SNS platform application for each of APNs and FCM that `push` in the config names.
  * Only the VAPID public key leaves the setup function, as an attribute the routes' environment takes.

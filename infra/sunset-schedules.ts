@@ -11,6 +11,7 @@ import { resolveConfig, type EbbConfig } from '../protocol/config';
 import type { TableKey } from '../lambdas/adapters/table-definitions';
 import type { LifecycleTask } from '../lambdas/core/lifecycle';
 import { LambdaEnv, ScheduledHandlers, type HandlerSpec } from '../lambdas/routes';
+import type { EbbAttachmentsBucket } from './attachments-bucket';
 import type { EbbFrankingKeyring } from './franking-keyring';
 import { EbbHandlerFunction } from './handler-function';
 import { grantConnectionManagement } from './websocket-api';
@@ -87,6 +88,12 @@ export interface EbbSunsetSchedulesProps extends EbbSunsetSchedulesOptions {
    * @default - none
    */
   readonly frankingKeyring?: EbbFrankingKeyring;
+
+  /**
+   * The attachments bucket, which the purge empties (ARCH §6.12).
+   * @default - none; the lifecycle spec's `attachments` actions then fail synthesis
+   */
+  readonly attachmentsBucket?: EbbAttachmentsBucket;
 }
 
 /**
@@ -123,6 +130,7 @@ export class EbbSunsetSchedules extends Construct {
       tables: props.tables,
       config: props.config,
       frankingKeyring: props.frankingKeyring,
+      attachmentsBucket: props.attachmentsBucket,
       handlersDir: props.handlersDir,
       timeout: props.timeout ?? Duration.minutes(15),
       maxTimeout: Duration.minutes(15),

@@ -13,6 +13,7 @@ import { SIGNED_QUERY_PARAMS } from '../protocol/connect';
 import type { TableKey } from '../lambdas/adapters/table-definitions';
 import { Handlers, LambdaEnv, type HandlerSpec } from '../lambdas/routes';
 import { ApiGatewayLogRole } from './api-gateway-log-role';
+import type { EbbAttachmentsBucket } from './attachments-bucket';
 import type { EbbFrankingKeyring } from './franking-keyring';
 import { EbbHandlerFunction } from './handler-function';
 import { invalid, requireNumber, requireWholeNumber } from './validate';
@@ -83,6 +84,9 @@ export interface EbbWebSocketApiProps extends EbbWebSocketApiOptions {
 
   /** The franking keyring, readable by the handlers whose spec says `frankingKeys: true`. */
   readonly frankingKeyring: EbbFrankingKeyring;
+
+  /** The attachments bucket, which the handlers whose spec lists `attachments` actions may use (ARCH §6.12). */
+  readonly attachmentsBucket: EbbAttachmentsBucket;
 }
 
 /**
@@ -136,6 +140,7 @@ export class EbbWebSocketApi extends Construct {
         tables: props.tables,
         config: props.config,
         frankingKeyring: props.frankingKeyring,
+        attachmentsBucket: props.attachmentsBucket,
         handlersDir: props.handlersDir,
         timeout: isAuthorizer ? (props.authorizerTimeout ?? Duration.seconds(5)) : (props.routeTimeout ?? Duration.seconds(10)),
         memorySize: props.memorySize,

@@ -9,20 +9,22 @@ export const LambdaEnv = {
   callbackUrl: 'EBB_CALLBACK_URL',
   /** ARN of the Secrets Manager secret holding the franking keyring. */
   frankingSecret: 'EBB_FRANKING_SECRET',
-  /** URL of the SQS wake-up queue (ARCH §6.12), set on the routes that may queue wake-ups (`wakeups` in the manifest). */
+  /** URL of the SQS wake-up queue (ARCH §6.13), set on the routes that may queue wake-ups (`wakeups` in the manifest). */
   wakeupQueueUrl: 'EBB_WAKEUP_QUEUE_URL',
   /**
    * base64url of the deployment's VAPID public key when Web Push is on: public, so an environment variable is
-   * fine; `status` and `hello` announce it (ARCH §6.12).
+   * fine; `status` and `hello` announce it (ARCH §6.13).
    */
   vapidPublicKey: 'EBB_VAPID_PUBLIC_KEY',
-  /** ARN of the Secrets Manager secret holding the VAPID key pair; only the push sender reads it (ARCH §6.12). */
+  /** ARN of the Secrets Manager secret holding the VAPID key pair; only the push sender reads it (ARCH §6.13). */
   vapidSecret: 'EBB_VAPID_SECRET',
   /** The VAPID `sub` claim the push sender signs: `push.vapidSubject`, or the deployment's https URL. */
   vapidSubject: 'EBB_VAPID_SUBJECT',
   /** ARNs of the SNS platform applications for APNs and FCM, set only for the platforms the operator configured. */
   apnsApplication: 'EBB_PUSH_APNS_APPLICATION',
   fcmApplication: 'EBB_PUSH_FCM_APPLICATION',
+  /** Name of the attachments bucket (ARCH §6.12), set only for the handlers granted access to it. */
+  attachmentsBucket: 'EBB_ATTACHMENTS_BUCKET',
 } as const;
 
 /**

@@ -22,17 +22,27 @@ export interface HandlerSpec {
   /** Reads the franking keyring (ARCH §9.3): infra grants GetSecretValue on that one secret. */
   readonly frankingKeys?: boolean;
   /**
-   * Queues wake-ups for offline devices (ARCH §6.12): infra grants `sqs:SendMessage` on the wake-up queue alone
+   * Queues wake-ups for offline devices (ARCH §6.13): infra grants `sqs:SendMessage` on the wake-up queue alone
    * and sets `EBB_WAKEUP_QUEUE_URL`.
    */
   readonly wakeups?: boolean;
+  /**
+   * Exactly the S3 actions the handler may take on the attachments bucket (ARCH §6.12): object actions on its
+   * objects, `s3:ListBucket` on the bucket. A presigned URL can do only what its signer's grant allows, so
+   * each presigning route holds one action. Infra grants these and sets `EBB_ATTACHMENTS_BUCKET`; the local
+   * S3 endpoint issues the handler a credential with the same grant.
+   */
+  readonly attachments?: readonly BucketAction[];
 }
+
+/** IAM actions on the attachments bucket a handler may be granted. */
+export type BucketAction = 's3:PutObject' | 's3:GetObject' | 's3:DeleteObject' | 's3:ListBucket';
 
 const ACCOUNT_READ = { accounts: ['GetItem'] } as const;
 /** A token taken from a bucket: conditional updates; only a refused take reads the bucket. */
 const RATE_LIMIT = { rateLimits: ['UpdateItem', 'GetItem'] } as const;
 
-/** A wake-up claimed for an offline device: one conditional update of its push subscription (ARCH §6.12). */
+/** A wake-up claimed for an offline device: one conditional update of its push subscription (ARCH §6.13). */
 const WAKE = { pushTokens: ['UpdateItem'] } as const;
 
 /** Every Lambda of ebb: the authorizer, the three special routes and one per action. */
@@ -192,6 +202,25 @@ export const Handlers: readonly HandlerSpec[] = [
     manageConnections: true,
     returnsResponse: true,
   },
+  {
+    entry: 'attachment-upload',
+    routeKey: 'attachment.upload',
+    // Presigns PUTs: the URL carries this grant, so it can store objects and do nothing else.
+    tables: { ...ACCOUNT_READ, ...RATE_LIMIT },
+    manageConnections: true,
+    returnsResponse: true,
+    attachments: ['s3:PutObject'],
+  },
+  {
+    entry: 'attachment-download',
+    routeKey: 'attachment.download',
+    tables: { ...ACCOUNT_READ, ...RATE_LIMIT },
+    manageConnections: true,
+    returnsResponse: true,
+    // ListBucket: S3 answers a GET of a missing key 404 only when its signer may list the bucket, and 403 otherwise,
+    // which the SDK could not tell from an expired URL. A URL presigned for one GET cannot be used to list.
+    attachments: ['s3:GetObject', 's3:ListBucket'],
+  },
 ];
 
 /**
@@ -214,11 +243,13 @@ export const ScheduledHandlers: readonly HandlerSpec[] = [
     },
     manageConnections: true,
     returnsResponse: false,
+    // The purge lists the bucket and deletes every object (DeleteObjects needs s3:DeleteObject on each key).
+    attachments: ['s3:ListBucket', 's3:DeleteObject'],
   },
 ];
 
 /**
- * The Lambda the wake-up queue triggers (ARCH §6.12): it reads a device's push subscription and removes one a
+ * The Lambda the wake-up queue triggers (ARCH §6.13): it reads a device's push subscription and removes one a
  * push service calls expired, and nothing else of the tables. Its Secrets Manager and SNS grants are the push
  * construct's (infra/push.ts).
  */

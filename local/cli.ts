@@ -140,12 +140,13 @@ async function main(): Promise<void> {
     onLifecycle: (outcome) => console.log(describeOutcome(outcome, holder.config!)),
   });
   holder.config = stack.config;
-  const webChat = await serveWebChat(stack.gateway);
+  const webChat = await serveWebChat(stack.gateway, [stack.s3Endpoint]);
   console.log(`ebb local stack ready
   WebSocket   ${stack.url}
   Web chat    ${webChat}
   @connections ${stack.callbackUrl}/@connections
   DynamoDB    ${stack.dynamodbEndpoint}
+  S3          ${stack.s3Endpoint} (bucket ${stack.s3Bucket}, path-style)
   Push        ${stack.pushReceiver.url} (plays Web Push, and SNS for APNs and FCM)
 ${describeSchedule(stack.config, Date.now())}
 Press Ctrl+C to stop.`);

@@ -136,7 +136,7 @@ export class WebSocketGateway {
     return this.connections.size;
   }
 
-  /** Resolves once no integration is running: the work routes do after their answer (ARCH §6.12) included. */
+  /** Resolves once no integration is running: the work routes do after their answer (ARCH §6.13) included. */
   async idle(): Promise<void> {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }

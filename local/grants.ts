@@ -1,10 +1,14 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBServiceException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { attachmentS3ClientConfig } from '../lambdas/adapters/attachment-store';
 import type { TableKey, TableNames } from '../lambdas/adapters/table-definitions';
 import { wirePorts, type HandlerPorts, type PortAdapters } from '../lambdas/adapters/wiring';
 import type { Clock, FrankingKeys, Logger, PushSettings, Wakeups } from '../lambdas/core/ports';
 import type { HandlerSpec } from '../lambdas/routes';
 import type { EbbConfig } from '../protocol';
+import { LOCAL_AWS } from './dynamo';
+import type { LocalS3 } from './s3';
 
 /**
  * Each local Lambda runs with exactly its IAM grant (the manifest entry infra synthesizes it from), so every
@@ -24,6 +28,8 @@ export interface LocalServices {
   /** The in-process wake-up queue, given only to the routes whose entry has `wakeups`. */
   readonly wakeups: () => Wakeups;
   readonly push: PushSettings;
+  /** S3 clients for the attachments bucket, each signing with a credential holding exactly one handler's grant. */
+  readonly attachments: LocalAttachmentCredentials;
   readonly config: EbbConfig;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -45,11 +51,63 @@ export function grantedPorts(spec: HandlerSpec, adapters: PortAdapters, services
       frankingKeys: spec.frankingKeys ? services.frankingKeys : undefined,
       wakeups: spec.wakeups ? services.wakeups : undefined,
       push: services.push,
+      ...(spec.attachments?.length && { attachmentsBucket: services.attachments.bucket, s3: services.attachments.clientFor(spec) }),
       config: services.config,
       clock: services.clock,
       logger: services.logger,
     },
     adapters,
+  );
+}
+
+/**
+ * One credential per handler on the local S3 endpoint, with the grant its manifest entry lists (the actions
+ * infra gives its role), and an S3 client signing with it: a URL a route presigns can do exactly what that
+ * route's role could on AWS.
+ */
+export class LocalAttachmentCredentials {
+  private readonly clients = new Map<string, S3Client>();
+
+  constructor(
+    private readonly s3: LocalS3,
+    readonly bucket: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The client of `spec`'s credential, issued on first use. */
+  clientFor(spec: HandlerSpec): S3Client {
+    const made = this.clients.get(spec.entry);
+    if (made) return made;
+    const credentials = this.s3.credentials.issue({ name: spec.entry, grants: [{ bucket: this.bucket, actions: [...(spec.attachments ?? [])] }] });
+    const client = new S3Client({
+      endpoint: this.s3.endpoint,
+      forcePathStyle: true,
+      region: LOCAL_AWS.region,
+      credentials,
+      maxAttempts: 1,
+      ...attachmentS3ClientConfig,
+    });
+    followClock(client, this.clock);
+    this.clients.set(spec.entry, client);
+    return client;
+  }
+
+  destroy(): void {
+    for (const client of this.clients.values()) client.destroy();
+  }
+}
+
+/**
+ * Makes `client` sign header-signed requests (the purge's list and deletes) at the stack's time, which the
+ * local endpoint, like S3, holds them to; presigned URLs take the stack's time as their `signingDate`.
+ */
+export function followClock(client: S3Client, clock: Clock): void {
+  client.middlewareStack.add(
+    (next) => (args) => {
+      client.config.systemClockOffset = clock.now() - Date.now();
+      return next(args);
+    },
+    { step: 'build', name: 'localStackClock' },
   );
 }
 

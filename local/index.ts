@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { resolveConfig, SIGNED_QUERY_PARAMS, type EbbConfig, type EbbConfigInput } from '../protocol';
 import { jsonLogger, silentLogger } from '../lambdas/adapters/logger';
 import { MemoryFrankingKeys, MemoryWakeups } from '../lambdas/adapters/memory';
@@ -22,9 +23,15 @@ import { LOCAL_PLATFORM_APPLICATIONS, PushReceiver } from './push-receiver';
 import { localWakeupConsumer } from './push-wake';
 import { LOCAL_AWS, createTables, faultInjectingClient, startDynalite, sweepExpired, type DynamoFaultDecider } from './dynamo';
 import { WebSocketGateway, type Integration } from './gateway';
-import { grantedPorts, type LocalServices } from './grants';
+import { LocalAttachmentCredentials, followClock, grantedPorts, type LocalServices } from './grants';
+import { LOCAL_ATTACHMENTS_BUCKET } from '../lambdas/adapters/attachment-objects';
+import { attachmentS3ClientConfig } from '../lambdas/adapters/attachment-store';
+import { attachmentLifecycleRules } from '../lambdas/core/attachment-expiry';
 import { integrations } from './integrations';
 import { LocalLifecycle } from './lifecycle';
+import { LocalS3, type CorsRule } from './s3';
+
+export { LOCAL_ATTACHMENTS_BUCKET };
 
 export interface LocalStackOptions {
   /** Port of the WebSocket endpoint; 0 picks a free one. @default 8787 */
@@ -64,6 +71,8 @@ export interface LocalStackOptions {
    * @default the in-process queue itself
    */
   readonly wakeups?: (queue: MemoryWakeups) => Wakeups;
+  /** Port of the S3-compatible endpoint; 0 picks a free one. @default 0 */
+  readonly s3Port?: number;
 }
 
 /**
@@ -81,6 +90,16 @@ export interface LocalStack {
   /** `ws://127.0.0.1:<port>`: point `EbbClient.create({ url })` here. */
   readonly url: string;
   readonly dynamodbEndpoint: string;
+  /** `http://127.0.0.1:<port>`: the S3-compatible endpoint (path-style: give S3 clients `forcePathStyle: true`). */
+  readonly s3Endpoint: string;
+  /** The attachments bucket on `s3Endpoint`. */
+  readonly s3Bucket: string;
+  /**
+   * The S3-compatible endpoint: issue a credential with exactly a Lambda's grants (`s3.credentials.issue`),
+   * inspect stored objects, set lifecycle rules. The fixed local credentials (`LOCAL_AWS`) are the operator's,
+   * with every action on the bucket, as `ebb-admin` has on AWS.
+   */
+  readonly s3: LocalS3;
   /** The `@connections` management endpoint. */
   readonly callbackUrl: string;
   readonly config: EbbConfig;
@@ -107,11 +126,11 @@ export interface LocalStack {
   /** This stack's VAPID public key (base64url), which `status` announces when Web Push is on. */
   readonly vapidPublicKey: string;
   /**
-   * The in-process wake-up queue (ARCH §6.12): the bodies the routes queued, as SQS would carry them; set its
+   * The in-process wake-up queue (ARCH §6.13): the bodies the routes queued, as SQS would carry them; set its
    * `consumer` to take each one as the push sender's event source would.
    */
   readonly wakeups: MemoryWakeups;
-  /** Runs one TTL sweep now; resolves with the number of items deleted. */
+  /** Runs one TTL sweep and one S3 lifecycle sweep now; resolves with the number of items and objects deleted. */
   sweep(): Promise<number>;
   /**
    * Checks the clock now, as the timer does: runs the phase-change, shutdown, purge or countdown task due,
@@ -157,6 +176,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await dynamo.stop();
     throw error;
   }
+  let s3: LocalS3;
+  try {
+    s3 = await LocalS3.start({ port: options.s3Port ?? 0, region: LOCAL_AWS.region, now: clock.now });
+  } catch (error) {
+    await gateway.close();
+    await dynamo.stop();
+    throw error;
+  }
+  // The deployed bucket's rules (infra/attachments-bucket.ts), on the stack's clock.
+  s3.createBucket(LOCAL_ATTACHMENTS_BUCKET, {
+    lifecycle: attachmentLifecycleRules(config.retentionDays).map((rule) => ({ id: rule.id, prefix: rule.prefix, expirationDays: rule.days })),
+    cors: [attachmentsCors([...new Set([...config.webOrigins, ...ownOrigins(gateway.url)])])],
+  });
+  s3.credentials.issue({ name: 'operator', grants: [{ bucket: LOCAL_ATTACHMENTS_BUCKET, actions: ['s3:*'] }] }, LOCAL_AWS.credentials);
   const management = new ApiGatewayManagementApiClient({ endpoint: gateway.callbackUrl, ...LOCAL_AWS, maxAttempts: 1 });
   const frankingKeys = new MemoryFrankingKeys(clock, config.retentionDays, (n) => new Uint8Array(randomBytes(n)));
   const handlerDynamo = faultInjectingClient(dynamo.endpoint, () => faults.dynamodb);
@@ -171,8 +204,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (error) {
     await gateway.close();
     await dynamo.stop();
+    await s3.close();
     throw error;
   }
+  const attachments = new LocalAttachmentCredentials(s3, LOCAL_ATTACHMENTS_BUCKET, clock);
   const services: LocalServices = {
     dynamodb: handlerDynamo,
     tables,
@@ -180,17 +215,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     frankingKeys: () => frankingKeys,
     wakeups: () => wakeups,
     push: options.push ?? { vapidPublicKey: () => vapid.publicKey, httpOrigins: [pushReceiver.url] },
+    attachments,
     config,
     clock,
     logger,
   };
-  const ports = createPorts(services);
+  // The tests' view of storage: every table, and the bucket with the operator's credentials.
+  const operatorS3 = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, ...LOCAL_AWS, maxAttempts: 1, ...attachmentS3ClientConfig });
+  followClock(operatorS3, clock);
+  const ports = createPorts({ ...services, attachmentsBucket: LOCAL_ATTACHMENTS_BUCKET, s3: operatorS3 });
   // The authorizer's ports, as its own Lambda has them.
   bound.ports = grantedPorts(authorizerSpec, authorizerAdapters, services);
   for (const [key, integration] of integrations(manifest, (spec, adapters) => grantedPorts(spec, adapters, services))) routes.set(key, integration);
 
   let sweeping: Promise<number> | undefined;
-  const sweep = () => (sweeping ??= sweepExpired(dynamo.client, tables, clock.now()).finally(() => (sweeping = undefined)));
+  const sweepBoth = async () => (await sweepExpired(dynamo.client, tables, clock.now())) + (await s3.sweep());
+  const sweep = () => (sweeping ??= sweepBoth().finally(() => (sweeping = undefined)));
   const sweeper = setInterval(() => void sweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
   sweeper.unref();
 
@@ -218,6 +258,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     url: gateway.url,
     dynamodbEndpoint: dynamo.endpoint,
+    s3Endpoint: s3.endpoint,
+    s3Bucket: LOCAL_ATTACHMENTS_BUCKET,
+    s3,
     callbackUrl: gateway.callbackUrl,
     config,
     tables,
@@ -234,7 +277,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clearInterval(sweeper);
       clearInterval(lifecycleTimer);
       await lifecycle.idle();
-      await wakeupQueue.idle();
       await sweeping?.catch(() => undefined);
       await wakeupQueue.idle();
       await gateway.close();
@@ -242,13 +284,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sns.destroy();
       management.destroy();
       handlerDynamo.destroy();
+      attachments.destroy();
+      operatorS3.destroy();
       await dynamo.stop();
+      await s3.close();
     },
   };
 }
 
 /** The VAPID `sub` of the local stack when the config names none: a contact that reaches no one. */
 const LOCAL_VAPID_SUBJECT = 'mailto:operator@ebb.invalid';
+
+/** Browsers may PUT and GET attachments from these origins, as the deployed bucket's CORS rule allows. */
+function attachmentsCors(origins: readonly string[]): CorsRule {
+  return { allowedOrigins: origins, allowedMethods: ['GET', 'PUT', 'HEAD'], allowedHeaders: ['*'], exposedHeaders: ['ETag'], maxAgeSeconds: 3000 };
+}
+
+/** The web chat the gateway serves (`npm start`), by either loopback name. */
+function ownOrigins(gatewayUrl: string): string[] {
+  const { port } = new URL(gatewayUrl);
+  return [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
+}
 
 function entryOf(manifest: readonly HandlerSpec[], entry: string): HandlerSpec {
   const spec = manifest.find((s) => s.entry === entry);

@@ -4,6 +4,8 @@ import type { WebSocketEvent, WebSocketResponse } from '../lambdas/handlers/even
 import type { HandlerSpec } from '../lambdas/routes';
 import * as accountDelete from '../lambdas/handlers/account-delete';
 import * as ack from '../lambdas/handlers/ack';
+import * as attachmentDownload from '../lambdas/handlers/attachment-download';
+import * as attachmentUpload from '../lambdas/handlers/attachment-upload';
 import * as connect from '../lambdas/handlers/connect';
 import * as deliveryTokenSet from '../lambdas/handlers/delivery-token-set';
 import * as defaultRoute from '../lambdas/handlers/default';
@@ -62,6 +64,8 @@ const MODULES: Record<string, RouteModule> = {
   'device-remove': deviceRemove,
   'push-register': pushRegister,
   'push-unregister': pushUnregister,
+  'attachment-upload': attachmentUpload,
+  'attachment-download': attachmentDownload,
 };
 
 /**

@@ -49,15 +49,23 @@ export async function buildWebChat(deployment: string = randomBytes(8).toString(
 
 /**
  * Builds the web chat and has the stack's gateway serve it over plain HTTP on its own port, beside the
- * WebSocket. Resolves with the page's URL (`http://127.0.0.1:<port>/`).
+ * WebSocket. Resolves with the page's URL (`http://127.0.0.1:<port>/`). `connectSources` are the other
+ * origins the page may fetch from (the stack's S3 endpoint, for attachments); the rest stay refused.
  */
-export async function serveWebChat(gateway: WebSocketGateway): Promise<string> {
+export async function serveWebChat(gateway: WebSocketGateway, connectSources: readonly string[] = []): Promise<string> {
   const assets = await buildWebChat();
-  gateway.pages = (req, res, pathname) => serveAsset(assets, req, res, pathname);
+  const sources = connectSources.map((source) => new URL(source).origin);
+  gateway.pages = (req, res, pathname) => serveAsset(assets, req, res, pathname, sources);
   return `${gateway.url.replace(/^ws/, 'http')}/`;
 }
 
-function serveAsset(assets: Map<string, Asset>, req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
+function serveAsset(
+  assets: Map<string, Asset>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  connectSources: readonly string[],
+): boolean {
   const asset = assets.get(pathname === '/index.html' ? '/' : pathname);
   if (!asset || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
   res.writeHead(200, {
@@ -68,7 +76,8 @@ function serveAsset(assets: Map<string, Asset>, req: IncomingMessage, res: Serve
     'referrer-policy': 'no-referrer',
     // 'self' covers the WebSocket on the same host and port (CSP Level 3).
     'content-security-policy':
-      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      `default-src 'none'; script-src 'self'; style-src 'self'; connect-src ${["'self'", ...connectSources].join(' ')}; img-src 'self' data: blob:; ` +
+      "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   });
   res.end(req.method === 'HEAD' ? undefined : asset.body);
   return true;

@@ -26,4 +26,6 @@ export const Actions = [
   'fanout',
   'push.register',
   'push.unregister',
+  'attachment.upload',
+  'attachment.download',
 ] as const satisfies readonly Action[];

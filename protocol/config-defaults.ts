@@ -26,11 +26,16 @@ export const DEFAULT_CONFIG: EbbConfig = {
     usernameLookupPerMinute: 30,
     keysPublishPerMinute: 10,
     bundlePerPairPerHour: 5,
+    // A message may carry several attachments, and a recipient downloads each on every device.
+    attachmentUploadPerMinute: 30,
+    attachmentDownloadPerMinute: 120,
   },
   maxOneTimePrekeysPerDevice: 200,
   prekeyLowWater: 25,
   maxDevicesPerAccount: 6,
   maxGroupSize: 1000,
+  maxAttachmentBytes: 100 * 1024 * 1024,
+  webOrigins: [],
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
   push: { vapidSubject: null, apns: null, fcm: null },
 };

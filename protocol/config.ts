@@ -18,6 +18,16 @@ const isoUtc = z.nullable(
     ),
 );
 
+/** A browser origin as the `Origin` header carries it: scheme, host and port, no path. */
+const webOrigin = z
+  .string()
+  .check(
+    z.refine(
+      (s) => /^https?:\/\/[^/\s?#*]+$/.test(s) && URL.canParse(s) && new URL(s).origin === s,
+      'must be an origin like https://chat.example.org (scheme, host and port only)',
+    ),
+  );
+
 const perMinute = z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000));
 
 const SunsetSchema = z
@@ -54,7 +64,7 @@ const secretName = z
   .check(z.minLength(1), z.maxLength(512), z.regex(/^[A-Za-z0-9/_+=.@-]+$/, 'must be a Secrets Manager secret name (letters, digits and /_+=.@-)'));
 
 /**
- * Push wake-ups (ARCH §6.12). Web Push is always on, with VAPID keys the stack generates; APNs and FCM are on
+ * Push wake-ups (ARCH §6.13). Web Push is always on, with VAPID keys the stack generates; APNs and FCM are on
  * only when named here, each with the Secrets Manager secret that holds its credential (never the credential
  * itself, which would land in the template).
  */
@@ -126,6 +136,9 @@ export const EbbConfigSchema = z.strictObject({
     keysPublishPerMinute: perMinute,
     /** Bundles one user may fetch of one other user an hour: one stranger cannot drain the other's one-time prekeys. */
     bundlePerPairPerHour: perMinute,
+    /** Presigned attachment uploads and downloads per user (ARCH §6.13): each URL is storage someone pays for. */
+    attachmentUploadPerMinute: perMinute,
+    attachmentDownloadPerMinute: perMinute,
   }),
   /** One-time prekeys stored per device at most: a `keys.publish` beyond it is refused and stores nothing. */
   maxOneTimePrekeysPerDevice: z.number().check(z.int('must be a whole number'), z.minimum(Limits.maxPrekeysPerPublish), z.maximum(10_000)),
@@ -135,6 +148,20 @@ export const EbbConfigSchema = z.strictObject({
   maxDevicesPerAccount: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.maxDevicesAtOnce)),
   /** Members a group may have, the creator included (ARCH §6.11): the members' SDKs enforce it; `status` announces it. */
   maxGroupSize: z.number().check(z.int('must be a whole number'), z.minimum(2), z.maximum(10_000)),
+  /**
+   * The largest file one attachment may carry (ARCH §6.13): the SDK refuses a larger one, the server refuses to
+   * presign an upload over its ciphertext bound (protocol/attachments.ts), and storage refuses more bytes than
+   * were signed.
+   */
+  maxAttachmentBytes: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.attachmentBytesCeiling)),
+  /**
+   * Browser origins allowed to upload and download attachments (the bucket's CORS). The URL is what grants
+   * access; this only lets a page on these origins use it. The local stack adds its own web chat.
+   */
+  webOrigins: z.array(webOrigin).check(
+    z.maxLength(Limits.maxWebOrigins),
+    z.refine((o) => new Set(o).size === o.length, 'must not name an origin twice'),
+  ),
   sunset: SunsetSchema,
   push: PushSchema,
 });

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { ATTACHMENT_ID_PATTERN, attachmentClassDays } from './attachments';
 import { BASE64URL_PATTERN, base64UrlByteLength } from './base64url';
 import { USER_ID_LENGTH } from './connect';
 import { COMMITMENT_BYTES, FRANK_TAG_BYTES } from './franking';
@@ -57,3 +58,12 @@ export const SignedPrekey = z.object({ keyId: KeyId, publicKey: PublicKey, signa
 export const OneTimePrekey = z.object({ keyId: KeyId, publicKey: PublicKey });
 export type SignedPrekey = z.infer<typeof SignedPrekey>;
 export type OneTimePrekey = z.infer<typeof OneTimePrekey>;
+
+/** An attachment's object (protocol/attachments.ts): its lifetime class in days, then 128 random bits. */
+export const AttachmentId = z.string().check(
+  z.regex(ATTACHMENT_ID_PATTERN, 'must be an attachment id: <days>/<22 base64url characters>'),
+  z.refine((s) => attachmentClassDays(s) !== undefined, 'names a lifetime class over 365 days'),
+);
+
+/** A message's server-side lifetime as a client asks for it; capped by the deployment's `retentionDays`. */
+export const LifetimeSeconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));

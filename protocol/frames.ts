@@ -2,6 +2,8 @@ import * as z from 'zod/mini';
 import type { ErrorCode, ErrorReason } from './errors';
 import { AccountDeleteFrame } from './client-frames/account-delete';
 import { AckFrame } from './client-frames/ack';
+import { AttachmentDownloadFrame } from './client-frames/attachment-download';
+import { AttachmentUploadFrame } from './client-frames/attachment-upload';
 import { DeliveryTokenSetFrame } from './client-frames/delivery-token-set';
 import { DeviceAddFrame } from './client-frames/device-add';
 import { DeviceRemoveFrame } from './client-frames/device-remove';
@@ -27,6 +29,7 @@ import type * as ServerFrameSchemas from './server-frames';
 // Each schema has its own module (fields.ts, client-frames/), so a route bundles only the one it parses.
 export { Actions } from './actions';
 export {
+  AttachmentId,
   Ciphertext,
   Commitment,
   DeliveryToken,
@@ -48,6 +51,8 @@ export {
 export {
   AccountDeleteFrame,
   AckFrame,
+  AttachmentDownloadFrame,
+  AttachmentUploadFrame,
   DeliveryTokenSetFrame,
   DeviceAddFrame,
   DeviceRemoveFrame,
@@ -94,6 +99,8 @@ export const ClientFrames = {
   fanout: FanoutFrame,
   'push.register': PushRegisterFrame,
   'push.unregister': PushUnregisterFrame,
+  'attachment.upload': AttachmentUploadFrame,
+  'attachment.download': AttachmentDownloadFrame,
 } as const;
 
 export type Action = keyof typeof ClientFrames;
@@ -119,6 +126,8 @@ export type DeviceRemoveFrame = ClientFrame<'device.remove'>;
 export type FanoutFrame = ClientFrame<'fanout'>;
 export type PushRegisterFrame = ClientFrame<'push.register'>;
 export type PushUnregisterFrame = ClientFrame<'push.unregister'>;
+export type AttachmentUploadFrame = ClientFrame<'attachment.upload'>;
+export type AttachmentDownloadFrame = ClientFrame<'attachment.download'>;
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ClientFrames, value);

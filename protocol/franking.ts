@@ -11,6 +11,7 @@
  * A report reveals frankKey and the content; the server recomputes both MACs, so a reporter can neither
  * invent content the sender did not commit to nor pin a real commitment on another sender or message.
  */
+import type { AttachmentRef } from './attachment-ref';
 import { fromBase64Url } from './base64url';
 
 export const FRANK_KEY_BYTES = 32;
@@ -49,10 +50,28 @@ export interface CommittedContent {
   readonly kind: ContentKind;
   /** The content as the app sent it (UTF-8 for text). */
   readonly body: Uint8Array;
+  /**
+   * The message's attachments (ARCH §8.8): each one's object id, key, digest, size, name and type are
+   * committed to, so a report can prove which stored object the sender sent and what it decrypts to.
+   */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
+/**
+ * A message without attachments commits to the same bytes as before attachments existed. With attachments,
+ * one more part follows the body: their own length-prefixed list, so no attachment field can be read as
+ * another or as part of the body.
+ */
 export function commitmentInput(c: CommittedContent): Uint8Array {
-  return lengthPrefixed(['ebb/frank/v1/commitment', c.from, c.to, c.id, c.kind, c.body]);
+  const parts: (string | Uint8Array)[] = ['ebb/frank/v1/commitment', c.from, c.to, c.id, c.kind, c.body];
+  if (c.attachments && c.attachments.length > 0) parts.push(attachmentsInput(c.attachments));
+  return lengthPrefixed(parts);
+}
+
+function attachmentsInput(attachments: readonly AttachmentRef[]): Uint8Array {
+  const parts: (string | Uint8Array)[] = ['ebb/frank/v1/attachments', String(attachments.length)];
+  for (const a of attachments) parts.push(a.id, a.key, a.digest, String(a.size), a.name, a.type);
+  return lengthPrefixed(parts);
 }
 
 export interface TaggedDelivery {

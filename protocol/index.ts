@@ -1,3 +1,4 @@
+export * from './attachments';
 export * from './base64url';
 export * from './config';
 export * from './connect';

@@ -45,4 +45,11 @@ export const Limits = {
   maxPushEndpointChars: 1024,
   /** An FCM registration token, in characters (about 160 today). */
   maxPushTokenChars: 512,
+  /**
+   * The highest `maxAttachmentBytes` an operator may configure: 4 GiB, so the ciphertext of the largest file
+   * (protocol/attachments.ts maxAttachmentObjectBytes) still fits one S3 PUT, which takes at most 5 GiB.
+   */
+  attachmentBytesCeiling: 4 * 1024 ** 3,
+  /** Origins in `webOrigins`. */
+  maxWebOrigins: 20,
 } as const;

@@ -3,7 +3,7 @@ import { bytes } from './fields';
 import { Limits } from './limits';
 
 /**
- * A device's push subscription (ARCH §6.12), as `push.register` carries it: a browser's Web Push subscription
+ * A device's push subscription (ARCH §6.13), as `push.register` carries it: a browser's Web Push subscription
  * (`PushSubscription.toJSON()`, RFC 8030 / RFC 8291), or a native app's APNs or FCM token. The server checks the
  * shape here and, in the core, that `p256dh` is a point of P-256 and that the endpoint is one it may post to.
  */

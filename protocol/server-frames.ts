@@ -1,5 +1,18 @@
 import * as z from 'zod/mini';
-import { Ciphertext, Device, DeviceName, MessageId, OneTimePrekey, PublicKey, Signature, SignedPrekey, Timestamp, UserId, Username } from './fields';
+import {
+  AttachmentId,
+  Ciphertext,
+  Device,
+  DeviceName,
+  MessageId,
+  OneTimePrekey,
+  PublicKey,
+  Signature,
+  SignedPrekey,
+  Timestamp,
+  UserId,
+  Username,
+} from './fields';
 import { type Action, Envelope } from './frames';
 import { Phases } from './sunset';
 
@@ -33,9 +46,11 @@ export const ServiceLimits = z.object({
   /** Members a group may have, the creator included: the SDKs enforce it, the server only announces it. */
   maxGroupSize: Positive,
   maxFrameBytes: Positive,
+  /** The largest file one attachment may carry (ARCH §6.12); its ciphertext may exceed it by `maxAttachmentObjectBytes`. */
+  maxAttachmentBytes: Positive,
 });
 
-/** What a device needs to subscribe to Web Push here; absent when the deployment has Web Push off (ARCH §6.12). */
+/** What a device needs to subscribe to Web Push here; absent when the deployment has Web Push off (ARCH §6.13). */
 export const PushStatus = z.object({
   /** base64url of the 65-byte uncompressed P-256 VAPID public key: `applicationServerKey` for `PushManager.subscribe`. */
   vapidPublicKey: z.string().check(z.regex(/^[A-Za-z0-9_-]{87}$/, 'must be 65 bytes of base64url')),
@@ -78,6 +93,9 @@ export const LinkProvision = z.object({ user: UserId, device: Device, provision:
 
 /** Devices of one user, as the `fanout` answer lists them. */
 export const UserDevices = z.object({ user: UserId, devices: z.array(Device) });
+
+/** A presigned URL (ARCH §6.12): storage accepts it until `expiresAt` (epoch ms), then refuses it. */
+const PresignedUrl = z.url();
 
 /** What each action answers with, besides `type` and `rid`. */
 export const ResultSchemas = {
@@ -145,6 +163,19 @@ export const ResultSchemas = {
   'push.register': z.object({ replaced: z.boolean() }),
   /** `removed`: false when the device had none (a retry after a lost answer). */
   'push.unregister': z.object({ removed: z.boolean() }),
+  /**
+   * PUT the ciphertext to `url`, starting before `expiresAt` (epoch ms), with a `Content-Length` of exactly the
+   * declared size (the URL signs it: storage refuses any other) and every header in `headers` (none when
+   * absent); then name `id` in the message.
+   */
+  'attachment.upload': z.object({
+    id: AttachmentId,
+    url: PresignedUrl,
+    expiresAt: Timestamp,
+    headers: z.optional(z.record(z.string(), z.string())),
+  }),
+  /** GET `url` before `expiresAt` (epoch ms); storage answers 404 for an id that is unknown or expired. */
+  'attachment.download': z.object({ url: PresignedUrl, expiresAt: Timestamp }),
 } as const satisfies Record<Action, z.ZodMiniType>;
 
 /** `type` and, for answers, `rid`: enough to route a frame before parsing the rest. */

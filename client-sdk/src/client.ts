@@ -11,6 +11,16 @@ import {
   writeEntries,
 } from './archive/contents';
 import { openArchive, sealArchive } from './archive/format';
+import { type AttachmentTransport, bindAttachment, bindAttachments } from './attachments/received';
+import { checkAttachments, uploadAttachments } from './attachments/upload';
+import {
+  ATTACHMENT_REF_DIGEST_BYTES,
+  ATTACHMENT_REF_KEY_BYTES,
+  type AttachmentRef,
+  AttachmentRefWire,
+  attachmentRefFromWire,
+} from '../../protocol/attachment-ref';
+import { ATTACHMENT_ID_RANDOM_BYTES, MAX_ATTACHMENT_CLASS_DAYS } from '../../protocol/attachments';
 import { EbbError, badRequest, toEbbError, withMessageId } from './errors';
 import { randomId } from './crypto/random';
 import { Emitter } from './events';
@@ -36,7 +46,21 @@ import { signedConnectUrl } from './transport/connect-url';
 import { DeviceRemovedPush, KeysLowPush, MessagePush, NoticePush } from '../../protocol/server-frames';
 import { retryingRateLimited } from './transport/retry-after';
 import { resolveWebSocket } from './transport/websocket';
-import type { DeviceInfo, EbbClientEvents, LinkStart, ReportedMessage, ReportResult, SendOptions, SendResult } from './types';
+import { SenderKeys } from './groups/distribution';
+import { GroupService } from './groups/wiring';
+import { GroupSender } from './groups/wiring-send';
+import type {
+  DeviceInfo,
+  EbbClientEvents,
+  GroupInfo,
+  LinkStart,
+  OutgoingAttachment,
+  ReceivedAttachment,
+  ReportedMessage,
+  ReportResult,
+  SendOptions,
+  SendResult,
+} from './types';
 
 /**
  * An ebb account on one device: connects, keeps the connection alive, encrypts what it sends and
@@ -55,11 +79,13 @@ export class EbbClient {
   private deliveryTokens!: DeliveryTokens;
   private ownDevices!: OwnDevices;
   private receipts!: ReceiptBatcher;
+  private groupService!: GroupService;
   private limits: ServiceLimits | null = null;
   private refilling: Promise<void> | null = null;
   private registered: boolean;
   private connectCalled = false;
   private pendingLink: PendingLink | null = null;
+  private attachmentTransport!: AttachmentTransport;
 
   /**
    * Loads the identity from `options.store`, creating and saving one on first use. Does not connect.
@@ -78,7 +104,13 @@ export class EbbClient {
       if (options.device !== undefined && options.device !== identity.device) {
         throw badRequest(`device: this store holds device ${identity.device} of its account`);
       }
-      return new EbbClient({ ...settings, device: identity.device }, identity, (await settings.store.get(StoreKeys.registered)) === settings.url);
+      const client = new EbbClient(
+        { ...settings, device: identity.device },
+        identity,
+        (await settings.store.get(StoreKeys.registered)) === settings.url,
+      );
+      await client.groupService.load();
+      return client;
     } catch (err) {
       throw toEbbError(err);
     }
@@ -122,7 +154,9 @@ export class EbbClient {
       // A linked device's archive restores that device: its number is in its identity, and must agree.
       if (identity.device !== contents.device) throw badRequest('wrong passphrase or damaged archive');
       await writeEntries(settings.store, entriesToRestore(contents.entries));
-      return new EbbClient({ ...settings, device: contents.device }, identity, false);
+      const client = new EbbClient({ ...settings, device: contents.device }, identity, false);
+      await client.groupService.load();
+      return client;
     } catch (err) {
       throw toEbbError(err);
     }
@@ -165,6 +199,18 @@ export class EbbClient {
       backoff: settings.backoff,
     });
     this.acks = new AckBatcher((messages) => this.connection.request('ack', { messages }, 'open'));
+    this.attachmentTransport = {
+      routes: {
+        // Presigning is idempotent (each call names a new object), so a rate-limited one may simply go again.
+        presignUpload: (size, expiresInSeconds) =>
+          retryingRateLimited(
+            () => this.connection.request('attachment.upload', { size, ...(expiresInSeconds !== undefined && { expiresInSeconds }) }),
+            timeoutMs,
+          ),
+        presignDownload: (id) => retryingRateLimited(() => this.connection.request('attachment.download', { id }), timeoutMs),
+      },
+      ...(settings.fetch && { fetch: settings.fetch }),
+    };
     this.peers = new PeerDirectory(
       store,
       (user, device) => this.connection.request('keys.bundle', device === undefined ? { user } : { user, device }),
@@ -189,7 +235,9 @@ export class EbbClient {
       acks: this.acks,
       reportables: this.reportables,
       now,
-      emit: (message) => {
+      emit: (held) => {
+        // A message held for ordering went through the store: its attachments are bound again here.
+        const message = bindAttachments(held, this.attachmentTransport);
         this.events.emit('message', message);
         if (settings.receipts) void this.receipts.receipt(message.from, 'delivered', message.id);
       },
@@ -204,6 +252,13 @@ export class EbbClient {
       learnDeliveryToken: (from, token, sentAt) => this.deliveryTokens.learn(from, token, sentAt),
       adoptDeliveryToken: (token, sentAt) => this.deliveryTokens.adopt(token, sentAt),
       fetch: (after) => this.connection.request('fetch', after === undefined ? {} : { after }),
+      // Built below, once the outbox it sends changes with exists.
+      groups: {
+        isGroupMessage: (envelope) => this.groupService.isGroupMessage(envelope),
+        open: (envelope) => this.groupService.open(envelope),
+        control: (from, control, body) => this.groupService.control(from, control, body),
+      },
+      attachment: (ref) => bindAttachment(ref, this.attachmentTransport),
     });
     this.outbox = new Outbox({
       identity,
@@ -218,6 +273,32 @@ export class EbbClient {
       },
       // A send is idempotent by message id, so a rate-limited one may simply go again.
       send: (body) => retryingRateLimited(() => this.connection.request('send', body), timeoutMs),
+    });
+    const senderKeys = new SenderKeys(store, now);
+    const limits = async () => {
+      await this.connection.whenReady(timeoutMs);
+      return this.limits!;
+    };
+    this.groupService = new GroupService({
+      identity,
+      store,
+      outbox: this.outbox,
+      senderKeys,
+      now,
+      limits,
+      emit: (event) => this.events.emit('group', event),
+      sender: new GroupSender({
+        identity,
+        peers: this.peers,
+        sessions: this.sessions,
+        outbox: this.outbox,
+        senderKeys,
+        deliveryTokens: this.deliveryTokens,
+        ownDevices: () => this.ownDevices.list(),
+        limits,
+        // Idempotent by message id, as send is: a rate-limited frame goes again.
+        fanout: (body) => retryingRateLimited(() => this.connection.request('fanout', body), timeoutMs),
+      }),
     });
   }
 
@@ -291,6 +372,7 @@ export class EbbClient {
           this.settings = { ...this.settings, device: identity.device };
           this.registered = true;
           this.wire();
+          return this.groupService.load();
         },
         (err: unknown) => {
           this.pendingLink = null;
@@ -420,10 +502,73 @@ export class EbbClient {
     checkSeconds('burnAfterReadingSeconds', options.burnAfterReadingSeconds);
     if (options.id !== undefined && !MessageId.safeParse(options.id).success) throw badRequest('id: must be a message id from an earlier send()');
     const id = options.id ?? randomId(MESSAGE_ID_BYTES);
+    const body = isText ? new TextEncoder().encode(content) : content;
     try {
-      return await this.outbox.send({
+      const message = {
         id,
         to,
+        body,
+        ...(isText && { text: content }),
+        ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
+        ...(options.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: options.burnAfterReadingSeconds }),
+      };
+      const attachments = await this.uploadAttachments(options, (refs) => this.outbox.checkFits({ ...message, attachments: refs }));
+      return await this.outbox.send({ ...message, ...(attachments && { attachments }) });
+    } catch (err) {
+      throw withMessageId(toEbbError(err), id);
+    }
+  }
+
+  /**
+   * Creates a group of this account and `members` (user ids; this account is its creator and first admin) and
+   * sends its signed founding change to every member's devices and this account's other devices over the
+   * pairwise sessions (ARCH §8.8). The service learns no name, id or member list: it relays ciphertext. Members
+   * whose devices cannot be reached yet (no account, no published keys, an identity change not accepted) are
+   * still members; they learn of the group when an admin changes it next. Emits 'group' (`created`) here too.
+   * Waits for connect() to finish.
+   * @throws EbbError BAD_REQUEST (not retryable) for a name that is not 1 to 100 characters (not only spaces, no
+   *   control characters), or members that are not distinct user ids; nothing is sent.
+   * @throws EbbError CONFLICT (not retryable) with reason `group-full` for more than the service's `maxGroupSize`
+   *   members, this account included; nothing is sent.
+   * @throws EbbError INTERNAL (retryable) when the connection was lost or the store failed; the group exists here
+   *   then, and changing it later sends every member its history.
+   */
+  async createGroup(input: { readonly name: string; readonly members: readonly string[] }): Promise<GroupInfo> {
+    if (typeof input !== 'object' || input === null) throw badRequest('input: must be { name, members }');
+    try {
+      return await this.groupService.create(input.name, input.members);
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Sends a message to every device of every member of group `groupId` and to this account's other devices
+   * ('sent' there, with `group` set): encrypted ONCE under this device's sender key, which goes first to every
+   * member device that lacks it over the pairwise sessions, and queued with one `fanout` frame naming every
+   * device (several only past the frame's limits). After a member left or was removed, a new sender key is made
+   * first and given to the current members only. Group messages are franked like 1:1 messages (report() proves
+   * which member sent one), delivered in each sender's order, and carry `expiresInSeconds` and
+   * `burnAfterReadingSeconds` as send() does. Members the service says have no account any more are dropped
+   * from the group on this device. Waits for connect() to finish.
+   * @throws EbbError BAD_REQUEST (not retryable) with reason `malformed-group-id` for a malformed group id, or
+   *   for invalid content or options; nothing is sent.
+   * @throws EbbError NOT_FOUND (not retryable) when this device is in no group with this id (never was, left, or
+   *   was removed); nothing is sent.
+   * @throws EbbError PAYLOAD_TOO_LARGE (not retryable) when the ciphertext would exceed `maxCiphertextBytes`; nothing is sent.
+   * @throws EbbError RATE_LIMITED, SERVICE_READ_ONLY and other server refusals with the server's retryability;
+   *   INTERNAL (retryable) when the connection was lost: retry with `{ id: err.messageId }`, as for send().
+   */
+  async sendToGroup(groupId: string, content: string | Uint8Array, options: SendOptions = {}): Promise<SendResult> {
+    const isText = typeof content === 'string';
+    if (!isText && !(content instanceof Uint8Array)) throw badRequest('content: must be a string or a Uint8Array');
+    checkSeconds('expiresInSeconds', options.expiresInSeconds);
+    checkSeconds('burnAfterReadingSeconds', options.burnAfterReadingSeconds);
+    if (options.id !== undefined && !MessageId.safeParse(options.id).success) throw badRequest('id: must be a message id from an earlier send()');
+    const id = options.id ?? randomId(MESSAGE_ID_BYTES);
+    try {
+      return await this.groupService.send(groupId, {
+        id,
         body: isText ? new TextEncoder().encode(content) : content,
         ...(isText && { text: content }),
         ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
@@ -431,6 +576,82 @@ export class EbbClient {
       });
     } catch (err) {
       throw withMessageId(toEbbError(err), id);
+    }
+  }
+
+  /** The groups this device is in, as its store holds them. */
+  groups(): GroupInfo[] {
+    return this.groupService.list();
+  }
+
+  /** The group with this id, or undefined when this device is in none (a malformed id included). */
+  group(groupId: string): GroupInfo | undefined {
+    return this.groupService.get(groupId);
+  }
+
+  /**
+   * Adds `members` (user ids) to the group; an admin only. Every member's devices get the signed change, the new
+   * members every change of the group so they can check it from its root; they read messages sent from then on
+   * only (each member hands them its sender key at its current iteration). Emits 'group' (`members-added`).
+   * @throws EbbError BAD_REQUEST (not retryable) for a malformed group id, members that are not distinct user ids,
+   *   or with reason `already-group-member`; nothing is sent.
+   * @throws EbbError NOT_FOUND (not retryable) when this device is in no such group; FORBIDDEN (not retryable) with
+   *   reason `not-group-admin` when this account is no admin of it; CONFLICT (not retryable) with reason
+   *   `group-full` past `maxGroupSize`, or `group-history-full` past 256 changes; nothing is sent.
+   * @throws EbbError INTERNAL (retryable) when the connection was lost or the store failed.
+   */
+  async addGroupMembers(groupId: string, members: readonly string[]): Promise<GroupInfo> {
+    return this.groupCall(() => this.groupService.add(groupId, members));
+  }
+
+  /**
+   * Removes `members` from the group; an admin only. They get the change (so they know) and nothing sent to the
+   * group afterwards: every remaining member makes a new sender key before its next message. Emits 'group'
+   * (`members-removed`).
+   * @throws EbbError BAD_REQUEST (not retryable) for a malformed group id or members, or with reason
+   *   `not-group-member` when one of them is no member; nothing is sent.
+   * @throws EbbError NOT_FOUND, FORBIDDEN, CONFLICT, INTERNAL as addGroupMembers.
+   */
+  async removeGroupMembers(groupId: string, members: readonly string[]): Promise<GroupInfo> {
+    return this.groupCall(() => this.groupService.remove(groupId, members));
+  }
+
+  /**
+   * Makes `members` admins of the group; an admin only. Emits 'group' (`promoted`, an extension of DESIGN §11's
+   * changes).
+   * @throws EbbError BAD_REQUEST (not retryable) for a malformed group id or members, or with reason
+   *   `not-group-member` or `already-group-admin`; nothing is sent.
+   * @throws EbbError NOT_FOUND, FORBIDDEN, CONFLICT, INTERNAL as addGroupMembers.
+   */
+  async promoteGroupMembers(groupId: string, members: readonly string[]): Promise<GroupInfo> {
+    return this.groupCall(() => this.groupService.promote(groupId, members));
+  }
+
+  /**
+   * Renames the group; an admin only. Emits 'group' (`renamed`).
+   * @throws EbbError BAD_REQUEST (not retryable) for a malformed group id, a bad name or the name it has.
+   * @throws EbbError NOT_FOUND, FORBIDDEN, CONFLICT, INTERNAL as addGroupMembers.
+   */
+  async renameGroup(groupId: string, name: string): Promise<GroupInfo> {
+    return this.groupCall(() => this.groupService.rename(groupId, name));
+  }
+
+  /**
+   * Leaves the group (any member may): the members are told, this device forgets the group and its keys, and the
+   * others make new sender keys. When the last admin leaves, the longest-standing member becomes admin. Emits
+   * 'group' (`left`). Resolves with the group as the others now have it.
+   * @throws EbbError BAD_REQUEST (not retryable) for a malformed group id; NOT_FOUND (not retryable) when this
+   *   device is in no such group; INTERNAL (retryable) when the connection was lost or the store failed.
+   */
+  async leaveGroup(groupId: string): Promise<GroupInfo> {
+    return this.groupCall(() => this.groupService.leave(groupId));
+  }
+
+  private async groupCall(call: () => Promise<GroupInfo>): Promise<GroupInfo> {
+    try {
+      return await call();
+    } catch (err) {
+      throw toEbbError(err);
     }
   }
 
@@ -496,7 +717,7 @@ export class EbbClient {
       const { reportId, duplicate } = await this.connection.request('report', {
         message: { id: kept.id, from: kept.from, sentAt: kept.sentAt, frank: kept.frank },
         frankKey: kept.frankKey,
-        content: { kind: kept.kind, body: kept.body },
+        content: { kind: kept.kind, body: kept.body, ...(kept.attachments && { attachments: [...kept.attachments] }) },
         reason,
       });
       return { reportId, duplicate };
@@ -628,7 +849,7 @@ export class EbbClient {
   }
 
   /**
-   * Subscribes this device to wake-ups (ARCH §6.12): while it has no connection open, the service has its push
+   * Subscribes this device to wake-ups (ARCH §6.13): while it has no connection open, the service has its push
    * service wake it, at most once a minute, when something is queued for it. The push says nothing of sender,
    * content or count: the app connects to learn what waits. Pass a browser's `PushSubscription` from
    * `PushManager.subscribe({ userVisibleOnly: true, applicationServerKey: (await status()).push.vapidPublicKey })`
@@ -737,6 +958,45 @@ export class EbbClient {
   }
 
   /**
+   * A received attachment again, from the JSON it serializes to (`JSON.parse(JSON.stringify(attachment))`):
+   * for an app that keeps messages in its own history and downloads their files later, after a restart too.
+   * That JSON holds the attachment's key: keep it as private as the message. Makes no request.
+   * @throws EbbError BAD_REQUEST (not retryable) when `saved` is not such a reference.
+   */
+  attachment(saved: unknown): ReceivedAttachment {
+    const wire = AttachmentRefWire.safeParse(saved);
+    const ref = wire.success ? attachmentRefFromWire(wire.data) : null;
+    if (!ref) throw badRequest('saved: must be what a received attachment serializes to (JSON)');
+    return bindAttachment(ref, this.attachmentTransport);
+  }
+
+  /**
+   * Checks, encrypts and uploads `options.attachments` (ARCH §8.8) before the message they go with is sent:
+   * undefined when there are none. `fits` is given stand-in references as long as the real ones will be, so a
+   * message that could not be sent is refused before any byte is uploaded. For send() and sendToGroup().
+   * @throws EbbError BAD_REQUEST, PAYLOAD_TOO_LARGE before any upload; INTERNAL (reason `attachment-upload`)
+   *   when an upload failed every attempt; the presign route's refusals.
+   */
+  private async uploadAttachments(
+    options: SendOptions,
+    fits: (refs: readonly AttachmentRef[]) => Promise<void>,
+  ): Promise<AttachmentRef[] | undefined> {
+    if (options.attachments === undefined) return undefined;
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw badRequest('onProgress: must be a function');
+    // Shapes first, so a malformed list fails before waiting for the connection.
+    checkAttachments(options.attachments, Number.POSITIVE_INFINITY);
+    if (options.attachments.length === 0) return undefined;
+    await this.connection.whenReady(this.settings.timeoutMs);
+    const attachments = checkAttachments(options.attachments, this.limits!.maxAttachmentBytes);
+    await fits(attachments.map(standInRef));
+    return uploadAttachments(attachments, {
+      ...this.attachmentTransport,
+      ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
+      ...(options.onProgress && { onProgress: options.onProgress }),
+    });
+  }
+
+  /**
    * Tops one-time prekeys up after the server said others drew them low, so first messages keep their
    * one-time prekey. Best effort: a failure waits for the next connect, which tops up as well.
    */
@@ -786,6 +1046,19 @@ export class EbbClient {
  * a stolen archive and offline guessing. Imports accept any length, so older archives still open.
  */
 const MIN_PASSPHRASE_LENGTH = 15;
+
+/** A reference as long as the one `attachment` will get once uploaded: the longest id, zero key and digest. */
+function standInRef(attachment: OutgoingAttachment): AttachmentRef {
+  const size = attachment.data instanceof Uint8Array ? attachment.data.length : attachment.data.size;
+  return {
+    id: `${MAX_ATTACHMENT_CLASS_DAYS}/${'A'.repeat(Math.ceil((ATTACHMENT_ID_RANDOM_BYTES * 4) / 3))}`,
+    key: new Uint8Array(ATTACHMENT_REF_KEY_BYTES),
+    digest: new Uint8Array(ATTACHMENT_REF_DIGEST_BYTES),
+    size,
+    name: attachment.name,
+    type: attachment.type,
+  };
+}
 
 /** The protocol's bound on `expiresInSeconds`; burn-after-reading uses the same. */
 const MAX_SECONDS = 365 * 86400;

@@ -10,10 +10,39 @@ export type { ErrorCode } from '../../protocol/errors';
  * (CONFLICT: the account has the most devices the service allows: remove one first), `device-numbers-used`
  * (CONFLICT: the account used every device number there is; numbers are never reused). `device-removed`
  * (UNAUTHORIZED, on 'error': the service said this device was removed from its account; nothing it keeps can
- * connect again).
+ * connect again). Attachments (ARCH §8.8): `attachment-upload` (INTERNAL, retryable: an upload failed every
+ * attempt and no message was sent), `attachment-integrity` (INTERNAL, not retryable: a downloaded object is not
+ * the one the message names, e.g. altered in the bucket; none of its bytes are returned).
  */
 export type EbbErrorReason =
-  'unreachable' | 'malformed-link-code' | 'expired-link-code' | 'used-link-code' | 'device-limit' | 'device-numbers-used' | 'device-removed';
+  | 'unreachable'
+  | 'malformed-link-code'
+  | 'expired-link-code'
+  | 'used-link-code'
+  | 'device-limit'
+  | 'device-numbers-used'
+  | 'device-removed'
+  | 'attachment-upload'
+  | 'attachment-integrity'
+  | GroupErrorReason;
+
+/**
+ * Why a group call was refused (ARCH §8.8), nothing sent: `malformed-group-id` (BAD_REQUEST), `not-in-group`
+ * (FORBIDDEN: this user is not a member of that group, or it is unknown here), `not-group-admin` (FORBIDDEN:
+ * only admins add, remove, rename and promote), `already-group-member` / `not-group-member` /
+ * `already-group-admin` (BAD_REQUEST: a member named cannot be added, removed or promoted), `group-full`
+ * (CONFLICT: more than `maxGroupSize` members), `group-history-full` (CONFLICT: the group took the most
+ * changes one group may have: make a new group).
+ */
+export type GroupErrorReason =
+  | 'malformed-group-id'
+  | 'not-in-group'
+  | 'not-group-admin'
+  | 'already-group-member'
+  | 'not-group-member'
+  | 'already-group-admin'
+  | 'group-full'
+  | 'group-history-full';
 
 export interface EbbErrorOptions {
   /** @default whether the protocol treats `code` as retryable (RATE_LIMITED, INTERNAL) */

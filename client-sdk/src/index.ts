@@ -11,10 +11,16 @@ export type { BackoffOptions } from './transport/backoff';
 export type { PushSubscriptionInput } from './session/push';
 export type {
   DeviceInfo,
+  DownloadOptions,
   EbbClientEvents,
+  GroupEvent,
+  GroupEventKind,
+  GroupInfo,
   IdentityChangedEvent,
   LinkStart,
+  OutgoingAttachment,
   Receipt,
+  ReceivedAttachment,
   Phase,
   ReceivedMessage,
   ReportedMessage,

@@ -26,6 +26,8 @@ export interface EbbClientOptions {
   readonly receipts?: boolean;
   /** WebSocket implementation. @default globalThis.WebSocket, else the `ws` package */
   readonly WebSocket?: WebSocketConstructor;
+  /** What attachments are uploaded and downloaded with (ARCH §8.8). @default globalThis.fetch */
+  readonly fetch?: (url: string, init?: RequestInit) => Promise<Response>;
   /** How long a request (or connect()) may take, reconnects included. @default 30000 */
   readonly timeoutMs?: number;
   /** Reconnect backoff. @default { baseDelayMs: 250, maxDelayMs: 30000 } */
@@ -52,6 +54,7 @@ export interface Settings {
   readonly backoff: Required<BackoffOptions>;
   readonly prekeyPolicy: PrekeyPolicy;
   readonly receipts: boolean;
+  readonly fetch: ((url: string, init?: RequestInit) => Promise<Response>) | undefined;
 }
 
 /** Applies defaults and checks every option. @throws EbbError BAD_REQUEST naming the offending option. */
@@ -78,6 +81,7 @@ export function resolveOptions(options: EbbClientOptions): Settings {
   if (options.now !== undefined && typeof options.now !== 'function') throw badRequest('now: must be a function');
   if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') throw badRequest('WebSocket: must be a constructor');
   if (options.receipts !== undefined && typeof options.receipts !== 'boolean') throw badRequest('receipts: must be a boolean');
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw badRequest('fetch: must be a function');
   return {
     url: options.url,
     store: options.store ?? new MemoryStore(),
@@ -88,5 +92,6 @@ export function resolveOptions(options: EbbClientOptions): Settings {
     backoff,
     prekeyPolicy: { rotationMs, graceMs },
     receipts: options.receipts ?? true,
+    fetch: options.fetch,
   };
 }

@@ -1,8 +1,11 @@
 import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
 import type { Phase, SunsetSchedule } from '../../protocol/sunset';
 import type { EbbError } from './errors';
+import type { GroupEvent } from './groups/state';
 
 export type { Phase, ServiceLimits, ServiceStatus, SunsetSchedule };
+/** Groups (DESIGN §11, ARCH §8.8): defined beside the group state they describe. */
+export type { GroupEvent, GroupEventKind, GroupInfo } from './groups/state';
 
 /** A decrypted message, handed to the app exactly once. */
 export interface ReceivedMessage {
@@ -26,6 +29,57 @@ export interface ReceivedMessage {
    * the new identity key — but the app may want to flag it until the user compares safety numbers.
    */
   readonly identityChanged?: true;
+  /** Set on a group message: the group's id (see `EbbClient.groups()`). `from` is the member that sent it. */
+  readonly group?: string;
+  /** The files the message carries (ARCH §8.8), in the order sent; absent when it has none. */
+  readonly attachments?: readonly ReceivedAttachment[];
+}
+
+/** A file to send with a message: `send(to, text, { attachments: [{ name, type, data }] })`. */
+export interface OutgoingAttachment {
+  /** Shown to the recipient: 1 to 255 characters, no control characters. */
+  readonly name: string;
+  /** A media type such as `image/jpeg` (RFC 6838 `type/subtype`, at most 255 characters). */
+  readonly type: string;
+  /** The bytes. A Blob (a browser File) is read a chunk at a time, never whole. */
+  readonly data: Uint8Array | Blob;
+}
+
+/** Options of `ReceivedAttachment.download` and `downloadTo`. */
+export interface DownloadOptions {
+  /** Called as bytes are decrypted: `receivedBytes` of `totalBytes` (the file's size). */
+  readonly onProgress?: (receivedBytes: number, totalBytes: number) => void;
+}
+
+/**
+ * A file a message carries (ARCH §8.8). Its key and digest came inside the message's ciphertext, under its
+ * franking commitment; the bytes are in the service's bucket until the message expires (at most the
+ * deployment's retention after they were uploaded).
+ */
+export interface ReceivedAttachment {
+  /** The object's id in the bucket. */
+  readonly id: string;
+  /** The name and media type the sender gave: untrusted, like any content. */
+  readonly name: string;
+  readonly type: string;
+  /** The file's size in bytes. */
+  readonly size: number;
+  /**
+   * Downloads the file straight from the bucket with a presigned GET, decrypting and checking it chunk by chunk.
+   * Resolves with the whole file; use `downloadTo` to keep memory bounded.
+   * @throws EbbError NOT_FOUND (not retryable) when the file is unknown or has expired.
+   * @throws EbbError INTERNAL (not retryable, reason `attachment-integrity`) when the stored object is not the
+   *   one the message names (e.g. altered in the bucket); no byte of it is returned.
+   * @throws EbbError INTERNAL (retryable) when the bucket or the service cannot be reached; RATE_LIMITED,
+   *   SERVICE_SHUT_DOWN… from the presign route.
+   */
+  download(options?: DownloadOptions): Promise<Uint8Array>;
+  /**
+   * As `download`, but hands each decrypted chunk (64 KiB) to `write`, in order, as it arrives: memory stays a
+   * few chunks whatever the size. Every chunk is authenticated before `write` sees it; when this rejects,
+   * discard what `write` received. Throws as `download` does.
+   */
+  downloadTo(write: (chunk: Uint8Array) => void | Promise<void>, options?: DownloadOptions): Promise<void>;
 }
 
 /** A phase change or sunset reminder pushed by the service (ARCH §10.3). */
@@ -62,6 +116,14 @@ export interface SendOptions {
    * was queued after all. @default a fresh random id
    */
   readonly id?: string;
+  /**
+   * Files to send with the message, at most 10, each at most the deployment's `maxAttachmentBytes` once
+   * encrypted (ARCH §8.8). They are encrypted and uploaded before the message goes out; when an upload fails,
+   * no message is sent.
+   */
+  readonly attachments?: readonly OutgoingAttachment[];
+  /** Called as the attachments upload: `sentBytes` of `totalBytes` (the files' sizes added up). */
+  readonly onProgress?: (sentBytes: number, totalBytes: number) => void;
 }
 
 export interface SendResult {
@@ -94,9 +156,9 @@ export interface ReportResult {
 export interface SentMessage {
   /** The message id, the same as the recipient's `ReceivedMessage.id` and as in receipts. */
   readonly id: string;
-  /** The recipient's user id. */
+  /** The recipient's user id; for a group message, the group's id. */
   readonly to: string;
-  /** Reserved for group messages, not built yet: the group's id. */
+  /** Set on a group message: the group's id. */
   readonly group?: string;
   /** Present when the message was a string; `body` then holds its UTF-8 bytes. */
   readonly text?: string;
@@ -108,6 +170,8 @@ export interface SentMessage {
   /** Set for an ephemeral message: delete it locally by then, as the recipient does. */
   readonly expiresAt?: Date;
   readonly burnAfterReadingSeconds?: number;
+  /** The files the message carries, downloadable from this device too. */
+  readonly attachments?: readonly ReceivedAttachment[];
 }
 
 /**
@@ -164,6 +228,8 @@ export interface EbbClientEvents {
   receipt: Receipt;
   notice: ServiceNotice;
   identityChanged: IdentityChangedEvent;
+  /** A group this device is in was created or changed (by this device too). */
+  group: GroupEvent;
   /**
    * The client stopped reconnecting (e.g. UNAUTHORIZED, ACCOUNT_SUSPENDED, SERVICE_SHUT_DOWN); UNAUTHORIZED
    * with reason `device-removed` when the service said this device was removed from the account.

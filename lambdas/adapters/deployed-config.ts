@@ -6,7 +6,7 @@ import { LambdaEnv } from '../lambda-env';
  * `EBB_CONFIG` as infra wrote it: `context.ebb` already resolved and validated with EbbConfigSchema at synth
  * (infra/ebb-stack.ts), so the Lambda does not bundle that schema again. It lays the value over the defaults,
  * as resolveConfig does, and checks its shape: the keys of DEFAULT_CONFIG and no others, whole numbers
- * where the default is a number, a string or null where it is null.
+ * where the default is a number, a string or null where it is null, a list of strings where it is a list.
  * @throws Error naming the first offending key.
  */
 export function parseDeployedConfig(json: string): EbbConfig {
@@ -30,6 +30,9 @@ function offendingKey(value: Record<string, unknown>, shape: Record<string, unkn
       if (!isPlainObject(given)) return at;
       const inner = offendingKey(given, expected, at);
       if (inner) return inner;
+    } else if (Array.isArray(expected)) {
+      // The one list in the config, `webOrigins`, holds strings.
+      if (!Array.isArray(given) || given.some((item) => typeof item !== 'string')) return at;
     } else if (expected === null ? given !== null && typeof given !== 'string' : typeof given !== typeof expected) {
       return at;
     } else if (typeof expected === 'number' && !Number.isInteger(given)) {

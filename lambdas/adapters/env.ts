@@ -17,6 +17,7 @@ const Env = z.object({
   [LambdaEnv.frankingSecret]: z.optional(z.string().check(z.minLength(1))),
   [LambdaEnv.wakeupQueueUrl]: z.optional(z.url()),
   [LambdaEnv.vapidPublicKey]: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{87}$/))),
+  [LambdaEnv.attachmentsBucket]: z.optional(z.string().check(z.minLength(3), z.maxLength(63))),
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
 });
 
@@ -52,6 +53,7 @@ export function portsFromEnv(adapters: PortAdapters, env: NodeJS.ProcessEnv = pr
       wakeups: wakeupQueueUrl ? () => new SqsWakeups(new SQSClient({}), wakeupQueueUrl) : undefined,
       // Every endpoint must be https on AWS: only the local stack accepts its receiver's plain http.
       push: { vapidPublicKey: () => vapidPublicKey, httpOrigins: [] },
+      attachmentsBucket: parsed.data[LambdaEnv.attachmentsBucket],
       config,
       clock: systemClock,
       logger: jsonLogger({ functionName: parsed.data.AWS_LAMBDA_FUNCTION_NAME, traceId: () => process.env._X_AMZN_TRACE_ID }),

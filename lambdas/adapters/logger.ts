@@ -50,6 +50,8 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'deleted',
   'failed',
   'push',
+  // an attachment's lifetime class (ARCH §6.12)
+  'days',
   // push wake-ups sent (core/push-wake.ts), counts only
   'pushed',
   'expired',

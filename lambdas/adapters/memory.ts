@@ -2,6 +2,8 @@ import type { OneTimePrekey, SignedPrekey } from '../../protocol/frames';
 import type {
   AccountRecord,
   Accounts,
+  AttachmentObjects,
+  AttachmentStore,
   CiphertextQueue,
   ConnectionRecord,
   Connections,
@@ -27,6 +29,7 @@ import type {
   ReportRecord,
   Reports,
   SendMarker,
+  StoredObject,
   StoreName,
   StoreSweeper,
   SweepPage,
@@ -366,7 +369,7 @@ function sameSubscription(a: PushSubscription, b: PushSubscription): boolean {
 }
 
 /**
- * The wake-up queue in process (ARCH §6.12): the local stack's and the core tests'. Keeps every body as SQS
+ * The wake-up queue in process (ARCH §6.13): the local stack's and the core tests'. Keeps every body as SQS
  * would carry it, and hands each to `consumer` when one is set (the local push sender), off the enqueuer's path;
  * a body the consumer fails on is kept in `failed`, as a dead-letter queue would keep it.
  */
@@ -562,5 +565,43 @@ export class MemoryLinks implements Links {
   }
   async remove(tmp: string) {
     this.queue.links.delete(tmp);
+  }
+}
+
+/** A URL the memory store made: what it was signed for. */
+export interface MemoryPresign {
+  readonly method: 'PUT' | 'GET';
+  readonly key: string;
+  readonly size?: number;
+  readonly expiresInSeconds: number;
+}
+
+/** Presigns nothing real: records each request and answers a URL naming it, for core tests. */
+export class MemoryAttachmentStore implements AttachmentStore {
+  readonly presigned: MemoryPresign[] = [];
+
+  async presignUpload(key: string, size: number, expiresInSeconds: number): Promise<string> {
+    this.presigned.push({ method: 'PUT', key, size, expiresInSeconds });
+    return `https://attachments.invalid/${key}?put=${size}`;
+  }
+
+  async presignDownload(key: string, expiresInSeconds: number): Promise<string> {
+    this.presigned.push({ method: 'GET', key, expiresInSeconds });
+    return `https://attachments.invalid/${key}?get`;
+  }
+}
+
+/** Stored objects by key, listed in key order as ListObjectsV2 lists them. */
+export class MemoryAttachmentObjects implements AttachmentObjects {
+  readonly objects = new Map<string, number>();
+
+  async list(cursor: string | null, limit: number): Promise<SweepPage<StoredObject>> {
+    const after = [...this.objects.keys()].sort().filter((key) => cursor === null || key > cursor);
+    const items = after.slice(0, limit).map((key) => ({ key, size: this.objects.get(key)! }));
+    return { items, cursor: after.length > limit ? items[items.length - 1]!.key : null };
+  }
+
+  async remove(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.objects.delete(key);
   }
 }

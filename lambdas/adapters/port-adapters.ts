@@ -1,4 +1,7 @@
-import type { FrankingKeys, Notifier, Wakeups } from '../core/ports';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { AttachmentObjects, AttachmentStore, FrankingKeys, Notifier, Wakeups } from '../core/ports';
+import { S3AttachmentObjects } from './attachment-objects';
+import { S3AttachmentStore, attachmentS3ClientConfig } from './attachment-store';
 import { DynamoAccounts } from './dynamodb/accounts';
 import { DynamoConnections } from './dynamodb/connections';
 import { DynamoNonces } from './dynamodb/nonces';
@@ -12,6 +15,7 @@ import { DynamoSweeper } from './dynamodb/sweeper';
 import { DynamoUsernames } from './dynamodb/usernames';
 import { DynamoDevices, DynamoLinks } from './dynamodb/devices';
 import { GatewayNotifier } from './notifier';
+import { LambdaEnv } from '../lambda-env';
 import type { AdapterContext } from './wiring';
 
 /**
@@ -49,4 +53,23 @@ export const gatewayNotifier = (c: AdapterContext): Notifier => {
 export const frankingKeyring = (c: AdapterContext): FrankingKeys => {
   if (!c.options.frankingKeys) throw new Error('EBB_FRANKING_SECRET is not set for this handler');
   return c.options.frankingKeys();
+};
+
+/** The attachments bucket and an S3 client for it: the options', or one from the Lambda's environment. */
+function attachmentsBucket(c: AdapterContext): { s3: S3Client; bucket: string } {
+  const bucket = c.options.attachmentsBucket;
+  if (!bucket) throw new Error(`${LambdaEnv.attachmentsBucket} is not set for this handler`);
+  return { s3: c.options.s3 ?? new S3Client(attachmentS3ClientConfig), bucket };
+}
+
+/** Presigns attachment URLs with the handler's own credentials; a handler not granted the bucket fails on first use. */
+export const s3Attachments = (c: AdapterContext): AttachmentStore => {
+  const { s3, bucket } = attachmentsBucket(c);
+  return new S3AttachmentStore(s3, bucket, c.options.clock);
+};
+
+/** Lists and deletes attachment objects (the purge); a handler not granted the bucket fails on first use. */
+export const s3AttachmentObjects = (c: AdapterContext): AttachmentObjects => {
+  const { s3, bucket } = attachmentsBucket(c);
+  return new S3AttachmentObjects(s3, bucket);
 };

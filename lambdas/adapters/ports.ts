@@ -15,6 +15,8 @@ import {
   frankingKeyring,
   gatewayNotifier,
   wakeupQueue,
+  s3AttachmentObjects,
+  s3Attachments,
 } from './port-adapters';
 import { wirePorts, type HandlerPorts, type PortAdapters, type PortsOptions } from './wiring';
 
@@ -38,9 +40,11 @@ export const EveryAdapter = {
   pushTokens: dynamoPushTokens,
   wakeupClaims: dynamoWakeupClaims,
   wakeups: wakeupQueue,
+  attachments: s3Attachments,
+  attachmentObjects: s3AttachmentObjects,
 } as const satisfies Required<PortAdapters>;
 
-/** Ports over every table given, the management API and the keyring, each built on first use. */
+/** Ports over every table given, the management API, the keyring and the attachments bucket, each built on first use. */
 export function createPorts(options: PortsOptions): HandlerPorts {
   return wirePorts(options, EveryAdapter);
 }

@@ -8,7 +8,7 @@ import { SnsMobilePush } from './sns-push';
 import { parseVapidKeys, type VapidKeys } from './vapid-keys';
 import { MAX_WAKE_TTL_SECONDS, WebPushSender, fetchTransport } from './web-push';
 
-/** The push services of the wake-up sender on AWS, from the environment infra/push.ts sets (ARCH §6.12). */
+/** The push services of the wake-up sender on AWS, from the environment infra/push.ts sets (ARCH §6.13). */
 
 const Env = z.object({
   [LambdaEnv.vapidSecret]: z.string().check(z.minLength(1)),

@@ -11,7 +11,7 @@ import {
 import type { MobilePushService, NativePushTarget, PushResult } from '../core/push-wake';
 
 /**
- * APNs and FCM wake-ups through SNS mobile push (ARCH §6.12): one SNS platform application per configured
+ * APNs and FCM wake-ups through SNS mobile push (ARCH §6.13): one SNS platform application per configured
  * platform, a platform endpoint per device token, and a content-free publish to it — an APNs background push
  * (`content-available`, no alert) or an FCM data-only message. The platform's credentials stay in SNS.
  */

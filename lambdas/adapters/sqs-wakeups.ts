@@ -2,7 +2,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DeviceAddress, Wakeups } from '../core/ports';
 import { encodeWakeup } from './wakeup-message';
 
-/** The wake-up queue on AWS: one SendMessage per wake-up to the queue at `EBB_WAKEUP_QUEUE_URL` (ARCH §6.12). */
+/** The wake-up queue on AWS: one SendMessage per wake-up to the queue at `EBB_WAKEUP_QUEUE_URL` (ARCH §6.13). */
 export class SqsWakeups implements Wakeups {
   constructor(
     private readonly sqs: SQSClient,

@@ -3,7 +3,7 @@ import { Device, UserId } from '../../protocol/fields';
 import type { DeviceAddress } from '../core/ports';
 
 /**
- * The body of a wake-up queue message (ARCH §6.12): `{ "userId", "device" }` and nothing else: no sender, no
+ * The body of a wake-up queue message (ARCH §6.13): `{ "userId", "device" }` and nothing else: no sender, no
  * message id, no count. Written by the routes that queue copies, read by the function that sends the pushes.
  */
 export const WakeupMessage = z.strictObject({ userId: UserId, device: Device });

@@ -12,7 +12,7 @@ import type { VapidKeys } from './vapid-keys';
 /**
  * Every wake-up carries these bytes and nothing else, encrypted to the subscription. A constant says nothing of
  * sender, content or count, and its ciphertext is the same length every time; unlike an empty body it lets the
- * service worker tell an ebb wake-up from another push of its origin. (ARCH §6.12)
+ * service worker tell an ebb wake-up from another push of its origin. (ARCH §6.13)
  */
 export const WAKE_PAYLOAD = '{"t":"wake"}';
 

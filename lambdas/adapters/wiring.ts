@@ -1,6 +1,7 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { EbbConfig } from '../../protocol/config';
 import type { AfterAnswer, Clock, FrankingKeys, LifecyclePorts, Logger, Ports, PushSettings, Wakeups } from '../core/ports';
 import { TableEnv } from '../lambda-env';
@@ -18,6 +19,13 @@ export interface PortsOptions {
   readonly wakeups?: () => Wakeups;
   /** What the routes know of the push services. @default Web Push off, no plain-http endpoint accepted */
   readonly push?: PushSettings;
+  /** The attachments bucket (ARCH §6.12); only the handlers granted access to it are given its name. */
+  readonly attachmentsBucket?: string;
+  /**
+   * The S3 client attachment adapters use; absent on AWS, where they make one from the Lambda's environment.
+   * The local stack gives each handler a client signing with the credentials of its own grant.
+   */
+  readonly s3?: S3Client;
   readonly config: EbbConfig;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -107,6 +115,12 @@ export function wirePorts(options: PortsOptions, adapters: PortAdapters): Handle
     },
     get frankingKeys() {
       return port('frankingKeys');
+    },
+    get attachments() {
+      return port('attachments');
+    },
+    get attachmentObjects() {
+      return port('attachmentObjects');
     },
     get sweeper() {
       return port('sweeper');

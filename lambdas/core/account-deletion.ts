@@ -11,7 +11,7 @@ import { foldUsername, parseClaimEntry } from './usernames';
  * are closed first, so other devices stop acting; then prekeys, queues (messages and send markers), links
  * waiting for devices being linked and username claims go; then the account item, so a run cut short finds it
  * and a retry finishes the job; then push subscriptions (which a retry deletes too, finding no account, and
- * which a registration racing this one takes back itself, ARCH §6.12). Connections are swept
+ * which a registration racing this one takes back itself, ARCH §6.13). Connections are swept
  * once more after it: a device that reconnected meanwhile is closed, and from now on the authorizer refuses
  * a connect without `pk`. Registering the same keys again makes a new, empty account.
  *

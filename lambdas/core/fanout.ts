@@ -82,7 +82,7 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
   for (const { message } of kept) {
     byRecipient.set(message.recipient.userId, [...(byRecipient.get(message.recipient.userId) ?? []), message]);
   }
-  // Offline devices are woken together once every push is done: one bounded batch (ARCH §6.12).
+  // Offline devices are woken together once every push is done: one bounded batch (ARCH §6.13).
   const offline: DeviceAddress[] = [];
   await forEachBounded([...byRecipient], FANOUT_CONCURRENCY, async ([userId, messages]) => {
     offline.push(...(await pushToRecipient(ports, userId, messages)));

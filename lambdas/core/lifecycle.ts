@@ -35,6 +35,8 @@ export interface LifecycleOutcome {
   readonly disconnected: number;
   /** Items deleted by the purge. */
   readonly purged: number;
+  /** Attachment objects deleted by the purge (ARCH §6.12). */
+  readonly purgedObjects: number;
 }
 
 export interface LifecycleOptions {
@@ -67,7 +69,7 @@ const PURGE_ORDER = [
 const PURGES_EVERY_STORE: Exclude<StoreName, (typeof PURGE_ORDER)[number]> extends never ? true : never = true;
 void PURGES_EVERY_STORE;
 
-type Counts = { -readonly [K in 'notified' | 'gone' | 'disconnected' | 'purged']: number };
+type Counts = { -readonly [K in 'notified' | 'gone' | 'disconnected' | 'purged' | 'purgedObjects']: number };
 
 /**
  * Runs one lifecycle task at the ports' clock. `phase-change` and `countdown` notify every connection;
@@ -79,7 +81,7 @@ export async function runLifecycle(ports: LifecyclePorts, task: LifecycleTask, o
   const now = ports.clock.now();
   const schedule = scheduleFromConfig(ports.config.sunset);
   const phase = phaseAt(schedule, now);
-  const counts: Counts = { notified: 0, gone: 0, disconnected: 0, purged: 0 };
+  const counts: Counts = { notified: 0, gone: 0, disconnected: 0, purged: 0, purgedObjects: 0 };
   let done = true;
   let skipped: LifecycleSkip | undefined;
 
@@ -96,6 +98,11 @@ export async function runLifecycle(ports: LifecyclePorts, task: LifecycleTask, o
       const purge = await purgeAll(ports, options);
       counts.purged = purge.purged;
       done = purge.done;
+      if (done) {
+        const objects = await purgeAttachments(ports, options);
+        counts.purgedObjects = objects.purged;
+        done = objects.done;
+      }
     }
   } else if (inCountdown(schedule, now)) {
     Object.assign(counts, await broadcast(ports, notice(schedule, phase, now, 'countdown'), null, options));
@@ -130,7 +137,7 @@ export function notice(schedule: SunsetSchedule, phase: Phase, nowMs: number, re
  */
 async function broadcast(ports: LifecyclePorts, frame: NoticePush, disconnectBefore: number | null, options: LifecycleOptions): Promise<Counts> {
   const data = JSON.stringify(frame);
-  const counts: Counts = { notified: 0, gone: 0, disconnected: 0, purged: 0 };
+  const counts: Counts = { notified: 0, gone: 0, disconnected: 0, purged: 0, purgedObjects: 0 };
   let cursor: string | null = null;
   do {
     const page = await ports.sweeper.connections(cursor, options.pageSize ?? 100);
@@ -163,6 +170,29 @@ async function broadcast(ports: LifecyclePorts, frame: NoticePush, disconnectBef
 async function removeGone(ports: LifecyclePorts, record: ConnectionRecord): Promise<void> {
   await ports.connections.remove(record.userId, record.connectionId);
   ports.logger.info('stale connection removed', { userId: record.userId, connectionId: record.connectionId });
+}
+
+/** Objects listed and deleted per round: one ListObjectsV2 page, one DeleteObjects request. */
+const OBJECT_PAGE = 1000;
+
+/**
+ * Deletes every attachment object, after the tables (the messages naming them are gone by then), listing from
+ * the start until the bucket reads empty, so a run cut short is continued by the next one.
+ */
+async function purgeAttachments(ports: LifecyclePorts, options: LifecycleOptions): Promise<{ purged: number; done: boolean }> {
+  let purged = 0;
+  for (;;) {
+    if (options.remainingMs !== undefined && options.remainingMs() < TIME_RESERVE_MS) {
+      ports.logger.info('purge paused: out of time', { store: 'attachments', deleted: purged });
+      return { purged, done: false };
+    }
+    const page = await ports.attachmentObjects.list(null, OBJECT_PAGE);
+    if (page.items.length === 0) break;
+    await ports.attachmentObjects.remove(page.items.map((o) => o.key));
+    purged += page.items.length;
+  }
+  ports.logger.info('purged', { store: 'attachments', deleted: purged });
+  return { purged, done: true };
 }
 
 /**

@@ -22,6 +22,7 @@ export function serviceStatus(ports: Pick<Ports, 'config' | 'clock' | 'push'>): 
       maxFanoutDevicesPerFrame: Limits.maxFanoutDevicesPerFrame,
       maxGroupSize: ports.config.maxGroupSize,
       maxFrameBytes: Limits.maxFrameBytes,
+      maxAttachmentBytes: ports.config.maxAttachmentBytes,
     },
     serverTime: now,
     ...(vapidPublicKey !== null && { push: { vapidPublicKey } }),
@@ -49,6 +50,11 @@ const CLOSED_FROM: Partial<Record<Action, Closing>> = {
   'device.add': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: devices can no longer be linked' },
   'push.register': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: nothing new is sent to wake a device for' },
   'username.set': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: usernames can be looked up but not set' },
+  'attachment.upload': {
+    phase: 'read-only',
+    code: 'SERVICE_READ_ONLY',
+    message: 'the service is read-only: attachments can be downloaded but not uploaded',
+  },
 };
 
 /** Throws the refusal ARCH §10.2 gives `action` in the current phase. */

@@ -1,3 +1,4 @@
+import type { AttachmentRefWire } from '../../protocol/attachment-ref';
 import type { EbbConfig } from '../../protocol/config';
 import type { Frank, OneTimePrekey, SignedPrekey } from '../../protocol/frames';
 import type { ContentKind } from '../../protocol/franking';
@@ -341,6 +342,8 @@ export interface ReportRecord {
   readonly kind: ContentKind;
   /** The content: the text itself, or base64url of the bytes. */
   readonly content: string;
+  /** The reported message's attachment references (ARCH §8.8), checked against its commitment: what the operator fetches and decrypts. */
+  readonly attachments?: readonly AttachmentRefWire[];
 }
 
 export interface Reports {
@@ -349,7 +352,7 @@ export interface Reports {
 }
 
 /**
- * Each device's push subscription (ARCH §6.12, §7.9): at most one per device, kept until the device unregisters,
+ * Each device's push subscription (ARCH §6.13, §7.9): at most one per device, kept until the device unregisters,
  * is removed, its account is deleted or purged, or a push service calls it expired.
  */
 export interface PushTokens {
@@ -371,20 +374,20 @@ export interface PushTokens {
 }
 
 /**
- * The wake-up side of the `PushTokens` items (ARCH §6.12), a port of its own so that the routes that queue
+ * The wake-up side of the `PushTokens` items (ARCH §6.13), a port of its own so that the routes that queue
  * copies carry only this one write, not the code that stores subscriptions.
  */
 export interface WakeupClaims {
   /**
    * Claims the device's next wake-up at `nowMs`: true when it has a subscription and no wake-up was claimed in the
    * `everyMs` before, recording `nowMs` as its last; false otherwise, changing nothing. One conditional write
-   * answers both, so a device without a subscription never costs a queue message (ARCH §6.12).
+   * answers both, so a device without a subscription never costs a queue message (ARCH §6.13).
    */
   claimWakeup(device: DeviceAddress, nowMs: number, everyMs: number): Promise<boolean>;
 }
 
 /**
- * The wake-up queue (ARCH §6.12): the only thing that leaves the message path for the push services. Its messages
+ * The wake-up queue (ARCH §6.13): the only thing that leaves the message path for the push services. Its messages
  * name a device and nothing else (adapters/wakeup-message.ts); on AWS an SQS queue, locally an in-process one.
  */
 export interface Wakeups {
@@ -392,7 +395,7 @@ export interface Wakeups {
   enqueue(device: DeviceAddress): Promise<void>;
 }
 
-/** What the routes know of the push services of this deployment (ARCH §6.12). */
+/** What the routes know of the push services of this deployment (ARCH §6.13). */
 export interface PushSettings {
   /** base64url of the deployment's 65-byte uncompressed P-256 VAPID public key, or null when Web Push is off. */
   vapidPublicKey(): string | null;
@@ -401,6 +404,31 @@ export interface PushSettings {
    * and none on AWS, where every endpoint must be https.
    */
   readonly httpOrigins: readonly string[];
+}
+
+/**
+ * Presigned URLs for attachment objects (ARCH §6.12): S3 on AWS, the local S3 endpoint locally. The URL carries
+ * the authority of the credentials that signed it, which is why each route's grant allows exactly one action.
+ */
+export interface AttachmentStore {
+  /** A URL that stores exactly `size` bytes as `key`, accepted when a PUT starts within `expiresInSeconds`. */
+  presignUpload(key: string, size: number, expiresInSeconds: number): Promise<string>;
+  /** A URL that reads `key`, accepted when a GET starts within `expiresInSeconds`. */
+  presignDownload(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+/** One stored attachment object, as a listing shows it. */
+export interface StoredObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+/** The attachment objects as a whole: for the purge (ARCH §10.4) and the operator's stats, never for a route. */
+export interface AttachmentObjects {
+  /** One page of objects after `cursor` (null: from the start), at most `limit`, in key order. */
+  list(cursor: string | null, limit: number): Promise<SweepPage<StoredObject>>;
+  /** Deletes these objects; one already gone is no error. */
+  remove(keys: readonly string[]): Promise<void>;
 }
 
 export type PushOutcome = 'sent' | 'gone' | 'failed';
@@ -413,7 +441,7 @@ export interface Notifier {
 }
 
 /**
- * Work a route has started that its answer must not wait for (ARCH §6.12): the route's edge sends the answer
+ * Work a route has started that its answer must not wait for (ARCH §6.13): the route's edge sends the answer
  * first, then lets the work finish before the invocation ends (a frozen Lambda would never finish it).
  */
 export interface AfterAnswer {
@@ -445,6 +473,7 @@ export interface Ports {
   readonly notifier: Notifier;
   readonly push: PushSettings;
   readonly afterAnswer: AfterAnswer;
+  readonly attachments: AttachmentStore;
   readonly clock: Clock;
   readonly config: EbbConfig;
   readonly logger: Logger;
@@ -494,4 +523,6 @@ export interface StoreSweeper {
 /** What the lifecycle jobs run with: the route ports they need plus the sweeper. */
 export interface LifecyclePorts extends Pick<Ports, 'connections' | 'notifier' | 'clock' | 'config' | 'logger'> {
   readonly sweeper: StoreSweeper;
+  /** The attachments bucket, which the purge empties after the tables. */
+  readonly attachmentObjects: AttachmentObjects;
 }

@@ -11,7 +11,7 @@ import { requireRateToken } from './rate-limits';
 import { Refusal } from './refusal';
 
 /**
- * `push.register` and `push.unregister` (ARCH §6.12): each device keeps at most one push subscription, under the
+ * `push.register` and `push.unregister` (ARCH §6.13): each device keeps at most one push subscription, under the
  * address its authenticated connection proves; a frame cannot name another user or device.
  */
 

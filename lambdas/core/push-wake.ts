@@ -1,7 +1,7 @@
 import type { Logger } from './ports';
 
 /**
- * Sending push wake-ups (ARCH §6.12): the function behind the wake-up queue reads the token of each device it
+ * Sending push wake-ups (ARCH §6.13): the function behind the wake-up queue reads the token of each device it
  * is asked to wake and hands one content-free push to the service that token belongs to. It never learns why
  * the device is woken: the queue message names the device and nothing else.
  */

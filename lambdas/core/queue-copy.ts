@@ -65,7 +65,7 @@ function frankFor(key: FrankingKey, commitment: string, from: DeviceAddress, to:
 /**
  * Best effort: the message is already durable. A connection API Gateway calls gone is the recipient's and is
  * deleted. Returns the devices of `messages` that no push reached, as they have no live connection (none recorded,
- * or only ones gone): those are the devices to wake (ARCH §6.12).
+ * or only ones gone): those are the devices to wake (ARCH §6.13).
  */
 export async function pushToRecipient(ports: Ports, userId: string, messages: readonly QueuedMessage[]): Promise<DeviceAddress[]> {
   const connections = await ports.connections.ofUser(userId, ports.clock.now());

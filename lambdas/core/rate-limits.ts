@@ -74,7 +74,9 @@ export type RateLimitedAction =
   | 'usernameLookup'
   | 'keysPublish'
   | 'deviceAdd'
-  | 'pushRegister';
+  | 'pushRegister'
+  | 'attachmentUpload'
+  | 'attachmentDownload';
 
 type RateLimitKey = keyof Ports['config']['rateLimits'];
 
@@ -95,6 +97,8 @@ const LIMIT_OF = {
   deviceAdd: 'registerPerMinute',
   // Subscribing a device is as rare: `push.register` and `push.unregister` share one bucket per user.
   pushRegister: 'registerPerMinute',
+  attachmentUpload: 'attachmentUploadPerMinute',
+  attachmentDownload: 'attachmentDownloadPerMinute',
 } as const satisfies Record<RateLimitedAction, RateLimitKey>;
 
 /** The period a limit key counts over, from its name. */

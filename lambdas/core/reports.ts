@@ -1,3 +1,4 @@
+import { attachmentRefFromWire } from '../../protocol/attachment-ref';
 import { fromBase64Url } from '../../protocol/base64url';
 import { FANOUT_RECIPIENT } from '../../protocol/franking';
 import type { ReportFrame, Results } from '../../protocol/frames';
@@ -36,8 +37,10 @@ export async function report(ports: Ports, caller: Caller, frame: ReportFrame): 
   }
   const body = fromBase64Url(frame.content.body);
   const frankKey = fromBase64Url(frame.frankKey);
-  const committedTo = (to: string) =>
-    verifyCommitment(frankKey, { from: message.from.user, to, id: message.id, kind: frame.content.kind, body }, message.frank.commitment);
+  const attachments = (frame.content.attachments ?? []).map(attachmentRefFromWire);
+  if (attachments.some((a) => a === null)) throw new Refusal('BAD_REQUEST', 'an attachment key or digest is not canonical base64url');
+  const committed = { from: message.from.user, id: message.id, kind: frame.content.kind, body, attachments: attachments.map((a) => a!) };
+  const committedTo = (to: string) => verifyCommitment(frankKey, { ...committed, to }, message.frank.commitment);
   // A `send` commitment names the recipient; a `fanout` one, made once for every recipient, names none
   // (ARCH §6.11). Either way the tag above already proved that this device received it from `from`.
   if (!committedTo(caller.userId) && !committedTo(FANOUT_RECIPIENT)) {
@@ -53,6 +56,7 @@ export async function report(ports: Ports, caller: Caller, frame: ReportFrame): 
     reportedAt: ports.clock.now(),
     reason: frame.reason,
     ...storedContent(frame.content.kind, body, frame.content.body),
+    ...(frame.content.attachments && { attachments: frame.content.attachments }),
   };
   const { created } = await ports.reports.create(record);
   ports.logger.info('report', { reportId: record.reportId, reporter: caller.userId, sender: record.sender.userId, duplicate: !created });

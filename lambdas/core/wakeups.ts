@@ -2,7 +2,7 @@ import { forEachBounded } from './bounded';
 import type { DeviceAddress, Ports } from './ports';
 
 /**
- * Wake-ups for devices that were sent a copy while offline (ARCH §6.12): at most one a minute per device, and only
+ * Wake-ups for devices that were sent a copy while offline (ARCH §6.13): at most one a minute per device, and only
  * for a device with a push subscription, decided by one conditional write each; then one queue message naming the
  * device. The send's answer never waits for them and a failure never fails it: the message is durable already,
  * and the device fetches it when it next connects, woken or not.

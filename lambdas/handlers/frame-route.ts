@@ -144,7 +144,7 @@ export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFr
       ms: Date.now() - started,
     });
     if (afterwards.busy) {
-      // ARCH §6.12: the answer goes out first, through the management API; the work then finishes before the
+      // ARCH §6.13: the answer goes out first, through the management API; the work then finishes before the
       // invocation ends. Should that post not go through, the answer waits for the work and is returned as usual.
       const answered = outcome.body !== undefined && (await ports.notifier.push(connectionId, outcome.body)) === 'sent';
       await afterwards.settled();

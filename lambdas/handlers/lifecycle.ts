@@ -1,13 +1,18 @@
 import * as z from 'zod/mini';
 import { portsFromEnv } from '../adapters/env';
-import { dynamoConnections, dynamoSweeper, gatewayNotifier } from '../adapters/port-adapters';
+import { dynamoConnections, dynamoSweeper, gatewayNotifier, s3AttachmentObjects } from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { LifecycleTasks, runLifecycle, type LifecycleEvent, type LifecycleOutcome } from '../core/lifecycle';
 
 export type { LifecycleEvent, LifecycleOutcome, LifecycleSkip, LifecycleTask } from '../core/lifecycle';
 
-/** The ports the sunset jobs use: the sweeper walks every table, the rest close connections. */
-export const adapters = { sweeper: dynamoSweeper, connections: dynamoConnections, notifier: gatewayNotifier } satisfies PortAdapters;
+/** The ports the sunset jobs use: the sweeper walks every table, the attachment objects are emptied, the rest close connections. */
+export const adapters = {
+  sweeper: dynamoSweeper,
+  attachmentObjects: s3AttachmentObjects,
+  connections: dynamoConnections,
+  notifier: gatewayNotifier,
+} satisfies PortAdapters;
 
 const Event = z.object({ task: z.enum(LifecycleTasks) });
 

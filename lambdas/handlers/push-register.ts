@@ -7,6 +7,6 @@ import { frameRoute } from './frame-route';
 /** The ports the route uses, and so the tables and services its manifest entry grants. */
 export const adapters = { accounts: dynamoAccounts, pushTokens: dynamoPushTokens, rateLimiter: dynamoRateLimiter } satisfies PortAdapters;
 
-/** `push.register`: keep this device's push subscription, so that it is woken when something waits for it (ARCH §6.12). */
+/** `push.register`: keep this device's push subscription, so that it is woken when something waits for it (ARCH §6.13). */
 export const route = frameRoute('push.register', PushRegisterFrame, registerPush, adapters);
 export const handler = route.handler;

@@ -10,7 +10,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { generateVapidKeys, parseVapidKeys } from '../adapters/vapid-keys';
 
 /**
- * The deploy-time setup of push wake-ups (ARCH §6.12), run by CloudFormation through the custom resource provider
+ * The deploy-time setup of push wake-ups (ARCH §6.13), run by CloudFormation through the custom resource provider
  * of infra/push.ts, so that no key or credential ever passes through the template:
  * - `Custom::EbbVapidKeys` makes the VAPID key pair once, with node:crypto, and stores it in the stack's secret;
  *   it answers only the public key. A later update keeps the pair: a new one would orphan every subscription.

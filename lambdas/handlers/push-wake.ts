@@ -12,7 +12,7 @@ export const adapters = { pushTokens: dynamoPushTokens } satisfies PortAdapters;
 let services: PushServices | undefined;
 
 /**
- * The wake-up sender (ARCH §6.12), triggered by the wake-up queue with batches of up to ten messages and
+ * The wake-up sender (ARCH §6.13), triggered by the wake-up queue with batches of up to ten messages and
  * `ReportBatchItemFailures`: the records it hands back are delivered again after the visibility timeout, and
  * after the queue's receive count go to its dead-letter queue. A throw (a bad environment) fails the whole batch.
  */

@@ -21,7 +21,7 @@ export const adapters = {
   rateLimiter: dynamoRateLimiter,
   notifier: gatewayNotifier,
   frankingKeys: frankingKeyring,
-  // Wake-ups for recipient devices with no live connection (ARCH §6.12).
+  // Wake-ups for recipient devices with no live connection (ARCH §6.13).
   wakeupClaims: dynamoWakeupClaims,
   wakeups: wakeupQueue,
 } satisfies PortAdapters;

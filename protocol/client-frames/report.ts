@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { AttachmentRefsWire } from '../attachment-ref';
 import { base64UrlByteLength } from '../base64url';
 import { base64url, bytes, Rid, UserId, Device, MessageId, Timestamp, Frank } from '../fields';
 import { FRANK_KEY_BYTES } from '../franking';
@@ -19,6 +20,8 @@ export const ReportFrame = z.object({
       z.maxLength(Math.ceil((Limits.ciphertextBytesCeiling * 4) / 3)),
       z.refine((s) => base64UrlByteLength(s) >= 0, 'is not valid base64url'),
     ),
+    /** The message's attachment references (ARCH §8.8), which the commitment covers too; absent when it had none. */
+    attachments: z.optional(AttachmentRefsWire),
   }),
   reason: z.string().check(z.minLength(1), z.maxLength(Limits.maxReportReasonChars)),
 });

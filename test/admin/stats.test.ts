@@ -110,6 +110,25 @@ describe('ebb-admin stats against a local stack', () => {
     );
   });
 
+  test('GIVEN --s3-endpoint too WHEN run THEN it also counts the attachment objects and their bytes', async () => {
+    const sizes = [1000, 2500, 1];
+    for (const [i, size] of sizes.entries()) {
+      const url = await stack.ports.attachments.presignUpload(`${i + 1}/${toBase64Url(new Uint8Array(16).fill(i))}`, size, 600);
+      expect((await fetch(url, { method: 'PUT', body: new Uint8Array(size) })).status).toBe(200);
+    }
+    const run = await runInProcess('stats', ...target(), '--s3-endpoint', stack.s3Endpoint, '--json');
+    expect([run.status, run.stderr]).toEqual([0, '']);
+    expect(JSON.parse(run.stdout)).toMatchObject({ accounts: 4, attachmentObjects: 3, attachmentBytes: 3501 });
+    const people = await runCli(['stats', ...target(), '--s3-endpoint', stack.s3Endpoint]);
+    expect(people.stdout).toContain('  attachments      3 (3501 bytes)\n');
+  });
+
+  test('GIVEN --s3-endpoint without --dynamodb-endpoint THEN it exits 1 naming both', async () => {
+    const run = await runInProcess('stats', '--s3-endpoint', 'http://127.0.0.1:1', '--config', config);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('--s3-endpoint goes with --dynamodb-endpoint');
+  });
+
   test('GIVEN no target THEN it exits 1 saying which to give', async () => {
     const run = await runInProcess('stats', '--config', config);
     expect(run.status).toBe(1);

@@ -5,6 +5,8 @@ describe('GIVEN EBB_CONFIG as infra writes it', () => {
   const resolved = resolveConfig({
     retentionDays: 7,
     rateLimits: { sendPerMinute: 30 },
+    maxAttachmentBytes: 1024,
+    webOrigins: ['https://chat.example.org', 'http://127.0.0.1:8080'],
     sunset: { signupsCloseAt: '2027-01-01T00:00:00Z', noticeUrl: 'https://example.org/sunset', message: 'bye' },
     push: {
       vapidSubject: 'mailto:ops@example.org',
@@ -32,6 +34,9 @@ describe('GIVEN EBB_CONFIG as infra writes it', () => {
     ['{"retention":30}', 'EBB_CONFIG.retention'],
     ['{"push":{"apns":"ebb/apns"}}', 'EBB_CONFIG.push.apns'],
     ['{"push":{"vapidSubject":{}}}', 'EBB_CONFIG.push.vapidSubject'],
+    ['{"webOrigins":"https://a.example"}', 'EBB_CONFIG.webOrigins'],
+    ['{"webOrigins":[1]}', 'EBB_CONFIG.webOrigins'],
+    ['{"webOrigins":{}}', 'EBB_CONFIG.webOrigins'],
   ])('WHEN it is %s THEN the first invocation fails naming %s', (json, key) => {
     expect(() => parseDeployedConfig(json)).toThrow(`invalid Lambda environment: ${key}`);
   });

@@ -1,5 +1,5 @@
 import type { EbbConfigInput } from '../../protocol';
-import { MemorySweeper } from '../../lambdas/adapters/memory';
+import { MemoryAttachmentObjects, MemorySweeper } from '../../lambdas/adapters/memory';
 import { Tables } from '../../lambdas/adapters/table-definitions';
 import { runLifecycle } from '../../lambdas/core/lifecycle';
 import type { LifecyclePorts, StoreName, StoreSweeper } from '../../lambdas/core/ports';
@@ -22,12 +22,14 @@ const PURGE = Date.parse(SUNSET.purgeAt);
 interface World extends MemoryWorld {
   lifecycle: LifecyclePorts;
   sweeper: StoreSweeper;
+  objects: MemoryAttachmentObjects;
 }
 
 function world(sunset: EbbConfigInput['sunset'] = SUNSET): World {
   const w = memoryWorld({ sunset }, T0);
   const sweeper = new MemorySweeper(w);
-  return { ...w, sweeper, lifecycle: { ...w.ports, sweeper } };
+  const objects = new MemoryAttachmentObjects();
+  return { ...w, sweeper, objects, lifecycle: { ...w.ports, sweeper, attachmentObjects: objects } };
 }
 
 function connect(w: World, count: number): string[] {
@@ -89,7 +91,16 @@ describe('notices', () => {
 
     const outcome = await runLifecycle(w.lifecycle, 'phase-change', { pageSize: 40 });
 
-    expect(outcome).toEqual({ task: 'phase-change', phase: 'signups-closed', done: true, notified: 250, gone: 0, disconnected: 0, purged: 0 });
+    expect(outcome).toEqual({
+      task: 'phase-change',
+      phase: 'signups-closed',
+      done: true,
+      notified: 250,
+      gone: 0,
+      disconnected: 0,
+      purged: 0,
+      purgedObjects: 0,
+    });
     expect(w.notifier.pushes.map((p) => p.connectionId).sort()).toEqual(ids);
     expect(w.notifier.pushes[0]!.frame).toEqual({
       type: 'notice',
@@ -177,7 +188,16 @@ describe('shutdown', () => {
 
     const outcome = await runLifecycle(w.lifecycle, 'shutdown', { pageSize: 50 });
 
-    expect(outcome).toEqual({ task: 'shutdown', phase: 'shut-down', done: true, notified: 119, gone: 1, disconnected: 119, purged: 0 });
+    expect(outcome).toEqual({
+      task: 'shutdown',
+      phase: 'shut-down',
+      done: true,
+      notified: 119,
+      gone: 1,
+      disconnected: 119,
+      purged: 0,
+      purgedObjects: 0,
+    });
     expect(w.notifier.pushes[0]!.frame).toMatchObject({ type: 'notice', phase: 'shut-down', reason: 'phase-change' });
     expect(w.notifier.pushes[0]!.frame).not.toHaveProperty('daysUntilShutdown');
     expect(w.notifier.disconnected.sort()).toEqual(ids.filter((id) => id !== ids[5]));
@@ -239,6 +259,43 @@ describe('purge', () => {
       w.accounts.items.size + w.prekeys.signed.size + w.connections.items.size + w.queue.markers.size + w.nonces.items.size + w.usernames.items.size,
     ).toBe(0);
     expect(await runLifecycle(w.lifecycle, 'purge')).toMatchObject({ done: true, purged: 0 });
+  });
+
+  it('deletes every attachment object after the tables, and only after purgeAt', async () => {
+    const w = world();
+    await populate(w, 3);
+    for (let i = 0; i < 2500; i++) w.objects.objects.set(`${1 + (i % 30)}/${String(i).padStart(22, 'A')}`, 1000 + i);
+    w.clock.t = PURGE - 1;
+    expect(await runLifecycle(w.lifecycle, 'purge')).toMatchObject({ skipped: 'before-purge', purgedObjects: 0 });
+    expect(w.objects.objects.size).toBe(2500);
+
+    w.clock.t = PURGE;
+    expect(await runLifecycle(w.lifecycle, 'purge')).toMatchObject({ done: true, purged: 30, purgedObjects: 2500 });
+    expect(w.objects.objects.size).toBe(0);
+    expect(await runLifecycle(w.lifecycle, 'purge')).toMatchObject({ done: true, purged: 0, purgedObjects: 0 });
+  });
+
+  it('leaves the objects for the next run when the tables took all the time', async () => {
+    const w = world();
+    await populate(w, 1);
+    w.objects.objects.set(`1/${'A'.repeat(22)}`, 10);
+    w.clock.t = PURGE;
+    let remaining = 30_000;
+    const slow: StoreSweeper = {
+      ...w.sweeper,
+      keys: (s, c, l) => w.sweeper.keys(s, c, l),
+      connections: (c, l) => w.sweeper.connections(c, l),
+      remove: async (store, keys) => {
+        remaining -= 20_000;
+        await w.sweeper.remove(store, keys);
+      },
+    };
+    expect(await runLifecycle({ ...w.lifecycle, sweeper: slow }, 'purge', { remainingMs: () => remaining })).toMatchObject({
+      done: false,
+      purgedObjects: 0,
+    });
+    expect(w.objects.objects.size).toBe(1);
+    expect(await runLifecycle(w.lifecycle, 'purge')).toMatchObject({ done: true, purgedObjects: 1 });
   });
 
   it('resumes after a failure midway: the next run deletes what is left', async () => {

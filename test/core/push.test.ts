@@ -12,7 +12,7 @@ import { makeIdentity, messageId, registerFrame, type TestIdentity } from '../su
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
 import { apnsToken, webPushSubscription } from '../support/push';
 
-/** ARCH §6.12 over memory ports: registration rules, phases and limits, and the wake-up decision after a send. */
+/** ARCH §6.13 over memory ports: registration rules, phases and limits, and the wake-up decision after a send. */
 
 const DAY = 86_400_000;
 

@@ -2,7 +2,7 @@ import { encodeWakeup, parseWakeup } from '../../lambdas/adapters/wakeup-message
 
 import { makeIdentity } from '../support/identity';
 
-/** The wake-up queue message (ARCH §6.12): written as a device address, read back only when it is exactly one. */
+/** The wake-up queue message (ARCH §6.13): written as a device address, read back only when it is exactly one. */
 describe('wake-up messages', () => {
   const userId = makeIdentity().uid;
 

@@ -31,6 +31,12 @@ it('npm start prints the WebSocket URL, serves it, and stops cleanly on SIGINT',
     const socket = await RawSocket.open(connectUrl(url!, makeIdentity()));
     expect(await socket.request({ action: 'status' })).toMatchObject({ type: 'result', phase: 'open' });
     await socket.close();
+    // The S3-compatible endpoint is printed and answers as S3 does: an unsigned request is refused.
+    const [, s3, bucket] = /S3\s+(http:\/\/127\.0\.0\.1:\d+) \(bucket (\S+),/.exec(run.out()) ?? [];
+    expect(s3).toBeDefined();
+    const answer = await fetch(`${s3}/${bucket}/anything`);
+    expect(answer.status).toBe(403);
+    expect(await answer.text()).toContain('<Code>AccessDenied</Code>');
   } finally {
     run.child.kill('SIGINT');
   }

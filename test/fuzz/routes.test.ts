@@ -159,6 +159,12 @@ beforeAll(async () => {
     'device.remove': () => ({ action: 'device.remove', rid: 'dr', device: any([2, 3, 16]) }),
     'push.register': () => ({ action: 'push.register', rid: 'pr', subscription: any([webPushSubscription(), apnsToken(), fcmToken()]) }),
     'push.unregister': () => ({ action: 'push.unregister', rid: 'pu' }),
+    'attachment.upload': () => ({ action: 'attachment.upload', rid: 'au', size: any([1, 4096, 1_000_000]), expiresInSeconds: 3600 }),
+    'attachment.download': () => ({
+      action: 'attachment.download',
+      rid: 'ad',
+      id: `${any([1, 7, 30])}/${toBase64Url(new Uint8Array(randomBytes(16)))}`,
+    }),
     report: () => {
       const m = any(received);
       return {

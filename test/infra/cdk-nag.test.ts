@@ -10,12 +10,14 @@ import { synthWithoutBundling } from './fixture';
  */
 const ACKNOWLEDGED = [
   'AwsSolutions-APIG4',
+  'AwsSolutions-IAM5[Resource::<AttachmentsBucket134755D7.Arn>/*]',
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
   'AwsSolutions-IAM5[Resource::<SunsetLifecycleFunction0B7F3E43.Arn>:*]',
   'AwsSolutions-IAM5[Resource::<PushSetupFunctionBF1E0F80.Arn>:*]',
   'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<WebSocketApi273F6915>/prod/*/@connections/*]',
   'AwsSolutions-L1',
+  'AwsSolutions-S1',
   'AwsSolutions-SMG4',
   'AwsSolutions-SQS3',
 ];

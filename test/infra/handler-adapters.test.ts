@@ -24,7 +24,7 @@ const SWEEPER_ACTIONS: ReadonlySet<string> = new Set(['Scan', 'BatchWriteItem'])
 
 /**
  * What a Lambda's manifest entry grants, as ports: each granted table (or the sweeper, for a Scan), the
- * notifier and the keyring. A Lambda must wire at least one port of each, and no port of anything else.
+ * notifier, the keyring and the attachments bucket. A Lambda must wire at least one port of each, and no port of anything else.
  */
 function portsGranted(spec: HandlerSpec): (readonly AdaptedPort[])[] {
   const granted: (readonly AdaptedPort[])[] = [];
@@ -39,6 +39,10 @@ function portsGranted(spec: HandlerSpec): (readonly AdaptedPort[])[] {
   if (spec.manageConnections) granted.push(['notifier']);
   if (spec.frankingKeys) granted.push(['frankingKeys']);
   if (spec.wakeups) granted.push(['wakeups']);
+  // Presigning (object actions only, or GetObject with the ListBucket that makes a missing key 404) is the
+  // attachment store's; listing and deleting objects is the purge's.
+  if (spec.attachments?.includes('s3:DeleteObject')) granted.push(['attachmentObjects']);
+  else if (spec.attachments?.length) granted.push(['attachments']);
   return granted;
 }
 

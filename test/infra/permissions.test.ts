@@ -4,6 +4,7 @@ import { logicalId, resourcesOfType, synthWithoutBundling, type Synthesized } fr
 
 interface Statement {
   readonly Effect: string;
+  readonly Condition?: unknown;
   readonly Action?: string | string[];
   readonly NotAction?: unknown;
   readonly Resource?: unknown;
@@ -168,6 +169,47 @@ describe('least privilege', () => {
         .filter((s) => asList(s.Resource).some((resource) => flatten(resource) === reportsArn))
         .flatMap((s) => asList(s.Action));
       expect(actions.sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:Scan']);
+    });
+
+    test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))(
+      'THEN %s may take exactly the S3 actions routes.ts lists, on the attachments bucket only, and knows its name only then',
+      (entry, spec) => {
+        const bucketId = logicalId(synth.stack.attachmentsBucket.bucket);
+        const granted: Record<string, string[]> = {};
+        for (const statement of statementsOf(entry)) {
+          const actions = asList(statement.Action).filter((action) => action.toLowerCase().startsWith('s3:'));
+          if (actions.length === 0) continue;
+          expect(statement.Effect).toBe('Allow');
+          expect(statement.Condition).toBeUndefined();
+          for (const resource of asList(statement.Resource)) {
+            const target = flatten(resource);
+            granted[target] = [...(granted[target] ?? []), ...actions].sort();
+          }
+        }
+        const objectActions = (spec.attachments ?? []).filter((a) => a !== 's3:ListBucket');
+        const expected: Record<string, string[]> = {};
+        if (objectActions.length > 0) expected[`{${bucketId}.Arn}/*`] = [...objectActions].sort();
+        if (spec.attachments?.includes('s3:ListBucket')) expected[`{${bucketId}.Arn}`] = ['s3:ListBucket'];
+        expect(granted).toEqual(expected);
+        const variables = (
+          resourcesOfType(synth.template, 'AWS::Lambda::Function')[logicalId(functionOf(entry))]!.Properties!.Environment as {
+            Variables: Record<string, unknown>;
+          }
+        ).Variables;
+        if (spec.attachments) expect(variables.EBB_ATTACHMENTS_BUCKET).toEqual({ Ref: bucketId });
+        else expect(variables.EBB_ATTACHMENTS_BUCKET).toBeUndefined();
+      },
+    );
+
+    test('THEN upload presigns with PutObject alone, download with GetObject (and ListBucket, for 404s), and only the purge deletes', () => {
+      const grants = Object.fromEntries(AllHandlers.filter((spec) => spec.attachments).map((spec) => [spec.entry, [...spec.attachments!].sort()]));
+      expect(grants).toEqual({
+        'attachment-upload': ['s3:PutObject'],
+        'attachment-download': ['s3:GetObject', 's3:ListBucket'],
+        lifecycle: ['s3:DeleteObject', 's3:ListBucket'],
+      });
+      const s3Statements = everyStatement.filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('s3:') || a === '*'));
+      for (const statement of s3Statements) for (const action of asList(statement.Action)) expect(action).not.toMatch(/\*/);
     });
 
     test.each(AllHandlers.map((spec) => [spec.entry, spec] as const))(

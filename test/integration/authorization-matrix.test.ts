@@ -67,6 +67,10 @@ const MATRIX: readonly (readonly [Row, string, string, string, string, string, s
   ['fanout', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
   ['push.register', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
   ['push.unregister', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['attachment.upload', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  // An id is a capability, as a message id is not: whoever holds one (it travels inside a message) may fetch
+  // the ciphertext, which only the holders of the key in that message can open.
+  ['attachment.download', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
 ];
 
 /** One caller's attempt at one action: who it is, and the owner's world it goes after. */
@@ -414,6 +418,24 @@ const SCENARIOS: Record<Action, ActionScenario> = {
       }
       if (as === 'other') expect(reply).toMatchObject({ removed: false });
       expect(owner).toEqual(w.ownerPush);
+    },
+  },
+
+  'attachment.upload': {
+    // The other user names the owner: the frame has no owner, and the id it gets names no one.
+    frame: ({ w, as }) => ({ action: 'attachment.upload', size: 1024, ...(as === 'other' && { user: w.owner.id.uid }) }),
+    async check(_a, reply) {
+      if (reply.type === 'result') {
+        expect(reply).toMatchObject({ id: expect.stringMatching(/^30\/[A-Za-z0-9_-]{22}$/), expiresAt: clock.now() + 600_000 });
+        expect(String(reply.url)).toContain(`/${String(reply.id)}?`);
+      }
+    },
+  },
+
+  'attachment.download': {
+    frame: () => ({ action: 'attachment.download', id: `7/${toBase64Url(new Uint8Array(randomBytes(16)))}` }),
+    async check(_a, reply, sent) {
+      if (reply.type === 'result') expect(String(reply.url)).toContain(`/${String(sent.id)}?`);
     },
   },
 };

@@ -15,7 +15,7 @@ import { codeOf, until } from '../support/sdk';
 /**
  * Issue #17 §1 and §2 through the local stack: devices register push subscriptions, and a copy queued for a
  * device with no live connection queues one wake-up naming only that device, at most one a minute, never for a
- * connected device or one without a subscription, and never on the path of the send's answer (ARCH §6.12).
+ * connected device or one without a subscription, and never on the path of the send's answer (ARCH §6.13).
  */
 
 /** The VAPID public key the stack announces: any 65-byte uncompressed point's encoding will do here. */

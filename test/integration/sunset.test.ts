@@ -1,3 +1,4 @@
+import { MemoryAttachmentObjects } from '../../lambdas/adapters/memory';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EbbClient, EbbError, MemoryStore, type ReceivedMessage, type ServiceNotice } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
@@ -322,6 +323,7 @@ describe('the DynamoDB sweeper on dynalite', () => {
         connections,
         notifier,
         sweeper,
+        attachmentObjects: new MemoryAttachmentObjects(),
         clock: { now: () => T0 + 40 * DAY },
         config: resolveConfig({ sunset: SUNSET }),
         logger: silentLogger,
@@ -370,6 +372,7 @@ describe('the lifecycle Lambda handler', () => {
         gone: 0,
         disconnected: 0,
         purged: 0,
+        purgedObjects: 0,
       });
       expect(await socket.nextPush(2000)).toMatchObject({ type: 'notice', reason: 'phase-change', phase: 'signups-closed' });
       expect(await handler({ task: 'purge' })).toMatchObject({ skipped: 'before-purge', purged: 0 });

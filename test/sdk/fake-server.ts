@@ -142,6 +142,7 @@ export class FakeServer {
     maxFanoutDevicesPerFrame: Limits.maxFanoutDevicesPerFrame,
     maxGroupSize: 1000,
     maxFrameBytes: Limits.maxFrameBytes,
+    maxAttachmentBytes: 100 * 1024 * 1024,
   };
   /** When set, every upgrade is refused with this HTTP status. */
   refuseUpgrades: number | null = null;

@@ -20,6 +20,8 @@ export const UNTHROTTLED: NonNullable<EbbConfigInput['rateLimits']> = {
   usernameLookupPerMinute: 100_000,
   keysPublishPerMinute: 100_000,
   bundlePerPairPerHour: 100_000,
+  attachmentUploadPerMinute: 100_000,
+  attachmentDownloadPerMinute: 100_000,
 };
 
 /**

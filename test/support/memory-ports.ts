@@ -4,6 +4,7 @@ import { silentLogger } from '../../lambdas/adapters/logger';
 import { noWebPush } from '../../lambdas/adapters/wiring';
 import {
   MemoryAccounts,
+  MemoryAttachmentStore,
   MemoryConnections,
   MemoryDevices,
   MemoryLinks,
@@ -53,6 +54,7 @@ export interface MemoryWorld {
   /** What routes handed over to run after their answer; `settled()` waits for it. */
   afterAnswer: { add(work: Promise<void>): void; settled(): Promise<void> };
   notifier: RecordingNotifier;
+  attachments: MemoryAttachmentStore;
   clock: { t: number; now(): number };
 }
 
@@ -86,6 +88,7 @@ export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 
     wakeups: new MemoryWakeups(),
     afterAnswer: afterAnswerRecorder(),
     notifier: new RecordingNotifier(),
+    attachments: new MemoryAttachmentStore(),
     clock,
   };
   const ports: Ports = {

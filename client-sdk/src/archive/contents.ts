@@ -76,13 +76,26 @@ export function parseContents(bytes: Uint8Array): ArchiveContents | null {
 
 /**
  * What an import writes: the archived entries with a new session epoch, so no archived sending chain is
- * ever resumed (Sessions.reset), and prekey ids moved past any the archived device published since.
+ * ever resumed (Sessions.reset), prekey ids moved past any the archived device published since, and every
+ * own group sender key due for rotation, so no archived iteration is used again (ARCH §8.8).
  */
 export function entriesToRestore(entries: readonly (readonly [string, string])[]): [string, string][] {
   const restored = new Map(entries);
+  // The archived device may have sent group messages since: its own sender keys are rotated before the next one.
+  for (const [key, value] of restored) if (key.startsWith(StoreKeys.ownSenderKeyPrefix)) restored.set(key, markedForRotation(value));
   restored.set(StoreKeys.sessionEpoch, newSessionEpoch());
   restored.set(StoreKeys.nextPrekeyId, jumpedPrekeyId(restored.get(StoreKeys.nextPrekeyId), null));
   return [...restored];
+}
+
+/** An own sender-key record (groups/distribution.ts) with its rotation flag set; anything unreadable as it was. */
+function markedForRotation(value: string): string {
+  try {
+    const record = JSON.parse(value) as Record<string, unknown>;
+    return typeof record === 'object' && record !== null ? JSON.stringify({ ...record, rotate: true }) : value;
+  } catch {
+    return value;
+  }
 }
 
 /**

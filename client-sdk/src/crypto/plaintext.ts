@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { type AttachmentRef, AttachmentRefsWire, attachmentRefFromWire, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { FRANK_KEY_BYTES } from '../../../protocol/franking';
 import { Limits } from '../../../protocol/limits';
@@ -35,6 +36,8 @@ export interface Plaintext {
   readonly deliveryToken?: Uint8Array;
   /** Set on control content (ARCH §8.6), which never reaches 'message': see `Control`. */
   readonly control?: Control;
+  /** The message's attachments (ARCH §8.8): where each object is and the key and digest that open and pin it. */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
 /** At most this many message ids in one receipt or read sync: a burst beyond it goes out in several. */
@@ -46,12 +49,21 @@ export const MAX_CONTROL_IDS = 100;
  * recipient's device received (`delivered`) or its user read (`read`) the messages `ids` this account
  * sent. `read`: another device of this account read the messages `ids` that `sender` sent. `token`: another
  * device of this account rotated the account's delivery token (ARCH §6.6) to `token` (base64url).
+ * `group`: a group's signed changes (ARCH §8.8), carried in the body for the group state module to check.
+ * `senderKey`: the sender device's sender key for group `group` (ARCH §8.7), its distribution in the body;
+ * `seq` is the number its next group message carries (per-sender order, session/ordering.ts).
  */
 export type Control =
   | { readonly type: 'sent'; readonly to: string }
   | { readonly type: 'receipt'; readonly kind: 'delivered' | 'read'; readonly ids: readonly string[] }
   | { readonly type: 'read'; readonly sender: string; readonly ids: readonly string[] }
-  | { readonly type: 'token'; readonly token: string };
+  | { readonly type: 'token'; readonly token: string }
+  | { readonly type: 'group' }
+  | { readonly type: 'senderKey'; readonly group: string; readonly seq: number };
+
+/** A group id as control content names it: 16 bytes, base64url (groups/state.ts parses it strictly). */
+const GroupIdField = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
+const Seq = z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER));
 
 const ControlIds = z.array(MessageId).check(z.minLength(1), z.maxLength(MAX_CONTROL_IDS));
 
@@ -61,6 +73,8 @@ const ControlHeader = z.union([
   z.strictObject({ t: z.literal('read'), sender: UserId, ids: ControlIds }),
   /** base64url; checked to be canonical and `Limits.deliveryTokenBytes` long below. */
   z.strictObject({ t: z.literal('token'), token: z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3))) }),
+  z.strictObject({ t: z.literal('group') }),
+  z.strictObject({ t: z.literal('sk'), g: GroupIdField, seq: Seq }),
 ]);
 
 const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
@@ -81,6 +95,7 @@ const Header = z.strictObject({
   /** base64url delivery token; checked to be canonical and `Limits.deliveryTokenBytes` long below. */
   dt: z.optional(z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
   ctl: z.optional(ControlHeader),
+  att: z.optional(AttachmentRefsWire),
 });
 
 const HEADER_LENGTH_BYTES = 2;
@@ -107,6 +122,7 @@ export function encodePlaintext(p: Plaintext): Uint8Array {
     ...(p.seq !== undefined && { seq: p.seq }),
     ...(p.deliveryToken && { dt: toBase64Url(p.deliveryToken) }),
     ...(p.control && { ctl: controlHeader(p.control) }),
+    ...(p.attachments && p.attachments.length > 0 && { att: p.attachments.map(attachmentRefToWire) }),
   };
   const headerBytes = encoder.encode(JSON.stringify(header));
   if (headerBytes.length > MAX_HEADER_BYTES) throw new TypeError('plaintext header too long');
@@ -137,6 +153,8 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
   const deliveryToken = h.dt === undefined ? undefined : decodeKey(h.dt, Limits.deliveryTokenBytes);
   if (deliveryToken === null) return null;
   if (h.ctl?.t === 'token' && decodeKey(h.ctl.token, Limits.deliveryTokenBytes) === null) return null;
+  const attachments = h.att?.map(attachmentRefFromWire);
+  if (attachments?.some((a) => a === null)) return null;
   const body = bytes.slice(bodyStart);
   let text: string | undefined;
   if (h.kind === 'text') {
@@ -160,6 +178,7 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
     ...(h.seq !== undefined && { seq: h.seq }),
     ...(deliveryToken && { deliveryToken }),
     ...(h.ctl && { control: controlOf(h.ctl) }),
+    ...(attachments && { attachments: attachments as AttachmentRef[] }),
   };
 }
 
@@ -173,6 +192,10 @@ function controlHeader(c: Control): z.infer<typeof ControlHeader> {
       return { t: 'read', sender: c.sender, ids: [...c.ids] };
     case 'token':
       return { t: 'token', token: c.token };
+    case 'group':
+      return { t: 'group' };
+    case 'senderKey':
+      return { t: 'sk', g: c.group, seq: c.seq };
   }
 }
 
@@ -186,6 +209,10 @@ function controlOf(h: z.infer<typeof ControlHeader>): Control {
       return { type: 'read', sender: h.sender, ids: h.ids };
     case 'token':
       return { type: 'token', token: h.token };
+    case 'group':
+      return { type: 'group' };
+    case 'sk':
+      return { type: 'senderKey', group: h.g, seq: h.seq };
   }
 }
 

@@ -1,3 +1,4 @@
+import { type AttachmentRef, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Envelope } from '../../../protocol/frames';
 import { verifyCommitment } from '../crypto/franking';
@@ -6,7 +7,7 @@ import type { Identity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
 import type { Answer } from '../transport/server-frames';
 import { StoreKeys } from '../store/layout';
-import type { ReceivedMessage, Receipt, SentMessage } from '../types';
+import type { ReceivedAttachment, ReceivedMessage, Receipt, SentMessage } from '../types';
 import type { AckBatcher } from './acks';
 import { ReceiveOrder } from './ordering';
 import type { Reportable, Reportables } from './reportables';
@@ -32,7 +33,40 @@ export interface InboxOptions {
   readonly adoptDeliveryToken: (token: string, sentAt: number) => Promise<void>;
   /** One page of the queue on the current connection, for drains between connects. */
   readonly fetch: Fetch;
+  /** Group messages and group control content (groups/wiring.ts). */
+  readonly groups: GroupReceiver;
+  /** A received attachment, bound to what downloads it (attachments/received.ts). */
+  readonly attachment: (ref: AttachmentRef) => ReceivedAttachment;
 }
+
+/** What the inbox needs of groups (ARCH §8.8). */
+export interface GroupReceiver {
+  /** Whether the envelope's ciphertext is a group (sender-key) message rather than a pairwise one. */
+  isGroupMessage(envelope: Envelope): boolean;
+  /**
+   * Opens a group message: null to drop it (not a member, forged, moved); 'wait' when no sender key held opens
+   * it yet but its sender shares a group with this device, so its distribution may still be queued.
+   */
+  open(envelope: Envelope): Promise<GroupOpened | 'wait' | null>;
+  /**
+   * Takes group control content from a pairwise message (changes, a sender key) before it counts as seen; a
+   * sender key answers with the lane its messages are ordered in and the number they go on from.
+   */
+  control(from: { user: string; device: number }, control: Control, body: Uint8Array): Promise<{ lane: string; seq: number } | void>;
+}
+
+/** A group message opened, with what the inbox needs to hand it on. */
+export interface GroupOpened {
+  readonly message: ReceivedMessage;
+  readonly reportable: Reportable;
+  /** The per-sender ordering lane (group and sender user); `seq` is the number in it. */
+  readonly lane: string;
+  readonly seq: number;
+  readonly deliveryToken?: Uint8Array;
+}
+
+/** Group messages held at once waiting for their sender key's distribution; beyond it they are dropped. */
+export const MAX_WAITING_FOR_KEY = 500;
 
 /** Fetches the queue page after `after` (from the start when undefined). */
 export type Fetch = (after?: string) => Promise<Answer<'fetch'>>;
@@ -67,6 +101,9 @@ export class Inbox {
   private drainLoop: Promise<void> | null = null;
   private drainAgain = false;
   private closed = false;
+  /** Group messages whose sender key has not arrived yet, with the drain generation current when they came. */
+  private readonly waiting = new Map<string, { envelope: Envelope; heldIn: number }>();
+  private keyless = 0;
 
   constructor(private readonly options: InboxOptions) {
     this.order = new ReceiveOrder(options.store, options.now);
@@ -88,7 +125,19 @@ export class Inbox {
     }
     await this.enqueue(async () => {
       for (const message of await this.order.release(generation)) this.options.emit(message);
+      // A group message's distribution is queued before it: a drain that started after it came and found none gives up on it.
+      for (const [key, { envelope, heldIn }] of this.waiting) {
+        if (heldIn >= generation) continue;
+        this.waiting.delete(key);
+        this.keyless++;
+        this.options.acks.add({ id: envelope.id, sentAt: envelope.sentAt });
+      }
     });
+  }
+
+  /** Group messages dropped because their sender key never came. Internal, for tests and diagnostics. */
+  get withoutSenderKey(): number {
+    return this.keyless;
   }
 
   /** Stops in-session drains and the handling of pushes (the client is closing). */
@@ -187,6 +236,7 @@ export class Inbox {
       acks.add(ack);
       return;
     }
+    if (this.options.groups.isGroupMessage(envelope)) return this.handleGroup(envelope, heldIn);
     const opened = await this.open(envelope);
     if (opened && (opened.control || envelope.from.user === this.options.identity.userId)) {
       // Control content and copies from this account's devices: never 'message', never reported or receipted.
@@ -194,6 +244,7 @@ export class Inbox {
       if (opened.control?.type === 'token' && envelope.from.user === this.options.identity.userId) {
         await this.options.adoptDeliveryToken(opened.control.token, envelope.sentAt);
       }
+      if (opened.control?.type === 'group' || opened.control?.type === 'senderKey') await this.takeGroupControl(envelope, opened);
       await store.set(seenKey, String(envelope.expiresAt));
       this.dispatchControl(envelope, opened);
     } else if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
@@ -211,6 +262,67 @@ export class Inbox {
       if (ready.length === 0 && !this.closed) this.requestDrain();
     }
     acks.add(ack);
+  }
+
+  /**
+   * A group message: dropped unless a member's sender key opens it for a group this device is in; held while
+   * its sender key may still be on its way; else handed on in the sender's order, or as 'sent' when another
+   * device of this account sent it.
+   */
+  private async handleGroup(envelope: Envelope, heldIn: number): Promise<void> {
+    const { store, acks, emit } = this.options;
+    const ack = { id: envelope.id, sentAt: envelope.sentAt };
+    const waitKey = `${envelope.from.user}/${envelope.from.device}/${envelope.id}`;
+    const opened = await this.options.groups.open(envelope);
+    if (opened === 'wait') {
+      if (this.waiting.size >= MAX_WAITING_FOR_KEY && !this.waiting.has(waitKey)) {
+        this.keyless++;
+        acks.add(ack);
+        return;
+      }
+      this.waiting.set(waitKey, { envelope, heldIn: this.waiting.get(waitKey)?.heldIn ?? this.generation });
+      if (!this.closed) this.requestDrain();
+      return;
+    }
+    this.waiting.delete(waitKey);
+    if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= this.options.now())) {
+      await store.set(StoreKeys.seen(envelope.from.user, envelope.id), String(envelope.expiresAt));
+      const { message } = opened;
+      if (envelope.from.user === this.options.identity.userId) {
+        this.options.emitSent({
+          id: message.id,
+          to: message.group!,
+          group: message.group!,
+          ...(message.text !== undefined && { text: message.text }),
+          body: message.body,
+          sentAt: message.sentAt,
+          fromDevice: message.fromDevice,
+          ...(message.expiresAt && { expiresAt: message.expiresAt }),
+          ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
+        });
+      } else {
+        if (opened.deliveryToken)
+          await this.options.learnDeliveryToken(envelope.from.user, opened.deliveryToken, envelope.sentAt).catch(() => undefined);
+        await this.options.reportables.keep(opened.reportable).catch(() => undefined);
+        const ready = await this.order.accept(opened.lane, envelope.from.device, opened.seq, message, heldIn);
+        for (const m of ready) emit(m);
+        if (ready.length === 0 && !this.closed) this.requestDrain();
+      }
+    }
+    acks.add(ack);
+  }
+
+  /** Group changes and sender keys go to the group wiring; a sender key lets the messages waiting for it go on. */
+  private async takeGroupControl(envelope: Envelope, opened: Opened): Promise<void> {
+    const from = { user: envelope.from.user, device: envelope.from.device };
+    const started = await this.options.groups.control(from, opened.control!, opened.message.body);
+    if (!started) return;
+    await this.order.start(started.lane, from.device, started.seq);
+    for (const [key, { envelope: waiting, heldIn }] of this.waiting) {
+      if (waiting.from.user !== from.user || waiting.from.device !== from.device) continue;
+      this.waiting.delete(key);
+      void this.enqueue(() => this.handle(waiting, heldIn));
+    }
   }
 
   /**
@@ -234,6 +346,7 @@ export class Inbox {
         fromDevice: message.fromDevice,
         ...(message.expiresAt && { expiresAt: message.expiresAt }),
         ...(message.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: message.burnAfterReadingSeconds }),
+        ...(message.attachments && { attachments: message.attachments }),
       });
     } else if (own && control?.type === 'read') {
       for (const messageId of control.ids) {
@@ -290,6 +403,7 @@ export class Inbox {
       ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt) }),
       ...(plaintext.burnAfterReadingSeconds !== undefined && { burnAfterReadingSeconds: plaintext.burnAfterReadingSeconds }),
       ...(opened.fromChangedIdentity && { identityChanged: true as const }),
+      ...(plaintext.attachments && { attachments: plaintext.attachments.map(this.options.attachment) }),
     };
     const reportable: Reportable = {
       id: envelope.id,
@@ -300,6 +414,7 @@ export class Inbox {
       frankKey: toBase64Url(plaintext.frankKey),
       kind: kindOf(plaintext),
       body: toBase64Url(plaintext.body),
+      ...(plaintext.attachments && { attachments: plaintext.attachments.map(attachmentRefToWire) }),
     };
     return {
       message,
@@ -315,7 +430,14 @@ export class Inbox {
    * key inside the ciphertext (ARCH §9.2): only then can the recipient prove the content in a report.
    */
   private commits(envelope: Envelope, p: Plaintext): boolean {
-    const content = { from: envelope.from.user, to: this.options.identity.userId, id: envelope.id, kind: kindOf(p), body: p.body };
+    const content = {
+      from: envelope.from.user,
+      to: this.options.identity.userId,
+      id: envelope.id,
+      kind: kindOf(p),
+      body: p.body,
+      ...(p.attachments && { attachments: p.attachments }),
+    };
     return verifyCommitment(p.frankKey, content, envelope.frank.commitment);
   }
 }

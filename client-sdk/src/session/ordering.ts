@@ -79,6 +79,17 @@ export class ReceiveOrder {
     return out;
   }
 
+  /**
+   * Starts `user`'s `device` lane at `seq` unless it is further already or holds messages: a group member's
+   * first message to a member that joined later carries a number far past 1 (ARCH §8.8), and must not wait.
+   */
+  async start(user: string, device: number, seq: number): Promise<void> {
+    const lane = await this.lane(user, device);
+    if (lane.held.size > 0 || seq <= lane.expected) return;
+    lane.expected = seq;
+    await this.store.set(StoreKeys.expectedSeq(user, device), String(seq));
+  }
+
   /** After drain `generation` completed: held messages whose gaps it did not fill, in order, per sender. */
   async release(generation: number): Promise<ReceivedMessage[]> {
     const out: ReceivedMessage[] = [];

@@ -1,6 +1,8 @@
+import type { AttachmentRef } from '../../../protocol/attachment-ref';
 import { toBase64Url } from '../../../protocol/base64url';
 import type { ServiceLimits } from '../../../protocol/frames';
 import { Limits } from '../../../protocol/limits';
+import { FRANK_KEY_BYTES } from '../../../protocol/franking';
 import { frankCommitment, newFrankKey } from '../crypto/franking';
 import { type Control, encodePlaintext } from '../crypto/plaintext';
 import { maxWireLength } from '../crypto/envelope';
@@ -45,6 +47,8 @@ export interface Outgoing {
    * number, so it never holds back or reorders what the app sees.
    */
   readonly control?: Control;
+  /** Uploaded already (attachments/upload.ts): the references ride inside every copy, under the commitment. */
+  readonly attachments?: readonly AttachmentRef[];
 }
 
 /**
@@ -109,14 +113,20 @@ export class Outbox {
     const frankKey = newFrankKey();
     const kind = message.text === undefined ? 'bytes' : 'text';
     const from = this.options.identity.userId;
-    const commitment = frankCommitment(frankKey, { from, to: message.to, id, kind, body: message.body });
-    const ownCommitment = frankCommitment(frankKey, { from, to: from, id, kind, body: message.body });
+    const content = { from, id, kind, body: message.body, ...(message.attachments && { attachments: message.attachments }) } as const;
+    const commitment = frankCommitment(frankKey, { ...content, to: message.to });
+    const ownCommitment = frankCommitment(frankKey, { ...content, to: from });
     return { id, frankKey, commitment: toBase64Url(commitment), ownCommitment: toBase64Url(ownCommitment) };
   }
 
-  private async deliver(stamp: MessageStamp, message: Outgoing): Promise<SendResult> {
+  /**
+   * Whether `message` fits the deployment's `maxCiphertextBytes` for every device it may go to, checked before
+   * anything is sent (also before its attachments are uploaded).
+   * @throws EbbError PAYLOAD_TOO_LARGE when it does not.
+   */
+  async checkFits(message: Outgoing): Promise<void> {
     const limits = await this.options.limits();
-    // Checked for the longest device number before any message goes out, so nothing is sent.
+    const stamp = { id: message.id, frankKey: new Uint8Array(FRANK_KEY_BYTES), commitment: '', ownCommitment: '' };
     const self = this.options.identity.userId;
     const sentCopy: Outgoing = { ...message, to: self, control: message.control ?? { type: 'sent', to: message.to } };
     const longest = this.plaintext(stamp, message, Limits.maxDevice, Number.MAX_SAFE_INTEGER, new Uint8Array(Limits.deliveryTokenBytes));
@@ -125,6 +135,14 @@ export class Outbox {
     if (worstCase > limits.maxCiphertextBytes) {
       throw new EbbError('PAYLOAD_TOO_LARGE', `the message encrypts to ${worstCase} bytes; this service accepts ${limits.maxCiphertextBytes}`);
     }
+  }
+
+  private async deliver(stamp: MessageStamp, message: Outgoing): Promise<SendResult> {
+    // Checked for the longest device number before any message goes out, so nothing is sent.
+    await this.checkFits(message);
+    const limits = await this.options.limits();
+    const self = this.options.identity.userId;
+    const sentCopy: Outgoing = { ...message, to: self, control: message.control ?? { type: 'sent', to: message.to } };
     // Ours goes inside the message, so the recipient's sends back count as a contact's (ARCH §6.6).
     const ownToken = await this.options.deliveryTokens.own();
     // A message to this account itself goes to its other devices as the sent copy it is.
@@ -313,6 +331,7 @@ export class Outbox {
       ...(seq !== undefined && { seq }),
       ...(deliveryToken && { deliveryToken }),
       ...(message.control && { control: message.control }),
+      ...(message.attachments && { attachments: message.attachments }),
     });
   }
 }

@@ -3,7 +3,7 @@ import { PushSubscription, type NativePushToken } from '../../../protocol/push';
 import { badRequest } from '../errors';
 
 /**
- * What `registerPush` takes (ARCH §6.12): a browser's `PushSubscription` from `PushManager.subscribe()` (or its
+ * What `registerPush` takes (ARCH §6.13): a browser's `PushSubscription` from `PushManager.subscribe()` (or its
  * `toJSON()`), or a native app's APNs or FCM token.
  */
 export type PushSubscriptionInput =

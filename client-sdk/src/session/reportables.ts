@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { AttachmentRefsWire, type AttachmentRefWire } from '../../../protocol/attachment-ref';
 import { Device, Frank, MessageId, Timestamp, UserId } from '../../../protocol/frames';
 import type { KeyStore } from '../store/key-store';
 import { StoreKeys } from '../store/layout';
@@ -18,6 +19,8 @@ export interface Reportable {
   readonly frankKey: string;
   readonly kind: 'text' | 'bytes';
   readonly body: string;
+  /** The message's attachment references (ARCH §8.8), which its commitment covers: reported with it. */
+  readonly attachments?: readonly AttachmentRefWire[];
 }
 
 const StoredReportable = z.object({
@@ -29,6 +32,7 @@ const StoredReportable = z.object({
   frankKey: z.string(),
   kind: z.enum(['text', 'bytes']),
   body: z.string(),
+  attachments: z.optional(AttachmentRefsWire),
 });
 
 /** How many records are kept at most once pruned: the newest by `sentAt`. */

@@ -49,6 +49,17 @@ export const StoreKeys = {
    * sender as well: a second account reusing a message id must not overwrite the first sender's record.
    */
   reportable: (userId: string, messageId: string) => `reportable/${userId}/${messageId}`,
+  /** The serialized state of a group this device is in (groups/state.ts), by group id. */
+  groupPrefix: 'groups/state/',
+  group: (groupId: string) => `groups/state/${groupId}`,
+  /** JSON of this device's own sender key in a group and who has its distribution (groups/distribution.ts). */
+  ownSenderKeyPrefix: 'groups/own-key/',
+  ownSenderKey: (groupId: string) => `groups/own-key/${groupId}`,
+  /** JSON `{ current, previous }` sender-key states of one member device in a group. */
+  memberSenderKeyPrefix: (groupId: string) => `groups/member-key/${groupId}/`,
+  memberSenderKey: (groupId: string, userId: string, device: number) => `groups/member-key/${groupId}/${userId}/${device}`,
+  /** The group a member device's sender key (by key id) belongs to: group messages name no group in the clear. */
+  senderKeyIndex: (userId: string, device: number, keyId: number) => `groups/key-index/${userId}/${device}/${keyId}`,
   /** Where SDK versions before sender-keyed records kept them; still read, never written. */
   legacyReportable: (messageId: string) => `reportable/${messageId}`,
 } as const;

@@ -1,3 +1,4 @@
+import type { AttachmentRefWire } from '../../../protocol/attachment-ref';
 import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { ReportRecord, Reports } from '../../core/ports';
 import { putIfAbsent } from './shared';
@@ -48,6 +49,8 @@ function toReportItem(r: ReportRecord): Record<string, unknown> {
     reason: r.reason,
     kind: r.kind,
     content: r.content,
+    // As JSON: a report is read whole by operators, never queried by an attachment field.
+    ...(r.attachments && { attachments: JSON.stringify(r.attachments) }),
   };
 }
 
@@ -62,5 +65,6 @@ function fromReportItem(item: Record<string, unknown>): ReportRecord {
     reason: item.reason as string,
     kind: item.kind === 'text' ? 'text' : 'bytes',
     content: item.content as string,
+    ...(typeof item.attachments === 'string' && { attachments: JSON.parse(item.attachments) as AttachmentRefWire[] }),
   };
 }

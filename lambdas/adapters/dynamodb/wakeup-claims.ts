@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import type { DeviceAddress, WakeupClaims } from '../../core/ports';
 import { conditionalWrite } from './shared';
 
-/** Wake-up claims on the `PushTokens` items (ARCH §6.12, §7.9): one conditional update each. */
+/** Wake-up claims on the `PushTokens` items (ARCH §6.13, §7.9): one conditional update each. */
 export class DynamoWakeupClaims implements WakeupClaims {
   constructor(
     private readonly db: DynamoDBDocumentClient,

@@ -1,0 +1,270 @@
+import nacl from 'tweetnacl';
+import * as z from 'zod/mini';
+import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
+import { Device, PublicKey, Signature, UserId } from '../../../protocol/frames';
+import { concatBytes, equalBytes, u32be } from '../crypto/bytes';
+import { isKey } from '../crypto/state-checks';
+import { userIdFromSigningKey, verifyDeviceCert } from '../identity/keys';
+import type { Identity } from '../identity/identity';
+import { deriveGroupId, GROUP_NONCE_BYTES, isGroupId } from './group-id';
+
+/**
+ * One signed group change (ARCH §8.8): what it does, the group it belongs to, its epoch, and its author,
+ * signed by the author's device signing key over a canonical binary encoding.
+ *
+ *   signed = "ebb-group-change-v1" ‖ 0x00 ‖ str(group) ‖ u32(epoch) ‖ str(user) ‖ u32(device) ‖ device key (32)
+ *            ‖ u8(kind) ‖ body
+ *   body   = create: nonce (16) ‖ u32(maxMembers) ‖ str(name) ‖ list(members) · add, remove, promote: list(members)
+ *            rename: str(name) · leave: nothing
+ *   str(s) = u32(UTF-8 length) ‖ UTF-8 · list(xs) = u32(count) ‖ str(x)…
+ *   id     = base64url(SHA-512(signed)[0..32])
+ *
+ * The record carries the author's key material, so anyone can check it with no lookup: the user id is
+ * derived from the account key (ARCH §4.1), device 1 signs with the account key itself, and a linked
+ * device with a device key whose cert verifies under the account key (ARCH §4.6). That is sound because
+ * user ids are self-certifying: no key but the account's, or one it certified, can speak for the user.
+ * It is also what makes every member decide alike, whatever it knows about the author's devices, which
+ * convergence needs. A device removed from its account keeps a valid cert; the server refuses its
+ * connects, so it can hand a change only to a member that takes it from someone else (the wiring takes
+ * changes only from their author's device, or inside a snapshot).
+ *
+ * The id hashes the signed bytes, not the signature: Ed25519 signatures need not be unique, and one
+ * change re-signed must stay one change.
+ */
+
+/** A group's display name: 1 to 100 UTF-16 units, no control characters, not only spaces. */
+export const MAX_GROUP_NAME_LENGTH = 100;
+/**
+ * Most members one `create`, `add`, `remove` or `promote` names. A change at this size (~9.5 KB of JSON)
+ * fits one control message under the default `maxCiphertextBytes`; a larger list is split over changes.
+ */
+export const MAX_MEMBERS_PER_CHANGE = 256;
+
+/** The highest `maxGroupSize` a deployment may configure (protocol/config.ts). */
+export const MAX_GROUP_SIZE_CEILING = 10_000;
+
+export type GroupChange =
+  | {
+      readonly kind: 'create';
+      readonly nonce: string;
+      /** The most members the group may have, creator included: the deployment's `maxGroupSize` at creation. */
+      readonly maxMembers: number;
+      readonly name: string;
+      readonly members: readonly string[];
+    }
+  | { readonly kind: 'add'; readonly members: readonly string[] }
+  | { readonly kind: 'remove'; readonly members: readonly string[] }
+  | { readonly kind: 'rename'; readonly name: string }
+  | { readonly kind: 'promote'; readonly members: readonly string[] }
+  | { readonly kind: 'leave' };
+
+export type GroupChangeKind = GroupChange['kind'];
+
+/** Who made a change, with the keys that prove it (bytes as base64url). */
+export interface ChangeAuthor {
+  readonly user: string;
+  readonly device: number;
+  /** The account signing key: `user` is derived from it. */
+  readonly accountKey: string;
+  /** The key that signed: the account key on device 1. */
+  readonly deviceKey: string;
+  /** The account key's certificate for `deviceKey`; null on device 1. */
+  readonly cert: string | null;
+}
+
+/** A change as it travels and as it is stored: plain JSON. */
+export interface SignedGroupChange {
+  readonly v: 1;
+  readonly group: string;
+  /**
+   * 0 for `create`; otherwise one more than the highest epoch its author had seen (a Lamport clock), so a
+   * change sorts after every change its author knew of.
+   */
+  readonly epoch: number;
+  readonly author: ChangeAuthor;
+  readonly change: GroupChange;
+  /** Ed25519 by `author.deviceKey` over the signed bytes. */
+  readonly sig: string;
+}
+
+/** The parts of an Identity a change is signed with. */
+export type GroupSigner = Pick<Identity, 'userId' | 'device' | 'signingPublicKey' | 'deviceSigningPublicKey' | 'deviceSigningSecretKey' | 'cert'>;
+
+const SIGNED_CONTEXT = new TextEncoder().encode('ebb-group-change-v1');
+const KIND_CODES: Record<GroupChangeKind, number> = { create: 1, add: 2, remove: 3, rename: 4, promote: 5, leave: 6 };
+/** Bytes of SHA-512 an id keeps. */
+const ID_BYTES = 32;
+const encoder = new TextEncoder();
+
+/** Whether `name` may name a group. */
+export function isGroupName(name: unknown): name is string {
+  return typeof name === 'string' && name.length >= 1 && name.length <= MAX_GROUP_NAME_LENGTH && !/\p{Cc}/u.test(name) && name.trim() !== '';
+}
+
+const GroupId = z.string().check(z.refine(isGroupId, 'must be a group id'));
+const Name = z.string().check(z.refine(isGroupName, 'must be a group name'));
+const Members = z.array(UserId).check(z.minLength(1), z.maxLength(MAX_MEMBERS_PER_CHANGE), z.refine(distinct, 'must not repeat a member'));
+
+const Change = z.discriminatedUnion('kind', [
+  z
+    .strictObject({
+      kind: z.literal('create'),
+      nonce: z.string().check(z.refine((n) => isKey(n, GROUP_NONCE_BYTES))),
+      maxMembers: z.number().check(z.int(), z.minimum(2), z.maximum(MAX_GROUP_SIZE_CEILING)),
+      name: Name,
+      // A group may start with its creator alone.
+      members: z.array(UserId).check(z.maxLength(MAX_MEMBERS_PER_CHANGE), z.refine(distinct, 'must not repeat a member')),
+    })
+    .check(z.refine((c) => c.members.length + 1 <= c.maxMembers, 'must not start with more than maxMembers')),
+  z.strictObject({ kind: z.literal('add'), members: Members }),
+  z.strictObject({ kind: z.literal('remove'), members: Members }),
+  z.strictObject({ kind: z.literal('rename'), name: Name }),
+  z.strictObject({ kind: z.literal('promote'), members: Members }),
+  z.strictObject({ kind: z.literal('leave') }),
+]);
+
+/** The shape of a change (not its signature): what decodeChanges and the stored-state parser accept. */
+export const SignedGroupChangeSchema = z.strictObject({
+  v: z.literal(1),
+  group: GroupId,
+  epoch: z.number().check(z.int(), z.minimum(0), z.maximum(0xffffffff)),
+  author: z.strictObject({
+    user: UserId,
+    device: Device,
+    accountKey: PublicKey.check(z.refine((k) => isKey(k, nacl.sign.publicKeyLength))),
+    deviceKey: PublicKey.check(z.refine((k) => isKey(k, nacl.sign.publicKeyLength))),
+    cert: z.nullable(Signature.check(z.refine((s) => isKey(s, nacl.sign.signatureLength)))),
+  }),
+  change: Change,
+  sig: Signature.check(z.refine((s) => isKey(s, nacl.sign.signatureLength))),
+});
+
+/** The canonical bytes a change's signature covers (see the module comment). */
+export function changeSignedBytes(c: Omit<SignedGroupChange, 'sig'>): Uint8Array {
+  const parts: Uint8Array[] = [SIGNED_CONTEXT, new Uint8Array([0]), str(c.group), u32be(c.epoch), str(c.author.user), u32be(c.author.device)];
+  parts.push(fromBase64Url(c.author.deviceKey), new Uint8Array([KIND_CODES[c.change.kind]]));
+  const change = c.change;
+  switch (change.kind) {
+    case 'create':
+      parts.push(fromBase64Url(change.nonce), u32be(change.maxMembers), str(change.name), list(change.members));
+      break;
+    case 'add':
+    case 'remove':
+    case 'promote':
+      parts.push(list(change.members));
+      break;
+    case 'rename':
+      parts.push(str(change.name));
+      break;
+    case 'leave':
+      break;
+  }
+  return concatBytes(...parts);
+}
+
+/** A change's id: what orders changes of one epoch and names a change once, however often it arrives. */
+export function changeId(c: Omit<SignedGroupChange, 'sig'>): string {
+  return toBase64Url(nacl.hash(changeSignedBytes(c)).subarray(0, ID_BYTES));
+}
+
+/** Signs `change` for `group` at `epoch` as `signer`'s device. The inputs are trusted: the caller checked them. */
+export function signChange(signer: GroupSigner, group: string, epoch: number, change: GroupChange): SignedGroupChange {
+  const unsigned = {
+    v: 1 as const,
+    group,
+    epoch,
+    author: {
+      user: signer.userId,
+      device: signer.device,
+      accountKey: toBase64Url(signer.signingPublicKey),
+      deviceKey: toBase64Url(signer.deviceSigningPublicKey),
+      cert: signer.cert === null ? null : toBase64Url(signer.cert),
+    },
+    change,
+  };
+  const sig = nacl.sign.detached(changeSignedBytes(unsigned), signer.deviceSigningSecretKey);
+  return { ...unsigned, sig: toBase64Url(sig) };
+}
+
+/**
+ * Remembers which (account key, device key, cert) triples verified, so a history by a few devices costs one
+ * cert check per device rather than per change (tweetnacl verifies ~100 signatures a second).
+ */
+export type CertCache = Set<string>;
+
+/**
+ * Whether `c`, already of the right shape, is genuinely its author's: the account key names the user, the
+ * device key is the account key (device 1) or certified by it, the signature verifies, and a `create` is
+ * at epoch 0 and founds exactly the group it names (so only the group's creator can make one); any other
+ * change is at an epoch above 0. Never throws.
+ */
+export function verifyChange(c: SignedGroupChange, certs: CertCache = new Set()): boolean {
+  const { author } = c;
+  const accountKey = fromBase64Url(author.accountKey);
+  const deviceKey = fromBase64Url(author.deviceKey);
+  if (userIdFromSigningKey(accountKey) !== author.user) return false;
+  if (c.change.kind === 'create' ? c.epoch !== 0 || deriveGroupId(author.user, c.change.nonce) !== c.group : c.epoch === 0) return false;
+  if (author.device === 1) {
+    if (author.cert !== null || !equalBytes(accountKey, deviceKey)) return false;
+  } else {
+    if (author.cert === null) return false;
+    const triple = `${author.accountKey}.${author.deviceKey}.${author.cert}`;
+    if (!certs.has(triple)) {
+      if (!verifyDeviceCert(accountKey, deviceKey, fromBase64Url(author.cert))) return false;
+      certs.add(triple);
+    }
+  }
+  return nacl.sign.detached.verify(changeSignedBytes(c), fromBase64Url(c.sig), deviceKey);
+}
+
+/** A list of changes as a control message's body carries them: UTF-8 JSON. */
+export function encodeChanges(changes: readonly SignedGroupChange[]): Uint8Array {
+  return encoder.encode(JSON.stringify(changes));
+}
+
+/**
+ * `changes` in order, in lists whose `encodeChanges` is at most `maxBytes` long: a snapshot is sent over as
+ * many control messages as it needs. A change longer than `maxBytes` alone goes in a list of its own.
+ */
+export function batchChanges(changes: readonly SignedGroupChange[], maxBytes: number): SignedGroupChange[][] {
+  const batches: SignedGroupChange[][] = [];
+  let batch: SignedGroupChange[] = [];
+  let size = 2; // the brackets
+  for (const change of changes) {
+    const length = encoder.encode(JSON.stringify(change)).length + 1; // and a comma
+    if (batch.length > 0 && size + length > maxBytes) {
+      batches.push(batch);
+      batch = [];
+      size = 2;
+    }
+    batch.push(change);
+    size += length;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** The changes in `bytes`, or null unless every one has the right shape (signatures are checked on receipt). */
+export function decodeChanges(bytes: Uint8Array): SignedGroupChange[] | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return null;
+  }
+  const parsed = z.array(SignedGroupChangeSchema).safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+function str(s: string): Uint8Array {
+  const bytes = encoder.encode(s);
+  return concatBytes(u32be(bytes.length), bytes);
+}
+
+function list(items: readonly string[]): Uint8Array {
+  return concatBytes(u32be(items.length), ...items.map(str));
+}
+
+function distinct(items: readonly string[]): boolean {
+  return new Set(items).size === items.length;
+}

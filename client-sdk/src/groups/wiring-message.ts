@@ -1,0 +1,138 @@
+import * as z from 'zod/mini';
+import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
+import { FRANK_KEY_BYTES } from '../../../protocol/franking';
+import { Limits } from '../../../protocol/limits';
+import { Device, MessageId, UserId } from '../../../protocol/frames';
+import { concatBytes, u32be } from '../crypto/bytes';
+import { SENDER_KEY_VERSION } from '../crypto/sender-key';
+
+/**
+ * What a group message's sender-key ciphertext carries (ARCH §8.8), as crypto/plaintext.ts is for pairwise
+ * messages: u16 big-endian length of a JSON header ‖ header ‖ content. The header names the sender (user,
+ * device), the group and the message id, so a member drops a ciphertext moved to another envelope or group;
+ * the franking key, the lifetime, the burn time, the sender device's sequence number in the group and its
+ * delivery token. The same bytes go to every member device, so no recipient is named.
+ */
+export interface GroupPlaintext {
+  readonly from: string;
+  readonly fromDevice: number;
+  readonly group: string;
+  readonly id: string;
+  readonly text?: string;
+  readonly body: Uint8Array;
+  readonly expiresInSeconds?: number;
+  readonly burnAfterReadingSeconds?: number;
+  readonly frankKey: Uint8Array;
+  /** The sender device's count of messages to this group, from 1: members hand them to the app in this order. */
+  readonly seq: number;
+  readonly deliveryToken?: Uint8Array;
+}
+
+const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
+const GroupIdField = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
+
+const Header = z.strictObject({
+  v: z.literal(1),
+  from: UserId,
+  fromDevice: Device,
+  g: GroupIdField,
+  id: MessageId,
+  kind: z.enum(['text', 'bytes']),
+  ttl: z.optional(Seconds),
+  burn: z.optional(Seconds),
+  fk: z.string().check(z.length(Math.ceil((FRANK_KEY_BYTES * 4) / 3))),
+  seq: z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+  dt: z.optional(z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
+});
+
+const HEADER_LENGTH_BYTES = 2;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const AD_CONTEXT = 'ebb-group-message-v1';
+
+/**
+ * The associated data every group message is signed over: the group and the sender device. A message
+ * signed for one group or device verifies for no other, even under the same sender key.
+ */
+export function groupAssociatedData(group: string, from: string, fromDevice: number): Uint8Array {
+  const parts = [AD_CONTEXT, group, from].map((p) => encoder.encode(p));
+  return concatBytes(...parts.flatMap((p) => [u32be(p.length), p]), u32be(fromDevice));
+}
+
+/** Whether ciphertext bytes are a sender-key message rather than a pairwise one (whose version byte is 2). */
+export function isGroupCiphertext(bytes: Uint8Array): boolean {
+  return bytes.length > 0 && bytes[0] === SENDER_KEY_VERSION;
+}
+
+export function encodeGroupPlaintext(p: GroupPlaintext): Uint8Array {
+  if (p.frankKey.length !== FRANK_KEY_BYTES) throw new TypeError(`frankKey: expected ${FRANK_KEY_BYTES} bytes`);
+  const header: z.infer<typeof Header> = {
+    v: 1,
+    from: p.from,
+    fromDevice: p.fromDevice,
+    g: p.group,
+    id: p.id,
+    kind: p.text === undefined ? 'bytes' : 'text',
+    ...(p.expiresInSeconds !== undefined && { ttl: p.expiresInSeconds }),
+    ...(p.burnAfterReadingSeconds !== undefined && { burn: p.burnAfterReadingSeconds }),
+    fk: toBase64Url(p.frankKey),
+    seq: p.seq,
+    ...(p.deliveryToken && { dt: toBase64Url(p.deliveryToken) }),
+  };
+  const headerBytes = encoder.encode(JSON.stringify(header));
+  const out = new Uint8Array(HEADER_LENGTH_BYTES + headerBytes.length + p.body.length);
+  new DataView(out.buffer).setUint16(0, headerBytes.length);
+  out.set(headerBytes, HEADER_LENGTH_BYTES);
+  out.set(p.body, HEADER_LENGTH_BYTES + headerBytes.length);
+  return out;
+}
+
+/** The decoded plaintext, or null for anything malformed. */
+export function decodeGroupPlaintext(bytes: Uint8Array): GroupPlaintext | null {
+  if (bytes.length < HEADER_LENGTH_BYTES) return null;
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(0);
+  const bodyStart = HEADER_LENGTH_BYTES + headerLength;
+  if (bodyStart > bytes.length) return null;
+  let h: z.infer<typeof Header>;
+  try {
+    const parsed = Header.safeParse(JSON.parse(decoder.decode(bytes.subarray(HEADER_LENGTH_BYTES, bodyStart))));
+    if (!parsed.success) return null;
+    h = parsed.data;
+  } catch {
+    return null;
+  }
+  const frankKey = canonical(h.fk, FRANK_KEY_BYTES);
+  const deliveryToken = h.dt === undefined ? undefined : canonical(h.dt, Limits.deliveryTokenBytes);
+  if (!frankKey || deliveryToken === null) return null;
+  const body = bytes.slice(bodyStart);
+  let text: string | undefined;
+  if (h.kind === 'text') {
+    try {
+      text = decoder.decode(body);
+    } catch {
+      return null;
+    }
+  }
+  return {
+    from: h.from,
+    fromDevice: h.fromDevice,
+    group: h.g,
+    id: h.id,
+    body,
+    frankKey,
+    seq: h.seq,
+    ...(text !== undefined && { text }),
+    ...(h.ttl !== undefined && { expiresInSeconds: h.ttl }),
+    ...(h.burn !== undefined && { burnAfterReadingSeconds: h.burn }),
+    ...(deliveryToken && { deliveryToken }),
+  };
+}
+
+function canonical(encoded: string, length: number): Uint8Array | null {
+  try {
+    const bytes = fromBase64Url(encoded);
+    return bytes.length === length && toBase64Url(bytes) === encoded ? bytes : null;
+  } catch {
+    return null;
+  }
+}
