@@ -11,6 +11,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { TableKey } from '../lambdas/adapters/table-definitions';
 import { WAKEUP_MAX_RECEIVES } from '../lambdas/core/push-wake';
+import { PushSenderEnv } from '../lambdas/adapters/push-services';
 import { LambdaEnv } from '../lambdas/lambda-env';
 import { QueueHandlers, type HandlerSpec } from '../lambdas/routes';
 import type { EbbConfig } from '../protocol/config';
@@ -213,10 +214,10 @@ export class EbbPush extends Construct {
       maxTimeout: Duration.minutes(15),
       logRetention: props.logRetention,
       environment: {
-        [LambdaEnv.vapidSecret]: this.vapidSecret.secretArn,
-        [LambdaEnv.vapidSubject]: subject,
-        ...(applications.apns && { [LambdaEnv.apnsApplication]: applications.apns }),
-        ...(applications.fcm && { [LambdaEnv.fcmApplication]: applications.fcm }),
+        [PushSenderEnv.vapidSecret]: this.vapidSecret.secretArn,
+        [PushSenderEnv.vapidSubject]: subject,
+        ...(applications.apns && { [PushSenderEnv.apnsApplication]: applications.apns }),
+        ...(applications.fcm && { [PushSenderEnv.fcmApplication]: applications.fcm }),
       },
     }).function;
     // Not Secret.grantRead, which adds DescribeSecret: the sender only reads the value.

@@ -16,13 +16,6 @@ export const LambdaEnv = {
    * fine; `status` and `hello` announce it (ARCH §6.13).
    */
   vapidPublicKey: 'EBB_VAPID_PUBLIC_KEY',
-  /** ARN of the Secrets Manager secret holding the VAPID key pair; only the push sender reads it (ARCH §6.13). */
-  vapidSecret: 'EBB_VAPID_SECRET',
-  /** The VAPID `sub` claim the push sender signs: `push.vapidSubject`, or the deployment's https URL. */
-  vapidSubject: 'EBB_VAPID_SUBJECT',
-  /** ARNs of the SNS platform applications for APNs and FCM, set only for the platforms the operator configured. */
-  apnsApplication: 'EBB_PUSH_APNS_APPLICATION',
-  fcmApplication: 'EBB_PUSH_FCM_APPLICATION',
   /** Name of the attachments bucket (ARCH §6.12), set only for the handlers granted access to it. */
   attachmentsBucket: 'EBB_ATTACHMENTS_BUCKET',
 } as const;

@@ -52,14 +52,8 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'push',
   // an attachment's lifetime class (ARCH §6.12)
   'days',
-  // push wake-ups sent (core/push-wake.ts), counts only
-  'pushed',
-  'expired',
+  // push wake-ups a push service refused for good (core/push-wake.ts)
   'rejected',
-  'retried',
-  'platformOff',
-  'noToken',
-  'malformed',
   // lifecycle and timing
   'task',
   'phase',

@@ -101,18 +101,18 @@ export async function deliverWakeups(ports: WakeupPorts, records: readonly Wakeu
       if (outcome === 'failed') failed.push(record.id);
     }),
   );
+  // Counts only, under the logger's existing names: notified = pushed, gone = expired and removed, failed = handed
+  // back for a retry, skipped = no subscription any more or a platform that is off.
   const fields = {
     devices: records.length,
-    pushed: counts.sent,
-    expired: counts.expired,
+    notified: counts.sent,
+    gone: counts.expired,
     rejected: counts.rejected,
-    retried: counts.failed,
-    platformOff: counts.off,
-    noToken: counts.none,
-    malformed: counts.malformed,
+    failed: counts.failed,
+    skipped: counts.off + counts.none,
   };
-  if (counts.malformed > 0) ports.logger.error('push wake-ups: malformed records dropped', fields);
-  else if (counts.failed > 0) ports.logger.warn('push wake-ups: some will be retried', fields);
+  if (counts.malformed > 0) ports.logger.error('push wake-ups: malformed records dropped', { devices: counts.malformed });
+  if (counts.failed > 0) ports.logger.warn('push wake-ups: some will be retried', fields);
   else ports.logger.info('push wake-ups', fields);
   return { failed, counts };
 }

@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { PushSenderEnv } from '../../lambdas/adapters/push-services';
 import { LambdaEnv } from '../../lambdas/lambda-env';
 import { Handlers } from '../../lambdas/routes';
 import { DEFAULT_CONFIG } from '../../protocol/config';
@@ -96,10 +97,10 @@ describe('EbbPush', () => {
         Variables: Record<string, unknown>;
       };
       expect(Object.keys(env.Variables).sort()).toEqual(
-        [LambdaEnv.config, 'EBB_TABLE_PUSH_TOKENS', LambdaEnv.vapidSecret, LambdaEnv.vapidSubject].sort(),
+        [LambdaEnv.config, 'EBB_TABLE_PUSH_TOKENS', PushSenderEnv.vapidSecret, PushSenderEnv.vapidSubject].sort(),
       );
       // No vapidSubject in the config: the deployment's own https URL.
-      expect(flatten(env.Variables[LambdaEnv.vapidSubject])).toBe(
+      expect(flatten(env.Variables[PushSenderEnv.vapidSubject])).toBe(
         `https://{${logicalId(synth.stack.webSocketApi.api)}}.execute-api.{AWS::Region}.{AWS::URLSuffix}`,
       );
     });
@@ -200,9 +201,9 @@ describe('EbbPush', () => {
       const env = resourcesOfType(synth.template, 'AWS::Lambda::Function')[logicalId(synth.stack.push.function)]!.Properties!.Environment as {
         Variables: Record<string, unknown>;
       };
-      expect(env.Variables[LambdaEnv.apnsApplication]).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^PushApnsApplication/), 'Arn'] });
-      expect(env.Variables[LambdaEnv.fcmApplication]).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^PushFcmApplication/), 'Arn'] });
-      expect(env.Variables[LambdaEnv.vapidSubject]).toBe('mailto:ops@example.org');
+      expect(env.Variables[PushSenderEnv.apnsApplication]).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^PushApnsApplication/), 'Arn'] });
+      expect(env.Variables[PushSenderEnv.fcmApplication]).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^PushFcmApplication/), 'Arn'] });
+      expect(env.Variables[PushSenderEnv.vapidSubject]).toBe('mailto:ops@example.org');
     });
 
     test('THEN the setup function may read exactly the two named secrets and manage exactly the two applications', () => {

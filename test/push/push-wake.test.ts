@@ -119,7 +119,10 @@ describe('GIVEN a batch of wake-ups from the queue', () => {
     const f = fakes(() => 'sent');
     const outcome = await deliverWakeups(f.ports, [{ id: 'm1', address: undefined }]);
     expect(outcome.failed).toEqual([]);
-    expect(f.logs).toEqual([expect.objectContaining({ level: 'error', fields: expect.objectContaining({ malformed: 1 }) })]);
+    expect(f.logs).toEqual([
+      { level: 'error', message: 'push wake-ups: malformed records dropped', fields: { devices: 1 } },
+      expect.objectContaining({ level: 'info' }),
+    ]);
   });
 
   test('THEN the log line carries counts only: no user id, device, endpoint or token', async () => {
@@ -128,6 +131,7 @@ describe('GIVEN a batch of wake-ups from the queue', () => {
     f.tokens.set(2, apns);
     await deliverWakeups(f.ports, [record('m1', 1), record('m2', 2)]);
     expect(f.logs).toHaveLength(1);
+    expect(f.logs[0]!.fields).toEqual({ devices: 2, notified: 0, gone: 1, rejected: 0, failed: 1, skipped: 0 });
     const line = JSON.stringify(f.logs[0]);
     for (const secret of [USER, web.endpoint, apns.token, web.keys.auth]) expect(line).not.toContain(secret);
     expect(Object.values(f.logs[0]!.fields!).every((v) => typeof v === 'number')).toBe(true);
