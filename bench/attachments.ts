@@ -30,7 +30,7 @@ export interface AttachmentBenchResult {
 const MiB = 2 ** 20;
 
 /**
- * Attachments (ARCH §8.8) through the SDK on the local stack: one client sends a file of `megabytes` MiB to
+ * Attachments (ARCH §8.10) through the SDK on the local stack: one client sends a file of `megabytes` MiB to
  * another, which downloads it both ways. The local bucket runs in this process and streams objects to files,
  * so its own buffers count in the peaks too; on AWS they would not. Peaks are sampled every 10 ms after a GC
  * (run with --expose-gc for steadier figures; without it the baseline is taken as is).

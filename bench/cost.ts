@@ -74,3 +74,53 @@ export function addOperations(a: MessageOperations, b: MessageOperations): Messa
 export function connectedUserMonth(prices: PriceList): number {
   return ((30 * 24 * 60) / 1e6) * prices.apiGateway.connectionMinutesPerMillion;
 }
+
+/**
+ * What push wake-ups add to a message for an offline device (ARCH §6.13). Every copy queued for an offline
+ * device pays the wake-up claim (one conditional UpdateItem of its push subscription, succeeding at most once a
+ * minute); each claim that succeeds pays one wake-up: an SQS SendMessage, its share of the event source's
+ * ReceiveMessage and DeleteMessageBatch, its share of a sender invocation, the subscription read, and for APNs
+ * and FCM an SNS publish (and a CreatePlatformEndpoint once per token per warm container, left out). Web Push
+ * posts straight to the browser's push service, which charges nothing.
+ */
+export interface WakeupProfile {
+  /** Messages an offline device receives per minute-long wake-up window, ≥ 1: 1 wakes it for every message. */
+  readonly messagesPerWakeup: number;
+  /** Wake-ups the sender handles per invocation (SQS batches of up to 10; 1 when traffic is light). */
+  readonly batch: number;
+  /** How long one sender invocation runs: mostly the push service's round trip. */
+  readonly senderDurationMs: number;
+  readonly memoryMb: number;
+  readonly service: 'web' | 'sns';
+}
+
+export interface WakeupCostBreakdown {
+  readonly dynamoWrites: number;
+  readonly dynamoReads: number;
+  readonly sqs: number;
+  readonly lambdaRequests: number;
+  readonly lambdaCompute: number;
+  readonly sns: number;
+  readonly total: number;
+}
+
+/** Dollars per million offline messages that wake-ups add, per `profile`. */
+export function wakeupDollarsPerMillion(profile: WakeupProfile, prices: PriceList): WakeupCostBreakdown {
+  if (!(profile.messagesPerWakeup >= 1)) throw new RangeError('messagesPerWakeup: expected at least 1');
+  if (!(profile.batch >= 1 && profile.batch <= 10)) throw new RangeError('batch: expected 1 to 10');
+  const wakeups = 1 / profile.messagesPerWakeup;
+  const invocations = wakeups / profile.batch;
+  const gbSeconds = invocations * (Math.ceil(profile.senderDurationMs) / 1000) * (profile.memoryMb / 1024);
+  const parts = {
+    // The claim: one conditional write per message, paid whether it succeeds or not.
+    dynamoWrites: 1 * prices.dynamodb.writeRequestUnitsPerMillion,
+    // The subscription, read strongly consistent (1 RRU up to 4 KB) per wake-up.
+    dynamoReads: wakeups * prices.dynamodb.readRequestUnitsPerMillion,
+    // SendMessage per wake-up; one ReceiveMessage and one DeleteMessageBatch per batch.
+    sqs: (wakeups + 2 * invocations) * prices.sqs.standardRequestsPerMillion,
+    lambdaRequests: invocations * prices.lambda.requestsPerMillion,
+    lambdaCompute: gbSeconds * 1e6 * prices.lambda.arm64PerGbSecond,
+    sns: profile.service === 'sns' ? wakeups * (prices.sns.mobilePushPerMillion + prices.sns.requestsPerMillion) : 0,
+  };
+  return { ...parts, total: Object.values(parts).reduce((sum, v) => sum + v, 0) };
+}

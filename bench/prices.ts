@@ -25,6 +25,18 @@ export const Prices = {
     /** On-demand read request units, per million. Same page. */
     readRequestUnitsPerMillion: 0.125,
   },
+  sqs: {
+    /** Standard queue requests, per million (each SendMessage, ReceiveMessage or DeleteMessageBatch, per 64 KB chunk).
+     *  https://aws.amazon.com/sqs/pricing/ */
+    standardRequestsPerMillion: 0.4,
+  },
+  sns: {
+    /** Mobile push notifications delivered (APNs, FCM), per million.
+     *  https://aws.amazon.com/sns/pricing/ */
+    mobilePushPerMillion: 0.5,
+    /** API requests (Publish, CreatePlatformEndpoint), per million, past the first million a month. Same page. */
+    requestsPerMillion: 0.5,
+  },
   secretsManager: {
     /** API calls, per 10 000 (the franking keyring is read at most once per 5 minutes per warm Lambda).
      *  https://aws.amazon.com/secrets-manager/pricing/ */

@@ -13,7 +13,15 @@ import { measureAttachments } from './attachments';
 import { measureAuth } from './auth';
 import { measureBrowserBundle } from './browser-bundle';
 import { measureColdStarts, awsSdkRequireMs } from './cold-start';
-import { ackOperations, addOperations, connectedUserMonth, dollarsPerMillion, type AckCosts, type MessageOperations } from './cost';
+import {
+  ackOperations,
+  addOperations,
+  connectedUserMonth,
+  dollarsPerMillion,
+  wakeupDollarsPerMillion,
+  type AckCosts,
+  type MessageOperations,
+} from './cost';
 import { measureCrypto } from './crypto';
 import { measureDelivery, type DeliveryResult } from './delivery';
 import { measureDeviceCost } from './devices';
@@ -196,6 +204,13 @@ async function main(): Promise<void> {
     'online, acks batched by 100': costRow(ackBatching[100]!),
   });
   console.log(`   plus connection minutes: $${connectedUserMonth(Prices).toFixed(4)} per user connected all month`);
+  const wakeups = wakeupCosts(memoryMb);
+  console.log(
+    `   push wake-ups add, per million messages to an offline device with a subscription (sender ${WAKE_SENDER_MS} ms assumed: a push service round trip, not measured locally):`,
+  );
+  console.table(
+    Object.fromEntries(wakeups.map((w) => [w.label, { web: `$${w.web.total.toFixed(2)}`, 'APNs/FCM via SNS': `$${w.sns.total.toFixed(2)}` }])),
+  );
   lap('cost model');
 
   // 6. Cold start
@@ -318,6 +333,12 @@ async function main(): Promise<void> {
       memoryMb,
       online: { operations: online, dollarsPerMillion: mapValues(costOnline, (v) => round(v, 3)) },
       offline: { operations: offline, dollarsPerMillion: mapValues(costOffline, (v) => round(v, 3)) },
+      wakeups: wakeups.map((w) => ({
+        label: w.label,
+        senderDurationMs: WAKE_SENDER_MS,
+        web: mapValues(w.web, (v) => round(v, 3)),
+        sns: mapValues(w.sns, (v) => round(v, 3)),
+      })),
       ackCosts: ack,
       ackBatching: mapValues(ackBatching, (c) => mapValues(c, (v) => round(v, 3))),
       connectedUserMonthDollars: round(connectedUserMonth(Prices), 4),
@@ -518,3 +539,23 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The push wake-up sender's invocation time the cost model assumes: dominated by the push service's answer. */
+const WAKE_SENDER_MS = 100;
+
+/** What wake-ups add to a million offline messages, as traffic to a sleeping device coalesces (ARCH §6.12). */
+function wakeupCosts(memoryMb: number) {
+  const cases = [
+    { label: '1 message a minute (a wake-up each)', messagesPerWakeup: 1, batch: 1 },
+    { label: '10 messages a minute', messagesPerWakeup: 10, batch: 1 },
+    { label: '100 messages a minute, batches of 10', messagesPerWakeup: 100, batch: 10 },
+  ];
+  return cases.map(({ label, messagesPerWakeup, batch }) => {
+    const profile = { messagesPerWakeup, batch, senderDurationMs: WAKE_SENDER_MS, memoryMb };
+    return {
+      label,
+      web: wakeupDollarsPerMillion({ ...profile, service: 'web' }, Prices),
+      sns: wakeupDollarsPerMillion({ ...profile, service: 'sns' }, Prices),
+    };
+  });
+}

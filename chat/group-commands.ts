@@ -23,7 +23,7 @@ const USAGE = {
 type Subcommand = keyof typeof USAGE;
 
 /**
- * `/group …` and `/groups` of the terminal chat (DESIGN §11), and the lines group events print as. Groups
+ * `/group …` and `/groups` of the terminal chat (ARCH §8.9), and the lines group events print as. Groups
  * are named `#name` (or `#"a name"`, or `#` and the group's id); members as for `/to`.
  */
 export class GroupCommands {

@@ -2,7 +2,7 @@ import { printable } from '../shared/printable';
 import { EbbError, type EbbErrorReason, type GroupEvent, type GroupInfo } from '../client-sdk/src';
 
 /**
- * The terminal chat's words for groups (DESIGN §11): how `#group` is typed and shown, the lines group
+ * The terminal chat's words for groups (ARCH §8.9): how `#group` is typed and shown, the lines group
  * events print as, `/groups`, and the plain sentence for each refusal. Everything a member chose (a group's
  * name) is escaped before it is printed.
  */

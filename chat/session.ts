@@ -521,9 +521,9 @@ export class ChatSession {
   /** Starts sending; its state line is updated when the service has stored the message or refused it. */
   /** `/file PATH [CAPTION]`: the file goes as an attachment of a message whose text is the caption. */
   private async sendFile(args: string): Promise<void> {
-    // sendToGroup refuses attachments (ARCH §8.9): say so before reading the file.
+    // The terminal chat sends files 1:1 only for now (the SDK's sendToGroup takes them): say so before reading the file.
     if (this.group !== undefined) {
-      this.print('files cannot be sent to a group yet: /to a member to send it to them');
+      this.print('files cannot be sent to a group from this chat yet: /to a member to send it to them');
       return;
     }
     // A path with spaces goes in double quotes: /file "my photo.jpg" caption

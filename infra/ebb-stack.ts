@@ -1,11 +1,13 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ConfigError, resolveConfig, type EbbConfig } from '../protocol/config';
+import { Handlers } from '../lambdas/routes';
 import { Tables, type TableKey } from '../lambdas/adapters/table-definitions';
 import { EbbAttachmentsBucket } from './attachments-bucket';
 import { EbbFrankingKeyring, type EbbFrankingKeyringProps } from './franking-keyring';
 import { EbbMonitoring, type EbbMonitoringOptions } from './monitoring';
 import { StackOutputs } from './outputs';
+import { EbbPush } from './push';
 import { EbbSunsetSchedules, type EbbSunsetSchedulesOptions } from './sunset-schedules';
 import { EbbTables, type EbbTablesProps } from './tables';
 import { EbbWebSocketApi, type EbbWebSocketApiOptions } from './websocket-api';
@@ -60,6 +62,7 @@ export class EbbStack extends Stack {
   readonly attachmentsBucket: EbbAttachmentsBucket;
   readonly webSocketApi: EbbWebSocketApi;
   readonly sunsetSchedules: EbbSunsetSchedules;
+  readonly push: EbbPush;
   readonly monitoring: EbbMonitoring;
 
   constructor(scope: Construct, id: string, props: EbbStackProps = {}) {
@@ -95,9 +98,17 @@ export class EbbStack extends Stack {
       frankingKeyring: this.frankingKeyring,
       attachmentsBucket: this.attachmentsBucket,
     });
+    this.push = new EbbPush(this, 'Push', {
+      tables: this.tables.tables,
+      config: this.config,
+      removalPolicy: tableRemovalPolicy(this.config),
+      defaultVapidSubject: `https://${this.webSocketApi.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+    });
+    this.push.connectRoutes(Handlers, this.webSocketApi.functions);
     this.monitoring = new EbbMonitoring(this, 'Monitoring', {
       ...props.monitoring,
-      functions: { ...this.webSocketApi.functions, lifecycle: this.sunsetSchedules.function },
+      functions: { ...this.webSocketApi.functions, lifecycle: this.sunsetSchedules.function, 'push-wake': this.push.function },
+      queues: [{ name: 'wakeups', queue: this.push.queue, deadLetterQueue: this.push.deadLetterQueue, maxAge: Duration.minutes(5) }],
       authorizerEntry: this.webSocketApi.authorizerEntry,
       tables: this.tables.tables,
       stage: this.webSocketApi.stage,

@@ -6,6 +6,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TableKey } from '../lambdas/adapters/table-definitions';
 import { requireWholeNumber } from './validate';
@@ -65,6 +66,23 @@ export interface EbbMonitoringProps extends EbbMonitoringOptions {
 
   /** The WebSocket stage clients connect to. */
   readonly stage: apigwv2.WebSocketStage;
+
+  /**
+   * Queues a function works off, each alarmed when its dead-letter queue holds anything and when its oldest
+   * message is older than `maxAge` (the function is failing or throttled).
+   * @default - none
+   */
+  readonly queues?: readonly EbbWatchedQueue[];
+}
+
+/** A queue and its dead-letter queue, by a name used in alarm ids and descriptions. */
+export interface EbbWatchedQueue {
+  /** `wakeups` → alarms `WakeupsDeadLetters` and `WakeupsAge`. */
+  readonly name: string;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  /** The age of the oldest message that alarms. */
+  readonly maxAge: Duration;
 }
 
 /**
@@ -142,6 +160,20 @@ export class EbbMonitoring extends Construct {
       apiErrorThreshold,
       `ebb WebSocket API: ${apiErrorThreshold}+ errors calling handlers in 5 minutes`,
     );
+    for (const watched of props.queues ?? []) {
+      alarm(
+        `${pascal(watched.name)}DeadLetters`,
+        watched.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+        1,
+        `ebb ${watched.name} queue: messages in its dead-letter queue (retries exhausted); inspect, then redrive or purge`,
+      );
+      alarm(
+        `${pascal(watched.name)}Age`,
+        watched.queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' }),
+        watched.maxAge.toSeconds(),
+        `ebb ${watched.name} queue: oldest message over ${watched.maxAge.toSeconds()} s old (its function failing or throttled)`,
+      );
+    }
     this.alarms = alarms;
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });

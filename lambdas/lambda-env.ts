@@ -9,6 +9,13 @@ export const LambdaEnv = {
   callbackUrl: 'EBB_CALLBACK_URL',
   /** ARN of the Secrets Manager secret holding the franking keyring. */
   frankingSecret: 'EBB_FRANKING_SECRET',
+  /** URL of the SQS wake-up queue (ARCH §6.13), set on the routes that may queue wake-ups (`wakeups` in the manifest). */
+  wakeupQueueUrl: 'EBB_WAKEUP_QUEUE_URL',
+  /**
+   * base64url of the deployment's VAPID public key when Web Push is on: public, so an environment variable is
+   * fine; `status` and `hello` announce it (ARCH §6.13).
+   */
+  vapidPublicKey: 'EBB_VAPID_PUBLIC_KEY',
   /** Name of the attachments bucket (ARCH §6.12), set only for the handlers granted access to it. */
   attachmentsBucket: 'EBB_ATTACHMENTS_BUCKET',
 } as const;
@@ -27,4 +34,5 @@ export const TableEnv = {
   nonces: 'EBB_TABLE_NONCES',
   rateLimits: 'EBB_TABLE_RATE_LIMITS',
   reports: 'EBB_TABLE_REPORTS',
+  pushTokens: 'EBB_TABLE_PUSH_TOKENS',
 } as const satisfies { readonly [K in TableKey]: (typeof Tables)[K]['envVar'] };

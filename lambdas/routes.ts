@@ -22,6 +22,11 @@ export interface HandlerSpec {
   /** Reads the franking keyring (ARCH §9.3): infra grants GetSecretValue on that one secret. */
   readonly frankingKeys?: boolean;
   /**
+   * Queues wake-ups for offline devices (ARCH §6.13): infra grants `sqs:SendMessage` on the wake-up queue alone
+   * and sets `EBB_WAKEUP_QUEUE_URL`.
+   */
+  readonly wakeups?: boolean;
+  /**
    * Exactly the S3 actions the handler may take on the attachments bucket (ARCH §6.12): object actions on its
    * objects, `s3:ListBucket` on the bucket. A presigned URL can do only what its signer's grant allows, so
    * each presigning route holds one action. Infra grants these and sets `EBB_ATTACHMENTS_BUCKET`; the local
@@ -36,6 +41,9 @@ export type BucketAction = 's3:PutObject' | 's3:GetObject' | 's3:DeleteObject' |
 const ACCOUNT_READ = { accounts: ['GetItem'] } as const;
 /** A token taken from a bucket: conditional updates; only a refused take reads the bucket. */
 const RATE_LIMIT = { rateLimits: ['UpdateItem', 'GetItem'] } as const;
+
+/** A wake-up claimed for an offline device: one conditional update of its push subscription (ARCH §6.13). */
+const WAKE = { pushTokens: ['UpdateItem'] } as const;
 
 /** Every Lambda of ebb: the authorizer, the three special routes and one per action. */
 export const Handlers: readonly HandlerSpec[] = [
@@ -84,11 +92,13 @@ export const Handlers: readonly HandlerSpec[] = [
       accounts: ['BatchGetItem'],
       queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
       connections: ['Query', 'DeleteItem'],
+      ...WAKE,
       ...RATE_LIMIT,
     },
     manageConnections: true,
     returnsResponse: true,
     frankingKeys: true,
+    wakeups: true,
   },
   {
     // The same steps as `send` per copy (core/queue-copy.ts); BatchGetItem reads all recipient accounts.
@@ -98,11 +108,13 @@ export const Handlers: readonly HandlerSpec[] = [
       accounts: ['BatchGetItem'],
       queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
       connections: ['Query', 'DeleteItem'],
+      ...WAKE,
       ...RATE_LIMIT,
     },
     manageConnections: true,
     returnsResponse: true,
     frankingKeys: true,
+    wakeups: true,
   },
   {
     entry: 'report',
@@ -145,6 +157,7 @@ export const Handlers: readonly HandlerSpec[] = [
       queue: ['Query', 'BatchWriteItem', 'DeleteItem'],
       usernames: ['DeleteItem'],
       connections: ['Query', 'DeleteItem'],
+      pushTokens: ['Query', 'BatchWriteItem'],
     },
     manageConnections: true,
     returnsResponse: true,
@@ -168,7 +181,24 @@ export const Handlers: readonly HandlerSpec[] = [
       // The device's queue (Query, BatchWriteItem) and its link item, if still there (DeleteItem).
       queue: ['Query', 'BatchWriteItem', 'DeleteItem'],
       connections: ['Query', 'DeleteItem'],
+      pushTokens: ['DeleteItem'],
     },
+    manageConnections: true,
+    returnsResponse: true,
+  },
+  {
+    entry: 'push-register',
+    routeKey: 'push.register',
+    // GetItem on accounts twice: the caller's device, then again after the put, to take back a subscription
+    // written for a device removed meanwhile (DeleteItem).
+    tables: { ...ACCOUNT_READ, pushTokens: ['PutItem', 'DeleteItem'], ...RATE_LIMIT },
+    manageConnections: true,
+    returnsResponse: true,
+  },
+  {
+    entry: 'push-unregister',
+    routeKey: 'push.unregister',
+    tables: { ...ACCOUNT_READ, pushTokens: ['DeleteItem'], ...RATE_LIMIT },
     manageConnections: true,
     returnsResponse: true,
   },
@@ -209,12 +239,22 @@ export const ScheduledHandlers: readonly HandlerSpec[] = [
       nonces: ['Scan', 'BatchWriteItem'],
       rateLimits: ['Scan', 'BatchWriteItem'],
       reports: ['Scan', 'BatchWriteItem'],
+      pushTokens: ['Scan', 'BatchWriteItem'],
     },
     manageConnections: true,
     returnsResponse: false,
     // The purge lists the bucket and deletes every object (DeleteObjects needs s3:DeleteObject on each key).
     attachments: ['s3:ListBucket', 's3:DeleteObject'],
   },
+];
+
+/**
+ * The Lambda the wake-up queue triggers (ARCH §6.13): it reads a device's push subscription and removes one a
+ * push service calls expired, and nothing else of the tables. Its Secrets Manager and SNS grants are the push
+ * construct's (infra/push.ts).
+ */
+export const QueueHandlers: readonly HandlerSpec[] = [
+  { entry: 'push-wake', tables: { pushTokens: ['GetItem', 'DeleteItem'] }, manageConnections: false, returnsResponse: false },
 ];
 
 /** Environment every Lambda reads at cold start; infra sets it from the manifest entry. */

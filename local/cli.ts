@@ -147,6 +147,7 @@ async function main(): Promise<void> {
   @connections ${stack.callbackUrl}/@connections
   DynamoDB    ${stack.dynamodbEndpoint}
   S3          ${stack.s3Endpoint} (bucket ${stack.s3Bucket}, path-style)
+  Push        ${stack.pushReceiver.url} (plays Web Push, and SNS for APNs and FCM)
 ${describeSchedule(stack.config, Date.now())}
 Press Ctrl+C to stop.`);
   const stop = () => {

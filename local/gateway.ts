@@ -136,13 +136,18 @@ export class WebSocketGateway {
     return this.connections.size;
   }
 
+  /** Resolves once no integration is running: the work routes do after their answer (ARCH §6.13) included. */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
   /** Closes every connection (each gets its $disconnect), waits for integrations still running, stops listening. */
   async close(): Promise<void> {
     clearInterval(this.limitTimer);
     const closing = [...this.connections.values()].map((c) => this.drop(c, APIGW_CLOSE.goingAway, 'Going away'));
     await Promise.all(closing);
     // A $disconnect for a socket the client closed may still be writing: storage must outlive it.
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    await this.idle();
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
     this.server.closeAllConnections?.();

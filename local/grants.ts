@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { attachmentS3ClientConfig } from '../lambdas/adapters/s3-client';
 import type { TableKey, TableNames } from '../lambdas/adapters/table-definitions';
 import { wirePorts, type HandlerPorts, type PortAdapters } from '../lambdas/adapters/wiring';
-import type { Clock, FrankingKeys, Logger } from '../lambdas/core/ports';
+import type { Clock, FrankingKeys, Logger, PushSettings, Wakeups } from '../lambdas/core/ports';
 import type { HandlerSpec } from '../lambdas/routes';
 import type { EbbConfig } from '../protocol';
 import { LOCAL_AWS } from './dynamo';
@@ -25,6 +25,9 @@ export interface LocalServices {
   readonly tables: TableNames;
   readonly management: ApiGatewayManagementApiClient;
   readonly frankingKeys: () => FrankingKeys;
+  /** The in-process wake-up queue, given only to the routes whose entry has `wakeups`. */
+  readonly wakeups: () => Wakeups;
+  readonly push: PushSettings;
   /** S3 clients for the attachments bucket, each signing with a credential holding exactly one handler's grant. */
   readonly attachments: LocalAttachmentCredentials;
   readonly config: EbbConfig;
@@ -46,6 +49,8 @@ export function grantedPorts(spec: HandlerSpec, adapters: PortAdapters, services
       tables,
       management: spec.manageConnections ? services.management : undefined,
       frankingKeys: spec.frankingKeys ? services.frankingKeys : undefined,
+      wakeups: spec.wakeups ? services.wakeups : undefined,
+      push: services.push,
       ...(spec.attachments?.length && { attachmentsBucket: services.attachments.bucket, s3: services.attachments.clientFor(spec) }),
       config: services.config,
       clock: services.clock,

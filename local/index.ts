@@ -5,14 +5,22 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { resolveConfig, SIGNED_QUERY_PARAMS, type EbbConfig, type EbbConfigInput } from '../protocol';
 import { jsonLogger, silentLogger } from '../lambdas/adapters/logger';
-import { MemoryFrankingKeys } from '../lambdas/adapters/memory';
+import { MemoryFrankingKeys, MemoryWakeups } from '../lambdas/adapters/memory';
 import { createPorts, type HandlerPorts } from '../lambdas/adapters/ports';
 import { localTableNames, type TableNames } from '../lambdas/adapters/table-definitions';
 import type { LifecycleOutcome } from '../lambdas/core/lifecycle';
-import type { Clock, Logger, Ports } from '../lambdas/core/ports';
+import type { Clock, Logger, Ports, PushSettings, Wakeups } from '../lambdas/core/ports';
 import { adapters as authorizerAdapters, authorize } from '../lambdas/handlers/authorize';
 import { adapters as lifecycleAdapters } from '../lambdas/handlers/lifecycle';
-import { Handlers, ScheduledHandlers, type HandlerSpec } from '../lambdas/routes';
+import { Handlers, QueueHandlers, ScheduledHandlers, type HandlerSpec } from '../lambdas/routes';
+import { adapters as pushWakeAdapters, sendWakeups } from '../lambdas/handlers/push-wake';
+import { wakeTtlSeconds } from '../lambdas/adapters/push-services';
+import { SnsMobilePush } from '../lambdas/adapters/sns-push';
+import { generateVapidKeys } from '../lambdas/adapters/vapid-keys';
+import { WebPushSender } from '../lambdas/adapters/web-push';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { LOCAL_PLATFORM_APPLICATIONS, PushReceiver } from './push-receiver';
+import { localWakeupConsumer } from './push-wake';
 import { LOCAL_AWS, createTables, faultInjectingClient, startDynalite, sweepExpired, type DynamoFaultDecider } from './dynamo';
 import { WebSocketGateway, type Integration } from './gateway';
 import { LocalAttachmentCredentials, followClock, grantedPorts, type LocalServices } from './grants';
@@ -53,6 +61,16 @@ export interface LocalStackOptions {
    * see it refused). @default Handlers and ScheduledHandlers of lambdas/routes.ts
    */
   readonly handlers?: readonly HandlerSpec[];
+  /**
+   * What the routes know of the push services (the VAPID public key, the receiver's http origin).
+   * @default Web Push on: this stack's own VAPID public key, and `pushReceiver`'s origin allowed over http
+   */
+  readonly push?: PushSettings;
+  /**
+   * The wake-up queue the routes are given, made from the in-process one (tests wrap it to slow or fail it).
+   * @default the in-process queue itself
+   */
+  readonly wakeups?: (queue: MemoryWakeups) => Wakeups;
   /** Port of the S3-compatible endpoint; 0 picks a free one. @default 0 */
   readonly s3Port?: number;
 }
@@ -104,6 +122,19 @@ export interface LocalStack {
   readonly frankingKeys: MemoryFrankingKeys;
   /** Fault injection, empty (no faults) unless a test sets it. */
   readonly faults: LocalFaults;
+  /**
+   * The push services, played locally (ARCH §11.1): Web Push with this stack's VAPID key, and SNS for the APNs and
+   * FCM platforms the config names. `subscription()` mints a Web Push subscription to it; `received` is every push
+   * the wake-up sender made, decrypted; `expire()` makes it answer a subscription or token as expired.
+   */
+  readonly pushReceiver: PushReceiver;
+  /** This stack's VAPID public key (base64url), which `status` announces when Web Push is on. */
+  readonly vapidPublicKey: string;
+  /**
+   * The in-process wake-up queue (ARCH §6.13): the bodies the routes queued, as SQS would carry them; set its
+   * `consumer` to take each one as the push sender's event source would.
+   */
+  readonly wakeups: MemoryWakeups;
   /** Runs one TTL sweep and one S3 lifecycle sweep now; resolves with the number of items and objects deleted. */
   sweep(): Promise<number>;
   /**
@@ -121,7 +152,7 @@ export interface LocalStack {
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = resolveConfig(options.config ?? {});
-  const manifest = options.handlers ?? [...Handlers, ...ScheduledHandlers];
+  const manifest = options.handlers ?? [...Handlers, ...ScheduledHandlers, ...QueueHandlers];
   const authorizerSpec = entryOf(manifest, 'authorize');
   const lifecycleSpec = entryOf(manifest, 'lifecycle');
   const clock: Clock = { now: options.now ?? (() => Date.now()) };
@@ -173,12 +204,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const frankingKeys = new MemoryFrankingKeys(clock, config.retentionDays, (n) => new Uint8Array(randomBytes(n)));
   const handlerDynamo = faultInjectingClient(dynamo.endpoint, () => faults.dynamodb);
   options.instrumentDynamo?.(handlerDynamo);
+  const wakeupQueue = new MemoryWakeups();
+  const wakeups = options.wakeups?.(wakeupQueue) ?? wakeupQueue;
+  // Generated at start, as the deployment's setup function generates it once: kept only in this process.
+  const vapid = generateVapidKeys();
+  let pushReceiver: PushReceiver;
+  try {
+    pushReceiver = await PushReceiver.start({ vapidPublicKey: vapid.publicKey });
+  } catch (error) {
+    await gateway.close();
+    await dynamo.stop();
+    await s3.close();
+    throw error;
+  }
   const attachments = new LocalAttachmentCredentials(s3, LOCAL_ATTACHMENTS_BUCKET, clock);
   const services: LocalServices = {
     dynamodb: handlerDynamo,
     tables,
     management,
     frankingKeys: () => frankingKeys,
+    wakeups: () => wakeups,
+    push: options.push ?? { vapidPublicKey: () => vapid.publicKey, httpOrigins: [pushReceiver.url] },
     attachments,
     config,
     clock,
@@ -197,6 +243,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sweep = () => (sweeping ??= sweepBoth().finally(() => (sweeping = undefined)));
   const sweeper = setInterval(() => void sweep().catch(() => undefined), options.sweepIntervalMs ?? 1000);
   sweeper.unref();
+
+  // The wake-up sender, fed by the in-process queue as the SQS event source feeds it on AWS.
+  const pushWakeSpec = manifest.find((spec) => spec.entry === 'push-wake');
+  const sns = new SNSClient({ endpoint: pushReceiver.snsEndpoint, ...LOCAL_AWS, maxAttempts: 1 });
+  if (pushWakeSpec) {
+    const wakePorts = grantedPorts(pushWakeSpec, pushWakeAdapters, services);
+    const ttlSeconds = wakeTtlSeconds(config);
+    const webPush = new WebPushSender({ vapidKeys: async () => vapid, subject: config.push.vapidSubject ?? LOCAL_VAPID_SUBJECT, ttlSeconds });
+    const applications = {
+      apns: config.push.apns ? LOCAL_PLATFORM_APPLICATIONS.apns : undefined,
+      fcm: config.push.fcm ? LOCAL_PLATFORM_APPLICATIONS.fcm : undefined,
+    };
+    const mobilePush = new SnsMobilePush(sns, applications, ttlSeconds);
+    wakeupQueue.consumer = localWakeupConsumer((event) => sendWakeups(event, { pushTokens: wakePorts.pushTokens, webPush, mobilePush, logger }));
+  }
 
   const lifecycle = new LocalLifecycle(grantedPorts(lifecycleSpec, lifecycleAdapters, services), options.onLifecycle);
   const lifecycleTimer = setInterval(() => {
@@ -217,6 +278,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     gateway,
     frankingKeys,
     faults,
+    wakeups: wakeupQueue,
+    pushReceiver,
+    vapidPublicKey: vapid.publicKey,
     sweep,
     lifecycleTick: () => lifecycle.tick(),
     async stop() {
@@ -224,7 +288,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clearInterval(lifecycleTimer);
       await lifecycle.idle();
       await sweeping?.catch(() => undefined);
+      await wakeupQueue.idle();
       await gateway.close();
+      await pushReceiver.close();
+      sns.destroy();
       management.destroy();
       handlerDynamo.destroy();
       attachments.destroy();
@@ -234,6 +301,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
   };
 }
+
+/** The VAPID `sub` of the local stack when the config names none: a contact that reaches no one. */
+const LOCAL_VAPID_SUBJECT = 'mailto:operator@ebb.invalid';
 
 /** Browsers may PUT and GET attachments from these origins, as the deployed bucket's CORS rule allows. */
 function attachmentsCors(origins: readonly string[]): CorsRule {

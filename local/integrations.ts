@@ -20,6 +20,8 @@ import * as keysBundle from '../lambdas/handlers/keys-bundle';
 import * as keysCount from '../lambdas/handlers/keys-count';
 import * as keysPublish from '../lambdas/handlers/keys-publish';
 import * as linkFetch from '../lambdas/handlers/link-fetch';
+import * as pushRegister from '../lambdas/handlers/push-register';
+import * as pushUnregister from '../lambdas/handlers/push-unregister';
 import * as register from '../lambdas/handlers/register';
 import * as report from '../lambdas/handlers/report';
 import * as send from '../lambdas/handlers/send';
@@ -60,6 +62,8 @@ const MODULES: Record<string, RouteModule> = {
   'link-fetch': linkFetch,
   'devices-list': devicesList,
   'device-remove': deviceRemove,
+  'push-register': pushRegister,
+  'push-unregister': pushUnregister,
   'attachment-upload': attachmentUpload,
   'attachment-download': attachmentDownload,
 };

@@ -24,6 +24,8 @@ export const Actions = [
   'devices.list',
   'device.remove',
   'fanout',
+  'push.register',
+  'push.unregister',
   'attachment.upload',
   'attachment.download',
 ] as const satisfies readonly Action[];

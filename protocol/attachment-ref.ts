@@ -3,7 +3,7 @@ import { fromBase64Url, toBase64Url } from './base64url';
 import { AttachmentId, bytes } from './fields';
 
 /**
- * What a message carries about each of its attachments (ARCH §8.8), inside its ciphertext and under its
+ * What a message carries about each of its attachments (ARCH §8.10), inside its ciphertext and under its
  * franking commitment: the object's id in the bucket, the key that opens it, the SHA-256 digest of the stored
  * object, the file's size and the name and media type the sender gave. Shared by the SDK (message plaintext,
  * reports) and the server (a report's commitment check).

@@ -37,6 +37,7 @@ export const DEFAULT_CONFIG: EbbConfig = {
   maxAttachmentBytes: 100 * 1024 * 1024,
   webOrigins: [],
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
+  push: { vapidSubject: null, apns: null, fcm: null },
 };
 
 export class ConfigError extends Error {
@@ -48,14 +49,14 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
- * `input` laid over the defaults, the nested `rateLimits` and `sunset` key by key. Not validated.
+ * `input` laid over the defaults, the nested `rateLimits`, `sunset` and `push` key by key. Not validated.
  * @throws ConfigError when `input` is not an object.
  */
 export function withDefaults(input: unknown = {}): Record<string, unknown> {
   if (input === null || input === undefined) input = {};
   if (!isPlainObject(input)) throw new ConfigError('ebb: must be an object');
   const merged: Record<string, unknown> = { ...DEFAULT_CONFIG, ...input };
-  for (const key of ['rateLimits', 'sunset'] as const) {
+  for (const key of ['rateLimits', 'sunset', 'push'] as const) {
     const given = input[key];
     if (given === undefined) continue;
     merged[key] = isPlainObject(given) ? { ...DEFAULT_CONFIG[key], ...given } : given;

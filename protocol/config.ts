@@ -58,6 +58,52 @@ const SunsetSchema = z
     }),
   );
 
+/** A Secrets Manager secret name as the console allows it: letters, digits and `/_+=.@-`, at most 512. */
+const secretName = z
+  .string()
+  .check(z.minLength(1), z.maxLength(512), z.regex(/^[A-Za-z0-9/_+=.@-]+$/, 'must be a Secrets Manager secret name (letters, digits and /_+=.@-)'));
+
+/**
+ * Push wake-ups (ARCH §6.13). Web Push is always on, with VAPID keys the stack generates; APNs and FCM are on
+ * only when named here, each with the Secrets Manager secret that holds its credential (never the credential
+ * itself, which would land in the template).
+ */
+const PushSchema = z.strictObject({
+  /**
+   * The VAPID `sub` claim (RFC 8292 §2.1): a `mailto:` or `https:` contact for the push services. Null: the
+   * deployment's own https URL.
+   */
+  vapidSubject: z.nullable(
+    z.string().check(
+      z.maxLength(256),
+      z.refine((s) => /^mailto:[^\s]+@[^\s]+$/.test(s) || isHttpsUrl(s), 'must be a mailto: or https: URI'),
+    ),
+  ),
+  /**
+   * APNs through an SNS platform application with token authentication: the secret's value is the `.p8` signing
+   * key; `keyId`, `teamId` and `bundleId` name it. `sandbox` targets the development APNs environment.
+   */
+  apns: z.nullable(
+    z.strictObject({
+      secretName,
+      keyId: z.string().check(z.regex(/^[A-Z0-9]{10}$/, 'must be the 10-character APNs key id')),
+      teamId: z.string().check(z.regex(/^[A-Z0-9]{10}$/, 'must be the 10-character Apple team id')),
+      bundleId: z.string().check(z.maxLength(155), z.regex(/^[A-Za-z0-9.-]+$/, 'must be an app bundle id like org.example.chat')),
+      sandbox: z.boolean(),
+    }),
+  ),
+  /** FCM (HTTP v1) through an SNS platform application: the secret's value is the service account's JSON key. */
+  fcm: z.nullable(z.strictObject({ secretName })),
+});
+
+function isHttpsUrl(s: string): boolean {
+  try {
+    return new URL(s).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 export const EbbConfigSchema = z.strictObject({
   retentionDays: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(365)),
   maxCiphertextBytes: z.number().check(z.int('must be a whole number'), z.minimum(256), z.maximum(Limits.ciphertextBytesCeiling)),
@@ -90,7 +136,7 @@ export const EbbConfigSchema = z.strictObject({
     keysPublishPerMinute: perMinute,
     /** Bundles one user may fetch of one other user an hour: one stranger cannot drain the other's one-time prekeys. */
     bundlePerPairPerHour: perMinute,
-    /** Presigned attachment uploads and downloads per user (ARCH §6.12): each URL is storage someone pays for. */
+    /** Presigned attachment uploads and downloads per user (ARCH §6.13): each URL is storage someone pays for. */
     attachmentUploadPerMinute: perMinute,
     attachmentDownloadPerMinute: perMinute,
   }),
@@ -103,7 +149,7 @@ export const EbbConfigSchema = z.strictObject({
   /** Members a group may have, the creator included (ARCH §6.11): the members' SDKs enforce it; `status` announces it. */
   maxGroupSize: z.number().check(z.int('must be a whole number'), z.minimum(2), z.maximum(10_000)),
   /**
-   * The largest file one attachment may carry (ARCH §6.12): the SDK refuses a larger one, the server refuses to
+   * The largest file one attachment may carry (ARCH §6.13): the SDK refuses a larger one, the server refuses to
    * presign an upload over its ciphertext bound (protocol/attachments.ts), and storage refuses more bytes than
    * were signed.
    */
@@ -117,10 +163,12 @@ export const EbbConfigSchema = z.strictObject({
     z.refine((o) => new Set(o).size === o.length, 'must not name an origin twice'),
   ),
   sunset: SunsetSchema,
+  push: PushSchema,
 });
 
 export type EbbConfig = z.infer<typeof EbbConfigSchema>;
 export type SunsetConfig = EbbConfig['sunset'];
+export type PushConfig = EbbConfig['push'];
 
 /** Deep-partial config as an operator writes it: anything left out takes its default. */
 export type EbbConfigInput = {

@@ -15,6 +15,8 @@ import { KeysBundleFrame } from './client-frames/keys-bundle';
 import { KeysCountFrame } from './client-frames/keys-count';
 import { KeysPublishFrame } from './client-frames/keys-publish';
 import { LinkFetchFrame } from './client-frames/link-fetch';
+import { PushRegisterFrame } from './client-frames/push-register';
+import { PushUnregisterFrame } from './client-frames/push-unregister';
 import { RegisterFrame } from './client-frames/register';
 import { ReportFrame } from './client-frames/report';
 import { SendFrame } from './client-frames/send';
@@ -62,6 +64,8 @@ export {
   KeysCountFrame,
   KeysPublishFrame,
   LinkFetchFrame,
+  PushRegisterFrame,
+  PushUnregisterFrame,
   RegisterFrame,
   ReportFrame,
   SendFrame,
@@ -69,6 +73,7 @@ export {
   UsernameLookupFrame,
   UsernameSetFrame,
 };
+export { NativePushToken, PushSubscription, WebPushSubscription } from './push';
 
 // ---- client → server ---------------------------------------------------------
 
@@ -92,6 +97,8 @@ export const ClientFrames = {
   'devices.list': DevicesListFrame,
   'device.remove': DeviceRemoveFrame,
   fanout: FanoutFrame,
+  'push.register': PushRegisterFrame,
+  'push.unregister': PushUnregisterFrame,
   'attachment.upload': AttachmentUploadFrame,
   'attachment.download': AttachmentDownloadFrame,
 } as const;
@@ -117,6 +124,8 @@ export type LinkFetchFrame = ClientFrame<'link.fetch'>;
 export type DevicesListFrame = ClientFrame<'devices.list'>;
 export type DeviceRemoveFrame = ClientFrame<'device.remove'>;
 export type FanoutFrame = ClientFrame<'fanout'>;
+export type PushRegisterFrame = ClientFrame<'push.register'>;
+export type PushUnregisterFrame = ClientFrame<'push.unregister'>;
 export type AttachmentUploadFrame = ClientFrame<'attachment.upload'>;
 export type AttachmentDownloadFrame = ClientFrame<'attachment.download'>;
 

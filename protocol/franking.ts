@@ -51,7 +51,7 @@ export interface CommittedContent {
   /** The content as the app sent it (UTF-8 for text). */
   readonly body: Uint8Array;
   /**
-   * The message's attachments (ARCH §8.8): each one's object id, key, digest, size, name and type are
+   * The message's attachments (ARCH §8.10): each one's object id, key, digest, size, name and type are
    * committed to, so a report can prove which stored object the sender sent and what it decrypts to.
    */
   readonly attachments?: readonly AttachmentRef[];

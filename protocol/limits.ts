@@ -41,6 +41,10 @@ export const Limits = {
   linkTtlMs: 10 * 60 * 1000,
   /** A delivery token (ARCH §6.6): random bytes the SDK makes and hands to everyone it writes to. */
   deliveryTokenBytes: 32,
+  /** A Web Push endpoint URL, in characters: the push services' own are a few hundred. */
+  maxPushEndpointChars: 1024,
+  /** An FCM registration token, in characters (about 160 today). */
+  maxPushTokenChars: 512,
   /**
    * The highest `maxAttachmentBytes` an operator may configure: 4 GiB, so the ciphertext of the largest file
    * (protocol/attachments.ts maxAttachmentObjectBytes) still fits one S3 PUT, which takes at most 5 GiB.

@@ -50,11 +50,18 @@ export const ServiceLimits = z.object({
   maxAttachmentBytes: Positive,
 });
 
+/** What a device needs to subscribe to Web Push here; absent when the deployment has Web Push off (ARCH §6.13). */
+export const PushStatus = z.object({
+  /** base64url of the 65-byte uncompressed P-256 VAPID public key: `applicationServerKey` for `PushManager.subscribe`. */
+  vapidPublicKey: z.string().check(z.regex(/^[A-Za-z0-9_-]{87}$/, 'must be 65 bytes of base64url')),
+});
+
 export const ServiceStatus = z.object({
   phase: z.enum(Phases),
   schedule: Schedule,
   limits: ServiceLimits,
   serverTime: Timestamp,
+  push: z.optional(PushStatus),
 });
 
 const PrekeyCount = z.object({ oneTimePrekeys: Count, signedPrekeyId: z.nullable(Count) });
@@ -152,6 +159,10 @@ export const ResultSchemas = {
     full: z.array(UserDevices),
     unknown: z.array(UserId),
   }),
+  /** `replaced`: the device had another subscription until now (registering the same one again is no error). */
+  'push.register': z.object({ replaced: z.boolean() }),
+  /** `removed`: false when the device had none (a retry after a lost answer). */
+  'push.unregister': z.object({ removed: z.boolean() }),
   /**
    * PUT the ciphertext to `url`, starting before `expiresAt` (epoch ms), with a `Content-Length` of exactly the
    * declared size (the URL signs it: storage refuses any other) and every header in `headers` (none when

@@ -268,7 +268,7 @@ async function removeDevice(chat: ChatController, info: DeviceInfo): Promise<voi
   if (!info.current) await showDevices(chat);
 }
 
-/** Groups (DESIGN §11): the New group form, and the open group's members, add, rename and leave. */
+/** Groups (ARCH §8.9): the New group form, and the open group's members, add, rename and leave. */
 function wireGroups(chat: ChatController): void {
   ui.groupForm.addEventListener('submit', (event) => {
     event.preventDefault();

@@ -334,7 +334,7 @@ export class ChatController {
 
   /**
    * Makes a group of this account and the people `members` names (usernames or user ids, separated by commas or
-   * spaces), this account its admin, and opens its conversation (DESIGN §11).
+   * spaces), this account its admin, and opens its conversation (ARCH §8.9).
    * @throws PlainError when the name is not 1 to 100 characters, a member names nobody, or the group would be too large.
    */
   async createGroup(name: string, members: string): Promise<Conversation> {
@@ -449,7 +449,7 @@ export class ChatController {
   }
 
   /**
-   * Downloads and decrypts a received file (ARCH §8.8), straight from the bucket.
+   * Downloads and decrypts a received file (ARCH §8.10), straight from the bucket.
    * @throws EbbError NOT_FOUND once it expired, INTERNAL with reason `attachment-integrity` when it was altered.
    */
   async download(attachment: ChatAttachment, onProgress?: (share: number) => void): Promise<Blob> {

@@ -1,7 +1,7 @@
 import type { GroupEvent } from '../client-sdk/src';
 import type { Wording } from './errors';
 
-/** The web chat's words for groups (DESIGN §11): what members type, and how changes read. */
+/** The web chat's words for groups (ARCH §8.9): what members type, and how changes read. */
 
 /** Most people one form names at once; a larger group grows by more adds. */
 export const MAX_MEMBERS_PER_FORM = 100;

@@ -37,7 +37,7 @@ export interface ChatMessage {
   readonly burnAfterReadingSeconds?: number;
   /** Epoch ms after which a received burn-after-reading message is deleted: set when it is first shown. */
   burnAt?: number;
-  /** The files the message carries (ARCH §8.8). */
+  /** The files the message carries (ARCH §8.10). */
   attachments?: ChatAttachment[];
   /** While a message with files uploads: the share uploaded, 0 to 1. */
   progress?: number;
@@ -61,7 +61,7 @@ export interface Conversation {
   readonly peerId: string;
   /** A username when the user started the chat with one; a group's name. */
   label?: string;
-  /** Set on a group's conversation (DESIGN §11). */
+  /** Set on a group's conversation (ARCH §8.9). */
   group?: true;
   /** On a group's conversation: this account is no longer in the group (it left or was removed). */
   left?: boolean;

@@ -37,6 +37,7 @@ import { ReceiptBatcher } from './session/receipts';
 import { handshake } from './session/handshake';
 import { PREKEY_TARGET, replenishPrekeys } from './session/prekeys';
 import { Inbox } from './session/inbox';
+import { type PushSubscriptionInput, pushSubscriptionOf } from './session/push';
 import { MESSAGE_ID_BYTES, Outbox } from './session/outbox';
 import { type Reportable, Reportables } from './session/reportables';
 import { Sessions } from './session/sessions';
@@ -567,8 +568,6 @@ export class EbbClient {
     checkSeconds('expiresInSeconds', options.expiresInSeconds);
     checkSeconds('burnAfterReadingSeconds', options.burnAfterReadingSeconds);
     if (options.id !== undefined && !MessageId.safeParse(options.id).success) throw badRequest('id: must be a message id from an earlier send()');
-    // Attachments would need their keys inside the group plaintext and bound by its commitment: refused, not dropped.
-    if (options.attachments !== undefined && options.attachments.length > 0) throw badRequest('attachments: not yet supported in group messages');
     const id = options.id ?? randomId(MESSAGE_ID_BYTES);
     try {
       // A group this device is not in fails before anything is uploaded.
@@ -628,7 +627,7 @@ export class EbbClient {
   }
 
   /**
-   * Makes `members` admins of the group; an admin only. Emits 'group' (`promoted`, an extension of DESIGN §11's
+   * Makes `members` admins of the group; an admin only. Emits 'group' (`promoted`, an extension of the documented
    * changes).
    * @throws EbbError BAD_REQUEST (not retryable) for a malformed group id or members, or with reason
    *   `not-group-member` or `already-group-admin`; nothing is sent.
@@ -860,8 +859,46 @@ export class EbbClient {
   }
 
   /**
-   * The service's phase, sunset schedule and limits. Works on any open connection, including one
-   * whose connect() was refused by policy (e.g. SERVICE_SHUT_DOWN).
+   * Subscribes this device to wake-ups (ARCH §6.13): while it has no connection open, the service has its push
+   * service wake it, at most once a minute, when something is queued for it. The push says nothing of sender,
+   * content or count: the app connects to learn what waits. Pass a browser's `PushSubscription` from
+   * `PushManager.subscribe({ userVisibleOnly: true, applicationServerKey: (await status()).push.vapidPublicKey })`
+   * (or its `toJSON()`), or a native token `{ platform: 'apns' | 'fcm', token }`. Replaces this device's earlier
+   * subscription; registering the same one again is no error. Waits for connect() to finish.
+   * @throws EbbError BAD_REQUEST (not retryable) for a malformed subscription or token, a Web Push endpoint that is
+   *   not https (the local stack also accepts its own receiver's http one) or keys that are not a P-256 key and a
+   *   16-byte secret; nothing is stored.
+   * @throws EbbError FORBIDDEN (not retryable) when this device is no longer one of the account's.
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`) past the deployment's limit.
+   * @throws EbbError SERVICE_READ_ONLY, SERVICE_SHUT_DOWN (not retryable) from those phases on.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`; registering again is safe.
+   */
+  async registerPush(subscription: PushSubscriptionInput): Promise<void> {
+    const parsed = pushSubscriptionOf(subscription);
+    try {
+      await this.connection.request('push.register', { subscription: parsed });
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * Stops wake-ups for this device: the service forgets its push subscription. Resolves with false when it had
+   * none. Works in every phase. Waits for connect() to finish.
+   * @throws EbbError RATE_LIMITED (retryable, see `retryAfterSeconds`) past the deployment's limit.
+   * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`; unregistering again is safe.
+   */
+  async unregisterPush(): Promise<boolean> {
+    try {
+      return (await this.connection.request('push.unregister', {})).removed;
+    } catch (err) {
+      throw toEbbError(err);
+    }
+  }
+
+  /**
+   * The service's phase, sunset schedule and limits, and `push.vapidPublicKey` when it sends Web Push. Works on
+   * any open connection, including one whose connect() was refused by policy (e.g. SERVICE_SHUT_DOWN).
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`.
    */
   async status(): Promise<ServiceStatus> {
@@ -944,7 +981,7 @@ export class EbbClient {
   }
 
   /**
-   * Checks, encrypts and uploads `options.attachments` (ARCH §8.8) before the message they go with is sent:
+   * Checks, encrypts and uploads `options.attachments` (ARCH §8.10) before the message they go with is sent:
    * undefined when there are none. `fits` is given stand-in references as long as the real ones will be, so a
    * message that could not be sent is refused before any byte is uploaded. For send() and sendToGroup().
    * @throws EbbError BAD_REQUEST, PAYLOAD_TOO_LARGE before any upload; INTERNAL (reason `attachment-upload`)

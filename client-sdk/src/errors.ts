@@ -10,7 +10,7 @@ export type { ErrorCode } from '../../protocol/errors';
  * (CONFLICT: the account has the most devices the service allows: remove one first), `device-numbers-used`
  * (CONFLICT: the account used every device number there is; numbers are never reused). `device-removed`
  * (UNAUTHORIZED, on 'error': the service said this device was removed from its account; nothing it keeps can
- * connect again). Attachments (ARCH §8.8): `attachment-upload` (INTERNAL, retryable: an upload failed every
+ * connect again). Attachments (ARCH §8.10): `attachment-upload` (INTERNAL, retryable: an upload failed every
  * attempt and no message was sent), `attachment-integrity` (INTERNAL, not retryable: a downloaded object is not
  * the one the message names, e.g. altered in the bucket; none of its bytes are returned).
  */

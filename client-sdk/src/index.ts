@@ -8,6 +8,7 @@ export { FileStore } from './store/file-store';
 export { IndexedDbStore } from './store/indexeddb-store';
 export type { WebSocketConstructor, WebSocketLike } from './transport/websocket';
 export type { BackoffOptions } from './transport/backoff';
+export type { PushSubscriptionInput } from './session/push';
 export type {
   DeviceInfo,
   DownloadOptions,

@@ -26,7 +26,7 @@ export interface EbbClientOptions {
   readonly receipts?: boolean;
   /** WebSocket implementation. @default globalThis.WebSocket, else the `ws` package */
   readonly WebSocket?: WebSocketConstructor;
-  /** What attachments are uploaded and downloaded with (ARCH §8.8). @default globalThis.fetch */
+  /** What attachments are uploaded and downloaded with (ARCH §8.10). @default globalThis.fetch */
   readonly fetch?: (url: string, init?: RequestInit) => Promise<Response>;
   /** How long a request (or connect()) may take, reconnects included. @default 30000 */
   readonly timeoutMs?: number;

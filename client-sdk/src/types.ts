@@ -4,7 +4,7 @@ import type { EbbError } from './errors';
 import type { GroupEvent } from './groups/state';
 
 export type { Phase, ServiceLimits, ServiceStatus, SunsetSchedule };
-/** Groups (DESIGN §11, ARCH §8.8): defined beside the group state they describe. */
+/** Groups (ARCH §8.8, §8.9): defined beside the group state they describe. */
 export type { GroupEvent, GroupEventKind, GroupInfo } from './groups/state';
 
 /** A decrypted message, handed to the app exactly once. */
@@ -31,7 +31,7 @@ export interface ReceivedMessage {
   readonly identityChanged?: true;
   /** Set on a group message: the group's id (see `EbbClient.groups()`). `from` is the member that sent it. */
   readonly group?: string;
-  /** The files the message carries (ARCH §8.8), in the order sent; absent when it has none. */
+  /** The files the message carries (ARCH §8.10), in the order sent; absent when it has none. */
   readonly attachments?: readonly ReceivedAttachment[];
 }
 
@@ -52,7 +52,7 @@ export interface DownloadOptions {
 }
 
 /**
- * A file a message carries (ARCH §8.8). Its key and digest came inside the message's ciphertext, under its
+ * A file a message carries (ARCH §8.10). Its key and digest came inside the message's ciphertext, under its
  * franking commitment; the bytes are in the service's bucket until the message expires (at most the
  * deployment's retention after they were uploaded).
  */

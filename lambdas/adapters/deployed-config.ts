@@ -16,12 +16,17 @@ export function parseDeployedConfig(json: string): EbbConfig {
   return config as unknown as EbbConfig;
 }
 
+/** Keys whose default is null and whose value, when set, is an object infra validated at synth (the push platforms). */
+const NULLABLE_OBJECTS: ReadonlySet<string> = new Set([`${LambdaEnv.config}.push.apns`, `${LambdaEnv.config}.push.fcm`]);
+
 function offendingKey(value: Record<string, unknown>, shape: Record<string, unknown>, path: string): string | undefined {
   for (const key of Object.keys(value)) if (!(key in shape)) return `${path}.${key}`;
   for (const [key, expected] of Object.entries(shape)) {
     const given = value[key];
     const at = `${path}.${key}`;
-    if (isPlainObject(expected)) {
+    if (NULLABLE_OBJECTS.has(at)) {
+      if (given !== null && !isPlainObject(given)) return at;
+    } else if (isPlainObject(expected)) {
       if (!isPlainObject(given)) return at;
       const inner = offendingKey(given, expected, at);
       if (inner) return inner;

@@ -1,10 +1,12 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
 import { LambdaEnv, TableEnv } from '../lambda-env';
 import { parseDeployedConfig } from './deployed-config';
 import { secretsManagerFrankingKeys } from './franking-keys';
+import { SqsWakeups } from './sqs-wakeups';
 import { jsonLogger } from './logger';
 import type { TableKey, TableNames } from './table-definitions';
 import { systemClock, wirePorts, type HandlerPorts, type PortAdapters } from './wiring';
@@ -13,6 +15,8 @@ const Env = z.object({
   [LambdaEnv.config]: z.string().check(z.minLength(2)),
   [LambdaEnv.callbackUrl]: z.optional(z.url()),
   [LambdaEnv.frankingSecret]: z.optional(z.string().check(z.minLength(1))),
+  [LambdaEnv.wakeupQueueUrl]: z.optional(z.url()),
+  [LambdaEnv.vapidPublicKey]: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{87}$/))),
   [LambdaEnv.attachmentsBucket]: z.optional(z.string().check(z.minLength(3), z.maxLength(63))),
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
 });
@@ -36,6 +40,8 @@ export function portsFromEnv(adapters: PortAdapters, env: NodeJS.ProcessEnv = pr
   }
   const callbackUrl = parsed.data[LambdaEnv.callbackUrl];
   const frankingSecret = parsed.data[LambdaEnv.frankingSecret];
+  const wakeupQueueUrl = parsed.data[LambdaEnv.wakeupQueueUrl];
+  const vapidPublicKey = parsed.data[LambdaEnv.vapidPublicKey] ?? null;
   cached = wirePorts(
     {
       dynamodb: new DynamoDBClient({}),
@@ -44,6 +50,9 @@ export function portsFromEnv(adapters: PortAdapters, env: NodeJS.ProcessEnv = pr
       frankingKeys: frankingSecret
         ? () => secretsManagerFrankingKeys(new SecretsManagerClient({}), frankingSecret, systemClock, config.retentionDays)
         : undefined,
+      wakeups: wakeupQueueUrl ? () => new SqsWakeups(new SQSClient({}), wakeupQueueUrl) : undefined,
+      // Every endpoint must be https on AWS: only the local stack accepts its receiver's plain http.
+      push: { vapidPublicKey: () => vapidPublicKey, httpOrigins: [] },
       attachmentsBucket: parsed.data[LambdaEnv.attachmentsBucket],
       config,
       clock: systemClock,

@@ -32,6 +32,10 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'released',
   'done',
   'skipped',
+  'replaced',
+  'removed',
+  // a push subscription's kind: web, apns or fcm (never its endpoint or token)
+  'kind',
   // sizes and counts
   'bytes',
   'devices',
@@ -44,8 +48,12 @@ export const LOG_FIELDS: ReadonlySet<string> = new Set([
   'disconnected',
   'purged',
   'deleted',
+  'failed',
+  'push',
   // an attachment's lifetime class (ARCH §6.12)
   'days',
+  // push wake-ups a push service refused for good (core/push-wake.ts)
+  'rejected',
   // lifecycle and timing
   'task',
   'phase',

@@ -35,7 +35,12 @@ import type {
   SweepPage,
   SweptConnection,
   Usernames,
+  PushTokens,
+  WakeupClaims,
+  Wakeups,
 } from '../core/ports';
+import { isWebPush, type PushSubscription } from '../../protocol/push';
+import { encodeWakeup } from './wakeup-message';
 import { Limits } from '../../protocol/limits';
 import { FIRST_LINKED_DEVICE } from '../core/ports';
 import { takeCell } from '../core/rate-limits';
@@ -327,6 +332,69 @@ export class MemoryReports implements Reports {
   }
 }
 
+/** Subscriptions and their wake-up claims in one map, as the DynamoDB adapters share one table. */
+export class MemoryPushTokens implements PushTokens, WakeupClaims {
+  /** By `uid#dev`. */
+  readonly items = new Map<string, { subscription: PushSubscription; registeredAt: number; lastWakeAt?: number }>();
+  async get(device: DeviceAddress) {
+    return this.items.get(address(device))?.subscription;
+  }
+  async put(device: DeviceAddress, subscription: PushSubscription, nowMs: number) {
+    const replaced = this.items.has(address(device));
+    this.items.set(address(device), { subscription, registeredAt: nowMs });
+    return replaced;
+  }
+  async remove(device: DeviceAddress, only?: PushSubscription) {
+    const stored = this.items.get(address(device));
+    if (!stored || (only !== undefined && !sameSubscription(stored.subscription, only))) return false;
+    return this.items.delete(address(device));
+  }
+  async removeAll(userId: string) {
+    const keys = [...this.items.keys()].filter((key) => key.startsWith(`${userId}#`));
+    for (const key of keys) this.items.delete(key);
+    return keys.length;
+  }
+  async claimWakeup(device: DeviceAddress, nowMs: number, everyMs: number) {
+    const stored = this.items.get(address(device));
+    if (!stored || (stored.lastWakeAt !== undefined && stored.lastWakeAt > nowMs - everyMs)) return false;
+    stored.lastWakeAt = nowMs;
+    return true;
+  }
+}
+
+/** The same subscription: same endpoint, or same platform and token (what `PushTokens.remove` matches on). */
+function sameSubscription(a: PushSubscription, b: PushSubscription): boolean {
+  if (isWebPush(a) || isWebPush(b)) return isWebPush(a) && isWebPush(b) && a.endpoint === b.endpoint;
+  return a.platform === b.platform && a.token === b.token;
+}
+
+/**
+ * The wake-up queue in process (ARCH §6.13): the local stack's and the core tests'. Keeps every body as SQS
+ * would carry it, and hands each to `consumer` when one is set (the local push sender), off the enqueuer's path;
+ * a body the consumer fails on is kept in `failed`, as a dead-letter queue would keep it.
+ */
+export class MemoryWakeups implements Wakeups {
+  readonly bodies: string[] = [];
+  readonly failed: string[] = [];
+  consumer?: (body: string) => Promise<void>;
+  private readonly delivering = new Set<Promise<void>>();
+  async enqueue(device: DeviceAddress) {
+    const body = encodeWakeup(device);
+    this.bodies.push(body);
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const delivery = Promise.resolve()
+      .then(() => consumer(body))
+      .catch(() => void this.failed.push(body))
+      .finally(() => this.delivering.delete(delivery));
+    this.delivering.add(delivery);
+  }
+  /** Resolves once every body handed to the consumer so far has been handled. */
+  async idle(): Promise<void> {
+    while (this.delivering.size > 0) await Promise.all([...this.delivering]);
+  }
+}
+
 export interface MemoryStores {
   readonly accounts: MemoryAccounts;
   readonly prekeys: MemoryPrekeys;
@@ -336,6 +404,7 @@ export interface MemoryStores {
   readonly nonces: MemoryNonces;
   readonly rateLimits: MemoryRateLimiter;
   readonly reports: MemoryReports;
+  readonly pushTokens: MemoryPushTokens;
 }
 
 /** Each memory item under one string id; pages run in id order, as a Scan runs in key order. */
@@ -354,7 +423,7 @@ export class MemorySweeper implements StoreSweeper {
   }
 
   async remove(store: StoreName, keys: readonly ItemKey[]): Promise<void> {
-    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits, reports } = this.stores;
+    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits, reports, pushTokens } = this.stores;
     for (const { id } of keys) {
       const [kind, a = '', b = ''] = String(id).split('|');
       if (store === 'accounts') accounts.items.delete(String(id));
@@ -365,6 +434,7 @@ export class MemorySweeper implements StoreSweeper {
         usernames.tokens.delete(String(id));
       } else if (store === 'rateLimits') rateLimits.items.delete(String(id));
       else if (store === 'reports') reports.items.delete(String(id));
+      else if (store === 'pushTokens') pushTokens.items.delete(String(id));
       else if (store === 'prekeys' && kind === 'spk') prekeys.signed.delete(a);
       else if (store === 'prekeys') prekeys.oneTime.get(a)?.delete(Number(b));
       else if (kind === 'm') queue.messages.get(a)?.delete(b);
@@ -374,8 +444,10 @@ export class MemorySweeper implements StoreSweeper {
   }
 
   private ids(store: StoreName): string[] {
-    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits, reports } = this.stores;
+    const { accounts, prekeys, connections, queue, usernames, nonces, rateLimits, reports, pushTokens } = this.stores;
     switch (store) {
+      case 'pushTokens':
+        return [...pushTokens.items.keys()];
       case 'reports':
         return [...reports.items.keys()];
       case 'accounts':

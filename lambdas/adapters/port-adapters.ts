@@ -1,8 +1,10 @@
-import type { FrankingKeys, Notifier } from '../core/ports';
+import type { FrankingKeys, Notifier, Wakeups } from '../core/ports';
 import { DynamoAccounts } from './dynamodb/accounts';
 import { DynamoConnections } from './dynamodb/connections';
 import { DynamoNonces } from './dynamodb/nonces';
 import { DynamoPrekeys } from './dynamodb/prekeys';
+import { DynamoPushTokens } from './dynamodb/push-tokens';
+import { DynamoWakeupClaims } from './dynamodb/wakeup-claims';
 import { DynamoQueue } from './dynamodb/queue';
 import { DynamoRateLimiter } from './dynamodb/rate-limiter';
 import { DynamoReports } from './dynamodb/reports';
@@ -30,6 +32,14 @@ export const dynamoUsernames = (c: AdapterContext) => new DynamoUsernames(c.db, 
 export const dynamoRateLimiter = (c: AdapterContext) => new DynamoRateLimiter(c.db, c.table('rateLimits'));
 export const dynamoReports = (c: AdapterContext) => new DynamoReports(c.db, c.table('reports'));
 export const dynamoSweeper = (c: AdapterContext) => new DynamoSweeper(c.db, c.table);
+export const dynamoPushTokens = (c: AdapterContext) => new DynamoPushTokens(c.db, c.table('pushTokens'));
+export const dynamoWakeupClaims = (c: AdapterContext) => new DynamoWakeupClaims(c.db, c.table('pushTokens'));
+
+/** The wake-up queue of the options; a handler not given one fails on first use. */
+export const wakeupQueue = (c: AdapterContext): Wakeups => {
+  if (!c.options.wakeups) throw new Error('EBB_WAKEUP_QUEUE_URL is not set for this handler');
+  return c.options.wakeups();
+};
 
 /** The management API client of the options; a handler not given one fails on first use. */
 export const gatewayNotifier = (c: AdapterContext): Notifier => {

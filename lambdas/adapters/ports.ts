@@ -5,13 +5,16 @@ import {
   dynamoLinks,
   dynamoNonces,
   dynamoPrekeys,
+  dynamoPushTokens,
   dynamoQueue,
   dynamoRateLimiter,
   dynamoReports,
   dynamoSweeper,
   dynamoUsernames,
+  dynamoWakeupClaims,
   frankingKeyring,
   gatewayNotifier,
+  wakeupQueue,
 } from './port-adapters';
 import { s3AttachmentObjects } from './attachment-objects';
 import { s3Attachments } from './attachment-store';
@@ -34,6 +37,9 @@ export const EveryAdapter = {
   sweeper: dynamoSweeper,
   notifier: gatewayNotifier,
   frankingKeys: frankingKeyring,
+  pushTokens: dynamoPushTokens,
+  wakeupClaims: dynamoWakeupClaims,
+  wakeups: wakeupQueue,
   attachments: s3Attachments,
   attachmentObjects: s3AttachmentObjects,
 } as const satisfies Required<PortAdapters>;

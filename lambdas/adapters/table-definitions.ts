@@ -76,6 +76,13 @@ export const Tables = {
     partitionKey: { name: 'reportId', type: 'S' },
     description: 'Verified abuse reports: reporter, sender, message id and time, reason and the reported content; kept until purge.',
   },
+  pushTokens: {
+    id: 'PushTokens',
+    envVar: 'EBB_TABLE_PUSH_TOKENS',
+    partitionKey: { name: 'uid', type: 'S' },
+    sortKey: { name: 'dev', type: 'S' },
+    description: "Per user (`uid`) and device (`dev`, decimal): the device's push subscription and when it was last woken.",
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof Tables;
@@ -92,5 +99,6 @@ export function localTableNames(prefix = 'ebb'): TableNames {
     nonces: `${prefix}-connect-nonces`,
     rateLimits: `${prefix}-rate-limits`,
     reports: `${prefix}-reports`,
+    pushTokens: `${prefix}-push-tokens`,
   };
 }

@@ -3,7 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { EbbConfig } from '../../protocol/config';
-import type { Clock, FrankingKeys, LifecyclePorts, Logger, Ports } from '../core/ports';
+import type { AfterAnswer, Clock, FrankingKeys, LifecyclePorts, Logger, Ports, PushSettings, Wakeups } from '../core/ports';
 import { TableEnv } from '../lambda-env';
 import { documentClient } from './dynamodb/shared';
 import type { TableKey, TableNames } from './table-definitions';
@@ -15,6 +15,10 @@ export interface PortsOptions {
   readonly management?: ApiGatewayManagementApiClient;
   /** The franking keyring; only the handlers that tag or verify are given one. */
   readonly frankingKeys?: () => FrankingKeys;
+  /** The wake-up queue; only the handlers that queue copies are given one (`wakeups` in the manifest). */
+  readonly wakeups?: () => Wakeups;
+  /** What the routes know of the push services. @default Web Push off, no plain-http endpoint accepted */
+  readonly push?: PushSettings;
   /** The attachments bucket (ARCH §6.12); only the handlers granted access to it are given its name. */
   readonly attachmentsBucket?: string;
   /**
@@ -29,11 +33,17 @@ export interface PortsOptions {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** Work handed over outside a frame route (which answers first, then waits for it) runs unsupervised. */
+const unsupervised: AfterAnswer = { add: (work) => void work.catch(() => undefined) };
+
+/** A deployment without Web Push, accepting only https endpoints. */
+export const noWebPush: PushSettings = { vapidPublicKey: () => null, httpOrigins: [] };
+
 /** The route ports plus the sweeper, which only the scheduled lifecycle handler may use. */
 export type HandlerPorts = Ports & LifecyclePorts;
 
-/** The ports an adapter builds; clock, config and logger come straight from the options. */
-export type AdaptedPort = Exclude<keyof HandlerPorts, 'clock' | 'config' | 'logger'>;
+/** The ports an adapter builds; clock, config, logger and push settings come straight from the options. */
+export type AdaptedPort = Exclude<keyof HandlerPorts, 'clock' | 'config' | 'logger' | 'push' | 'afterAnswer'>;
 
 /** What an adapter is built from. */
 export interface AdapterContext {
@@ -115,6 +125,18 @@ export function wirePorts(options: PortsOptions, adapters: PortAdapters): Handle
     get sweeper() {
       return port('sweeper');
     },
+    get pushTokens() {
+      return port('pushTokens');
+    },
+    get wakeupClaims() {
+      return port('wakeupClaims');
+    },
+    get wakeups() {
+      return port('wakeups');
+    },
+    push: options.push ?? noWebPush,
+    // A frame route gives each invocation its own (handlers/frame-route.ts).
+    afterAnswer: unsupervised,
     clock: options.clock,
     config: options.config,
     logger: options.logger,

@@ -9,8 +9,9 @@ import { foldUsername, parseClaimEntry } from './usernames';
 /**
  * Deletes the caller's account and everything stored under it, on every device (ARCH §4.6). Other connections
  * are closed first, so other devices stop acting; then prekeys, queues (messages and send markers), links
- * waiting for devices being linked, and username claims go; the
- * account item goes last, so a run cut short finds it and a retry finishes the job. Connections are swept
+ * waiting for devices being linked and username claims go; then the account item, so a run cut short finds it
+ * and a retry finishes the job; then push subscriptions (which a retry deletes too, finding no account, and
+ * which a registration racing this one takes back itself, ARCH §6.13). Connections are swept
  * once more after it: a device that reconnected meanwhile is closed, and from now on the authorizer refuses
  * a connect without `pk`. Registering the same keys again makes a new, empty account.
  *
@@ -24,6 +25,7 @@ export async function deleteAccount(ports: Ports, caller: Caller): Promise<Resul
   const account = await ports.accounts.get(caller.userId);
   if (!account) {
     // Deleted already, perhaps by a run that stopped before its last sweep.
+    await ports.pushTokens.removeAll(caller.userId);
     await closeConnections(ports, caller);
     return { deleted: true };
   }
@@ -49,6 +51,9 @@ export async function deleteAccount(ports: Ports, caller: Caller): Promise<Resul
   ]);
   await Promise.all([...names].map((name) => ports.usernames.release(name, caller.userId)));
   await ports.accounts.remove(caller.userId);
+  // After the account item: `push.register` reads the account again after its put and takes its subscription
+  // back when the account is gone, so a registration racing this one is deleted by one side or the other.
+  const push = await ports.pushTokens.removeAll(caller.userId);
   const reconnected = await closeConnections(ports, caller);
 
   ports.logger.info('account deleted', {
@@ -57,6 +62,7 @@ export async function deleteAccount(ports: Ports, caller: Caller): Promise<Resul
     prekeys,
     queued,
     usernames: names.size,
+    push,
   });
   return { deleted: true };
 }

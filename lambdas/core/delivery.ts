@@ -8,6 +8,7 @@ import { requireRateToken } from './rate-limits';
 import type { Caller, DeviceAddress, Ports, QueueShare } from './ports';
 import { pushToRecipient, queueCopy, takeBackRemoved, toEnvelope } from './queue-copy';
 import { Refusal } from './refusal';
+import { wakeLater } from './wakeups';
 
 const DAY_SECONDS = 86_400;
 /** How long a sender is told to wait when the recipient's queue is full: the recipient must come online and drain it. */
@@ -72,10 +73,13 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
     )
   ).map((m) => m.recipient.device);
   const kept = queued.filter((q) => !gone.includes(q.message.recipient.device));
-  await pushToRecipient(
+  wakeLater(
     ports,
-    frame.to,
-    kept.map((q) => q.message),
+    await pushToRecipient(
+      ports,
+      frame.to,
+      kept.map((q) => q.message),
+    ),
   );
   if (kept.length === 0) return { id: frame.id, sentAt, expiresAt: expiresAt * 1000, duplicate: false, missing, stale: [...stale, ...gone] };
   const first = kept[0]!.message;

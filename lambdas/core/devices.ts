@@ -109,7 +109,7 @@ export async function listDevices(ports: Ports, caller: Caller): Promise<Results
  * `device.remove`: device 1 removes any linked device, any linked device itself. The device leaves the
  * account item first, so its connects and routes are refused from then on; then its live connections are
  * told `device.removed` and closed (the caller's own stays open so this answer reaches it) and its queue,
- * prekeys and pending link are deleted: its messages are never delivered anywhere else. A send or publish
+ * prekeys, push subscription and pending link are deleted: its messages are never delivered anywhere else. A send or publish
  * that raced this takes back what it wrote (core/delivery.ts, core/prekeys.ts). A retry finishes a run cut short.
  * @throws Refusal FORBIDDEN for device 1, or for another device when the caller is not device 1.
  */
@@ -135,12 +135,21 @@ export async function removeDevice(ports: Ports, caller: Caller, frame: DeviceRe
       await ports.connections.remove(caller.userId, connectionId);
     }),
   );
-  const [queued, prekeys] = await Promise.all([
+  const [queued, prekeys, push] = await Promise.all([
     ports.queue.removeAll(owner),
     ports.prekeys.removeAll(owner),
+    ports.pushTokens.remove(owner),
     entry ? removeLinkOf(ports, entry) : undefined,
   ]);
-  ports.logger.info('device removed', { userId: caller.userId, device: frame.device, removed, connections: connections.length, queued, prekeys });
+  ports.logger.info('device removed', {
+    userId: caller.userId,
+    device: frame.device,
+    removed,
+    connections: connections.length,
+    queued,
+    prekeys,
+    push,
+  });
   return { removed };
 }
 

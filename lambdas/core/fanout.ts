@@ -8,6 +8,7 @@ import type { AccountRecord, Caller, DeviceAddress, Ports, QueuedMessage, QueueS
 import { pushToRecipient, queueCopy, takeBackRemoved, type QueuedCopy } from './queue-copy';
 import { requireRateToken } from './rate-limits';
 import { Refusal } from './refusal';
+import { wakeLater } from './wakeups';
 
 const DAY_SECONDS = 86_400;
 /** Queue writes, and recipients pushed to, in flight at once: one frame must not open thousands of requests. */
@@ -81,7 +82,12 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
   for (const { message } of kept) {
     byRecipient.set(message.recipient.userId, [...(byRecipient.get(message.recipient.userId) ?? []), message]);
   }
-  await forEachBounded([...byRecipient], FANOUT_CONCURRENCY, ([userId, messages]) => pushToRecipient(ports, userId, messages));
+  // Offline devices are woken together once every push is done: one bounded batch (ARCH §6.13).
+  const offline: DeviceAddress[] = [];
+  await forEachBounded([...byRecipient], FANOUT_CONCURRENCY, async ([userId, messages]) => {
+    offline.push(...(await pushToRecipient(ports, userId, messages)));
+  });
+  wakeLater(ports, offline);
 
   const duplicate = kept.length > 0 && kept.every((q) => q.duplicate);
   // Counts only: naming the recipients here would keep who wrote to whom (ARCH §12).

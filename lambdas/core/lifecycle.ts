@@ -55,6 +55,8 @@ const TIME_RESERVE_MS = 10_000;
 /** Content first: a purge cut short leaves connection records, nonces and buckets, not messages. Every store is listed. */
 const PURGE_ORDER = [
   'queue',
+  // Push subscriptions name the push services' handles on devices: they go with the content.
+  'pushTokens',
   'prekeys',
   'usernames',
   'accounts',

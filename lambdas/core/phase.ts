@@ -8,9 +8,10 @@ export function currentPhase(ports: Pick<Ports, 'config' | 'clock'>): Phase {
   return phaseAt(scheduleFromConfig(ports.config.sunset), ports.clock.now());
 }
 
-export function serviceStatus(ports: Pick<Ports, 'config' | 'clock'>): ServiceStatus {
+export function serviceStatus(ports: Pick<Ports, 'config' | 'clock' | 'push'>): ServiceStatus {
   const now = ports.clock.now();
   const schedule = scheduleFromConfig(ports.config.sunset);
+  const vapidPublicKey = ports.push.vapidPublicKey();
   return {
     phase: phaseAt(schedule, now),
     schedule,
@@ -24,14 +25,16 @@ export function serviceStatus(ports: Pick<Ports, 'config' | 'clock'>): ServiceSt
       maxAttachmentBytes: ports.config.maxAttachmentBytes,
     },
     serverTime: now,
+    ...(vapidPublicKey !== null && { push: { vapidPublicKey } }),
   };
 }
 
 /**
- * Answered in every phase: `status` so the service can always say why, and `account.delete` because it
- * only removes data, and a user who wants theirs gone should not have to wait for the purge.
+ * Answered in every phase: `status` so the service can always say why, and `account.delete` and
+ * `push.unregister` because they only remove data, and a user who wants theirs gone should not have to wait
+ * for the purge.
  */
-const ANSWERED_WHEN_SHUT_DOWN: ReadonlySet<Action> = new Set<Action>(['status', 'account.delete']);
+const ANSWERED_WHEN_SHUT_DOWN: ReadonlySet<Action> = new Set<Action>(['status', 'account.delete', 'push.unregister']);
 
 interface Closing {
   readonly phase: Phase;
@@ -45,6 +48,7 @@ const CLOSED_FROM: Partial<Record<Action, Closing>> = {
   send: { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: messages can be fetched but not sent' },
   fanout: { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: messages can be fetched but not sent' },
   'device.add': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: devices can no longer be linked' },
+  'push.register': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: nothing new is sent to wake a device for' },
   'username.set': { phase: 'read-only', code: 'SERVICE_READ_ONLY', message: 'the service is read-only: usernames can be looked up but not set' },
   'attachment.upload': {
     phase: 'read-only',

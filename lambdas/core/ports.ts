@@ -2,6 +2,7 @@ import type { AttachmentRefWire } from '../../protocol/attachment-ref';
 import type { EbbConfig } from '../../protocol/config';
 import type { Frank, OneTimePrekey, SignedPrekey } from '../../protocol/frames';
 import type { ContentKind } from '../../protocol/franking';
+import type { PushSubscription } from '../../protocol/push';
 
 /** Small interfaces the core depends on; DynamoDB, API Gateway and in-memory implementations live in adapters/. */
 
@@ -341,13 +342,68 @@ export interface ReportRecord {
   readonly kind: ContentKind;
   /** The content: the text itself, or base64url of the bytes. */
   readonly content: string;
-  /** The reported message's attachment references (ARCH §8.8), checked against its commitment: what the operator fetches and decrypts. */
+  /** The reported message's attachment references (ARCH §8.10), checked against its commitment: what the operator fetches and decrypts. */
   readonly attachments?: readonly AttachmentRefWire[];
 }
 
 export interface Reports {
   /** Stores `record` unless a report with its id exists: returns the stored one and whether this call made it. */
   create(record: ReportRecord): Promise<{ created: boolean; record: ReportRecord }>;
+}
+
+/**
+ * Each device's push subscription (ARCH §6.13, §7.9): at most one per device, kept until the device unregisters,
+ * is removed, its account is deleted or purged, or a push service calls it expired.
+ */
+export interface PushTokens {
+  /** The device's subscription, if it registered one. */
+  get(device: DeviceAddress): Promise<PushSubscription | undefined>;
+  /**
+   * Stores the device's subscription at `nowMs`, replacing any earlier one; its wake-up window starts afresh.
+   * True when it replaced one.
+   */
+  put(device: DeviceAddress, subscription: PushSubscription, nowMs: number): Promise<boolean>;
+  /**
+   * Deletes the device's subscription; with `only`, only while the stored one is that same subscription (same
+   * endpoint or token), so a push service's "expired" for an old one never removes one registered since. True when
+   * one was deleted.
+   */
+  remove(device: DeviceAddress, only?: PushSubscription): Promise<boolean>;
+  /** Deletes the subscriptions of every device of the user (one Query on its partition); returns how many. */
+  removeAll(userId: string): Promise<number>;
+}
+
+/**
+ * The wake-up side of the `PushTokens` items (ARCH §6.13), a port of its own so that the routes that queue
+ * copies carry only this one write, not the code that stores subscriptions.
+ */
+export interface WakeupClaims {
+  /**
+   * Claims the device's next wake-up at `nowMs`: true when it has a subscription and no wake-up was claimed in the
+   * `everyMs` before, recording `nowMs` as its last; false otherwise, changing nothing. One conditional write
+   * answers both, so a device without a subscription never costs a queue message (ARCH §6.13).
+   */
+  claimWakeup(device: DeviceAddress, nowMs: number, everyMs: number): Promise<boolean>;
+}
+
+/**
+ * The wake-up queue (ARCH §6.13): the only thing that leaves the message path for the push services. Its messages
+ * name a device and nothing else (adapters/wakeup-message.ts); on AWS an SQS queue, locally an in-process one.
+ */
+export interface Wakeups {
+  /** Queues one wake-up for `device`; resolves once the queue has accepted it. */
+  enqueue(device: DeviceAddress): Promise<void>;
+}
+
+/** What the routes know of the push services of this deployment (ARCH §6.13). */
+export interface PushSettings {
+  /** base64url of the deployment's 65-byte uncompressed P-256 VAPID public key, or null when Web Push is off. */
+  vapidPublicKey(): string | null;
+  /**
+   * Origins (`http://127.0.0.1:4000`) whose plain-http Web Push endpoints are accepted: the local push receiver's,
+   * and none on AWS, where every endpoint must be https.
+   */
+  readonly httpOrigins: readonly string[];
 }
 
 /**
@@ -384,6 +440,15 @@ export interface Notifier {
   disconnect(connectionId: string): Promise<void>;
 }
 
+/**
+ * Work a route has started that its answer must not wait for (ARCH §6.13): the route's edge sends the answer
+ * first, then lets the work finish before the invocation ends (a frozen Lambda would never finish it).
+ */
+export interface AfterAnswer {
+  /** Hands over `work`, already started; a rejection is swallowed, so log inside it. */
+  add(work: Promise<void>): void;
+}
+
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -402,7 +467,12 @@ export interface Ports {
   readonly rateLimiter: RateLimiter;
   readonly frankingKeys: FrankingKeys;
   readonly reports: Reports;
+  readonly pushTokens: PushTokens;
+  readonly wakeupClaims: WakeupClaims;
+  readonly wakeups: Wakeups;
   readonly notifier: Notifier;
+  readonly push: PushSettings;
+  readonly afterAnswer: AfterAnswer;
   readonly attachments: AttachmentStore;
   readonly clock: Clock;
   readonly config: EbbConfig;
@@ -421,7 +491,7 @@ export interface Caller {
 }
 
 /** The stored tables, by role; adapters map each to a DynamoDB table. */
-export type StoreName = 'accounts' | 'prekeys' | 'connections' | 'queue' | 'usernames' | 'nonces' | 'rateLimits' | 'reports';
+export type StoreName = 'accounts' | 'prekeys' | 'connections' | 'queue' | 'usernames' | 'nonces' | 'rateLimits' | 'reports' | 'pushTokens';
 
 /** The primary key of one stored item, as the sweeper read it: opaque to the core. */
 export type ItemKey = Readonly<Record<string, string | number>>;

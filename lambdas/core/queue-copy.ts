@@ -62,12 +62,16 @@ function frankFor(key: FrankingKey, commitment: string, from: DeviceAddress, to:
   return { commitment, tag: frankTag(key, delivery), kid: key.kid };
 }
 
-/** Best effort: the message is already durable. A connection API Gateway calls gone is the recipient's and is deleted. */
-export async function pushToRecipient(ports: Ports, userId: string, messages: readonly QueuedMessage[]): Promise<void> {
+/**
+ * Best effort: the message is already durable. A connection API Gateway calls gone is the recipient's and is
+ * deleted. Returns the devices of `messages` that no push reached, as they have no live connection (none recorded,
+ * or only ones gone): those are the devices to wake (ARCH §6.13).
+ */
+export async function pushToRecipient(ports: Ports, userId: string, messages: readonly QueuedMessage[]): Promise<DeviceAddress[]> {
   const connections = await ports.connections.ofUser(userId, ports.clock.now());
-  if (connections.length === 0) return;
   const byDevice = new Map<number, ConnectionRecord[]>();
   for (const c of connections) byDevice.set(c.device, [...(byDevice.get(c.device) ?? []), c]);
+  const live = new Set<number>();
   await Promise.all(
     messages.flatMap((message) =>
       (byDevice.get(message.recipient.device) ?? []).map(async (connection) => {
@@ -76,10 +80,15 @@ export async function pushToRecipient(ports: Ports, userId: string, messages: re
           await ports.connections.remove(userId, connection.connectionId);
           // Neither the recipient nor its connection: this runs in the sender's request.
           ports.logger.info('stale connection removed', { gone: 1 });
+        } else {
+          // Sent, or failed for a while: the device is connected, and a wake-up would not help it.
+          live.add(connection.device);
         }
       }),
     ),
   );
+  const offline = new Set(messages.map((m) => m.recipient.device).filter((device) => !live.has(device)));
+  return [...offline].map((device) => ({ userId, device }));
 }
 
 export function toEnvelope(message: QueuedMessage): Envelope {

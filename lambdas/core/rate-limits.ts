@@ -74,6 +74,7 @@ export type RateLimitedAction =
   | 'usernameLookup'
   | 'keysPublish'
   | 'deviceAdd'
+  | 'pushRegister'
   | 'attachmentUpload'
   | 'attachmentDownload';
 
@@ -94,6 +95,8 @@ const LIMIT_OF = {
   keysPublish: 'keysPublishPerMinute',
   // Linking is rare; it shares the limit of registering, which it resembles, in its own bucket.
   deviceAdd: 'registerPerMinute',
+  // Subscribing a device is as rare: `push.register` and `push.unregister` share one bucket per user.
+  pushRegister: 'registerPerMinute',
   attachmentUpload: 'attachmentUploadPerMinute',
   attachmentDownload: 'attachmentDownloadPerMinute',
 } as const satisfies Record<RateLimitedAction, RateLimitKey>;

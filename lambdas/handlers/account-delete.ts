@@ -4,6 +4,7 @@ import {
   dynamoConnections,
   dynamoLinks,
   dynamoPrekeys,
+  dynamoPushTokens,
   dynamoQueue,
   dynamoUsernames,
   gatewayNotifier,
@@ -20,6 +21,7 @@ export const adapters = {
   links: dynamoLinks,
   usernames: dynamoUsernames,
   connections: dynamoConnections,
+  pushTokens: dynamoPushTokens,
   notifier: gatewayNotifier,
 } satisfies PortAdapters;
 

@@ -5,6 +5,7 @@ import {
   dynamoDevices,
   dynamoLinks,
   dynamoPrekeys,
+  dynamoPushTokens,
   dynamoQueue,
   gatewayNotifier,
 } from '../adapters/port-adapters';
@@ -18,11 +19,12 @@ export const adapters = {
   devices: dynamoDevices,
   links: dynamoLinks,
   prekeys: dynamoPrekeys,
+  pushTokens: dynamoPushTokens,
   queue: dynamoQueue,
   connections: dynamoConnections,
   notifier: gatewayNotifier,
 } satisfies PortAdapters;
 
-/** `device.remove`: unlink a device, close its connections and delete its queue and prekeys (ARCH §4.6). */
+/** `device.remove`: unlink a device, close its connections and delete its queue, prekeys and push subscription (ARCH §4.6). */
 export const route = frameRoute('device.remove', DeviceRemoveFrame, removeDevice, adapters);
 export const handler = route.handler;

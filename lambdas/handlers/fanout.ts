@@ -1,5 +1,14 @@
 import { FanoutFrame } from '../../protocol/client-frames/fanout';
-import { dynamoAccounts, dynamoConnections, dynamoQueue, dynamoRateLimiter, frankingKeyring, gatewayNotifier } from '../adapters/port-adapters';
+import {
+  dynamoAccounts,
+  dynamoConnections,
+  dynamoQueue,
+  dynamoRateLimiter,
+  dynamoWakeupClaims,
+  frankingKeyring,
+  gatewayNotifier,
+  wakeupQueue,
+} from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { fanout } from '../core/fanout';
 import { frameRoute } from './frame-route';
@@ -12,6 +21,9 @@ export const adapters = {
   rateLimiter: dynamoRateLimiter,
   notifier: gatewayNotifier,
   frankingKeys: frankingKeyring,
+  // Wake-ups for recipient devices with no live connection (ARCH §6.13).
+  wakeupClaims: dynamoWakeupClaims,
+  wakeups: wakeupQueue,
 } satisfies PortAdapters;
 
 /** `fanout`: queue one ciphertext for many recipient devices, each copy durably, then push them. */

@@ -7,7 +7,7 @@ import { gatewayNotifier } from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { callerFromContext } from '../core/connect';
 import { frameBudget } from '../core/frame-budget';
-import type { Caller, Ports } from '../core/ports';
+import type { AfterAnswer, Caller, Ports } from '../core/ports';
 import { Refusal, type RefusalOptions } from '../core/refusal';
 import type { WebSocketEvent, WebSocketResponse } from './events';
 
@@ -22,6 +22,21 @@ export interface FrameRoute {
   handler(event: WebSocketEvent): Promise<WebSocketResponse>;
   /** Every port the route builds: its own and the notifier that closes a flooding connection. */
   readonly adapters: PortAdapters;
+}
+
+/** The work one invocation's logic handed over to run after its answer. */
+class Afterwards implements AfterAnswer {
+  private readonly pending = new Set<Promise<void>>();
+  add(work: Promise<void>): void {
+    const held: Promise<void> = work.catch(() => undefined).finally(() => this.pending.delete(held));
+    this.pending.add(held);
+  }
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
 }
 
 /** Frames of each connection this container served (core/frame-budget.ts). */
@@ -85,6 +100,7 @@ export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFr
     const caller = callerFromContext(connectionId, event.requestContext.authorizer, event.requestContext.identity?.sourceIp);
     let outcome: WebSocketResponse;
     let code: ErrorCode | 'OK' = 'OK';
+    const afterwards = new Afterwards();
     const overBudget = await spendFrame(ports, event, rid);
     if (overBudget) {
       code = 'RATE_LIMITED';
@@ -103,7 +119,7 @@ export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFr
       } else {
         const frame = parsed.data as ClientFrame<A>;
         try {
-          const result = await logic(ports, caller, frame);
+          const result = await logic(Object.create(ports, { afterAnswer: { value: afterwards } }) as Ports, caller, frame);
           outcome = { statusCode: 200, body: JSON.stringify({ type: 'result', rid: frame.rid, ...result }) };
         } catch (error) {
           if (error instanceof Refusal) {
@@ -127,6 +143,13 @@ export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFr
       bytes: event.body?.length ?? 0,
       ms: Date.now() - started,
     });
+    if (afterwards.busy) {
+      // ARCH §6.13: the answer goes out first, through the management API; the work then finishes before the
+      // invocation ends. Should that post not go through, the answer waits for the work and is returned as usual.
+      const answered = outcome.body !== undefined && (await ports.notifier.push(connectionId, outcome.body)) === 'sent';
+      await afterwards.settled();
+      if (answered) return { statusCode: 200 };
+    }
     return outcome;
   }
   const wired: PortAdapters = { ...adapters, notifier: gatewayNotifier };

@@ -1,5 +1,14 @@
 import { SendFrame } from '../../protocol/client-frames/send';
-import { dynamoAccounts, dynamoConnections, dynamoQueue, dynamoRateLimiter, frankingKeyring, gatewayNotifier } from '../adapters/port-adapters';
+import {
+  dynamoAccounts,
+  dynamoConnections,
+  dynamoQueue,
+  dynamoRateLimiter,
+  dynamoWakeupClaims,
+  frankingKeyring,
+  gatewayNotifier,
+  wakeupQueue,
+} from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { send } from '../core/delivery';
 import { frameRoute } from './frame-route';
@@ -12,6 +21,9 @@ export const adapters = {
   rateLimiter: dynamoRateLimiter,
   notifier: gatewayNotifier,
   frankingKeys: frankingKeyring,
+  // Wake-ups for recipient devices with no live connection (ARCH §6.13).
+  wakeupClaims: dynamoWakeupClaims,
+  wakeups: wakeupQueue,
 } satisfies PortAdapters;
 
 /** `send`: queue each ciphertext durably, then push it to the recipient's live connections. */

@@ -20,7 +20,7 @@ export const ReportFrame = z.object({
       z.maxLength(Math.ceil((Limits.ciphertextBytesCeiling * 4) / 3)),
       z.refine((s) => base64UrlByteLength(s) >= 0, 'is not valid base64url'),
     ),
-    /** The message's attachment references (ARCH §8.8), which the commitment covers too; absent when it had none. */
+    /** The message's attachment references (ARCH §8.10), which the commitment covers too; absent when it had none. */
     attachments: z.optional(AttachmentRefsWire),
   }),
   reason: z.string().check(z.minLength(1), z.maxLength(Limits.maxReportReasonChars)),

@@ -1,4 +1,12 @@
-import { ackOperations, addOperations, connectedUserMonth, dollarsPerMillion, type AckCosts, type MessageOperations } from '../../bench/cost';
+import {
+  ackOperations,
+  addOperations,
+  connectedUserMonth,
+  dollarsPerMillion,
+  wakeupDollarsPerMillion,
+  type AckCosts,
+  type MessageOperations,
+} from '../../bench/cost';
 import { Prices } from '../../bench/prices';
 
 describe('bench cost model', () => {
@@ -49,5 +57,25 @@ describe('bench cost model', () => {
 
   it('prices a user connected for a 30-day month', () => {
     expect(connectedUserMonth(Prices)).toBeCloseTo((43_200 / 1e6) * Prices.apiGateway.connectionMinutesPerMillion);
+  });
+
+  it('prices a wake-up per offline message: the claim always, the rest once per wake-up, SNS only for native tokens', () => {
+    const every = { messagesPerWakeup: 1, batch: 1, senderDurationMs: 99.2, memoryMb: 1024, service: 'web' } as const;
+    const web = wakeupDollarsPerMillion(every, Prices);
+    // GIVEN one wake-up per message, one per invocation, 100 ms at 1 GB
+    expect(web.dynamoWrites).toBeCloseTo(Prices.dynamodb.writeRequestUnitsPerMillion);
+    expect(web.dynamoReads).toBeCloseTo(Prices.dynamodb.readRequestUnitsPerMillion);
+    expect(web.sqs).toBeCloseTo(3 * Prices.sqs.standardRequestsPerMillion);
+    expect(web.lambdaRequests).toBeCloseTo(Prices.lambda.requestsPerMillion);
+    expect(web.lambdaCompute).toBeCloseTo(1e6 * 0.1 * Prices.lambda.arm64PerGbSecond);
+    expect(web.sns).toBe(0);
+    const sns = wakeupDollarsPerMillion({ ...every, service: 'sns' }, Prices);
+    expect(sns.sns).toBeCloseTo(Prices.sns.mobilePushPerMillion + Prices.sns.requestsPerMillion);
+    // WHEN ten messages share a minute's wake-up THEN only the claim stays per message
+    const coalesced = wakeupDollarsPerMillion({ ...every, messagesPerWakeup: 10 }, Prices);
+    expect(coalesced.dynamoWrites).toBeCloseTo(web.dynamoWrites);
+    expect(coalesced.total - coalesced.dynamoWrites).toBeCloseTo((web.total - web.dynamoWrites) / 10);
+    expect(() => wakeupDollarsPerMillion({ ...every, messagesPerWakeup: 0.5 }, Prices)).toThrow(RangeError);
+    expect(() => wakeupDollarsPerMillion({ ...every, batch: 11 }, Prices)).toThrow(RangeError);
   });
 });

@@ -5,7 +5,7 @@ import { startLocalStack, type LocalStack } from '../../local';
 import { serveWebChat } from '../../local/web';
 import { UNTHROTTLED } from '../support/local-stack';
 
-/** Attachments in the web chat (ARCH §8.8), in Debian's chromium against a local stack serving the page. */
+/** Attachments in the web chat (ARCH §8.10), in Debian's chromium against a local stack serving the page. */
 jest.setTimeout(90_000);
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

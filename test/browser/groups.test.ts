@@ -8,7 +8,7 @@ import { launchChromium } from '../support/chromium';
 import { UNTHROTTLED } from '../support/local-stack';
 
 /**
- * Groups in the web chat (DESIGN §11), in Debian's chromium against a local stack, three browser contexts:
+ * Groups in the web chat (ARCH §8.9), in Debian's chromium against a local stack, three browser contexts:
  * Alice makes a group with Bob and Carol, each sees the others' messages under their names, Alice removes
  * Carol, and Carol receives nothing sent afterwards.
  */

@@ -3,7 +3,7 @@ import { UNTHROTTLED } from '../support/local-stack';
 import { until } from '../support/sdk';
 import { type Chat, cleanUp, newProfile, openChat, uniqueName } from './support';
 
-/** Groups in `ebb chat` (DESIGN §11): `/group …`, `/groups`, `/to #group`, against the real local stack. */
+/** Groups in `ebb chat` (ARCH §8.9): `/group …`, `/groups`, `/to #group`, against the real local stack. */
 
 jest.setTimeout(60_000);
 
@@ -44,7 +44,7 @@ it('makes a group by usernames, talks in it with the group and the sender on eac
   expect(alice.out.lines).toContain('talking in #ops (3 members; /groups lists them)');
   await alice.out.waitFor(new RegExp(`^${TIME} → #ops: hello all  \\(sent\\)$`));
   await alice.type(`/file ${__filename}`);
-  expect(alice.out.lines.at(-1)).toBe('files cannot be sent to a group yet: /to a member to send it to them');
+  expect(alice.out.lines.at(-1)).toBe('files cannot be sent to a group from this chat yet: /to a member to send it to them');
   expect(await bob.out.waitFor('hello all')).toMatch(new RegExp(`^${TIME} #ops <${alice.short}> hello all  #1$`));
   expect(await carol.out.waitFor('hello all')).toMatch(new RegExp(`^${TIME} #ops <${alice.short}> hello all  #1$`));
 

@@ -8,6 +8,11 @@ describe('GIVEN EBB_CONFIG as infra writes it', () => {
     maxAttachmentBytes: 1024,
     webOrigins: ['https://chat.example.org', 'http://127.0.0.1:8080'],
     sunset: { signupsCloseAt: '2027-01-01T00:00:00Z', noticeUrl: 'https://example.org/sunset', message: 'bye' },
+    push: {
+      vapidSubject: 'mailto:ops@example.org',
+      apns: { secretName: 'ebb/apns', keyId: 'ABCDE12345', teamId: 'VWXYZ67890', bundleId: 'org.example.chat', sandbox: true },
+      fcm: { secretName: 'ebb/fcm' },
+    },
   });
 
   test('THEN the Lambda reads back exactly the resolved config', () => {
@@ -27,6 +32,8 @@ describe('GIVEN EBB_CONFIG as infra writes it', () => {
     ['{"sunset":{"shutdownAt":1767225600000}}', 'EBB_CONFIG.sunset.shutdownAt'],
     ['{"sunset":{"unknown":null}}', 'EBB_CONFIG.sunset.unknown'],
     ['{"retention":30}', 'EBB_CONFIG.retention'],
+    ['{"push":{"apns":"ebb/apns"}}', 'EBB_CONFIG.push.apns'],
+    ['{"push":{"vapidSubject":{}}}', 'EBB_CONFIG.push.vapidSubject'],
     ['{"webOrigins":"https://a.example"}', 'EBB_CONFIG.webOrigins'],
     ['{"webOrigins":[1]}', 'EBB_CONFIG.webOrigins'],
     ['{"webOrigins":{}}', 'EBB_CONFIG.webOrigins'],

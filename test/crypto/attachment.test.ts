@@ -207,7 +207,7 @@ describe('attachment encryption', () => {
       expect(toHex(Buffer.concat(chunks))).toBe(toHex(data));
     });
 
-    it('the nonce layout is prefix ‖ u32be(index) ‖ final flag, as ARCH §8.8 specifies', () => {
+    it('the nonce layout is prefix ‖ u32be(index) ‖ final flag, as ARCH §8.10 specifies', () => {
       const t = tests.find((v) => v.size === 0)!;
       const nonce = Buffer.concat([hex(t.prefix), Buffer.from([0, 0, 0, 0, 1])]);
       expect(toHex(nacl.secretbox(new Uint8Array(0), nonce, hex(t.key)))).toBe(t.boxes[0]);

@@ -27,6 +27,7 @@ import {
   type TestIdentity,
 } from '../support/identity';
 import { UNTHROTTLED } from '../support/local-stack';
+import { apnsToken, fcmToken, webPushSubscription } from '../support/push';
 import { RawSocket } from '../support/raw-socket';
 import { expectedRid, mutatedFrame, passesSchema, randomFrame, routeOf, type FuzzFrame, type ValidFrames } from './generators';
 
@@ -156,6 +157,8 @@ beforeAll(async () => {
     'link.fetch': () => ({ action: 'link.fetch', rid: 'lf' }),
     'devices.list': () => ({ action: 'devices.list', rid: 'dl' }),
     'device.remove': () => ({ action: 'device.remove', rid: 'dr', device: any([2, 3, 16]) }),
+    'push.register': () => ({ action: 'push.register', rid: 'pr', subscription: any([webPushSubscription(), apnsToken(), fcmToken()]) }),
+    'push.unregister': () => ({ action: 'push.unregister', rid: 'pu' }),
     'attachment.upload': () => ({ action: 'attachment.upload', rid: 'au', size: any([1, 4096, 1_000_000]), expiresInSeconds: 3600 }),
     'attachment.download': () => ({
       action: 'attachment.download',

@@ -14,11 +14,23 @@ const ACKNOWLEDGED = [
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
   'AwsSolutions-IAM5[Resource::<SunsetLifecycleFunction0B7F3E43.Arn>:*]',
+  'AwsSolutions-IAM5[Resource::<PushSetupFunctionBF1E0F80.Arn>:*]',
   'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<WebSocketApi273F6915>/prod/*/@connections/*]',
   'AwsSolutions-L1',
   'AwsSolutions-S1',
   'AwsSolutions-SMG4',
+  'AwsSolutions-SQS3',
 ];
+
+/** APNs and FCM on: the platform applications, their credential reads and endpoint grants exist too. */
+const PUSH_PLATFORMS = {
+  ...DEFAULT_CONFIG,
+  push: {
+    vapidSubject: 'mailto:ops@example.org',
+    apns: { secretName: 'ebb/apns', keyId: 'ABCDE12345', teamId: 'VWXYZ67890', bundleId: 'org.example.chat', sandbox: false },
+    fcm: { secretName: 'ebb/fcm' },
+  },
+};
 
 /** A sunset far ahead, so the scheduler role and its schedules exist too. */
 const PURGE_SCHEDULED = {
@@ -45,6 +57,7 @@ describe('cdk-nag AwsSolutions', () => {
   test.each([
     ['cdk.json', undefined],
     ['a scheduled sunset with a purge', PURGE_SCHEDULED],
+    ['APNs and FCM configured', PUSH_PLATFORMS],
   ])('GIVEN the stack synthesized from %s THEN it has no unacknowledged error or warning', (_label, ebb) => {
     const { stack } = synthWithoutBundling(ebb === undefined ? {} : { ebb });
     const report = new AwsSolutionsChecks(stack).validateScope(stack);
@@ -65,5 +78,16 @@ describe('cdk-nag AwsSolutions', () => {
     const found = acknowledgements(stack);
     expect([...found.keys()].sort()).toEqual([...ACKNOWLEDGED].sort());
     for (const reasons of found.values()) for (const reason of reasons) expect(reason.length).toBeGreaterThan(40);
+  });
+
+  test('GIVEN APNs and FCM configured THEN the only rules added are the wildcards of the platform endpoints and the named credential secrets', () => {
+    const { stack } = synthWithoutBundling({ ebb: PUSH_PLATFORMS });
+    const added = [...acknowledgements(stack).keys()].filter((rule) => !ACKNOWLEDGED.includes(rule)).sort();
+    expect(added).toEqual([
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:ebb/apns-??????]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:ebb/fcm-??????]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:endpoint/APNS/Ebb-apns/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:endpoint/GCM/Ebb-fcm/*]',
+    ]);
   });
 });

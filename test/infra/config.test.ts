@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { LambdaEnv } from '../../lambdas/routes';
 import { ConfigError, DEFAULT_CONFIG } from '../../protocol/config';
-import { REPO_ROOT, cdkJsonContext, synthWithoutBundling } from './fixture';
+import { REPO_ROOT, cdkJsonContext, resourcesOfType, synthWithoutBundling } from './fixture';
 
 const sunset = (dates: Partial<typeof DEFAULT_CONFIG.sunset>) => ({ sunset: { ...DEFAULT_CONFIG.sunset, ...dates } });
 
@@ -42,6 +42,13 @@ describe('config from context.ebb', () => {
     ['a web origin named twice', { webOrigins: ['https://a.example', 'https://a.example'] }, 'ebb.webOrigins: must not name an origin twice'],
     ['webOrigins as one string', { webOrigins: 'https://a.example' }, 'ebb.webOrigins:'],
     ['an unknown key', { retentionDayz: 3 }, 'unknown key retentionDayz'],
+    ['a VAPID subject over http', { push: { vapidSubject: 'http://example.org' } }, 'ebb.push.vapidSubject: must be a mailto: or https: URI'],
+    ['an FCM platform without its secret', { push: { fcm: {} } }, 'ebb.push.fcm.secretName'],
+    [
+      'an APNs key id that is not one',
+      { push: { apns: { secretName: 'ebb/apns', keyId: 'key', teamId: 'ABCDE12345', bundleId: 'org.example.chat', sandbox: false } } },
+      'ebb.push.apns.keyId: must be the 10-character APNs key id',
+    ],
     ['a purgeAt without shutdownAt', sunset({ purgeAt: '2027-01-01T00:00:00Z' }), 'ebb.sunset.purgeAt: needs shutdownAt'],
   ])('GIVEN %s WHEN the stack is synthesized THEN it fails with a ConfigError naming the key', (_label, ebb, message) => {
     let thrown: unknown;
@@ -63,9 +70,12 @@ describe('config from context.ebb', () => {
     const { stack, template } = synthWithoutBundling({ ebb: { retentionDays: 7, rateLimits: { sendPerMinute: 30 } } });
     const expected = { ...DEFAULT_CONFIG, retentionDays: 7, rateLimits: { ...DEFAULT_CONFIG.rateLimits, sendPerMinute: 30 } };
     expect(stack.config).toEqual(expected);
-    template.allResourcesProperties('AWS::Lambda::Function', {
-      Environment: { Variables: { [LambdaEnv.config]: JSON.stringify(expected) } },
-    });
+    // Every ebb function; the custom resource framework's own (CDK's code, not ebb's) reads no config.
+    const functions = Object.entries(resourcesOfType(template, 'AWS::Lambda::Function')).filter(([id]) => !id.includes('Providerframework'));
+    expect(functions.length).toBeGreaterThan(20);
+    for (const [, fn] of functions) {
+      expect((fn.Properties!.Environment as { Variables: Record<string, string> }).Variables[LambdaEnv.config]).toBe(JSON.stringify(expected));
+    }
   });
 });
 

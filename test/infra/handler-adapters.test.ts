@@ -1,6 +1,6 @@
 import type { TableKey } from '../../lambdas/adapters/table-definitions';
 import type { AdaptedPort, PortAdapters } from '../../lambdas/adapters/wiring';
-import { Handlers, ScheduledHandlers, type HandlerSpec } from '../../lambdas/routes';
+import { Handlers, QueueHandlers, ScheduledHandlers, type HandlerSpec } from '../../lambdas/routes';
 
 /**
  * The ports that read and write each table on the message path: linked devices live on account items
@@ -16,6 +16,7 @@ const PORTS_OF_TABLE: Record<TableKey, readonly AdaptedPort[]> = {
   nonces: ['nonces'],
   rateLimits: ['rateLimiter'],
   reports: ['reports'],
+  pushTokens: ['pushTokens', 'wakeupClaims'],
 };
 
 /** A table walked with Scan is the sweeper's; any other action on it is its own port's. */
@@ -37,6 +38,7 @@ function portsGranted(spec: HandlerSpec): (readonly AdaptedPort[])[] {
   }
   if (spec.manageConnections) granted.push(['notifier']);
   if (spec.frankingKeys) granted.push(['frankingKeys']);
+  if (spec.wakeups) granted.push(['wakeups']);
   // Presigning (object actions only, or GetObject with the ListBucket that makes a missing key 404) is the
   // attachment store's; listing and deleting objects is the purge's.
   if (spec.attachments?.includes('s3:DeleteObject')) granted.push(['attachmentObjects']);
@@ -45,7 +47,7 @@ function portsGranted(spec: HandlerSpec): (readonly AdaptedPort[])[] {
 }
 
 describe('GIVEN each Lambda handler module and its manifest entry', () => {
-  test.each([...Handlers, ...ScheduledHandlers].map((spec) => [spec.entry, spec] as const))(
+  test.each([...Handlers, ...ScheduledHandlers, ...QueueHandlers].map((spec) => [spec.entry, spec] as const))(
     'THEN %s builds its ports from the adapters of exactly what the manifest grants it',
     (entry, spec) => {
       // WHEN the module is loaded as its Lambda would load it

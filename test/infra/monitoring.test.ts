@@ -1,9 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { Tables, type TableKey } from '../../lambdas/adapters/table-definitions';
-import { Handlers, ScheduledHandlers } from '../../lambdas/routes';
+import { Handlers, QueueHandlers, ScheduledHandlers } from '../../lambdas/routes';
 import { logicalId, resourcesOfType, synthWithoutBundling, type Resources, type Synthesized } from './fixture';
 
-const ENTRIES = [...Handlers, ...ScheduledHandlers].map((spec) => spec.entry);
+const ENTRIES = [...Handlers, ...ScheduledHandlers, ...QueueHandlers].map((spec) => spec.entry);
 const tableKeys = Object.keys(Tables) as TableKey[];
 
 interface AlarmProps {
@@ -36,7 +36,12 @@ describe('EbbMonitoring', () => {
     });
 
     function functionOf(entry: string) {
-      const fn = entry === 'lifecycle' ? synth.stack.sunsetSchedules.function : synth.stack.webSocketApi.functions[entry];
+      const fn =
+        entry === 'lifecycle'
+          ? synth.stack.sunsetSchedules.function
+          : entry === 'push-wake'
+            ? synth.stack.push.function
+            : synth.stack.webSocketApi.functions[entry];
       if (!fn) throw new Error(`no function ${entry}`);
       return fn;
     }
@@ -71,6 +76,21 @@ describe('EbbMonitoring', () => {
       expect(matching[0]!.Metrics!.filter((m) => m.Expression !== undefined)).toHaveLength(1);
     });
 
+    test('THEN the wake-up queue alarms on any message in its dead-letter queue and on its oldest message passing five minutes', () => {
+      const queueAlarm = (queue: object, metricName: string) =>
+        alarms.filter(
+          (a) =>
+            a.Namespace === 'AWS/SQS' &&
+            a.MetricName === metricName &&
+            JSON.stringify(a.Dimensions) ===
+              JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue as never), 'QueueName'] } }]),
+        );
+      const deadLetters = queueAlarm(synth.stack.push.deadLetterQueue, 'ApproximateNumberOfMessagesVisible');
+      const age = queueAlarm(synth.stack.push.queue, 'ApproximateAgeOfOldestMessage');
+      expect(deadLetters.map((a) => a.Threshold)).toEqual([1]);
+      expect(age.map((a) => a.Threshold)).toEqual([300]);
+    });
+
     test.each(['IntegrationError', 'ExecutionError'])('THEN the WebSocket stage has an alarm on %s', (metricName) => {
       const matching = alarms.filter((a) => a.Namespace === 'AWS/ApiGateway' && a.MetricName === metricName);
       expect(matching).toHaveLength(1);
@@ -81,7 +101,8 @@ describe('EbbMonitoring', () => {
     });
 
     test('THEN there are exactly those alarms, each treating missing data as fine and notifying the topic on ALARM and OK', () => {
-      expect(alarms).toHaveLength(ENTRIES.length * 2 + tableKeys.length + 2);
+      // Two per function, one per table, two on the stage, two on the wake-up queue.
+      expect(alarms).toHaveLength(ENTRIES.length * 2 + tableKeys.length + 2 + 2);
       for (const alarm of alarms) {
         expect(alarm.TreatMissingData).toBe('notBreaching');
         expect(alarm.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');

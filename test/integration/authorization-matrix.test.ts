@@ -14,6 +14,7 @@ import {
 import { UNTHROTTLED } from '../support/local-stack';
 import { ManualClock, MatrixCast, type Member, type OwnerWorld } from '../support/matrix-world';
 import { anyCommitment } from '../support/franking';
+import { webPushSubscription } from '../support/push';
 
 /**
  * Issue #6 item 3: who may do what, over the local stack and raw sockets, so every cell sees the exact
@@ -64,6 +65,8 @@ const MATRIX: readonly (readonly [Row, string, string, string, string, string, s
   ['devices.list', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
   ['device.remove', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
   ['fanout', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['push.register', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
+  ['push.unregister', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
   ['attachment.upload', OK, OK, 'FORBIDDEN', SUSPENDED, REFUSED, REFUSED],
   // An id is a capability, as a message id is not: whoever holds one (it travels inside a message) may fetch
   // the ciphertext, which only the holders of the key in that message can open.
@@ -377,6 +380,44 @@ const SCENARIOS: Record<Action, ActionScenario> = {
     async check({ w }, reply) {
       if (reply.type === 'result') expect(reply).toMatchObject({ removed: false });
       expect((await stack.ports.accounts.get(w.owner.id.uid))?.devices).toEqual([1]);
+    },
+  },
+
+  'push.register': {
+    // The other user names the owner's device: the frame has no target, so it subscribes the caller's own device.
+    frame: ({ w, as }) => ({
+      action: 'push.register',
+      subscription: webPushSubscription(),
+      ...(as === 'other' && { user: w.owner.id.uid, userId: w.owner.id.uid, device: 1 }),
+    }),
+    async check({ w, as, me }, reply, sent) {
+      const owner = await stack.ports.pushTokens.get({ userId: w.owner.id.uid, device: 1 });
+      if (as === 'owner') {
+        expect(reply).toMatchObject({ replaced: true });
+        expect(owner).toEqual(sent.subscription);
+        return;
+      }
+      // The suspended caller is the owner: its subscription stays as it was.
+      expect(owner).toEqual(w.ownerPush);
+      if (as === 'suspended') return;
+      const mine = await stack.ports.pushTokens.get({ userId: me.id.uid, device: 1 });
+      if (as === 'other') expect(mine).toEqual(sent.subscription);
+      else expect(mine).toBeUndefined();
+    },
+  },
+
+  'push.unregister': {
+    // The other user names the owner's device: the frame has no target, so it forgets the caller's own (none).
+    frame: ({ w, as }) => ({ action: 'push.unregister', ...(as === 'other' && { user: w.owner.id.uid, device: 1 }) }),
+    async check({ w, as }, reply) {
+      const owner = await stack.ports.pushTokens.get({ userId: w.owner.id.uid, device: 1 });
+      if (as === 'owner') {
+        expect(reply).toMatchObject({ removed: true });
+        expect(owner).toBeUndefined();
+        return;
+      }
+      if (as === 'other') expect(reply).toMatchObject({ removed: false });
+      expect(owner).toEqual(w.ownerPush);
     },
   },
 

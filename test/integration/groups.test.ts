@@ -2,7 +2,7 @@ import { EbbClient, EbbError, MemoryStore, type GroupEvent, type SentMessage } f
 import { sdkSuite } from '../support/local-stack';
 import { codeOf, inbox, until as untilWithin } from '../support/sdk';
 
-/** Groups through the local stack (DESIGN §11, ARCH §8.8): create, talk, devices, order, typed errors. */
+/** Groups through the local stack (ARCH §8.8, §8.9): create, talk, devices, order, typed errors. */
 /** `until` with room for a busy machine: the conditions are exact, only the patience is longer. */
 const until = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) => untilWithin(condition, what, timeoutMs);
 // Each test runs several clients end to end; on a shared, busy machine that can take a while.

@@ -15,6 +15,7 @@ import { RawSocket } from '../support/raw-socket';
 import { until } from '../support/sdk';
 import { UNTHROTTLED } from '../support/local-stack';
 import { placeholderFrank } from '../support/franking';
+import { webPushSubscription } from '../support/push';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -241,13 +242,27 @@ describe('A whole timeline through the local stack with a controllable clock', (
     };
     try {
       await jumpTo(40, 23 * 3_600_000);
+      // A device's push subscription, which goes with everything else.
+      const [someone] = (await db.send(new ScanCommand({ TableName: stack.tables.accounts, Limit: 1 }))).Items ?? [];
+      await stack.ports.pushTokens.put({ userId: someone!.uid!.S!, device: 1 }, webPushSubscription(), Date.now());
       const before = await counts();
+      expect(before.pushTokens).toBe(1);
       expect(before.accounts).toBe(3); // alice, bob, olga: carol never registered
       expect(before.prekeys).toBeGreaterThan(0);
       expect(before.queue).toBeGreaterThan(0); // send markers
 
       await jumpTo(41);
-      expect(await counts()).toEqual({ accounts: 0, prekeys: 0, connections: 0, queue: 0, usernames: 0, nonces: 0, rateLimits: 0, reports: 0 });
+      expect(await counts()).toEqual({
+        accounts: 0,
+        prekeys: 0,
+        connections: 0,
+        queue: 0,
+        usernames: 0,
+        nonces: 0,
+        rateLimits: 0,
+        reports: 0,
+        pushTokens: 0,
+      });
     } finally {
       db.destroy();
     }

@@ -17,6 +17,7 @@ import {
   DeliveryTokenSetFrame,
   DeviceAddFrame,
   type Envelope,
+  PushRegisterFrame,
   type OneTimePrekey,
   ReportFrame,
   SendFrame,
@@ -132,6 +133,8 @@ export class FakeServer {
   pushLinks = true;
   /** Each user's delivery token as `deliveryToken.set` last set it. */
   readonly deliveryTokens = new Map<string, string>();
+  /** Push subscriptions by `uid#dev`, as `push.register` left them. */
+  readonly pushSubscriptions = new Map<string, unknown>();
   limits: ServiceLimits = {
     maxCiphertextBytes: 16384,
     retentionDays: 30,
@@ -385,6 +388,14 @@ export class FakeServer {
         }
         return;
       }
+      case 'push.register': {
+        if (!PushRegisterFrame.safeParse(f).success) return c.error(rid, 'BAD_REQUEST', 'malformed push.register frame', false);
+        const replaced = this.pushSubscriptions.has(`${c.user}#${c.device}`);
+        this.pushSubscriptions.set(`${c.user}#${c.device}`, f.subscription);
+        return c.result(rid, { replaced });
+      }
+      case 'push.unregister':
+        return c.result(rid, { removed: this.pushSubscriptions.delete(`${c.user}#${c.device}`) });
       case 'report':
         return this.report(c, f);
       case 'fetch': {

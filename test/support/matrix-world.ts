@@ -4,6 +4,8 @@ import type { LocalStack } from '../../local';
 import { frankCommitment } from '../../lambdas/core/franking';
 import { connectUrl, makeIdentity, messageId, oneTimePrekeys, registerFrame, signedPrekey, type ConnectOptions, type TestIdentity } from './identity';
 import { RawSocket } from './raw-socket';
+import type { WebPushSubscription } from '../../protocol/push';
+import { webPushSubscription } from './push';
 
 /**
  * Fixtures for test/integration/authorization-matrix.test.ts: a stack on a clock the test moves by hand
@@ -45,6 +47,8 @@ export interface OwnerWorld {
   readonly ownerCursor: string;
   /** One-time prekeys the owner published. */
   readonly ownerPrekeys: number;
+  /** The push subscription the owner's device 1 registered. */
+  readonly ownerPush: WebPushSubscription;
 }
 
 const encoder = new TextEncoder();
@@ -98,7 +102,7 @@ export class MatrixCast {
     return { envelope: envelope as unknown as Envelope, frankKey, text };
   }
 
-  /** The owner: registered, a signed prekey and three one-time prekeys, a username, two unacked messages. */
+  /** The owner: registered, a signed prekey and three one-time prekeys, a username, two unacked messages, a push subscription. */
   async ownerWorld(): Promise<OwnerWorld> {
     const [owner, peer] = await Promise.all([this.registered(), this.registered()]);
     const ownerPrekeys = 3;
@@ -110,7 +114,9 @@ export class MatrixCast {
     const first = await this.sendFranked(peer, owner, 'first');
     const second = await this.sendFranked(peer, owner, 'second');
     const page = await expectResult(owner.socket.request({ action: 'fetch', limit: 1 }));
-    return { owner, peer, ownerName, received: [first, second], ownerCursor: page.cursor as string, ownerPrekeys };
+    const ownerPush = webPushSubscription();
+    await expectResult(owner.socket.request({ action: 'push.register', subscription: ownerPush }));
+    return { owner, peer, ownerName, received: [first, second], ownerCursor: page.cursor as string, ownerPrekeys, ownerPush };
   }
 
   /** The report frame a recipient of `message` sends: envelope fields, franking key and content. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolveConfig, type EbbConfig, type EbbConfigInput } from '../../protocol';
 import { silentLogger } from '../../lambdas/adapters/logger';
+import { noWebPush } from '../../lambdas/adapters/wiring';
 import {
   MemoryAccounts,
   MemoryAttachmentStore,
@@ -14,6 +15,8 @@ import {
   MemoryReports,
   MemoryUsernames,
   MemoryFrankingKeys,
+  MemoryPushTokens,
+  MemoryWakeups,
 } from '../../lambdas/adapters/memory';
 import type { Caller, Notifier, Ports, PushOutcome } from '../../lambdas/core/ports';
 import type { TestIdentity } from './identity';
@@ -46,6 +49,10 @@ export interface MemoryWorld {
   rateLimits: MemoryRateLimiter;
   reports: MemoryReports;
   frankingKeys: MemoryFrankingKeys;
+  pushTokens: MemoryPushTokens;
+  wakeups: MemoryWakeups;
+  /** What routes handed over to run after their answer; `settled()` waits for it. */
+  afterAnswer: { add(work: Promise<void>): void; settled(): Promise<void> };
   notifier: RecordingNotifier;
   attachments: MemoryAttachmentStore;
   clock: { t: number; now(): number };
@@ -77,12 +84,33 @@ export function memoryWorld(config: EbbConfigInput = {}, start = Date.UTC(2027, 
     rateLimits: new MemoryRateLimiter(),
     reports: new MemoryReports(),
     frankingKeys: new MemoryFrankingKeys(clock, resolved.retentionDays, (n) => new Uint8Array(randomBytes(n))),
+    pushTokens: new MemoryPushTokens(),
+    wakeups: new MemoryWakeups(),
+    afterAnswer: afterAnswerRecorder(),
     notifier: new RecordingNotifier(),
     attachments: new MemoryAttachmentStore(),
     clock,
   };
-  const ports: Ports = { ...world, rateLimiter: world.rateLimits, clock, config: resolved, logger: silentLogger };
+  const ports: Ports = {
+    ...world,
+    rateLimiter: world.rateLimits,
+    wakeupClaims: world.pushTokens,
+    push: noWebPush,
+    clock,
+    config: resolved,
+    logger: silentLogger,
+  };
   return { ...world, ports };
+}
+
+function afterAnswerRecorder() {
+  const pending: Promise<void>[] = [];
+  return {
+    add: (work: Promise<void>) => void pending.push(work.catch(() => undefined)),
+    async settled() {
+      while (pending.length > 0) await pending.shift();
+    },
+  };
 }
 
 export function callerOf(id: TestIdentity, connectionId = `c-${id.uid.slice(0, 6)}`, device = 1): Caller {

@@ -5,7 +5,7 @@ import type { Conversation } from '../../web/history';
 import { UNTHROTTLED } from '../support/local-stack';
 import { until } from '../support/sdk';
 
-/** Groups in the web chat (DESIGN §11) without a browser: create, talk with names, changes as lines, refusals. */
+/** Groups in the web chat (ARCH §8.9) without a browser: create, talk with names, changes as lines, refusals. */
 jest.setTimeout(60_000);
 
 class QuietView implements ChatView {

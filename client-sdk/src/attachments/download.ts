@@ -16,7 +16,7 @@ export interface DownloadOptions {
 }
 
 /**
- * Fetches the object with a presigned GET and opens it chunk by chunk (ARCH §8.8), handing each opened chunk to
+ * Fetches the object with a presigned GET and opens it chunk by chunk (ARCH §8.10), handing each opened chunk to
  * `write` in order. Every chunk is authenticated before `write` sees it; the digest over the whole object is
  * checked at the end. On a rejection, discard whatever `write` received.
  * @throws EbbError NOT_FOUND (not retryable) when the object is unknown or expired.

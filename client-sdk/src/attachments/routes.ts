@@ -1,4 +1,4 @@
-/** What the attachment transfers need of the service and the platform (ARCH §8.8). */
+/** What the attachment transfers need of the service and the platform (ARCH §8.10). */
 
 /** The two presign routes, as the client's connection answers them. */
 export interface AttachmentRoutes {

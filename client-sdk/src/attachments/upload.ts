@@ -60,7 +60,7 @@ export function checkAttachments(attachments: unknown, maxAttachmentBytes: numbe
 
 /**
  * Encrypts and uploads each attachment, one after another, straight to the bucket with a presigned PUT
- * (ARCH §8.8). A failed PUT (network, 5xx, an expired URL) is tried again with backoff and a new URL, sealing
+ * (ARCH §8.10). A failed PUT (network, 5xx, an expired URL) is tried again with backoff and a new URL, sealing
  * the same object again from the same key and nonce prefix. Resolves with the references the message carries.
  * @throws EbbError INTERNAL (retryable, reason `attachment-upload`) when an upload failed every attempt; the
  *   presign route's own refusals (PAYLOAD_TOO_LARGE, RATE_LIMITED, SERVICE_READ_ONLY…) as they come.

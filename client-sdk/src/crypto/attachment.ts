@@ -4,7 +4,7 @@ import { equalBytes } from './bytes';
 import { randomBytes } from './random';
 
 /**
- * Attachment encryption (ARCH §8.8): a fresh key per attachment, the bytes sealed in fixed-size chunks with
+ * Attachment encryption (ARCH §8.10): a fresh key per attachment, the bytes sealed in fixed-size chunks with
  * `nacl.secretbox`, in the manner of the STREAM construction (Hoang, Reyhanitabar, Rogaway and Vizár, 2015):
  *
  *   object  = version (1 byte) ‖ prefix (19 random bytes) ‖ box_0 ‖ … ‖ box_{n-1}

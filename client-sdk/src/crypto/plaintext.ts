@@ -36,7 +36,7 @@ export interface Plaintext {
   readonly deliveryToken?: Uint8Array;
   /** Set on control content (ARCH §8.6), which never reaches 'message': see `Control`. */
   readonly control?: Control;
-  /** The message's attachments (ARCH §8.8): where each object is and the key and digest that open and pin it. */
+  /** The message's attachments (ARCH §8.10): where each object is and the key and digest that open and pin it. */
   readonly attachments?: readonly AttachmentRef[];
 }
 

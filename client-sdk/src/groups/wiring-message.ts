@@ -27,7 +27,7 @@ export interface GroupPlaintext {
   /** The sender device's count of messages to this group, from 1: members hand them to the app in this order. */
   readonly seq: number;
   readonly deliveryToken?: Uint8Array;
-  /** The message's attachments (ARCH §8.8), as in a pairwise plaintext's `att`. */
+  /** The message's attachments (ARCH §8.10), as in a pairwise plaintext's `att`. */
   readonly attachments?: readonly AttachmentRef[];
 }
 

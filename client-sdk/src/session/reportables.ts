@@ -19,7 +19,7 @@ export interface Reportable {
   readonly frankKey: string;
   readonly kind: 'text' | 'bytes';
   readonly body: string;
-  /** The message's attachment references (ARCH §8.8), which its commitment covers: reported with it. */
+  /** The message's attachment references (ARCH §8.10), which its commitment covers: reported with it. */
   readonly attachments?: readonly AttachmentRefWire[];
 }
 

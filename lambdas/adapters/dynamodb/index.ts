@@ -10,3 +10,5 @@ export { DynamoRateLimiter } from './rate-limiter';
 export { DynamoReports } from './reports';
 export { DynamoSweeper } from './sweeper';
 export { DynamoUsernames } from './usernames';
+export { DynamoPushTokens } from './push-tokens';
+export { DynamoWakeupClaims } from './wakeup-claims';
