@@ -18,10 +18,11 @@ const ENTRIES = [...Handlers, ...ScheduledHandlers].map((spec) => spec.entry);
  * tokens and the strangers' share on the send path) added about 4 KB to `send`, so it became 56 KB; linked
  * devices' missing/stale answers and the take-back of copies for removed devices put `fanout` and `send` at
  * 56.4 KB, so it became 58 KB. Push wake-ups (issue #17: the wake-up claim, the queue client and answering before
- * the after-answer work) add about 3 KB to both: `fanout` is 59.1 KB, so it is 60 KB. Five bundles are over the
- * 50 KB goal (BENCHMARKS.md §6); zod's core is 20 KB of each.
+ * the after-answer work) add about 3 KB to both, and the attachments' adapters about 1 KB to every route:
+ * `fanout` is 60.6 KB, so it is 62 KB. Five bundles are over the 50 KB goal (BENCHMARKS.md §6); zod's core is
+ * 20 KB of each.
  */
-const MAX_BUNDLE_BYTES = 60 * 1024;
+const MAX_BUNDLE_BYTES = 62 * 1024;
 
 /** Bundling every function with esbuild takes a while on a small machine. */
 const BUNDLING_TIMEOUT_MS = 180_000;
@@ -70,7 +71,7 @@ describe('GIVEN the stack synthesized with real esbuild bundling', () => {
     expect(code.length).toBeLessThan(256 * 1024);
   });
 
-  test.each(ENTRIES)('THEN the %s bundle is at most 60 KB minified', (entry) => {
+  test.each(ENTRIES)('THEN the %s bundle is at most 62 KB minified', (entry) => {
     // Bytes of the asset infra deploys, bundled with its own options: deterministic, unlike a timing.
     expect(statSync(path.join(bundles[entry]!, 'index.js')).size).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
   });
