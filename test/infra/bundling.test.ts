@@ -24,8 +24,9 @@ const MAX_PUSH_BUNDLE_BYTES = 192 * 1024;
  * tokens and the strangers' share on the send path) added about 4 KB to `send`, so it became 56 KB; linked
  * devices' missing/stale answers and the take-back of copies for removed devices put `fanout` and `send` at
  * 56.4 KB, so it became 58 KB. Push wake-ups (issue #17: the wake-up claim, the queue client and answering before
- * the after-answer work) add about 3 KB to both: `fanout` is 59.1 KB, so it is 60 KB. Five bundles are over the
- * 50 KB goal (BENCHMARKS.md §6); zod's core is 20 KB of each.
+ * the after-answer work) add about 3 KB to both, and the attachments' adapters about 1 KB to every route:
+ * `fanout` is 60.6 KB and, with the push sender's config, 62.2 KB, so it is 64 KB. Five bundles are over the 50 KB goal (BENCHMARKS.md §6); zod's core is
+ * 20 KB of each.
  */
 const MAX_BUNDLE_BYTES = 64 * 1024;
 
@@ -90,7 +91,7 @@ describe('GIVEN the stack synthesized with real esbuild bundling', () => {
     expect(code.includes('require("@aws-sdk/s3-request-presigner")')).toBe(Boolean(spec.attachments?.length) && entry !== 'lifecycle');
   });
 
-  test.each(ENTRIES)('THEN the %s bundle is at most 60 KB minified', (entry) => {
+  test.each(ENTRIES)('THEN the %s bundle is at most 64 KB minified', (entry) => {
     // Bytes of the asset infra deploys, bundled with its own options: deterministic, unlike a timing.
     expect(statSync(path.join(bundles[entry]!, 'index.js')).size).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
   });
