@@ -45,6 +45,7 @@ describe('ebb-admin', () => {
       { OutputKey: 'ConnectNoncesTableName', OutputValue: names.nonces },
       { OutputKey: 'RateLimitsTableName', OutputValue: names.rateLimits },
       { OutputKey: 'ReportsTableName', OutputValue: names.reports },
+      { OutputKey: 'PushTokensTableName', OutputValue: names.pushTokens },
       { OutputKey: 'WebSocketUrl', OutputValue: 'wss://example/prod' },
     ];
     expect(tableNamesFromOutputs('Ebb', outputs)).toEqual(names);
