@@ -127,27 +127,51 @@ export function encodePlaintext(p: Plaintext): Uint8Array {
     ...(p.control && { ctl: controlHeader(p.control) }),
     ...(p.attachments && p.attachments.length > 0 && { att: p.attachments.map(attachmentRefToWire) }),
   };
+  return framePlaintext(header, p.body);
+}
+
+/**
+ * The layout pairwise and group plaintexts share: u16 big-endian length of a JSON header ‖ header (UTF-8) ‖
+ * content bytes.
+ */
+export function framePlaintext(header: unknown, body: Uint8Array): Uint8Array {
   const headerBytes = encoder.encode(JSON.stringify(header));
   if (headerBytes.length > MAX_HEADER_BYTES) throw new TypeError('plaintext header too long');
-  const out = new Uint8Array(HEADER_LENGTH_BYTES + headerBytes.length + p.body.length);
+  const out = new Uint8Array(HEADER_LENGTH_BYTES + headerBytes.length + body.length);
   new DataView(out.buffer).setUint16(0, headerBytes.length);
   out.set(headerBytes, HEADER_LENGTH_BYTES);
-  out.set(p.body, HEADER_LENGTH_BYTES + headerBytes.length);
+  out.set(body, HEADER_LENGTH_BYTES + headerBytes.length);
   return out;
 }
 
-/** The decoded plaintext, or null for anything malformed. */
-export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
+/** The parsed JSON header and the content of `framePlaintext`'s layout, or null when it is not that layout. */
+export function unframePlaintext(bytes: Uint8Array): { readonly header: unknown; readonly body: Uint8Array } | null {
   if (bytes.length < HEADER_LENGTH_BYTES) return null;
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(0);
   const bodyStart = HEADER_LENGTH_BYTES + headerLength;
   if (bodyStart > bytes.length) return null;
-  let json: unknown;
   try {
-    json = JSON.parse(decoder.decode(bytes.subarray(HEADER_LENGTH_BYTES, bodyStart)));
+    return { header: JSON.parse(decoder.decode(bytes.subarray(HEADER_LENGTH_BYTES, bodyStart))), body: bytes.slice(bodyStart) };
   } catch {
     return null;
   }
+}
+
+/** The text of a `text` content (undefined for `bytes`), or null when it is not valid UTF-8. */
+export function contentText(kind: 'text' | 'bytes', body: Uint8Array): string | undefined | null {
+  if (kind !== 'text') return undefined;
+  try {
+    return decoder.decode(body);
+  } catch {
+    return null;
+  }
+}
+
+/** The decoded plaintext, or null for anything malformed. */
+export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
+  const framed = unframePlaintext(bytes);
+  if (!framed) return null;
+  const { header: json, body } = framed;
   const parsed = Header.safeParse(json);
   if (!parsed.success) return null;
   const h = parsed.data;
@@ -158,15 +182,8 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
   if (h.ctl?.t === 'token' && decodeKey(h.ctl.token, Limits.deliveryTokenBytes) === null) return null;
   const attachments = h.att?.map(attachmentRefFromWire);
   if (attachments?.some((a) => a === null)) return null;
-  const body = bytes.slice(bodyStart);
-  let text: string | undefined;
-  if (h.kind === 'text') {
-    try {
-      text = decoder.decode(body);
-    } catch {
-      return null;
-    }
-  }
+  const text = contentText(h.kind, body);
+  if (text === null) return null;
   return {
     from: h.from,
     fromDevice: h.fromDevice,
@@ -224,7 +241,7 @@ function controlOf(h: z.infer<typeof ControlHeader>): Control {
 }
 
 /** The bytes `encoded` holds, or null unless it is the canonical base64url of exactly `length` bytes. */
-function decodeKey(encoded: string, length: number): Uint8Array | null {
+export function decodeKey(encoded: string, length: number): Uint8Array | null {
   let key: Uint8Array;
   try {
     key = fromBase64Url(encoded);

@@ -1,10 +1,11 @@
 import * as z from 'zod/mini';
 import { type AttachmentRef, AttachmentRefsWire, attachmentRefFromWire, attachmentRefToWire } from '../../../protocol/attachment-ref';
-import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
+import { toBase64Url } from '../../../protocol/base64url';
 import { FRANK_KEY_BYTES } from '../../../protocol/franking';
 import { Limits } from '../../../protocol/limits';
 import { Device, MessageId, UserId } from '../../../protocol/frames';
 import { concatBytes, u32be } from '../crypto/bytes';
+import { contentText, decodeKey, framePlaintext, unframePlaintext } from '../crypto/plaintext';
 import { SENDER_KEY_VERSION } from '../crypto/sender-key';
 
 /**
@@ -49,9 +50,7 @@ const Header = z.strictObject({
   att: z.optional(AttachmentRefsWire),
 });
 
-const HEADER_LENGTH_BYTES = 2;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 const AD_CONTEXT = 'ebb-group-message-v1';
 
 /**
@@ -84,42 +83,24 @@ export function encodeGroupPlaintext(p: GroupPlaintext): Uint8Array {
     ...(p.deliveryToken && { dt: toBase64Url(p.deliveryToken) }),
     ...(p.attachments && p.attachments.length > 0 && { att: p.attachments.map(attachmentRefToWire) }),
   };
-  const headerBytes = encoder.encode(JSON.stringify(header));
-  const out = new Uint8Array(HEADER_LENGTH_BYTES + headerBytes.length + p.body.length);
-  new DataView(out.buffer).setUint16(0, headerBytes.length);
-  out.set(headerBytes, HEADER_LENGTH_BYTES);
-  out.set(p.body, HEADER_LENGTH_BYTES + headerBytes.length);
-  return out;
+  return framePlaintext(header, p.body);
 }
 
 /** The decoded plaintext, or null for anything malformed. */
 export function decodeGroupPlaintext(bytes: Uint8Array): GroupPlaintext | null {
-  if (bytes.length < HEADER_LENGTH_BYTES) return null;
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(0);
-  const bodyStart = HEADER_LENGTH_BYTES + headerLength;
-  if (bodyStart > bytes.length) return null;
-  let h: z.infer<typeof Header>;
-  try {
-    const parsed = Header.safeParse(JSON.parse(decoder.decode(bytes.subarray(HEADER_LENGTH_BYTES, bodyStart))));
-    if (!parsed.success) return null;
-    h = parsed.data;
-  } catch {
-    return null;
-  }
-  const frankKey = canonical(h.fk, FRANK_KEY_BYTES);
-  const deliveryToken = h.dt === undefined ? undefined : canonical(h.dt, Limits.deliveryTokenBytes);
+  const framed = unframePlaintext(bytes);
+  if (!framed) return null;
+  const parsed = Header.safeParse(framed.header);
+  if (!parsed.success) return null;
+  const h = parsed.data;
+  const body = framed.body;
+  const frankKey = decodeKey(h.fk, FRANK_KEY_BYTES);
+  const deliveryToken = h.dt === undefined ? undefined : decodeKey(h.dt, Limits.deliveryTokenBytes);
   if (!frankKey || deliveryToken === null) return null;
   const attachments = h.att?.map(attachmentRefFromWire);
   if (attachments?.some((a) => a === null)) return null;
-  const body = bytes.slice(bodyStart);
-  let text: string | undefined;
-  if (h.kind === 'text') {
-    try {
-      text = decoder.decode(body);
-    } catch {
-      return null;
-    }
-  }
+  const text = contentText(h.kind, body);
+  if (text === null) return null;
   return {
     from: h.from,
     fromDevice: h.fromDevice,
@@ -134,13 +115,4 @@ export function decodeGroupPlaintext(bytes: Uint8Array): GroupPlaintext | null {
     ...(deliveryToken && { deliveryToken }),
     ...(attachments && { attachments: attachments as AttachmentRef[] }),
   };
-}
-
-function canonical(encoded: string, length: number): Uint8Array | null {
-  try {
-    const bytes = fromBase64Url(encoded);
-    return bytes.length === length && toBase64Url(bytes) === encoded ? bytes : null;
-  } catch {
-    return null;
-  }
 }
