@@ -25,25 +25,36 @@ export const BROWSER_BUILD = {
 interface Asset {
   readonly body: Buffer;
   readonly type: string;
+  /** The response's Content-Security-Policy, when not the page's. */
+  readonly csp?: string;
 }
 
 /**
- * The web chat (`web/`) as the gateway serves it: the page, its stylesheet and one script bundled
- * from `web/app.ts` and the SDK by esbuild, in memory. `deployment` is written into the page: the
+ * The service worker's own policy: it fetches nothing and runs no other script; it only shows a notification,
+ * focuses or opens the chat (ARCH §6.13).
+ */
+const WORKER_CSP = "default-src 'none'";
+
+/**
+ * The web chat (`web/`) as the gateway serves it: the page, its stylesheet, one script bundled
+ * from `web/app.ts` and the SDK by esbuild, and the service worker (`/sw.js`, from `web/sw.ts`: a classic
+ * script, as `navigator.serviceWorker.register` loads one by default), in memory. `deployment` is written into the page: the
  * page keeps its identity in an IndexedDB database named after it, because a local stack's tables
  * live in memory and a restarted stack knows none of the accounts an earlier one registered.
  */
 export async function buildWebChat(deployment: string = randomBytes(8).toString('hex')): Promise<Map<string, Asset>> {
-  const [html, css, bundle] = await Promise.all([
+  const [html, css, bundle, worker] = await Promise.all([
     readFile(join(WEB_DIR, 'index.html'), 'utf8'),
     readFile(join(WEB_DIR, 'style.css')),
     build({ ...BROWSER_BUILD, entryPoints: [join(WEB_DIR, 'app.ts')] }),
+    build({ ...BROWSER_BUILD, format: 'iife', entryPoints: [join(WEB_DIR, 'sw.ts')] }),
   ]);
   const page = html.replace('{{deployment}}', deployment);
   return new Map([
     ['/', { body: Buffer.from(page), type: 'text/html; charset=utf-8' }],
     ['/style.css', { body: css, type: 'text/css; charset=utf-8' }],
     ['/app.js', { body: Buffer.from(bundle.outputFiles[0]!.contents), type: 'text/javascript; charset=utf-8' }],
+    ['/sw.js', { body: Buffer.from(worker.outputFiles[0]!.contents), type: 'text/javascript; charset=utf-8', csp: WORKER_CSP }],
   ]);
 }
 
@@ -76,6 +87,7 @@ function serveAsset(
     'referrer-policy': 'no-referrer',
     // 'self' covers the WebSocket on the same host and port (CSP Level 3).
     'content-security-policy':
+      asset.csp ??
       `default-src 'none'; script-src 'self'; style-src 'self'; connect-src ${["'self'", ...connectSources].join(' ')}; img-src 'self' data: blob:; media-src blob:; ` +
       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   });
