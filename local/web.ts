@@ -89,7 +89,7 @@ function serveAsset(
     'content-security-policy':
       asset.csp ??
       `default-src 'none'; script-src 'self'; style-src 'self'; connect-src ${["'self'", ...connectSources].join(' ')}; img-src 'self' data: blob:; media-src blob:; ` +
-      "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   });
   res.end(req.method === 'HEAD' ? undefined : asset.body);
   return true;

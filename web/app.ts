@@ -6,6 +6,7 @@
 import { type DeviceInfo, EbbError, IndexedDbStore, type Phase, type SunsetSchedule } from '../client-sdk/src';
 import { ChatController, type ChatView, type ConnectionStatus } from './controller';
 import { explain } from './errors';
+import { WebNotifications } from './notifications';
 import { qrElement } from './qr';
 import type { ChatMessage, Conversation } from './history';
 import {
@@ -47,6 +48,8 @@ const ui = {
   linkStatus: byId<HTMLElement>('link-status'),
   welcomeError: byId<HTMLElement>('welcome-error'),
   devicesButton: byId<HTMLButtonElement>('devices-button'),
+  notifications: byId<HTMLButtonElement>('notifications'),
+  notificationsStatus: byId<HTMLElement>('notifications-status'),
   devicesDialog: byId<HTMLDialogElement>('devices-dialog'),
   deviceList: byId<HTMLUListElement>('device-list'),
   devicesError: byId<HTMLElement>('devices-error'),
@@ -104,6 +107,9 @@ const ui = {
 };
 
 let chat: ChatController | undefined;
+/** Notifications of wake-ups (ARCH §6.13), where the browser can have them; set up once the page is online. */
+let notifications: WebNotifications | undefined;
+let notificationsOffered = false;
 let devicesPoll: ReturnType<typeof setTimeout> | undefined;
 /** False for a visitor the service cannot take (it has shut down, or takes no new accounts). */
 let hasAccount = true;
@@ -118,9 +124,20 @@ const view: ChatView = {
     ui.exportButton.hidden = userId === null;
     ui.userId.textContent = userId ?? '';
     if (userId !== null) ui.welcome.hidden = true;
-    else if (ui.devicesDialog.open) ui.devicesDialog.close();
+    else {
+      if (ui.devicesDialog.open) ui.devicesDialog.close();
+      // The device is gone from the account, and its subscription with it: the browser drops its own too.
+      ui.notifications.hidden = true;
+      void notifications?.forget().catch(() => undefined);
+    }
   },
-  connection: showConnection,
+  connection(status) {
+    showConnection(status);
+    if (status.online && chat && !notificationsOffered) {
+      notificationsOffered = true;
+      void offerNotifications(chat);
+    }
+  },
   sunset: showSunset,
   conversations: renderConversations,
   chat: renderChat,
@@ -136,6 +153,7 @@ async function main(): Promise<void> {
     view,
     isVisible: () => !document.hidden,
   });
+  if (WebNotifications.supported()) notifications = new WebNotifications(`ebb-notifications-${deployment}`);
   ui.username.value = chat.savedUsername ?? '';
   renderConversations();
   wireForms(chat);
@@ -143,6 +161,51 @@ async function main(): Promise<void> {
   document.addEventListener('visibilitychange', () => chat?.current && chat.markShown(chat.current));
   if (chat.choosing) welcome(chat);
   else await chat.connect();
+}
+
+/**
+ * Shows "Enable notifications" when the browser can be woken and the service sends Web Push, and renews them
+ * when the user enabled them on an earlier visit. Never asks for permission by itself: only the button does.
+ */
+async function offerNotifications(chat: ChatController): Promise<void> {
+  const manager = notifications;
+  if (!manager) return;
+  const key = await chat.pushKey().catch(() => null);
+  if (key === null) return;
+  manager.onWake(() => chat.wake());
+  // What the notifications announced is on the page now.
+  const clear = () => void (!document.hidden && manager.clearShown().catch(() => undefined));
+  document.addEventListener('visibilitychange', clear);
+  clear();
+  let busy = false;
+  const show = (text = '', error = false) => {
+    const state = manager.state;
+    ui.notifications.hidden = false;
+    ui.notifications.disabled = busy || state === 'blocked';
+    ui.notifications.textContent = state === 'on' ? 'Turn off notifications' : state === 'blocked' ? 'Notifications blocked' : 'Enable notifications';
+    note(ui.notificationsStatus, text, error);
+  };
+  ui.notifications.addEventListener('click', () => {
+    const on = manager.state === 'on';
+    busy = true;
+    show(on ? 'Turning off…' : 'Enabling…');
+    (on ? manager.disable(chat) : manager.enable(chat)).then(
+      () => {
+        busy = false;
+        show(on ? 'Notifications are off.' : 'Notifications are on: a hidden or closed chat says "New message".');
+      },
+      (error: unknown) => {
+        busy = false;
+        show(explain(error), true);
+      },
+    );
+  });
+  show();
+  try {
+    if (await manager.restore(chat)) show();
+  } catch (error) {
+    show(explain(error), true);
+  }
 }
 
 /** A first visit: a new account, or this browser as another device of an existing one (ARCH §8.6). */

@@ -11,13 +11,14 @@ import {
   type GroupInfo,
   type KeyStore,
   type Phase,
+  type PushSubscriptionInput,
   type Receipt,
   type ReceivedAttachment,
   type ReceivedMessage,
   type SentMessage,
   type SunsetSchedule,
 } from '../client-sdk/src';
-import { ApproveWording, ExportWording, PlainError, UsernameWording, explain } from './errors';
+import { ApproveWording, ExportWording, PlainError, PushWording, UsernameWording, explain } from './errors';
 import { GroupWording, MAX_MEMBERS_PER_FORM, groupEventText, memberInputs } from './groups';
 import { type ChatAttachment, ChatHistory, type ChatMessage, type Conversation, type ReceiptKind } from './history';
 import { shortId } from './render';
@@ -276,6 +277,54 @@ export class ChatController {
       );
     }
     if (device === this.client.device) await this.forget();
+  }
+
+  /**
+   * The key `PushManager.subscribe` needs (`applicationServerKey`, base64url), or null when this service sends no
+   * Web Push (ARCH §6.13).
+   * @throws PlainError when the service cannot be asked.
+   */
+  async pushKey(): Promise<string | null> {
+    try {
+      return (await this.client.status()).push?.vapidPublicKey ?? null;
+    } catch (error) {
+      throw new PlainError(explain(error));
+    }
+  }
+
+  /**
+   * Has the service wake this browser through `subscription` while no page of it is connected (ARCH §6.13).
+   * @throws PlainError saying why not (the service refused the subscription, is read-only, cannot be reached).
+   */
+  async registerPush(subscription: PushSubscriptionInput): Promise<void> {
+    try {
+      await this.client.registerPush(subscription);
+    } catch (error) {
+      throw new PlainError(explain(error, PushWording));
+    }
+  }
+
+  /**
+   * The service forgets this browser's push subscription.
+   * @throws PlainError when the service cannot be asked.
+   */
+  async unregisterPush(): Promise<void> {
+    try {
+      await this.client.unregisterPush();
+    } catch (error) {
+      throw new PlainError(explain(error));
+    }
+  }
+
+  /**
+   * A wake-up reached a visible page (the service worker passes it on): if the page is waiting to connect again,
+   * it connects now rather than when its timer says.
+   */
+  wake(): void {
+    if (this.closed || this.retryTimer === undefined) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    void this.reconnect();
   }
 
   get current(): Conversation | undefined {
@@ -556,7 +605,10 @@ export class ChatController {
     // Only an operator lifts a suspension: no point asking often.
     const delay = code === 'ACCOUNT_SUSPENDED' ? maxDelayMs : Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(this.retries++, 30));
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.reconnect(), delay);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.reconnect();
+    }, delay);
   }
 
   private async reconnect(): Promise<void> {

@@ -42,6 +42,12 @@ export const ApproveWording: Wording = {
   FORBIDDEN: 'Only your first device, which holds the account key, can approve a new device. Approve it there.',
 };
 
+/** Registering this browser for notifications (ARCH §6.13). */
+export const PushWording: Wording = {
+  BAD_REQUEST: 'The service does not accept the push address this browser gave. Notifications stay off.',
+  SERVICE_READ_ONLY: 'This service is read-only now: no new messages will come, so there is nothing to notify.',
+};
+
 /** Reasons that say more than the code, for linking. */
 const LINK_REASONS: Readonly<Record<string, string>> = {
   'malformed-link-code': 'That is not a link code. Copy the whole code the new device shows, starting with ebb-link:.',
