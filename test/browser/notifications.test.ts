@@ -196,11 +196,15 @@ it('a chat in view gets the wake-up passed on and shows no notification; turning
   const cdp = await context.newCDPSession(alice.page);
   const registration = await registrationId(cdp);
 
-  const passedOn = alice.page.evaluate(
-    () => new Promise<unknown>((resolve) => navigator.serviceWorker.addEventListener('message', (event) => resolve(event.data), { once: true })),
-  );
+  // The page keeps what the worker posts to it; the listener is in place before the push.
+  await alice.page.evaluate(() => {
+    const page = window as unknown as { posted: unknown[] };
+    page.posted = [];
+    navigator.serviceWorker.addEventListener('message', (event) => page.posted.push(event.data));
+  });
   await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: registration, data: WAKE_PAYLOAD });
-  expect(await passedOn).toEqual({ type: WAKE_POST });
+  await alice.page.waitForFunction(() => (window as unknown as { posted: unknown[] }).posted.length > 0, undefined, { timeout: UI_TIMEOUT });
+  expect(await alice.page.evaluate(() => (window as unknown as { posted: unknown[] }).posted)).toEqual([{ type: WAKE_POST }]);
   expect(await shown(context)).toEqual([]);
 
   await alice.page.getByRole('button', { name: 'Turn off notifications' }).click();
