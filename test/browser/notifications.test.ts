@@ -142,6 +142,14 @@ async function sender(): Promise<EbbClient> {
   return client;
 }
 
+it('serves the worker beside the page, as a script under a policy that lets it fetch nothing', async () => {
+  const worker = await fetch(new URL('/sw.js', pageUrl));
+  expect(worker.status).toBe(200);
+  expect(worker.headers.get('content-type')).toMatch(/^text\/javascript/);
+  expect(worker.headers.get('content-security-policy')).toBe("default-src 'none'");
+  expect(await worker.text()).toContain(WAKE_TITLE);
+});
+
 it('a closed chat is woken by a push and shows "New message", naming no one and quoting nothing; opening the chat clears it', async () => {
   const subscription = stack.pushReceiver.subscription();
   const context = await profile(subscription);
