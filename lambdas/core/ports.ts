@@ -406,16 +406,16 @@ export interface PushSettings {
   readonly httpOrigins: readonly string[];
 }
 
-/**
- * Presigned URLs for attachment objects (ARCH §6.12): S3 on AWS, the local S3 endpoint locally. The URL carries
- * the authority of the credentials that signed it, which is why each route's grant allows exactly one action.
- */
 /** A presigned PUT: the URL, and the headers the request must carry as they are signed. */
 export interface PresignedPut {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/**
+ * Presigned URLs for attachment objects (ARCH §6.12): S3 on AWS, the local S3 endpoint locally. The URL carries
+ * the authority of the credentials that signed it, which is why each route's grant allows exactly one action.
+ */
 export interface AttachmentStore {
   /**
    * A URL that stores exactly `size` bytes as `key`, accepted when a PUT starts within `expiresInSeconds` and
