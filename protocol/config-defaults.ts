@@ -37,7 +37,12 @@ export const DEFAULT_CONFIG: EbbConfig = {
   maxAttachmentBytes: 100 * 1024 * 1024,
   webOrigins: [],
   sunset: { signupsCloseAt: null, readOnlyAt: null, shutdownAt: null, purgeAt: null, noticeUrl: null, message: null },
-  push: { vapidSubject: null, apns: null, fcm: null },
+  push: {
+    vapidSubject: null,
+    apns: null,
+    fcm: null,
+    webPushHosts: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', '*.notify.windows.com', '*.push.apple.com'],
+  },
 };
 
 export class ConfigError extends Error {

@@ -94,6 +94,15 @@ const PushSchema = z.strictObject({
   ),
   /** FCM (HTTP v1) through an SNS platform application: the secret's value is the service account's JSON key. */
   fcm: z.nullable(z.strictObject({ secretName })),
+  /**
+   * The Web Push services a subscription's endpoint may name: host names, or `*.` and a suffix for every host
+   * under it. The sender posts only to these, so a client cannot aim it at any other host (nor, through DNS it
+   * controls, at an address inside the network). The default lists the push services of Chrome, Edge, Firefox
+   * and Safari.
+   */
+  webPushHosts: z
+    .array(z.string().check(z.maxLength(253), z.regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a lower-case host name, or *. and a domain')))
+    .check(z.maxLength(64)),
 });
 
 function isHttpsUrl(s: string): boolean {

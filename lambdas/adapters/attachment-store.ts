@@ -1,6 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { AttachmentStore, Clock } from '../core/ports';
+import type { AttachmentStore, Clock, PresignedPut } from '../core/ports';
 import { attachmentsBucket } from './s3-client';
 import type { AdapterContext } from './wiring';
 
@@ -16,10 +16,13 @@ export class S3AttachmentStore implements AttachmentStore {
     private readonly clock: Clock,
   ) {}
 
-  presignUpload(key: string, size: number, expiresInSeconds: number): Promise<string> {
+  async presignUpload(key: string, size: number, expiresInSeconds: number): Promise<PresignedPut> {
     // ContentLength puts `content-length` among the signed headers: S3 refuses a PUT of any other length.
-    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentLength: size });
-    return getSignedUrl(this.s3, command, { expiresIn: expiresInSeconds, signingDate: new Date(this.clock.now()) });
+    // IfNoneMatch signs `if-none-match: *`, S3's conditional write: a PUT to a key that holds an object is
+    // refused (412), so a URL replayed within its lifetime cannot replace the uploaded ciphertext.
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentLength: size, IfNoneMatch: '*' });
+    const url = await getSignedUrl(this.s3, command, { expiresIn: expiresInSeconds, signingDate: new Date(this.clock.now()) });
+    return { url, headers: { 'if-none-match': '*' } };
   }
 
   presignDownload(key: string, expiresInSeconds: number): Promise<string> {

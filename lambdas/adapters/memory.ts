@@ -4,6 +4,7 @@ import type {
   Accounts,
   AttachmentObjects,
   AttachmentStore,
+  PresignedPut,
   CiphertextQueue,
   ConnectionRecord,
   Connections,
@@ -580,9 +581,9 @@ export interface MemoryPresign {
 export class MemoryAttachmentStore implements AttachmentStore {
   readonly presigned: MemoryPresign[] = [];
 
-  async presignUpload(key: string, size: number, expiresInSeconds: number): Promise<string> {
+  async presignUpload(key: string, size: number, expiresInSeconds: number): Promise<PresignedPut> {
     this.presigned.push({ method: 'PUT', key, size, expiresInSeconds });
-    return `https://attachments.invalid/${key}?put=${size}`;
+    return { url: `https://attachments.invalid/${key}?put=${size}`, headers: { 'if-none-match': '*' } };
   }
 
   async presignDownload(key: string, expiresInSeconds: number): Promise<string> {

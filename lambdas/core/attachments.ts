@@ -34,10 +34,10 @@ export async function presignUpload(
   const now = ports.clock.now();
   const days = lifetimeClassDays(now, frame.expiresInSeconds, ports.config.retentionDays);
   const id = `${days}/${toBase64Url(new Uint8Array(randomBytes(ATTACHMENT_ID_RANDOM_BYTES)))}`;
-  const url = await ports.attachments.presignUpload(id, frame.size, ATTACHMENT_URL_SECONDS);
+  const { url, headers } = await ports.attachments.presignUpload(id, frame.size, ATTACHMENT_URL_SECONDS);
   // The id is not logged: with the uploader's user id it would tie the object to its sender.
   ports.logger.info('attachment presigned', { action: 'attachment.upload', userId: caller.userId, bytes: frame.size, days });
-  return { id, url, expiresAt: now + ATTACHMENT_URL_SECONDS * 1000 };
+  return { id, url, expiresAt: now + ATTACHMENT_URL_SECONDS * 1000, headers };
 }
 
 /**

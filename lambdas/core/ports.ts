@@ -406,13 +406,22 @@ export interface PushSettings {
   readonly httpOrigins: readonly string[];
 }
 
+/** A presigned PUT: the URL, and the headers the request must carry as they are signed. */
+export interface PresignedPut {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 /**
  * Presigned URLs for attachment objects (ARCH §6.12): S3 on AWS, the local S3 endpoint locally. The URL carries
  * the authority of the credentials that signed it, which is why each route's grant allows exactly one action.
  */
 export interface AttachmentStore {
-  /** A URL that stores exactly `size` bytes as `key`, accepted when a PUT starts within `expiresInSeconds`. */
-  presignUpload(key: string, size: number, expiresInSeconds: number): Promise<string>;
+  /**
+   * A URL that stores exactly `size` bytes as `key`, accepted when a PUT starts within `expiresInSeconds` and
+   * carries every header in `headers` (signed into the URL), and only while no object `key` exists.
+   */
+  presignUpload(key: string, size: number, expiresInSeconds: number): Promise<PresignedPut>;
   /** A URL that reads `key`, accepted when a GET starts within `expiresInSeconds`. */
   presignDownload(key: string, expiresInSeconds: number): Promise<string>;
 }

@@ -27,7 +27,7 @@ export async function registerPush(ports: Ports, caller: Caller, frame: PushRegi
   await requireRateToken(ports, 'pushRegister', caller.userId);
   const { subscription } = frame;
   if (isWebPush(subscription)) {
-    const refused = endpointRefusal(subscription.endpoint, ports.push);
+    const refused = endpointRefusal(subscription.endpoint, ports.push, ports.config.push.webPushHosts);
     if (refused) throw new Refusal('BAD_REQUEST', `subscription.endpoint: ${refused}`);
     if (!isP256Point(fromBase64Url(subscription.keys.p256dh)))
       throw new Refusal('BAD_REQUEST', 'subscription.keys.p256dh: is not a P-256 public key');
@@ -65,10 +65,12 @@ function kindOf(subscription: PushSubscription): 'web' | 'apns' | 'fcm' {
 
 /**
  * Why the push sender may not post to `endpoint`, or undefined. Push services are named hosts on the default
- * https port; an address, a single-label or `localhost` name or another port would let a client aim the sender at
- * something that is not a push service. Plain http only for the origins the deployment lists (the local receiver).
+ * https port, among `hosts` (`push.webPushHosts`); an address, a single-label or `localhost` name, another port or
+ * another host would let a client aim the sender at something that is not a push service (a host under the
+ * client's own DNS could resolve to an address inside the network). Plain http only for the origins the
+ * deployment lists (the local receiver).
  */
-export function endpointRefusal(endpoint: string, push: Pick<PushSettings, 'httpOrigins'>): string | undefined {
+export function endpointRefusal(endpoint: string, push: Pick<PushSettings, 'httpOrigins'>, hosts: readonly string[]): string | undefined {
   const url = new URL(endpoint);
   if (url.protocol === 'http:') return push.httpOrigins.includes(url.origin) ? undefined : 'must be an https URL';
   if (url.protocol !== 'https:') return 'must be an https URL';
@@ -76,6 +78,9 @@ export function endpointRefusal(endpoint: string, push: Pick<PushSettings, 'http
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (isIP(host) !== 0) return 'must name a host, not an address';
   if (!host.includes('.') || host === 'localhost' || host.endsWith('.localhost')) return 'must name a public host';
+  if (!hosts.some((pattern) => (pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern))) {
+    return 'must name a push service this deployment posts to (push.webPushHosts)';
+  }
   return undefined;
 }
 

@@ -108,6 +108,8 @@ export class LocalS3 {
   /** The access keys it accepts, each with its principal's grants. */
   readonly credentials = new CredentialRegistry();
   private readonly buckets = new Map<string, Bucket>();
+  /** Keys with a conditional PUT in flight (`bucket/key`). */
+  private readonly conditionalPuts = new Set<string>();
   private readonly now: () => number;
   private readonly region: string;
   private readonly fault: NonNullable<LocalS3Options['fault']>;
@@ -313,6 +315,10 @@ export class LocalS3 {
     this.authorize(call, 's3:PutObject', call.key);
     // S3 asks for both permissions when an upload sets tags.
     if (tagging !== undefined) this.authorize(call, 's3:PutObjectTagging', call.key);
+    const ifNoneMatch = call.headers.get('if-none-match');
+    if (ifNoneMatch !== undefined && ifNoneMatch !== '*') {
+      throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented', { Header: 'If-None-Match' });
+    }
     const lengthHeader = call.req.headers['content-length'];
     if (lengthHeader === undefined) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
     const length = Number(lengthHeader);
@@ -323,15 +329,36 @@ export class LocalS3 {
       });
     }
     const expect: BodyExpectations = { length, ...digestExpectations(call) };
+    // A conditional write (If-None-Match: *) as S3 applies it: refused (412) when the key holds an object,
+    // checked again once the body is in; a second conditional PUT while one is in flight gets 409.
+    const conditional = ifNoneMatch === '*';
+    const slot = `${call.bucket}/${call.key}`;
+    const precondition = () => {
+      if (this.visible(call.bucket, call.key)) {
+        throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+      }
+    };
+    if (conditional) {
+      precondition();
+      if (this.conditionalPuts.has(slot)) {
+        throw new S3Error('ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource.');
+      }
+      this.conditionalPuts.add(slot);
+    }
     const tags = tagging === undefined ? new Map<string, string>() : parseTags(tagging);
     const metadata = new Map([...call.headers].filter(([name]) => name.startsWith('x-amz-meta-')));
     if (call.awaitingContinue) call.res.writeContinue();
-    const stored = await this.store.put(call.bucket, call.key, call.req, expect, {
-      contentType: call.headers.get('content-type') ?? 'binary/octet-stream',
-      tags,
-      metadata,
-      now: this.now(),
-    });
+    const stored = await this.store
+      .put(call.bucket, call.key, call.req, expect, {
+        contentType: call.headers.get('content-type') ?? 'binary/octet-stream',
+        tags,
+        metadata,
+        now: this.now(),
+        ...(conditional && { precondition }),
+      })
+      .finally(() => {
+        if (conditional) this.conditionalPuts.delete(slot);
+      });
     const headers: Record<string, string> = { etag: stored.etag };
     if (stored.checksum) headers[`x-amz-checksum-${stored.checksum.algorithm.toLowerCase()}`] = stored.checksum.value;
     call.res.writeHead(200, headers).end();

@@ -48,6 +48,8 @@ export interface ObjectAttributes {
   readonly tags: ReadonlyMap<string, string>;
   readonly metadata: ReadonlyMap<string, string>;
   readonly now: number;
+  /** Checked once the body is in, just before the object replaces any other: may throw to store nothing. */
+  readonly precondition?: () => void;
 }
 
 export class ObjectStore {
@@ -113,6 +115,12 @@ export class ObjectStore {
     if (!objects) {
       await unlink(file).catch(() => undefined);
       throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+    }
+    try {
+      attributes.precondition?.();
+    } catch (error) {
+      await unlink(file).catch(() => undefined);
+      throw error;
     }
     const previous = objects.get(key);
     objects.set(key, stored);

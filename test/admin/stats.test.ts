@@ -113,8 +113,8 @@ describe('ebb-admin stats against a local stack', () => {
   test('GIVEN --s3-endpoint too WHEN run THEN it also counts the attachment objects and their bytes', async () => {
     const sizes = [1000, 2500, 1];
     for (const [i, size] of sizes.entries()) {
-      const url = await stack.ports.attachments.presignUpload(`${i + 1}/${toBase64Url(new Uint8Array(16).fill(i))}`, size, 600);
-      expect((await fetch(url, { method: 'PUT', body: new Uint8Array(size) })).status).toBe(200);
+      const { url, headers } = await stack.ports.attachments.presignUpload(`${i + 1}/${toBase64Url(new Uint8Array(16).fill(i))}`, size, 600);
+      expect((await fetch(url, { method: 'PUT', headers, body: new Uint8Array(size) })).status).toBe(200);
     }
     const run = await runInProcess('stats', ...target(), '--s3-endpoint', stack.s3Endpoint, '--json');
     expect([run.status, run.stderr]).toEqual([0, '']);

@@ -6,7 +6,7 @@ import type { Caller, Logger, Ports } from '../../lambdas/core/ports';
 import { endpointRefusal, isP256Point, registerPush, unregisterPush } from '../../lambdas/core/push-subscriptions';
 import { Refusal } from '../../lambdas/core/refusal';
 import { wakeDevices } from '../../lambdas/core/wakeups';
-import type { EbbConfigInput } from '../../protocol';
+import { DEFAULT_CONFIG, type EbbConfigInput } from '../../protocol';
 import { anyCommitment } from '../support/franking';
 import { makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
@@ -106,14 +106,26 @@ describe('which endpoints the sender may post to', () => {
     ['https://metadata/x', 'must name a public host'],
     ['https://LOCALHOST/x', 'must name a public host'],
     ['https://a.localhost/x', 'must name a public host'],
-    ['https://push.example.net:444/x', 'must use the default https port'],
+    ['https://fcm.googleapis.com:444/x', 'must use the default https port'],
+    ['https://wns2-by3p.notify.windows.com/w/?token=abc', undefined],
+    ['https://notify.windows.com/w/abc', 'must name a push service this deployment posts to (push.webPushHosts)'],
+    ['https://push.example.net/x', 'must name a push service this deployment posts to (push.webPushHosts)'],
+    ['https://fcm.googleapis.com.evil.example/x', 'must name a push service this deployment posts to (push.webPushHosts)'],
+    ['https://evilfcm.googleapis.com/x', 'must name a push service this deployment posts to (push.webPushHosts)'],
   ])('%s → %s', (endpoint, refusal) => {
-    expect(endpointRefusal(endpoint, https)).toBe(refusal);
+    expect(endpointRefusal(endpoint, https, DEFAULT_CONFIG.push.webPushHosts)).toBe(refusal);
+  });
+
+  it('posts to the hosts a deployment lists instead, and to no other', () => {
+    expect(endpointRefusal('https://push.example.net/x', https, ['push.example.net'])).toBeUndefined();
+    expect(endpointRefusal('https://fcm.googleapis.com/x', https, ['push.example.net'])).toMatch(/push.webPushHosts/);
+    expect(endpointRefusal('https://a.push.example.net/x', https, ['*.push.example.net'])).toBeUndefined();
+    expect(endpointRefusal('https://push.example.net/x', https, [])).toMatch(/push.webPushHosts/);
   });
 
   it('accepts plain http only for a listed origin', () => {
-    expect(endpointRefusal('http://127.0.0.1:4000/push/1', { httpOrigins: ['http://127.0.0.1:4000'] })).toBeUndefined();
-    expect(endpointRefusal('http://127.0.0.1:4001/push/1', { httpOrigins: ['http://127.0.0.1:4000'] })).toBe('must be an https URL');
+    expect(endpointRefusal('http://127.0.0.1:4000/push/1', { httpOrigins: ['http://127.0.0.1:4000'] }, [])).toBeUndefined();
+    expect(endpointRefusal('http://127.0.0.1:4001/push/1', { httpOrigins: ['http://127.0.0.1:4000'] }, [])).toBe('must be an https URL');
   });
 
   it('takes a p256dh only when it is a point of P-256', () => {

@@ -49,7 +49,9 @@ async function member(target: LocalStack = stack): Promise<{ id: TestIdentity; s
   return { id, socket };
 }
 
-const put = (url: string, body: Uint8Array) => fetch(url, { method: 'PUT', body: body as Uint8Array<ArrayBuffer> });
+/** A PUT as the SDK makes it: with the headers the URL signs (S3's conditional write, `if-none-match: *`). */
+const put = (url: string, body: Uint8Array, headers: Record<string, string> = { 'if-none-match': '*' }) =>
+  fetch(url, { method: 'PUT', body: body as Uint8Array<ArrayBuffer>, headers });
 const get = (url: string) => fetch(url);
 const bytes = (n: number) => new Uint8Array(randomBytes(n));
 const objectKeys = (target: LocalStack = stack) => target.s3.objects(target.s3Bucket).map((o) => o.key);
@@ -73,10 +75,11 @@ describe('GIVEN two registered users', () => {
       id: expect.stringMatching(/^30\/[A-Za-z0-9_-]{22}$/),
       url: expect.stringMatching(new RegExp(`^${stack.s3Endpoint}/${stack.s3Bucket}/`)),
       expiresAt: clock.t + 600_000,
+      headers: { 'if-none-match': '*' },
     });
     const url = new URL(String(answer.url));
     // Signed for this length, by a credential of the upload route's own, for ten minutes; no checksum of an empty body.
-    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host');
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host;if-none-match');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('600');
     expect(url.searchParams.has('x-amz-checksum-crc32')).toBe(false);
     expect(url.pathname).not.toContain(alice.id.uid);
@@ -151,6 +154,21 @@ describe('GIVEN two registered users', () => {
     expect((await put(elsewhere, bytes(1000))).status).toBe(403);
     expect(objectKeys()).not.toContain(answer.id);
     expect((await put(url, bytes(1000))).status).toBe(200);
+  });
+
+  it('lets storage refuse a replayed URL: the object uploaded first stays, whoever holds the URL', async () => {
+    const { socket } = await member();
+    const first = bytes(700);
+    const answer = await socket.request({ action: 'attachment.upload', size: first.length });
+    const url = String(answer.url);
+    // Without the signed header the signature does not match; with it, the key already holds an object.
+    expect((await put(url, first, {})).status).toBe(403);
+    expect((await put(url, first)).status).toBe(200);
+    const replay = await put(url, bytes(700));
+    expect(replay.status).toBe(412);
+    expect(await replay.text()).toContain('<Code>PreconditionFailed</Code>');
+    const download = await socket.request({ action: 'attachment.download', id: answer.id });
+    expect(new Uint8Array(await (await get(String(download.url))).arrayBuffer())).toEqual(first);
   });
 
   it('lets storage refuse a URL used after its ten minutes', async () => {

@@ -62,6 +62,49 @@ async function outcome(response: Response): Promise<{ status: number; code?: str
   return { status: response.status, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1], message: /<Message>([^<]*)<\/Message>/.exec(text)?.[1] };
 }
 
+describe('conditional writes (If-None-Match: *)', () => {
+  it('stores under a free key, refuses the key once it holds an object (412), and keeps the first', async () => {
+    const url = await presign(putCommand('once', 3, { IfNoneMatch: '*' }));
+    expect(new URL(url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host;if-none-match');
+    const headers = { 'if-none-match': '*' };
+    expect((await fetch(url, { method: 'PUT', body: 'abc', headers })).status).toBe(200);
+    expect(await outcome(await fetch(url, { method: 'PUT', body: 'xyz', headers }))).toMatchObject({ status: 412, code: 'PreconditionFailed' });
+    const got = await client().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'once' }));
+    expect(await got.Body!.transformToString()).toBe('abc');
+  });
+
+  it('lets one of two conditional PUTs in flight win and answers the other 409 ConditionalRequestConflict', async () => {
+    const url = new URL(await presign(putCommand('race', 4, { IfNoneMatch: '*' })));
+    // The first PUT sends its headers and half its body, then waits; the second meets it in flight.
+    const first = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(url, { method: 'PUT', headers: { 'content-length': 4, 'if-none-match': '*' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.write('ab');
+      setTimeout(() => req.end('cd'), 300);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await outcome(await fetch(url, { method: 'PUT', body: 'wxyz', headers: { 'if-none-match': '*' } }))).toMatchObject({
+      status: 409,
+      code: 'ConditionalRequestConflict',
+    });
+    expect(await first).toBe(200);
+    const got = await client().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'race' }));
+    expect(await got.Body!.transformToString()).toBe('abcd');
+  });
+
+  it('answers an If-None-Match other than * with 501 NotImplemented, storing nothing', async () => {
+    const url = await presign(putCommand('etag', 1, { IfNoneMatch: '"abc"' }));
+    expect(await outcome(await fetch(url, { method: 'PUT', body: 'x', headers: { 'if-none-match': '"abc"' } }))).toMatchObject({
+      status: 501,
+      code: 'NotImplemented',
+    });
+    expect(s3.objects(BUCKET).map((o) => o.key)).not.toContain('etag');
+  });
+});
+
 describe('presigned URLs S3 refuses', () => {
   it('a URL valid for more than seven days: AuthorizationQueryParametersError', async () => {
     const url = new URL(await presign(putCommand('k', 1)));

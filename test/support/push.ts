@@ -7,7 +7,7 @@ import type { NativePushToken, WebPushSubscription } from '../../protocol/push';
  */
 
 /** A browser's subscription at `endpoint` (a made-up push service path unless given). */
-export function webPushSubscription(endpoint = `https://push.example.net/wpush/v2/${randomBytes(24).toString('base64url')}`): WebPushSubscription {
+export function webPushSubscription(endpoint = `https://fcm.googleapis.com/fcm/send/${randomBytes(24).toString('base64url')}`): WebPushSubscription {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
   return { endpoint, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') } };
