@@ -1,12 +1,8 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
 import { LambdaEnv, TableEnv } from '../lambda-env';
 import { parseDeployedConfig } from './deployed-config';
-import { secretsManagerFrankingKeys } from './franking-keys';
-import { SqsWakeups } from './sqs-wakeups';
 import { jsonLogger } from './logger';
 import type { TableKey, TableNames } from './table-definitions';
 import { systemClock, wirePorts, type HandlerPorts, type PortAdapters } from './wiring';
@@ -47,10 +43,9 @@ export function portsFromEnv(adapters: PortAdapters, env: NodeJS.ProcessEnv = pr
       dynamodb: new DynamoDBClient({}),
       tables,
       management: callbackUrl ? new ApiGatewayManagementApiClient({ endpoint: callbackUrl }) : undefined,
-      frankingKeys: frankingSecret
-        ? () => secretsManagerFrankingKeys(new SecretsManagerClient({}), frankingSecret, systemClock, config.retentionDays)
-        : undefined,
-      wakeups: wakeupQueueUrl ? () => new SqsWakeups(new SQSClient({}), wakeupQueueUrl) : undefined,
+      // Read by the keyring and wake-up queue adapters, which only the routes using them bundle.
+      frankingSecret,
+      wakeupQueueUrl,
       // Every endpoint must be https on AWS: only the local stack accepts its receiver's plain http.
       push: { vapidPublicKey: () => vapidPublicKey, httpOrigins: [] },
       attachmentsBucket: parsed.data[LambdaEnv.attachmentsBucket],
