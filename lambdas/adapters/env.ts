@@ -1,21 +1,23 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
 import { LambdaEnv, TableEnv } from '../lambda-env';
 import { parseDeployedConfig } from './deployed-config';
-import { secretsManagerFrankingKeys } from './franking-keys';
-import { SqsWakeups } from './sqs-wakeups';
 import { jsonLogger } from './logger';
 import type { TableKey, TableNames } from './table-definitions';
 import { systemClock, wirePorts, type HandlerPorts, type PortAdapters } from './wiring';
 
+/**
+ * A URL the WHATWG parser accepts, as `z.url()` checks it: a refinement rather than `z.url()` because the latter
+ * bundles zod's URL schema and hostname patterns, about 1.8 KB of every Lambda for two variables infra writes.
+ */
+const Url = z.string().check(z.refine((value) => URL.canParse(value)));
+
 const Env = z.object({
   [LambdaEnv.config]: z.string().check(z.minLength(2)),
-  [LambdaEnv.callbackUrl]: z.optional(z.url()),
+  [LambdaEnv.callbackUrl]: z.optional(Url),
   [LambdaEnv.frankingSecret]: z.optional(z.string().check(z.minLength(1))),
-  [LambdaEnv.wakeupQueueUrl]: z.optional(z.url()),
+  [LambdaEnv.wakeupQueueUrl]: z.optional(Url),
   [LambdaEnv.vapidPublicKey]: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{87}$/))),
   [LambdaEnv.attachmentsBucket]: z.optional(z.string().check(z.minLength(3), z.maxLength(63))),
   AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
@@ -47,10 +49,9 @@ export function portsFromEnv(adapters: PortAdapters, env: NodeJS.ProcessEnv = pr
       dynamodb: new DynamoDBClient({}),
       tables,
       management: callbackUrl ? new ApiGatewayManagementApiClient({ endpoint: callbackUrl }) : undefined,
-      frankingKeys: frankingSecret
-        ? () => secretsManagerFrankingKeys(new SecretsManagerClient({}), frankingSecret, systemClock, config.retentionDays)
-        : undefined,
-      wakeups: wakeupQueueUrl ? () => new SqsWakeups(new SQSClient({}), wakeupQueueUrl) : undefined,
+      // Read by the keyring and wake-up queue adapters, which only the routes using them bundle.
+      frankingSecret,
+      wakeupQueueUrl,
       // Every endpoint must be https on AWS: only the local stack accepts its receiver's plain http.
       push: { vapidPublicKey: () => vapidPublicKey, httpOrigins: [] },
       attachmentsBucket: parsed.data[LambdaEnv.attachmentsBucket],

@@ -1,6 +1,7 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { toBase64Url } from '../../protocol/base64url';
 import type { Clock, FrankingKey, FrankingKeys } from '../core/ports';
+import type { AdapterContext } from './wiring';
 
 /**
  * The franking keyring (ARCH §9.3) as stored: a flat JSON object, so CloudFormation can create the first
@@ -145,3 +146,14 @@ export function secretsManagerFrankingKeys(client: SecretsManagerClient, secretI
     retentionDays,
   );
 }
+
+/**
+ * The keyring port: the options' own (the local stack's), else the secret named by `frankingSecret`. A handler
+ * given neither fails on first use. Only this module names the Secrets Manager client (see port-adapters.ts).
+ */
+export const frankingKeyring = (c: AdapterContext): FrankingKeys => {
+  if (c.options.frankingKeys) return c.options.frankingKeys();
+  const secret = c.options.frankingSecret;
+  if (!secret) throw new Error('EBB_FRANKING_SECRET is not set for this handler');
+  return secretsManagerFrankingKeys(new SecretsManagerClient({}), secret, c.options.clock, c.options.config.retentionDays);
+};

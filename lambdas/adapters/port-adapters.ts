@@ -1,4 +1,4 @@
-import type { FrankingKeys, Notifier, Wakeups } from '../core/ports';
+import type { Notifier } from '../core/ports';
 import { DynamoAccounts } from './dynamodb/accounts';
 import { DynamoConnections } from './dynamodb/connections';
 import { DynamoNonces } from './dynamodb/nonces';
@@ -19,6 +19,9 @@ import type { AdapterContext } from './wiring';
  * implementations of the others out of its bundle. The attachment adapters (`s3Attachments` in
  * attachment-store.ts, `s3AttachmentObjects` in attachment-objects.ts) live beside their classes: esbuild keeps
  * every `require` of an external package a bundled module names, so only their modules may name the S3 client.
+ * For the same reason the keyring adapter (`frankingKeyring`, franking-keys.ts) and the wake-up queue's
+ * (`wakeupQueue`, sqs-wakeups.ts) live beside theirs, with the Secrets Manager and SQS clients: the routes that
+ * name neither bundle neither client, nor require it at cold start.
  */
 
 export const dynamoAccounts = (c: AdapterContext) => new DynamoAccounts(c.db, c.table('accounts'));
@@ -35,20 +38,8 @@ export const dynamoSweeper = (c: AdapterContext) => new DynamoSweeper(c.db, c.ta
 export const dynamoPushTokens = (c: AdapterContext) => new DynamoPushTokens(c.db, c.table('pushTokens'));
 export const dynamoWakeupClaims = (c: AdapterContext) => new DynamoWakeupClaims(c.db, c.table('pushTokens'));
 
-/** The wake-up queue of the options; a handler not given one fails on first use. */
-export const wakeupQueue = (c: AdapterContext): Wakeups => {
-  if (!c.options.wakeups) throw new Error('EBB_WAKEUP_QUEUE_URL is not set for this handler');
-  return c.options.wakeups();
-};
-
 /** The management API client of the options; a handler not given one fails on first use. */
 export const gatewayNotifier = (c: AdapterContext): Notifier => {
   if (!c.options.management) throw new Error('EBB_CALLBACK_URL is not set for this handler');
   return new GatewayNotifier(c.options.management, c.options.logger);
-};
-
-/** The keyring of the options; a handler not given one fails on first use. */
-export const frankingKeyring = (c: AdapterContext): FrankingKeys => {
-  if (!c.options.frankingKeys) throw new Error('EBB_FRANKING_SECRET is not set for this handler');
-  return c.options.frankingKeys();
 };

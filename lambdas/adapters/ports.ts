@@ -12,10 +12,10 @@ import {
   dynamoSweeper,
   dynamoUsernames,
   dynamoWakeupClaims,
-  frankingKeyring,
   gatewayNotifier,
-  wakeupQueue,
 } from './port-adapters';
+import { frankingKeyring } from './franking-keys';
+import { wakeupQueue } from './sqs-wakeups';
 import { s3AttachmentObjects } from './attachment-objects';
 import { s3Attachments } from './attachment-store';
 import { wirePorts, type HandlerPorts, type PortAdapters, type PortsOptions } from './wiring';

@@ -15,8 +15,15 @@ export interface PortsOptions {
   readonly management?: ApiGatewayManagementApiClient;
   /** The franking keyring; only the handlers that tag or verify are given one. */
   readonly frankingKeys?: () => FrankingKeys;
+  /**
+   * On AWS, instead of `frankingKeys`: the ARN of the keyring's secret, which the `frankingKeyring` adapter
+   * (franking-keys.ts) reads, so only the handlers that name that adapter bundle the Secrets Manager client.
+   */
+  readonly frankingSecret?: string;
   /** The wake-up queue; only the handlers that queue copies are given one (`wakeups` in the manifest). */
   readonly wakeups?: () => Wakeups;
+  /** On AWS, instead of `wakeups`: the queue's URL, which the `wakeupQueue` adapter (sqs-wakeups.ts) sends to. */
+  readonly wakeupQueueUrl?: string;
   /** What the routes know of the push services. @default Web Push off, no plain-http endpoint accepted */
   readonly push?: PushSettings;
   /** The attachments bucket (ARCH §6.12); only the handlers granted access to it are given its name. */

@@ -1,14 +1,7 @@
 import { FanoutFrame } from '../../protocol/client-frames/fanout';
-import {
-  dynamoAccounts,
-  dynamoConnections,
-  dynamoQueue,
-  dynamoRateLimiter,
-  dynamoWakeupClaims,
-  frankingKeyring,
-  gatewayNotifier,
-  wakeupQueue,
-} from '../adapters/port-adapters';
+import { dynamoAccounts, dynamoConnections, dynamoQueue, dynamoRateLimiter, dynamoWakeupClaims, gatewayNotifier } from '../adapters/port-adapters';
+import { frankingKeyring } from '../adapters/franking-keys';
+import { wakeupQueue } from '../adapters/sqs-wakeups';
 import type { PortAdapters } from '../adapters/wiring';
 import { fanout } from '../core/fanout';
 import { frameRoute } from './frame-route';

@@ -1,5 +1,6 @@
 import { ReportFrame } from '../../protocol/client-frames/report';
-import { dynamoAccounts, dynamoRateLimiter, dynamoReports, frankingKeyring } from '../adapters/port-adapters';
+import { frankingKeyring } from '../adapters/franking-keys';
+import { dynamoAccounts, dynamoRateLimiter, dynamoReports } from '../adapters/port-adapters';
 import type { PortAdapters } from '../adapters/wiring';
 import { report } from '../core/reports';
 import { frameRoute } from './frame-route';

@@ -1,14 +1,7 @@
 import { SendFrame } from '../../protocol/client-frames/send';
-import {
-  dynamoAccounts,
-  dynamoConnections,
-  dynamoQueue,
-  dynamoRateLimiter,
-  dynamoWakeupClaims,
-  frankingKeyring,
-  gatewayNotifier,
-  wakeupQueue,
-} from '../adapters/port-adapters';
+import { dynamoAccounts, dynamoConnections, dynamoQueue, dynamoRateLimiter, dynamoWakeupClaims, gatewayNotifier } from '../adapters/port-adapters';
+import { frankingKeyring } from '../adapters/franking-keys';
+import { wakeupQueue } from '../adapters/sqs-wakeups';
 import type { PortAdapters } from '../adapters/wiring';
 import { send } from '../core/delivery';
 import { frameRoute } from './frame-route';
