@@ -116,7 +116,7 @@ it('sends a file to a group: uploaded once, it reaches every member with its sen
   const bytes = nacl.randomBytes(100_000);
   const objects = stack.s3.objects(stack.s3Bucket).length;
 
-  const sent = alice.chat.send('the minutes', {}, [new File([bytes], 'minutes.pdf', { type: 'application/pdf' })])!;
+  const sent = alice.chat.send('the minutes', {}, [new File([bytes as BlobPart], 'minutes.pdf', { type: 'application/pdf' })])!;
   expect(alice.chat.current).toBe(ops);
   await until(() => sent.delivery !== 'sending', 'the file to be sent', 20_000);
   expect(sent).toMatchObject({ delivery: 'sent', attachments: [{ name: 'minutes.pdf', type: 'application/pdf', size: 100_000 }] });
