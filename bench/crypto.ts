@@ -104,10 +104,10 @@ export function measureCrypto(options: { seconds: number }): CryptoResult {
     group = { ...group, owner: sent.state, member: got.state };
   };
 
-  const sessionSetup = compare(slice, setupOp);
-  const steadyChain = compare(slice, steadyOp);
-  const ratchetStepMessage = compare(slice, stepOp);
-  const senderKeyMessage = compare(slice, senderKeyOp);
+  const sessionSetup = compareWithPrimitives(slice, setupOp);
+  const steadyChain = compareWithPrimitives(slice, steadyOp);
+  const ratchetStepMessage = compareWithPrimitives(slice, stepOp);
+  const senderKeyMessage = compareWithPrimitives(slice, senderKeyOp);
   const raw = rawRates(slice);
   return {
     sessionSetup,
@@ -132,7 +132,14 @@ function started(alice: KeyPair, bob: Parameters<typeof setUpSession>[1], messag
   return { sender: aliceGot.state, receiver: reply.state, ad: s.ad };
 }
 
-function compare(seconds: number, op: () => unknown): CryptoFigure {
+/** The primitive calls one run of `op` makes, as a function that replays them raw (runs `op` twice to find them). */
+export function primitivesReplay(op: () => unknown): () => void {
+  op();
+  return replayOf(record(op));
+}
+
+/** `op` beside the primitive calls it makes, replayed raw, in alternating slices over `seconds`. */
+export function compareWithPrimitives(seconds: number, op: () => unknown): CryptoFigure {
   op(); // a first call outside the recording: lazy state settles
   const trace = record(op);
   const replay = replayOf(trace);

@@ -2,8 +2,8 @@
  * `npm run bench` — every figure of BENCHMARKS.md in one process and one run (< 5 min on 2 cores);
  * prints tables and writes bench/results.json. `npm run bench -- --quick` is the smoke run CI uses
  * (every section, shorter and smaller, < 60 s; it asserts nothing about speed and writes bench/.tmp/).
- * `--only devices` (section 7) or `--only latency` (section 9) runs that section alone and replaces only its key
- * of the results file.
+ * `--only devices` (section 7), `--only latency` (section 9) or `--only groups` (section 11) runs that section
+ * alone and replaces only its key of the results file.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -27,6 +27,7 @@ import { measureDelivery, type DeliveryResult } from './delivery';
 import { measureDeviceCost } from './devices';
 import { measureFanout, type FanoutResult } from './fanout';
 import { measureFlatCost, perMessage } from './flat-cost';
+import { measureGroups } from './groups';
 import { measureLatency } from './latency';
 import { median, round } from './measure';
 import { Prices } from './prices';
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
         deviceReceipts: false,
         latency: { delaysMs: [0, 10], messages: 10 },
         attachmentMiB: 4,
+        groups: { sizes: [10, 100], cryptoSeconds: 1 },
       }
     : {
         crypto: 15,
@@ -81,12 +83,14 @@ async function main(): Promise<void> {
         deviceReceipts: true,
         latency: { delaysMs: [0, 10, 20], messages: 200 },
         attachmentMiB: 100,
+        groups: { sizes: [10, 1000], cryptoSeconds: 8 },
       };
   const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
   if (values.only !== undefined) {
     const alone: Record<string, () => Promise<unknown>> = {
       devices: () => devicesSection(plan.deviceMessages, plan.deviceReceipts),
       latency: () => latencySection(plan.latency.delaysMs, plan.latency.messages),
+      groups: () => groupsSection(plan.groups.sizes, plan.groups.cryptoSeconds),
     };
     const section = alone[values.only];
     if (!section) throw new Error(`--only: the sections that run alone are: ${Object.keys(alone).join(', ')} (not ${values.only})`);
@@ -284,6 +288,9 @@ async function main(): Promise<void> {
   console.log(`   goal: peak under ${Goals.attachmentPeakMiB} MiB above baseline for 100 MiB on the streaming paths (send, downloadTo)`);
   lap('attachments');
 
+  const groups = await groupsSection(plan.groups.sizes, plan.groups.cryptoSeconds);
+  lap('groups');
+
   const results = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -353,6 +360,7 @@ async function main(): Promise<void> {
     devices,
     latency,
     attachments: mapValues(attachments, (v) => round(v, 1)),
+    groups,
   };
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -382,6 +390,67 @@ async function latencySection(delaysMs: readonly number[], messages: number) {
     `   slope: ${latency.roundTripsToRecipient} sequential round trips to the recipient, ${latency.roundTripsToResult} to the sender's result (goal ≤ 3)`,
   );
   return latency;
+}
+
+/**
+ * 11. Groups through the SDK: one 1 KiB text to a group of each size (members with 1, 2, 3 devices in turn), after
+ * the group was set up; and the sender-key encryption per message beside its primitives.
+ */
+async function groupsSection(sizes: readonly number[], cryptoSeconds: number) {
+  const started = performance.now();
+  const result = await measureGroups({ sizes, cryptoSeconds, memoryMb: configuredMemoryMb() });
+  console.log(
+    `\n11. One 1 KiB text to a group through the SDK (members with 1, 2, 3 devices in turn, offline but for ${result.sizes[0]!.watcherDevices} watching devices; set-up not measured)`,
+  );
+  console.table(
+    Object.fromEntries(
+      result.sizes.map((g) => [
+        `${g.members} members`,
+        {
+          copies: g.copies,
+          frames: Object.entries(g.framesByAction)
+            .map(([action, n]) => `${n} ${action}`)
+            .join(', '),
+          'KB uploaded': (g.bytesUploaded / 1024).toFixed(1),
+          'KB as pairwise': (g.pairwiseCiphertextBytes / 1024).toFixed(1),
+          'DynamoDB req/copy': g.dynamoRequestsPerCopy.toFixed(2),
+          '$ / million copies': g.dollarsPerMillionCopies.total.toFixed(2),
+          'ms to last queue write': g.millisToLastQueueWrite.toFixed(0),
+          'ms to last event': g.millisToLastWatcherEvent.toFixed(0),
+          'set-up s': (g.setupSeconds.members + g.setupSeconds.create + g.setupSeconds.firstMessage).toFixed(0),
+        },
+      ]),
+    ),
+  );
+  const c = result.crypto;
+  console.log(
+    `   sender-key encryption of one 1 KiB text: ${c.encrypt.perSecond.toFixed(0)}/s, its primitives ${c.encrypt.primitivesPerSecond.toFixed(0)}/s, ratio ${c.encrypt.ratio.toFixed(3)} (goal ≥ ${Goals.senderKeyRatio}); as sendToGroup stores it: ${Object.entries(
+      c.asSent,
+    )
+      .map(([size, f]) => `${size} members ${f.perSecond.toFixed(0)}/s (${f.ratio.toFixed(3)})`)
+      .join(', ')}`,
+  );
+  console.log(`  (groups done in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  const bySize = <T>(f: (g: (typeof result.sizes)[number]) => T) => Object.fromEntries(result.sizes.map((g) => [String(g.members), f(g)]));
+  return {
+    date: new Date().toISOString(),
+    uploadBytesPerMessage: bySize((g) => g.bytesUploaded),
+    framesPerMessage: bySize((g) => g.framesByAction),
+    copiesPerMessage: bySize((g) => g.copies),
+    ciphertextBytes: bySize((g) => g.ciphertextBytes),
+    pairwiseCiphertextBytes: bySize((g) => g.pairwiseCiphertextBytes),
+    dynamoRequestsPerCopy: bySize((g) => round(g.dynamoRequestsPerCopy, 2)),
+    dynamoRequestsByOperation: bySize((g) => g.dynamoRequestsByOperation),
+    dynamoRequestsByRoute: bySize((g) => g.dynamoRequestsByRoute),
+    dollarsPerMillionCopies: bySize((g) => mapValues(g.dollarsPerMillionCopies, (v) => round(v, 3))),
+    millisToLastQueueWrite: bySize((g) => round(g.millisToLastQueueWrite)),
+    millisToResult: bySize((g) => round(g.millisToResult)),
+    millisToLastWatcherEvent: bySize((g) => round(g.millisToLastWatcherEvent)),
+    watcherDevices: result.sizes[0]!.watcherDevices,
+    setupSeconds: bySize((g) => mapValues(g.setupSeconds, (v) => round(v))),
+    senderKeyEncrypt: cryptoJson(c.encrypt),
+    senderKeyEncryptAsSent: mapValues(c.asSent, (f) => ({ perSecond: round(f.perSecond), ratio: round(f.ratio, 3) })),
+  };
 }
 
 /** 7. Cost per message to a user with 1, 2 and 6 devices, from a sender with 1 and with 2 devices. */

@@ -1,3 +1,5 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EbbConfigInput } from '../protocol';
 import { startLocalStack, type LocalStack } from '../local';
 import { DynamoMeter } from './dynamo-meter';
 import { RouteTimer } from './route-timer';
@@ -24,9 +26,19 @@ export interface MeteredStack {
   readonly timer: RouteTimer;
 }
 
-/** A local stack whose handlers' DynamoDB requests, API Gateway messages and handler durations are all counted. */
-export async function startMeteredStack(): Promise<MeteredStack> {
+/**
+ * A local stack whose handlers' DynamoDB requests, API Gateway messages and handler durations are all counted.
+ * `instrument` adds a section's own middleware to the handlers' DynamoDB client; `config` is laid over the
+ * unthrottled rate limits.
+ */
+export async function startMeteredStack(
+  options: { instrument?: (client: DynamoDBClient) => void; config?: EbbConfigInput } = {},
+): Promise<MeteredStack> {
   const dynamo = new DynamoMeter();
-  const stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED }, instrumentDynamo: dynamo.instrument, sweepIntervalMs: 60_000 });
+  const instrumentDynamo = (client: DynamoDBClient) => {
+    dynamo.instrument(client);
+    options.instrument?.(client);
+  };
+  const stack = await startLocalStack({ port: 0, config: { ...options.config, rateLimits: UNTHROTTLED }, instrumentDynamo, sweepIntervalMs: 60_000 });
   return { stack, dynamo, timer: new RouteTimer(stack) };
 }

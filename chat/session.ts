@@ -518,14 +518,9 @@ export class ChatSession {
     );
   }
 
-  /** Starts sending; its state line is updated when the service has stored the message or refused it. */
   /** `/file PATH [CAPTION]`: the file goes as an attachment of a message whose text is the caption. */
   private async sendFile(args: string): Promise<void> {
-    // The terminal chat sends files 1:1 only for now (the SDK's sendToGroup takes them): say so before reading the file.
-    if (this.group !== undefined) {
-      this.print('files cannot be sent to a group from this chat yet: /to a member to send it to them');
-      return;
-    }
+    // To a user or a group alike: send() hands it to sendToGroup in a group (uploaded once, its reference to every member).
     // A path with spaces goes in double quotes: /file "my photo.jpg" caption
     const parsed = /^(?:"([^"]+)"|(\S+))\s*(.*)$/s.exec(args.trim());
     if (!parsed) {
@@ -574,6 +569,7 @@ export class ChatSession {
     }
   }
 
+  /** Starts sending; its state line is updated when the service has stored the message or refused it. */
   private send(text: string, attachment?: NonNullable<SendOptions['attachments']>[number], label?: string): void {
     const { peer, group } = this;
     if (this.linking) {

@@ -38,6 +38,33 @@ it('/file sends a file with a caption; /save N writes it, never over an existing
   expect((await readdir(into)).sort()).toEqual(['holiday photo (1).jpg', 'holiday photo.jpg']);
 });
 
+it('/file in a group reaches every member, who each save it with /save N; the sender uploads it once', async () => {
+  const [alice, bob, carol] = [
+    await openChat(stack.url, await newProfile()),
+    await openChat(stack.url, await newProfile()),
+    await openChat(stack.url, await newProfile()),
+  ];
+  await alice.type(`/group new ops ${bob.session.userId} ${carol.session.userId}`);
+  await bob.out.waitFor('created #ops', 15_000);
+  await carol.out.waitFor('created #ops', 15_000);
+  const dir = await newProfile();
+  const bytes = nacl.randomBytes(200_000);
+  await writeFile(join(dir, 'minutes.pdf'), bytes);
+  const objects = stack.s3.objects(stack.s3Bucket).length;
+
+  await alice.type('/to #ops', `/file ${join(dir, 'minutes.pdf')} for the meeting`);
+  await alice.out.waitFor(/→ #ops: for the meeting \[file\] minutes\.pdf \(195\.3 KiB\) {2}\(sent\)$/, 15_000);
+  expect(stack.s3.objects(stack.s3Bucket)).toHaveLength(objects + 1);
+  for (const member of [bob, carol]) {
+    expect(await member.out.waitFor('for the meeting', 15_000)).toMatch(/ #ops <\S+> for the meeting {2}#1$/);
+    expect(await member.out.waitFor('attachment:')).toBe('    attachment: minutes.pdf (application/pdf, 195.3 KiB)  /save 1 to keep it');
+    const into = await newProfile();
+    await member.type(`/save 1 ${into}`);
+    expect(await member.out.waitFor('saved minutes.pdf', 15_000)).toBe(`saved minutes.pdf to ${join(into, 'minutes.pdf')} (195.3 KiB)`);
+    expect(Buffer.from(await readFile(join(into, 'minutes.pdf'))).equals(Buffer.from(bytes))).toBe(true);
+  }
+});
+
 it('/save of a tampered attachment says so and leaves no file; /save of a message without attachments, or unknown, says so', async () => {
   const alice = await openChat(stack.url, await newProfile());
   const bob = await openChat(stack.url, await newProfile());

@@ -1,3 +1,4 @@
+import nacl from 'tweetnacl';
 import { type EbbClient, MemoryStore, type Phase, type Receipt } from '../../client-sdk/src';
 import { startLocalStack, type LocalStack } from '../../local';
 import { ChatController, type ChatView, type ConnectionStatus } from '../../web/controller';
@@ -106,6 +107,29 @@ it('creates a group by usernames; every member talks in it, each message with it
   await until(() => texts(ops, 'event').includes(`${bob.name} left.`), 'bob left at alice');
   expect(alice.chat.groupOf(ops)!.members).toEqual([alice.userId, carol.userId]);
   await expect(bob.chat.leaveGroup()).rejects.toThrow('You are not in this group any more.');
+});
+
+it('sends a file to a group: uploaded once, it reaches every member with its sender, and each downloads it', async () => {
+  const [alice, bob, carol] = [await person('alice'), await person('bob'), await person('carol')];
+  const ops = await alice.chat.createGroup('ops', `${bob.name} ${carol.name}`);
+  await until(() => groupConversation(bob.chat) !== undefined && groupConversation(carol.chat) !== undefined, 'the group');
+  const bytes = nacl.randomBytes(100_000);
+  const objects = stack.s3.objects(stack.s3Bucket).length;
+
+  const sent = alice.chat.send('the minutes', {}, [new File([bytes as BlobPart], 'minutes.pdf', { type: 'application/pdf' })])!;
+  expect(alice.chat.current).toBe(ops);
+  await until(() => sent.delivery !== 'sending', 'the file to be sent', 20_000);
+  expect(sent).toMatchObject({ delivery: 'sent', attachments: [{ name: 'minutes.pdf', type: 'application/pdf', size: 100_000 }] });
+  expect(stack.s3.objects(stack.s3Bucket)).toHaveLength(objects + 1);
+
+  for (const member of [bob, carol]) {
+    const received = () => groupConversation(member.chat)?.messages.find((m) => m.direction === 'in' && m.text === 'the minutes');
+    await until(() => received() !== undefined, 'the file at a member', 20_000);
+    expect(received()).toMatchObject({ from: alice.userId, attachments: [{ name: 'minutes.pdf', type: 'application/pdf', size: 100_000 }] });
+    const blob = await member.chat.download(received()!.attachments![0]!);
+    expect(blob.type).toBe('application/pdf');
+    expect(Buffer.from(await blob.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true);
+  }
 });
 
 it('a removed member is told, its conversation stays to read, and it gets nothing sent afterwards', async () => {
