@@ -1,5 +1,7 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startLocalStack, type LocalStack } from '../local';
 import { DynamoMeter } from './dynamo-meter';
+import { sleep } from './measure';
 import { RouteTimer } from './route-timer';
 
 /** Every client is 127.0.0.1 here, and the bench measures delivery, not throttling. */
@@ -24,9 +26,34 @@ export interface MeteredStack {
   readonly timer: RouteTimer;
 }
 
+export interface MeteredStackOptions {
+  /** Milliseconds waited before every DynamoDB request a handler makes, as each costs a few ms on AWS. */
+  readonly dynamoDelayMs?: number;
+  /** The stack's clock (e.g. advanced a second per message, as a person types). */
+  readonly now?: () => number;
+}
+
 /** A local stack whose handlers' DynamoDB requests, API Gateway messages and handler durations are all counted. */
-export async function startMeteredStack(): Promise<MeteredStack> {
+export async function startMeteredStack(options: MeteredStackOptions = {}): Promise<MeteredStack> {
   const dynamo = new DynamoMeter();
-  const stack = await startLocalStack({ port: 0, config: { rateLimits: UNTHROTTLED }, instrumentDynamo: dynamo.instrument, sweepIntervalMs: 60_000 });
+  const delayMs = options.dynamoDelayMs ?? 0;
+  const stack = await startLocalStack({
+    port: 0,
+    config: { rateLimits: UNTHROTTLED },
+    ...(options.now && { now: options.now }),
+    instrumentDynamo: (client: DynamoDBClient) => {
+      dynamo.instrument(client);
+      if (delayMs > 0) {
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            await sleep(delayMs);
+            return next(args);
+          },
+          { step: 'initialize', name: 'benchLatency' },
+        );
+      }
+    },
+    sweepIntervalMs: 60_000,
+  });
   return { stack, dynamo, timer: new RouteTimer(stack) };
 }
