@@ -85,7 +85,7 @@ async function main(): Promise<void> {
         deviceReceipts: true,
         latency: { delaysMs: [0, 10, 20], messages: 200 },
         attachmentMiB: 100,
-        realPace: { conversations: 20, rounds: 20, deviceMessages: 6 },
+        realPace: { conversations: 8, rounds: 12, deviceMessages: 4 },
       };
   const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
   if (values.only !== undefined) {
@@ -490,6 +490,7 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
     breakdown: mapValues(p.cost, (v) => round(v, 3)),
     floorBreakdown: mapValues(p.floor, (v) => round(v, 3)),
     itemWriteUnits: round(p.run.itemWriteUnits, 2),
+    missing: p.run.missing,
     perMessage: mapValues(perMessage(p.run.counted, p.run.messages), (v) => round(v, 2)),
     byTable: mapValues(p.run.byTable, (u) => mapValues(u, (v) => round(v, 3))),
     byRoute: routeTable({ ...p.run.counted, messages: p.run.messages }),
