@@ -22,6 +22,10 @@ export interface DeviceCostOptions {
   readonly messages: number;
   /** Also measure every case with delivered receipts on. */
   readonly withReceipts: boolean;
+  /** Milliseconds injected before every DynamoDB request (bench/real-pace.ts: 10, as on AWS). @default 0 */
+  readonly dynamoDelayMs?: number;
+  /** Stack-clock milliseconds between messages (1000: one message a second). @default 0 */
+  readonly paceMs?: number;
 }
 
 /**
@@ -34,7 +38,9 @@ export interface DeviceCostOptions {
  * message to the sender, fanned out to the sender's devices (not copied to the recipient's own).
  */
 export async function measureDeviceCost(options: DeviceCostOptions): Promise<DeviceCase[]> {
-  const m = await startMeteredStack();
+  let offsetMs = 0;
+  const m = await startMeteredStack({ dynamoDelayMs: options.dynamoDelayMs ?? 0, now: () => Date.now() + offsetMs });
+  const pace = () => (offsetMs += options.paceMs ?? 0);
   const clients: EbbClient[] = [];
   const make = async (store: KeyStore, receipts: boolean) => {
     const client = await EbbClient.create({ url: m.stack.url, store, receipts, timeoutMs: 20_000 });
@@ -53,9 +59,9 @@ export async function measureDeviceCost(options: DeviceCostOptions): Promise<Dev
     const run = async (receipts: boolean) => {
       for (const n of options.recipientDevices) {
         const recipient = recipients.get(n)!;
-        await exchange(sender, recipient, 1); // first contact: bundles and sessions, not measured
+        await exchange(sender, recipient, 1, pace); // first contact: bundles and sessions, not measured
         const close = openWindow(m);
-        await exchange(sender, recipient, options.messages);
+        await exchange(sender, recipient, options.messages, pace);
         cases.push({
           senderDevices: sender.devices.length,
           recipientDevices: n,
@@ -146,10 +152,11 @@ class Device {
  * device, every other sender device (as a `sent` copy) and, with receipts on, brought a receipt from every
  * recipient device to every sender device; then a pause for the batched acks.
  */
-async function exchange(sender: Account, recipient: Account, messages: number): Promise<void> {
+async function exchange(sender: Account, recipient: Account, messages: number, pace: () => void): Promise<void> {
   const [from, ...others] = sender.devices;
   const receipts = recipient.devices.length;
   for (let i = 0; i < messages; i++) {
+    pace();
     const goal = {
       messages: recipient.devices.map((d) => d.messages + 1),
       sent: others.map((d) => d.sent + 1),

@@ -66,6 +66,8 @@ export const currentRoute = new AsyncLocalStorage<string>();
 export class DynamoMeter {
   readonly total = emptyUsage();
   readonly byRoute = new Map<string, DynamoUsage>();
+  /** Per table name (the capacity model's per-table throughput); a batch counts against its first table. */
+  readonly byTable = new Map<string, DynamoUsage>();
 
   /** Installs the middleware on `client` (pass as `instrumentDynamo`, or call on any client). */
   readonly instrument = (client: DynamoDBClient): void => {
@@ -94,6 +96,8 @@ export class DynamoMeter {
           throw error;
         } finally {
           this.add(usage, currentRoute.getStore() ?? '(outside a handler)');
+          const table = typeof input.TableName === 'string' ? input.TableName : Object.keys((input.RequestItems as object | undefined) ?? {})[0];
+          if (table !== undefined) addUsage(this.byTable.get(table) ?? this.byTable.set(table, emptyUsage()).get(table)!, usage);
         }
       },
       { step: 'initialize', name: 'benchDynamoMeter', override: true },

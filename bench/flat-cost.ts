@@ -15,6 +15,9 @@ export interface PerMessage {
   readonly writeUnits: number;
   readonly apiGatewayUnits: number;
   readonly apiGatewayMessages: number;
+  /** Frames from clients and frames to them (results and pushes). */
+  readonly inboundFrames: number;
+  readonly outboundFrames: number;
   readonly lambdaInvocations: number;
 }
 
@@ -123,6 +126,8 @@ export function perMessage(c: Counted, messages: number): PerMessage {
     writeUnits: c.dynamo.writeUnits / messages,
     apiGatewayUnits: c.gateway.billedUnits / messages,
     apiGatewayMessages: (c.gateway.inbound + c.gateway.outbound) / messages,
+    inboundFrames: c.gateway.inbound / messages,
+    outboundFrames: c.gateway.outbound / messages,
     lambdaInvocations: invocations / messages,
   };
 }
@@ -170,6 +175,8 @@ async function broadcastCost(m: MeteredStack, broadcasts: number): Promise<PerMe
     writeUnits: meter.total.writeUnits / broadcasts,
     apiGatewayUnits: (gateway.billedUnits - units) / broadcasts + inbound,
     apiGatewayMessages: (gateway.inboundMessages + gateway.outboundMessages - messages) / broadcasts + inbound,
+    inboundFrames: inbound,
+    outboundFrames: (gateway.inboundMessages + gateway.outboundMessages - messages) / broadcasts,
     lambdaInvocations: 1,
   };
 }

@@ -29,10 +29,13 @@ import { measureFanout, type FanoutResult } from './fanout';
 import { measureFlatCost, perMessage } from './flat-cost';
 import { measureGroups } from './groups';
 import { measureLatency } from './latency';
+import { measureRealPace, type RealPaceRun } from './real-pace';
+import { capacityAt, hotPartitions, Quotas, Usage } from './capacity';
+import { DEFAULT_CONFIG } from '../protocol/config-defaults';
 import { median, round } from './measure';
 import { Prices } from './prices';
 import { measurePutItem } from './storage';
-import type { Counted } from './window';
+import { operationsOf, type Counted } from './window';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
         latency: { delaysMs: [0, 10], messages: 10 },
         attachmentMiB: 4,
         groups: { sizes: [10, 100], cryptoSeconds: 1 },
+        realPace: { conversations: 4, rounds: 4, deviceMessages: 2 },
       }
     : {
         crypto: 15,
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
         latency: { delaysMs: [0, 10, 20], messages: 200 },
         attachmentMiB: 100,
         groups: { sizes: [10, 1000], cryptoSeconds: 8 },
+        realPace: { conversations: 8, rounds: 12, deviceMessages: 4 },
       };
   const out = values.out ?? join(__dirname, quick ? '.tmp/results.quick.json' : 'results.json');
   if (values.only !== undefined) {
@@ -92,13 +97,22 @@ async function main(): Promise<void> {
       latency: () => latencySection(plan.latency.delaysMs, plan.latency.messages),
       groups: () => groupsSection(plan.groups.sizes, plan.groups.cryptoSeconds),
     };
+    alone.realPace = async () => undefined;
     const section = alone[values.only];
     if (!section) throw new Error(`--only: the sections that run alone are: ${Object.keys(alone).join(', ')} (not ${values.only})`);
     // Only this section: its figures replace its key of the results file, the rest is kept.
-    const figures = await section();
     const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
+    let merged: Record<string, unknown>;
+    if (values.only === 'realPace') {
+      // cost.realPace and the capacity model built on it; the fan-out figures it reads are the file's own.
+      const realPace = await realPaceSection(plan.realPace);
+      const capacity = capacitySection(realPace, (previous.fanout as FanoutResult[] | undefined) ?? []);
+      merged = { ...previous, cost: { ...(previous.cost as object), realPace }, capacity };
+    } else {
+      merged = { ...previous, [values.only]: await section() };
+    }
     mkdirSync(join(out, '..'), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({ ...previous, [values.only]: figures }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify(merged, null, 2)}\n`);
     console.log(`\nwrote the ${values.only} section of ${out}`);
     return;
   }
@@ -267,6 +281,9 @@ async function main(): Promise<void> {
 
   const latency = await latencySection(plan.latency.delaysMs, plan.latency.messages);
   lap('latency');
+  const realPace = await realPaceSection(plan.realPace);
+  const capacity = capacitySection(realPace, fanout);
+  lap('real pace and capacity');
   // 10. Attachments: one file through send() and back through download(), beside raw secretbox
   const attachments = await measureAttachments({ megabytes: plan.attachmentMiB });
   console.log(`\n10. Attachments: a ${attachments.megabytes} MiB file, SDK to the local bucket and back (raw secretbox in 64 KiB chunks beside)`);
@@ -349,7 +366,9 @@ async function main(): Promise<void> {
       ackCosts: ack,
       ackBatching: mapValues(ackBatching, (c) => mapValues(c, (v) => round(v, 3))),
       connectedUserMonthDollars: round(connectedUserMonth(Prices), 4),
+      realPace,
     },
+    capacity,
     coldStart: { awsSdkRequireMs: round(sdkMs), handlers: cold.map((h) => ({ ...h, initMs: round(h.initMs) })) },
     browserBundle: browser,
     fanout: fanout.map((f) => ({
@@ -453,6 +472,169 @@ async function groupsSection(sizes: readonly number[], cryptoSeconds: number) {
   };
 }
 
+/** The injected DynamoDB latency of the real-pace section: a few ms per request from Lambda, as on AWS. */
+const REAL_PACE_DELAY_MS = 10;
+
+/**
+ * The floor of one delivered message in this architecture: the send frame in and the push out (one API
+ * Gateway message each), one invocation, the queue item's put and its delete (the item's write units each).
+ * The invocation's duration is assumed, not measured: one sequential DynamoDB round trip (the injected delay)
+ * plus 1 ms for the push, rounded up to the millisecond as Lambda bills.
+ */
+function floorOperations(itemWriteUnits: number, memoryMb: number): MessageOperations {
+  return {
+    apiGatewayUnits: 2,
+    invocations: [{ route: 'send (floor)', perMessage: 1, durationMs: REAL_PACE_DELAY_MS + 1 }],
+    memoryMb,
+    readUnits: 0,
+    writeUnits: 2 * itemWriteUnits,
+  };
+}
+
+/** 12. Cost at human pace with DynamoDB latency, beside the floor; per device; the quiet-ack lever before/after. */
+async function realPaceSection(plan: { conversations: number; rounds: number; deviceMessages: number }) {
+  const started = performance.now();
+  const memoryMb = configuredMemoryMb();
+  const common = { conversations: plan.conversations, rounds: plan.rounds, dynamoDelayMs: REAL_PACE_DELAY_MS };
+  const shipped = await measureRealPace({ ...common, textBytes: [1024, 140] });
+  const [answered] = await measureRealPace({ ...common, textBytes: [1024], quietAcks: false });
+  const price = (r: RealPaceRun) => {
+    const ops = operationsOf({ ...r.counted, messages: r.messages }, memoryMb);
+    const cost = dollarsPerMillion(ops, Prices);
+    const floor = dollarsPerMillion(floorOperations(Math.round(r.itemWriteUnits), memoryMb), Prices);
+    return { run: r, ops, cost, floor, ratio: cost.total / floor.total };
+  };
+  const [kib, text140] = shipped.map(price) as [ReturnType<typeof price>, ReturnType<typeof price>];
+  // The lever changes counts, not durations: the run without it is priced at the shipped run's durations
+  // (measured durations on a shared machine drift between runs by more than the lever moves them).
+  const before = price(answered!);
+  const durations = new Map(kib.ops.invocations.map((i) => [i.route, i.durationMs]));
+  const beforeOps = { ...before.ops, invocations: before.ops.invocations.map((i) => ({ ...i, durationMs: durations.get(i.route) ?? i.durationMs })) };
+  const beforeCost = dollarsPerMillion(beforeOps, Prices);
+  const devices = await measureDeviceCost({
+    recipientDevices: [1, 2, 6],
+    messages: plan.deviceMessages,
+    withReceipts: true,
+    dynamoDelayMs: REAL_PACE_DELAY_MS,
+    paceMs: 1000,
+  });
+  const perDevice = devices
+    .filter((c) => c.receipts && c.senderDevices === 1)
+    .map((c) => {
+      const cost = dollarsPerMillion(operationsOf({ ...c.counted, messages: c.messages }, memoryMb), Prices);
+      return {
+        recipientDevices: c.recipientDevices,
+        dollarsPerMillion: round(cost.total, 2),
+        perMessage: mapValues(perMessage(c.counted, c.messages), (v) => round(v, 2)),
+      };
+    });
+  console.log(
+    `\n12. Real pace: ${plan.conversations} conversations × ${plan.rounds} texts, one a second each (stack clock), ${REAL_PACE_DELAY_MS} ms before every DynamoDB request, receipts and acks as the SDK ships them`,
+  );
+  const row = (label: string, p: ReturnType<typeof price>) =>
+    [label, { ...costRow(p.cost), floor: p.floor.total.toFixed(2), ratio: p.ratio.toFixed(2) }] as const;
+  console.table(
+    Object.fromEntries([
+      row('1 KiB texts (quiet acks)', kib),
+      row('140-byte texts (quiet acks)', text140),
+      row('1 KiB texts, every ack answered (before)', { ...before, cost: beforeCost, ratio: beforeCost.total / before.floor.total }),
+    ]),
+  );
+  console.log(
+    `   floor: 2 API Gateway messages, 1 invocation of ${REAL_PACE_DELAY_MS + 1} ms (assumed), put + delete at ${Math.round(kib.run.itemWriteUnits)} WRU (1 KiB) / ${Math.round(text140.run.itemWriteUnits)} WRU (140 B)`,
+  );
+  console.table(
+    Object.fromEntries(
+      perDevice.map((d) => [
+        `recipient with ${d.recipientDevices} device(s)`,
+        { '$ / million': d.dollarsPerMillion.toFixed(2), ...perMessageRow(d.perMessage) },
+      ]),
+    ),
+  );
+  console.log(`  (real pace done in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  const figures = (p: ReturnType<typeof price>) => ({
+    dollarsPerMillion: round(p.cost.total, 3),
+    floorDollarsPerMillion: round(p.floor.total, 3),
+    ratioToFloor: round(p.ratio, 2),
+    breakdown: mapValues(p.cost, (v) => round(v, 3)),
+    floorBreakdown: mapValues(p.floor, (v) => round(v, 3)),
+    itemWriteUnits: round(p.run.itemWriteUnits, 2),
+    missing: p.run.missing,
+    perMessage: mapValues(perMessage(p.run.counted, p.run.messages), (v) => round(v, 2)),
+    byTable: mapValues(p.run.byTable, (u) => mapValues(u, (v) => round(v, 3))),
+    byRoute: routeTable({ ...p.run.counted, messages: p.run.messages }),
+  });
+  const k = figures(kib);
+  const t = figures(text140);
+  return {
+    date: new Date().toISOString(),
+    dynamoDelayMs: REAL_PACE_DELAY_MS,
+    conversations: plan.conversations,
+    messagesPerConversation: plan.rounds,
+    memoryMb,
+    floorInvocationMsAssumed: REAL_PACE_DELAY_MS + 1,
+    dollarsPerMillion: k.dollarsPerMillion,
+    floorDollarsPerMillion: k.floorDollarsPerMillion,
+    ratioToFloor: k.ratioToFloor,
+    text140: { dollarsPerMillion: t.dollarsPerMillion, floorDollarsPerMillion: t.floorDollarsPerMillion, ratioToFloor: t.ratioToFloor },
+    kib: k,
+    bytes140: t,
+    perDevice,
+    levers: {
+      quietAcks: {
+        beforeDollarsPerMillion: round(beforeCost.total, 3),
+        afterDollarsPerMillion: k.dollarsPerMillion,
+        beforeApiGatewayUnitsPerMessage: round(before.ops.apiGatewayUnits, 2),
+        afterApiGatewayUnitsPerMessage: round(kib.ops.apiGatewayUnits, 2),
+        beforeRatioToFloor: round(beforeCost.total / before.floor.total, 2),
+        /** The run without the lever at its own measured durations. */
+        beforeAtItsOwnDurationsDollarsPerMillion: round(before.cost.total, 3),
+      },
+    },
+  };
+}
+
+type RealPaceFigures = Awaited<ReturnType<typeof realPaceSection>>;
+
+/** 13. Capacity on paper for 1 M and 10 M daily active users, from the real-pace counts (bench/capacity.ts). */
+function capacitySection(realPace: RealPaceFigures, fanout: readonly FanoutResult[]) {
+  const k = realPace.kib;
+  const measured = {
+    apiGatewayUnits: k.perMessage.apiGatewayUnits,
+    inboundFrames: k.perMessage.inboundFrames,
+    outboundFrames: k.perMessage.outboundFrames,
+    invocations: Object.entries(k.byRoute).map(([route, r]) => ({ route, perMessage: r.invocationsPerMessage, durationMs: r.medianMs })),
+    byTable: k.byTable,
+    itemWriteUnits: Math.round(k.itemWriteUnits),
+    dollarsPerMillion: k.dollarsPerMillion,
+  };
+  const largest = [...fanout].sort((a, b) => b.recipients - a.recipients)[0];
+  const limits = { sendPerMinute: DEFAULT_CONFIG.rateLimits.sendPerMinute, sendCopiesPerMinute: DEFAULT_CONFIG.rateLimits.sendCopiesPerMinute };
+  const levels = [1e6, 1e7].map((users) => capacityAt(users, measured, Prices));
+  const hot = hotPartitions(measured, limits, largest);
+  console.log(`\n13. Capacity on paper (${Usage.messagesPerDay} messages a day per user, peak hour ${Usage.peakToMean}× the mean)`);
+  console.table(
+    Object.fromEntries(
+      levels.map((l) => [
+        `${l.dailyActiveUsers / 1e6} M DAU`,
+        {
+          'peak msgs/s': l.messagesPerSecond.peak,
+          'Lambda concurrency': `${l.lambdaConcurrency.peak} / ${l.lambdaConcurrency.quota}`,
+          'API GW req/s': `${l.apiGateway.requestsPerSecond} / ${l.apiGateway.requestQuota}`,
+          'new conn/s': `${l.apiGateway.newConnectionsPerSecond} / ${l.apiGateway.newConnectionQuota}`,
+          'queue WRU/s': l.dynamodb.queue?.writeUnitsPerSecond ?? 0,
+          '$ / month': l.monthlyDollars.total,
+        },
+      ]),
+    ),
+  );
+  if (!largest) console.log('   (no fan-out figures in this results file: the group-message row is empty)');
+  console.log(
+    `   hottest partitions: one device's queue takes ${hot.queuePartitionMessagesPerSecond} texts/s before 1 000 WRU/s; a chatty sender at the send limit uses ${(hot.chattySender.shareOfPartition * 100).toFixed(2)} % of one; a ${hot.groupMessage.recipients}-member group message spreads ${hot.groupMessage.writesPerCopy} writes per copy over as many partitions`,
+  );
+  return { usage: Usage, quotas: Quotas, measured, levels, hotPartitions: hot };
+}
+
 /** 7. Cost per message to a user with 1, 2 and 6 devices, from a sender with 1 and with 2 devices. */
 async function devicesSection(messages: number, withReceipts: boolean) {
   const started = performance.now();
@@ -524,18 +706,6 @@ const costRow = (c: ReturnType<typeof dollarsPerMillion>) => ({
   WRU: c.dynamoWrites.toFixed(3),
   '$ / million': c.total.toFixed(2),
 });
-
-function operationsOf(c: Counted & { messages: number }, memoryMb: number): MessageOperations {
-  return {
-    apiGatewayUnits: c.gateway.billedUnits / c.messages,
-    invocations: [...c.invocations]
-      .filter(([, n]) => n > 0)
-      .map(([route, n]) => ({ route, perMessage: n / c.messages, durationMs: median(c.durations.get(route) ?? [0]) })),
-    memoryMb,
-    readUnits: c.dynamo.readUnits / c.messages,
-    writeUnits: c.dynamo.writeUnits / c.messages,
-  };
-}
 
 /** Per ack request and per acked message, from the online window's ack invocations. */
 function ackCostsOf(c: Counted & { messages: number }, memoryMb: number): AckCosts {

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EbbConfigInput } from '../protocol';
 import { startLocalStack, type LocalStack } from '../local';
 import { DynamoMeter } from './dynamo-meter';
+import { sleep } from './measure';
 import { RouteTimer } from './route-timer';
 
 /** Every client is 127.0.0.1 here, and the bench measures delivery, not throttling. */
@@ -26,19 +27,39 @@ export interface MeteredStack {
   readonly timer: RouteTimer;
 }
 
-/**
- * A local stack whose handlers' DynamoDB requests, API Gateway messages and handler durations are all counted.
- * `instrument` adds a section's own middleware to the handlers' DynamoDB client; `config` is laid over the
- * unthrottled rate limits.
- */
-export async function startMeteredStack(
-  options: { instrument?: (client: DynamoDBClient) => void; config?: EbbConfigInput } = {},
-): Promise<MeteredStack> {
+export interface MeteredStackOptions {
+  /** Milliseconds waited before every DynamoDB request a handler makes, as each costs a few ms on AWS. */
+  readonly dynamoDelayMs?: number;
+  /** The stack's clock (e.g. advanced a second per message, as a person types). */
+  readonly now?: () => number;
+  /** A section's own middleware on the handlers' DynamoDB client. */
+  readonly instrument?: (client: DynamoDBClient) => void;
+  /** Laid over the unthrottled rate limits. */
+  readonly config?: EbbConfigInput;
+}
+
+/** A local stack whose handlers' DynamoDB requests, API Gateway messages and handler durations are all counted. */
+export async function startMeteredStack(options: MeteredStackOptions = {}): Promise<MeteredStack> {
   const dynamo = new DynamoMeter();
-  const instrumentDynamo = (client: DynamoDBClient) => {
-    dynamo.instrument(client);
-    options.instrument?.(client);
-  };
-  const stack = await startLocalStack({ port: 0, config: { ...options.config, rateLimits: UNTHROTTLED }, instrumentDynamo, sweepIntervalMs: 60_000 });
+  const delayMs = options.dynamoDelayMs ?? 0;
+  const stack = await startLocalStack({
+    port: 0,
+    config: { ...options.config, rateLimits: UNTHROTTLED },
+    ...(options.now && { now: options.now }),
+    instrumentDynamo: (client: DynamoDBClient) => {
+      dynamo.instrument(client);
+      options.instrument?.(client);
+      if (delayMs > 0) {
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            await sleep(delayMs);
+            return next(args);
+          },
+          { step: 'initialize', name: 'benchLatency' },
+        );
+      }
+    },
+    sweepIntervalMs: 60_000,
+  });
   return { stack, dynamo, timer: new RouteTimer(stack) };
 }

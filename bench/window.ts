@@ -1,4 +1,6 @@
+import type { MessageOperations } from './cost';
 import { diffUsage, type DynamoUsage } from './dynamo-meter';
+import { median } from './measure';
 import type { MeteredStack } from './stack';
 
 /** Everything the local stack counted between `openWindow` and the returned `close`. */
@@ -68,3 +70,16 @@ export function subtractCounted(a: Counted, b: Counted): Counted {
 }
 
 const zero = (): DynamoUsage => ({ requests: 0, readUnits: 0, writeUnits: 0, conditionalFailures: 0, byOperation: {}, unitsByOperation: {} });
+
+/** A window's operations per message, each route's invocations at its median measured duration. */
+export function operationsOf(c: Counted & { messages: number }, memoryMb: number): MessageOperations {
+  return {
+    apiGatewayUnits: c.gateway.billedUnits / c.messages,
+    invocations: [...c.invocations]
+      .filter(([, n]) => n > 0)
+      .map(([route, n]) => ({ route, perMessage: n / c.messages, durationMs: median(c.durations.get(route) ?? [0]) })),
+    memoryMb,
+    readUnits: c.dynamo.readUnits / c.messages,
+    writeUnits: c.dynamo.writeUnits / c.messages,
+  };
+}

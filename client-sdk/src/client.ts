@@ -199,7 +199,10 @@ export class EbbClient {
       timeoutMs,
       backoff: settings.backoff,
     });
-    this.acks = new AckBatcher((messages) => this.connection.request('ack', { messages }, 'open'));
+    this.acks = new AckBatcher(
+      (messages) => this.connection.request('ack', { messages }, 'open'),
+      (messages) => this.connection.post('ack', { messages, quiet: true }),
+    );
     this.attachmentTransport = {
       routes: {
         // Presigning is idempotent (each call names a new object), so a rate-limited one may simply go again.

@@ -7,6 +7,6 @@ import { frameRoute } from './frame-route';
 /** The ports the route uses, and so the tables and services its manifest entry grants. */
 export const adapters = { accounts: dynamoAccounts, queue: dynamoQueue } satisfies PortAdapters;
 
-/** `ack`: removes delivered messages from the caller's own queue. */
-export const route = frameRoute('ack', AckFrame, ack, adapters);
+/** `ack`: removes delivered messages from the caller's own queue. A `quiet` ack is answered only if it fails. */
+export const route = frameRoute('ack', AckFrame, ack, adapters, { resultless: (frame) => frame.quiet === true });
 export const handler = route.handler;

@@ -91,7 +91,18 @@ export function parseBody(event: WebSocketEvent): unknown {
  * `schema` is the action's own frame schema and `adapters` build only the ports the route uses, so a Lambda
  * bundles nothing of the other routes.
  */
-export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFrames)[A], logic: RouteLogic<A>, adapters: PortAdapters): FrameRoute {
+export interface FrameRouteOptions<A extends Action> {
+  /** Frames this answers only when they fail: a success sends no `result` (one API Gateway message less). */
+  readonly resultless?: (frame: ClientFrame<A>) => boolean;
+}
+
+export function frameRoute<A extends Action>(
+  action: A,
+  schema: (typeof ClientFrames)[A],
+  logic: RouteLogic<A>,
+  adapters: PortAdapters,
+  options: FrameRouteOptions<A> = {},
+): FrameRoute {
   async function invoke(event: WebSocketEvent, ports: Ports): Promise<WebSocketResponse> {
     const started = Date.now();
     const { connectionId, requestId } = event.requestContext;
@@ -120,7 +131,9 @@ export function frameRoute<A extends Action>(action: A, schema: (typeof ClientFr
         const frame = parsed.data as ClientFrame<A>;
         try {
           const result = await logic(Object.create(ports, { afterAnswer: { value: afterwards } }) as Ports, caller, frame);
-          outcome = { statusCode: 200, body: JSON.stringify({ type: 'result', rid: frame.rid, ...result }) };
+          outcome = options.resultless?.(frame)
+            ? { statusCode: 200 }
+            : { statusCode: 200, body: JSON.stringify({ type: 'result', rid: frame.rid, ...result }) };
         } catch (error) {
           if (error instanceof Refusal) {
             code = error.code;

@@ -8,4 +8,9 @@ export const AckFrame = z.object({
   rid: Rid,
   /** `id` and `sentAt` of each envelope, as delivered. */
   messages: z.array(z.object({ id: MessageId, sentAt: Timestamp })).check(z.minLength(1), z.maxLength(Limits.maxAckBatch)),
+  /**
+   * `true`: answer only an error. A successful ack then costs one API Gateway message (the frame) instead of
+   * two; a lost ack is harmless (the message comes back and is deduplicated), so a client may skip the result.
+   */
+  quiet: z.optional(z.boolean()),
 });

@@ -414,6 +414,8 @@ export class FakeServer {
           key,
           before.filter((e) => !acked.has(cursorOf(e))),
         );
+        // A quiet ack is answered only when it fails, as the real route does.
+        if (f.quiet === true) return;
         return c.result(rid, { acked: before.length - this.queue(c.user, c.device).length });
       }
       default:

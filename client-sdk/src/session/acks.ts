@@ -13,13 +13,22 @@ export const ACK_CLOSE_WAIT_MS = 2000;
 /**
  * Collects acks into `ack` frames of up to Limits.maxAckBatch entries. A failed ack is dropped:
  * the message comes back later and is recognised as already seen.
+ *
+ * With `postAcks`, batches go out as quiet acks (`quiet: true`): the server answers only a failure, so each
+ * ack costs one API Gateway message instead of two (a person's messages arrive seconds apart, so at human
+ * pace nearly every ack names one message). `postAcks` returns false when it could not send (no open
+ * socket): that batch becomes an answered request, re-sent after a reconnect. `flush` (on close) always
+ * sends answered acks, so close() still waits until the server removed what was received.
  */
 export class AckBatcher {
   private readonly queued = new Map<string, AckEntry>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(private readonly sendAcks: (messages: AckEntry[]) => Promise<unknown>) {}
+  constructor(
+    private readonly sendAcks: (messages: AckEntry[]) => Promise<unknown>,
+    private readonly postAcks?: (messages: AckEntry[]) => boolean,
+  ) {}
 
   add(entry: AckEntry): void {
     // Keyed so a message delivered twice is acked once: a batch must not name a key twice.
@@ -30,7 +39,7 @@ export class AckBatcher {
 
   /** Sends what is queued and waits, at most `maxWaitMs`, for every ack still in flight to be answered. */
   async flush(maxWaitMs: number): Promise<void> {
-    this.sendQueued();
+    this.sendQueued(true);
     await settledWithin(this.inFlight, maxWaitMs);
   }
 
@@ -41,13 +50,15 @@ export class AckBatcher {
     this.queued.clear();
   }
 
-  private sendQueued(): void {
+  private sendQueued(answered = false): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const entries = [...this.queued.values()];
     this.queued.clear();
     for (let i = 0; i < entries.length; i += Limits.maxAckBatch) {
-      const sent = this.sendAcks(entries.slice(i, i + Limits.maxAckBatch)).catch(() => undefined);
+      const batch = entries.slice(i, i + Limits.maxAckBatch);
+      if (!answered && this.postAcks?.(batch)) continue;
+      const sent = this.sendAcks(batch).catch(() => undefined);
       this.inFlight.add(sent);
       void sent.then(() => this.inFlight.delete(sent));
     }

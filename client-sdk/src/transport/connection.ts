@@ -137,6 +137,22 @@ export class Connection {
   }
 
   /**
+   * Sends a frame whose success the server does not answer (a quiet `ack`) on the open socket, now, and
+   * forgets it: nothing is re-sent. False when no socket is open or the client is closed, so the caller
+   * can make it a request instead.
+   */
+  post<A extends Action>(action: A, body: Body<A>): boolean {
+    const socket = this.socket;
+    if (this.state === 'closed' || this.state === 'idle' || !socket || socket.readyState !== OPEN) return false;
+    try {
+      socket.send(this.requests.unanswered(action, body));
+      return true;
+    } catch {
+      return false; // the socket is closing
+    }
+  }
+
+  /**
    * Stops for good with `error`, as a refusal at setup does: no reconnect, requests fail with it, and
    * `onStopped` reports it. For a server push that says no later attempt can succeed.
    */

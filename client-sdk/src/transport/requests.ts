@@ -49,6 +49,11 @@ export class RequestTable {
     private readonly isReady: () => boolean,
   ) {}
 
+  /** A frame with a fresh rid that nobody waits for: an error answering it is ignored as an unknown rid. */
+  unanswered<A extends Action>(action: A, body: Body<A>): string {
+    return JSON.stringify({ action, rid: `${this.ridPrefix}.${++this.ridCounter}`, ...body });
+  }
+
   add<A extends Action>(action: A, body: Body<A>, mode: RequestMode): Promise<Answer<A>> {
     const rid = `${this.ridPrefix}.${++this.ridCounter}`;
     const text = JSON.stringify({ action, rid, ...body });

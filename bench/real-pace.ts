@@ -1,0 +1,139 @@
+import { EbbClient, MemoryStore } from '../client-sdk/src';
+import { sleep } from './measure';
+import { startMeteredStack } from './stack';
+import { openWindow, type Counted } from './window';
+
+/** One real-pace run: what `messages` texts of `textBytes` cost, receipts and acks as the SDK ships them. */
+export interface RealPaceRun {
+  readonly textBytes: number;
+  readonly conversations: number;
+  /** Texts delivered in the window (conversations × rounds). */
+  readonly messages: number;
+  readonly counted: Counted;
+  /** Write units of one queued text: the DeleteItem of its ack bills the item's size, as its PutItem did. */
+  readonly itemWriteUnits: number;
+  /** DynamoDB requests and units per text, per table (logical name, as in local/index.ts's `tables`). */
+  readonly byTable: Record<string, { readonly requests: number; readonly readUnits: number; readonly writeUnits: number }>;
+  /** Texts and receipts that had not arrived when their round gave up waiting (20 s): best effort on a loaded machine. */
+  readonly missing: { readonly messages: number; readonly receipts: number };
+}
+
+export interface RealPaceOptions {
+  readonly conversations: number;
+  /** Texts per conversation, one a second of stack time, alternating direction. */
+  readonly rounds: number;
+  readonly textBytes: readonly number[];
+  /** Milliseconds injected before every DynamoDB request. */
+  readonly dynamoDelayMs: number;
+  /** Quiet acks (the SDK's default) or every ack answered (the SDK before quiet acks). */
+  readonly quietAcks?: boolean;
+}
+
+/**
+ * Issue 18 §2: cost under real pacing. A metered local stack with `dynamoDelayMs` before every DynamoDB
+ * request; `conversations` pairs of SDK clients (receipts on, as shipped) that have exchanged a first message
+ * each way (sessions made, not measured). Then `rounds` rounds: the stack clock advances a second and every
+ * conversation sends one text (alternating who writes), staggered a little; a round ends when every text and
+ * its delivered receipt have arrived and the acks have gone out. Conversations overlap to keep the wall time
+ * short; each device still receives at most one text and one receipt per round, so acks name one message
+ * each as they do at human pace.
+ */
+export async function measureRealPace(options: RealPaceOptions): Promise<RealPaceRun[]> {
+  const runs: RealPaceRun[] = [];
+  for (const textBytes of options.textBytes) runs.push(await run(options, textBytes));
+  return runs;
+}
+
+async function run(options: RealPaceOptions, textBytes: number): Promise<RealPaceRun> {
+  let offsetMs = 0;
+  const m = await startMeteredStack({ dynamoDelayMs: options.dynamoDelayMs, now: () => Date.now() + offsetMs });
+  const clients: EbbClient[] = [];
+  try {
+    const make = async () => {
+      const client = await EbbClient.create({ url: m.stack.url, store: new MemoryStore(), timeoutMs: 120_000 });
+      if (options.quietAcks === false) {
+        // The SDK before quiet acks: every ack batch is a request answered with a result.
+        (client as unknown as { acks: { postAcks?: unknown } }).acks.postAcks = undefined;
+      }
+      clients.push(client);
+      await client.connect();
+      return new Counter(client);
+    };
+    const missing = { messages: 0, receipts: 0 };
+    const pairs: [Counter, Counter][] = [];
+    for (let i = 0; i < options.conversations; i++) pairs.push([await make(), await make()]);
+    const body = 'x'.repeat(textBytes);
+    const round = async (r: number, text: string) => {
+      offsetMs += 1000;
+      const goals = pairs.map(([a, b]) => {
+        const [from, to] = r % 2 === 0 ? [a, b] : [b, a];
+        return { from, to, messages: to.messages + 1, receipts: from.receipts + 1 };
+      });
+      const sends: Promise<unknown>[] = [];
+      for (const g of goals) {
+        sends.push(g.from.client.send(g.to.client.userId, text));
+        await sleep(5);
+      }
+      await Promise.all(sends); // a send that fails fails the bench, rather than a wait that never ends
+      // Receipts are best effort (a receipt whose send fails is dropped) and a push may be lost (the message
+      // then waits in the queue for the next fetch): a round waits a while for them, then counts what is missing.
+      const all = () => goals.every((g) => g.to.messages >= g.messages && g.from.receipts >= g.receipts);
+      if (!(await until(all, 20_000))) {
+        missing.messages += goals.filter((g) => g.to.messages < g.messages).length;
+        missing.receipts += goals.filter((g) => g.from.receipts < g.receipts).length;
+      }
+      await sleep(60); // the receipts' acks
+    };
+    await round(0, 'first contact');
+    await round(1, 'first contact back');
+    await sleep(400);
+    missing.messages = 0;
+    missing.receipts = 0;
+    const tablesBefore = new Map([...m.dynamo.byTable].map(([t, u]) => [t, { ...u }]));
+    const close = openWindow(m);
+    for (let r = 0; r < options.rounds; r++) await round(r, body);
+    await sleep(400);
+    const counted = close();
+    const messages = options.conversations * options.rounds;
+    const byTable: RealPaceRun['byTable'] = {};
+    for (const [logical, name] of Object.entries(m.stack.tables as Record<string, string>)) {
+      const now = m.dynamo.byTable.get(name);
+      if (!now) continue;
+      const was = tablesBefore.get(name) ?? { requests: 0, readUnits: 0, writeUnits: 0 };
+      const requests = (now.requests - was.requests) / messages;
+      if (requests > 0) {
+        byTable[logical] = {
+          requests,
+          readUnits: (now.readUnits - was.readUnits) / messages,
+          writeUnits: (now.writeUnits - was.writeUnits) / messages,
+        };
+      }
+    }
+    // Each text is deleted once by its recipient's ack; so is each receipt, a small item of one write unit.
+    const deletes = counted.dynamoByRoute.get('ack')?.unitsByOperation.DeleteItem ?? NaN;
+    const itemWriteUnits = (deletes - messages) / messages;
+    return { textBytes, conversations: options.conversations, messages, counted, itemWriteUnits, byTable, missing };
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await m.stack.stop();
+  }
+}
+
+class Counter {
+  messages = 0;
+  receipts = 0;
+  constructor(readonly client: EbbClient) {
+    client.on('message', () => this.messages++);
+    client.on('receipt', () => this.receipts++);
+  }
+}
+
+/** Whether `done` came true within `timeoutMs`. */
+async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) return false;
+    await sleep(5);
+  }
+  return true;
+}
