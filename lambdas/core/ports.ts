@@ -305,11 +305,11 @@ export interface Nonces {
 
 export type RateDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
 
-/** Token buckets by key: `limit` tokens a period (a minute unless said), refilled continuously, at most `limit` held. */
+/** Fixed windows by key: at most `limit` takes in each period (a minute unless said) counted from the epoch. */
 export interface RateLimiter {
   /**
-   * Takes `count` tokens (default 1) from the bucket `key` at `nowMs`, all or none, or says how long until
-   * they are there. A `count` above `limit` is never allowed.
+   * Takes `count` (default 1) from the window of `key` that holds `nowMs`, all or none, or says how long until
+   * that window ends. A `count` above `limit` is never allowed. One store request, whatever the answer.
    */
   take(key: string, limit: number, nowMs: number, periodMs?: number, count?: number): Promise<RateDecision>;
 }
