@@ -277,6 +277,13 @@ export class MemoryQueue implements CiphertextQueue {
     return true;
   }
   async release() {}
+  async cancel(recipient: DeviceAddress, counts: QueueCounts) {
+    const pending = this.pending.get(address(recipient));
+    if (!pending) return;
+    pending.stranger = Math.max(0, pending.stranger - counts.strangers);
+    pending.contact = Math.max(0, pending.contact - (counts.messages - counts.strangers));
+    if (pending.contact === 0 && pending.stranger === 0) this.pending.delete(address(recipient));
+  }
   async page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage> {
     const keys = [...(this.messages.get(address(recipient))?.keys() ?? [])].sort().filter((k) => after === null || k > after);
     const read = keys.slice(0, limit);

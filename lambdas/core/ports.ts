@@ -288,6 +288,12 @@ export interface CiphertextQueue {
   reserve(recipient: DeviceAddress, share: QueueShare, limits: QueueLimits, nowMs: number): Promise<boolean>;
   /** Gives back reservations: messages acked or a duplicate copy dropped. */
   release(recipient: DeviceAddress, counts: QueueCounts): Promise<void>;
+  /**
+   * Gives back reservations this request made and will not match with a put (a refused send, a stale device,
+   * a share predicted wrongly). With `dropIfOnly`, a counter that holds nothing but these is deleted rather
+   * than left at zero: a send to a user or device that does not exist leaves no item behind.
+   */
+  cancel(recipient: DeviceAddress, counts: QueueCounts, dropIfOnly?: boolean): Promise<void>;
   /** Messages in queue order after `cursor`, unexpired at `nowMs`, at most `limit`. */
   page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage>;
   /** The cursor that resumes a page right after `message`. */
