@@ -147,9 +147,13 @@ function valueOf<T>(outcome: Settled<T>): T {
 }
 
 /** `Promise.allSettled` as results that narrow: every request of a round trip ends before any is judged. */
-async function settleAll<T extends readonly unknown[]>(promises: { readonly [K in keyof T]: Promise<T[K]> }): Promise<{ [K in keyof T]: Settled<T[K]> }> {
+async function settleAll<T extends readonly unknown[]>(promises: { readonly [K in keyof T]: Promise<T[K]> }): Promise<{
+  [K in keyof T]: Settled<T[K]>;
+}> {
   const outcomes = await Promise.allSettled(promises as readonly Promise<unknown>[]);
-  return outcomes.map((o) => (o.status === 'fulfilled' ? { ok: true, value: o.value } : { ok: false, error: o.reason })) as { [K in keyof T]: Settled<T[K]> };
+  return outcomes.map((o) => (o.status === 'fulfilled' ? { ok: true, value: o.value } : { ok: false, error: o.reason })) as {
+    [K in keyof T]: Settled<T[K]>;
+  };
 }
 
 /** The retry hint is the same for both shares: room comes back when the recipient drains its queue. */

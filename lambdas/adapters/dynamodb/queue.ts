@@ -11,7 +11,17 @@ import type {
   SendMarker,
 } from '../../core/ports';
 import { DEPTH_SORT_KEY, MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from '../queue-keys';
-import { address, conditionalDelete, conditionalWrite, isConditionFailure, nowSeconds, orExpired, putIfAbsent, queryAll, removePartition } from './shared';
+import {
+  address,
+  conditionalDelete,
+  conditionalWrite,
+  isConditionFailure,
+  nowSeconds,
+  orExpired,
+  putIfAbsent,
+  queryAll,
+  removePartition,
+} from './shared';
 
 /**
  * How long after one recount a full queue is taken at its counters' word: a minute, the wait a refused sender
