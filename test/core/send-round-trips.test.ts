@@ -182,3 +182,43 @@ describe('round trips before the push', () => {
     expect((await countWaves(world.ports, slow)).beforePush).toBe(4);
   });
 });
+
+describe('places the first round trip over-took', () => {
+  // Two places a queue, one of them strangers'.
+  const small = { maxQueueDepth: 2, strangerQueuePercent: 50 };
+  /** Reservations granted and neither put nor given back, over every queue of the world. */
+  const held = (world: MemoryWorld) =>
+    [...(world.queue as unknown as { pending: Map<string, { contact: number; stranger: number }> }).pending.values()].reduce(
+      (n, p) => n + p.contact + p.stranger,
+      0,
+    );
+
+  it('a send refused by its rate limit gives its place back', async () => {
+    const world = memoryWorld({ ...small, rateLimits: { sendPerMinute: 1 } });
+    const [alice, bob, carol, dave] = [account(world), account(world), account(world), account(world)];
+    await send(world.ports, alice, sendFrame(dave.userId, [1]));
+    await expect(send(world.ports, alice, sendFrame(bob.userId, [1]))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    // Bob's one strangers' place is still free.
+    await expect(send(world.ports, carol, sendFrame(bob.userId, [1]))).resolves.toMatchObject({ duplicate: false });
+    expect(held(world)).toBe(0);
+  });
+
+  it('a send to no such user or device holds nothing afterwards', async () => {
+    const world = memoryWorld(small);
+    const [alice, bob] = [account(world), account(world)];
+    await expect(send(world.ports, alice, sendFrame(makeIdentity().uid, [1, 2]))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(send(world.ports, alice, sendFrame(bob.userId, [1, 5]))).resolves.toMatchObject({ stale: [5] });
+    expect(held(world)).toBe(0);
+  });
+
+  it('a token that is not the recipient’s counts in the strangers’ share after all', async () => {
+    const world = memoryWorld(small);
+    const [alice, bob, carol] = [account(world), account(world), account(world)];
+    await send(world.ports, carol, sendFrame(bob.userId, [1]));
+    const bogus = { ...sendFrame(bob.userId, [1]), deliveryToken: toBase64Url(nacl.randomBytes(32)) };
+    await expect(send(world.ports, alice, bogus)).rejects.toMatchObject({ code: 'RATE_LIMITED', message: expect.stringContaining('full') });
+    expect(held(world)).toBe(0);
+    const page = await world.queue.page({ userId: bob.userId, device: 1 }, null, 10, world.clock.t);
+    expect(page.messages).toHaveLength(1);
+  });
+});
