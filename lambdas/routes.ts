@@ -88,7 +88,7 @@ export const Handlers: readonly HandlerSpec[] = [
     routeKey: 'send',
     tables: {
       // BatchGetItem: sender and recipient in one read, and the recipient again after writing a copy for a linked
-      // device, which may be removed meanwhile (core/queue-copy.ts takeBackRemoved).
+      // device, which may be removed meanwhile (core/queue-copy.ts writeCopies).
       accounts: ['BatchGetItem'],
       queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
       connections: ['Query', 'DeleteItem'],

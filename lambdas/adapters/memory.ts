@@ -44,7 +44,7 @@ import { isWebPush, type PushSubscription } from '../../protocol/push';
 import { encodeWakeup } from './wakeup-message';
 import { Limits } from '../../protocol/limits';
 import { FIRST_LINKED_DEVICE } from '../core/ports';
-import { takeCell } from '../core/rate-limits';
+import { rateWindow, takeWindow } from '../core/rate-limits';
 import { acceptedKey, newKeyring, rotateKeyring, type Keyring } from './franking-keys';
 import { markerSortKey, messageSortKey, parseMessageSortKey } from './queue-keys';
 
@@ -278,6 +278,13 @@ export class MemoryQueue implements CiphertextQueue {
     return true;
   }
   async release() {}
+  async cancel(recipient: DeviceAddress, counts: QueueCounts) {
+    const pending = this.pending.get(address(recipient));
+    if (!pending) return;
+    pending.stranger = Math.max(0, pending.stranger - counts.strangers);
+    pending.contact = Math.max(0, pending.contact - (counts.messages - counts.strangers));
+    if (pending.contact === 0 && pending.stranger === 0) this.pending.delete(address(recipient));
+  }
   async page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage> {
     const keys = [...(this.messages.get(address(recipient))?.keys() ?? [])].sort().filter((k) => after === null || k > after);
     const read = keys.slice(0, limit);
@@ -312,13 +319,16 @@ export class MemoryNonces implements Nonces {
   }
 }
 
+/** Fixed windows as the DynamoDB adapter keeps them: a count per `<key>#<window index>`, one step per take. */
 export class MemoryRateLimiter implements RateLimiter {
-  readonly items = new Map<string, { tat: number; expiresAt: number }>();
+  readonly items = new Map<string, { n: number; expiresAt: number }>();
   async take(key: string, limit: number, nowMs: number, periodMs?: number, count = 1) {
-    const stored = this.items.get(key);
-    const step = takeCell(stored && stored.expiresAt * 1000 > nowMs ? stored.tat : undefined, limit, nowMs, periodMs, count);
+    const bucket = `${key}#${rateWindow(nowMs, periodMs).index}`;
+    const step = takeWindow(this.items.get(bucket)?.n, limit, nowMs, periodMs, count);
     if (!step.allowed) return { allowed: false as const, retryAfterSeconds: step.retryAfterSeconds };
-    this.items.set(key, { tat: step.tat, expiresAt: step.expiresAt });
+    // Windows over are dropped now and then, as TTL drops them from the table; an old one is never read again.
+    if (this.items.size >= 4096) for (const [k, v] of this.items) if (v.expiresAt * 1000 <= nowMs) this.items.delete(k);
+    this.items.set(bucket, { n: step.used, expiresAt: step.expiresAt });
     return { allowed: true as const };
   }
 }

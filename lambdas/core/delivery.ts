@@ -4,9 +4,9 @@ import { Limits } from '../../protocol/limits';
 import { callerAccount, requireAccount } from './accounts';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
-import { requireRateToken } from './rate-limits';
-import type { Caller, DeviceAddress, Ports, QueueShare } from './ports';
-import { pushToRecipient, queueCopy, takeBackRemoved, toEnvelope } from './queue-copy';
+import { takeRateToken } from './rate-limits';
+import type { Caller, DeviceAddress, FrankingKey, Ports, QueueShare } from './ports';
+import { cancelReservations, pushToRecipient, reserveAll, toEnvelope, writeCopies, type Reservation } from './queue-copy';
 import { Refusal } from './refusal';
 import { wakeLater } from './wakeups';
 
@@ -20,14 +20,16 @@ const QUEUE_FULL_RETRY_SECONDS = 60;
  * queues a second copy; the server's clock alone (the sort key) could not tell a retry from a new message.
  * A sender presenting the recipient's delivery token is a contact and may fill the whole queue; any other
  * only the strangers' share of it.
+ *
+ * Three DynamoDB round trips before the push (ARCH §6.2 gives the order): the accounts, the rate limit and
+ * the queue places together, the share predicted from the frame; the puts; then the retry markers, the
+ * accounts again (linked devices only) and the recipient's connections together. What the first over-took is
+ * given back once the checks that needed it have run.
  */
 export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
   requirePhaseAllows(ports, 'send');
-  const [sender, recipient] = await ports.accounts.getPair(caller.userId, frame.to);
-  callerAccount(sender, caller);
-  await requireRateToken(ports, 'send', caller.userId);
-  if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
   const toSelf = frame.to === caller.userId;
+  // Checks that need no read come first, so a bad frame costs nothing.
   // A copy to one's own other devices (the `sent` sync, ARCH §6.10) never names the sending device.
   if (toSelf && frame.messages.some((m) => m.device === caller.device))
     throw new Refusal('BAD_REQUEST', 'messages: must not name the sending device');
@@ -36,55 +38,97 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
       throw new Refusal('PAYLOAD_TOO_LARGE', `ciphertext exceeds ${ports.config.maxCiphertextBytes} bytes`);
     }
   }
+  const now = ports.clock.now();
+  const limits = queueLimits(ports.config);
+  // The share the recipient's account will most likely confirm: one's own queues, or a presented token, a
+  // contact's; with no token, certainly a stranger's.
+  const predicted: QueueShare = toSelf || frame.deliveryToken !== undefined ? 'contact' : 'stranger';
+  const addresses = [...new Set(frame.messages.map((m) => m.device))].map((device) => ({ userId: frame.to, device }));
+
+  const [pair, decision, reserved, frankingKey] = await settleAll([
+    ports.accounts.getPair(caller.userId, frame.to),
+    takeRateToken(ports, 'send', caller.userId),
+    reserveAll(
+      ports,
+      addresses.map((address) => ({ address, share: predicted })),
+      limits,
+      now,
+    ),
+    ports.frankingKeys.current(),
+  ] as const);
+  const [sender, recipient] = pair.ok ? pair.value : [undefined, undefined];
+  const reservations = reserved.ok ? reserved.value : [];
+  const devices = new Set(recipient?.devices ?? []);
+  // No account or no such device: its counter may be one this request made, and is not left behind.
+  const giveBack = (which: readonly Reservation[]) => cancelReservations(ports, which, (a) => !devices.has(a.device));
+  let key: FrankingKey;
+  try {
+    const [rate] = [valueOf(decision), valueOf(pair), valueOf(reserved)];
+    key = valueOf(frankingKey);
+    callerAccount(sender, caller);
+    if (!rate.allowed) throw new Refusal('RATE_LIMITED', 'too many send requests: retry later', { retryAfterSeconds: rate.retryAfterSeconds });
+    if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
+  } catch (error) {
+    await giveBack(reservations);
+    throw error;
+  }
+
   // ARCH §6.10: copies go to the recipient's current devices; the answer names the ones this frame left out
   // (the sender sends them the same id) and the ones it named that are gone (nothing is written for those).
   const named = new Set(frame.messages.map((m) => m.device));
-  const current = frame.messages.filter((m) => recipient.devices.includes(m.device));
-  const stale = frame.messages.filter((m) => !recipient.devices.includes(m.device)).map((m) => m.device);
+  const current = frame.messages.filter((m) => devices.has(m.device));
+  const stale = frame.messages.filter((m) => !devices.has(m.device)).map((m) => m.device);
   const missing = recipient.devices.filter((d) => !named.has(d) && !(toSelf && d === caller.device));
+  const share = queueShareOf(recipient, caller.userId, frame.deliveryToken);
+  let places = reservations.filter((r) => devices.has(r.address.device));
+  if (share !== predicted) {
+    // A token that is not (or no longer) the recipient's: the places were taken as a contact's, and are
+    // taken again from the strangers' share. The only path with more round trips.
+    await giveBack(reservations);
+    places = await reserveAll(
+      ports,
+      places.map((r) => ({ address: r.address, share })),
+      limits,
+      now,
+    );
+  } else {
+    await giveBack(reservations.filter((r) => !devices.has(r.address.device)));
+  }
+  if (places.some((r) => !r.granted)) {
+    await giveBack(places);
+    throw queueFull(share);
+  }
 
-  const now = ports.clock.now();
   const lifetimeSeconds = Math.min(frame.expiresInSeconds ?? Infinity, ports.config.retentionDays * DAY_SECONDS);
   const sentAt = now;
   const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000);
   const from: DeviceAddress = { userId: caller.userId, device: caller.device };
-  const frankingKey = await ports.frankingKeys.current();
-  const share = queueShareOf(recipient, caller.userId, frame.deliveryToken);
-  const limits = queueLimits(ports.config);
-
   if (current.length === 0) {
     ports.logger.info('send', { messageId: frame.id, devices: 0, duplicate: false });
     return { id: frame.id, sentAt, expiresAt: expiresAt * 1000, duplicate: false, missing, stale };
   }
-  const copy = { id: frame.id, from, sentAt, expiresAt, share, frankingKey };
-  const queued = await Promise.all(
-    current.map(async ({ device, ciphertext, commitment }) => {
-      const outcome = await queueCopy(ports, { userId: frame.to, device }, { ...copy, ciphertext, commitment }, limits, now);
-      if (outcome === 'full') throw queueFull(share);
-      return outcome;
-    }),
-  );
-
-  const gone = (
-    await takeBackRemoved(
-      ports,
-      queued.map((q) => q.message),
-      now,
-    )
-  ).map((m) => m.recipient.device);
-  const kept = queued.filter((q) => !gone.includes(q.message.recipient.device));
-  wakeLater(
+  const copy = { id: frame.id, from, sentAt, expiresAt, share, frankingKey: key };
+  const written = await writeCopies(
     ports,
-    await pushToRecipient(
+    current.map(({ device, ciphertext, commitment }) => ({ recipient: { userId: frame.to, device }, copy: { ...copy, ciphertext, commitment } })),
+    now,
+  );
+  const { kept } = written;
+  const gone = written.gone.map((m) => m.recipient.device);
+  const [, offline] = await Promise.all([
+    written.cleanup,
+    pushToRecipient(
       ports,
       frame.to,
+      written.connections.get(frame.to) ?? [],
       kept.map((q) => q.message),
     ),
-  );
+  ]);
+  wakeLater(ports, offline);
   if (kept.length === 0) return { id: frame.id, sentAt, expiresAt: expiresAt * 1000, duplicate: false, missing, stale: [...stale, ...gone] };
   const first = kept[0]!.message;
   // The frame's log line names the sender: naming the recipient here too would keep who wrote to whom (ARCH §12).
-  ports.logger.info('send', { messageId: frame.id, devices: current.length, duplicate: queued.every((q) => q.duplicate) });
+  ports.logger.info('send', { messageId: frame.id, devices: current.length, duplicate: kept.every((q) => q.duplicate) });
   return {
     id: frame.id,
     sentAt: first.sentAt,
@@ -92,6 +136,23 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
     duplicate: kept.every((q) => q.duplicate),
     missing,
     stale: [...stale, ...gone],
+  };
+}
+
+type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+function valueOf<T>(outcome: Settled<T>): T {
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
+/** `Promise.allSettled` as results that narrow: every request of a round trip ends before any is judged. */
+async function settleAll<T extends readonly unknown[]>(promises: { readonly [K in keyof T]: Promise<T[K]> }): Promise<{
+  [K in keyof T]: Settled<T[K]>;
+}> {
+  const outcomes = await Promise.allSettled(promises as readonly Promise<unknown>[]);
+  return outcomes.map((o) => (o.status === 'fulfilled' ? { ok: true, value: o.value } : { ok: false, error: o.reason })) as {
+    [K in keyof T]: Settled<T[K]>;
   };
 }
 

@@ -1,12 +1,12 @@
 import { base64UrlByteLength } from '../../protocol/base64url';
 import type { FanoutFrame, Results } from '../../protocol/frames';
 import { callerAccount } from './accounts';
-import { mapBounded, forEachBounded } from './bounded';
+import { forEachBounded } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
-import type { AccountRecord, Caller, DeviceAddress, Ports, QueuedMessage, QueueShare } from './ports';
-import { pushToRecipient, queueCopy, takeBackRemoved, type QueuedCopy } from './queue-copy';
-import { requireRateToken } from './rate-limits';
+import type { AccountRecord, Caller, DeviceAddress, FrankingKey, Ports, QueuedMessage, QueueShare } from './ports';
+import { cancelReservations, pushToRecipient, reserveAll, writeCopies, type Reservation } from './queue-copy';
+import { takeRateToken } from './rate-limits';
 import { Refusal } from './refusal';
 import { wakeLater } from './wakeups';
 
@@ -26,12 +26,13 @@ interface Target {
  * ARCH §6.11: one ciphertext queued for every named current device of every recipient, each copy with its
  * own franking tag, as `send` queues one (ARCH §6.2, reusing its steps: core/queue-copy.ts). The server keeps
  * no list of the recipients: each copy is an item in its own device's queue, as a `send` writes it.
+ *
+ * The same three round trips as `send`: the accounts, both rate limits and every named device's queue place
+ * (the share predicted from each recipient's token) together; the puts; then the markers, the accounts
+ * again and the recipients' connections together. Each step is bounded to FANOUT_CONCURRENCY requests.
  */
 export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): Promise<Results['fanout']> {
   requirePhaseAllows(ports, 'fanout');
-  const accounts = await ports.accounts.getMany([caller.userId, ...frame.recipients.map((r) => r.user)]);
-  callerAccount(accounts.get(caller.userId), caller);
-  await requireRateToken(ports, 'send', caller.userId);
   if (base64UrlByteLength(frame.ciphertext) > ports.config.maxCiphertextBytes) {
     throw new Refusal('PAYLOAD_TOO_LARGE', `ciphertext exceeds ${ports.config.maxCiphertextBytes} bytes`);
   }
@@ -39,54 +40,101 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
   if (frame.recipients.some((r) => r.user === caller.userId && r.devices.includes(caller.device))) {
     throw new Refusal('BAD_REQUEST', 'recipients: must not name the sending device');
   }
-
-  const { unknown, stale, missing, targets } = sortRecipients(frame, accounts, caller);
-  // Charged before anything is written, all or nothing, for every device the frame names: unknown users'
-  // and stale devices too, so one frame cannot probe 256 user ids for the price of one send token.
-  await requireRateToken(
-    ports,
-    'sendCopies',
-    caller.userId,
-    frame.recipients.reduce((n, r) => n + r.devices.length, 0),
-  );
-
   const now = ports.clock.now();
+  const limits = queueLimits(ports.config);
+  // As in `send`: a token (or oneself) predicts a contact, none a stranger; the accounts confirm it below.
+  const wanted = frame.recipients.flatMap((r) => {
+    const share: QueueShare = r.user === caller.userId || r.deliveryToken !== undefined ? 'contact' : 'stranger';
+    return [...new Set(r.devices)].map((device) => ({ address: { userId: r.user, device }, share }));
+  });
+  const [read, sendTake, copiesTake, reserved, frankingKey] = await Promise.allSettled([
+    ports.accounts.getMany([caller.userId, ...frame.recipients.map((r) => r.user)]),
+    takeRateToken(ports, 'send', caller.userId),
+    // Charged for every device the frame names, all or nothing: unknown users' and stale devices' too, so
+    // one frame cannot probe 256 user ids for the price of one send token.
+    takeRateToken(
+      ports,
+      'sendCopies',
+      caller.userId,
+      frame.recipients.reduce((n, r) => n + r.devices.length, 0),
+    ),
+    reserveAll(ports, wanted, limits, now, FANOUT_CONCURRENCY),
+    ports.frankingKeys.current(),
+  ]);
+  const accounts = read.status === 'fulfilled' ? read.value : undefined;
+  const reservations = reserved.status === 'fulfilled' ? reserved.value : [];
+  const exists = (a: DeviceAddress) => accounts?.get(a.userId)?.devices.includes(a.device) === true;
+  const giveBack = (which: readonly Reservation[]) => cancelReservations(ports, which, (a) => !exists(a), FANOUT_CONCURRENCY);
+  try {
+    for (const outcome of [read, sendTake, copiesTake, reserved, frankingKey]) if (outcome.status === 'rejected') throw outcome.reason;
+    callerAccount(accounts?.get(caller.userId), caller);
+    for (const [action, take] of [
+      ['send', sendTake],
+      ['sendCopies', copiesTake],
+    ] as const) {
+      if (take.status === 'fulfilled' && !take.value.allowed)
+        throw new Refusal('RATE_LIMITED', `too many ${action} requests: retry later`, { retryAfterSeconds: take.value.retryAfterSeconds });
+    }
+  } catch (error) {
+    await giveBack(reservations);
+    throw error;
+  }
+  const key = (frankingKey as PromiseFulfilledResult<FrankingKey>).value;
+
+  const { unknown, stale, missing, targets } = sortRecipients(frame, accounts!, caller);
+  // Places for devices that are not current go back; those taken under a share the token did not earn are
+  // taken again as a stranger's (one more round trip, on that path only).
+  const shareOf = new Map(targets.map((t) => [`${t.address.userId}#${t.address.device}`, t.share]));
+  const fits = (r: Reservation) => shareOf.get(`${r.address.userId}#${r.address.device}`) === r.share;
+  const misfits = reservations.filter((r) => !fits(r));
+  await giveBack(misfits);
+  const places = [
+    ...reservations.filter(fits),
+    ...(await reserveAll(
+      ports,
+      misfits.filter((r) => shareOf.has(`${r.address.userId}#${r.address.device}`)).map((r) => ({ address: r.address, share: 'stranger' as const })),
+      limits,
+      now,
+      FANOUT_CONCURRENCY,
+    )),
+  ];
+  const granted = new Set(places.filter((r) => r.granted).map((r) => `${r.address.userId}#${r.address.device}`));
+  const full: UserDevices[] = [];
+  const writing: Target[] = [];
+  // In the frame's order, as the answer lists them.
+  for (const t of targets) {
+    if (granted.has(`${t.address.userId}#${t.address.device}`)) writing.push(t);
+    else addDevice(full, t.address.userId, t.address.device);
+  }
+
   const lifetimeSeconds = Math.min(frame.expiresInSeconds ?? Infinity, ports.config.retentionDays * DAY_SECONDS);
   const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000);
   const from: DeviceAddress = { userId: caller.userId, device: caller.device };
-  const frankingKey = await ports.frankingKeys.current();
-  const limits = queueLimits(ports.config);
   const { id, ciphertext, commitment } = frame;
-
-  const outcomes = await mapBounded(targets, FANOUT_CONCURRENCY, ({ address, share }) =>
-    queueCopy(ports, address, { id, from, sentAt: now, expiresAt, ciphertext, commitment, share, frankingKey }, limits, now),
+  const written = await writeCopies(
+    ports,
+    writing.map(({ address, share }) => ({
+      recipient: address,
+      copy: { id, from, sentAt: now, expiresAt, ciphertext, commitment, share, frankingKey: key },
+    })),
+    now,
+    FANOUT_CONCURRENCY,
   );
-  const full: UserDevices[] = [];
-  const queued: QueuedCopy[] = [];
-  const byRecipient = new Map<string, QueuedMessage[]>();
-  outcomes.forEach((outcome, i) => {
-    const { userId, device } = targets[i]!.address;
-    if (outcome === 'full') return addDevice(full, userId, device);
-    queued.push(outcome);
-  });
   // A device removed since the accounts were read gets no copy: it is taken back and answered stale.
-  const gone = new Set(
-    await takeBackRemoved(
-      ports,
-      queued.map((q) => q.message),
-      now,
-    ),
-  );
-  for (const message of gone) addDevice(stale, message.recipient.userId, message.recipient.device);
-  const kept = queued.filter((q) => !gone.has(q.message));
+  for (const message of written.gone) addDevice(stale, message.recipient.userId, message.recipient.device);
+  const kept = written.kept;
+  const byRecipient = new Map<string, QueuedMessage[]>();
   for (const { message } of kept) {
     byRecipient.set(message.recipient.userId, [...(byRecipient.get(message.recipient.userId) ?? []), message]);
   }
   // Offline devices are woken together once every push is done: one bounded batch (ARCH §6.13).
   const offline: DeviceAddress[] = [];
-  await forEachBounded([...byRecipient], FANOUT_CONCURRENCY, async ([userId, messages]) => {
-    offline.push(...(await pushToRecipient(ports, userId, messages)));
-  });
+  await Promise.all([
+    written.cleanup,
+    forEachBounded([...byRecipient], FANOUT_CONCURRENCY, async ([userId, messages]) => {
+      offline.push(...(await pushToRecipient(ports, userId, written.connections.get(userId) ?? [], messages)));
+    }),
+  ]);
   wakeLater(ports, offline);
 
   const duplicate = kept.length > 0 && kept.every((q) => q.duplicate);

@@ -5,7 +5,8 @@
  * extra DynamoDB round trip; a connection spread over several containers gets at most that many budgets,
  * which still bounds it.
  *
- * GCRA, as in rate-limits.ts: `tat` is when the connection's bucket is full again.
+ * GCRA (the generic cell rate algorithm, a token bucket kept as one number): `tat` is when the connection's
+ * bucket is full again. In memory it costs nothing; the stored limits use fixed windows instead (rate-limits.ts).
  */
 
 /**

@@ -288,6 +288,12 @@ export interface CiphertextQueue {
   reserve(recipient: DeviceAddress, share: QueueShare, limits: QueueLimits, nowMs: number): Promise<boolean>;
   /** Gives back reservations: messages acked or a duplicate copy dropped. */
   release(recipient: DeviceAddress, counts: QueueCounts): Promise<void>;
+  /**
+   * Gives back reservations this request made and will not match with a put (a refused send, a stale device,
+   * a share predicted wrongly). With `dropIfOnly`, a counter that holds nothing but these is deleted rather
+   * than left at zero: a send to a user or device that does not exist leaves no item behind.
+   */
+  cancel(recipient: DeviceAddress, counts: QueueCounts, dropIfOnly?: boolean): Promise<void>;
   /** Messages in queue order after `cursor`, unexpired at `nowMs`, at most `limit`. */
   page(recipient: DeviceAddress, after: string | null, limit: number, nowMs: number): Promise<QueuePage>;
   /** The cursor that resumes a page right after `message`. */
@@ -305,11 +311,11 @@ export interface Nonces {
 
 export type RateDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
 
-/** Token buckets by key: `limit` tokens a period (a minute unless said), refilled continuously, at most `limit` held. */
+/** Fixed windows by key: at most `limit` takes in each period (a minute unless said) counted from the epoch. */
 export interface RateLimiter {
   /**
-   * Takes `count` tokens (default 1) from the bucket `key` at `nowMs`, all or none, or says how long until
-   * they are there. A `count` above `limit` is never allowed.
+   * Takes `count` (default 1) from the window of `key` that holds `nowMs`, all or none, or says how long until
+   * that window ends. A `count` above `limit` is never allowed. One store request, whatever the answer.
    */
   take(key: string, limit: number, nowMs: number, periodMs?: number, count?: number): Promise<RateDecision>;
 }

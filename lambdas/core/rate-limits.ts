@@ -2,57 +2,46 @@ import type { Ports, RateDecision } from './ports';
 import { Refusal } from './refusal';
 
 /**
- * Rate limits (ARCH §3.2 `rateLimits`) as GCRA, the generic cell rate algorithm: the same rule as a bucket of
- * `limit` tokens refilled at `limit` a period (a minute, or an hour for the `…PerHour` keys: a quiet client
- * may burst up to the limit, a busy one is held to the rate), kept as one number, `tat`: when the bucket is
- * full again. One number lets DynamoDB apply a take as a conditional update with no read first
- * (adapters/dynamodb.ts); memory applies `takeCell` directly.
+ * Rate limits (ARCH §3.2 `rateLimits`, §13.2) as fixed windows: at most `limit` takes in each period (a
+ * minute, or an hour for the `…PerHour` keys) counted from the epoch. A window is one counter, so DynamoDB
+ * applies a take as one conditional `ADD` with no read first and never a second write (adapters/dynamodb/
+ * rate-limiter.ts); memory applies `takeWindow` directly. A token bucket (GCRA) needs `max(tat, now)`, which no
+ * single UpdateItem can compute: a fast sender paid a failed update and a second one on every send. The
+ * price of one request is the boundary: a client may take `limit` at the end of one window and `limit` at the
+ * start of the next (up to twice the limit within one period), while the sustained rate stays at the limit.
  */
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
 
-export interface CellWindow {
-  /** Milliseconds one token takes to come back. */
-  readonly interval: number;
-  /** The latest `tat` a take may start from: a full bucket admits `limit` takes at once. */
-  readonly latest: number;
-  /** Epoch seconds by which any bucket touched now is full again, so TTL may remove it. */
+export interface RateWindow {
+  /** Which window `nowMs` falls in: `floor(nowMs / periodMs)`; part of the counter's key. */
+  readonly index: number;
+  /** Epoch seconds at the window's end: when its counter stops counting, so TTL may remove it. */
   readonly expiresAt: number;
+  /** Seconds from `nowMs` to the window's end (at least 1): what a refused take is told to wait. */
+  readonly retryAfterSeconds: number;
 }
 
-export function cellWindow(limit: number, nowMs: number, periodMs = MINUTE_MS): CellWindow {
-  const interval = periodMs / limit;
-  const latest = nowMs + (limit - 1) * interval;
-  return { interval, latest, expiresAt: Math.ceil((latest + interval) / 1000) };
+export function rateWindow(nowMs: number, periodMs = MINUTE_MS): RateWindow {
+  const index = Math.floor(nowMs / periodMs);
+  const endMs = (index + 1) * periodMs;
+  return { index, expiresAt: Math.ceil(endMs / 1000), retryAfterSeconds: Math.max(1, Math.ceil((endMs - nowMs) / 1000)) };
 }
 
-/** Seconds until a bucket whose `tat` is past `latest` admits a take again (at least 1). */
-export function retryAfterSeconds(tat: number, latest: number): number {
-  return Math.max(1, Math.ceil((tat - latest) / 1000));
-}
-
-export type CellStep =
-  | { readonly allowed: true; /** The bucket's new `tat`. */ readonly tat: number; readonly expiresAt: number }
+export type WindowStep =
+  | { readonly allowed: true; /** The window's new count. */ readonly used: number; readonly expiresAt: number }
   | { readonly allowed: false; readonly retryAfterSeconds: number };
 
 /**
- * `count` takes at once from a bucket last left at `tat` (none: full) at `nowMs`: all or none. GCRA for a
- * weight: the last of the tokens must still fit the burst, so the take starts no later than `latest` less
- * `count - 1` intervals. Pure.
+ * `count` takes at once from a window that has admitted `used` (none: 0) at `nowMs`: all or none, as the
+ * DynamoDB condition `attribute_not_exists(n) OR n <= limit - count` decides. Pure.
  */
-export function takeCell(tat: number | undefined, limit: number, nowMs: number, periodMs = MINUTE_MS, count = 1): CellStep {
-  const { interval, latest } = cellWindow(limit, nowMs, periodMs);
-  const from = Math.max(tat ?? nowMs, nowMs);
-  const last = latestStart(latest, interval, count);
-  if (from > last) return { allowed: false, retryAfterSeconds: retryAfterSeconds(from, last) };
-  const next = from + count * interval;
-  return { allowed: true, tat: next, expiresAt: Math.ceil(next / 1000) };
-}
-
-/** The latest `tat` a take of `count` tokens may start from. */
-export function latestStart(latest: number, interval: number, count: number): number {
-  return latest - (count - 1) * interval;
+export function takeWindow(used: number | undefined, limit: number, nowMs: number, periodMs = MINUTE_MS, count = 1): WindowStep {
+  const window = rateWindow(nowMs, periodMs);
+  const before = used ?? 0;
+  if (count > limit || before > limit - count) return { allowed: false, retryAfterSeconds: window.retryAfterSeconds };
+  return { allowed: true, used: before + count, expiresAt: window.expiresAt };
 }
 
 /**
@@ -106,7 +95,7 @@ function periodOf(key: RateLimitKey): number {
   return key.endsWith('PerHour') ? HOUR_MS : MINUTE_MS;
 }
 
-/** Takes `count` tokens (one by default) for `action` by `subject` (a user id or a source IP) at the ports' clock. */
+/** Takes `count` (one by default) for `action` by `subject` (a user id or a source IP) at the ports' clock. */
 export function takeRateToken(
   ports: Pick<Ports, 'rateLimiter' | 'config' | 'clock'>,
   action: RateLimitedAction,
@@ -119,7 +108,7 @@ export function takeRateToken(
 
 /**
  * Like `takeRateToken`, for routes.
- * @throws Refusal RATE_LIMITED with `retryAfterSeconds` when the bucket is empty.
+ * @throws Refusal RATE_LIMITED with `retryAfterSeconds` when the window is spent.
  */
 export async function requireRateToken(
   ports: Pick<Ports, 'rateLimiter' | 'config' | 'clock'>,

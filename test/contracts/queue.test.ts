@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoQueue } from '../../lambdas/adapters/dynamodb';
+import { DEPTH_SORT_KEY } from '../../lambdas/adapters/queue-keys';
 import { MemoryQueue } from '../../lambdas/adapters/memory';
 import type { CiphertextQueue, DeviceAddress, QueuedMessage, QueueLimits, QueueShare } from '../../lambdas/core/ports';
 import { T0, freshMessageId, freshUserId, useDynalite } from './backends';
@@ -263,12 +265,52 @@ function queueContract(make: () => Promise<CiphertextQueue>): void {
   });
 }
 
-describe('MemoryQueue', () => queueContract(async () => new MemoryQueue()));
+describe('MemoryQueue', () => {
+  queueContract(async () => new MemoryQueue());
+
+  it("gives back cancelled reservations never put, a stranger's to the strangers' share", async () => {
+    const queue = new MemoryQueue();
+    const recipient = { userId: freshUserId(), device: 1 };
+    const limits: QueueLimits = { depth: 3, strangerDepth: 2 };
+    for (let i = 0; i < 2; i++) expect(await queue.reserve(recipient, 'stranger', limits, T0)).toBe(true);
+    expect(await queue.reserve(recipient, 'stranger', limits, T0)).toBe(false);
+    await queue.cancel(recipient, { messages: 1, strangers: 1 });
+    expect(await queue.reserve(recipient, 'stranger', limits, T0)).toBe(true);
+    expect(await queue.reserve(recipient, 'contact', limits, T0)).toBe(true);
+    expect(await queue.reserve(recipient, 'contact', limits, T0)).toBe(false);
+  });
+});
 
 describe('DynamoQueue on dynalite', () => {
   const dynamo = useDynalite();
   queueContract(async () => {
     const { db, names } = await dynamo.fresh();
     return new DynamoQueue(db, names.queue);
+  });
+
+  it('deletes a depth counter that held only the cancelled reservation: a send to no one leaves no item', async () => {
+    const { db, names } = await dynamo.fresh();
+    const queue = new DynamoQueue(db, names.queue);
+    const nobody = { userId: freshUserId(), device: 3 };
+    const counter = async () =>
+      (await db.send(new GetCommand({ TableName: names.queue, Key: { rcpt: `${nobody.userId}#3`, sk: DEPTH_SORT_KEY } }))).Item;
+    expect(await queue.reserve(nobody, 'stranger', { depth: 3, strangerDepth: 2 }, T0)).toBe(true);
+    expect(await counter()).toBeDefined();
+    await queue.cancel(nobody, { messages: 1, strangers: 1 }, true);
+    expect(await counter()).toBeUndefined();
+  });
+
+  it('only gives back a cancelled reservation, dropIfOnly or not, while the counter holds others', async () => {
+    const { db, names } = await dynamo.fresh();
+    const queue = new DynamoQueue(db, names.queue);
+    const device = { userId: freshUserId(), device: 1 };
+    const limits = { depth: 5, strangerDepth: 3 };
+    const counter = async () =>
+      (await db.send(new GetCommand({ TableName: names.queue, Key: { rcpt: `${device.userId}#1`, sk: DEPTH_SORT_KEY } }))).Item;
+    for (const share of ['contact', 'stranger', 'stranger'] as const) expect(await queue.reserve(device, share, limits, T0)).toBe(true);
+    await queue.cancel(device, { messages: 1, strangers: 1 }, true);
+    expect(await counter()).toMatchObject({ queuedMessages: 2, strangerMessages: 1 });
+    await queue.cancel(device, { messages: 1, strangers: 0 });
+    expect(await counter()).toMatchObject({ queuedMessages: 1, strangerMessages: 1 });
   });
 });

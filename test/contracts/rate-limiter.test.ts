@@ -13,65 +13,59 @@ function rateLimiterContract(make: () => Promise<RateLimiter>): void {
     key = `send#${freshUserId()}`;
   });
   const allowed = { allowed: true };
-  /** 3 a minute: one token comes back every 20 s. */
+  /** 3 a minute; T0 is a minute boundary, so a window runs from T0 to T0 + 60 s. */
   const take = (nowMs: number, bucket = key) => limiter.take(bucket, 3, nowMs);
 
-  it('lets a full bucket burst its limit, then says when the next token is there', async () => {
+  it('admits the limit in a window, then says how long until the window ends', async () => {
     for (let i = 0; i < 3; i++) expect(await take(T0)).toEqual(allowed);
-    expect(await take(T0)).toEqual({ allowed: false, retryAfterSeconds: 20 });
-    expect(await take(T0 + 5_000)).toEqual({ allowed: false, retryAfterSeconds: 15 });
+    expect(await take(T0)).toEqual({ allowed: false, retryAfterSeconds: 60 });
+    expect(await take(T0 + 5_000)).toEqual({ allowed: false, retryAfterSeconds: 55 });
+    expect(await take(T0 + 59_001)).toEqual({ allowed: false, retryAfterSeconds: 1 });
   });
 
-  it('refills one token an interval, and a whole burst after a quiet period', async () => {
-    for (let i = 0; i < 3; i++) await take(T0);
-    expect(await take(T0 + 20_000)).toEqual(allowed);
-    expect(await take(T0 + 20_000)).toEqual({ allowed: false, retryAfterSeconds: 20 });
-    for (let i = 0; i < 3; i++) expect(await take(T0 + 80_000)).toEqual(allowed);
-    expect((await take(T0 + 80_000)).allowed).toBe(false);
+  it('starts the next window afresh, whatever the last one spent', async () => {
+    for (let i = 0; i < 3; i++) await take(T0 + 50_000);
+    for (let i = 0; i < 3; i++) expect(await take(T0 + 60_000)).toEqual(allowed);
+    expect(await take(T0 + 60_000)).toEqual({ allowed: false, retryAfterSeconds: 60 });
+    for (let i = 0; i < 3; i++) expect(await take(T0 + 180_000)).toEqual(allowed);
+    expect((await take(T0 + 180_000)).allowed).toBe(false);
   });
 
-  it('does not spend a token on a refused take', async () => {
-    for (let i = 0; i < 3; i++) await take(T0);
-    for (let i = 0; i < 5; i++) expect((await take(T0 + 19_000)).allowed).toBe(false);
-    expect(await take(T0 + 20_000)).toEqual(allowed);
+  it('does not spend on a refused take', async () => {
+    for (let i = 0; i < 2; i++) await take(T0);
+    expect(await limiter.take(key, 3, T0, undefined, 2)).toEqual({ allowed: false, retryAfterSeconds: 60 });
+    for (let i = 0; i < 5; i++) expect((await limiter.take(key, 3, T0 + 1_000, undefined, 3)).allowed).toBe(false);
+    expect(await take(T0 + 2_000)).toEqual(allowed);
   });
 
-  it('keeps buckets apart by key', async () => {
+  it('keeps windows apart by key', async () => {
     for (let i = 0; i < 3; i++) await take(T0);
     expect(await take(T0, `${key}-other`)).toEqual(allowed);
   });
 
-  it('refills over the period it is given', async () => {
+  it('counts over the period it is given', async () => {
     expect(await limiter.take(key, 2, T0, HOUR_MS)).toEqual(allowed);
-    expect(await limiter.take(key, 2, T0, HOUR_MS)).toEqual(allowed);
-    expect(await limiter.take(key, 2, T0, HOUR_MS)).toEqual({ allowed: false, retryAfterSeconds: 1800 });
-    expect(await limiter.take(key, 2, T0 + HOUR_MS / 2, HOUR_MS)).toEqual(allowed);
+    expect(await limiter.take(key, 2, T0 + 600_000, HOUR_MS)).toEqual(allowed);
+    expect(await limiter.take(key, 2, T0 + 1_800_000, HOUR_MS)).toEqual({ allowed: false, retryAfterSeconds: 1800 });
+    expect(await limiter.take(key, 2, T0 + HOUR_MS, HOUR_MS)).toEqual(allowed);
   });
 
-  it('takes several tokens at once, refusing a take that would pass the burst without spending any', async () => {
+  it('takes several at once, refusing a take that would pass the limit without spending any', async () => {
     expect(await limiter.take(key, 3, T0, undefined, 2)).toEqual(allowed);
-    expect(await limiter.take(key, 3, T0, undefined, 2)).toEqual({ allowed: false, retryAfterSeconds: 20 });
+    expect(await limiter.take(key, 3, T0, undefined, 2)).toEqual({ allowed: false, retryAfterSeconds: 60 });
     expect(await take(T0)).toEqual(allowed);
-    expect(await take(T0)).toEqual({ allowed: false, retryAfterSeconds: 20 });
-    // After a quiet minute the whole burst is there again, in one take.
+    expect(await take(T0)).toEqual({ allowed: false, retryAfterSeconds: 60 });
     expect(await limiter.take(key, 3, T0 + 60_000, undefined, 3)).toEqual(allowed);
     expect((await take(T0 + 60_000)).allowed).toBe(false);
   });
 
-  it('charges a take of several tokens on a bucket in use from where it stands', async () => {
-    expect(await take(T0)).toEqual(allowed);
-    expect(await limiter.take(key, 3, T0, undefined, 2)).toEqual(allowed);
-    expect(await limiter.take(key, 3, T0 + 20_000, undefined, 2)).toEqual({ allowed: false, retryAfterSeconds: 20 });
-    expect(await limiter.take(key, 3, T0 + 40_000, undefined, 2)).toEqual(allowed);
-  });
-
-  it('refuses a take of more tokens than the limit holds, and spends none', async () => {
+  it('refuses a take of more than the limit, and spends none', async () => {
     const refused = await limiter.take(key, 3, T0, undefined, 4);
     expect(refused.allowed).toBe(false);
     for (let i = 0; i < 3; i++) expect(await take(T0)).toEqual(allowed);
   });
 
-  it('never hands one token to two concurrent takes', async () => {
+  it('never hands one place to two concurrent takes', async () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => take(T0)));
     expect(results.filter((r) => r.allowed)).toHaveLength(3);
   });

@@ -33,7 +33,7 @@ describe('keys.publish', () => {
     await publish(world, alice, 10, 11);
     const refused = publish(world, alice, 10, 21);
     await expectRefusal(refused, 'RATE_LIMITED');
-    await expect(refused).rejects.toMatchObject({ retryAfterSeconds: 30 });
+    await expect(refused).rejects.toMatchObject({ retryAfterSeconds: 60 });
     expect(await left(world, alice)).toBe(20);
   });
 
@@ -85,8 +85,8 @@ describe('keys.bundle', () => {
     await bundle(world, stranger, victim.userId);
     const refused = bundle(world, stranger, victim.userId);
     await expectRefusal(refused, 'RATE_LIMITED');
-    // One token comes back every half hour.
-    await expect(refused).rejects.toMatchObject({ retryAfterSeconds: 1800 });
+    // The hour's window ends an hour after T0.
+    await expect(refused).rejects.toMatchObject({ retryAfterSeconds: 3600 });
     expect((await bundle(world, friend, victim.userId)).devices[0]?.oneTimePrekey).not.toBeNull();
     for (let i = 0; i < 3; i++) await bundle(world, victim, victim.userId);
     expect(await left(world, victim)).toBe(4);

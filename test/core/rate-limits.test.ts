@@ -5,7 +5,7 @@ import { register } from '../../lambdas/core/accounts';
 import { send } from '../../lambdas/core/delivery';
 import type { Caller, RateLimiter } from '../../lambdas/core/ports';
 import { prekeyBundle, publishPrekeys } from '../../lambdas/core/prekeys';
-import { takeCell } from '../../lambdas/core/rate-limits';
+import { HOUR_MS, MINUTE_MS, rateWindow, takeWindow } from '../../lambdas/core/rate-limits';
 import { authorize } from '../../lambdas/handlers/authorize';
 import type { AuthorizerRequestEvent } from '../../lambdas/handlers/events';
 import { Refusal } from '../../lambdas/core/refusal';
@@ -37,40 +37,40 @@ async function refusalOf(promise: Promise<unknown>): Promise<Refusal> {
   return error as Refusal;
 }
 
-describe('token bucket', () => {
+describe('fixed window', () => {
+  // A minute boundary: windows count from the epoch.
   const T0 = Date.UTC(2027, 0, 1);
 
-  it('starts full: `limit` takes in a burst, then none', () => {
-    let tat: number | undefined;
+  it('admits `limit` takes in a window, then refuses until the window ends', () => {
+    let used: number | undefined;
     for (let i = 0; i < 6; i++) {
-      const step = takeCell(tat, 6, T0);
+      const step = takeWindow(used, 6, T0 + i * 1_000);
       expect(step.allowed).toBe(true);
-      if (step.allowed) tat = step.tat;
+      if (step.allowed) used = step.used;
     }
-    expect(takeCell(tat, 6, T0)).toEqual({ allowed: false, retryAfterSeconds: 10 });
+    expect(takeWindow(used, 6, T0 + 6_000)).toEqual({ allowed: false, retryAfterSeconds: 54 });
+    expect(takeWindow(used, 6, T0 + 59_999)).toEqual({ allowed: false, retryAfterSeconds: 1 });
   });
 
-  it('refills limit/60 tokens a second and says how long until the next one', () => {
-    // 6 a minute: one token every 10 s. An empty bucket at T0 is full again a minute later.
-    const empty = T0 + 60_000;
-    expect(takeCell(empty, 6, T0 + 4_000)).toEqual({ allowed: false, retryAfterSeconds: 6 });
-    expect(takeCell(empty, 6, T0 + 9_999)).toEqual({ allowed: false, retryAfterSeconds: 1 });
-    // Taken at once: the bucket is empty again (full only a minute from now).
-    expect(takeCell(empty, 6, T0 + 10_000)).toMatchObject({ allowed: true, tat: T0 + 10_000 + 60_000 });
+  it('keys each window by its index and expires it at its end', () => {
+    expect(rateWindow(T0 + 59_999).index).toBe(rateWindow(T0).index);
+    expect(rateWindow(T0 + 60_000).index).toBe(rateWindow(T0).index + 1);
+    expect(takeWindow(undefined, 6, T0 + 4_500)).toEqual({ allowed: true, used: 1, expiresAt: (T0 + 60_000) / 1000 });
+    expect(rateWindow(T0 + 1_000, HOUR_MS)).toEqual({ index: T0 / HOUR_MS, expiresAt: (T0 + HOUR_MS) / 1000, retryAfterSeconds: 3599 });
   });
 
-  it('never holds more than the limit, and expires once full again', () => {
-    // Two tokens left at T0 (full at T0 + 40 s); an hour later it holds 6, not more: one take leaves 5.
-    const step = takeCell(T0 + 40_000, 6, T0 + 3_600_000);
-    // One token short of full: 10 s to refill it.
-    expect(step).toEqual({ allowed: true, tat: T0 + 3_600_000 + 10_000, expiresAt: (T0 + 3_600_000 + 10_000) / 1000 });
+  it('takes several at once, all or none, and never more than the limit', () => {
+    expect(takeWindow(4, 6, T0, MINUTE_MS, 2)).toMatchObject({ allowed: true, used: 6 });
+    expect(takeWindow(5, 6, T0, MINUTE_MS, 2)).toEqual({ allowed: false, retryAfterSeconds: 60 });
+    expect(takeWindow(undefined, 6, T0, MINUTE_MS, 7)).toMatchObject({ allowed: false });
   });
 
-  it('treats an expired bucket as absent in memory, as DynamoDB TTL would', async () => {
+  it('starts each window afresh in memory: a burst across a boundary is the price, the rate over windows is the limit', async () => {
     const limiter = new MemoryRateLimiter();
-    expect(await limiter.take('k', 1, T0)).toEqual({ allowed: true });
-    expect(await limiter.take('k', 1, T0 + 1_000)).toEqual({ allowed: false, retryAfterSeconds: 59 });
+    expect(await limiter.take('k', 1, T0 + 59_000)).toEqual({ allowed: true });
+    expect(await limiter.take('k', 1, T0 + 59_500)).toEqual({ allowed: false, retryAfterSeconds: 1 });
     expect(await limiter.take('k', 1, T0 + 60_000)).toEqual({ allowed: true });
+    expect(await limiter.take('k', 1, T0 + 61_000)).toEqual({ allowed: false, retryAfterSeconds: 59 });
   });
 });
 
@@ -84,10 +84,11 @@ describe('rate limits on routes', () => {
     ];
     for (let i = 0; i < 3; i++) await send(world.ports, alice, sendFrame(bob.userId));
     const refusal = await refusalOf(send(world.ports, alice, sendFrame(bob.userId)));
-    expect(refusal).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 20 });
+    // Seconds to the minute's end: the world's clock stands at a minute boundary.
+    expect(refusal).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 60 });
     await expect(send(world.ports, carol, sendFrame(bob.userId))).resolves.toMatchObject({ duplicate: false });
 
-    world.clock.t += 20_000;
+    world.clock.t += 60_000;
     await expect(send(world.ports, alice, sendFrame(bob.userId))).resolves.toMatchObject({ duplicate: false });
   });
 
@@ -101,7 +102,7 @@ describe('rate limits on routes', () => {
     const frame = { action: 'keys.bundle' as const, rid: 'b', user: bob.userId };
     await prekeyBundle(world.ports, alice, frame);
     await prekeyBundle(world.ports, alice, frame);
-    expect(await refusalOf(prekeyBundle(world.ports, alice, frame))).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 30 });
+    expect(await refusalOf(prekeyBundle(world.ports, alice, frame))).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 60 });
     await expect(prekeyBundle(world.ports, carol, frame)).resolves.toBeDefined();
   });
 
@@ -111,7 +112,7 @@ describe('rate limits on routes', () => {
     await registered(world, makeIdentity(), '198.51.100.7');
     const third = makeIdentity();
     const refusal = await refusalOf(register(world.ports, { ...callerOf(third), sourceIp: '198.51.100.7' }, registerFrame(third) as never));
-    expect(refusal).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 30 });
+    expect(refusal).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 60 });
     expect(world.accounts.items.has(third.uid)).toBe(false);
     await expect(registered(world, third, '198.51.100.8')).resolves.toBeDefined();
   });
@@ -158,7 +159,7 @@ describe('rate limits on routes', () => {
     expect(takes).toEqual(['connectFailure', 'connectFailure', 'connectFailure', 'connectFailure']);
     await expect(authorize(connectEvent(world, '203.0.113.4'), ports)).resolves.toMatchObject({ principalId: expect.any(String) });
     expect(takes.slice(4)).toEqual(['connect']);
-    // Once the bucket refills, failures are counted again.
+    // Once the window is over, failures are counted again.
     world.clock.t += 60_000;
     await expect(authorize(connectEvent(world, '203.0.113.4', true), ports)).rejects.toThrow('Unauthorized');
     expect(takes.slice(5)).toEqual(['connectFailure']);

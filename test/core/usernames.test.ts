@@ -88,10 +88,11 @@ describe('usernames', () => {
     await set(world, alice, 'alice_1');
     await set(world, alice, 'alice_2');
     await expectRefusal(set(world, alice, 'alice_3'), 'RATE_LIMITED');
-    await expect(set(world, alice, 'alice_3')).rejects.toMatchObject({ retryAfterSeconds: 30 });
+    // Seconds to the end of the minute's window (T0 starts one).
+    await expect(set(world, alice, 'alice_3')).rejects.toMatchObject({ retryAfterSeconds: 60 });
     for (let i = 0; i < 3; i++) expect(await lookup(world, alice, `nobody_${i}`)).toBeNull();
     await expectRefusal(lookup(world, alice, 'alice_2'), 'RATE_LIMITED');
-    // Bob's buckets are his own.
+    // Bob's windows are his own.
     expect(await lookup(world, bob, 'alice_2')).toBe(alice.userId);
     await set(world, bob, 'bob_1');
     // Refused sets hold nothing.
@@ -99,7 +100,7 @@ describe('usernames', () => {
       ['alice_2', alice.userId],
       ['bob_1', bob.userId],
     ]);
-    world.clock.t += 30_000;
+    world.clock.t += 60_000;
     expect(await set(world, alice, 'alice_3')).toEqual({ username: 'alice_3' });
   });
 

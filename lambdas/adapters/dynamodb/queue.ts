@@ -11,7 +11,17 @@ import type {
   SendMarker,
 } from '../../core/ports';
 import { DEPTH_SORT_KEY, MESSAGE_PREFIX, markerSortKey, messageSortKey, parseMessageSortKey } from '../queue-keys';
-import { address, conditionalWrite, isConditionFailure, nowSeconds, orExpired, putIfAbsent, queryAll, removePartition } from './shared';
+import {
+  address,
+  conditionalDelete,
+  conditionalWrite,
+  isConditionFailure,
+  nowSeconds,
+  orExpired,
+  putIfAbsent,
+  queryAll,
+  removePartition,
+} from './shared';
 
 /**
  * How long after one recount a full queue is taken at its counters' word: a minute, the wait a refused sender
@@ -154,6 +164,24 @@ export class DynamoQueue implements CiphertextQueue {
       // Already lower (a recount ran after these were deleted): the next recount corrects it.
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  async cancel(recipient: DeviceAddress, counts: QueueCounts, dropIfOnly = false): Promise<void> {
+    if (counts.messages <= 0) return;
+    if (dropIfOnly) {
+      // Atomic with any concurrent reservation: one made meanwhile changed the count, and the delete is refused.
+      const dropped = await conditionalDelete(
+        this.db,
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { rcpt: address(recipient), sk: DEPTH_SORT_KEY },
+          ConditionExpression: 'queuedMessages = :n AND (attribute_not_exists(strangerMessages) OR strangerMessages = :s)',
+          ExpressionAttributeValues: { ':n': counts.messages, ':s': counts.strangers },
+        }),
+      );
+      if (dropped) return;
+    }
+    await this.release(recipient, counts);
   }
 
   /** Unexpired messages in the partition and how many of them are strangers' (a paged Query of one attribute). */

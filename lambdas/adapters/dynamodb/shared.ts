@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  type DeleteCommand,
   DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
@@ -25,6 +26,17 @@ export const nowSeconds = (nowMs: number): number => Math.floor(nowMs / 1000);
 
 export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/** A conditional delete: true when it was made, false when its condition failed; any other error is thrown. */
+export async function conditionalDelete(db: DynamoDBDocumentClient, command: DeleteCommand): Promise<boolean> {
+  try {
+    await db.send(command);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
 
 /** A conditional write: true when it was made, false when its condition failed; any other error is thrown. */
