@@ -109,6 +109,8 @@ afterAll(async () => {
   console.log(
     `authorization matrix: ${cellsChecked} cells checked (${MATRIX.length} rows × ${CALLERS.length} callers), plus ${specificChecks} specific checks`,
   );
+  const shared = await refusalWorld?.catch(() => undefined);
+  if (shared) await Promise.all([shared.owner.socket.close(), shared.peer.socket.close()]);
   await stack?.stop();
 });
 
@@ -463,20 +465,31 @@ function refusedUrl(w: OwnerWorld, as: 'replayed' | 'expired'): string {
   return as === 'replayed' ? w.owner.url : connectUrl(stack.url, w.owner.id, { ts: clock.now() - SKEW - 1, withPk: false });
 }
 
+/**
+ * The owner world of the replayed and expired action cells. Their connect is refused at the upgrade, before any
+ * frame, so nothing they do can change the world: one serves all of them, its owner connected throughout (the
+ * replays are of that open connection's URL). Built on first use, closed when the file ends.
+ */
+let refusalWorld: Promise<OwnerWorld> | undefined;
+
 async function runAction(action: Action, as: CallerKind): Promise<string> {
-  const w = await cast.ownerWorld();
   const scenario = SCENARIOS[action];
+  if (as === 'replayed' || as === 'expired') {
+    const w = await (refusalWorld ??= cast.ownerWorld());
+    const status = await cast.upgradeStatus(refusedUrl(w, as));
+    if (status !== 101) return upgradeOutcome(status);
+    // Had the upgrade been let through, show what the action would then have done.
+    const me = await cast.connect(w.owner.id).catch(() => undefined);
+    if (!me) return 'upgrade 101, then no second socket';
+    try {
+      return `upgrade 101, then ${outcomeOf(await me.socket.request(scenario.frame({ w, as: 'owner', me })))}`;
+    } finally {
+      await me.socket.close();
+    }
+  }
+  const w = await cast.ownerWorld();
   const sockets: Member[] = [w.owner, w.peer];
   try {
-    if (as === 'replayed' || as === 'expired') {
-      const status = await cast.upgradeStatus(refusedUrl(w, as));
-      if (status !== 101) return upgradeOutcome(status);
-      // Had the upgrade been let through, show what the action would then have done.
-      const me = await cast.connect(w.owner.id).catch(() => undefined);
-      if (!me) return 'upgrade 101, then no second socket';
-      sockets.push(me);
-      return `upgrade 101, then ${outcomeOf(await me.socket.request(scenario.frame({ w, as: 'owner', me })))}`;
-    }
     const me = await callerSocket(w, as);
     sockets.push(me);
     const attempt: Attempt = { w, as, me };
