@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,7 +38,15 @@ beforeAll(async () => {
   const pack = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: join(root, 'client-sdk'), env: appEnv });
   [packed] = JSON.parse(pack.stdout) as [typeof packed];
   const tarball = join(work, packed.filename);
-  await Promise.all((['esm', 'cjs', 'browser'] as const).map(async (app) => (apps[app] = await scratchApp(app, tarball))));
+  // One `npm install`: what it puts in node_modules does not depend on the app's module type, so the other apps
+  // get a copy of it (its links to this repository's packages are relative, and the apps are siblings).
+  apps.esm = await scratchApp('esm', tarball);
+  await Promise.all(
+    (['cjs', 'browser'] as const).map(async (app) => {
+      apps[app] = await scratchApp(app);
+      await cp(join(apps.esm, 'node_modules'), join(apps[app], 'node_modules'), { recursive: true, verbatimSymlinks: true });
+    }),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -46,13 +54,14 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** A directory with a package.json, the SDK's dependencies linked, then the tarball installed as an app would. */
-async function scratchApp(app: App, tarball: string): Promise<string> {
+/** A directory with a package.json, the SDK's dependencies linked, then (given one) the tarball installed as an app would. */
+async function scratchApp(app: App, tarball?: string): Promise<string> {
   const dir = join(work, app);
   await mkdir(dir);
   const dependencies = Object.fromEntries([...DEPENDENCIES, ...NODE_ONLY].map((name) => [name, `file:${join(root, 'node_modules', name)}`]));
   const type = app === 'cjs' ? 'commonjs' : 'module';
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: `scratch-${app}`, private: true, type, dependencies }));
+  if (tarball === undefined) return dir;
   const flags = ['--offline', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts', '--cache', join(work, 'npm-cache')];
   await run('npm', ['install', ...flags, tarball], { cwd: dir, env: appEnv });
   return dir;
