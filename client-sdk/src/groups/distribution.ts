@@ -43,6 +43,7 @@ type OwnRecord = z.infer<typeof OwnRecord>;
 
 /** The devices sent the own key's distribution, for the key with that id only: a record left by an older key counts as none. */
 const SentRecord = z.object({ keyId: z.number(), sentTo: SentTo });
+type SentRecord = z.infer<typeof SentRecord>;
 
 /** A member device's keys: the newest, and the one before it for messages still in flight across a rotation. */
 const MemberRecord = z.object({ current: z.string(), previous: z.nullable(z.string()) });
@@ -60,6 +61,12 @@ export interface OwnKey {
 export class SenderKeys {
   /** Every read-modify-write of an own record runs alone: members' distributions are recorded concurrently. */
   private readonly ownLocks = new KeyedQueue();
+  /**
+   * The last sent record read or written per group, with its stored text: a message reads the record (to find
+   * members lacking the key) but parses it again only when the text changed, which at 1 000 members is most of
+   * a send's store work otherwise.
+   */
+  private readonly sentCache = new Map<string, { readonly text: string; readonly record: SentRecord }>();
 
   constructor(
     private readonly store: KeyStore,
@@ -200,6 +207,7 @@ export class SenderKeys {
   async forgetGroup(group: string): Promise<void> {
     for (const key of await this.store.list(StoreKeys.memberSenderKeyPrefix(group))) await this.deleteMemberKey(key);
     await this.store.delete(StoreKeys.ownSenderKey(group));
+    this.sentCache.delete(group);
     await this.store.delete(StoreKeys.ownSenderKeySent(group));
   }
 
@@ -229,7 +237,15 @@ export class SenderKeys {
   /** The devices sent the key `keyId` of this chain record: from the record itself when written before the split. */
   private async readSent(group: string, record: OwnRecord, keyId: number): Promise<SentTo> {
     if (record.sentTo) return record.sentTo;
-    const sent = parse(SentRecord, await this.store.get(StoreKeys.ownSenderKeySent(group)));
+    const text = await this.store.get(StoreKeys.ownSenderKeySent(group));
+    const cached = this.sentCache.get(group);
+    let sent: SentRecord | null;
+    if (text !== undefined && cached?.text === text) sent = cached.record;
+    else {
+      sent = parse(SentRecord, text);
+      if (sent && text !== undefined) this.sentCache.set(group, { text, record: sent });
+      else this.sentCache.delete(group);
+    }
     return sent?.keyId === keyId ? sent.sentTo : {};
   }
 
@@ -240,7 +256,11 @@ export class SenderKeys {
   }
 
   private async writeSent(group: string, keyId: number, sentTo: SentTo): Promise<void> {
-    await this.store.set(StoreKeys.ownSenderKeySent(group), JSON.stringify({ keyId, sentTo }));
+    const record = { keyId, sentTo };
+    const text = JSON.stringify(record);
+    this.sentCache.delete(group);
+    await this.store.set(StoreKeys.ownSenderKeySent(group), text);
+    this.sentCache.set(group, { text, record });
   }
 
   private async readMember(group: string, user: string, device: number): Promise<MemberRecord | null> {
