@@ -112,7 +112,10 @@ describe('the own sender key: chain state and devices sent its distribution in s
     await keys.sent(split, user(1), [1, 2]);
     await keys.encrypt(split, TEXT, AD, before.nextSeq);
     const old = createSenderKey();
-    await store.set(StoreKeys.ownSenderKey(combined), JSON.stringify({ key: serializeState(old), seq: 9, sentTo: { [user(1)]: [1] }, rotate: false }));
+    await store.set(
+      StoreKeys.ownSenderKey(combined),
+      JSON.stringify({ key: serializeState(old), seq: 9, sentTo: { [user(1)]: [1] }, rotate: false }),
+    );
 
     const restored = new MemoryStore();
     await writeEntries(restored, entriesToRestore(await collectEntries(store)));
@@ -159,7 +162,12 @@ describe('a group message fans out its frames together', () => {
    * A sender to `members` (2 devices each) whose fake connection answers each frame after a few turns, queueing a
    * copy per named device then; `answer` may refuse or shape a frame's answer.
    */
-  function harness(answer: (frame: FanoutBody, index: number) => Partial<Record<'missing' | 'full' | 'stale', { user: string; devices: number[] }[]>> | Error = () => ({})) {
+  function harness(
+    answer: (
+      frame: FanoutBody,
+      index: number,
+    ) => Partial<Record<'missing' | 'full' | 'stale', { user: string; devices: number[] }[]>> | Error = () => ({}),
+  ) {
     const queues = new Map<string, string[]>();
     const events: string[] = [];
     let inFlight = 0;
@@ -235,10 +243,12 @@ describe('a group message fans out its frames together', () => {
     const h = harness((_, i) => (i === 3 ? refused : {}));
     let inFlightAtRejection = -1;
     await expect(
-      h.sender.send(newGroup(), [self, ...members], message(), async () => undefined).catch((err: unknown) => {
-        inFlightAtRejection = h.inFlight();
-        throw err;
-      }),
+      h.sender
+        .send(newGroup(), [self, ...members], message(), async () => undefined)
+        .catch((err: unknown) => {
+          inFlightAtRejection = h.inFlight();
+          throw err;
+        }),
     ).rejects.toBe(refused);
     expect(inFlightAtRejection).toBe(0);
     // The window's 4 frames started; the fifth never did.
