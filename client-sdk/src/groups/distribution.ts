@@ -22,17 +22,28 @@ import { StoreKeys } from '../store/layout';
  * which goes only to the members of that moment.
  */
 
-/** This device's sender key in one group, as stored. */
+/** Member devices, by user id, that were sent a key's distribution. */
+const SentTo = z.record(z.string(), z.array(z.number()));
+type SentTo = z.infer<typeof SentTo>;
+
+/**
+ * This device's sender key in one group, as stored: the chain state every message rewrites, kept small. The
+ * devices sent its distribution are a record of their own (`SentRecord`), written only when they change.
+ */
 const OwnRecord = z.object({
   key: z.string(),
   /** The last sequence number a group message of this device carried; it continues across rotations. */
   seq: z.number().check(z.int(), z.minimum(0)),
-  /** Member devices, by user id, that were sent this key's distribution. */
-  sentTo: z.record(z.string(), z.array(z.number())),
   /** Set when a member left or was removed: the next send makes a new key first. */
   rotate: z.boolean(),
+  /** Where versions before the split kept the devices; moved to the `SentRecord` on the record's next write. */
+  sentTo: z.optional(SentTo),
 });
 type OwnRecord = z.infer<typeof OwnRecord>;
+
+/** The devices sent the own key's distribution, for the key with that id only: a record left by an older key counts as none. */
+const SentRecord = z.object({ keyId: z.number(), sentTo: SentTo });
+type SentRecord = z.infer<typeof SentRecord>;
 
 /** A member device's keys: the newest, and the one before it for messages still in flight across a rotation. */
 const MemberRecord = z.object({ current: z.string(), previous: z.nullable(z.string()) });
@@ -50,6 +61,12 @@ export interface OwnKey {
 export class SenderKeys {
   /** Every read-modify-write of an own record runs alone: members' distributions are recorded concurrently. */
   private readonly ownLocks = new KeyedQueue();
+  /**
+   * The last sent record read or written per group, with its stored text: a message reads the record (to find
+   * members lacking the key) but parses it again only when the text changed, which at 1 000 members is most of
+   * a send's store work otherwise.
+   */
+  private readonly sentCache = new Map<string, { readonly text: string; readonly record: SentRecord }>();
 
   constructor(
     private readonly store: KeyStore,
@@ -59,13 +76,17 @@ export class SenderKeys {
   /** This device's current key in `group`, made (or rotated) first when there is none or a removal asked for it. */
   own(group: string): Promise<OwnKey> {
     return this.ownLocks.run(group, async () => {
-      let record = await this.readOwn(group);
+      const record = await this.readOwn(group);
       if (!record || record.rotate) {
         const previous = record ? deserializeState(record.key).keyId : undefined;
-        record = { key: serializeState(createSenderKey(previous)), seq: record?.seq ?? 0, sentTo: {}, rotate: false };
-        await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify(record));
+        const state = createSenderKey(previous);
+        // The chain first: a sent record left by the old key names another key id, so it counts as none.
+        await this.writeOwn(group, { key: serializeState(state), seq: record?.seq ?? 0, rotate: false });
+        await this.writeSent(group, state.keyId, {});
+        return { keyId: state.keyId, sentTo: {}, nextSeq: (record?.seq ?? 0) + 1 };
       }
-      return { keyId: deserializeState(record.key).keyId, sentTo: record.sentTo, nextSeq: record.seq + 1 };
+      const keyId = deserializeState(record.key).keyId;
+      return { keyId, sentTo: await this.readSent(group, record, keyId), nextSeq: record.seq + 1 };
     });
   }
 
@@ -87,9 +108,10 @@ export class SenderKeys {
   private async record(group: string, user: string, devices: readonly number[]): Promise<void> {
     const record = await this.readOwn(group);
     if (!record) return;
-    const had = record.sentTo[user] ?? [];
-    const sentTo = { ...record.sentTo, [user]: [...new Set([...had, ...devices])] };
-    await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify({ ...record, sentTo }));
+    const keyId = deserializeState(record.key).keyId;
+    const before = await this.readSent(group, record, keyId);
+    const had = before[user] ?? [];
+    await this.updateSent(group, record, keyId, { ...before, [user]: [...new Set([...had, ...devices])] });
   }
 
   /** Forgets that `user`'s devices hold the key (devices gone or replaced): they are sent it again. */
@@ -99,30 +121,34 @@ export class SenderKeys {
 
   private async forgetSent(group: string, user: string, devices?: readonly number[]): Promise<void> {
     const record = await this.readOwn(group);
-    if (!record?.sentTo[user]) return;
-    const left = devices === undefined ? [] : record.sentTo[user].filter((d) => !devices.includes(d));
-    const sentTo = { ...record.sentTo, [user]: left };
-    await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify({ ...record, sentTo }));
+    if (!record) return;
+    const keyId = deserializeState(record.key).keyId;
+    const before = await this.readSent(group, record, keyId);
+    const had = before[user];
+    if (!had) return;
+    const left = devices === undefined ? [] : had.filter((d) => !devices.includes(d));
+    await this.updateSent(group, record, keyId, { ...before, [user]: left });
   }
 
   /** Marks the own key in `group` for rotation before the next message (ARCH §8.8). */
   rotate(group: string): Promise<void> {
     return this.ownLocks.run(group, async () => {
       const record = await this.readOwn(group);
-      if (record && !record.rotate) await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify({ ...record, rotate: true }));
+      if (record && !record.rotate) await this.writeOwn(group, { ...record, rotate: true });
     });
   }
 
   /**
    * Encrypts one group message under the own key and stores the advanced state before returning, so the
-   * iteration is never used twice. `seq` is the number the plaintext carries (`own().nextSeq`).
+   * iteration is never used twice. `seq` is the number the plaintext carries (`own().nextSeq`). Reads and
+   * writes only the chain record, whatever the group's size.
    */
   encrypt(group: string, plaintext: Uint8Array, associatedData: Uint8Array, seq: number): Promise<Uint8Array> {
     return this.ownLocks.run(group, async () => {
       const record = await this.readOwn(group);
       if (!record) throw new Error('sender key: none made for this group');
       const { state, message } = senderKeyEncrypt(deserializeState(record.key), plaintext, associatedData);
-      await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify({ ...record, key: serializeState(state), seq }));
+      await this.writeOwn(group, { ...record, key: serializeState(state), seq });
       return message;
     });
   }
@@ -181,6 +207,8 @@ export class SenderKeys {
   async forgetGroup(group: string): Promise<void> {
     for (const key of await this.store.list(StoreKeys.memberSenderKeyPrefix(group))) await this.deleteMemberKey(key);
     await this.store.delete(StoreKeys.ownSenderKey(group));
+    this.sentCache.delete(group);
+    await this.store.delete(StoreKeys.ownSenderKeySent(group));
   }
 
   private async deleteMemberKey(key: string): Promise<void> {
@@ -194,6 +222,45 @@ export class SenderKeys {
 
   private async readOwn(group: string): Promise<OwnRecord | null> {
     return parse(OwnRecord, await this.store.get(StoreKeys.ownSenderKey(group)));
+  }
+
+  /**
+   * Writes the chain record. One written before the split still holds the devices: they go to their own record
+   * first, so a failure between the two writes leaves both saying the same.
+   */
+  private async writeOwn(group: string, record: OwnRecord): Promise<void> {
+    const { sentTo, ...chain } = record;
+    if (sentTo) await this.writeSent(group, deserializeState(record.key).keyId, sentTo);
+    await this.store.set(StoreKeys.ownSenderKey(group), JSON.stringify(chain));
+  }
+
+  /** The devices sent the key `keyId` of this chain record: from the record itself when written before the split. */
+  private async readSent(group: string, record: OwnRecord, keyId: number): Promise<SentTo> {
+    if (record.sentTo) return record.sentTo;
+    const text = await this.store.get(StoreKeys.ownSenderKeySent(group));
+    const cached = this.sentCache.get(group);
+    let sent: SentRecord | null;
+    if (text !== undefined && cached?.text === text) sent = cached.record;
+    else {
+      sent = parse(SentRecord, text);
+      if (sent && text !== undefined) this.sentCache.set(group, { text, record: sent });
+      else this.sentCache.delete(group);
+    }
+    return sent?.keyId === keyId ? sent.sentTo : {};
+  }
+
+  private async updateSent(group: string, record: OwnRecord, keyId: number, sentTo: SentTo): Promise<void> {
+    // A record from before the split is split now: its own copy of the devices would go stale.
+    if (record.sentTo) await this.writeOwn(group, { ...record, sentTo });
+    else await this.writeSent(group, keyId, sentTo);
+  }
+
+  private async writeSent(group: string, keyId: number, sentTo: SentTo): Promise<void> {
+    const record = { keyId, sentTo };
+    const text = JSON.stringify(record);
+    this.sentCache.delete(group);
+    await this.store.set(StoreKeys.ownSenderKeySent(group), text);
+    this.sentCache.set(group, { text, record });
   }
 
   private async readMember(group: string, user: string, device: number): Promise<MemberRecord | null> {

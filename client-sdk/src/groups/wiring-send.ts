@@ -50,6 +50,12 @@ const MAX_ROUNDS = 4;
 const FULL_RETRY_MS = 250;
 /** Members whose sender-key distribution is sent at once: one user's sends queue behind each other anyway. */
 const DISTRIBUTION_CONCURRENCY = 8;
+/**
+ * A message's `fanout` frames in flight at once (each up to 256 copies): the service queues each frame's copies
+ * in its own invocation, so 4 frames take about the time of one, while a 1 000-member group's 8 frames do not
+ * all spend the sender's rate tokens in the same instant.
+ */
+export const FANOUT_FRAME_CONCURRENCY = 4;
 
 /**
  * The group send path (ARCH §8.8): the own sender key's distribution to every member device that lacks it,
@@ -224,12 +230,14 @@ export class GroupSender {
       Math.min(Limits.maxFrameBytes, limits.maxFrameBytes),
       Math.min(Limits.maxFanoutDevicesPerFrame, limits.maxFanoutDevicesPerFrame),
     );
-    let sentAt: number | undefined;
     const lists = { missing: new Map<string, Set<number>>(), stale: new Map<string, Set<number>>(), full: new Map<string, Set<number>>() };
     const unknown = new Set<string>();
-    for (const frame of frames) {
-      const answer = await this.options.fanout(frame);
-      sentAt ??= answer.sentAt;
+    // Every frame of one message together (a window of them); the caller's lane starts the next message only once
+    // all of them are answered, so its frames never overtake this one's.
+    const answers = await settleBounded(frames, FANOUT_FRAME_CONCURRENCY, (frame) => this.options.fanout(frame));
+    // The first frame's time, as when the frames went one by one.
+    const sentAt = answers[0]?.sentAt;
+    for (const answer of answers) {
       for (const which of ['missing', 'stale', 'full'] as const) {
         for (const { user, devices } of answer[which])
           for (const d of devices) (lists[which].get(user) ?? lists[which].set(user, new Set()).get(user)!).add(d);
@@ -265,4 +273,30 @@ export class GroupSender {
       ...(message.attachments && { attachments: message.attachments }),
     });
   }
+}
+
+/**
+ * `run` over `items`, at most `limit` at once; the results in the items' order. After a failure no further item
+ * starts, and the first error is thrown only once every started one has settled: nothing of this call is still in
+ * flight when it rejects (a message retried, or the next one sent, cannot overtake a frame of this one). Not
+ * p-limit (only a transitive dependency here): it neither stops starting items after a failure nor waits for the
+ * started ones before rejecting.
+ */
+async function settleBounded<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await run(items[i]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+  return results;
 }

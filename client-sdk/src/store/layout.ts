@@ -54,9 +54,15 @@ export const StoreKeys = {
   group: (groupId: string) => `groups/state/${groupId}`,
   /** Set once a linked device asked the account's other devices for its groups (groups/wiring.ts). */
   groupsSynced: 'groups/synced',
-  /** JSON of this device's own sender key in a group and who has its distribution (groups/distribution.ts). */
+  /**
+   * JSON `{ key, seq, rotate }`: this device's own sender key's chain state in a group (groups/distribution.ts),
+   * rewritten by every group message. Versions before the split also held `sentTo` here; still read, and
+   * moved to `ownSenderKeySent` on the record's next write.
+   */
   ownSenderKeyPrefix: 'groups/own-key/',
   ownSenderKey: (groupId: string) => `groups/own-key/${groupId}`,
+  /** JSON `{ keyId, sentTo }`: the member devices sent that key's distribution; only counts for that key id. */
+  ownSenderKeySent: (groupId: string) => `groups/own-sent/${groupId}`,
   /** JSON `{ current, previous }` sender-key states of one member device in a group. */
   memberSenderKeyPrefix: (groupId: string) => `groups/member-key/${groupId}/`,
   memberSenderKey: (groupId: string, userId: string, device: number) => `groups/member-key/${groupId}/${userId}/${device}`,
