@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EbbClient, MemoryStore } from '../client-sdk/src';
 import { startLocalStack } from '../local';
 import { quantile, round, sleep } from './measure';
+import { delayDynamo } from './stack';
 
 /** Sequential 1:1 messages at one injected DynamoDB latency. */
 export interface LatencyRun {
@@ -51,17 +52,7 @@ async function run(delayMs: number, messages: number): Promise<LatencyRun> {
     port: 0,
     now: () => Date.now() + offsetMs,
     sweepIntervalMs: 3_600_000,
-    instrumentDynamo: (client: DynamoDBClient) => {
-      if (delayMs > 0) {
-        client.middlewareStack.add(
-          (next) => async (args) => {
-            await sleep(delayMs);
-            return next(args);
-          },
-          { step: 'initialize', name: 'benchLatency' },
-        );
-      }
-    },
+    instrumentDynamo: (client: DynamoDBClient) => delayDynamo(client, delayMs),
   });
   const clients: EbbClient[] = [];
   try {

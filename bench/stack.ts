@@ -38,6 +38,18 @@ export interface MeteredStackOptions {
   readonly config?: EbbConfigInput;
 }
 
+/** Waits `delayMs` before every request `client` makes, as each DynamoDB call from Lambda costs a few ms on AWS. */
+export function delayDynamo(client: DynamoDBClient, delayMs: number): void {
+  if (delayMs <= 0) return;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      await sleep(delayMs);
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchLatency' },
+  );
+}
+
 /** A local stack whose handlers' DynamoDB requests, API Gateway messages and handler durations are all counted. */
 export async function startMeteredStack(options: MeteredStackOptions = {}): Promise<MeteredStack> {
   const dynamo = new DynamoMeter();
@@ -49,15 +61,7 @@ export async function startMeteredStack(options: MeteredStackOptions = {}): Prom
     instrumentDynamo: (client: DynamoDBClient) => {
       dynamo.instrument(client);
       options.instrument?.(client);
-      if (delayMs > 0) {
-        client.middlewareStack.add(
-          (next) => async (args) => {
-            await sleep(delayMs);
-            return next(args);
-          },
-          { step: 'initialize', name: 'benchLatency' },
-        );
-      }
+      delayDynamo(client, delayMs);
     },
     sweepIntervalMs: 60_000,
   });
