@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { WebSocket } from 'ws';
 import { toBase64Url } from '../protocol/base64url';
@@ -29,11 +30,17 @@ export async function measureFanout(options: { recipients: number; ciphertextByt
   try {
     const sender = await registeredSocket(stack.url);
     const users = Array.from({ length: options.recipients }, () => toBase64Url(nacl.randomBytes(USER_ID_HASH_BYTES)));
+    // Each recipient's own delivery token, as a member presents it once that member has written to the sender: the
+    // copy counts in the contacts' share, as predicted (a token that is not the recipient's costs a reservation
+    // given back and taken again as a stranger's, ARCH §6.2).
+    const tokens = new Map(users.map((user) => [user, nacl.randomBytes(Limits.deliveryTokenBytes)]));
     const now = Date.now();
     await Promise.all(
-      users.map((userId) =>
-        stack.ports.accounts.create({ userId, signingKey: 'sk', identityKey: 'ik', identitySig: 'sig', devices: [1], createdAt: now }),
-      ),
+      users.map(async (userId) => {
+        await stack.ports.accounts.create({ userId, signingKey: 'sk', identityKey: 'ik', identitySig: 'sig', devices: [1], createdAt: now });
+        const hash = createHash('sha256').update(tokens.get(userId)!).digest('base64url');
+        await stack.ports.accounts.setDeliveryTokenHash(userId, hash);
+      }),
     );
     const message = {
       action: 'fanout',
@@ -43,7 +50,7 @@ export async function measureFanout(options: { recipients: number; ciphertextByt
     };
     const frames = splitFrames(
       message,
-      users.map((user) => ({ user, devices: [1], deliveryToken: toBase64Url(nacl.randomBytes(Limits.deliveryTokenBytes)) })),
+      users.map((user) => ({ user, devices: [1], deliveryToken: toBase64Url(tokens.get(user)!) })),
     );
 
     const before = dynamo.snapshot().byRoute.get('fanout');
