@@ -19,3 +19,20 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, run: 
   });
   return results;
 }
+
+export type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+export function valueOf<T>(outcome: Settled<T>): T {
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
+/** `Promise.allSettled` as results that narrow: every request of a round trip ends before any is judged. */
+export async function settleAll<T extends readonly unknown[]>(promises: { readonly [K in keyof T]: Promise<T[K]> }): Promise<{
+  [K in keyof T]: Settled<T[K]>;
+}> {
+  const outcomes = await Promise.allSettled(promises as readonly Promise<unknown>[]);
+  return outcomes.map((o) => (o.status === 'fulfilled' ? { ok: true, value: o.value } : { ok: false, error: o.reason })) as {
+    [K in keyof T]: Settled<T[K]>;
+  };
+}

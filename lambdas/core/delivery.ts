@@ -2,9 +2,10 @@ import { base64UrlByteLength } from '../../protocol/base64url';
 import type { AckFrame, Envelope, FetchFrame, Results, SendFrame } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import { callerAccount, requireAccount } from './accounts';
+import { settleAll, valueOf } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
-import { takeRateToken } from './rate-limits';
+import { requireAllowed, takeRateToken } from './rate-limits';
 import type { Caller, DeviceAddress, FrankingKey, Ports, QueueShare } from './ports';
 import { cancelReservations, pushToRecipient, reserveAll, toEnvelope, writeCopies, type Reservation } from './queue-copy';
 import { Refusal } from './refusal';
@@ -63,10 +64,12 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   const giveBack = (which: readonly Reservation[]) => cancelReservations(ports, which, (a) => !devices.has(a.device));
   let key: FrankingKey;
   try {
-    const [rate] = [valueOf(decision), valueOf(pair), valueOf(reserved)];
+    const rate = valueOf(decision);
+    valueOf(pair);
+    valueOf(reserved);
     key = valueOf(frankingKey);
     callerAccount(sender, caller);
-    if (!rate.allowed) throw new Refusal('RATE_LIMITED', 'too many send requests: retry later', { retryAfterSeconds: rate.retryAfterSeconds });
+    requireAllowed('send', rate);
     if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
   } catch (error) {
     await giveBack(reservations);
@@ -136,23 +139,6 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
     duplicate: kept.every((q) => q.duplicate),
     missing,
     stale: [...stale, ...gone],
-  };
-}
-
-type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
-
-function valueOf<T>(outcome: Settled<T>): T {
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
-
-/** `Promise.allSettled` as results that narrow: every request of a round trip ends before any is judged. */
-async function settleAll<T extends readonly unknown[]>(promises: { readonly [K in keyof T]: Promise<T[K]> }): Promise<{
-  [K in keyof T]: Settled<T[K]>;
-}> {
-  const outcomes = await Promise.allSettled(promises as readonly Promise<unknown>[]);
-  return outcomes.map((o) => (o.status === 'fulfilled' ? { ok: true, value: o.value } : { ok: false, error: o.reason })) as {
-    [K in keyof T]: Settled<T[K]>;
   };
 }
 

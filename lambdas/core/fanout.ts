@@ -1,12 +1,12 @@
 import { base64UrlByteLength } from '../../protocol/base64url';
 import type { FanoutFrame, Results } from '../../protocol/frames';
 import { callerAccount } from './accounts';
-import { forEachBounded } from './bounded';
+import { forEachBounded, settleAll, valueOf } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
 import type { AccountRecord, Caller, DeviceAddress, FrankingKey, Ports, QueuedMessage, QueueShare } from './ports';
 import { cancelReservations, pushToRecipient, reserveAll, writeCopies, type Reservation } from './queue-copy';
-import { takeRateToken } from './rate-limits';
+import { requireAllowed, takeRateToken } from './rate-limits';
 import { Refusal } from './refusal';
 import { wakeLater } from './wakeups';
 
@@ -47,7 +47,7 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
     const share: QueueShare = r.user === caller.userId || r.deliveryToken !== undefined ? 'contact' : 'stranger';
     return [...new Set(r.devices)].map((device) => ({ address: { userId: r.user, device }, share }));
   });
-  const [read, sendTake, copiesTake, reserved, frankingKey] = await Promise.allSettled([
+  const [read, sendTake, copiesTake, reserved, frankingKey] = await settleAll([
     ports.accounts.getMany([caller.userId, ...frame.recipients.map((r) => r.user)]),
     takeRateToken(ports, 'send', caller.userId),
     // Charged for every device the frame names, all or nothing: unknown users' and stale devices' too, so
@@ -60,26 +60,25 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
     ),
     reserveAll(ports, wanted, limits, now, FANOUT_CONCURRENCY),
     ports.frankingKeys.current(),
-  ]);
-  const accounts = read.status === 'fulfilled' ? read.value : undefined;
-  const reservations = reserved.status === 'fulfilled' ? reserved.value : [];
+  ] as const);
+  const accounts = read.ok ? read.value : undefined;
+  const reservations = reserved.ok ? reserved.value : [];
   const exists = (a: DeviceAddress) => accounts?.get(a.userId)?.devices.includes(a.device) === true;
   const giveBack = (which: readonly Reservation[]) => cancelReservations(ports, which, (a) => !exists(a), FANOUT_CONCURRENCY);
+  let key: FrankingKey;
   try {
-    for (const outcome of [read, sendTake, copiesTake, reserved, frankingKey]) if (outcome.status === 'rejected') throw outcome.reason;
+    valueOf(read);
+    const sendDecision = valueOf(sendTake);
+    const copiesDecision = valueOf(copiesTake);
+    valueOf(reserved);
+    key = valueOf(frankingKey);
     callerAccount(accounts?.get(caller.userId), caller);
-    for (const [action, take] of [
-      ['send', sendTake],
-      ['sendCopies', copiesTake],
-    ] as const) {
-      if (take.status === 'fulfilled' && !take.value.allowed)
-        throw new Refusal('RATE_LIMITED', `too many ${action} requests: retry later`, { retryAfterSeconds: take.value.retryAfterSeconds });
-    }
+    requireAllowed('send', sendDecision);
+    requireAllowed('sendCopies', copiesDecision);
   } catch (error) {
     await giveBack(reservations);
     throw error;
   }
-  const key = (frankingKey as PromiseFulfilledResult<FrankingKey>).value;
 
   const { unknown, stale, missing, targets } = sortRecipients(frame, accounts!, caller);
   // Places for devices that are not current go back; those taken under a share the token did not earn are

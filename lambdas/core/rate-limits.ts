@@ -116,7 +116,14 @@ export async function requireRateToken(
   subject: string,
   count = 1,
 ): Promise<void> {
-  const decision = await takeRateToken(ports, action, subject, count);
+  requireAllowed(action, await takeRateToken(ports, action, subject, count));
+}
+
+/**
+ * For routes that take in parallel with other requests and judge afterwards (ARCH §6.2).
+ * @throws Refusal RATE_LIMITED with `retryAfterSeconds` when `decision` refused the take.
+ */
+export function requireAllowed(action: RateLimitedAction, decision: RateDecision): void {
   if (!decision.allowed)
     throw new Refusal('RATE_LIMITED', `too many ${action} requests: retry later`, { retryAfterSeconds: decision.retryAfterSeconds });
 }

@@ -75,4 +75,11 @@ describe('a quiet ack', () => {
     expect(JSON.parse(refused.body!)).toMatchObject({ type: 'error', rid: 'q2' });
     expect(await remaining()).toBe(1);
   });
+
+  it("acks only the caller's own queue: another user naming the recipient's messages removes nothing, silently as any success", async () => {
+    const [message] = await queued(1);
+    const other = await ackRoute.invoke(ackEvent(aliceId, { action: 'ack', rid: 'q3', quiet: true, messages: [message] }), world.ports);
+    expect(other).toEqual({ statusCode: 200 });
+    expect(await remaining()).toBe(1);
+  });
 });
