@@ -12,5 +12,8 @@ export const loadFileSystem: typeof NodeModules.loadFileSystem = () =>
 /** No Node HTTP here: attachments upload with fetch. */
 export const loadNodeHttp: typeof NodeModules.loadNodeHttp = () => Promise.resolve(null);
 
+/** No `node:crypto` here: attachment digests use @noble/hashes (WebCrypto cannot hash a stream piece by piece). */
+export const loadNodeSha256: typeof NodeModules.loadNodeSha256 = () => Promise.resolve(null);
+
 /** No `ws` here: resolveWebSocket then asks for the WebSocket option. */
 export const loadWs: typeof NodeModules.loadWs = () => Promise.resolve({});

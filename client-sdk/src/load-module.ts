@@ -1,11 +1,12 @@
 /**
- * The Node-only modules the SDK uses (`ws`, `node:fs/promises`, `node:path`), each loaded only when it
- * is needed, so the SDK bundles for browsers. `import()` first; CommonJS `require` where a sandbox
+ * The Node-only modules the SDK uses (`ws`, `node:fs/promises`, `node:path`, `node:http(s)`, `node:stream`,
+ * `node:crypto`), each loaded only when it is needed, so the SDK bundles for browsers. `import()` first; CommonJS `require` where a sandbox
  * refuses dynamic import (jest's vm without --experimental-vm-modules), so apps can unit-test against
  * the SDK. The specifiers are literals, which bundlers can see and mark external. The package's
  * browser build replaces this file with `load-module.browser.ts`, which names no Node module at all.
  */
 
+import { nodeSha256, type Sha256Factory } from './crypto/sha256-stream';
 import type { WebSocketConstructor } from './transport/websocket';
 
 type Fs = typeof import('node:fs/promises');
@@ -68,6 +69,23 @@ export async function loadNodeHttp(): Promise<NodeHttp | null> {
     ),
   ]);
   return { http, https, stream };
+}
+
+let nodeSha256Loaded: Promise<Sha256Factory | null> | undefined;
+
+/**
+ * `node:crypto`'s incremental SHA-256, for attachment digests (crypto/attachment.ts): native, about ten times
+ * `@noble/hashes` on a 100 MiB object. Null where it cannot be loaded; the caller then keeps @noble/hashes.
+ */
+export function loadNodeSha256(): Promise<Sha256Factory | null> {
+  nodeSha256Loaded ??= importOrRequire(
+    () => import('node:crypto'),
+    () => require('node:crypto') as typeof import('node:crypto'),
+  ).then(
+    (crypto) => nodeSha256((algorithm) => crypto.createHash(algorithm)),
+    () => null,
+  );
+  return nodeSha256Loaded;
 }
 
 /* eslint-enable @typescript-eslint/no-require-imports */

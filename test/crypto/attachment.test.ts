@@ -10,6 +10,7 @@ import {
   attachmentCiphertextLength,
   newAttachmentKey,
 } from '../../client-sdk/src/crypto/attachment';
+import { nobleSha256, nodeSha256 } from '../../client-sdk/src/crypto/sha256-stream';
 import { attachmentPlaintext } from './attachment-vectors';
 import { hex, loadVectors, toHex } from './vectors';
 
@@ -211,6 +212,90 @@ describe('attachment encryption', () => {
       const t = tests.find((v) => v.size === 0)!;
       const nonce = Buffer.concat([hex(t.prefix), Buffer.from([0, 0, 0, 0, 1])]);
       expect(toHex(nacl.secretbox(new Uint8Array(0), nonce, hex(t.key)))).toBe(t.boxes[0]);
+    });
+  });
+  describe("Node's native SHA-256 and the arrays the sealer and opener reuse", () => {
+    const node = nodeSha256((algorithm) => createHash(algorithm));
+
+    it('both SHA-256s agree, fed in pieces and from a copy of the state', () => {
+      const data = random(3 * CHUNK + 7);
+      const [a, b] = [nobleSha256(), node()];
+      for (const h of [a, b]) {
+        h.update(data.subarray(0, 1000));
+        h.update(data.subarray(1000));
+      }
+      const [ca, cb] = [a.clone(), b.clone()];
+      ca.update(data);
+      cb.update(data);
+      expect(toHex(b.digest())).toBe(toHex(a.digest()));
+      expect(toHex(cb.digest())).toBe(toHex(ca.digest()));
+      expect(toHex(node().digest())).toBe(toHex(nobleSha256().digest()));
+    });
+
+    it("a sealer and an opener on Node's SHA-256 make and accept the same object and digest, and refuse a wrong one", () => {
+      const data = random(2 * CHUNK + 3);
+      const key = newAttachmentKey();
+      const prefix = nacl.randomBytes(19);
+      const reference = seal(data, key, prefix);
+      const sealer = new AttachmentSealer(key, data.length, prefix, { sha256: node });
+      const parts = [sealer.header()];
+      for (let start = 0; !sealer.done; start += CHUNK) parts.push(sealer.seal(data.subarray(start, Math.min(data.length, start + CHUNK))));
+      expect(toHex(Buffer.concat(parts))).toBe(toHex(reference.object));
+      expect(toHex(sealer.digest())).toBe(toHex(reference.digest));
+
+      const opener = new AttachmentOpener(key, data.length, reference.digest, { sha256: node });
+      expect(toHex(Buffer.concat(opener.push(reference.object)!))).toBe(toHex(data));
+      expect(opener.finish()).toBe(true);
+      const wrong = reference.digest.slice();
+      wrong[31]! ^= 1;
+      const refused = new AttachmentOpener(key, data.length, wrong, { sha256: node });
+      expect(refused.push(reference.object)).not.toBeNull();
+      expect(refused.finish()).toBe(false);
+    });
+
+    it("boxes and chunks handed out are the caller's: sealing or opening the next one leaves them as they were", () => {
+      const data = random(3 * CHUNK + 11);
+      const key = newAttachmentKey();
+      const sealer = new AttachmentSealer(key, data.length);
+      const boxes: Uint8Array[] = [];
+      const copies: string[] = [];
+      for (let start = 0; !sealer.done; start += CHUNK) {
+        const box = sealer.seal(data.subarray(start, Math.min(data.length, start + CHUNK)));
+        boxes.push(box);
+        copies.push(toHex(box));
+      }
+      expect(boxes.map(toHex)).toEqual(copies);
+      const opener = new AttachmentOpener(key, data.length, sealer.digest());
+      const chunks: Uint8Array[] = [];
+      // One box at a time, so each push opens into the same reused array.
+      const object = Buffer.concat([sealer.header(), ...boxes]);
+      for (let offset = 0; offset < object.length; offset += BOX) chunks.push(...opener.push(object.subarray(offset, offset + BOX))!);
+      expect(opener.finish()).toBe(true);
+      expectOnlyOriginalChunks(chunks, data);
+      expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(data.length);
+    });
+
+    it('pushEach hands out the same chunks as views, and nothing after the object is found altered', () => {
+      const data = random(3 * CHUNK + 5);
+      const { object, digest, key } = seal(data);
+      const whole = new Uint8Array(data.length);
+      let at = 0;
+      const opener = new AttachmentOpener(key, data.length, digest);
+      for (let offset = 0; offset < object.length; offset += 5000) {
+        expect(opener.pushEach(object.subarray(offset, offset + 5000), (chunk) => (whole.set(chunk, at), (at += chunk.length)))).toBe(true);
+      }
+      expect(opener.finish()).toBe(true);
+      expect(toHex(whole)).toBe(toHex(data));
+
+      const tampered = object.slice();
+      tampered[ATTACHMENT_HEADER_BYTES + BOX + 9]! ^= 1;
+      const seen: Uint8Array[] = [];
+      const refusing = new AttachmentOpener(key, data.length, digest);
+      expect(refusing.pushEach(tampered, (chunk) => seen.push(chunk.slice()))).toBe(false);
+      expect(refusing.pushEach(object.subarray(0, 10), (chunk) => seen.push(chunk.slice()))).toBe(false);
+      expect(refusing.finish()).toBe(false);
+      expect(seen.length).toBe(1);
+      expectOnlyOriginalChunks(seen, data);
     });
   });
 });

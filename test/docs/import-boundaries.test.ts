@@ -26,7 +26,7 @@ const PORTABLE_PACKAGES = new Set(['tweetnacl', 'zod', '@noble/hashes']);
 /** The only Node-only modules the SDK loads, each lazily from one file (test/sdk/bundle.test.ts checks how). */
 const NODE_ONLY_IN_SDK: Readonly<Record<string, readonly string[]>> = {
   // The one module that loads Node-only code; the browser build swaps in load-module.browser.ts.
-  'client-sdk/src/load-module.ts': ['node:fs/promises', 'node:path', 'node:http', 'node:https', 'node:stream', 'ws'],
+  'client-sdk/src/load-module.ts': ['node:fs/promises', 'node:path', 'node:http', 'node:https', 'node:stream', 'node:crypto', 'ws'],
 };
 
 /** Module specifiers of `source`: static and dynamic imports, re-exports, `require` and `typeof import()`. */

@@ -8,8 +8,9 @@ import {
 } from '../../../protocol/attachment-ref';
 import { ATTACHMENT_CHUNK_BYTES, AttachmentSealer, attachmentCiphertextLength, newAttachmentKey } from '../crypto/attachment';
 import { randomBytes } from '../crypto/random';
+import { nobleSha256 } from '../crypto/sha256-stream';
 import { EbbError, badRequest } from '../errors';
-import { loadNodeHttp } from '../load-module';
+import { loadNodeHttp, loadNodeSha256 } from '../load-module';
 import { backoffDelay } from '../transport/backoff';
 import { nodePut } from './node-put';
 import type { OutgoingAttachment } from '../types';
@@ -99,12 +100,14 @@ async function uploadOne(
   // On Node, its own HTTP client, which waits for the socket; fetch (an app's, or the browser's) otherwise.
   const node = options.fetch === undefined && streamsBodies() ? await loadNodeHttp() : null;
   const doFetch = options.fetch ?? globalThis.fetch;
+  // Node's native SHA-256 where there is one (about ten times @noble/hashes, which browsers keep: load-module.ts).
+  const sha256 = (await loadNodeSha256()) ?? nobleSha256;
   let lastFailure: unknown;
   try {
     for (let attempt = 0; attempt < UPLOAD_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(backoffDelay(attempt - 1, UPLOAD_BACKOFF));
       const target = await options.routes.presignUpload(length, options.expiresInSeconds);
-      const sealer = new AttachmentSealer(key, size, prefix);
+      const sealer = new AttachmentSealer(key, size, prefix, { sha256 });
       try {
         const headers = { ...target.headers, 'content-type': 'application/octet-stream' };
         const body = await requestBody(attachment.data, sealer, progress);
