@@ -1,6 +1,8 @@
 import nacl from 'tweetnacl';
 import { EbbClient, type ReceivedMessage } from '../client-sdk/src';
-import { ATTACHMENT_CHUNK_BYTES } from '../client-sdk/src/crypto/attachment';
+import { ATTACHMENT_CHUNK_BYTES, AttachmentOpener, AttachmentSealer, newAttachmentKey } from '../client-sdk/src/crypto/attachment';
+import { nobleSha256, nodeSha256, type Sha256Factory } from '../client-sdk/src/crypto/sha256-stream';
+import { createHash } from 'node:crypto';
 import { sampleRss } from './measure';
 import { startMeteredStack } from './stack';
 
@@ -19,6 +21,13 @@ export interface AttachmentBenchResult {
   readonly downloadToMiBps: number;
   /** nacl.secretbox over the same bytes in 64 KiB chunks, in this run: the ceiling for the SDK's encryption. */
   readonly rawSecretboxMiBps: number;
+  /**
+   * The opener alone over the object in memory (no network, no endpoint), in 64 KiB pieces, with the SHA-256
+   * browsers use (@noble/hashes) and with the one Node uses (node:crypto): what the download's crypto costs on
+   * each platform, beside `rawSecretboxMiBps`.
+   */
+  readonly openerNobleMiBps: number;
+  readonly openerNodeMiBps: number;
   /** Peak RSS above the baseline (the file already in memory) during send(): the sealed object is never held whole. */
   readonly uploadPeakAboveBaselineMiB: number;
   /** Peak RSS above the baseline during downloadTo(), which keeps no chunk. */
@@ -60,6 +69,8 @@ export async function measureAttachments(options: AttachmentBenchOptions): Promi
     const streamed = await measured(() => attachment!.downloadTo(() => undefined));
     const whole = await measured(() => attachment!.download());
     if (whole.value.length !== size || whole.value[size - 1] !== data[size - 1]) throw new Error('bench: the download differs from the file');
+    // Last, so the object it seals in memory is in no peak above.
+    const openers = openerAlone(data);
 
     return {
       megabytes: options.megabytes,
@@ -67,6 +78,8 @@ export async function measureAttachments(options: AttachmentBenchOptions): Promi
       downloadMiBps: size / MiB / whole.seconds,
       downloadToMiBps: size / MiB / streamed.seconds,
       rawSecretboxMiBps,
+      openerNobleMiBps: openers.noble,
+      openerNodeMiBps: openers.node,
       uploadPeakAboveBaselineMiB: upload.peakAboveBaseline / MiB,
       downloadToPeakAboveBaselineMiB: streamed.peakAboveBaseline / MiB,
       downloadPeakAboveBaselineMiB: whole.peakAboveBaseline / MiB,
@@ -113,4 +126,26 @@ function rawSecretbox(data: Uint8Array): number {
     bytes += data.length;
   } while (performance.now() - started < 1000);
   return bytes / MiB / ((performance.now() - started) / 1000);
+}
+
+/** The SDK's opener over `data` sealed in memory, pushed in 64 KiB pieces as a socket hands them, with each SHA-256. */
+function openerAlone(data: Uint8Array): { noble: number; node: number } {
+  const key = newAttachmentKey();
+  const sealer = new AttachmentSealer(key, data.length);
+  const parts = [sealer.header()];
+  for (let start = 0; !sealer.done; start += ATTACHMENT_CHUNK_BYTES) parts.push(sealer.seal(data.subarray(start, start + ATTACHMENT_CHUNK_BYTES)));
+  const object = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (object.set(p, at), at + p.length), 0);
+  parts.length = 0;
+  const digest = sealer.digest();
+  const run = (sha256: Sha256Factory): number => {
+    const opener = new AttachmentOpener(key, data.length, digest, { sha256 });
+    const started = performance.now();
+    for (let at = 0; at < object.length; at += ATTACHMENT_CHUNK_BYTES) {
+      if (!opener.pushEach(object.subarray(at, at + ATTACHMENT_CHUNK_BYTES), () => undefined)) throw new Error('bench: the object did not open');
+    }
+    if (!opener.finish()) throw new Error('bench: the object did not verify');
+    return data.length / MiB / ((performance.now() - started) / 1000);
+  };
+  return { noble: run(nobleSha256), node: run(nodeSha256((algorithm) => createHash(algorithm))) };
 }
