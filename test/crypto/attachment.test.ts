@@ -275,6 +275,16 @@ describe('attachment encryption', () => {
       expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(data.length);
     });
 
+    it('an abandoned opener opens nothing more and does not finish', () => {
+      const data = random(2 * CHUNK + 1);
+      const { object, digest, key } = seal(data);
+      const opener = new AttachmentOpener(key, data.length, digest);
+      expect(opener.push(object.subarray(0, ATTACHMENT_HEADER_BYTES + BOX))).toHaveLength(1);
+      opener.abandon();
+      expect(opener.push(object.subarray(ATTACHMENT_HEADER_BYTES + BOX))).toBeNull();
+      expect(opener.finish()).toBe(false);
+    });
+
     it('pushEach hands out the same chunks as views, and nothing after the object is found altered', () => {
       const data = random(3 * CHUNK + 5);
       const { object, digest, key } = seal(data);

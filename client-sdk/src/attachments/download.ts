@@ -99,10 +99,11 @@ async function openStream(
   onProgress: ((receivedBytes: number, totalBytes: number) => void) | undefined,
 ): Promise<void> {
   const reader = body.getReader();
+  let opener: AttachmentOpener | undefined;
   try {
     // Node's native SHA-256 where there is one (about ten times @noble/hashes, which browsers keep: load-module.ts).
     const sha256 = (await loadNodeSha256()) ?? nobleSha256;
-    const opener = new AttachmentOpener(ref.key, ref.size, ref.digest, { sha256 });
+    opener = new AttachmentOpener(ref.key, ref.size, ref.digest, { sha256 });
     onProgress?.(0, ref.size);
     for (;;) {
       let read: ReadableStreamReadResult<Uint8Array>;
@@ -116,6 +117,8 @@ async function openStream(
     }
     if (!opener.finish()) throw integrityError();
   } catch (err) {
+    // The app's write may have failed, or the socket: the opener's copy of the key goes now, not at collection.
+    opener?.abandon();
     await reader.cancel().catch(() => undefined);
     throw err;
   }

@@ -245,6 +245,11 @@ export class AttachmentOpener {
     return ok;
   }
 
+  /** Gives up on the object (the download failed elsewhere): wipes the key and the last chunk; nothing more opens. */
+  abandon(): void {
+    this.fail();
+  }
+
   /** Bytes the next piece (header or box) needs in all; 0 once every chunk arrived. */
   private wanted(): number {
     if (this.header === null) return ATTACHMENT_HEADER_BYTES;
