@@ -33,10 +33,11 @@ const BOX_OVERHEAD = nacl.secretbox.overheadLength;
 /**
  * tweetnacl's C-style secretbox, which `nacl.secretbox` and `nacl.secretbox.open` wrap: the message (or box)
  * is preceded by 32 (or 16) zero bytes, and input and output are arrays the caller gives. The wrappers copy
- * every chunk into fresh padded arrays one byte at a time in JavaScript, which cost about a third of an
+ * every chunk into fresh padded arrays one byte at a time in JavaScript, which cost a fifth to a third of an
  * attachment's decryption (measured on 64 KiB chunks); here chunks are copied natively into arrays allocated
- * once. `nacl.lowlevel` is exported by every tweetnacl 1.x (the version is pinned by ^1.0.3 and frozen since
- * 2019) but not typed; `open` authenticates the whole box before it writes any plaintext.
+ * once. `nacl.lowlevel` is exported by every tweetnacl 1.x (package.json asks for ^1.0.3; 1.0.3, of 2019, is
+ * the last release) but not typed; `open` authenticates the whole box before it writes any plaintext; the
+ * known-answer vectors (test/vectors/attachment-transcript.json) pin that the boxes are nacl.secretbox's.
  */
 interface SecretboxLowLevel {
   crypto_secretbox(c: Uint8Array, m: Uint8Array, d: number, n: Uint8Array, k: Uint8Array): number;
