@@ -21,7 +21,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Packages the SDK and protocol/ may use anywhere: each runs in browsers as well as Node. */
-const PORTABLE_PACKAGES = new Set(['tweetnacl', 'zod', '@noble/hashes']);
+const PORTABLE_PACKAGES = new Set(['tweetnacl', 'valibot', 'zod', '@noble/hashes']);
 
 /** The only Node-only modules the SDK loads, each lazily from one file (test/sdk/bundle.test.ts checks how). */
 const NODE_ONLY_IN_SDK: Readonly<Record<string, readonly string[]>> = {

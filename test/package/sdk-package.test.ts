@@ -18,7 +18,7 @@ jest.setTimeout(60_000);
 
 const root = resolve(__dirname, '../..');
 const NAME = 'ebb-client';
-const DEPENDENCIES = ['@noble/hashes', 'tweetnacl', 'zod'];
+const DEPENDENCIES = ['@noble/hashes', 'tweetnacl', 'valibot', 'zod'];
 const NODE_ONLY = ['ws'];
 const run = promisify(execFile);
 
