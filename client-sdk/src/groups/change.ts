@@ -1,5 +1,5 @@
 import nacl from 'tweetnacl';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Device, PublicKey, Signature, UserId } from '../../../protocol/frames';
 import { concatBytes, equalBytes, u32be } from '../crypto/bytes';
@@ -107,42 +107,75 @@ export function isGroupName(name: unknown): name is string {
   return typeof name === 'string' && name.length >= 1 && name.length <= MAX_GROUP_NAME_LENGTH && !/\p{Cc}/u.test(name) && name.trim() !== '';
 }
 
-const GroupId = z.string().check(z.refine(isGroupId, 'must be a group id'));
-const Name = z.string().check(z.refine(isGroupName, 'must be a group name'));
-const Members = z.array(UserId).check(z.minLength(1), z.maxLength(MAX_MEMBERS_PER_CHANGE), z.refine(distinct, 'must not repeat a member'));
+const GroupId = v.pipe(
+  v.string(),
+  v.check((s) => isGroupId(s), 'must be a group id'),
+);
+const Name = v.pipe(
+  v.string(),
+  v.check((s) => isGroupName(s), 'must be a group name'),
+);
+const Members = v.pipe(
+  v.array(UserId),
+  v.minLength(1),
+  v.maxLength(MAX_MEMBERS_PER_CHANGE),
+  v.check((m) => distinct(m), 'must not repeat a member'),
+);
 
-const Change = z.discriminatedUnion('kind', [
-  z
-    .strictObject({
-      kind: z.literal('create'),
-      nonce: z.string().check(z.refine((n) => isKey(n, GROUP_NONCE_BYTES))),
-      maxMembers: z.number().check(z.int(), z.minimum(2), z.maximum(MAX_GROUP_SIZE_CEILING)),
+const Change = v.variant('kind', [
+  v.pipe(
+    v.strictObject({
+      kind: v.literal('create'),
+      nonce: v.pipe(
+        v.string(),
+        v.check((n) => isKey(n, GROUP_NONCE_BYTES)),
+      ),
+      maxMembers: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(MAX_GROUP_SIZE_CEILING)),
       name: Name,
       // A group may start with its creator alone.
-      members: z.array(UserId).check(z.maxLength(MAX_MEMBERS_PER_CHANGE), z.refine(distinct, 'must not repeat a member')),
-    })
-    .check(z.refine((c) => c.members.length + 1 <= c.maxMembers, 'must not start with more than maxMembers')),
-  z.strictObject({ kind: z.literal('add'), members: Members }),
-  z.strictObject({ kind: z.literal('remove'), members: Members }),
-  z.strictObject({ kind: z.literal('rename'), name: Name }),
-  z.strictObject({ kind: z.literal('promote'), members: Members }),
-  z.strictObject({ kind: z.literal('leave') }),
+      members: v.pipe(
+        v.array(UserId),
+        v.maxLength(MAX_MEMBERS_PER_CHANGE),
+        v.check((m) => distinct(m), 'must not repeat a member'),
+      ),
+    }),
+    v.check((c) => c.members.length + 1 <= c.maxMembers, 'must not start with more than maxMembers'),
+  ),
+  v.strictObject({ kind: v.literal('add'), members: Members }),
+  v.strictObject({ kind: v.literal('remove'), members: Members }),
+  v.strictObject({ kind: v.literal('rename'), name: Name }),
+  v.strictObject({ kind: v.literal('promote'), members: Members }),
+  v.strictObject({ kind: v.literal('leave') }),
 ]);
 
 /** The shape of a change (not its signature): what decodeChanges and the stored-state parser accept. */
-export const SignedGroupChangeSchema = z.strictObject({
-  v: z.literal(1),
+export const SignedGroupChangeSchema = v.strictObject({
+  v: v.literal(1),
   group: GroupId,
-  epoch: z.number().check(z.int(), z.minimum(0), z.maximum(0xffffffff)),
-  author: z.strictObject({
+  epoch: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+  author: v.strictObject({
     user: UserId,
     device: Device,
-    accountKey: PublicKey.check(z.refine((k) => isKey(k, nacl.sign.publicKeyLength))),
-    deviceKey: PublicKey.check(z.refine((k) => isKey(k, nacl.sign.publicKeyLength))),
-    cert: z.nullable(Signature.check(z.refine((s) => isKey(s, nacl.sign.signatureLength)))),
+    accountKey: v.pipe(
+      PublicKey,
+      v.check((k) => isKey(k, nacl.sign.publicKeyLength)),
+    ),
+    deviceKey: v.pipe(
+      PublicKey,
+      v.check((k) => isKey(k, nacl.sign.publicKeyLength)),
+    ),
+    cert: v.nullable(
+      v.pipe(
+        Signature,
+        v.check((s) => isKey(s, nacl.sign.signatureLength)),
+      ),
+    ),
   }),
   change: Change,
-  sig: Signature.check(z.refine((s) => isKey(s, nacl.sign.signatureLength))),
+  sig: v.pipe(
+    Signature,
+    v.check((s) => isKey(s, nacl.sign.signatureLength)),
+  ),
 });
 
 /** The canonical encoding of everything a change says but its signature (see the module comment). */
@@ -291,8 +324,8 @@ export function decodeChanges(bytes: Uint8Array): SignedGroupChange[] | null {
   } catch {
     return null;
   }
-  const parsed = z.array(SignedGroupChangeSchema).safeParse(value);
-  return parsed.success ? parsed.data : null;
+  const parsed = v.safeParse(v.array(SignedGroupChangeSchema), value);
+  return parsed.success ? parsed.output : null;
 }
 
 function idOf(digest: Uint8Array): string {

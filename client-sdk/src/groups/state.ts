@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { UserId } from '../../../protocol/frames';
 import { U32_MAX } from '../crypto/state-checks';
 import { EbbError, type GroupErrorReason } from '../errors';
@@ -360,10 +360,10 @@ export function isAdmin(state: GroupState, user: string): boolean {
 
 // --- Serialization: a versioned JSON form for the store and the export archive.
 
-const StoredGroup = z.strictObject({
-  v: z.literal(1),
-  id: z.string(),
-  changes: z.array(SignedGroupChangeSchema).check(z.minLength(1), z.maxLength(MAX_GROUP_CHANGES + MAX_KEPT_REFUSED)),
+const StoredGroup = v.strictObject({
+  v: v.literal(1),
+  id: v.string(),
+  changes: v.pipe(v.array(SignedGroupChangeSchema), v.minLength(1), v.maxLength(MAX_GROUP_CHANGES + MAX_KEPT_REFUSED)),
 });
 
 /** The stored form: `{ v: 1, id, changes }`. What the group is now is folded again on load, never stored. */
@@ -386,9 +386,9 @@ export function parseGroupState(text: string): GroupState {
   } catch {
     throw malformed();
   }
-  const parsed = StoredGroup.safeParse(value);
+  const parsed = v.safeParse(StoredGroup, value);
   if (!parsed.success) throw malformed();
-  const { id, changes } = parsed.data;
+  const { id, changes } = parsed.output;
   parseGroupIdOr(id);
   const list: KnownChange[] = [];
   for (const change of changes) {
@@ -523,7 +523,7 @@ function checkName(name: unknown): void {
 function uniqueUsers(users: readonly string[], mayBeEmpty: boolean): string[] {
   if (!Array.isArray(users) || (!mayBeEmpty && users.length === 0))
     throw new EbbError('BAD_REQUEST', 'members: expected a list of user ids', { retryable: false });
-  for (const u of users) if (!UserId.safeParse(u).success) throw new EbbError('BAD_REQUEST', 'members: expected user ids', { retryable: false });
+  for (const u of users) if (!v.safeParse(UserId, u).success) throw new EbbError('BAD_REQUEST', 'members: expected user ids', { retryable: false });
   if (new Set(users).size !== users.length) throw new EbbError('BAD_REQUEST', 'members: a user is named twice', { retryable: false });
   return [...users];
 }

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { type Envelope, UserId } from '../../../protocol/frames';
 import type { ServiceLimits } from '../../../protocol/frames';
 import type { Control } from '../crypto/plaintext';
@@ -59,7 +59,7 @@ interface Entry {
 }
 
 /** An entry as `keep` stores it: the state module's serialized group, and what this device adds to it. */
-const StoredEntry = z.object({ state: z.string(), gone: z.array(UserId), adder: z.nullable(UserId) });
+const StoredEntry = v.object({ state: v.string(), gone: v.array(UserId), adder: v.nullable(UserId) });
 
 /** Members changes are sent to at once: one user's sends queue behind each other anyway. */
 const SEND_CONCURRENCY = 8;
@@ -94,11 +94,11 @@ export class GroupService implements GroupReceiver {
       const text = await store.get(key);
       if (text === undefined) continue;
       try {
-        const stored = StoredEntry.safeParse(JSON.parse(text));
+        const stored = v.safeParse(StoredEntry, JSON.parse(text));
         if (!stored.success) continue;
-        const state = parseGroupState(stored.data.state);
+        const state = parseGroupState(stored.output.state);
         const id = key.slice(StoreKeys.groupPrefix.length);
-        if (state.id === id) this.groups.set(id, { state, gone: new Set(stored.data.gone), adder: stored.data.adder });
+        if (state.id === id) this.groups.set(id, { state, gone: new Set(stored.output.gone), adder: stored.output.adder });
       } catch {
         // Left in the store, unread: a state this version cannot check is not this device's to destroy.
       }
