@@ -32,7 +32,7 @@ export function routeOf(frame: FuzzFrame): Action | '$default' {
 
 /**
  * The `rid` the reply must carry: the frame's own when it has a valid one, else null. "1–64 characters"
- * counts code points, as zod's length checks do: 64 emoji (128 UTF-16 units) are a valid rid.
+ * counts code points, as the protocol's length checks do (protocol/chars.ts): 64 emoji (128 UTF-16 units) are a valid rid.
  */
 export function expectedRid(frame: FuzzFrame): string | null {
   const rid = parsed(frame.text)?.rid;

@@ -30,7 +30,7 @@ export interface PrekeyPolicy {
 /** Weekly rotation, as Signal does; the grace covers the default 30-day retention of queued messages. */
 export const DEFAULT_PREKEY_POLICY: PrekeyPolicy = { rotationMs: 7 * DAY_MS, graceMs: 30 * DAY_MS };
 
-/** zod's number refused Infinity (JSON's `1e400`); valibot's needs `finite()` to. */
+/** A time in epoch ms; `finite()` refuses the Infinity JSON's `1e400` parses to. */
 const Time = v.pipe(v.number(), v.finite());
 const Current = v.object({ keyId: KeyId, createdAt: Time });
 const SignedRecord = v.object({ secretKey: Secret32, createdAt: Time, retiredAt: v.nullable(Time) });
