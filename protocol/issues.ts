@@ -70,7 +70,10 @@ function describeIssue(issue: Issue): string {
     case 'picklist':
     case 'enum':
       // `expected` lists the allowed values (JSON-quoted, joined by " | ", in parentheses), never the input.
-      return `must be one of ${(issue.expected ?? '').replace(/^\((.*)\)$/, '$1').split(' | ').join(', ')}`;
+      return `must be one of ${(issue.expected ?? '')
+        .replace(/^\((.*)\)$/, '$1')
+        .split(' | ')
+        .join(', ')}`;
     case 'union':
     case 'variant':
       return 'does not match any allowed shape';
