@@ -238,7 +238,7 @@ export class GroupService implements GroupReceiver {
       void this.relay(update.state, taken).catch(() => undefined);
     } else {
       const kept = [...(this.pending.get(group) ?? []), ...changes].slice(-MAX_PENDING_CHANGES);
-      update = openGroup({ v: 1, group, changes: kept }, this.options.identity.userId);
+      update = openGroup({ v: 2, group, changes: kept }, this.options.identity.userId);
       const by = update?.events[0]?.by;
       if (!update || (by !== from.user && from.user !== this.options.identity.userId)) {
         if (this.pending.has(group) || this.pending.size < MAX_PENDING_GROUPS) this.pending.set(group, kept);
