@@ -342,6 +342,8 @@ export function receiveChanges(state: GroupState, incoming: readonly SignedGroup
           ? { ...base, status: 'applied' }
           : { ...base, status: 'refused', reason: outcome.reason };
   }
+  // Only changes dropped for their epoch: the group is as it was.
+  if (fresh.every(({ id }) => invalid.has(id))) return { state, events: [], added: [], removed: [], results: results as ChangeResult[] };
   const trigger = incoming[fresh[fresh.length - 1]!.index]!.author.user;
   return { ...diff(state, next, trigger), results: results as ChangeResult[] };
 }
