@@ -5,6 +5,7 @@ import { EbbError } from '../../client-sdk/src/errors';
 import { userIdFromSigningKey } from '../../client-sdk/src/identity/keys';
 import { changeDigest, changeId, changeSignatureInput, MAX_GROUP_PARENTS, signChange, verifyChange } from '../../client-sdk/src/groups/change';
 import {
+  addedWithout,
   addMembers,
   createGroup,
   type GroupSigner,
@@ -372,5 +373,28 @@ describe('parents', () => {
     // A create with a parent.
     expect(verifyChange(resigned(created.changes[0]!, [root]))).toBe(false);
     expect(receiveChanges(bobs, [tooMany, unsorted]).results.map((r) => r.status)).toEqual(['invalid', 'invalid']);
+  });
+
+  it("names whom to relay another admin's change to: the members added without it, and only while they are members", () => {
+    const created = createGroup(alice, { name: 'ops', members: [bob.userId, carol.userId] });
+    const base = promoteMembers(created.state, alice, [bob.userId]).state;
+    const bobs = openGroup(snapshotOf(base), bob.userId)!.state;
+    // Alice adds Dave while Bob renames twice, unaware of Dave; then Alice adds Erin having seen the first rename.
+    const addDave = addMembers(base, alice, [dave.userId]);
+    const first = renameGroup(bobs, bob, 'one');
+    const second = renameGroup(first.state, bob, 'two');
+    const withFirst = receiveChanges(addDave.state, first.changes).state;
+    const addErin = addMembers(withFirst, alice, [erin.userId]);
+    const all = receiveChanges(addErin.state, second.changes).state;
+    expect(addedWithout(all, alice.userId, first.changes[0]!)).toEqual([dave.userId]);
+    expect(addedWithout(all, alice.userId, second.changes[0]!).sort()).toEqual([dave.userId, erin.userId].sort());
+    // Bob's change made after he saw Dave's add goes to Erin only (her add he had not seen), and one made after
+    // both adds to no one; nothing goes to a member gone since.
+    const bobSees = renameGroup(receiveChanges(second.state, addDave.changes).state, bob, 'three');
+    expect(addedWithout(receiveChanges(all, bobSees.changes).state, alice.userId, bobSees.changes[0]!)).toEqual([erin.userId]);
+    const bobSeesAll = renameGroup(receiveChanges(bobSees.state, addErin.changes).state, bob, 'four').changes[0]!;
+    expect(addedWithout(receiveChanges(all, [...bobSees.changes, bobSeesAll]).state, alice.userId, bobSeesAll)).toEqual([]);
+    const daveGone = removeMembers(all, alice, [dave.userId]).state;
+    expect(addedWithout(daveGone, alice.userId, second.changes[0]!)).toEqual([erin.userId]);
   });
 });

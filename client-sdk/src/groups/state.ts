@@ -119,6 +119,9 @@ interface Derived {
   readonly invalid: ReadonlySet<string>;
   /** What a local change takes: its epoch and its parents, sorted. */
   readonly heads: readonly [epoch: number, parents: readonly string[]];
+  /** Where each folded change is in the causal order: its index for `isAncestor`. */
+  readonly index: ReadonlyMap<string, number>;
+  readonly isAncestor: (a: number, b: number) => boolean;
 }
 const derived = new WeakMap<GroupState, Derived>();
 
@@ -470,8 +473,29 @@ function stateOf(id: string, changes: readonly KnownChange[]): GroupState {
     pending: new Set(waiting.map((c) => c.id)),
     invalid,
     heads: [1 + Math.max(...heads.map((i) => ready[i]!.change.epoch)), sortIds(heads.map((i) => ready[i]!.id))],
+    index: new Map(ready.map((c, i) => [c.id, i])),
+    isAncestor,
   });
   return state;
+}
+
+/**
+ * The members `user` added, in applied adds made neither on nor after `change` (its author had not seen them,
+ * and the snapshot they were sent lacked it), who are members still: its author did not send it to them, so
+ * `user` relays it (the wiring). For a change not folded (pending), every add by `user` at its epoch or later.
+ */
+export function addedWithout(state: GroupState, user: string, change: SignedGroupChange): string[] {
+  const { index, isAncestor, folded } = derived.get(state)!;
+  const at = index.get(changeId(change));
+  const members = new Set(state.info.members);
+  const out = new Set<string>();
+  for (const { id, change: add } of knownOf(state)) {
+    if (add.author.user !== user || add.change.kind !== 'add' || !folded.outcomes.get(id)?.applied) continue;
+    const a = index.get(id)!;
+    const without = at === undefined ? add.epoch >= change.epoch : a !== at && !isAncestor(a, at) && !isAncestor(at, a);
+    if (without) for (const m of add.change.members) if (members.has(m)) out.add(m);
+  }
+  return [...out];
 }
 
 /**
