@@ -215,6 +215,35 @@ describe('a removed admin backdating changes', () => {
     expect(one.results.slice(4).map((r) => r.status === 'refused' && r.reason)).toEqual(['cancelled', 'cancelled', 'not-admin']);
   });
 
+  it("a backdated removal by the removed admin cancels nothing of its victim's", () => {
+    // Alice, then Bob, then Carol are admins. Alice removes Bob; Bob, afterwards, backdates a removal of Carol,
+    // who meanwhile renames the group. Bob's removal of Carol is cancelled, and with it what it would cancel.
+    const created = createGroup(alice, { name: 'ops', members: [bob.userId, carol.userId, dave.userId] });
+    const before = promoteMembers(promoteMembers(created.state, alice, [bob.userId]).state, alice, [carol.userId]).state;
+    // Alice adds Erin first, so her removal sorts after Bob's backdated one.
+    const added = addMembers(before, alice, [erin.userId]);
+    const removal = removeMembers(added.state, alice, [bob.userId]).changes[0]!;
+    const backdated = removeMembers(before, bob, [carol.userId]).changes[0]!;
+    const rename = renameGroup(before, carol, 'carol was here').changes[0]!;
+    expect(backdated.epoch).toBeLessThan(removal.epoch);
+    const all = [removal, backdated, rename, ...added.changes];
+    const atDave = openGroup(snapshotOf(before), dave.userId)!.state;
+    for (const batches of [
+      [[0, 1, 2, 3]],
+      [[1], [2], [3], [0]],
+      [[2], [1], [0, 3]],
+      [
+        [1, 2],
+        [3, 0],
+      ],
+    ]) {
+      const final = deliver(atDave, all, batches);
+      expect(final.info.members).toEqual([alice.userId, carol.userId, dave.userId, erin.userId]);
+      expect(final.info.admins).toEqual([alice.userId, carol.userId]);
+      expect(final.info.name).toBe('carol was here');
+    }
+  });
+
   it('the changes the removed admin made before its removal, which its remover had seen, stay', () => {
     const created = createGroup(alice, { name: 'ops', members: [bob.userId, carol.userId] });
     const promoted = promoteMembers(created.state, alice, [bob.userId]);

@@ -94,8 +94,10 @@ export interface Resolved {
  * `remove` R that removed a member X — or that an admin made naming an X who was gone at R only through a
  * `leave` that R's author had not seen, X not being senior to it when leaving — every change by X that is
  * neither an ancestor nor a descendant of R is cancelled (refused `cancelled`) and the rest folded again from
- * scratch, until no more is cancelled. The cancelled set only grows, so this ends; it depends on the set of
- * changes alone, so every member holding the same changes folds the same group.
+ * scratch, until no more is cancelled. One R at a time, the most senior author's first (then the first in the
+ * order), each fold finding the removes afresh: a remove that a more senior admin's cancels never acts. The
+ * cancelled set only grows, so this ends; it depends on the set of changes alone, so every member holding the
+ * same changes folds the same group.
  */
 export function resolve(changes: readonly KnownChange[]): Resolved {
   const sorted = [...changes].sort(compareChanges);
@@ -136,22 +138,28 @@ export function resolve(changes: readonly KnownChange[]): Resolved {
   const cancelled = new Set<number>();
   for (;;) {
     const { folded, triggers } = foldOnce(ready, cancelled, isAncestor);
-    let grew = false;
-    for (const { at, users } of triggers) {
-      for (let i = 0; i < ready.length; i++) {
-        if (i === at || cancelled.has(i) || !users.has(ready[i]!.change.author.user)) continue;
-        if (isAncestor(i, at) || isAncestor(at, i)) continue;
-        cancelled.add(i);
-        grew = true;
-      }
-    }
-    if (!grew) return { ready, parents, pending, invalid, folded, isAncestor };
+    // One remove at a time, the most senior author's first (then the first in the order): a removed admin's own
+    // backdated remove is cancelled by its remover's before it can cancel anything of its victim's.
+    const fresh = triggers
+      .map(({ at, users, rank }) => {
+        const gone: number[] = [];
+        for (let i = 0; i < ready.length; i++) {
+          if (i === at || cancelled.has(i) || !users.has(ready[i]!.change.author.user)) continue;
+          if (!isAncestor(i, at) && !isAncestor(at, i)) gone.push(i);
+        }
+        return { at, rank, gone };
+      })
+      .filter((t) => t.gone.length > 0)
+      .sort((a, b) => a.rank - b.rank || a.at - b.at);
+    if (fresh.length === 0) return { ready, parents, pending, invalid, folded, isAncestor };
+    for (const i of fresh[0]!.gone) cancelled.add(i);
   }
 }
 
-/** A `remove` at `at` whose authors' concurrent changes by `users` are cancelled. */
+/** A `remove` at `at`, by an admin of rank `rank` there, whose concurrent changes by `users` are cancelled. */
 interface Trigger {
   readonly at: number;
+  readonly rank: number;
   readonly users: ReadonlySet<string>;
 }
 
@@ -265,7 +273,7 @@ function foldOnce(
         const leave = present.has(m) ? undefined : leaves.get(m);
         return leave !== undefined && !isAncestor(leave.at, at) && !(leave.rank !== undefined && leave.rank < own);
       });
-      if (gone.length > 0 || escaped.length > 0) triggers.push({ at, users: new Set([...gone, ...escaped]) });
+      if (gone.length > 0 || escaped.length > 0) triggers.push({ at, rank: own, users: new Set([...gone, ...escaped]) });
       if (gone.length === 0) {
         refuse(named.length === 0 ? ChangeRefusal.noSuchMember : ChangeRefusal.notSenior);
         continue;
