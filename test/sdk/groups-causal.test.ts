@@ -267,6 +267,71 @@ describe('a removed admin backdating changes', () => {
   });
 });
 
+describe('convergence with parents and cancellations', () => {
+  it('members acting on diverging and stale views (offline, backdated) converge once every change arrives', () => {
+    // As the diverging-views property of groups-state.test.ts, but a step may act on any earlier view its actor
+    // held (an offline device, or a removed admin backdating), so removals cancel concurrent changes.
+    const users = [alice, bob, carol, dave, erin, frank];
+    const step = fc.record({
+      actor: fc.nat({ max: users.length - 1 }),
+      op: fc.constantFrom('add', 'remove', 'rename', 'promote', 'leave'),
+      target: fc.nat({ max: users.length - 1 }),
+      stale: fc.nat({ max: 3 }),
+      reach: fc.array(fc.boolean(), { minLength: users.length, maxLength: users.length }),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 4, maxLength: 9 }), (script) => {
+        const genesis = createGroup(alice, { name: 'g', members: [bob.userId, carol.userId, dave.userId] }).state;
+        const start = promoteMembers(genesis, alice, [bob.userId, carol.userId]);
+        const views: GroupState[][] = users.map((u, i) =>
+          i < 4 ? [i === 0 ? start.state : openGroup(snapshotOf(start.state), u.userId)!.state] : [],
+        );
+        const made: SignedGroupChange[] = [...start.changes];
+        for (const { actor, op, target, stale, reach } of script) {
+          const history = views[actor]!;
+          if (history.length === 0) continue;
+          const view = history[Math.max(0, history.length - 1 - stale)]!;
+          const signer = users[actor]!;
+          const who = users[target]!.userId;
+          let update;
+          try {
+            update =
+              op === 'add'
+                ? addMembers(view, signer, [who])
+                : op === 'remove'
+                  ? removeMembers(view, signer, [who])
+                  : op === 'promote'
+                    ? promoteMembers(view, signer, [who])
+                    : op === 'rename'
+                      ? renameGroup(view, signer, `name ${made.length}`)
+                      : leaveGroup(view, signer);
+          } catch (err) {
+            expect(EbbError.is(err)).toBe(true);
+            continue;
+          }
+          made.push(...update.changes);
+          history.push(receiveChanges(history.at(-1)!, update.changes).state);
+          users.forEach((u, i) => {
+            if (i === actor || !reach[i]) return;
+            const own = views[i]!;
+            if (own.length > 0) {
+              own.push(receiveChanges(own.at(-1)!, update.changes).state);
+            } else if (update.state.info.members.includes(u.userId)) own.push(openGroup(snapshotOf(update.state), u.userId)!.state);
+          });
+        }
+        const reference = receiveChanges(genesis, made).state;
+        for (const history of views) {
+          if (history.length === 0) continue;
+          const final = receiveChanges(history.at(-1)!, made).state;
+          expect(final.info).toEqual(reference.info);
+          expect(serializeGroupState(final)).toBe(serializeGroupState(reference));
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+});
+
 describe('admin seniority', () => {
   /** Alice creates; Bob then Carol are promoted: Alice is senior to Bob, Bob to Carol. */
   function ranked(): GroupState {
