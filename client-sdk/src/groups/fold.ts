@@ -90,7 +90,7 @@ export interface Resolved {
 /**
  * Resolves a group's held changes (any order; exactly one `create` of the group among them, which the caller
  * checked founds it). In the total order, a change whose parents are all ready is ready when its epoch is one
- * more than theirs at most (else invalid); any other waits (pending). The ready ones are folded; then for each
+ * more than the highest of theirs (else invalid); any other waits (pending). The ready ones are folded; then for each
  * `remove` R that removed a member X — or that an admin made naming an X who was gone at R only through a
  * `leave` that R's author had not seen, X not being senior to it when leaving — every change by X that is
  * neither an ancestor nor a descendant of R is cancelled (refused `cancelled`) and the rest folded again from
@@ -216,6 +216,8 @@ function foldOnce(
       admins.delete(m);
       rank.delete(m);
       departedBy.set(m, { by, left });
+      // Only a member's last departure counts, and a leave records its own after this.
+      if (!left) leaves.delete(m);
     }
     keepAnAdmin(by);
   };
