@@ -630,6 +630,10 @@ describe('the cost of checking', () => {
     expect(verifyChange({ ...change, sig: toBase64Url(nacl.sign.detached(new Uint8Array(1), other.secretKey)) })).toBe(false);
     expect(verifyChange({ ...change, author: { ...change.author, accountKey: toBase64Url(other.publicKey) } })).toBe(false);
     expect(verifyChange({ ...change, change: { kind: 'add', members: [erin.userId] } })).toBe(false);
+    // The parents are signed too: other parents, or the same ones at another epoch, are another change.
+    expect(verifyChange({ ...change, parents: [toBase64Url(nacl.randomBytes(32))] })).toBe(false);
+    expect(verifyChange({ ...change, epoch: change.epoch + 1 })).toBe(false);
+    expect(verify).toHaveBeenCalledTimes(5);
   });
 
   it('opens no signature for a snapshot with no root of its id, or one that never names the reader', () => {
