@@ -629,6 +629,8 @@ export class EbbClient {
    * (`members-removed`).
    * @throws EbbError BAD_REQUEST (not retryable) for a malformed group id or members, or with reason
    *   `not-group-member` when one of them is no member; nothing is sent.
+   * @throws EbbError FORBIDDEN (not retryable) with reason `not-senior-group-admin` when one of them is an admin
+   *   who became admin before this account (or is this account: it leaves instead); nothing is sent.
    * @throws EbbError NOT_FOUND, FORBIDDEN, CONFLICT, INTERNAL as addGroupMembers.
    */
   async removeGroupMembers(groupId: string, members: readonly string[]): Promise<GroupInfo> {

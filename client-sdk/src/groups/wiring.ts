@@ -17,6 +17,7 @@ import {
   type GroupUpdate,
   type SignedGroupChange,
   addMembers,
+  addedWithout,
   batchChanges,
   createGroup,
   decodeChanges,
@@ -238,7 +239,7 @@ export class GroupService implements GroupReceiver {
       void this.relay(update.state, taken).catch(() => undefined);
     } else {
       const kept = [...(this.pending.get(group) ?? []), ...changes].slice(-MAX_PENDING_CHANGES);
-      update = openGroup({ v: 1, group, changes: kept }, this.options.identity.userId);
+      update = openGroup({ v: 2, group, changes: kept }, this.options.identity.userId);
       const by = update?.events[0]?.by;
       if (!update || (by !== from.user && from.user !== this.options.identity.userId)) {
         if (this.pending.has(group) || this.pending.size < MAX_PENDING_GROUPS) this.pending.set(group, kept);
@@ -356,22 +357,20 @@ export class GroupService implements GroupReceiver {
   }
 
   /**
-   * Passes changes others made on to the members this account added concurrently with or after them: their
-   * authors did not know those members, and this device's history snapshot to them did not hold the changes. So
-   * an admin's add and another admin's concurrent change reach everyone, and every member folds the same set.
+   * Passes changes others made on to the members this account added concurrently with them: their authors did
+   * not know those members, and this device's history snapshot to them did not hold the changes (`addedWithout`:
+   * the add is neither an ancestor nor a descendant of the change). So an admin's add and another admin's
+   * concurrent change reach everyone, every member folds the same set, and no later change waits forever on a
+   * parent a member never got.
    */
   private async relay(state: GroupState, changes: readonly SignedGroupChange[]): Promise<void> {
     const self = this.options.identity.userId;
-    const others = changes.filter((c) => c.author.user !== self);
-    if (others.length === 0) return;
-    const oldest = Math.min(...others.map((c) => c.epoch));
-    const late = new Set(
-      state.changes
-        .filter((c) => c.author.user === self && c.change.kind === 'add' && c.epoch >= oldest)
-        .flatMap((c) => (c.change.kind === 'add' ? c.change.members : []))
-        .filter((m) => state.info.members.includes(m)),
-    );
-    if (late.size > 0) await this.publish(state, others, [...late], [], false);
+    const byMember = new Map<string, SignedGroupChange[]>();
+    for (const change of changes) {
+      if (change.author.user === self) continue;
+      for (const m of addedWithout(state, self, change)) byMember.set(m, [...(byMember.get(m) ?? []), change]);
+    }
+    for (const [member, list] of byMember) await this.publish(state, list, [member], [], false);
   }
 
   /** This device left or was removed: the group and every sender key of it are forgotten. */
