@@ -124,6 +124,8 @@ export const ResultSchemas = {
     duplicate: z.boolean(),
     missing: z.array(Device),
     stale: z.array(Device),
+    /** Only when the frame carried `acks`: false when they were not applied (the client sends them again in an `ack`). */
+    acksApplied: z.optional(z.boolean()),
   }),
   fetch: z.object({ messages: z.array(Envelope), cursor: z.nullable(z.string()), more: z.boolean() }),
   ack: z.object({ acked: Count }),
@@ -158,6 +160,8 @@ export const ResultSchemas = {
     stale: z.array(UserDevices),
     full: z.array(UserDevices),
     unknown: z.array(UserId),
+    /** As `send` answers it. */
+    acksApplied: z.optional(z.boolean()),
   }),
   /** `replaced`: the device had another subscription until now (registering the same one again is no error). */
   'push.register': z.object({ replaced: z.boolean() }),

@@ -1,6 +1,7 @@
 import { base64UrlByteLength } from '../../protocol/base64url';
 import type { FanoutFrame, Results } from '../../protocol/frames';
 import { callerAccount } from './accounts';
+import { RidingAcks } from './acks';
 import { forEachBounded, settleAll, valueOf } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
@@ -33,6 +34,18 @@ interface Target {
  */
 export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): Promise<Results['fanout']> {
   requirePhaseAllows(ports, 'fanout');
+  // The acks riding on the frame (ARCH §6.5), as `send` applies them: beside the round trips, never before a push.
+  const riding = new RidingAcks(ports, caller, frame.acks);
+  try {
+    const result = await deliver(ports, caller, frame, riding);
+    return { ...result, ...(await riding.settle()) };
+  } catch (error) {
+    await riding.settle();
+    throw error;
+  }
+}
+
+async function deliver(ports: Ports, caller: Caller, frame: FanoutFrame, riding: RidingAcks): Promise<Results['fanout']> {
   if (base64UrlByteLength(frame.ciphertext) > ports.config.maxCiphertextBytes) {
     throw new Refusal('PAYLOAD_TOO_LARGE', `ciphertext exceeds ${ports.config.maxCiphertextBytes} bytes`);
   }
@@ -68,11 +81,13 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
   let key: FrankingKey;
   try {
     valueOf(read);
+    callerAccount(accounts?.get(caller.userId), caller);
+    // As in `send`: the caller's acks apply once it is found current, whatever becomes of the fan-out.
+    riding.start();
     const sendDecision = valueOf(sendTake);
     const copiesDecision = valueOf(copiesTake);
     valueOf(reserved);
     key = valueOf(frankingKey);
-    callerAccount(accounts?.get(caller.userId), caller);
     requireAllowed('send', sendDecision);
     requireAllowed('sendCopies', copiesDecision);
   } catch (error) {

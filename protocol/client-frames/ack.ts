@@ -2,12 +2,15 @@ import * as z from 'zod/mini';
 import { Rid, MessageId, Timestamp } from '../fields';
 import { Limits } from '../limits';
 
+/** The messages an `ack` names, `id` and `sentAt` of each envelope as delivered; also `send`'s and `fanout`'s `acks`. */
+export const AckEntries = z.array(z.object({ id: MessageId, sentAt: Timestamp })).check(z.minLength(1), z.maxLength(Limits.maxAckBatch));
+
 /** What a client sends for `ack`; parsed at the edge by its route. */
 export const AckFrame = z.object({
   action: z.literal('ack'),
   rid: Rid,
   /** `id` and `sentAt` of each envelope, as delivered. */
-  messages: z.array(z.object({ id: MessageId, sentAt: Timestamp })).check(z.minLength(1), z.maxLength(Limits.maxAckBatch)),
+  messages: AckEntries,
   /**
    * `true`: answer only an error. A successful ack then costs one API Gateway message (the frame) instead of
    * two; a lost ack is harmless (the message comes back and is deduplicated), so a client may skip the result.

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken } from '../fields';
 import { Limits } from '../limits';
+import { AckEntries } from './ack';
 
 /** One recipient of a fan-out: a user, the devices of it the copy goes to, and its delivery token if the sender holds it. */
 const FanoutRecipient = z.object({
@@ -36,4 +37,9 @@ export const FanoutFrame = z.object({
       `must address at most ${Limits.maxFanoutDevicesPerFrame} devices in all`,
     ),
   ),
+  /**
+   * The caller's own acks riding on this frame (ARCH §6.5): removed from the caller's queue as a quiet `ack`
+   * removes them; the result's `acksApplied` says whether they were.
+   */
+  acks: z.optional(AckEntries),
 });

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken } from '../fields';
 import { Limits } from '../limits';
+import { AckEntries } from './ack';
 
 /** What a client sends for `send`; parsed at the edge by its route. */
 export const SendFrame = z.object({
@@ -20,4 +21,9 @@ export const SendFrame = z.object({
   expiresInSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400))),
   /** The recipient's delivery token, when the sender has learnt it: the message then counts as a contact's. */
   deliveryToken: z.optional(DeliveryToken),
+  /**
+   * The caller's own acks riding on this frame (ARCH §6.5): removed from the caller's queue as a quiet `ack`
+   * removes them; the result's `acksApplied` says whether they were.
+   */
+  acks: z.optional(AckEntries),
 });
