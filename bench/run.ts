@@ -511,7 +511,10 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
   // (measured durations on a shared machine drift between runs by more than the lever moves them).
   const durations = new Map(kib.ops.invocations.map((i) => [i.route, i.durationMs]));
   const atShippedDurations = (p: ReturnType<typeof price>) =>
-    dollarsPerMillion({ ...p.ops, invocations: p.ops.invocations.map((i) => ({ ...i, durationMs: durations.get(i.route) ?? i.durationMs })) }, Prices);
+    dollarsPerMillion(
+      { ...p.ops, invocations: p.ops.invocations.map((i) => ({ ...i, durationMs: durations.get(i.route) ?? i.durationMs })) },
+      Prices,
+    );
   const before = price(answered!);
   const beforeCost = atShippedDurations(before);
   const noRide = price(unridden!);

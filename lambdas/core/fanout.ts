@@ -7,7 +7,7 @@ import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
 import type { AccountRecord, Caller, DeviceAddress, FrankingKey, Ports, QueuedMessage, QueueShare } from './ports';
 import { cancelReservations, pushToRecipient, reserveAll, writeCopies, type Reservation } from './queue-copy';
-import { requireAllowed, takeRateToken } from './rate-limits';
+import { giveBackRateTokens, requireAllowed, takeRateToken } from './rate-limits';
 import { Refusal } from './refusal';
 import { wakeLater } from './wakeups';
 
@@ -60,17 +60,13 @@ async function deliver(ports: Ports, caller: Caller, frame: FanoutFrame, riding:
     const share: QueueShare = r.user === caller.userId || r.deliveryToken !== undefined ? 'contact' : 'stranger';
     return [...new Set(r.devices)].map((device) => ({ address: { userId: r.user, device }, share }));
   });
+  // Charged for every device the frame names, all or nothing: unknown users' and stale devices' too, so
+  // one frame cannot probe 256 user ids for the price of one send token.
+  const copies = frame.recipients.reduce((n, r) => n + r.devices.length, 0);
   const [read, sendTake, copiesTake, reserved, frankingKey] = await settleAll([
     ports.accounts.getMany([caller.userId, ...frame.recipients.map((r) => r.user)]),
     takeRateToken(ports, 'send', caller.userId),
-    // Charged for every device the frame names, all or nothing: unknown users' and stale devices' too, so
-    // one frame cannot probe 256 user ids for the price of one send token.
-    takeRateToken(
-      ports,
-      'sendCopies',
-      caller.userId,
-      frame.recipients.reduce((n, r) => n + r.devices.length, 0),
-    ),
+    takeRateToken(ports, 'sendCopies', caller.userId, copies),
     reserveAll(ports, wanted, limits, now, FANOUT_CONCURRENCY),
     ports.frankingKeys.current(),
   ] as const);
@@ -91,7 +87,14 @@ async function deliver(ports: Ports, caller: Caller, frame: FanoutFrame, riding:
     requireAllowed('send', sendDecision);
     requireAllowed('sendCopies', copiesDecision);
   } catch (error) {
-    await giveBack(reservations);
+    // Both takes ran together (one round trip): a frame its send window refused gives back the copies it
+    // took, so a refused fan-out costs no copies (one write, on the refusal path only).
+    const sendRefused = sendTake.ok && !sendTake.value.allowed;
+    const copiesTaken = copiesTake.ok && copiesTake.value.allowed;
+    await Promise.all([
+      giveBack(reservations),
+      sendRefused && copiesTaken ? giveBackRateTokens(ports, 'sendCopies', caller.userId, copies, now).catch(() => undefined) : undefined,
+    ]);
     throw error;
   }
 
