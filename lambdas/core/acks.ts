@@ -39,7 +39,7 @@ export class RidingAcks {
       () => true,
       (error: unknown) => {
         // Counts and the error's name only (ARCH §12): the client applies them again in its next ack.
-        this.ports.logger.warn('riding acks not applied', { acks: this.messages!.length, error: error instanceof Error ? error.name : 'unknown' });
+        this.ports.logger.warn('riding acks not applied', { failed: this.messages!.length, error: error instanceof Error ? error.name : 'unknown' });
         return false;
       },
     );
