@@ -24,7 +24,7 @@ export async function removeOwn(ports: Pick<Ports, 'queue' | 'clock'>, caller: C
  * which says nothing of its acks: the client sends those again too.
  */
 export class RidingAcks {
-  private applying: Promise<boolean> | undefined;
+  private applying?: Promise<boolean>;
 
   constructor(
     private readonly ports: Pick<Ports, 'queue' | 'clock' | 'logger'>,
@@ -34,20 +34,21 @@ export class RidingAcks {
 
   /** Starts removing the acks, if the frame carried any; never rejects. */
   start(): void {
-    if (this.messages === undefined || this.applying) return;
-    this.applying = removeOwn(this.ports, this.caller, this.messages).then(
-      () => true,
-      (error: unknown) => {
-        // Counts and the error's name only (ARCH §12): the client applies them again in its next ack.
-        this.ports.logger.warn('riding acks not applied', { failed: this.messages!.length, error: error instanceof Error ? error.name : 'unknown' });
-        return false;
-      },
-    );
+    const { messages } = this;
+    this.applying ??=
+      messages &&
+      removeOwn(this.ports, this.caller, messages).then(
+        () => true,
+        (error: unknown) => {
+          // A count and the error's name only (ARCH §12): the client sends them again in its next ack.
+          this.ports.logger.warn('acks not applied', { failed: messages.length, error: (error as Error)?.name });
+          return false;
+        },
+      );
   }
 
   /** Waits for the removal started; the result's field (none when the frame carried no acks). */
   async settle(): Promise<{ acksApplied?: boolean }> {
-    if (this.messages === undefined) return {};
-    return { acksApplied: this.applying ? await this.applying : false };
+    return this.messages ? { acksApplied: (await this.applying) ?? false } : {};
   }
 }

@@ -89,12 +89,8 @@ async function deliver(ports: Ports, caller: Caller, frame: FanoutFrame, riding:
   } catch (error) {
     // Both takes ran together (one round trip): a frame its send window refused gives back the copies it
     // took, so a refused fan-out costs no copies (one write, on the refusal path only).
-    const sendRefused = sendTake.ok && !sendTake.value.allowed;
-    const copiesTaken = copiesTake.ok && copiesTake.value.allowed;
-    await Promise.all([
-      giveBack(reservations),
-      sendRefused && copiesTaken ? giveBackRateTokens(ports, 'sendCopies', caller.userId, copies, now).catch(() => undefined) : undefined,
-    ]);
+    const copiesBack = sendTake.ok && !sendTake.value.allowed && copiesTake.ok && copiesTake.value.allowed;
+    await Promise.all([giveBack(reservations), copiesBack && giveBackRateTokens(ports, 'sendCopies', caller.userId, copies, now).catch(() => {})]);
     throw error;
   }
 

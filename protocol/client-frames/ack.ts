@@ -1,9 +1,6 @@
 import * as z from 'zod/mini';
-import { Rid, MessageId, Timestamp } from '../fields';
-import { Limits } from '../limits';
-
-/** The messages an `ack` names, `id` and `sentAt` of each envelope as delivered; also `send`'s and `fanout`'s `acks`. */
-export const AckEntries = z.array(z.object({ id: MessageId, sentAt: Timestamp })).check(z.minLength(1), z.maxLength(Limits.maxAckBatch));
+import { Rid } from '../fields';
+import { AckEntries } from './ack-entries';
 
 /** What a client sends for `ack`; parsed at the edge by its route. */
 export const AckFrame = z.object({

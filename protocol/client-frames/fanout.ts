@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken } from '../fields';
 import { Limits } from '../limits';
-import { AckEntries } from './ack';
+import { AckEntries } from './ack-entries';
 
 /** One recipient of a fan-out: a user, the devices of it the copy goes to, and its delivery token if the sender holds it. */
 const FanoutRecipient = z.object({

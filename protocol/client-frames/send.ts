@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken } from '../fields';
 import { Limits } from '../limits';
-import { AckEntries } from './ack';
+import { AckEntries } from './ack-entries';
 
 /** What a client sends for `send`; parsed at the edge by its route. */
 export const SendFrame = z.object({
