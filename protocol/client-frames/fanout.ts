@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
-import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken } from '../fields';
+import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken, Timestamp } from '../fields';
 import { Limits } from '../limits';
-import { AckEntries } from './ack-entries';
 
 /** One recipient of a fan-out: a user, the devices of it the copy goes to, and its delivery token if the sender holds it. */
 const FanoutRecipient = z.object({
@@ -38,8 +37,8 @@ export const FanoutFrame = z.object({
     ),
   ),
   /**
-   * The caller's own acks riding on this frame (ARCH §6.5): removed from the caller's queue as a quiet `ack`
-   * removes them; the result's `acksApplied` says whether they were.
+   * The caller's own acks riding on this frame (ARCH §6.5), as the `ack` frame's `messages`: removed from the
+   * caller's queue as a quiet `ack` removes them; the result's `acksApplied` says whether they were.
    */
-  acks: z.optional(AckEntries),
+  acks: z.optional(z.array(z.object({ id: MessageId, sentAt: Timestamp })).check(z.minLength(1), z.maxLength(Limits.maxAckBatch))),
 });

@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
-import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken } from '../fields';
+import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken, Timestamp } from '../fields';
 import { Limits } from '../limits';
-import { AckEntries } from './ack-entries';
 
 /** What a client sends for `send`; parsed at the edge by its route. */
 export const SendFrame = z.object({
@@ -22,8 +21,8 @@ export const SendFrame = z.object({
   /** The recipient's delivery token, when the sender has learnt it: the message then counts as a contact's. */
   deliveryToken: z.optional(DeliveryToken),
   /**
-   * The caller's own acks riding on this frame (ARCH §6.5): removed from the caller's queue as a quiet `ack`
-   * removes them; the result's `acksApplied` says whether they were.
+   * The caller's own acks riding on this frame (ARCH §6.5), as the `ack` frame's `messages`: removed from the
+   * caller's queue as a quiet `ack` removes them; the result's `acksApplied` says whether they were.
    */
-  acks: z.optional(AckEntries),
+  acks: z.optional(z.array(z.object({ id: MessageId, sentAt: Timestamp })).check(z.minLength(1), z.maxLength(Limits.maxAckBatch))),
 });
