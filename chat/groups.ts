@@ -86,6 +86,7 @@ export function groupLines(group: GroupInfo, label: (userId: string) => string):
 const REFUSALS: Readonly<Partial<Record<EbbErrorReason, string>>> = {
   'not-in-group': 'you are not in #group',
   'not-group-admin': 'only an admin of #group can do that (/groups shows who is)',
+  'not-senior-group-admin': 'an admin of #group can remove only the admins made after it',
   'already-group-member': 'already in #group',
   'not-group-member': 'not in #group: /groups shows its members',
   'already-group-admin': 'already an admin of #group',

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { printable } from '../shared/printable';
@@ -307,7 +308,7 @@ export class ChatSession {
   }
 
   private async setUsername(name: string): Promise<void> {
-    if (!Username.safeParse(name).success) {
+    if (!v.safeParse(Username, name).success) {
       this.print('usage: /name NAME, 3 to 32 characters of A-Z, a-z, 0-9 and _');
       return;
     }
@@ -484,9 +485,9 @@ export class ChatSession {
       if (!message) this.print(`no received message ${ref}`);
       return message?.from;
     }
-    if (!ref.startsWith('@') && UserId.safeParse(ref).success) return ref;
+    if (!ref.startsWith('@') && v.safeParse(UserId, ref).success) return ref;
     const name = ref.replace(/^@/, '');
-    if (!Username.safeParse(name).success) {
+    if (!v.safeParse(Username, name).success) {
       this.print(`${printable(ref)} is neither a user id nor a @username`);
       return undefined;
     }
@@ -641,7 +642,7 @@ export class ChatSession {
     }
     const [, ref = '', reason = ''] = parsed;
     // A #number names one message, sender included; a bare id is refused by the SDK when two senders used it.
-    const message = /^\d+$/.test(ref) ? this.received.get(Number(ref)) : MessageId.safeParse(ref).success ? ref : undefined;
+    const message = /^\d+$/.test(ref) ? this.received.get(Number(ref)) : v.safeParse(MessageId, ref).success ? ref : undefined;
     if (message === undefined) {
       this.print(`no received message #${printable(ref)}`);
       return;

@@ -1,4 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
+import { maxChars, minChars } from './chars';
 import { fromBase64Url, toBase64Url } from './base64url';
 import { AttachmentId, bytes } from './fields';
 
@@ -37,25 +38,25 @@ const PRINTABLE = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-export const AttachmentName = z.string().check(
-  z.minLength(1),
-  z.maxLength(MAX_ATTACHMENT_NAME_CHARS),
-  z.regex(PRINTABLE, 'must not hold control characters'),
-  z.refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode'),
+export const AttachmentName = v.pipe(
+  v.string(),
+  minChars(1),
+  maxChars(MAX_ATTACHMENT_NAME_CHARS),
+  v.regex(PRINTABLE, 'must not hold control characters'),
+  v.check((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode'),
 );
 
 /** `type/subtype` with optional parameters, as RFC 6838 §4.2 spells the names. */
-export const AttachmentType = z
-  .string()
-  .check(
-    z.maxLength(MAX_ATTACHMENT_TYPE_CHARS),
-    z.regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(;[\x20-\x7e]*)?$/, 'must be a media type'),
-  );
+export const AttachmentType = v.pipe(
+  v.string(),
+  maxChars(MAX_ATTACHMENT_TYPE_CHARS),
+  v.regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(;[\x20-\x7e]*)?$/, 'must be a media type'),
+);
 
-export const AttachmentSize = z.number().check(z.int(), z.minimum(0), z.maximum(MAX_ATTACHMENT_REF_SIZE));
+export const AttachmentSize = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_ATTACHMENT_REF_SIZE));
 
 /** An attachment reference with its bytes in base64url, as plaintexts and report frames carry it. */
-export const AttachmentRefWire = z.strictObject({
+export const AttachmentRefWire = v.strictObject({
   id: AttachmentId,
   key: bytes(ATTACHMENT_REF_KEY_BYTES),
   digest: bytes(ATTACHMENT_REF_DIGEST_BYTES),
@@ -63,9 +64,9 @@ export const AttachmentRefWire = z.strictObject({
   name: AttachmentName,
   type: AttachmentType,
 });
-export type AttachmentRefWire = z.infer<typeof AttachmentRefWire>;
+export type AttachmentRefWire = v.InferOutput<typeof AttachmentRefWire>;
 
-export const AttachmentRefsWire = z.array(AttachmentRefWire).check(z.minLength(1), z.maxLength(MAX_ATTACHMENTS_PER_MESSAGE));
+export const AttachmentRefsWire = v.pipe(v.array(AttachmentRefWire), v.minLength(1), v.maxLength(MAX_ATTACHMENTS_PER_MESSAGE));
 
 export function attachmentRefToWire(ref: AttachmentRef): AttachmentRefWire {
   return { id: ref.id, key: toBase64Url(ref.key), digest: toBase64Url(ref.digest), size: ref.size, name: ref.name, type: ref.type };

@@ -1,4 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
+import { maxChars, minChars } from './chars';
 import { ConfigError, withDefaults } from './config-defaults';
 import { Limits } from './limits';
 import { describeIssues } from './issues';
@@ -7,102 +8,104 @@ export { ConfigError, DEFAULT_CONFIG } from './config-defaults';
 
 /** `context.ebb` in cdk.json (ARCH §3.1): read by infra at synth, by the local stack and by every Lambda. */
 
-const isoUtc = z.nullable(
-  z
-    .string()
-    .check(
-      z.refine(
-        (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/.test(s) && !Number.isNaN(Date.parse(s)),
-        'must be an ISO-8601 UTC date like 2027-01-31T00:00:00Z',
-      ),
+const isoUtc = v.nullable(
+  v.pipe(
+    v.string(),
+    v.check(
+      (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/.test(s) && !Number.isNaN(Date.parse(s)),
+      'must be an ISO-8601 UTC date like 2027-01-31T00:00:00Z',
     ),
+  ),
 );
 
 /** A browser origin as the `Origin` header carries it: scheme, host and port, no path. */
-const webOrigin = z
-  .string()
-  .check(
-    z.refine(
-      (s) => /^https?:\/\/[^/\s?#*]+$/.test(s) && URL.canParse(s) && new URL(s).origin === s,
-      'must be an origin like https://chat.example.org (scheme, host and port only)',
-    ),
-  );
+const webOrigin = v.pipe(
+  v.string(),
+  v.check(
+    (s) => /^https?:\/\/[^/\s?#*]+$/.test(s) && URL.canParse(s) && new URL(s).origin === s,
+    'must be an origin like https://chat.example.org (scheme, host and port only)',
+  ),
+);
 
-const perMinute = z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000));
+const perMinute = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000));
 
-const SunsetSchema = z
-  .strictObject({
+const SunsetSchema = v.pipe(
+  v.strictObject({
     signupsCloseAt: isoUtc,
     readOnlyAt: isoUtc,
     shutdownAt: isoUtc,
     purgeAt: isoUtc,
-    noticeUrl: z.nullable(z.url()),
-    message: z.nullable(z.string().check(z.maxLength(1000))),
-  })
-  .check(
-    z.superRefine((s, ctx) => {
-      const order = ['signupsCloseAt', 'readOnlyAt', 'shutdownAt', 'purgeAt'] as const;
-      let previous: { key: string; at: number } | undefined;
-      for (const key of order) {
-        const value = s[key];
-        if (value === null) continue;
-        const at = Date.parse(value);
-        if (previous && at < previous.at) {
-          ctx.issues.push({ code: 'custom', path: [key], message: `must not be before ${previous.key}`, input: value });
-        }
-        previous = { key, at };
-      }
-      if (s.purgeAt !== null && s.shutdownAt === null) {
-        ctx.issues.push({ code: 'custom', path: ['purgeAt'], message: 'needs shutdownAt: data is purged only after shutdown', input: s.purgeAt });
-      }
-    }),
-  );
+    noticeUrl: v.nullable(v.pipe(v.string(), v.url())),
+    message: v.nullable(v.pipe(v.string(), maxChars(1000))),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const s = dataset.value;
+    const issue = (key: (typeof order)[number], message: string) =>
+      addIssue({ message, path: [{ type: 'object', origin: 'value', input: s, key, value: s[key] }] });
+    const order = ['signupsCloseAt', 'readOnlyAt', 'shutdownAt', 'purgeAt'] as const;
+    let previous: { key: string; at: number } | undefined;
+    for (const key of order) {
+      const value = s[key];
+      if (value === null) continue;
+      const at = Date.parse(value);
+      if (previous && at < previous.at) issue(key, `must not be before ${previous.key}`);
+      previous = { key, at };
+    }
+    if (s.purgeAt !== null && s.shutdownAt === null) issue('purgeAt', 'needs shutdownAt: data is purged only after shutdown');
+  }),
+);
 
 /** A Secrets Manager secret name as the console allows it: letters, digits and `/_+=.@-`, at most 512. */
-const secretName = z
-  .string()
-  .check(z.minLength(1), z.maxLength(512), z.regex(/^[A-Za-z0-9/_+=.@-]+$/, 'must be a Secrets Manager secret name (letters, digits and /_+=.@-)'));
+const secretName = v.pipe(
+  v.string(),
+  minChars(1),
+  maxChars(512),
+  v.regex(/^[A-Za-z0-9/_+=.@-]+$/, 'must be a Secrets Manager secret name (letters, digits and /_+=.@-)'),
+);
 
 /**
  * Push wake-ups (ARCH §6.13). Web Push is always on, with VAPID keys the stack generates; APNs and FCM are on
  * only when named here, each with the Secrets Manager secret that holds its credential (never the credential
  * itself, which would land in the template).
  */
-const PushSchema = z.strictObject({
+const PushSchema = v.strictObject({
   /**
    * The VAPID `sub` claim (RFC 8292 §2.1): a `mailto:` or `https:` contact for the push services. Null: the
    * deployment's own https URL.
    */
-  vapidSubject: z.nullable(
-    z.string().check(
-      z.maxLength(256),
-      z.refine((s) => /^mailto:[^\s]+@[^\s]+$/.test(s) || isHttpsUrl(s), 'must be a mailto: or https: URI'),
+  vapidSubject: v.nullable(
+    v.pipe(
+      v.string(),
+      maxChars(256),
+      v.check((s) => /^mailto:[^\s]+@[^\s]+$/.test(s) || isHttpsUrl(s), 'must be a mailto: or https: URI'),
     ),
   ),
   /**
    * APNs through an SNS platform application with token authentication: the secret's value is the `.p8` signing
    * key; `keyId`, `teamId` and `bundleId` name it. `sandbox` targets the development APNs environment.
    */
-  apns: z.nullable(
-    z.strictObject({
+  apns: v.nullable(
+    v.strictObject({
       secretName,
-      keyId: z.string().check(z.regex(/^[A-Z0-9]{10}$/, 'must be the 10-character APNs key id')),
-      teamId: z.string().check(z.regex(/^[A-Z0-9]{10}$/, 'must be the 10-character Apple team id')),
-      bundleId: z.string().check(z.maxLength(155), z.regex(/^[A-Za-z0-9.-]+$/, 'must be an app bundle id like org.example.chat')),
-      sandbox: z.boolean(),
+      keyId: v.pipe(v.string(), v.regex(/^[A-Z0-9]{10}$/, 'must be the 10-character APNs key id')),
+      teamId: v.pipe(v.string(), v.regex(/^[A-Z0-9]{10}$/, 'must be the 10-character Apple team id')),
+      bundleId: v.pipe(v.string(), maxChars(155), v.regex(/^[A-Za-z0-9.-]+$/, 'must be an app bundle id like org.example.chat')),
+      sandbox: v.boolean(),
     }),
   ),
   /** FCM (HTTP v1) through an SNS platform application: the secret's value is the service account's JSON key. */
-  fcm: z.nullable(z.strictObject({ secretName })),
+  fcm: v.nullable(v.strictObject({ secretName })),
   /**
    * The Web Push services a subscription's endpoint may name: host names, or `*.` and a suffix for every host
    * under it. The sender posts only to these, so a client cannot aim it at any other host (nor, through DNS it
    * controls, at an address inside the network). The default lists the push services of Chrome, Edge, Firefox
    * and Safari.
    */
-  webPushHosts: z
-    .array(z.string().check(z.maxLength(253), z.regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a lower-case host name, or *. and a domain')))
-    .check(z.maxLength(64)),
+  webPushHosts: v.pipe(
+    v.array(v.pipe(v.string(), maxChars(253), v.regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a lower-case host name, or *. and a domain'))),
+    v.maxLength(64),
+  ),
 });
 
 function isHttpsUrl(s: string): boolean {
@@ -113,24 +116,24 @@ function isHttpsUrl(s: string): boolean {
   }
 }
 
-export const EbbConfigSchema = z.strictObject({
-  retentionDays: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(365)),
-  maxCiphertextBytes: z.number().check(z.int('must be a whole number'), z.minimum(256), z.maximum(Limits.ciphertextBytesCeiling)),
-  maxQueueDepth: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1_000_000)),
+export const EbbConfigSchema = v.strictObject({
+  retentionDays: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(365)),
+  maxCiphertextBytes: v.pipe(v.number(), v.integer(), v.minValue(256), v.maxValue(Limits.ciphertextBytesCeiling)),
+  maxQueueDepth: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)),
   /**
    * The percentage of each queue that senders the recipient never wrote to may fill (ARCH §6.6); contacts may
    * fill all of `maxQueueDepth`. A whole number, as every number of the deployed config; at least 1, or no
    * one could ever be written to first.
    */
-  strangerQueuePercent: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100)),
-  rateLimits: z.strictObject({
+  strangerQueuePercent: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
+  rateLimits: v.strictObject({
     sendPerMinute: perMinute,
     /**
      * Device copies one sender's `fanout` frames may queue a minute (ARCH §6.11): a fan-out takes one `send`
      * token for the frame and one of these per copy, so a sender is charged for the devices it reaches. At
      * least one full frame's copies, or that frame could never be sent.
      */
-    sendCopiesPerMinute: z.number().check(z.int('must be a whole number'), z.minimum(Limits.maxFanoutDevicesPerFrame), z.maximum(1_000_000)),
+    sendCopiesPerMinute: v.pipe(v.number(), v.integer(), v.minValue(Limits.maxFanoutDevicesPerFrame), v.maxValue(1_000_000)),
     connectPerMinute: perMinute,
     bundlePerMinute: perMinute,
     registerPerMinute: perMinute,
@@ -138,8 +141,8 @@ export const EbbConfigSchema = z.strictObject({
     /** Failed connects (bad signature, malformed query) per source address, counted apart from `connectPerMinute`. */
     connectFailuresPerMinute: perMinute,
     /** Frames per connection per second, sustained, and the burst a quiet connection may send at once. */
-    framesPerSecond: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(10_000)),
-    frameBurst: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000)),
+    framesPerSecond: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)),
+    frameBurst: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000)),
     usernameSetPerMinute: perMinute,
     usernameLookupPerMinute: perMinute,
     keysPublishPerMinute: perMinute,
@@ -150,32 +153,33 @@ export const EbbConfigSchema = z.strictObject({
     attachmentDownloadPerMinute: perMinute,
   }),
   /** One-time prekeys stored per device at most: a `keys.publish` beyond it is refused and stores nothing. */
-  maxOneTimePrekeysPerDevice: z.number().check(z.int('must be a whole number'), z.minimum(Limits.maxPrekeysPerPublish), z.maximum(10_000)),
+  maxOneTimePrekeysPerDevice: v.pipe(v.number(), v.integer(), v.minValue(Limits.maxPrekeysPerPublish), v.maxValue(10_000)),
   /** A device left with fewer one-time prekeys than this after a bundle fetch is told to refill (`keys.low`). */
-  prekeyLowWater: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(1000)),
+  prekeyLowWater: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
   /** Devices one account may have, device 1 included: a `device.add` beyond it is refused and stores nothing. */
-  maxDevicesPerAccount: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.maxDevicesAtOnce)),
+  maxDevicesPerAccount: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Limits.maxDevicesAtOnce)),
   /** Members a group may have, the creator included (ARCH §6.11): the members' SDKs enforce it; `status` announces it. */
-  maxGroupSize: z.number().check(z.int('must be a whole number'), z.minimum(2), z.maximum(10_000)),
+  maxGroupSize: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(10_000)),
   /**
    * The largest file one attachment may carry (ARCH §6.13): the SDK refuses a larger one, the server refuses to
    * presign an upload over its ciphertext bound (protocol/attachments.ts), and storage refuses more bytes than
    * were signed.
    */
-  maxAttachmentBytes: z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(Limits.attachmentBytesCeiling)),
+  maxAttachmentBytes: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Limits.attachmentBytesCeiling)),
   /**
    * Browser origins allowed to upload and download attachments (the bucket's CORS). The URL is what grants
    * access; this only lets a page on these origins use it. The local stack adds its own web chat.
    */
-  webOrigins: z.array(webOrigin).check(
-    z.maxLength(Limits.maxWebOrigins),
-    z.refine((o) => new Set(o).size === o.length, 'must not name an origin twice'),
+  webOrigins: v.pipe(
+    v.array(webOrigin),
+    v.maxLength(Limits.maxWebOrigins),
+    v.check((o) => new Set(o).size === o.length, 'must not name an origin twice'),
   ),
   sunset: SunsetSchema,
   push: PushSchema,
 });
 
-export type EbbConfig = z.infer<typeof EbbConfigSchema>;
+export type EbbConfig = v.InferOutput<typeof EbbConfigSchema>;
 export type SunsetConfig = EbbConfig['sunset'];
 export type PushConfig = EbbConfig['push'];
 
@@ -189,7 +193,7 @@ export type EbbConfigInput = {
  * @throws ConfigError naming every offending key, e.g. `ebb.sunset.readOnlyAt: must not be before signupsCloseAt`.
  */
 export function resolveConfig(input: unknown = {}): EbbConfig {
-  const parsed = EbbConfigSchema.safeParse(withDefaults(input));
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, 'ebb'));
-  return parsed.data;
+  const parsed = v.safeParse(EbbConfigSchema, withDefaults(input));
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.issues, 'ebb'));
+  return parsed.output;
 }

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { ErrorCode, ErrorReason } from './errors';
 import { AccountDeleteFrame } from './client-frames/account-delete';
 import { AckFrame } from './client-frames/ack';
@@ -104,7 +104,7 @@ export const ClientFrames = {
 } as const;
 
 export type Action = keyof typeof ClientFrames;
-export type ClientFrame<A extends Action = Action> = z.infer<(typeof ClientFrames)[A]>;
+export type ClientFrame<A extends Action = Action> = v.InferOutput<(typeof ClientFrames)[A]>;
 export type HelloFrame = ClientFrame<'hello'>;
 export type StatusFrame = ClientFrame<'status'>;
 export type RegisterFrame = ClientFrame<'register'>;
@@ -135,9 +135,9 @@ export function isAction(value: unknown): value is Action {
 
 // ---- server → client ---------------------------------------------------------
 
-export const Envelope = z.object({
+export const Envelope = v.object({
   id: MessageId,
-  from: z.object({ user: UserId, device: Device }),
+  from: v.object({ user: UserId, device: Device }),
   /** Server time the message was queued, epoch ms. */
   sentAt: Timestamp,
   /** When the server drops it, epoch ms. */
@@ -145,17 +145,17 @@ export const Envelope = z.object({
   ciphertext: Ciphertext,
   frank: Frank,
 });
-export type Envelope = z.infer<typeof Envelope>;
+export type Envelope = v.InferOutput<typeof Envelope>;
 
 // The shapes below are derived from the schemas in server-frames.ts, which the SDK parses with.
-export type ServiceLimits = z.infer<typeof ServerFrameSchemas.ServiceLimits>;
-export type ServiceStatus = z.infer<typeof ServerFrameSchemas.ServiceStatus>;
-export type DeviceBundle = z.infer<typeof ServerFrameSchemas.DeviceBundle>;
-export type DeviceInfo = z.infer<typeof ServerFrameSchemas.DeviceInfo>;
-export type LinkProvision = z.infer<typeof ServerFrameSchemas.LinkProvision>;
+export type ServiceLimits = v.InferOutput<typeof ServerFrameSchemas.ServiceLimits>;
+export type ServiceStatus = v.InferOutput<typeof ServerFrameSchemas.ServiceStatus>;
+export type DeviceBundle = v.InferOutput<typeof ServerFrameSchemas.DeviceBundle>;
+export type DeviceInfo = v.InferOutput<typeof ServerFrameSchemas.DeviceInfo>;
+export type LinkProvision = v.InferOutput<typeof ServerFrameSchemas.LinkProvision>;
 
 /** What each action answers with, besides `type` and `rid`. */
-export type Results = { [A in Action]: z.infer<(typeof ServerFrameSchemas.ResultSchemas)[A]> };
+export type Results = { [A in Action]: v.InferOutput<(typeof ServerFrameSchemas.ResultSchemas)[A]> };
 
 export type ResultFrame<A extends Action = Action> = { type: 'result'; rid: string } & Results[A];
 
@@ -170,11 +170,11 @@ export interface ErrorFrame {
   reason?: ErrorReason;
 }
 
-export type MessagePush = z.infer<typeof ServerFrameSchemas.MessagePush>;
+export type MessagePush = v.InferOutput<typeof ServerFrameSchemas.MessagePush>;
 export type NoticeReason = (typeof ServerFrameSchemas.NoticeReasons)[number];
-export type NoticePush = z.infer<typeof ServerFrameSchemas.NoticePush>;
-export type KeysLowPush = z.infer<typeof ServerFrameSchemas.KeysLowPush>;
-export type LinkPush = z.infer<typeof ServerFrameSchemas.LinkPush>;
-export type DeviceRemovedPush = z.infer<typeof ServerFrameSchemas.DeviceRemovedPush>;
+export type NoticePush = v.InferOutput<typeof ServerFrameSchemas.NoticePush>;
+export type KeysLowPush = v.InferOutput<typeof ServerFrameSchemas.KeysLowPush>;
+export type LinkPush = v.InferOutput<typeof ServerFrameSchemas.LinkPush>;
+export type DeviceRemovedPush = v.InferOutput<typeof ServerFrameSchemas.DeviceRemovedPush>;
 
 export type ServerFrame = ResultFrame | ErrorFrame | MessagePush | NoticePush | KeysLowPush | LinkPush | DeviceRemovedPush;

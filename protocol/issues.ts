@@ -1,43 +1,88 @@
-import type * as z from 'zod/mini';
+import type * as v from 'valibot';
 
-type Issue = z.core.$ZodIssue;
+type Issue = v.BaseIssue<unknown>;
 
-/** Zod issues as one line each, naming the path and never echoing the input value. */
+/** Valibot issues as one line each, naming the path and never echoing the input value. */
 export function describeIssues(issues: readonly Issue[], root?: string): string {
   return issues
     .slice(0, 5)
     .map((issue) => {
-      const path = [root, ...issue.path.map(String)].filter((p) => p !== undefined && p !== '').join('.');
+      let keys = (issue.path ?? []).map((item) => String(item.key));
+      // An unknown key's issue points at the key itself; name the object that holds it, as the message names the key.
+      if (isUnknownKey(issue)) keys = keys.slice(0, -1);
+      const path = [root, ...keys].filter((p) => p !== undefined && p !== '').join('.');
       return `${path || '(frame)'}: ${describeIssue(issue)}`;
     })
     .join('; ');
 }
 
+/** What each schema type expects, as "must be …" says it. */
+const NOUNS: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'a boolean',
+  object: 'an object',
+  strict_object: 'an object',
+  loose_object: 'an object',
+  record: 'an object',
+  array: 'an array',
+  null: 'null',
+};
+
+/** A strict object's first key it does not know: the issue's input is the key's name, never its value. */
+function isUnknownKey(issue: Issue): boolean {
+  return issue.type === 'strict_object' && issue.expected === 'never';
+}
+
+/** A key an object needs and the input lacks: the issue expects its quoted name. */
+function isMissingKey(issue: Issue): boolean {
+  return (issue.type === 'object' || issue.type === 'strict_object' || issue.type === 'loose_object') && issue.expected?.startsWith('"') === true;
+}
+
+/** The message the schema gave the check, or undefined for valibot's default one (which quotes the input). */
+function ownMessage(issue: Issue): string | undefined {
+  return /^Invalid \w+: /.test(issue.message) ? undefined : issue.message;
+}
+
 function describeIssue(issue: Issue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return issue.expected === 'int' ? 'must be a whole number' : `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
-    case 'too_small':
-      return issue.origin === 'string' || issue.origin === 'array'
-        ? `must have at least ${issue.minimum} ${issue.origin === 'string' ? 'characters' : 'items'}`
-        : `must be at least ${issue.minimum}`;
-    case 'too_big':
-      return issue.origin === 'string' || issue.origin === 'array'
-        ? `must have at most ${issue.maximum} ${issue.origin === 'string' ? 'characters' : 'items'}`
-        : `must be at most ${issue.maximum}`;
-    case 'invalid_format':
-      return issue.message && issue.message !== 'Invalid input' ? issue.message : `must be a valid ${issue.format}`;
-    case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
-    case 'invalid_value':
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'invalid_union':
-      return 'does not match any allowed shape';
-    case 'not_multiple_of':
+  if (isUnknownKey(issue)) return `unknown key ${String(issue.input)}`;
+  if (isMissingKey(issue)) return 'is required';
+  const input = issue.input;
+  const unit = typeof input === 'string' ? 'characters' : 'items';
+  const sized = typeof input === 'string' || Array.isArray(input);
+  switch (issue.type) {
+    case 'integer':
       return 'must be a whole number';
-    case 'invalid_key':
-    case 'invalid_element':
-    case 'custom':
-      return issue.message && issue.message !== 'Invalid input' ? issue.message : 'is invalid';
+    case 'min_value':
+      return `must be at least ${String(issue.requirement)}`;
+    case 'max_value':
+      return `must be at most ${String(issue.requirement)}`;
+    case 'min_length':
+      return sized ? `must have at least ${String(issue.requirement)} ${unit}` : 'is invalid';
+    case 'max_length':
+      return sized ? `must have at most ${String(issue.requirement)} ${unit}` : 'is invalid';
+    case 'length':
+      if (!sized) return 'is invalid';
+      return (input as string | unknown[]).length < Number(issue.requirement)
+        ? `must have at least ${String(issue.requirement)} ${unit}`
+        : `must have at most ${String(issue.requirement)} ${unit}`;
+    case 'literal':
+    case 'picklist':
+    case 'enum':
+      // `expected` lists the allowed values (JSON-quoted, joined by " | ", in parentheses), never the input.
+      return `must be one of ${(issue.expected ?? '')
+        .replace(/^\((.*)\)$/, '$1')
+        .split(' | ')
+        .join(', ')}`;
+    case 'union':
+    case 'variant':
+      return 'does not match any allowed shape';
+    case 'url':
+      return ownMessage(issue) ?? 'must be a valid URL';
   }
+  if (issue.kind === 'schema') {
+    const noun = NOUNS[issue.type];
+    if (noun) return `must be ${noun}`;
+  }
+  return ownMessage(issue) ?? 'is invalid';
 }

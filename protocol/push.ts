@@ -1,4 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
+import { maxChars } from './chars';
 import { bytes } from './fields';
 import { Limits } from './limits';
 
@@ -13,15 +14,20 @@ export const P256_UNCOMPRESSED_BYTES = 65;
 /** RFC 8291 §3.2: the authentication secret. */
 export const PUSH_AUTH_BYTES = 16;
 
-const PushEndpoint = z
-  .string()
-  .check(z.maxLength(Limits.maxPushEndpointChars), z.refine(isPushEndpointShape, 'must be an https URL without credentials or fragment'));
+const PushEndpoint = v.pipe(
+  v.string(),
+  maxChars(Limits.maxPushEndpointChars),
+  v.check(isPushEndpointShape, 'must be an https URL without credentials or fragment'),
+);
 
 /** The fields of `PushSubscription.toJSON()` the server keeps; `expirationTime` and anything else is dropped. */
-export const WebPushSubscription = z.object({
+export const WebPushSubscription = v.object({
   endpoint: PushEndpoint,
-  keys: z.object({
-    p256dh: bytes(P256_UNCOMPRESSED_BYTES).check(z.refine((s) => s.startsWith('B'), 'must be an uncompressed point (0x04 first)')),
+  keys: v.object({
+    p256dh: v.pipe(
+      bytes(P256_UNCOMPRESSED_BYTES),
+      v.check((s) => s.startsWith('B'), 'must be an uncompressed point (0x04 first)'),
+    ),
     auth: bytes(PUSH_AUTH_BYTES),
   }),
 });
@@ -30,25 +36,24 @@ export const WebPushSubscription = z.object({
  * A native token: APNs device tokens are hex (32 bytes today; Apple says their length may grow), FCM registration
  * tokens are letters, digits and `_ - : .`.
  */
-export const NativePushToken = z.union([
-  z.object({
-    platform: z.literal('apns'),
-    token: z.string().check(z.regex(/^(?:[0-9a-fA-F]{2}){32,100}$/, 'must be 64 to 200 hex digits')),
+export const NativePushToken = v.union([
+  v.object({
+    platform: v.literal('apns'),
+    token: v.pipe(v.string(), v.regex(/^(?:[0-9a-fA-F]{2}){32,100}$/, 'must be 64 to 200 hex digits')),
   }),
-  z.object({
-    platform: z.literal('fcm'),
-    token: z
-      .string()
-      .check(
-        z.regex(new RegExp(`^[A-Za-z0-9_:.-]{32,${Limits.maxPushTokenChars}}$`), `must be 32 to ${Limits.maxPushTokenChars} of A-Z a-z 0-9 _ - : .`),
-      ),
+  v.object({
+    platform: v.literal('fcm'),
+    token: v.pipe(
+      v.string(),
+      v.regex(new RegExp(`^[A-Za-z0-9_:.-]{32,${Limits.maxPushTokenChars}}$`), `must be 32 to ${Limits.maxPushTokenChars} of A-Z a-z 0-9 _ - : .`),
+    ),
   }),
 ]);
 
-export const PushSubscription = z.union([WebPushSubscription, NativePushToken]);
-export type WebPushSubscription = z.infer<typeof WebPushSubscription>;
-export type NativePushToken = z.infer<typeof NativePushToken>;
-export type PushSubscription = z.infer<typeof PushSubscription>;
+export const PushSubscription = v.union([WebPushSubscription, NativePushToken]);
+export type WebPushSubscription = v.InferOutput<typeof WebPushSubscription>;
+export type NativePushToken = v.InferOutput<typeof NativePushToken>;
+export type PushSubscription = v.InferOutput<typeof PushSubscription>;
 
 export function isWebPush(subscription: PushSubscription): subscription is WebPushSubscription {
   return 'endpoint' in subscription;

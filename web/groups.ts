@@ -55,6 +55,7 @@ export function groupEventText(event: GroupEvent, self: string, nameOf: (userId:
 const GROUP_REASONS: Readonly<Record<string, string>> = {
   'not-in-group': 'You are not in this group any more.',
   'not-group-admin': 'Only the admins of this group can do that.',
+  'not-senior-group-admin': 'An admin can remove only the admins who became admins after them.',
   'already-group-member': 'They are in this group already.',
   'not-group-member': 'They are not in this group.',
   'already-group-admin': 'They are an admin already.',

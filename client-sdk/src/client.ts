@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { MessageId, UserId, Username } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import type { ServiceLimits, ServiceStatus } from '../../protocol/frames';
@@ -472,7 +473,12 @@ export class EbbClient {
    * @throws EbbError BAD_REQUEST (not retryable) when `message` is not a ReceivedMessage or `{ id, from }`.
    */
   async markRead(message: ReportedMessage): Promise<void> {
-    if (typeof message !== 'object' || message === null || !MessageId.safeParse(message.id).success || !UserId.safeParse(message.from).success) {
+    if (
+      typeof message !== 'object' ||
+      message === null ||
+      !v.safeParse(MessageId, message.id).success ||
+      !v.safeParse(UserId, message.from).success
+    ) {
       throw badRequest('message: must be a received message, or { id, from }');
     }
     const sends: Promise<void>[] = [];
@@ -504,12 +510,12 @@ export class EbbClient {
    * @throws EbbError INTERNAL (retryable) when the store fails; its error is the `cause`.
    */
   async send(to: string, content: string | Uint8Array, options: SendOptions = {}): Promise<SendResult> {
-    if (!UserId.safeParse(to).success) throw badRequest('to: must be a user id');
+    if (!v.safeParse(UserId, to).success) throw badRequest('to: must be a user id');
     const isText = typeof content === 'string';
     if (!isText && !(content instanceof Uint8Array)) throw badRequest('content: must be a string or a Uint8Array');
     checkSeconds('expiresInSeconds', options.expiresInSeconds);
     checkSeconds('burnAfterReadingSeconds', options.burnAfterReadingSeconds);
-    if (options.id !== undefined && !MessageId.safeParse(options.id).success) throw badRequest('id: must be a message id from an earlier send()');
+    if (options.id !== undefined && !v.safeParse(MessageId, options.id).success) throw badRequest('id: must be a message id from an earlier send()');
     const id = options.id ?? randomId(MESSAGE_ID_BYTES);
     const body = isText ? new TextEncoder().encode(content) : content;
     try {
@@ -573,7 +579,7 @@ export class EbbClient {
     if (!isText && !(content instanceof Uint8Array)) throw badRequest('content: must be a string or a Uint8Array');
     checkSeconds('expiresInSeconds', options.expiresInSeconds);
     checkSeconds('burnAfterReadingSeconds', options.burnAfterReadingSeconds);
-    if (options.id !== undefined && !MessageId.safeParse(options.id).success) throw badRequest('id: must be a message id from an earlier send()');
+    if (options.id !== undefined && !v.safeParse(MessageId, options.id).success) throw badRequest('id: must be a message id from an earlier send()');
     const id = options.id ?? randomId(MESSAGE_ID_BYTES);
     try {
       // A group this device is not in fails before anything is uploaded.
@@ -626,6 +632,8 @@ export class EbbClient {
    * (`members-removed`).
    * @throws EbbError BAD_REQUEST (not retryable) for a malformed group id or members, or with reason
    *   `not-group-member` when one of them is no member; nothing is sent.
+   * @throws EbbError FORBIDDEN (not retryable) with reason `not-senior-group-admin` when one of them is an admin
+   *   who became admin before this account (or is this account: it leaves instead); nothing is sent.
    * @throws EbbError NOT_FOUND, FORBIDDEN, CONFLICT, INTERNAL as addGroupMembers.
    */
   async removeGroupMembers(groupId: string, members: readonly string[]): Promise<GroupInfo> {
@@ -721,9 +729,9 @@ export class EbbClient {
    */
   async report(message: ReportedMessage | string, reason: string): Promise<ReportResult> {
     const target = typeof message === 'string' ? { id: message } : message;
-    if (typeof target !== 'object' || target === null || !MessageId.safeParse(target.id).success)
+    if (typeof target !== 'object' || target === null || !v.safeParse(MessageId, target.id).success)
       throw badRequest('message.id: must be a message id');
-    if (typeof message !== 'string' && !UserId.safeParse(message.from).success) throw badRequest('message.from: must be a user id');
+    if (typeof message !== 'string' && !v.safeParse(UserId, message.from).success) throw badRequest('message.from: must be a user id');
     if (typeof reason !== 'string' || reason.length < 1 || reason.length > Limits.maxReportReasonChars) {
       throw badRequest(`reason: must be 1 to ${Limits.maxReportReasonChars} characters`);
     }
@@ -761,7 +769,7 @@ export class EbbClient {
    * @throws EbbError INTERNAL (retryable) when the keys cannot be fetched or the store fails.
    */
   async safetyNumber(peerId: string): Promise<string> {
-    if (!UserId.safeParse(peerId).success) throw badRequest('peerId: must be a user id');
+    if (!v.safeParse(UserId, peerId).success) throw badRequest('peerId: must be a user id');
     try {
       let peerKey = await this.peers.latestIdentity(peerId);
       if (!peerKey) {
@@ -787,7 +795,7 @@ export class EbbClient {
    * @throws EbbError INTERNAL (retryable) when the store fails.
    */
   async acceptIdentity(peerId: string): Promise<void> {
-    if (!UserId.safeParse(peerId).success) throw badRequest('peerId: must be a user id');
+    if (!v.safeParse(UserId, peerId).success) throw badRequest('peerId: must be a user id');
     try {
       const accepted = await this.peers.accept(peerId);
       if (accepted) await this.sessions.keepOnly(peerId, accepted);
@@ -811,7 +819,7 @@ export class EbbClient {
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`; setting it again is safe.
    */
   async setUsername(username: string): Promise<void> {
-    if (!Username.safeParse(username).success) throw badRequest('username: must be 3 to 32 characters of A-Z, a-z, 0-9 and _');
+    if (!v.safeParse(Username, username).success) throw badRequest('username: must be 3 to 32 characters of A-Z, a-z, 0-9 and _');
     try {
       await this.connection.request('username.set', { username });
     } catch (err) {
@@ -827,7 +835,7 @@ export class EbbClient {
    * @throws EbbError INTERNAL (retryable) when not answered within `timeoutMs`.
    */
   async lookupUsername(username: string): Promise<string | null> {
-    if (!Username.safeParse(username).success) throw badRequest('username: must be 3 to 32 characters of A-Z, a-z, 0-9 and _');
+    if (!v.safeParse(Username, username).success) throw badRequest('username: must be 3 to 32 characters of A-Z, a-z, 0-9 and _');
     try {
       return (await this.connection.request('username.lookup', { username })).userId;
     } catch (err) {
@@ -980,8 +988,8 @@ export class EbbClient {
    * @throws EbbError BAD_REQUEST (not retryable) when `saved` is not such a reference.
    */
   attachment(saved: unknown): ReceivedAttachment {
-    const wire = AttachmentRefWire.safeParse(saved);
-    const ref = wire.success ? attachmentRefFromWire(wire.data) : null;
+    const wire = v.safeParse(AttachmentRefWire, saved);
+    const ref = wire.success ? attachmentRefFromWire(wire.output) : null;
     if (!ref) throw badRequest('saved: must be what a received attachment serializes to (JSON)');
     return bindAttachment(ref, this.attachmentTransport);
   }
@@ -1028,22 +1036,22 @@ export class EbbClient {
 
   private onPush(type: string, frame: unknown): void {
     if (type === 'message') {
-      const push = MessagePush.safeParse(frame);
-      if (push.success) void this.inbox.receive(push.data);
+      const push = v.safeParse(MessagePush, frame);
+      if (push.success) void this.inbox.receive(push.output);
     } else if (type === 'device.removed') {
-      const removed = DeviceRemovedPush.safeParse(frame);
-      if (removed.success && removed.data.device === this.settings.device) {
+      const removed = v.safeParse(DeviceRemovedPush, frame);
+      if (removed.success && removed.output.device === this.settings.device) {
         this.connection.refuse(
           new EbbError('UNAUTHORIZED', 'this device was removed from the account', { retryable: false, reason: 'device-removed' }),
         );
       }
     } else if (type === 'keys.low') {
-      const low = KeysLowPush.safeParse(frame);
-      if (low.success && low.data.device === this.settings.device) this.refillPrekeys();
+      const low = v.safeParse(KeysLowPush, frame);
+      if (low.success && low.output.device === this.settings.device) this.refillPrekeys();
     } else if (type === 'notice') {
-      const notice = NoticePush.safeParse(frame);
+      const notice = v.safeParse(NoticePush, frame);
       if (notice.success) {
-        const { phase, schedule, serverTime, reason, daysUntilShutdown } = notice.data;
+        const { phase, schedule, serverTime, reason, daysUntilShutdown } = notice.output;
         this.events.emit('notice', {
           phase,
           schedule,

@@ -32,7 +32,8 @@ export type EbbErrorReason =
  * only admins add, remove, rename and promote), `already-group-member` / `not-group-member` /
  * `already-group-admin` (BAD_REQUEST: a member named cannot be added, removed or promoted), `group-full`
  * (CONFLICT: more than `maxGroupSize` members), `group-history-full` (CONFLICT: the group took the most
- * changes one group may have: make a new group).
+ * changes one group may have: make a new group), `not-senior-group-admin` (FORBIDDEN: an admin can remove only
+ * the admins who became admin after it).
  */
 export type GroupErrorReason =
   | 'malformed-group-id'
@@ -42,7 +43,8 @@ export type GroupErrorReason =
   | 'not-group-member'
   | 'already-group-admin'
   | 'group-full'
-  | 'group-history-full';
+  | 'group-history-full'
+  | 'not-senior-group-admin';
 
 export interface EbbErrorOptions {
   /** @default whether the protocol treats `code` as retryable (RATE_LIMITED, INTERNAL) */

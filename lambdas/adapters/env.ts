@@ -1,6 +1,6 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { LambdaEnv, TableEnv } from '../lambda-env';
 import { parseDeployedConfig } from './deployed-config';
 import { jsonLogger } from './logger';
@@ -8,19 +8,21 @@ import type { TableKey, TableNames } from './table-definitions';
 import { systemClock, wirePorts, type HandlerPorts, type PortAdapters } from './wiring';
 
 /**
- * A URL the WHATWG parser accepts, as `z.url()` checks it: a refinement rather than `z.url()` because the latter
- * bundles zod's URL schema and hostname patterns, about 1.8 KB of every Lambda for two variables infra writes.
+ * A URL the WHATWG parser accepts: `URL.canParse` rather than valibot's `url()`, which builds a `URL` to find out.
  */
-const Url = z.string().check(z.refine((value) => URL.canParse(value)));
+const Url = v.pipe(
+  v.string(),
+  v.check((value) => URL.canParse(value)),
+);
 
-const Env = z.object({
-  [LambdaEnv.config]: z.string().check(z.minLength(2)),
-  [LambdaEnv.callbackUrl]: z.optional(Url),
-  [LambdaEnv.frankingSecret]: z.optional(z.string().check(z.minLength(1))),
-  [LambdaEnv.wakeupQueueUrl]: z.optional(Url),
-  [LambdaEnv.vapidPublicKey]: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{87}$/))),
-  [LambdaEnv.attachmentsBucket]: z.optional(z.string().check(z.minLength(3), z.maxLength(63))),
-  AWS_LAMBDA_FUNCTION_NAME: z.optional(z.string()),
+const Env = v.object({
+  [LambdaEnv.config]: v.pipe(v.string(), v.minLength(2)),
+  [LambdaEnv.callbackUrl]: v.optional(Url),
+  [LambdaEnv.frankingSecret]: v.optional(v.pipe(v.string(), v.minLength(1))),
+  [LambdaEnv.wakeupQueueUrl]: v.optional(Url),
+  [LambdaEnv.vapidPublicKey]: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{87}$/))),
+  [LambdaEnv.attachmentsBucket]: v.optional(v.pipe(v.string(), v.minLength(3), v.maxLength(63))),
+  AWS_LAMBDA_FUNCTION_NAME: v.optional(v.string()),
 });
 
 let cached: HandlerPorts | undefined;
@@ -32,18 +34,19 @@ let cached: HandlerPorts | undefined;
  */
 export function portsFromEnv(adapters: PortAdapters, env: NodeJS.ProcessEnv = process.env): HandlerPorts {
   if (cached) return cached;
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid Lambda environment: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-  const config = parseDeployedConfig(parsed.data[LambdaEnv.config]);
+  const parsed = v.safeParse(Env, env);
+  if (!parsed.success)
+    throw new Error(`invalid Lambda environment: ${parsed.issues.map((i) => (i.path ?? []).map((p) => String(p.key)).join('.')).join(', ')}`);
+  const config = parseDeployedConfig(parsed.output[LambdaEnv.config]);
   const tables: Partial<TableNames> = {};
   for (const key of Object.keys(TableEnv) as TableKey[]) {
     const name = env[TableEnv[key]];
     if (name) tables[key] = name;
   }
-  const callbackUrl = parsed.data[LambdaEnv.callbackUrl];
-  const frankingSecret = parsed.data[LambdaEnv.frankingSecret];
-  const wakeupQueueUrl = parsed.data[LambdaEnv.wakeupQueueUrl];
-  const vapidPublicKey = parsed.data[LambdaEnv.vapidPublicKey] ?? null;
+  const callbackUrl = parsed.output[LambdaEnv.callbackUrl];
+  const frankingSecret = parsed.output[LambdaEnv.frankingSecret];
+  const wakeupQueueUrl = parsed.output[LambdaEnv.wakeupQueueUrl];
+  const vapidPublicKey = parsed.output[LambdaEnv.vapidPublicKey] ?? null;
   cached = wirePorts(
     {
       dynamodb: new DynamoDBClient({}),
@@ -54,10 +57,10 @@ export function portsFromEnv(adapters: PortAdapters, env: NodeJS.ProcessEnv = pr
       wakeupQueueUrl,
       // Every endpoint must be https on AWS: only the local stack accepts its receiver's plain http.
       push: { vapidPublicKey: () => vapidPublicKey, httpOrigins: [] },
-      attachmentsBucket: parsed.data[LambdaEnv.attachmentsBucket],
+      attachmentsBucket: parsed.output[LambdaEnv.attachmentsBucket],
       config,
       clock: systemClock,
-      logger: jsonLogger({ functionName: parsed.data.AWS_LAMBDA_FUNCTION_NAME, traceId: () => process.env._X_AMZN_TRACE_ID }),
+      logger: jsonLogger({ functionName: parsed.output.AWS_LAMBDA_FUNCTION_NAME, traceId: () => process.env._X_AMZN_TRACE_ID }),
     },
     adapters,
   );

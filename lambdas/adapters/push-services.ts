@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { EbbConfig } from '../../protocol/config';
 import type { MobilePushService, WebPushService } from '../core/push-wake';
 import { SnsMobilePush } from './sns-push';
@@ -23,11 +23,11 @@ export const PushSenderEnv = {
   fcmApplication: 'EBB_PUSH_FCM_APPLICATION',
 } as const;
 
-const Env = z.object({
-  [PushSenderEnv.vapidSecret]: z.string().check(z.minLength(1)),
-  [PushSenderEnv.vapidSubject]: z.string().check(z.regex(/^(mailto:|https:)/)),
-  [PushSenderEnv.apnsApplication]: z.optional(z.string().check(z.regex(/^arn:[\w-]+:sns:/))),
-  [PushSenderEnv.fcmApplication]: z.optional(z.string().check(z.regex(/^arn:[\w-]+:sns:/))),
+const Env = v.object({
+  [PushSenderEnv.vapidSecret]: v.pipe(v.string(), v.minLength(1)),
+  [PushSenderEnv.vapidSubject]: v.pipe(v.string(), v.regex(/^(mailto:|https:)/)),
+  [PushSenderEnv.apnsApplication]: v.optional(v.pipe(v.string(), v.regex(/^arn:[\w-]+:sns:/))),
+  [PushSenderEnv.fcmApplication]: v.optional(v.pipe(v.string(), v.regex(/^arn:[\w-]+:sns:/))),
 });
 
 export interface PushServices {
@@ -49,9 +49,10 @@ export function wakeTtlSeconds(config: EbbConfig): number {
  * @throws Error naming the environment variable at fault.
  */
 export function pushServicesFromEnv(config: EbbConfig, env: NodeJS.ProcessEnv = process.env): PushServices {
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid Lambda environment: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-  const secretId = parsed.data[PushSenderEnv.vapidSecret];
+  const parsed = v.safeParse(Env, env);
+  if (!parsed.success)
+    throw new Error(`invalid Lambda environment: ${parsed.issues.map((i) => (i.path ?? []).map((p) => String(p.key)).join('.')).join(', ')}`);
+  const secretId = parsed.output[PushSenderEnv.vapidSecret];
   const secrets = new SecretsManagerClient({});
   let keys: Promise<VapidKeys> | undefined;
   const vapidKeys = () =>
@@ -64,10 +65,10 @@ export function pushServicesFromEnv(config: EbbConfig, env: NodeJS.ProcessEnv = 
       }));
   const ttlSeconds = wakeTtlSeconds(config);
   return {
-    webPush: new WebPushSender({ vapidKeys, subject: parsed.data[PushSenderEnv.vapidSubject], ttlSeconds, transport: fetchTransport }),
+    webPush: new WebPushSender({ vapidKeys, subject: parsed.output[PushSenderEnv.vapidSubject], ttlSeconds, transport: fetchTransport }),
     mobilePush: new SnsMobilePush(
       new SNSClient({}),
-      { apns: parsed.data[PushSenderEnv.apnsApplication], fcm: parsed.data[PushSenderEnv.fcmApplication] },
+      { apns: parsed.output[PushSenderEnv.apnsApplication], fcm: parsed.output[PushSenderEnv.fcmApplication] },
       ttlSeconds,
     ),
   };

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { Device, UserId } from '../../protocol/fields';
 import type { DeviceAddress } from '../core/ports';
 
@@ -6,8 +6,8 @@ import type { DeviceAddress } from '../core/ports';
  * The body of a wake-up queue message (ARCH §6.13): `{ "userId", "device" }` and nothing else: no sender, no
  * message id, no count. Written by the routes that queue copies, read by the function that sends the pushes.
  */
-export const WakeupMessage = z.strictObject({ userId: UserId, device: Device });
-export type WakeupMessage = z.infer<typeof WakeupMessage>;
+export const WakeupMessage = v.strictObject({ userId: UserId, device: Device });
+export type WakeupMessage = v.InferOutput<typeof WakeupMessage>;
 
 export function encodeWakeup(device: DeviceAddress): string {
   const message: WakeupMessage = { userId: device.userId, device: device.device };
@@ -22,6 +22,6 @@ export function parseWakeup(body: string): WakeupMessage | undefined {
   } catch {
     return undefined;
   }
-  const parsed = WakeupMessage.safeParse(json);
-  return parsed.success ? parsed.data : undefined;
+  const parsed = v.safeParse(WakeupMessage, json);
+  return parsed.success ? parsed.output : undefined;
 }

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { BASE64URL_PATTERN } from '../../protocol/base64url';
 import { NONCE_BYTES, connectMessage } from '../../protocol/connect';
 import { UserId } from '../../protocol/fields';
@@ -8,16 +8,16 @@ import type { Caller, Ports } from './ports';
 import { takeRateToken } from './rate-limits';
 import { decodeOrUndefined, isSmallOrderKey, userIdOf, verifyEd25519 } from './signatures';
 
-const b64 = (chars: number) => z.string().check(z.length(chars), z.regex(BASE64URL_PATTERN));
+const b64 = (chars: number) => v.pipe(v.string(), v.length(chars), v.regex(BASE64URL_PATTERN));
 
 /** The connect query string (ARCH §4.2). Decimal fields are strict: no signs, no leading zeros. */
-const ConnectQuery = z.object({
+const ConnectQuery = v.object({
   uid: UserId,
-  dev: z.string().check(z.regex(/^[1-9][0-9]?$/)),
-  ts: z.string().check(z.regex(/^[1-9][0-9]{0,15}$/)),
+  dev: v.pipe(v.string(), v.regex(/^[1-9][0-9]?$/)),
+  ts: v.pipe(v.string(), v.regex(/^[1-9][0-9]{0,15}$/)),
   nonce: b64(Math.ceil((NONCE_BYTES * 4) / 3)),
   sig: b64(86),
-  pk: z.optional(b64(43)),
+  pk: v.optional(b64(43)),
 });
 
 /** What the authorizer hands to every route of the connection (API Gateway allows only flat string values). */
@@ -74,9 +74,9 @@ export async function authorizeConnect(
 
 /** Every check but the nonce, cheapest first: malformed, skewed or mis-addressed upgrades cost no table read. */
 async function verifyConnect(ports: Pick<Ports, 'accounts' | 'clock'>, request: ConnectRequest): Promise<Verified> {
-  const parsed = ConnectQuery.safeParse(request.query ?? {});
+  const parsed = v.safeParse(ConnectQuery, request.query ?? {});
   if (!parsed.success) return { ok: false, reason: 'malformed query' };
-  const { uid, dev, ts, nonce, sig, pk } = parsed.data;
+  const { uid, dev, ts, nonce, sig, pk } = parsed.output;
   const device = Number(dev);
   if (device > Limits.maxDevice) return { ok: false, reason: 'bad device' };
   const host = request.host?.toLowerCase();

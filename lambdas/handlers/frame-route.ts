@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { isRetryable, type ErrorCode } from '../../protocol/errors';
 import { Rid } from '../../protocol/fields';
 import type { Action, ClientFrame, ClientFrames, ErrorFrame, Results } from '../../protocol/frames';
@@ -72,8 +73,8 @@ export function errorResponse(rid: string | null, code: ErrorCode, message: stri
 /** The frame's `rid` when it has a valid one, so even a rejected frame can be matched to its request. */
 export function readRid(body: unknown): string | null {
   if (typeof body !== 'object' || body === null) return null;
-  const parsed = Rid.safeParse((body as { rid?: unknown }).rid);
-  return parsed.success ? parsed.data : null;
+  const parsed = v.safeParse(Rid, (body as { rid?: unknown }).rid);
+  return parsed.success ? parsed.output : null;
 }
 
 export function parseBody(event: WebSocketEvent): unknown {
@@ -123,12 +124,12 @@ export function frameRoute<A extends Action>(
       code = 'BAD_REQUEST';
       outcome = errorResponse(null, code, 'frame is not JSON');
     } else {
-      const parsed = schema.safeParse(body);
+      const parsed = v.safeParse(schema, body);
       if (!parsed.success) {
         code = 'BAD_REQUEST';
-        outcome = errorResponse(rid, code, describeIssues(parsed.error.issues));
+        outcome = errorResponse(rid, code, describeIssues(parsed.issues));
       } else {
-        const frame = parsed.data as ClientFrame<A>;
+        const frame = parsed.output as ClientFrame<A>;
         try {
           const result = await logic(Object.create(ports, { afterAnswer: { value: afterwards } }) as Ports, caller, frame);
           outcome = options.resultless?.(frame)

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { portsFromEnv } from '../adapters/env';
 import { s3AttachmentObjects } from '../adapters/attachment-objects';
 import { dynamoConnections, dynamoSweeper, gatewayNotifier } from '../adapters/port-adapters';
@@ -15,7 +15,7 @@ export const adapters = {
   notifier: gatewayNotifier,
 } satisfies PortAdapters;
 
-const Event = z.object({ task: z.enum(LifecycleTasks) });
+const Event = v.object({ task: v.picklist(LifecycleTasks) });
 
 /** The part of the Lambda context the purge uses to stop before its timeout. */
 export interface LifecycleContext {
@@ -30,15 +30,15 @@ export interface LifecycleContext {
  */
 export async function handler(event: LifecycleEvent, context?: LifecycleContext): Promise<LifecycleOutcome> {
   const ports = portsFromEnv(adapters);
-  const parsed = Event.safeParse(event);
+  const parsed = v.safeParse(Event, event);
   if (!parsed.success) {
     ports.logger.error('lifecycle event refused', { task: typeof event?.task === 'string' ? event.task.slice(0, 32) : typeof event?.task });
     throw new Error('lifecycle event: task must be one of ' + LifecycleTasks.join(', '));
   }
   try {
-    return await runLifecycle(ports, parsed.data.task, context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {});
+    return await runLifecycle(ports, parsed.output.task, context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {});
   } catch (error) {
-    ports.logger.error('lifecycle failed', { task: parsed.data.task, error: (error as Error)?.name ?? 'unknown' });
+    ports.logger.error('lifecycle failed', { task: parsed.output.task, error: (error as Error)?.name ?? 'unknown' });
     throw error;
   }
 }

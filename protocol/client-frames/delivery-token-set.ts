@@ -1,5 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { DeliveryToken, Rid } from '../fields';
 
 /** What a client sends for `deliveryToken.set`: its new delivery token, of which the server keeps only a hash. */
-export const DeliveryTokenSetFrame = z.object({ action: z.literal('deliveryToken.set'), rid: Rid, token: DeliveryToken });
+export const DeliveryTokenSetFrame = v.object({ action: v.literal('deliveryToken.set'), rid: Rid, token: DeliveryToken });

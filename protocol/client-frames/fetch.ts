@@ -1,12 +1,13 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
+import { maxChars } from '../chars';
 import { Rid } from '../fields';
 import { Limits } from '../limits';
 
 /** What a client sends for `fetch`; parsed at the edge by its route. */
-export const FetchFrame = z.object({
-  action: z.literal('fetch'),
+export const FetchFrame = v.object({
+  action: v.literal('fetch'),
   rid: Rid,
-  limit: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(Limits.maxFetchPage))),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Limits.maxFetchPage))),
   /** `cursor` of the previous page. */
-  after: z.optional(z.string().check(z.maxLength(128))),
+  after: v.optional(v.pipe(v.string(), maxChars(128))),
 });

@@ -1,5 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { Rid } from '../fields';
 
 /** What a client sends for `hello`; parsed at the edge by its route. */
-export const HelloFrame = z.object({ action: z.literal('hello'), rid: Rid });
+export const HelloFrame = v.object({ action: v.literal('hello'), rid: Rid });

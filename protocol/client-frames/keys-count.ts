@@ -1,5 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { Rid } from '../fields';
 
 /** What a client sends for `keys.count`; parsed at the edge by its route. */
-export const KeysCountFrame = z.object({ action: z.literal('keys.count'), rid: Rid });
+export const KeysCountFrame = v.object({ action: v.literal('keys.count'), rid: Rid });

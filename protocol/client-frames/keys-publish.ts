@@ -1,23 +1,21 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { Rid, SignedPrekey, OneTimePrekey } from '../fields';
 import { Limits } from '../limits';
 
 /** What a client sends for `keys.publish`; parsed at the edge by its route. */
-export const KeysPublishFrame = z
-  .object({
-    action: z.literal('keys.publish'),
+export const KeysPublishFrame = v.pipe(
+  v.object({
+    action: v.literal('keys.publish'),
     rid: Rid,
-    signedPrekey: z.optional(SignedPrekey),
-    oneTimePrekeys: z.optional(
-      z.array(OneTimePrekey).check(
-        z.maxLength(Limits.maxPrekeysPerPublish),
+    signedPrekey: v.optional(SignedPrekey),
+    oneTimePrekeys: v.optional(
+      v.pipe(
+        v.array(OneTimePrekey),
+        v.maxLength(Limits.maxPrekeysPerPublish),
         // One BatchWriteItem stores them: DynamoDB refuses a batch that names one key twice.
-        z.refine((keys) => new Set(keys.map((k) => k.keyId)).size === keys.length, 'must not name a keyId twice'),
+        v.check((keys) => new Set(keys.map((k) => k.keyId)).size === keys.length, 'must not name a keyId twice'),
       ),
     ),
-  })
-  .check(
-    z.refine((f) => f.signedPrekey !== undefined || (f.oneTimePrekeys?.length ?? 0) > 0, {
-      message: 'needs signedPrekey or oneTimePrekeys',
-    }),
-  );
+  }),
+  v.check((f) => f.signedPrekey !== undefined || (f.oneTimePrekeys?.length ?? 0) > 0, 'needs signedPrekey or oneTimePrekeys'),
+);

@@ -1,5 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { Rid } from '../fields';
 
 /** What a device being linked sends for `link.fetch`, connected under its temporary identity: is its provision there? */
-export const LinkFetchFrame = z.object({ action: z.literal('link.fetch'), rid: Rid });
+export const LinkFetchFrame = v.object({ action: v.literal('link.fetch'), rid: Rid });

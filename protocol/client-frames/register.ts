@@ -1,9 +1,9 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { Rid, PublicKey, Signature } from '../fields';
 
 /** What a client sends for `register`; parsed at the edge by its route. */
-export const RegisterFrame = z.object({
-  action: z.literal('register'),
+export const RegisterFrame = v.object({
+  action: v.literal('register'),
   rid: Rid,
   /** X25519 identity public key. */
   identityKey: PublicKey,

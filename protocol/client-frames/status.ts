@@ -1,5 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { Rid } from '../fields';
 
 /** What a client sends for `status`; parsed at the edge by its route. */
-export const StatusFrame = z.object({ action: z.literal('status'), rid: Rid });
+export const StatusFrame = v.object({ action: v.literal('status'), rid: Rid });

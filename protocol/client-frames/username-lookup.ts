@@ -1,5 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { Rid, Username } from '../fields';
 
 /** What a client sends for `username.lookup`; parsed at the edge by its route. */
-export const UsernameLookupFrame = z.object({ action: z.literal('username.lookup'), rid: Rid, username: Username });
+export const UsernameLookupFrame = v.object({ action: v.literal('username.lookup'), rid: Rid, username: Username });

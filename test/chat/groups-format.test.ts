@@ -1,5 +1,6 @@
 import type { GroupEvent, GroupInfo } from '../../client-sdk/src';
-import { findGroups, groupEventLine, groupLabel, words } from '../../chat/groups';
+import { EbbError } from '../../client-sdk/src/errors';
+import { findGroups, groupEventLine, groupLabel, groupRefusal, words } from '../../chat/groups';
 
 /** The terminal chat's group words, without a stack: typing and showing `#group`, and event lines. */
 
@@ -42,4 +43,9 @@ it('prints each change as a line, naming this account "you"', () => {
   expect(line({ change: 'left', by: 'bob', members: ['bob'] })).toBe('@bob left #ops');
   expect(line({ change: 'promoted', by: 'alice', members: ['bob'] })).toBe('@alice made @bob an admin of #ops');
   expect(line({ change: 'promoted', by: 'alice', members: ['bob', 'me'] })).toBe('@alice made @bob and you admins of #ops');
+});
+
+it('words the refusal of a junior admin removing a senior one', () => {
+  const err = new EbbError('FORBIDDEN', 'x', { retryable: false, reason: 'not-senior-group-admin' });
+  expect(groupRefusal(err, '#ops')).toBe('an admin of #ops can remove only the admins made after it');
 });

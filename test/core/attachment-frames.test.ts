@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { AttachmentDownloadFrame, AttachmentUploadFrame } from '../../protocol/frames';
 import { attachmentClassDays, maxAttachmentObjectBytes } from '../../protocol/attachments';
 import { Limits } from '../../protocol/limits';
@@ -7,7 +8,7 @@ const RANDOM = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 describe('GIVEN attachment ids', () => {
   test.each([`1/${RANDOM}`, `30/${RANDOM}`, `365/${RANDOM}`, `7/abcdefghijklmnopqr-_09`])('THEN %s is one, naming its class', (id) => {
-    expect(AttachmentDownloadFrame.safeParse({ action: 'attachment.download', rid: 'r', id }).success).toBe(true);
+    expect(v.safeParse(AttachmentDownloadFrame, { action: 'attachment.download', rid: 'r', id }).success).toBe(true);
     expect(attachmentClassDays(id)).toBe(Number(id.split('/')[0]));
   });
 
@@ -23,13 +24,13 @@ describe('GIVEN attachment ids', () => {
     ['padding', `7/${RANDOM.slice(2)}==`],
     ['a query', `7/${RANDOM}?x`],
   ])('WHEN it has %s THEN it is refused', (_label, id) => {
-    expect(AttachmentDownloadFrame.safeParse({ action: 'attachment.download', rid: 'r', id }).success).toBe(false);
+    expect(v.safeParse(AttachmentDownloadFrame, { action: 'attachment.download', rid: 'r', id }).success).toBe(false);
     expect(attachmentClassDays(id)).toBeUndefined();
   });
 });
 
 describe('GIVEN attachment.upload frames', () => {
-  const frame = (fields: Record<string, unknown>) => AttachmentUploadFrame.safeParse({ action: 'attachment.upload', rid: 'r', ...fields });
+  const frame = (fields: Record<string, unknown>) => v.safeParse(AttachmentUploadFrame, { action: 'attachment.upload', rid: 'r', ...fields });
 
   test('THEN a size from 1 byte to the ciphertext of the largest file allowed is accepted, with or without a lifetime', () => {
     expect(frame({ size: 1 }).success).toBe(true);
@@ -62,9 +63,9 @@ describe('GIVEN attachment.upload frames', () => {
 describe('GIVEN the answers', () => {
   test('THEN an upload answer needs an id, a URL and its expiry; headers are optional', () => {
     const answer = { id: `30/${RANDOM}`, url: 'http://127.0.0.1:9000/ebb/30/x?X-Amz-Signature=ab', expiresAt: 1 };
-    expect(ResultSchemas['attachment.upload'].safeParse(answer).success).toBe(true);
-    expect(ResultSchemas['attachment.upload'].safeParse({ ...answer, headers: { 'x-amz-meta-a': 'b' } }).success).toBe(true);
-    expect(ResultSchemas['attachment.upload'].safeParse({ ...answer, url: 'not a url' }).success).toBe(false);
-    expect(ResultSchemas['attachment.download'].safeParse({ url: answer.url, expiresAt: 1 }).success).toBe(true);
+    expect(v.safeParse(ResultSchemas['attachment.upload'], answer).success).toBe(true);
+    expect(v.safeParse(ResultSchemas['attachment.upload'], { ...answer, headers: { 'x-amz-meta-a': 'b' } }).success).toBe(true);
+    expect(v.safeParse(ResultSchemas['attachment.upload'], { ...answer, url: 'not a url' }).success).toBe(false);
+    expect(v.safeParse(ResultSchemas['attachment.download'], { url: answer.url, expiresAt: 1 }).success).toBe(true);
   });
 });

@@ -21,7 +21,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Packages the SDK and protocol/ may use anywhere: each runs in browsers as well as Node. */
-const PORTABLE_PACKAGES = new Set(['tweetnacl', 'zod', '@noble/hashes']);
+const PORTABLE_PACKAGES = new Set(['tweetnacl', 'valibot', '@noble/hashes']);
 
 /** The only Node-only modules the SDK loads, each lazily from one file (test/sdk/bundle.test.ts checks how). */
 const NODE_ONLY_IN_SDK: Readonly<Record<string, readonly string[]>> = {
@@ -116,7 +116,7 @@ describe('GIVEN the import boundary checker', () => {
 
   test('WHEN protocol/ or shared/ imports anything else of ebb THEN it is a violation', () => {
     const files = new Map([
-      ['protocol/a.ts', "import { x } from '../client-sdk/src';\nimport * as z from 'zod/mini';"],
+      ['protocol/a.ts', "import { x } from '../client-sdk/src';\nimport * as v from 'valibot';"],
       ['shared/b.ts', "import { y } from '../admin/cli';\nimport { z } from './c';\nimport { Command } from 'commander';"],
     ]);
     expect(boundaryViolations(files)).toEqual(['protocol/a.ts → ../client-sdk/src', 'shared/b.ts → ../admin/cli', 'shared/b.ts → commander']);

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 /**
  * Frame generators for the route fuzzer (issue #6 item 2): (a) random text and JSON, (b) mutations of valid
  * frames of every action. Every frame fits one API Gateway frame (32 KB), so the gateway never closes the
@@ -31,7 +32,7 @@ export function routeOf(frame: FuzzFrame): Action | '$default' {
 
 /**
  * The `rid` the reply must carry: the frame's own when it has a valid one, else null. "1–64 characters"
- * counts code points, as zod's length checks do: 64 emoji (128 UTF-16 units) are a valid rid.
+ * counts code points, as the protocol's length checks do (protocol/chars.ts): 64 emoji (128 UTF-16 units) are a valid rid.
  */
 export function expectedRid(frame: FuzzFrame): string | null {
   const rid = parsed(frame.text)?.rid;
@@ -43,7 +44,7 @@ export function expectedRid(frame: FuzzFrame): string | null {
 /** Whether the frame passes its route's protocol schema, i.e. reaches the route's core logic. */
 export function passesSchema(frame: FuzzFrame): boolean {
   const route = routeOf(frame);
-  return route !== '$default' && ClientFrames[route].safeParse(JSON.parse(frame.text)).success;
+  return route !== '$default' && v.safeParse(ClientFrames[route], JSON.parse(frame.text)).success;
 }
 
 function parsed(text: string): Record<string, unknown> | undefined {

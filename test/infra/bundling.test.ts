@@ -12,7 +12,7 @@ import { REPO_ROOT, cdkJsonContext, logicalId, resourcesOfType } from './fixture
 /** Every Lambda of the stack: the route handlers and the scheduled ones. */
 const ENTRIES = [...Handlers, ...ScheduledHandlers].map((spec) => spec.entry);
 /**
- * The push construct's functions (infra/push.ts): off the message path, so outside the 62 KB ceiling. The sender
+ * The push construct's functions (infra/push.ts): off the message path, so outside the 50 KB ceiling. The sender
  * bundles `web-push` (RFC 8291 encryption and the VAPID JWT, with their ASN.1 and JWS code), about 160 KB.
  */
 const PUSH_ENTRIES = ['push-wake', 'push-setup'];
@@ -21,14 +21,11 @@ const MAX_PUSH_BUNDLE_BYTES = 192 * 1024;
 /**
  * Issue #8: each handler bundles only what its route uses (its frame schema, its adapters). The ceiling was
  * 50 KB; the security fixes of issue #12, linked devices, push wake-ups (issue #17) and attachments raised it
- * step by step to 64 KB (`fanout` was 62.1 KB). Issue #18 §5 took it back down: the keyring and wake-up queue
- * adapters moved beside their clients (only `send`, `fanout` and `report` bundle the Secrets Manager client,
- * 2.9 KB) and the environment's URLs no longer use `z.url()` (1.8 KB), so `fanout`, the largest, is 60 290 bytes
- * and the ceiling 60 KB; then the three-round-trip send path (issue #18 §1: cancelled reservations, bounded
- * parallel waves) put `fanout` at 62 204 bytes, and the ceiling is 62 KB. Five bundles are still over the 50 KB goal
- * (BENCHMARKS.md §6): zod is about 21.7 KB of each, and no esbuild option shrinks it.
+ * step by step to 64 KB, and issue #18 §5 held it at 62 KB while zod (`zod/mini`, ~21.7 KB of every frame
+ * route) was the floor of each bundle. The schemas moved to valibot (about 6–8 KB of a route): `fanout`, the
+ * largest, is 49 416 bytes, and the ceiling is back at the 50 KB goal (BENCHMARKS.md §6).
  */
-const MAX_BUNDLE_BYTES = 62 * 1024;
+const MAX_BUNDLE_BYTES = 50 * 1024;
 
 /** Bundling every function with esbuild takes a while on a small machine. */
 const BUNDLING_TIMEOUT_MS = 180_000;

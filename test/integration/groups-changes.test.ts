@@ -3,6 +3,7 @@ import { fromBase64Url } from '../../protocol/base64url';
 import type { Envelope } from '../../protocol/frames';
 import { deserializeState, senderKeyDecrypt } from '../../client-sdk/src/crypto/sender-key';
 import { encodeChanges, signChange } from '../../client-sdk/src/groups/change';
+import { headsOf, parseGroupState } from '../../client-sdk/src/groups/state';
 import { groupAssociatedData } from '../../client-sdk/src/groups/wiring-message';
 import { randomId } from '../../client-sdk/src/crypto/random';
 import type { Identity } from '../../client-sdk/src/identity/identity';
@@ -80,7 +81,9 @@ describe('group changes through the local stack', () => {
     const [aliceEvents, carolEvents, daveEvents] = [groupEvents(alice), groupEvents(carol), groupEvents(dave)];
     const carolIn = inbox(carol);
     // bob is a member, not an admin: his SDK refuses, so he signs the change himself and sends it as his SDK would.
-    const forged = signChange(internals(bob).identity, g.id, 1, { kind: 'add', members: [dave.userId] });
+    // On the history he holds, so the change names its parents and is folded (and refused), not kept waiting.
+    const held = JSON.parse((await internals(bob).settings.store.get(StoreKeys.group(g.id)))!) as { state: string };
+    const forged = signChange(internals(bob).identity, g.id, ...headsOf(parseGroupState(held.state)), { kind: 'add', members: [dave.userId] });
     for (const to of [alice.userId, carol.userId, dave.userId]) {
       await internals(bob).outbox.send({ id: randomId(16), to, body: encodeChanges([forged]), control: { type: 'group' } });
     }

@@ -18,7 +18,7 @@ jest.setTimeout(60_000);
 
 const root = resolve(__dirname, '../..');
 const NAME = 'ebb-client';
-const DEPENDENCIES = ['@noble/hashes', 'tweetnacl', 'zod'];
+const DEPENDENCIES = ['@noble/hashes', 'tweetnacl', 'valibot'];
 const NODE_ONLY = ['ws'];
 const run = promisify(execFile);
 
@@ -89,7 +89,7 @@ function importsOf(code: string): string[] {
   return [...new Set(specifiers)].sort();
 }
 
-/** The package a bare specifier names (`zod/mini` → `zod`), or the `node:` module itself. */
+/** The package a bare specifier names (`@noble/hashes/sha2` → `@noble/hashes`), or the `node:` module itself. */
 function packageOf(specifier: string): string {
   if (specifier.startsWith('node:')) return specifier;
   const parts = specifier.split('/');

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { type IncomingMessage, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -353,7 +354,7 @@ export class FakeServer {
         return c.result(rid, { user: f.user, signingKey: peer.signingKey, identityKey: peer.identityKey, identitySig: peer.identitySig, devices });
       }
       case 'deliveryToken.set': {
-        if (!DeliveryTokenSetFrame.safeParse(f).success) return c.error(rid, 'BAD_REQUEST', 'malformed deliveryToken.set frame', false);
+        if (!v.safeParse(DeliveryTokenSetFrame, f).success) return c.error(rid, 'BAD_REQUEST', 'malformed deliveryToken.set frame', false);
         const changed = this.deliveryTokens.get(c.user) !== f.token;
         this.deliveryTokens.set(c.user, f.token);
         return c.result(rid, { changed });
@@ -391,7 +392,7 @@ export class FakeServer {
         return;
       }
       case 'push.register': {
-        if (!PushRegisterFrame.safeParse(f).success) return c.error(rid, 'BAD_REQUEST', 'malformed push.register frame', false);
+        if (!v.safeParse(PushRegisterFrame, f).success) return c.error(rid, 'BAD_REQUEST', 'malformed push.register frame', false);
         const replaced = this.pushSubscriptions.has(`${c.user}#${c.device}`);
         this.pushSubscriptions.set(`${c.user}#${c.device}`, f.subscription);
         return c.result(rid, { replaced });
@@ -431,7 +432,7 @@ export class FakeServer {
   }
 
   private send(c: FakeConnection, f: Frame): void {
-    if (!SendFrame.safeParse(f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed send frame', false);
+    if (!v.safeParse(SendFrame, f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed send frame', false);
     // Acks riding on the send (ARCH §6.5) apply whatever becomes of it, as on the real server; a test may make them fail.
     let acksApplied: boolean | undefined;
     if (f.acks !== undefined) {
@@ -488,7 +489,7 @@ export class FakeServer {
 
   /** `device.add` as the real server answers it (ARCH §8.6), without its rate limit. */
   private addDevice(c: FakeConnection, f: Frame): void {
-    if (!DeviceAddFrame.safeParse(f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed device.add frame', false);
+    if (!v.safeParse(DeviceAddFrame, f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed device.add frame', false);
     const account = this.accounts.get(c.user);
     if (!account || c.device !== 1) return c.error(f.rid, 'FORBIDDEN', 'only device 1 links devices', false);
     if (!verifyEd25519(account.signingKey, signedKeyMessage(DEVICE_CONTEXT, fromBase64Url(f.signingKey)), f.cert))
@@ -526,7 +527,7 @@ export class FakeServer {
 
   /** The real server's checks (lambdas/core/reports.ts), without its storage. */
   private report(c: FakeConnection, f: Frame): void {
-    if (!ReportFrame.safeParse(f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed report frame', false);
+    if (!v.safeParse(ReportFrame, f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed report frame', false);
     const frame = f as ReportFrame;
     const { message } = frame;
     if (message.frank.kid !== this.frankingKey.kid) return c.error(f.rid, 'FORBIDDEN', 'unknown franking key', false);

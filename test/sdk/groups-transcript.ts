@@ -1,6 +1,6 @@
 import nacl from 'tweetnacl';
 import { toBase64Url } from '../../protocol/base64url';
-import { changeEncoding, changeId, type GroupChange, type GroupSigner, signChange } from '../../client-sdk/src/groups/change';
+import { changeEncoding, changeId, type GroupChange, type GroupSigner, type SignedGroupChange, signChange } from '../../client-sdk/src/groups/change';
 import { deriveGroupId } from '../../client-sdk/src/groups/group-id';
 import { certifyDevice, userIdFromSigningKey } from '../../client-sdk/src/identity/keys';
 import { hex, toHex } from '../crypto/vectors';
@@ -24,7 +24,13 @@ export interface GroupTranscriptInput {
 
 export interface GroupTranscriptOutput {
   readonly group: string;
-  readonly changes: readonly { readonly epoch: number; readonly encoding: string; readonly id: string; readonly sig: string }[];
+  readonly changes: readonly {
+    readonly epoch: number;
+    readonly parents: readonly string[];
+    readonly encoding: string;
+    readonly id: string;
+    readonly sig: string;
+  }[];
 }
 
 function signerFromSeed(seed: string): GroupSigner {
@@ -39,7 +45,7 @@ function signerFromSeed(seed: string): GroupSigner {
   };
 }
 
-/** The signers and the changes, in order, each with the epoch it is signed at. */
+/** The signers and the changes, in order, each with the epoch it is signed at; each names the one before as its parent. */
 export function transcriptScript(input: GroupTranscriptInput): {
   group: string;
   steps: { signer: GroupSigner; epoch: number; change: GroupChange }[];
@@ -55,11 +61,12 @@ export function transcriptScript(input: GroupTranscriptInput): {
     deviceSigningSecretKey: bobDevice.secretKey,
     cert: certifyDevice(bobDevice.publicKey, bobAccount.secretKey),
   };
-  const group = deriveGroupId(alice.userId, input.nonce);
+  const genesis = { kind: 'create' as const, nonce: input.nonce, maxMembers: 1000, name: input.groupName, members: [bob.userId] };
+  const group = deriveGroupId(alice.userId, genesis);
   return {
     group,
     steps: [
-      { signer: alice, epoch: 0, change: { kind: 'create', nonce: input.nonce, maxMembers: 1000, name: input.groupName, members: [bob.userId] } },
+      { signer: alice, epoch: 0, change: genesis },
       { signer: alice, epoch: 1, change: { kind: 'add', members: [input.carol] } },
       { signer: alice, epoch: 2, change: { kind: 'promote', members: [bob.userId] } },
       { signer: bob, epoch: 3, change: { kind: 'rename', name: `${input.groupName} ✓` } },
@@ -69,14 +76,25 @@ export function transcriptScript(input: GroupTranscriptInput): {
   };
 }
 
-export function groupTranscript(input: GroupTranscriptInput): GroupTranscriptOutput {
+/** The script's changes signed in order, each naming the one before as its only parent. */
+export function signedScript(input: GroupTranscriptInput): { group: string; signed: SignedGroupChange[] } {
   const { group, steps } = transcriptScript(input);
+  const signed: SignedGroupChange[] = [];
+  for (const { signer, epoch, change } of steps) {
+    const before = signed.at(-1);
+    signed.push(signChange(signer, group, epoch, before ? [changeId(before)] : [], change));
+  }
+  return { group, signed };
+}
+
+export function groupTranscript(input: GroupTranscriptInput): GroupTranscriptOutput {
+  const { group, signed: all } = signedScript(input);
   return {
     group,
-    changes: steps.map(({ signer, epoch, change }) => {
-      const signed = signChange(signer, group, epoch, change);
+    changes: all.map((signed) => {
       return {
-        epoch,
+        epoch: signed.epoch,
+        parents: [...signed.parents],
         encoding: toHex(changeEncoding(signed)),
         id: changeId(signed),
         sig: toHex(Uint8Array.from(Buffer.from(signed.sig, 'base64url'))),

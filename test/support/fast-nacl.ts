@@ -31,6 +31,40 @@ const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
 const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
 const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
+type Curve = 'Ed25519' | 'X25519';
+const PKCS8: Record<Curve, Buffer> = { Ed25519: ED25519_PKCS8, X25519: X25519_PKCS8 };
+const SPKI: Record<Curve, Buffer> = { Ed25519: ED25519_SPKI, X25519: X25519_SPKI };
+
+/**
+ * Raw keys in and out as JWK rather than DER: OpenSSL 3 decodes a DER key ~10× slower than Node.js builds one
+ * from a JWK's bytes (~1 ms against ~0.1 ms a private key, on a loaded CI machine), and the suites create
+ * thousands. A private JWK needs its public `x`, which is what is being computed: Node.js builds the key from
+ * `d` alone and only checks that `x` is a string, so a placeholder serves. `JWK_IMPORT` checks that once, on
+ * both curves, against the DER path; where it does not hold (another Node.js), every key goes through DER.
+ */
+const PLACEHOLDER_X = 'A'.repeat(43);
+const jwkPrivate = (crv: Curve, seed: Uint8Array): KeyObject =>
+  createPrivateKey({ key: { kty: 'OKP', crv, d: Buffer.from(seed).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
+const derPrivate = (crv: Curve, seed: Uint8Array): KeyObject =>
+  createPrivateKey({ key: Buffer.concat([PKCS8[crv], seed]), format: 'der', type: 'pkcs8' });
+const jwkPublicBytes = (key: KeyObject): Buffer => Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x!, 'base64url');
+const JWK_IMPORT = (['Ed25519', 'X25519'] as const).every((crv) => {
+  const seed = Buffer.alloc(32, 7);
+  try {
+    const spki = createPublicKey(derPrivate(crv, seed)).export({ format: 'der', type: 'spki' }).subarray(-32);
+    return jwkPublicBytes(jwkPrivate(crv, seed)).equals(spki);
+  } catch {
+    return false;
+  }
+});
+const importPrivate = JWK_IMPORT ? jwkPrivate : derPrivate;
+const importPublic = (crv: Curve, raw: Uint8Array): KeyObject =>
+  JWK_IMPORT
+    ? createPublicKey({ key: { kty: 'OKP', crv, x: Buffer.from(raw).toString('base64url') }, format: 'jwk' })
+    : createPublicKey({ key: Buffer.concat([SPKI[crv], raw]), format: 'der', type: 'spki' });
+/** The raw public half of a private key. */
+const publicBytes = (key: KeyObject): Buffer =>
+  JWK_IMPORT ? jwkPublicBytes(key) : createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32);
 
 /**
  * The same tweetnacl with its Ed25519, X25519 and SHA-512 entry points answered by node:crypto (OpenSSL), which
@@ -56,19 +90,15 @@ export function withNodeCrypto<T>(loaded: T): T {
   const bytes = (b: Buffer) => new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   const edPrivate = new Map<string, KeyObject>();
   const edPublic = new Map<string, KeyObject>();
-  const edPublicOf = (seed: Bytes): Bytes => {
-    const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
-    return bytes(createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32));
-  };
+  const edPublicOf = (seed: Bytes): Bytes => bytes(publicBytes(importPrivate('Ed25519', seed)));
   const sign = (message: Bytes, secretKey: Bytes): Bytes => {
     if (!isBytes(message) || !isBytes(secretKey) || secretKey.length !== 64) return original.sign(message, secretKey);
     const id = Buffer.from(secretKey).toString('base64');
     let key = edPrivate.get(id);
     if (!key) {
-      const seed = secretKey.subarray(0, 32);
+      key = importPrivate('Ed25519', secretKey.subarray(0, 32));
       // tweetnacl hashes the stored public half, not the seed's: a mismatched key signs as tweetnacl does.
-      if (!Buffer.from(edPublicOf(seed)).equals(Buffer.from(secretKey.subarray(32)))) return original.sign(message, secretKey);
-      key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
+      if (!publicBytes(key).equals(secretKey.subarray(32))) return original.sign(message, secretKey);
       if (edPrivate.size > 10_000) edPrivate.clear();
       edPrivate.set(id, key);
     }
@@ -82,7 +112,7 @@ export function withNodeCrypto<T>(loaded: T): T {
     let key = edPublic.get(id);
     if (!key) {
       try {
-        key = createPublicKey({ key: Buffer.concat([ED25519_SPKI, publicKey]), format: 'der', type: 'spki' });
+        key = importPublic('Ed25519', publicKey);
       } catch {
         return original.verify(message, signature, publicKey);
       }
@@ -96,8 +126,8 @@ export function withNodeCrypto<T>(loaded: T): T {
     try {
       return bytes(
         diffieHellman({
-          privateKey: createPrivateKey({ key: Buffer.concat([X25519_PKCS8, n]), format: 'der', type: 'pkcs8' }),
-          publicKey: createPublicKey({ key: Buffer.concat([X25519_SPKI, p]), format: 'der', type: 'spki' }),
+          privateKey: importPrivate('X25519', n),
+          publicKey: importPublic('X25519', p),
         }),
       );
     } catch {
@@ -106,8 +136,7 @@ export function withNodeCrypto<T>(loaded: T): T {
   };
   const base = (n: Bytes): Bytes => {
     if (!isBytes(n) || n.length !== 32) return original.base(n);
-    const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8, n]), format: 'der', type: 'pkcs8' });
-    return bytes(createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32));
+    return bytes(publicBytes(importPrivate('X25519', n)));
   };
   const fromSeed = (seed: Bytes) => {
     if (!isBytes(seed) || seed.length !== 32) return original.fromSeed(seed);

@@ -1,4 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
+import { maxChars, minChars } from '../../../protocol/chars';
 import { Device, UserId } from '../../../protocol/frames';
 import { parseIdentity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
@@ -27,21 +28,22 @@ const MAX_KEY_LENGTH = 1024;
 /** Sets in flight at once while importing: FileStore fsyncs each one. */
 const WRITE_CONCURRENCY = 16;
 
-const StoreKey = z.string().check(
-  z.minLength(1),
-  z.maxLength(MAX_KEY_LENGTH),
-  z.refine((key) => !EXCLUDED.has(key)),
+const StoreKey = v.pipe(
+  v.string(),
+  minChars(1),
+  maxChars(MAX_KEY_LENGTH),
+  v.check((key) => !EXCLUDED.has(key)),
 );
 
-const Contents = z.object({
-  format: z.literal(ARCHIVE_FORMAT),
-  version: z.literal(ARCHIVE_VERSION),
+const Contents = v.object({
+  format: v.literal(ARCHIVE_FORMAT),
+  version: v.literal(ARCHIVE_VERSION),
   userId: UserId,
   device: Device,
-  exportedAt: z.number(),
-  entries: z.array(z.tuple([StoreKey, z.string()])),
+  exportedAt: v.pipe(v.number(), v.finite()),
+  entries: v.array(v.strictTuple([StoreKey, v.string()])),
 });
-export type ArchiveContents = z.infer<typeof Contents>;
+export type ArchiveContents = v.InferOutput<typeof Contents>;
 
 /** Every archived entry of `store`, sorted by key. Entries deleted while this runs are skipped. */
 export async function collectEntries(store: KeyStore): Promise<[string, string][]> {
@@ -61,9 +63,9 @@ export async function collectEntries(store: KeyStore): Promise<[string, string][
 export function parseContents(bytes: Uint8Array): ArchiveContents | null {
   let parsed: ArchiveContents;
   try {
-    const result = Contents.safeParse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)));
+    const result = v.safeParse(Contents, JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)));
     if (!result.success) return null;
-    parsed = result.data;
+    parsed = result.output;
   } catch {
     return null;
   }

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { type AttachmentRef, AttachmentRefWire, attachmentRefFromWire, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import type { DownloadOptions, ReceivedAttachment } from '../types';
 import { downloadAttachment, downloadAttachmentTo } from './download';
@@ -58,8 +59,8 @@ export function bindAttachments<T extends { readonly attachments?: readonly Rece
   for (const a of message.attachments as readonly unknown[]) {
     if (a instanceof BoundAttachment) bound.push(a);
     else {
-      const wire = AttachmentRefWire.safeParse(a);
-      const ref = wire.success ? attachmentRefFromWire(wire.data) : null;
+      const wire = v.safeParse(AttachmentRefWire, a);
+      const ref = wire.success ? attachmentRefFromWire(wire.output) : null;
       if (ref) bound.push(new BoundAttachment(ref, transport));
     }
   }

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import {
   AttachmentName,
   AttachmentType,
@@ -42,9 +43,9 @@ export function checkAttachments(attachments: unknown, maxAttachmentBytes: numbe
   attachments.forEach((a: unknown, i) => {
     if (typeof a !== 'object' || a === null) throw badRequest(`attachments[${i}]: must be an object`);
     const { name, type, data } = a as Record<string, unknown>;
-    if (!AttachmentName.safeParse(name).success)
+    if (!v.safeParse(AttachmentName, name).success)
       throw badRequest(`attachments[${i}].name: must be 1 to ${MAX_ATTACHMENT_NAME_CHARS} characters, none a control character`);
-    if (!AttachmentType.safeParse(type).success)
+    if (!v.safeParse(AttachmentType, type).success)
       throw badRequest(`attachments[${i}].type: must be a media type (type/subtype) of at most ${MAX_ATTACHMENT_TYPE_CHARS} characters`);
     if (!(data instanceof Uint8Array) && !isBlob(data)) throw badRequest(`attachments[${i}].data: must be a Uint8Array or a Blob`);
   });

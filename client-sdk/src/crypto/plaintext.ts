@@ -1,4 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
+import { chars } from '../../../protocol/chars';
 import { type AttachmentRef, AttachmentRefsWire, attachmentRefFromWire, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { FRANK_KEY_BYTES } from '../../../protocol/franking';
@@ -64,41 +65,41 @@ export type Control =
   | { readonly type: 'groupSync' };
 
 /** A group id as control content names it: 16 bytes, base64url (groups/state.ts parses it strictly). */
-const GroupIdField = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
-const Seq = z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER));
+const GroupIdField = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{22}$/));
+const Seq = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
 
-const ControlIds = z.array(MessageId).check(z.minLength(1), z.maxLength(MAX_CONTROL_IDS));
+const ControlIds = v.pipe(v.array(MessageId), v.minLength(1), v.maxLength(MAX_CONTROL_IDS));
 
-const ControlHeader = z.union([
-  z.strictObject({ t: z.literal('sent'), to: UserId }),
-  z.strictObject({ t: z.literal('receipt'), kind: z.enum(['delivered', 'read']), ids: ControlIds }),
-  z.strictObject({ t: z.literal('read'), sender: UserId, ids: ControlIds }),
+const ControlHeader = v.union([
+  v.strictObject({ t: v.literal('sent'), to: UserId }),
+  v.strictObject({ t: v.literal('receipt'), kind: v.picklist(['delivered', 'read']), ids: ControlIds }),
+  v.strictObject({ t: v.literal('read'), sender: UserId, ids: ControlIds }),
   /** base64url; checked to be canonical and `Limits.deliveryTokenBytes` long below. */
-  z.strictObject({ t: z.literal('token'), token: z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3))) }),
-  z.strictObject({ t: z.literal('group') }),
-  z.strictObject({ t: z.literal('sk'), g: GroupIdField, seq: Seq }),
-  z.strictObject({ t: z.literal('gsync') }),
+  v.strictObject({ t: v.literal('token'), token: v.pipe(v.string(), chars(Math.ceil((Limits.deliveryTokenBytes * 4) / 3))) }),
+  v.strictObject({ t: v.literal('group') }),
+  v.strictObject({ t: v.literal('sk'), g: GroupIdField, seq: Seq }),
+  v.strictObject({ t: v.literal('gsync') }),
 ]);
 
-const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
+const Seconds = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(365 * 86400));
 
-const Header = z.strictObject({
-  v: z.literal(1),
+const Header = v.strictObject({
+  v: v.literal(1),
   from: UserId,
   fromDevice: Device,
   to: UserId,
   toDevice: Device,
   id: MessageId,
-  kind: z.enum(['text', 'bytes']),
-  ttl: z.optional(Seconds),
-  burn: z.optional(Seconds),
+  kind: v.picklist(['text', 'bytes']),
+  ttl: v.optional(Seconds),
+  burn: v.optional(Seconds),
   /** base64url franking key; decoded and checked to be canonical and FRANK_KEY_BYTES long below. */
-  fk: z.string().check(z.length(Math.ceil((FRANK_KEY_BYTES * 4) / 3))),
-  seq: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER))),
+  fk: v.pipe(v.string(), chars(Math.ceil((FRANK_KEY_BYTES * 4) / 3))),
+  seq: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER))),
   /** base64url delivery token; checked to be canonical and `Limits.deliveryTokenBytes` long below. */
-  dt: z.optional(z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
-  ctl: z.optional(ControlHeader),
-  att: z.optional(AttachmentRefsWire),
+  dt: v.optional(v.pipe(v.string(), chars(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
+  ctl: v.optional(ControlHeader),
+  att: v.optional(AttachmentRefsWire),
 });
 
 const HEADER_LENGTH_BYTES = 2;
@@ -111,7 +112,7 @@ export function encodePlaintext(p: Plaintext): Uint8Array {
   if (p.deliveryToken && p.deliveryToken.length !== Limits.deliveryTokenBytes) {
     throw new TypeError(`deliveryToken: expected ${Limits.deliveryTokenBytes} bytes`);
   }
-  const header: z.infer<typeof Header> = {
+  const header: v.InferOutput<typeof Header> = {
     v: 1,
     from: p.from,
     fromDevice: p.fromDevice,
@@ -172,9 +173,9 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
   const framed = unframePlaintext(bytes);
   if (!framed) return null;
   const { header: json, body } = framed;
-  const parsed = Header.safeParse(json);
+  const parsed = v.safeParse(Header, json);
   if (!parsed.success) return null;
-  const h = parsed.data;
+  const h = parsed.output;
   const frankKey = decodeKey(h.fk, FRANK_KEY_BYTES);
   if (!frankKey) return null;
   const deliveryToken = h.dt === undefined ? undefined : decodeKey(h.dt, Limits.deliveryTokenBytes);
@@ -202,7 +203,7 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
   };
 }
 
-function controlHeader(c: Control): z.infer<typeof ControlHeader> {
+function controlHeader(c: Control): v.InferOutput<typeof ControlHeader> {
   switch (c.type) {
     case 'sent':
       return { t: 'sent', to: c.to };
@@ -221,7 +222,7 @@ function controlHeader(c: Control): z.infer<typeof ControlHeader> {
   }
 }
 
-function controlOf(h: z.infer<typeof ControlHeader>): Control {
+function controlOf(h: v.InferOutput<typeof ControlHeader>): Control {
   switch (h.t) {
     case 'sent':
       return { type: 'sent', to: h.to };

@@ -1,5 +1,5 @@
 import nacl from 'tweetnacl';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Device, PublicKey, Signature, UserId } from '../../../protocol/frames';
 import { concatBytes, equalBytes, u32be } from '../crypto/bytes';
@@ -12,13 +12,19 @@ import { deriveGroupId, GROUP_NONCE_BYTES, isGroupId } from './group-id';
  * One signed group change (ARCH §8.8): what it does, the group it belongs to, its epoch, and its author,
  * signed by the author's device signing key over the digest of a canonical binary encoding.
  *
- *   encoding  = "ebb-group-change-v1" ‖ 0x00 ‖ str(group) ‖ u32(epoch) ‖ str(user) ‖ u32(device)
- *               ‖ device key (32) ‖ u8(kind) ‖ body
+ *   encoding  = "ebb-group-change-v2" ‖ 0x00 ‖ str(group) ‖ u32(epoch) ‖ list32(parents) ‖ str(user)
+ *               ‖ u32(device) ‖ device key (32) ‖ u8(kind) ‖ body
  *   body      = create: nonce (16) ‖ u32(maxMembers) ‖ str(name) ‖ list(members)
  *               add, remove, promote: list(members) · rename: str(name) · leave: nothing
  *   str(s)    = u32(UTF-8 length) ‖ UTF-8 · list(xs) = u32(count) ‖ str(x)…
+ *   list32(ids) = u32(count) ‖ the raw 32 bytes of each id (sorted bytewise, no duplicates)
  *   digest    = SHA-512(encoding);  id = base64url(digest[0..32])
- *   signature = Ed25519("ebb-group-change-sig-v1" ‖ 0x00 ‖ digest)
+ *   signature = Ed25519("ebb-group-change-sig-v2" ‖ 0x00 ‖ digest)
+ *
+ * The parents are the ids of the changes the author had applied and that no other applied change it held
+ * named as a parent (its heads), at most MAX_GROUP_PARENTS: they put the changes in a causal order (ARCH
+ * §8.8). A `create` has none and epoch 0; any other change has 1 to MAX_GROUP_PARENTS and its epoch is one
+ * more than the highest epoch among them, which the state checks once it holds them (state.ts).
  *
  * The signature covers the digest, not the encoding: tweetnacl hashes a signed message far more slowly than
  * `nacl.hash` does, and a change naming 256 members (~9 KB) took ~60 ms to verify whole, ~10 ms this way.
@@ -47,6 +53,9 @@ export const MAX_MEMBERS_PER_CHANGE = 256;
 
 /** The highest `maxGroupSize` a deployment may configure (protocol/config.ts). */
 export const MAX_GROUP_SIZE_CEILING = 10_000;
+
+/** Most parents one change names: past that, an author names the 16 highest of its heads in the order. */
+export const MAX_GROUP_PARENTS = 16;
 
 export type GroupChange =
   | {
@@ -79,13 +88,12 @@ export interface ChangeAuthor {
 
 /** A change as it travels and as it is stored: plain JSON. */
 export interface SignedGroupChange {
-  readonly v: 1;
+  readonly v: 2;
   readonly group: string;
-  /**
-   * 0 for `create`; otherwise one more than the highest epoch its author had seen (a Lamport clock), so a
-   * change sorts after every change its author knew of.
-   */
+  /** 0 for `create`; otherwise one more than the highest epoch among its parents, so it sorts after all of them. */
   readonly epoch: number;
+  /** The ids of the author's heads when it signed (see the module comment), sorted bytewise; none for `create`. */
+  readonly parents: readonly string[];
   readonly author: ChangeAuthor;
   readonly change: GroupChange;
   /** Ed25519 by `author.deviceKey` over the signed bytes. */
@@ -95,8 +103,8 @@ export interface SignedGroupChange {
 /** The parts of an Identity a change is signed with. */
 export type GroupSigner = Pick<Identity, 'userId' | 'device' | 'signingPublicKey' | 'deviceSigningPublicKey' | 'deviceSigningSecretKey' | 'cert'>;
 
-const ENCODING_CONTEXT = new TextEncoder().encode('ebb-group-change-v1\0');
-const SIGNATURE_CONTEXT = new TextEncoder().encode('ebb-group-change-sig-v1\0');
+const ENCODING_CONTEXT = new TextEncoder().encode('ebb-group-change-v2\0');
+const SIGNATURE_CONTEXT = new TextEncoder().encode('ebb-group-change-sig-v2\0');
 const KIND_CODES: Record<GroupChangeKind, number> = { create: 1, add: 2, remove: 3, rename: 4, promote: 5, leave: 6 };
 /** Bytes of SHA-512 an id keeps. */
 const ID_BYTES = 32;
@@ -107,47 +115,90 @@ export function isGroupName(name: unknown): name is string {
   return typeof name === 'string' && name.length >= 1 && name.length <= MAX_GROUP_NAME_LENGTH && !/\p{Cc}/u.test(name) && name.trim() !== '';
 }
 
-const GroupId = z.string().check(z.refine(isGroupId, 'must be a group id'));
-const Name = z.string().check(z.refine(isGroupName, 'must be a group name'));
-const Members = z.array(UserId).check(z.minLength(1), z.maxLength(MAX_MEMBERS_PER_CHANGE), z.refine(distinct, 'must not repeat a member'));
+const GroupId = v.pipe(
+  v.string(),
+  v.check((s) => isGroupId(s), 'must be a group id'),
+);
+const Name = v.pipe(
+  v.string(),
+  v.check((s) => isGroupName(s), 'must be a group name'),
+);
+const Members = v.pipe(
+  v.array(UserId),
+  v.minLength(1),
+  v.maxLength(MAX_MEMBERS_PER_CHANGE),
+  v.check((m) => distinct(m), 'must not repeat a member'),
+);
 
-const Change = z.discriminatedUnion('kind', [
-  z
-    .strictObject({
-      kind: z.literal('create'),
-      nonce: z.string().check(z.refine((n) => isKey(n, GROUP_NONCE_BYTES))),
-      maxMembers: z.number().check(z.int(), z.minimum(2), z.maximum(MAX_GROUP_SIZE_CEILING)),
+const Change = v.variant('kind', [
+  v.pipe(
+    v.strictObject({
+      kind: v.literal('create'),
+      nonce: v.pipe(
+        v.string(),
+        v.check((n) => isKey(n, GROUP_NONCE_BYTES)),
+      ),
+      maxMembers: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(MAX_GROUP_SIZE_CEILING)),
       name: Name,
       // A group may start with its creator alone.
-      members: z.array(UserId).check(z.maxLength(MAX_MEMBERS_PER_CHANGE), z.refine(distinct, 'must not repeat a member')),
-    })
-    .check(z.refine((c) => c.members.length + 1 <= c.maxMembers, 'must not start with more than maxMembers')),
-  z.strictObject({ kind: z.literal('add'), members: Members }),
-  z.strictObject({ kind: z.literal('remove'), members: Members }),
-  z.strictObject({ kind: z.literal('rename'), name: Name }),
-  z.strictObject({ kind: z.literal('promote'), members: Members }),
-  z.strictObject({ kind: z.literal('leave') }),
+      members: v.pipe(
+        v.array(UserId),
+        v.maxLength(MAX_MEMBERS_PER_CHANGE),
+        v.check((m) => distinct(m), 'must not repeat a member'),
+      ),
+    }),
+    v.check((c) => c.members.length + 1 <= c.maxMembers, 'must not start with more than maxMembers'),
+  ),
+  v.strictObject({ kind: v.literal('add'), members: Members }),
+  v.strictObject({ kind: v.literal('remove'), members: Members }),
+  v.strictObject({ kind: v.literal('rename'), name: Name }),
+  v.strictObject({ kind: v.literal('promote'), members: Members }),
+  v.strictObject({ kind: v.literal('leave') }),
 ]);
 
 /** The shape of a change (not its signature): what decodeChanges and the stored-state parser accept. */
-export const SignedGroupChangeSchema = z.strictObject({
-  v: z.literal(1),
+export const SignedGroupChangeSchema = v.strictObject({
+  v: v.literal(2),
   group: GroupId,
-  epoch: z.number().check(z.int(), z.minimum(0), z.maximum(0xffffffff)),
-  author: z.strictObject({
+  epoch: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff)),
+  parents: v.pipe(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.check((id: string) => isChangeId(id), 'must be a change id'),
+      ),
+    ),
+    v.maxLength(MAX_GROUP_PARENTS),
+  ),
+  author: v.strictObject({
     user: UserId,
     device: Device,
-    accountKey: PublicKey.check(z.refine((k) => isKey(k, nacl.sign.publicKeyLength))),
-    deviceKey: PublicKey.check(z.refine((k) => isKey(k, nacl.sign.publicKeyLength))),
-    cert: z.nullable(Signature.check(z.refine((s) => isKey(s, nacl.sign.signatureLength)))),
+    accountKey: v.pipe(
+      PublicKey,
+      v.check((k) => isKey(k, nacl.sign.publicKeyLength)),
+    ),
+    deviceKey: v.pipe(
+      PublicKey,
+      v.check((k) => isKey(k, nacl.sign.publicKeyLength)),
+    ),
+    cert: v.nullable(
+      v.pipe(
+        Signature,
+        v.check((s) => isKey(s, nacl.sign.signatureLength)),
+      ),
+    ),
   }),
   change: Change,
-  sig: Signature.check(z.refine((s) => isKey(s, nacl.sign.signatureLength))),
+  sig: v.pipe(
+    Signature,
+    v.check((s) => isKey(s, nacl.sign.signatureLength)),
+  ),
 });
 
 /** The canonical encoding of everything a change says but its signature (see the module comment). */
 export function changeEncoding(c: Omit<SignedGroupChange, 'sig'>): Uint8Array {
-  const parts: Uint8Array[] = [ENCODING_CONTEXT, str(c.group), u32be(c.epoch), str(c.author.user), u32be(c.author.device)];
+  const parts: Uint8Array[] = [ENCODING_CONTEXT, str(c.group), u32be(c.epoch), u32be(c.parents.length), ...c.parents.map(fromBase64Url)];
+  parts.push(str(c.author.user), u32be(c.author.device));
   parts.push(fromBase64Url(c.author.deviceKey), new Uint8Array([KIND_CODES[c.change.kind]]));
   const change = c.change;
   switch (change.kind) {
@@ -183,12 +234,16 @@ export function changeId(c: Omit<SignedGroupChange, 'sig'>): string {
   return idOf(changeDigest(c));
 }
 
-/** Signs `change` for `group` at `epoch` as `signer`'s device. The inputs are trusted: the caller checked them. */
-export function signChange(signer: GroupSigner, group: string, epoch: number, change: GroupChange): SignedGroupChange {
+/**
+ * Signs `change` for `group` at `epoch` after `parents` as `signer`'s device. The inputs are trusted: the caller
+ * checked them (state.ts takes both from the group's heads). `parents` are sorted here.
+ */
+export function signChange(signer: GroupSigner, group: string, epoch: number, parents: readonly string[], change: GroupChange): SignedGroupChange {
   const unsigned = {
-    v: 1 as const,
+    v: 2 as const,
     group,
     epoch,
+    parents: sortIds(parents),
     author: {
       user: signer.userId,
       device: signer.device,
@@ -221,7 +276,9 @@ const MAX_VERIFIED = 4096;
  * Whether `c`, already of the right shape, is genuinely its author's: the account key names the user, the
  * device key is the account key (device 1) or certified by it, the signature verifies, and a `create` is
  * at epoch 0, does not name its author among the members, and founds exactly the group it names (so only
- * the group's creator can make one); any other change is at an epoch above 0. Never throws.
+ * the group's creator can make one) with no parents; any other change is at an epoch above 0 with 1 to
+ * MAX_GROUP_PARENTS parents, sorted bytewise and none twice. That its epoch follows from its parents' is the
+ * state's check, once it holds them. Never throws.
  */
 export function verifyChange(c: SignedGroupChange, certs: CertCache = new Set()): boolean {
   const { author } = c;
@@ -236,8 +293,9 @@ export function verifyChange(c: SignedGroupChange, certs: CertCache = new Set())
   if (userIdFromSigningKey(accountKey) !== author.user) return false;
   if (c.change.kind === 'create') {
     // The creator is the first member by authorship; naming it again would list it twice.
-    if (c.epoch !== 0 || c.change.members.includes(author.user) || deriveGroupId(author.user, c.change.nonce) !== c.group) return false;
-  } else if (c.epoch === 0) {
+    if (c.epoch !== 0 || c.parents.length !== 0 || c.change.members.includes(author.user)) return false;
+    if (deriveGroupId(author.user, c.change) !== c.group) return false;
+  } else if (c.epoch === 0 || c.parents.length === 0 || c.parents.length > MAX_GROUP_PARENTS || !strictlySorted(c.parents)) {
     return false;
   }
   if (author.device === 1) {
@@ -291,8 +349,32 @@ export function decodeChanges(bytes: Uint8Array): SignedGroupChange[] | null {
   } catch {
     return null;
   }
-  const parsed = z.array(SignedGroupChangeSchema).safeParse(value);
-  return parsed.success ? parsed.data : null;
+  const parsed = v.safeParse(v.array(SignedGroupChangeSchema), value);
+  return parsed.success ? parsed.output : null;
+}
+
+/** Whether `value` is a change id: base64url of 32 bytes, in the one encoding toBase64Url writes. */
+export function isChangeId(value: unknown): value is string {
+  return typeof value === 'string' && CHANGE_ID_SHAPE.test(value) && toBase64Url(fromBase64Url(value)) === value;
+}
+const CHANGE_ID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** Bytewise order of two change ids (base64url's alphabet is not in byte order, so decode). */
+export function compareIds(a: string, b: string): number {
+  const x = fromBase64Url(a);
+  const y = fromBase64Url(b);
+  for (let i = 0; i < x.length && i < y.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+/** `ids` sorted bytewise, as a change lists its parents. */
+export function sortIds(ids: readonly string[]): string[] {
+  return [...ids].sort(compareIds);
+}
+
+function strictlySorted(ids: readonly string[]): boolean {
+  for (let i = 1; i < ids.length; i++) if (compareIds(ids[i - 1]!, ids[i]!) >= 0) return false;
+  return true;
 }
 
 function idOf(digest: Uint8Array): string {

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import {
   createSenderKey,
   decodeDistribution,
@@ -23,31 +23,31 @@ import { StoreKeys } from '../store/layout';
  */
 
 /** Member devices, by user id, that were sent a key's distribution. */
-const SentTo = z.record(z.string(), z.array(z.number()));
-type SentTo = z.infer<typeof SentTo>;
+const SentTo = v.record(v.string(), v.array(v.number()));
+type SentTo = v.InferOutput<typeof SentTo>;
 
 /**
  * This device's sender key in one group, as stored: the chain state every message rewrites, kept small. The
  * devices sent its distribution are a record of their own (`SentRecord`), written only when they change.
  */
-const OwnRecord = z.object({
-  key: z.string(),
+const OwnRecord = v.object({
+  key: v.string(),
   /** The last sequence number a group message of this device carried; it continues across rotations. */
-  seq: z.number().check(z.int(), z.minimum(0)),
+  seq: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   /** Set when a member left or was removed: the next send makes a new key first. */
-  rotate: z.boolean(),
+  rotate: v.boolean(),
   /** Where versions before the split kept the devices; moved to the `SentRecord` on the record's next write. */
-  sentTo: z.optional(SentTo),
+  sentTo: v.optional(SentTo),
 });
-type OwnRecord = z.infer<typeof OwnRecord>;
+type OwnRecord = v.InferOutput<typeof OwnRecord>;
 
 /** The devices sent the own key's distribution, for the key with that id only: a record left by an older key counts as none. */
-const SentRecord = z.object({ keyId: z.number(), sentTo: SentTo });
-type SentRecord = z.infer<typeof SentRecord>;
+const SentRecord = v.object({ keyId: v.number(), sentTo: SentTo });
+type SentRecord = v.InferOutput<typeof SentRecord>;
 
 /** A member device's keys: the newest, and the one before it for messages still in flight across a rotation. */
-const MemberRecord = z.object({ current: z.string(), previous: z.nullable(z.string()) });
-type MemberRecord = z.infer<typeof MemberRecord>;
+const MemberRecord = v.object({ current: v.string(), previous: v.nullable(v.string()) });
+type MemberRecord = v.InferOutput<typeof MemberRecord>;
 
 /** What to send before a group message: the distribution of the key it is encrypted with. */
 export interface OwnKey {
@@ -268,11 +268,11 @@ export class SenderKeys {
   }
 }
 
-function parse<T>(schema: z.ZodMiniType<T>, text: string | undefined): T | null {
+function parse<T>(schema: v.GenericSchema<unknown, T>, text: string | undefined): T | null {
   if (text === undefined) return null;
   try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
+    const parsed = v.safeParse(schema, JSON.parse(text));
+    return parsed.success ? parsed.output : null;
   } catch {
     return null;
   }

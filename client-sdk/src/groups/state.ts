@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { UserId } from '../../../protocol/frames';
 import { U32_MAX } from '../crypto/state-checks';
 import { EbbError, type GroupErrorReason } from '../errors';
@@ -9,14 +9,16 @@ import {
   type GroupSigner,
   isGroupName,
   MAX_GROUP_NAME_LENGTH,
+  MAX_GROUP_PARENTS,
   MAX_GROUP_SIZE_CEILING,
   MAX_MEMBERS_PER_CHANGE,
   type SignedGroupChange,
   SignedGroupChangeSchema,
   signChange,
+  sortIds,
   verifyChange,
 } from './change';
-import { ChangeRefusal, compareChanges, fold, type Folded, type KnownChange, MAX_GROUP_CHANGES } from './fold';
+import { ChangeRefusal, compareChanges, type Folded, type KnownChange, MAX_GROUP_CHANGES, resolve } from './fold';
 import { deriveGroupId, newGroupNonce, parseGroupId } from './group-id';
 
 /**
@@ -31,7 +33,11 @@ import { deriveGroupId, newGroupNonce, parseGroupId } from './group-id';
  * make a new group). Refused changes are kept, because one that arrives earlier in the order may make
  * them apply (a promote, an add); at most MAX_KEPT_REFUSED (64) of them, the first in the order, so a
  * member flooding refused changes cannot grow the state. Past that bound members may disagree about which
- * refused change would have applied.
+ * refused change would have applied. A refused change that an applied one descends from is kept beyond the
+ * bound (the applied one could not be folded again without it). A change whose parents are not all held
+ * waits, kept aside and not folded, until they come (in a later change list or snapshot); at most
+ * MAX_KEPT_PENDING (64) wait, the first in the order, and one past that bound is dropped: it counts again
+ * when it is delivered again (a snapshot or a relay holds it), and until then members may differ.
  */
 
 export { ChangeRefusal, MAX_GROUP_CHANGES } from './fold';
@@ -46,11 +52,16 @@ export {
   type GroupChange,
   type GroupChangeKind,
   type GroupSigner,
+  MAX_GROUP_PARENTS,
   type SignedGroupChange,
 } from './change';
 
 /** Refused changes a group keeps (see the module comment). */
 export const MAX_KEPT_REFUSED = 64;
+/** Changes waiting for a parent that a group keeps (see the module comment). */
+export const MAX_KEPT_PENDING = 64;
+/** Most changes a stored group or a snapshot holds: applied, refused kept, the refused they descend from, pending. */
+export const MAX_STORED_CHANGES = 4 * MAX_GROUP_CHANGES;
 /** `maxGroupSize` when the caller gives none (the deployment's default, ARCH §3.1). */
 export const DEFAULT_MAX_GROUP_SIZE = 1000;
 
@@ -85,13 +96,14 @@ export interface GroupEvent {
 export interface GroupState {
   readonly id: string;
   readonly info: GroupInfo;
-  /** Every kept change, in the total order (epoch, then id); the first founds the group. */
+  /** Every kept change, pending ones too, in the total order (epoch, then id); the first founds the group. */
   readonly changes: readonly SignedGroupChange[];
   /** The most members the group may have, creator included, as its `create` set it. */
   readonly maxMembers: number;
   /**
-   * The highest epoch among the applied changes: a local change is made at one more. Refused changes do not
-   * count, so a stranger's change at a huge epoch cannot use up the epochs of the group.
+   * The highest epoch among the applied changes. A local change no longer takes it: its epoch follows from
+   * the parents it names (`headsOf`), so nobody picks an epoch; it remains for what it tells (how long the
+   * group's longest causal chain is).
    */
   readonly epoch: number;
 }
@@ -101,6 +113,15 @@ interface Derived {
   /** The ids of `changes`, in the same order. */
   readonly ids: readonly string[];
   readonly folded: Folded;
+  /** The ids of the kept changes that wait for a parent. */
+  readonly pending: ReadonlySet<string>;
+  /** The ids of the changes the last resolve dropped for a wrong epoch. */
+  readonly invalid: ReadonlySet<string>;
+  /** What a local change takes: its epoch and its parents, sorted. */
+  readonly heads: readonly [epoch: number, parents: readonly string[]];
+  /** Where each folded change is in the causal order: its index for `isAncestor`. */
+  readonly index: ReadonlyMap<string, number>;
+  readonly isAncestor: (a: number, b: number) => boolean;
 }
 const derived = new WeakMap<GroupState, Derived>();
 
@@ -120,9 +141,11 @@ export type ChangeResult = {
 } & (
   | { readonly status: 'applied' }
   | { readonly status: 'refused'; readonly reason: ChangeRefusal }
+  /** Kept aside until every change it names as a parent is held; then folded. */
+  | { readonly status: 'pending' }
   /** Known already: nothing to do. */
   | { readonly status: 'duplicate' }
-  /** Not a genuine change of this group (bad signature or keys, another group); dropped. */
+  /** Not a genuine change of this group (bad signature or keys, another group, an epoch its parents' do not give); dropped. */
   | { readonly status: 'invalid' }
 );
 
@@ -155,11 +178,11 @@ export interface ReceivedUpdate extends GroupUpdate {
 
 /**
  * What an existing member hands a new one so that it can check its membership from the group's root: every
- * kept change, the `create` first. The new member verifies each signature, checks that the `create` founds
+ * kept change (pending ones too), the `create` first. The new member verifies each signature, checks that the `create` founds
  * this very id (only the creator can sign one, group-id.ts) and folds them itself (`openGroup`).
  */
 export interface GroupSnapshot {
-  readonly v: 1;
+  readonly v: 2;
   readonly group: string;
   readonly changes: readonly SignedGroupChange[];
 }
@@ -182,13 +205,14 @@ export function createGroup(signer: GroupSigner, input: CreateGroupInput, option
   const maxMembers = maxGroupSize(options);
   if (members.length + 1 > maxMembers) throw groupFull(maxMembers);
   const nonce = newGroupNonce();
-  const id = deriveGroupId(signer.userId, nonce);
   const [first = [], ...more] = chunk(members);
-  const create = signChange(signer, id, 0, { kind: 'create', nonce, maxMembers, name: input.name, members: first });
+  const genesis = { kind: 'create' as const, nonce, maxMembers, name: input.name, members: first };
+  const id = deriveGroupId(signer.userId, genesis);
+  const create = signChange(signer, id, 0, [], genesis);
   let state = stateOf(id, [known(create)]);
   const changes = [create];
   for (const batch of more) {
-    const add = signChange(signer, id, state.epoch + 1, { kind: 'add', members: batch });
+    const add = signChange(signer, id, ...headsOf(state), { kind: 'add', members: batch });
     state = stateOf(id, [...knownOf(state), known(add)]);
     changes.push(add);
   }
@@ -218,15 +242,22 @@ export function addMembers(state: GroupState, signer: GroupSigner, users: readon
 }
 
 /**
- * Removes `users`, who must be members (an admin may remove another admin).
- * @throws EbbError FORBIDDEN (`not-in-group`, `not-group-admin`), BAD_REQUEST (`not-group-member`, or a bad
- *   or repeated user id, or none), CONFLICT (`group-history-full`); none retryable.
+ * Removes `users`, who must be members; an admin among them must be junior to the signer (admins rank by when
+ * they became admin, the creator first), so the signer cannot name itself (it leaves instead). Nothing is
+ * signed when a check fails.
+ * @throws EbbError FORBIDDEN (`not-in-group`, `not-group-admin`, `not-senior-group-admin`), BAD_REQUEST
+ *   (`not-group-member`, or a bad or repeated user id, or none), CONFLICT (`group-history-full`); none retryable.
  */
 export function removeMembers(state: GroupState, signer: GroupSigner, users: readonly string[]): LocalUpdate {
   requireAdmin(state, signer);
   const gone = uniqueUsers(users, false);
   const members = new Set(state.info.members);
   if (gone.some((m) => !members.has(m))) throw groupError('BAD_REQUEST', 'not-group-member', 'only members can be removed');
+  const seniority = foldOf(state).seniority;
+  const own = seniority.indexOf(signer.userId);
+  if (gone.some((m) => seniority.includes(m) && seniority.indexOf(m) <= own)) {
+    throw groupError('FORBIDDEN', 'not-senior-group-admin', 'an admin can remove only the admins who became admin after it');
+  }
   return local(
     state,
     signer,
@@ -299,15 +330,23 @@ export function receiveChanges(state: GroupState, incoming: readonly SignedGroup
     [...known].map(([id, change]) => ({ id, change })),
   );
   const outcomes = foldOf(next).outcomes;
+  const { invalid } = derived.get(next)!;
   for (const { index, id } of fresh) {
     const change = incoming[index]!;
     const base = { id, kind: change.change.kind, by: { user: change.author.user, device: change.author.device } };
     const outcome = outcomes.get(id);
-    // A refused change the bound did not keep counts as refused: it changed nothing.
-    results[index] = outcome?.applied
-      ? { ...base, status: 'applied' }
-      : { ...base, status: 'refused', reason: outcome?.reason ?? ChangeRefusal.historyFull };
+    // A refused change the bound did not keep is refused all the same: it changed nothing. One with no outcome
+    // was not folded: it waits for a parent (kept, or past the bound of those that wait).
+    results[index] = invalid.has(id)
+      ? { ...base, id: null, status: 'invalid' }
+      : outcome === undefined
+        ? { ...base, status: 'pending' }
+        : outcome.applied
+          ? { ...base, status: 'applied' }
+          : { ...base, status: 'refused', reason: outcome.reason };
   }
+  // Only changes dropped for their epoch: the group is as it was.
+  if (fresh.every(({ id }) => invalid.has(id))) return { state, events: [], added: [], removed: [], results: results as ChangeResult[] };
   const trigger = incoming[fresh[fresh.length - 1]!.index]!.author.user;
   return { ...diff(state, next, trigger), results: results as ChangeResult[] };
 }
@@ -329,7 +368,7 @@ export function openGroup(snapshot: GroupSnapshot, self: string): GroupUpdate | 
   const names = (c: SignedGroupChange): boolean =>
     (c.change.kind === 'create' && c.author.user === self) ||
     ((c.change.kind === 'create' || c.change.kind === 'add') && c.change.members.includes(self));
-  const founds = (c: SignedGroupChange): boolean => c.change.kind === 'create' && deriveGroupId(c.author.user, c.change.nonce) === snapshot.group;
+  const founds = (c: SignedGroupChange): boolean => c.change.kind === 'create' && deriveGroupId(c.author.user, c.change) === snapshot.group;
   if (!ours.some(founds) || !ours.some(names)) return null;
   const certs: CertCache = new Set();
   const changes = new Map<string, SignedGroupChange>();
@@ -350,7 +389,7 @@ export function openGroup(snapshot: GroupSnapshot, self: string): GroupUpdate | 
 
 /** What to hand a new member (see GroupSnapshot). */
 export function snapshotOf(state: GroupState): GroupSnapshot {
-  return { v: 1, group: state.id, changes: state.changes };
+  return { v: 2, group: state.id, changes: state.changes };
 }
 
 /** Whether `user` may add, remove, rename and promote in `state`. */
@@ -360,15 +399,16 @@ export function isAdmin(state: GroupState, user: string): boolean {
 
 // --- Serialization: a versioned JSON form for the store and the export archive.
 
-const StoredGroup = z.strictObject({
-  v: z.literal(1),
-  id: z.string(),
-  changes: z.array(SignedGroupChangeSchema).check(z.minLength(1), z.maxLength(MAX_GROUP_CHANGES + MAX_KEPT_REFUSED)),
+// v1 records (changes without parents) are refused: groups are new in this unreleased version.
+const StoredGroup = v.strictObject({
+  v: v.literal(2),
+  id: v.string(),
+  changes: v.pipe(v.array(SignedGroupChangeSchema), v.minLength(1), v.maxLength(MAX_STORED_CHANGES)),
 });
 
-/** The stored form: `{ v: 1, id, changes }`. What the group is now is folded again on load, never stored. */
+/** The stored form: `{ v: 2, id, changes }`, pending changes too. What the group is now is folded again on load. */
 export function serializeGroupState(state: GroupState): string {
-  return JSON.stringify({ v: 1, id: state.id, changes: state.changes });
+  return JSON.stringify({ v: 2, id: state.id, changes: state.changes });
 }
 
 /**
@@ -386,9 +426,9 @@ export function parseGroupState(text: string): GroupState {
   } catch {
     throw malformed();
   }
-  const parsed = StoredGroup.safeParse(value);
+  const parsed = v.safeParse(StoredGroup, value);
   if (!parsed.success) throw malformed();
-  const { id, changes } = parsed.data;
+  const { id, changes } = parsed.output;
   parseGroupIdOr(id);
   const list: KnownChange[] = [];
   for (const change of changes) {
@@ -405,18 +445,67 @@ export function parseGroupState(text: string): GroupState {
 
 // --- Internals.
 
-/** The state of a set of changes (any order; the first in the order must found the group): folded and pruned. */
+/**
+ * The state of a set of changes (any order; the first in the order must found the group): resolved (fold.ts),
+ * folded and pruned. Kept: the applied changes, the refused ones they descend from, the first MAX_KEPT_REFUSED
+ * other refused ones (an ancestor of one of those is earlier in the order, so among them or applied) and the
+ * first MAX_KEPT_PENDING pending ones. Dropping a refused change changes nothing the fold made: it had no effect.
+ */
 function stateOf(id: string, changes: readonly KnownChange[]): GroupState {
-  const sorted = [...changes].sort(compareChanges);
-  const folded = fold(sorted);
+  const { ready, parents, pending, invalid, folded, isAncestor } = resolve(changes);
+  const applied = (i: number): boolean => folded.outcomes.get(ready[i]!.id)!.applied;
+  const keep = ready.map((_, i) => applied(i));
+  const appliedAt = keep.flatMap((a, i) => (a ? [i] : []));
+  for (let j = 0; j < ready.length; j++) if (!keep[j] && appliedAt.some((i) => i > j && isAncestor(j, i))) keep[j] = true;
   let refused = 0;
-  // Dropping a refused change changes nothing the fold made: it had no effect.
-  const kept = sorted.filter((c) => folded.outcomes.get(c.id)!.applied || ++refused <= MAX_KEPT_REFUSED);
-  const epoch = Math.max(...kept.filter((c) => folded.outcomes.get(c.id)!.applied).map((c) => c.change.epoch));
-  const create = sorted[0]!.change.change as Extract<GroupChange, { kind: 'create' }>;
+  for (let j = 0; j < ready.length; j++) if (!keep[j] && ++refused <= MAX_KEPT_REFUSED) keep[j] = true;
+  const waiting = pending.slice(0, MAX_KEPT_PENDING);
+  const kept = [...ready.filter((_, i) => keep[i]), ...waiting].sort(compareChanges);
+  // Heads: applied changes no other applied change names; the highest MAX_GROUP_PARENTS in the order.
+  const named = new Set(appliedAt.flatMap((i) => parents[i]!));
+  const heads = appliedAt.filter((i) => !named.has(i)).slice(-MAX_GROUP_PARENTS);
+  const epoch = Math.max(...appliedAt.map((i) => ready[i]!.change.epoch));
+  const create = ready[0]!.change.change as Extract<GroupChange, { kind: 'create' }>;
   const state: GroupState = { id, info: infoOf(id, folded), changes: kept.map((c) => c.change), maxMembers: create.maxMembers, epoch };
-  derived.set(state, { ids: kept.map((c) => c.id), folded });
+  derived.set(state, {
+    ids: kept.map((c) => c.id),
+    folded,
+    pending: new Set(waiting.map((c) => c.id)),
+    invalid,
+    heads: [1 + Math.max(...heads.map((i) => ready[i]!.change.epoch)), sortIds(heads.map((i) => ready[i]!.id))],
+    index: new Map(ready.map((c, i) => [c.id, i])),
+    isAncestor,
+  });
   return state;
+}
+
+/**
+ * The members `user` added, in applied adds made neither on nor after `change` (its author had not seen them,
+ * and the snapshot they were sent lacked it), who are members still: its author did not send it to them, so
+ * `user` relays it (the wiring). For a change not folded (pending), every add by `user` at its epoch or later.
+ */
+export function addedWithout(state: GroupState, user: string, change: SignedGroupChange): string[] {
+  const { index, isAncestor, folded } = derived.get(state)!;
+  const at = index.get(changeId(change));
+  const members = new Set(state.info.members);
+  const out = new Set<string>();
+  for (const { id, change: add } of knownOf(state)) {
+    if (add.author.user !== user || add.change.kind !== 'add' || !folded.outcomes.get(id)?.applied) continue;
+    const a = index.get(id)!;
+    const without = at === undefined ? add.epoch >= change.epoch : a !== at && !isAncestor(a, at) && !isAncestor(at, a);
+    if (without) for (const m of add.change.members) if (members.has(m)) out.add(m);
+  }
+  return [...out];
+}
+
+/**
+ * What a change made now on `state` names as its parents, sorted, and the epoch it takes: the group's heads
+ * (the applied changes no other applied change names; the MAX_GROUP_PARENTS highest in the order) and one
+ * more than their highest epoch. As `signChange(signer, group, ...headsOf(state), change)` takes them.
+ */
+export function headsOf(state: GroupState): [epoch: number, parents: string[]] {
+  const [epoch, parents] = derived.get(state)!.heads;
+  return [epoch, [...parents]];
 }
 
 function foldOf(state: GroupState): Folded {
@@ -442,14 +531,14 @@ function knownOf(state: GroupState): KnownChange[] {
 /** Signs `bodies` one epoch after another and applies them; each must apply, as the caller checked. */
 function local(state: GroupState, signer: GroupSigner, bodies: readonly GroupChange[]): LocalUpdate {
   const applied = appliedCount(state);
-  // An admin may have signed at the last epoch there is; then nothing can follow it.
-  if (applied + bodies.length > MAX_GROUP_CHANGES || state.epoch + bodies.length > U32_MAX) {
+  // Epochs grow by one along a causal chain, so the last one there is cannot be reached; checked all the same.
+  if (applied + bodies.length > MAX_GROUP_CHANGES || headsOf(state)[0] + bodies.length > U32_MAX) {
     throw groupError('CONFLICT', 'group-history-full', `a group takes at most ${MAX_GROUP_CHANGES} changes: make a new group`);
   }
   let next = state;
   const changes: SignedGroupChange[] = [];
   for (const body of bodies) {
-    const change = signChange(signer, state.id, next.epoch + 1, body);
+    const change = signChange(signer, state.id, ...headsOf(next), body);
     next = stateOf(state.id, [...knownOf(next), known(change)]);
     changes.push(change);
   }
@@ -523,7 +612,7 @@ function checkName(name: unknown): void {
 function uniqueUsers(users: readonly string[], mayBeEmpty: boolean): string[] {
   if (!Array.isArray(users) || (!mayBeEmpty && users.length === 0))
     throw new EbbError('BAD_REQUEST', 'members: expected a list of user ids', { retryable: false });
-  for (const u of users) if (!UserId.safeParse(u).success) throw new EbbError('BAD_REQUEST', 'members: expected user ids', { retryable: false });
+  for (const u of users) if (!v.safeParse(UserId, u).success) throw new EbbError('BAD_REQUEST', 'members: expected user ids', { retryable: false });
   if (new Set(users).size !== users.length) throw new EbbError('BAD_REQUEST', 'members: a user is named twice', { retryable: false });
   return [...users];
 }

@@ -1,4 +1,5 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
+import { chars } from '../../../protocol/chars';
 import { type AttachmentRef, AttachmentRefsWire, attachmentRefFromWire, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { toBase64Url } from '../../../protocol/base64url';
 import { FRANK_KEY_BYTES } from '../../../protocol/franking';
@@ -32,22 +33,22 @@ export interface GroupPlaintext {
   readonly attachments?: readonly AttachmentRef[];
 }
 
-const Seconds = z.number().check(z.int(), z.minimum(1), z.maximum(365 * 86400));
-const GroupIdField = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
+const Seconds = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(365 * 86400));
+const GroupIdField = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{22}$/));
 
-const Header = z.strictObject({
-  v: z.literal(1),
+const Header = v.strictObject({
+  v: v.literal(1),
   from: UserId,
   fromDevice: Device,
   g: GroupIdField,
   id: MessageId,
-  kind: z.enum(['text', 'bytes']),
-  ttl: z.optional(Seconds),
-  burn: z.optional(Seconds),
-  fk: z.string().check(z.length(Math.ceil((FRANK_KEY_BYTES * 4) / 3))),
-  seq: z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
-  dt: z.optional(z.string().check(z.length(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
-  att: z.optional(AttachmentRefsWire),
+  kind: v.picklist(['text', 'bytes']),
+  ttl: v.optional(Seconds),
+  burn: v.optional(Seconds),
+  fk: v.pipe(v.string(), chars(Math.ceil((FRANK_KEY_BYTES * 4) / 3))),
+  seq: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  dt: v.optional(v.pipe(v.string(), chars(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
+  att: v.optional(AttachmentRefsWire),
 });
 
 const encoder = new TextEncoder();
@@ -69,7 +70,7 @@ export function isGroupCiphertext(bytes: Uint8Array): boolean {
 
 export function encodeGroupPlaintext(p: GroupPlaintext): Uint8Array {
   if (p.frankKey.length !== FRANK_KEY_BYTES) throw new TypeError(`frankKey: expected ${FRANK_KEY_BYTES} bytes`);
-  const header: z.infer<typeof Header> = {
+  const header: v.InferOutput<typeof Header> = {
     v: 1,
     from: p.from,
     fromDevice: p.fromDevice,
@@ -90,9 +91,9 @@ export function encodeGroupPlaintext(p: GroupPlaintext): Uint8Array {
 export function decodeGroupPlaintext(bytes: Uint8Array): GroupPlaintext | null {
   const framed = unframePlaintext(bytes);
   if (!framed) return null;
-  const parsed = Header.safeParse(framed.header);
+  const parsed = v.safeParse(Header, framed.header);
   if (!parsed.success) return null;
-  const h = parsed.data;
+  const h = parsed.output;
   const body = framed.body;
   const frankKey = decodeKey(h.fk, FRANK_KEY_BYTES);
   const deliveryToken = h.dt === undefined ? undefined : decodeKey(h.dt, Limits.deliveryTokenBytes);

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { type Envelope, UserId } from '../../../protocol/frames';
 import type { ServiceLimits } from '../../../protocol/frames';
 import type { Control } from '../crypto/plaintext';
@@ -17,6 +17,7 @@ import {
   type GroupUpdate,
   type SignedGroupChange,
   addMembers,
+  addedWithout,
   batchChanges,
   createGroup,
   decodeChanges,
@@ -59,7 +60,7 @@ interface Entry {
 }
 
 /** An entry as `keep` stores it: the state module's serialized group, and what this device adds to it. */
-const StoredEntry = z.object({ state: z.string(), gone: z.array(UserId), adder: z.nullable(UserId) });
+const StoredEntry = v.object({ state: v.string(), gone: v.array(UserId), adder: v.nullable(UserId) });
 
 /** Members changes are sent to at once: one user's sends queue behind each other anyway. */
 const SEND_CONCURRENCY = 8;
@@ -94,11 +95,11 @@ export class GroupService implements GroupReceiver {
       const text = await store.get(key);
       if (text === undefined) continue;
       try {
-        const stored = StoredEntry.safeParse(JSON.parse(text));
+        const stored = v.safeParse(StoredEntry, JSON.parse(text));
         if (!stored.success) continue;
-        const state = parseGroupState(stored.data.state);
+        const state = parseGroupState(stored.output.state);
         const id = key.slice(StoreKeys.groupPrefix.length);
-        if (state.id === id) this.groups.set(id, { state, gone: new Set(stored.data.gone), adder: stored.data.adder });
+        if (state.id === id) this.groups.set(id, { state, gone: new Set(stored.output.gone), adder: stored.output.adder });
       } catch {
         // Left in the store, unread: a state this version cannot check is not this device's to destroy.
       }
@@ -238,7 +239,7 @@ export class GroupService implements GroupReceiver {
       void this.relay(update.state, taken).catch(() => undefined);
     } else {
       const kept = [...(this.pending.get(group) ?? []), ...changes].slice(-MAX_PENDING_CHANGES);
-      update = openGroup({ v: 1, group, changes: kept }, this.options.identity.userId);
+      update = openGroup({ v: 2, group, changes: kept }, this.options.identity.userId);
       const by = update?.events[0]?.by;
       if (!update || (by !== from.user && from.user !== this.options.identity.userId)) {
         if (this.pending.has(group) || this.pending.size < MAX_PENDING_GROUPS) this.pending.set(group, kept);
@@ -356,22 +357,20 @@ export class GroupService implements GroupReceiver {
   }
 
   /**
-   * Passes changes others made on to the members this account added concurrently with or after them: their
-   * authors did not know those members, and this device's history snapshot to them did not hold the changes. So
-   * an admin's add and another admin's concurrent change reach everyone, and every member folds the same set.
+   * Passes changes others made on to the members this account added concurrently with them: their authors did
+   * not know those members, and this device's history snapshot to them did not hold the changes (`addedWithout`:
+   * the add is neither an ancestor nor a descendant of the change). So an admin's add and another admin's
+   * concurrent change reach everyone, every member folds the same set, and no later change waits forever on a
+   * parent a member never got.
    */
   private async relay(state: GroupState, changes: readonly SignedGroupChange[]): Promise<void> {
     const self = this.options.identity.userId;
-    const others = changes.filter((c) => c.author.user !== self);
-    if (others.length === 0) return;
-    const oldest = Math.min(...others.map((c) => c.epoch));
-    const late = new Set(
-      state.changes
-        .filter((c) => c.author.user === self && c.change.kind === 'add' && c.epoch >= oldest)
-        .flatMap((c) => (c.change.kind === 'add' ? c.change.members : []))
-        .filter((m) => state.info.members.includes(m)),
-    );
-    if (late.size > 0) await this.publish(state, others, [...late], [], false);
+    const byMember = new Map<string, SignedGroupChange[]>();
+    for (const change of changes) {
+      if (change.author.user === self) continue;
+      for (const m of addedWithout(state, self, change)) byMember.set(m, [...(byMember.get(m) ?? []), change]);
+    }
+    for (const [member, list] of byMember) await this.publish(state, list, [member], [], false);
   }
 
   /** This device left or was removed: the group and every sender key of it are forgotten. */

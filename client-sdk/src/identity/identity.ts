@@ -1,5 +1,5 @@
 import nacl from 'tweetnacl';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Device, PublicKey as Secret32, Signature } from '../../../protocol/frames';
 import { randomBytes } from '../crypto/random';
@@ -43,10 +43,10 @@ export interface AccountKeys {
 }
 
 /** Device 1: 32-byte secrets, stored as base64url; the public halves and the signature are derived on load. */
-const Stored = z.object({ signingSeed: Secret32, identitySecretKey: Secret32 });
+const Stored = v.object({ signingSeed: Secret32, identitySecretKey: Secret32 });
 
 /** A linked device: its own signing seed, the account's identity secret, and what it cannot derive. */
-const StoredLinked = z.object({
+const StoredLinked = v.object({
   deviceSeed: Secret32,
   identitySecretKey: Secret32,
   accountKey: Secret32,
@@ -74,10 +74,10 @@ export async function loadOrCreateIdentity(store: KeyStore): Promise<Identity> {
 
 /** The identity a stored `identity` value holds, or null when it is not one (its secrets are never echoed). */
 export function parseIdentity(saved: string): Identity | null {
-  let parsed: z.infer<typeof Stored> | undefined;
+  let parsed: v.InferOutput<typeof Stored> | undefined;
   try {
-    const result = Stored.safeParse(JSON.parse(saved));
-    if (result.success) parsed = result.data;
+    const result = v.safeParse(Stored, JSON.parse(saved));
+    if (result.success) parsed = result.output;
   } catch {
     // not JSON: reported as null like any other corruption
   }
@@ -107,10 +107,10 @@ export function deviceSeedOf(identity: Identity): Uint8Array {
  * device key: a store cannot hold keys that the device's peers would refuse.
  */
 function parseLinked(saved: string): Identity | null {
-  let parsed: z.infer<typeof StoredLinked> | undefined;
+  let parsed: v.InferOutput<typeof StoredLinked> | undefined;
   try {
-    const result = StoredLinked.safeParse(JSON.parse(saved));
-    if (result.success) parsed = result.data;
+    const result = v.safeParse(StoredLinked, JSON.parse(saved));
+    if (result.success) parsed = result.output;
   } catch {
     return null;
   }

@@ -1,5 +1,5 @@
 import nacl from 'tweetnacl';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../../protocol/connect';
 import { Device, PublicKey, Signature } from '../../../protocol/frames';
@@ -44,16 +44,16 @@ export interface VerifiedBundle {
 export type IdentityVerdict = 'trusted' | 'changed' | 'invalid';
 
 /** What is cached per peer. Only keys whose signature verified are ever written. */
-const PeerRecord = z.object({
+const PeerRecord = v.object({
   signingKey: PublicKey,
   identityKey: PublicKey,
   identitySig: Signature,
   /** Unknown until we first fetch the peer's bundle. */
-  devices: z.nullable(z.array(Device)),
+  devices: v.nullable(v.array(Device)),
   /** A verified identity key that differs from `identityKey`, until the app accepts it. */
-  changed: z.optional(z.nullable(z.object({ identityKey: PublicKey, identitySig: Signature }))),
+  changed: v.optional(v.nullable(v.object({ identityKey: PublicKey, identitySig: Signature }))),
 });
-type PeerRecord = z.infer<typeof PeerRecord>;
+type PeerRecord = v.InferOutput<typeof PeerRecord>;
 
 export type FetchBundle = (userId: string, device?: number) => Promise<Answer<'keys.bundle'>>;
 
@@ -194,8 +194,8 @@ export class PeerDirectory {
     const saved = await this.store.get(StoreKeys.peer(userId));
     if (saved === undefined) return undefined;
     try {
-      const parsed = PeerRecord.safeParse(JSON.parse(saved));
-      return parsed.success ? parsed.data : undefined;
+      const parsed = v.safeParse(PeerRecord, JSON.parse(saved));
+      return parsed.success ? parsed.output : undefined;
     } catch {
       return undefined; // a corrupt entry is re-verified from scratch
     }

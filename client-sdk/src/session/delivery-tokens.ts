@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { DeliveryToken, Timestamp } from '../../../protocol/frames';
 import { Limits } from '../../../protocol/limits';
@@ -10,11 +10,11 @@ import { StoreKeys } from '../store/layout';
  * This account's token and the deployment that holds its hash, null until one confirmed it; `since`, when it
  * was rotated (here, or on another device of the account), so an older rotation never replaces a newer one.
  */
-const OwnToken = z.object({ token: DeliveryToken, publishedTo: z.nullable(z.string()), since: z.optional(Timestamp) });
-type OwnToken = z.infer<typeof OwnToken>;
+const OwnToken = v.object({ token: DeliveryToken, publishedTo: v.nullable(v.string()), since: v.optional(Timestamp) });
+type OwnToken = v.InferOutput<typeof OwnToken>;
 
 /** A peer's token, with the server time of the message that carried it: an older message never overwrites a newer token. */
-const PeerToken = z.object({ token: DeliveryToken, sentAt: Timestamp });
+const PeerToken = v.object({ token: DeliveryToken, sentAt: Timestamp });
 
 export interface DeliveryTokensOptions {
   readonly store: KeyStore;
@@ -125,11 +125,11 @@ export class DeliveryTokens {
 }
 
 /** A stored entry that does not parse counts as absent: a new own token is made, a peer's is learnt again. */
-function parsed<T>(schema: z.ZodMiniType<T>, saved: string | undefined): T | undefined {
+function parsed<T>(schema: v.GenericSchema<unknown, T>, saved: string | undefined): T | undefined {
   if (saved === undefined) return undefined;
   try {
-    const result = schema.safeParse(JSON.parse(saved));
-    return result.success ? result.data : undefined;
+    const result = v.safeParse(schema, JSON.parse(saved));
+    return result.success ? result.output : undefined;
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { Device } from '../../../protocol/frames';
 import type { Identity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
@@ -7,7 +7,7 @@ import type { Answer } from '../transport/server-frames';
 import type { DeviceInfo } from '../types';
 import { openDeviceName } from './device-names';
 
-const Devices = z.array(Device);
+const Devices = v.array(Device);
 
 /**
  * This account's devices as the service last listed them (ARCH §8.6): where sent copies and read state go.
@@ -25,8 +25,8 @@ export class OwnDevices {
     const saved = await this.store.get(StoreKeys.ownDevices);
     if (saved === undefined) return [];
     try {
-      const parsed = Devices.safeParse(JSON.parse(saved));
-      return parsed.success ? parsed.data : [];
+      const parsed = v.safeParse(Devices, JSON.parse(saved));
+      return parsed.success ? parsed.output : [];
     } catch {
       return [];
     }

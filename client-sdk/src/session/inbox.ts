@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { type AttachmentRef, attachmentRefToWire } from '../../../protocol/attachment-ref';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Envelope } from '../../../protocol/frames';
@@ -156,10 +157,10 @@ export class Inbox {
    * drain started so far, since the gap may be stored after their reads.
    */
   receive(raw: unknown, heldIn?: number): Promise<void> {
-    const parsed = Envelope.safeParse(raw);
+    const parsed = v.safeParse(Envelope, raw);
     // Once closing, a push is left in the queue (unacked) for the next connect: nothing writes to the store after close().
     if (!parsed.success || this.closed) return this.queue;
-    const envelope = parsed.data;
+    const envelope = parsed.output;
     // A store failure leaves the envelope unacked: it comes back on the next connect.
     return this.enqueue(() => this.handle(envelope, heldIn ?? this.generation));
   }

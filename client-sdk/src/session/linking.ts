@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import nacl from 'tweetnacl';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import type { LinkProvision } from '../../../protocol/frames';
@@ -75,8 +76,8 @@ export async function startLink(identity: Identity, settings: Settings): Promise
     },
     onPush: (type, frame) => {
       if (type !== 'link') return;
-      const push = LinkPush.safeParse(frame);
-      if (push.success) offered(push.data);
+      const push = v.safeParse(LinkPush, frame);
+      if (push.success) offered(push.output);
     },
     onStopped: (error) => settle(error),
     timeoutMs: settings.timeoutMs,

@@ -1,5 +1,5 @@
 import nacl from 'tweetnacl';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { SIGNED_PREKEY_CONTEXT, signedKeyMessage } from '../../../protocol/connect';
 import { KeyId, PublicKey as Secret32, type OneTimePrekey, type SignedPrekey } from '../../../protocol/frames';
@@ -30,9 +30,11 @@ export interface PrekeyPolicy {
 /** Weekly rotation, as Signal does; the grace covers the default 30-day retention of queued messages. */
 export const DEFAULT_PREKEY_POLICY: PrekeyPolicy = { rotationMs: 7 * DAY_MS, graceMs: 30 * DAY_MS };
 
-const Current = z.object({ keyId: KeyId, createdAt: z.number() });
-const SignedRecord = z.object({ secretKey: Secret32, createdAt: z.number(), retiredAt: z.nullable(z.number()) });
-type SignedRecord = z.infer<typeof SignedRecord>;
+/** A time in epoch ms; `finite()` refuses the Infinity JSON's `1e400` parses to. */
+const Time = v.pipe(v.number(), v.finite());
+const Current = v.object({ keyId: KeyId, createdAt: Time });
+const SignedRecord = v.object({ secretKey: Secret32, createdAt: Time, retiredAt: v.nullable(Time) });
+type SignedRecord = v.InferOutput<typeof SignedRecord>;
 
 /**
  * Publishes a signed prekey if the server has none, ours is older than `policy.rotationMs`, or the
@@ -114,7 +116,7 @@ export async function loadSignedPrekey(store: KeyStore, keyId: number, now: numb
 
 export async function loadOneTimePrekey(store: KeyStore, keyId: number): Promise<KeyPair | null> {
   const saved = await store.get(StoreKeys.oneTimePrekey(keyId));
-  if (saved === undefined || !Secret32.safeParse(saved).success) return null;
+  if (saved === undefined || !v.safeParse(Secret32, saved).success) return null;
   return keyPairFromSecret(saved);
 }
 
@@ -145,11 +147,11 @@ function keyPairFromSecret(secret: string): KeyPair {
   return { publicKey: pair.publicKey, secretKey: pair.secretKey };
 }
 
-function parseJson<T>(schema: z.ZodMiniType<T>, saved: string | undefined): T | undefined {
+function parseJson<T>(schema: v.GenericSchema<unknown, T>, saved: string | undefined): T | undefined {
   if (saved === undefined) return undefined;
   try {
-    const parsed = schema.safeParse(JSON.parse(saved));
-    return parsed.success ? parsed.data : undefined;
+    const parsed = v.safeParse(schema, JSON.parse(saved));
+    return parsed.success ? parsed.output : undefined;
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 import nacl from 'tweetnacl';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { DeliveryToken, PublicKey, Signature, UserId } from '../../../protocol/frames';
 import { concatBytes } from '../crypto/bytes';
@@ -17,14 +17,14 @@ export interface Provision extends AccountKeys {
   readonly deliveryToken: string | null;
 }
 
-const Sealed = z.strictObject({
-  v: z.literal(1),
+const Sealed = v.strictObject({
+  v: v.literal(1),
   user: UserId,
   accountKey: PublicKey,
   identitySecretKey: PublicKey,
   identitySig: Signature,
   cert: Signature,
-  deliveryToken: z.nullable(DeliveryToken),
+  deliveryToken: v.nullable(DeliveryToken),
 });
 
 export function sealProvision(provision: Provision, linkKey: Uint8Array): Uint8Array {
@@ -36,7 +36,7 @@ export function sealProvision(provision: Provision, linkKey: Uint8Array): Uint8A
     identitySig: toBase64Url(provision.identitySig),
     cert: toBase64Url(provision.cert),
     deliveryToken: provision.deliveryToken,
-  } satisfies z.infer<typeof Sealed>);
+  } satisfies v.InferOutput<typeof Sealed>);
   const ephemeral = nacl.box.keyPair();
   const nonce = randomBytes(nacl.box.nonceLength);
   const plaintext = new TextEncoder().encode(json);
@@ -58,10 +58,10 @@ export function openProvision(sealed: Uint8Array, linkSecretKey: Uint8Array): Pr
     linkSecretKey,
   );
   if (!opened) return null;
-  let parsed: z.infer<typeof Sealed> | undefined;
+  let parsed: v.InferOutput<typeof Sealed> | undefined;
   try {
-    const result = Sealed.safeParse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(opened)));
-    if (result.success) parsed = result.data;
+    const result = v.safeParse(Sealed, JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(opened)));
+    if (result.success) parsed = result.output;
   } catch {
     // not JSON: null like any other failure
   } finally {

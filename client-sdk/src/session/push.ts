@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { describeIssues } from '../../../protocol/issues';
 import { PushSubscription, type NativePushToken } from '../../../protocol/push';
 import { badRequest } from '../errors';
@@ -19,9 +20,9 @@ export type PushSubscriptionInput =
  */
 export function pushSubscriptionOf(input: PushSubscriptionInput): PushSubscription {
   const plain: unknown = typeof (input as { toJSON?: unknown })?.toJSON === 'function' ? (input as { toJSON(): unknown }).toJSON() : input;
-  const parsed = PushSubscription.safeParse(withUnpaddedKeys(plain));
-  if (!parsed.success) throw badRequest(describeIssues(parsed.error.issues, 'subscription'));
-  return parsed.data;
+  const parsed = v.safeParse(PushSubscription, withUnpaddedKeys(plain));
+  if (!parsed.success) throw badRequest(describeIssues(parsed.issues, 'subscription'));
+  return parsed.output;
 }
 
 function withUnpaddedKeys(value: unknown): unknown {

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { AttachmentRefsWire, type AttachmentRefWire } from '../../../protocol/attachment-ref';
 import { Device, Frank, MessageId, Timestamp, UserId } from '../../../protocol/frames';
 import type { KeyStore } from '../store/key-store';
@@ -23,16 +23,16 @@ export interface Reportable {
   readonly attachments?: readonly AttachmentRefWire[];
 }
 
-const StoredReportable = z.object({
+const StoredReportable = v.object({
   id: MessageId,
-  from: z.object({ user: UserId, device: Device }),
+  from: v.object({ user: UserId, device: Device }),
   sentAt: Timestamp,
   expiresAt: Timestamp,
   frank: Frank,
-  frankKey: z.string(),
-  kind: z.enum(['text', 'bytes']),
-  body: z.string(),
-  attachments: z.optional(AttachmentRefsWire),
+  frankKey: v.string(),
+  kind: v.picklist(['text', 'bytes']),
+  body: v.string(),
+  attachments: v.optional(AttachmentRefsWire),
 });
 
 /** How many records are kept at most once pruned: the newest by `sentAt`. */
@@ -113,8 +113,8 @@ export class Reportables {
 function parseRecord(value: string | undefined): Reportable | null {
   if (value === undefined) return null;
   try {
-    const parsed = StoredReportable.safeParse(JSON.parse(value));
-    return parsed.success ? parsed.data : null;
+    const parsed = v.safeParse(StoredReportable, JSON.parse(value));
+    return parsed.success ? parsed.output : null;
   } catch {
     return null;
   }

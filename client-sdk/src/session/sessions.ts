@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { KeyId, PublicKey } from '../../../protocol/frames';
 import { concatBytes, u32be } from '../crypto/bytes';
@@ -30,10 +30,10 @@ import { KeyedQueue } from '../keyed-queue';
  */
 const MAX_PREVIOUS_SESSIONS = 4;
 
-const Base64 = z.string().check(z.regex(/^[A-Za-z0-9_-]*$/));
+const Base64 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]*$/));
 
 /** One Double Ratchet session, as stored. */
-const SessionState = z.object({
+const SessionState = v.object({
   /** The peer identity key the session was agreed with. */
   remoteIdentityKey: PublicKey,
   /** X3DH AD = IK_initiator ‖ IK_responder. */
@@ -41,15 +41,15 @@ const SessionState = z.object({
   /** The initiator's X3DH ephemeral key: names the session, so repeated prekey messages find it. */
   baseKey: PublicKey,
   /** Set on the initiator's side until the first message arrives in this session: until then every message carries the X3DH header. */
-  pendingPrekey: z.nullable(z.object({ signedPrekeyId: KeyId, oneTimePrekeyId: z.nullable(KeyId) })),
+  pendingPrekey: v.nullable(v.object({ signedPrekeyId: KeyId, oneTimePrekeyId: v.nullable(KeyId) })),
   /** The store's session epoch when the session was made (see `reset`); absent before epochs existed. */
-  epoch: z.optional(z.string()),
-  ratchet: z.string(),
+  epoch: v.optional(v.string()),
+  ratchet: v.string(),
 });
-type SessionState = z.infer<typeof SessionState>;
+type SessionState = v.InferOutput<typeof SessionState>;
 
-const SessionRecord = z.object({ current: SessionState, previous: z.array(SessionState) });
-type SessionRecord = z.infer<typeof SessionRecord>;
+const SessionRecord = v.object({ current: SessionState, previous: v.array(SessionState) });
+type SessionRecord = v.InferOutput<typeof SessionRecord>;
 
 export interface SessionsOptions {
   readonly identity: Identity;
@@ -300,8 +300,8 @@ export class Sessions {
     const saved = await this.options.store.get(StoreKeys.session(userId, device));
     if (saved === undefined) return undefined;
     try {
-      const parsed = SessionRecord.safeParse(JSON.parse(saved));
-      return parsed.success ? parsed.data : undefined;
+      const parsed = v.safeParse(SessionRecord, JSON.parse(saved));
+      return parsed.success ? parsed.output : undefined;
     } catch {
       return undefined; // a corrupt session is replaced by a new one
     }

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import type { Action } from '../../../protocol/frames';
 import { EbbError, badRequest } from '../errors';
 import { type BackoffOptions, backoffDelay } from './backoff';
@@ -300,9 +301,9 @@ export class Connection {
     } catch {
       return;
     }
-    const head = FrameHead.safeParse(frame);
+    const head = v.safeParse(FrameHead, frame);
     if (!head.success) return;
-    const { type, rid } = head.data;
+    const { type, rid } = head.output;
     if (type === 'result' || type === 'error') {
       if (typeof rid === 'string') this.requests.answer(type, rid, frame);
     } else {

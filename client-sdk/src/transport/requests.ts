@@ -1,4 +1,4 @@
-import type * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { Action, ClientFrame } from '../../../protocol/frames';
 import { type ErrorReason, isErrorCode } from '../../../protocol/errors';
 import { ErrorAnswer } from '../../../protocol/server-frames';
@@ -87,14 +87,14 @@ export class RequestTable {
     if (!request) return;
     let settle: () => void;
     if (type === 'result') {
-      const parsed = AnswerSchemas[request.action].safeParse(frame);
+      const parsed = v.safeParse(AnswerSchemas[request.action], frame);
       settle = parsed.success
-        ? () => request.resolve(parsed.data as never)
+        ? () => request.resolve(parsed.output as never)
         : () => request.reject(new EbbError('INTERNAL', `malformed answer to ${request.action}`));
     } else {
-      const parsed = ErrorAnswer.safeParse(frame);
+      const parsed = v.safeParse(ErrorAnswer, frame);
       if (!parsed.success) return;
-      settle = () => request.reject(errorFromFrame(parsed.data));
+      settle = () => request.reject(errorFromFrame(parsed.output));
     }
     this.pending.delete(rid);
     clearTimeout(request.timer);
@@ -132,7 +132,7 @@ const REASONS: Readonly<Record<ErrorReason, EbbErrorReason>> = {
   'device-numbers-used': 'device-numbers-used',
 };
 
-function errorFromFrame(frame: z.infer<typeof ErrorAnswer>): EbbError {
+function errorFromFrame(frame: v.InferOutput<typeof ErrorAnswer>): EbbError {
   // A code added to the protocol later reaches this client as INTERNAL; a reason added later, as none.
   const code = isErrorCode(frame.code) ? frame.code : 'INTERNAL';
   const reason = frame.reason !== undefined && Object.hasOwn(REASONS, frame.reason) ? REASONS[frame.reason as ErrorReason] : undefined;

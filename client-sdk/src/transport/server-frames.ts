@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { Action } from '../../../protocol/frames';
 import { ResultSchemas } from '../../../protocol/server-frames';
 
@@ -8,8 +8,8 @@ import { ResultSchemas } from '../../../protocol/server-frames';
  */
 export const AnswerSchemas = {
   ...ResultSchemas,
-  fetch: z.extend(ResultSchemas.fetch, { messages: z.array(z.unknown()) }),
-} as const satisfies Record<Action, z.ZodMiniType>;
+  fetch: v.object({ ...ResultSchemas.fetch.entries, messages: v.array(v.unknown()) }),
+} as const satisfies Record<Action, v.GenericSchema>;
 
 /** What a request for `A` resolves with. */
-export type Answer<A extends Action> = z.output<(typeof AnswerSchemas)[A]>;
+export type Answer<A extends Action> = v.InferOutput<(typeof AnswerSchemas)[A]>;
