@@ -27,6 +27,8 @@ export interface RealPaceOptions {
   readonly dynamoDelayMs: number;
   /** Quiet acks (the SDK's default) or every ack answered (the SDK before quiet acks). */
   readonly quietAcks?: boolean;
+  /** Acks riding on the next send (the SDK's default, ARCH §6.5), or always in an `ack` frame of their own. */
+  readonly ridingAcks?: boolean;
 }
 
 /**
@@ -51,6 +53,12 @@ async function run(options: RealPaceOptions, textBytes: number): Promise<RealPac
   try {
     const make = async () => {
       const client = await EbbClient.create({ url: m.stack.url, store: new MemoryStore(), timeoutMs: 120_000 });
+      if (options.ridingAcks === false) {
+        // The SDK before acks rode on sends: no send carries one, and none waits for a receipt.
+        const acks = (client as unknown as { acks: { sendComing?: unknown; take: () => unknown[] } }).acks;
+        acks.sendComing = undefined;
+        acks.take = () => [];
+      }
       if (options.quietAcks === false) {
         // The SDK before quiet acks: every ack batch is a request answered with a result.
         (client as unknown as { acks: { postAcks?: unknown } }).acks.postAcks = undefined;
@@ -109,8 +117,10 @@ async function run(options: RealPaceOptions, textBytes: number): Promise<RealPac
         };
       }
     }
-    // Each text is deleted once by its recipient's ack; so is each receipt, a small item of one write unit.
-    const deletes = counted.dynamoByRoute.get('ack')?.unitsByOperation.DeleteItem ?? NaN;
+    // Each text is deleted once by its recipient's ack; so is each receipt, a small item of one write unit. An
+    // ack riding on a send (ARCH §6.5) deletes in the `send` route, which at this pace deletes nothing else.
+    const deletesIn = (route: string) => counted.dynamoByRoute.get(route)?.unitsByOperation.DeleteItem ?? 0;
+    const deletes = deletesIn('ack') + deletesIn('send') || NaN;
     const itemWriteUnits = (deletes - messages) / messages;
     return { textBytes, conversations: options.conversations, messages, counted, itemWriteUnits, byTable, missing };
   } finally {

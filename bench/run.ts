@@ -497,7 +497,9 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
   const memoryMb = configuredMemoryMb();
   const common = { conversations: plan.conversations, rounds: plan.rounds, dynamoDelayMs: REAL_PACE_DELAY_MS };
   const shipped = await measureRealPace({ ...common, textBytes: [1024, 140] });
-  const [answered] = await measureRealPace({ ...common, textBytes: [1024], quietAcks: false });
+  // The SDK before each lever: acks in frames of their own (not riding on sends), then also every ack answered.
+  const [unridden] = await measureRealPace({ ...common, textBytes: [1024], ridingAcks: false });
+  const [answered] = await measureRealPace({ ...common, textBytes: [1024], ridingAcks: false, quietAcks: false });
   const price = (r: RealPaceRun) => {
     const ops = operationsOf({ ...r.counted, messages: r.messages }, memoryMb);
     const cost = dollarsPerMillion(ops, Prices);
@@ -507,10 +509,16 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
   const [kib, text140] = shipped.map(price) as [ReturnType<typeof price>, ReturnType<typeof price>];
   // The lever changes counts, not durations: the run without it is priced at the shipped run's durations
   // (measured durations on a shared machine drift between runs by more than the lever moves them).
-  const before = price(answered!);
   const durations = new Map(kib.ops.invocations.map((i) => [i.route, i.durationMs]));
-  const beforeOps = { ...before.ops, invocations: before.ops.invocations.map((i) => ({ ...i, durationMs: durations.get(i.route) ?? i.durationMs })) };
-  const beforeCost = dollarsPerMillion(beforeOps, Prices);
+  const atShippedDurations = (p: ReturnType<typeof price>) =>
+    dollarsPerMillion(
+      { ...p.ops, invocations: p.ops.invocations.map((i) => ({ ...i, durationMs: durations.get(i.route) ?? i.durationMs })) },
+      Prices,
+    );
+  const before = price(answered!);
+  const beforeCost = atShippedDurations(before);
+  const noRide = price(unridden!);
+  const noRideCost = atShippedDurations(noRide);
   const devices = await measureDeviceCost({
     recipientDevices: [1, 2, 6],
     messages: plan.deviceMessages,
@@ -537,7 +545,8 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
     Object.fromEntries([
       row('1 KiB texts (quiet acks)', kib),
       row('140-byte texts (quiet acks)', text140),
-      row('1 KiB texts, every ack answered (before)', { ...before, cost: beforeCost, ratio: beforeCost.total / before.floor.total }),
+      row('1 KiB texts, acks not riding on sends (before)', { ...noRide, cost: noRideCost, ratio: noRideCost.total / noRide.floor.total }),
+      row('1 KiB texts, every ack answered, none riding (before)', { ...before, cost: beforeCost, ratio: beforeCost.total / before.floor.total }),
     ]),
   );
   console.log(
@@ -583,12 +592,21 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
     levers: {
       quietAcks: {
         beforeDollarsPerMillion: round(beforeCost.total, 3),
-        afterDollarsPerMillion: k.dollarsPerMillion,
+        afterDollarsPerMillion: round(noRideCost.total, 3),
         beforeApiGatewayUnitsPerMessage: round(before.ops.apiGatewayUnits, 2),
-        afterApiGatewayUnitsPerMessage: round(kib.ops.apiGatewayUnits, 2),
+        afterApiGatewayUnitsPerMessage: round(noRide.ops.apiGatewayUnits, 2),
         beforeRatioToFloor: round(beforeCost.total / before.floor.total, 2),
         /** The run without the lever at its own measured durations. */
         beforeAtItsOwnDurationsDollarsPerMillion: round(before.cost.total, 3),
+      },
+      ridingAcks: {
+        beforeDollarsPerMillion: round(noRideCost.total, 3),
+        afterDollarsPerMillion: k.dollarsPerMillion,
+        beforeApiGatewayUnitsPerMessage: round(noRide.ops.apiGatewayUnits, 2),
+        afterApiGatewayUnitsPerMessage: round(kib.ops.apiGatewayUnits, 2),
+        beforePerMessage: mapValues(perMessage(noRide.run.counted, noRide.run.messages), (v) => round(v, 2)),
+        beforeRatioToFloor: round(noRideCost.total / noRide.floor.total, 2),
+        beforeAtItsOwnDurationsDollarsPerMillion: round(noRide.cost.total, 3),
       },
     },
   };

@@ -125,6 +125,8 @@ export const ResultSchemas = {
     duplicate: v.boolean(),
     missing: v.array(Device),
     stale: v.array(Device),
+    /** Only when the frame carried `acks`: false when they were not applied (the client sends them again in an `ack`). */
+    acksApplied: v.optional(v.boolean()),
   }),
   fetch: v.object({ messages: v.array(Envelope), cursor: v.nullable(v.string()), more: v.boolean() }),
   ack: v.object({ acked: Count }),
@@ -159,6 +161,8 @@ export const ResultSchemas = {
     stale: v.array(UserDevices),
     full: v.array(UserDevices),
     unknown: v.array(UserId),
+    /** As `send` answers it. */
+    acksApplied: v.optional(v.boolean()),
   }),
   /** `replaced`: the device had another subscription until now (registering the same one again is no error). */
   'push.register': v.object({ replaced: v.boolean() }),

@@ -30,7 +30,7 @@ import { type Identity, loadOrCreateIdentity, parseIdentity } from './identity/i
 import { PeerDirectory } from './identity/peers';
 import { safetyNumber } from './identity/safety-number';
 import { type EbbClientOptions, type Settings, resolveOptions } from './options';
-import { ACK_CLOSE_WAIT_MS, AckBatcher } from './session/acks';
+import { ACK_CLOSE_WAIT_MS, AckBatcher, carryingAcks } from './session/acks';
 import { DeliveryTokens } from './session/delivery-tokens';
 import { OwnDevices } from './session/devices';
 import { type PendingLink, approveLink, startLink } from './session/linking';
@@ -203,6 +203,8 @@ export class EbbClient {
     this.acks = new AckBatcher(
       (messages) => this.connection.request('ack', { messages }, 'open'),
       (messages) => this.connection.post('ack', { messages, quiet: true }),
+      // A receipt on its way carries the acks (ARCH §6.5): the usual one confirms the message its ack names.
+      () => this.receipts.pending,
     );
     this.attachmentTransport = {
       routes: {
@@ -277,7 +279,8 @@ export class EbbClient {
         return this.limits!;
       },
       // A send is idempotent by message id, so a rate-limited one may simply go again.
-      send: (body) => retryingRateLimited(() => this.connection.request('send', body), timeoutMs),
+      // Each attempt carries the acks then queued (ARCH §6.5).
+      send: (body) => retryingRateLimited(() => carryingAcks(this.acks, 'send', body, (b) => this.connection.request('send', b)), timeoutMs),
     });
     const senderKeys = new SenderKeys(store, now);
     const limits = async () => {
@@ -302,7 +305,7 @@ export class EbbClient {
         ownDevices: () => this.ownDevices.list(),
         limits,
         // Idempotent by message id, as send is: a rate-limited frame goes again.
-        fanout: (body) => retryingRateLimited(() => this.connection.request('fanout', body), timeoutMs),
+        fanout: (body) => retryingRateLimited(() => carryingAcks(this.acks, 'fanout', body, (b) => this.connection.request('fanout', b)), timeoutMs),
       }),
     });
   }

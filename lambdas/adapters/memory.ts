@@ -331,6 +331,10 @@ export class MemoryRateLimiter implements RateLimiter {
     this.items.set(bucket, { n: step.used, expiresAt: step.expiresAt });
     return { allowed: true as const };
   }
+  async giveBack(key: string, nowMs: number, periodMs?: number, count = 1) {
+    const item = this.items.get(`${key}#${rateWindow(nowMs, periodMs).index}`);
+    if (item && item.n >= count) item.n -= count;
+  }
 }
 
 export class MemoryReports implements Reports {

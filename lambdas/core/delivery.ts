@@ -2,6 +2,7 @@ import { base64UrlByteLength } from '../../protocol/base64url';
 import type { AckFrame, Envelope, FetchFrame, Results, SendFrame } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import { callerAccount, requireAccount } from './accounts';
+import { RidingAcks, removeOwn } from './acks';
 import { settleAll, valueOf } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
@@ -29,6 +30,18 @@ const QUEUE_FULL_RETRY_SECONDS = 60;
  */
 export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
   requirePhaseAllows(ports, 'send');
+  // The acks riding on the frame (ARCH §6.5) run beside the send's round trips, never before its push.
+  const riding = new RidingAcks(ports, caller, frame.acks);
+  try {
+    const result = await deliver(ports, caller, frame, riding);
+    return { ...result, ...(await riding.settle()) };
+  } catch (error) {
+    await riding.settle();
+    throw error;
+  }
+}
+
+async function deliver(ports: Ports, caller: Caller, frame: SendFrame, riding: RidingAcks): Promise<Results['send']> {
   const toSelf = frame.to === caller.userId;
   // Checks that need no read come first, so a bad frame costs nothing.
   // A copy to one's own other devices (the `sent` sync, ARCH §6.10) never names the sending device.
@@ -64,11 +77,13 @@ export async function send(ports: Ports, caller: Caller, frame: SendFrame): Prom
   const giveBack = (which: readonly Reservation[]) => cancelReservations(ports, which, (a) => !devices.has(a.device));
   let key: FrankingKey;
   try {
-    const rate = valueOf(decision);
     valueOf(pair);
+    callerAccount(sender, caller);
+    // The caller is current and not suspended, as `ack` requires: its acks apply whatever becomes of the send.
+    riding.start();
+    const rate = valueOf(decision);
     valueOf(reserved);
     key = valueOf(frankingKey);
-    callerAccount(sender, caller);
     requireAllowed('send', rate);
     if (!recipient) throw new Refusal('NOT_FOUND', 'no such user');
   } catch (error) {
@@ -171,8 +186,6 @@ export async function fetch(ports: Ports, caller: Caller, frame: FetchFrame): Pr
 export async function ack(ports: Ports, caller: Caller, frame: AckFrame): Promise<Results['ack']> {
   requirePhaseAllows(ports, 'ack');
   await requireAccount(ports, caller);
-  const own: DeviceAddress = { userId: caller.userId, device: caller.device };
-  // Each removed message gives back the share it was reserved under.
-  await ports.queue.release(own, await ports.queue.remove(own, frame.messages, ports.clock.now()));
+  await removeOwn(ports, caller, frame.messages);
   return { acked: frame.messages.length };
 }

@@ -1,12 +1,13 @@
 import { base64UrlByteLength } from '../../protocol/base64url';
 import type { FanoutFrame, Results } from '../../protocol/frames';
 import { callerAccount } from './accounts';
+import { RidingAcks } from './acks';
 import { forEachBounded, settleAll, valueOf } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
 import type { AccountRecord, Caller, DeviceAddress, FrankingKey, Ports, QueuedMessage, QueueShare } from './ports';
 import { cancelReservations, pushToRecipient, reserveAll, writeCopies, type Reservation } from './queue-copy';
-import { requireAllowed, takeRateToken } from './rate-limits';
+import { giveBackRateTokens, requireAllowed, takeRateToken } from './rate-limits';
 import { Refusal } from './refusal';
 import { wakeLater } from './wakeups';
 
@@ -33,6 +34,18 @@ interface Target {
  */
 export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): Promise<Results['fanout']> {
   requirePhaseAllows(ports, 'fanout');
+  // The acks riding on the frame (ARCH §6.5), as `send` applies them: beside the round trips, never before a push.
+  const riding = new RidingAcks(ports, caller, frame.acks);
+  try {
+    const result = await deliver(ports, caller, frame, riding);
+    return { ...result, ...(await riding.settle()) };
+  } catch (error) {
+    await riding.settle();
+    throw error;
+  }
+}
+
+async function deliver(ports: Ports, caller: Caller, frame: FanoutFrame, riding: RidingAcks): Promise<Results['fanout']> {
   if (base64UrlByteLength(frame.ciphertext) > ports.config.maxCiphertextBytes) {
     throw new Refusal('PAYLOAD_TOO_LARGE', `ciphertext exceeds ${ports.config.maxCiphertextBytes} bytes`);
   }
@@ -47,17 +60,13 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
     const share: QueueShare = r.user === caller.userId || r.deliveryToken !== undefined ? 'contact' : 'stranger';
     return [...new Set(r.devices)].map((device) => ({ address: { userId: r.user, device }, share }));
   });
+  // Charged for every device the frame names, all or nothing: unknown users' and stale devices' too, so
+  // one frame cannot probe 256 user ids for the price of one send token.
+  const copies = frame.recipients.reduce((n, r) => n + r.devices.length, 0);
   const [read, sendTake, copiesTake, reserved, frankingKey] = await settleAll([
     ports.accounts.getMany([caller.userId, ...frame.recipients.map((r) => r.user)]),
     takeRateToken(ports, 'send', caller.userId),
-    // Charged for every device the frame names, all or nothing: unknown users' and stale devices' too, so
-    // one frame cannot probe 256 user ids for the price of one send token.
-    takeRateToken(
-      ports,
-      'sendCopies',
-      caller.userId,
-      frame.recipients.reduce((n, r) => n + r.devices.length, 0),
-    ),
+    takeRateToken(ports, 'sendCopies', caller.userId, copies),
     reserveAll(ports, wanted, limits, now, FANOUT_CONCURRENCY),
     ports.frankingKeys.current(),
   ] as const);
@@ -68,15 +77,20 @@ export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): 
   let key: FrankingKey;
   try {
     valueOf(read);
+    callerAccount(accounts?.get(caller.userId), caller);
+    // As in `send`: the caller's acks apply once it is found current, whatever becomes of the fan-out.
+    riding.start();
     const sendDecision = valueOf(sendTake);
     const copiesDecision = valueOf(copiesTake);
     valueOf(reserved);
     key = valueOf(frankingKey);
-    callerAccount(accounts?.get(caller.userId), caller);
     requireAllowed('send', sendDecision);
     requireAllowed('sendCopies', copiesDecision);
   } catch (error) {
-    await giveBack(reservations);
+    // Both takes ran together (one round trip): a frame its send window refused gives back the copies it
+    // took, so a refused fan-out costs no copies (one write, on the refusal path only).
+    const copiesBack = sendTake.ok && !sendTake.value.allowed && copiesTake.ok && copiesTake.value.allowed;
+    await Promise.all([giveBack(reservations), copiesBack && giveBackRateTokens(ports, 'sendCopies', caller.userId, copies, now).catch(() => {})]);
     throw error;
   }
 

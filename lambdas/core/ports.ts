@@ -318,6 +318,11 @@ export interface RateLimiter {
    * that window ends. A `count` above `limit` is never allowed. One store request, whatever the answer.
    */
   take(key: string, limit: number, nowMs: number, periodMs?: number, count?: number): Promise<RateDecision>;
+  /**
+   * Gives back `count` taken from the window of `key` that holds `nowMs`, never below zero and never making a
+   * window that was not there: for a take a request made beside one that was refused. One store request.
+   */
+  giveBack(key: string, nowMs: number, periodMs?: number, count?: number): Promise<void>;
 }
 
 /** A server franking key: `kid` names it in every tag it made. */

@@ -106,6 +106,17 @@ export function takeRateToken(
   return ports.rateLimiter.take(`${action}#${subject}`, ports.config.rateLimits[key], ports.clock.now(), periodOf(key), count);
 }
 
+/** Gives back `count` of `action` by `subject` taken at `nowMs`: for a take made beside one that was refused. */
+export function giveBackRateTokens(
+  ports: Pick<Ports, 'rateLimiter' | 'config'>,
+  action: RateLimitedAction,
+  subject: string,
+  count: number,
+  nowMs: number,
+): Promise<void> {
+  return ports.rateLimiter.giveBack(`${action}#${subject}`, nowMs, periodOf(LIMIT_OF[action]), count);
+}
+
 /**
  * Like `takeRateToken`, for routes.
  * @throws Refusal RATE_LIMITED with `retryAfterSeconds` when the window is spent.

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken } from '../fields';
+import { Rid, UserId, Device, MessageId, Ciphertext, Commitment, DeliveryToken, Timestamp } from '../fields';
 import { Limits } from '../limits';
 
 /** One recipient of a fan-out: a user, the devices of it the copy goes to, and its delivery token if the sender holds it. */
@@ -38,4 +38,9 @@ export const FanoutFrame = v.object({
       `must address at most ${Limits.maxFanoutDevicesPerFrame} devices in all`,
     ),
   ),
+  /**
+   * The caller's own acks riding on this frame (ARCH §6.5), as the `ack` frame's `messages`: removed from the
+   * caller's queue as a quiet `ack` removes them; the result's `acksApplied` says whether they were.
+   */
+  acks: v.optional(v.pipe(v.array(v.object({ id: MessageId, sentAt: Timestamp })), v.minLength(1), v.maxLength(Limits.maxAckBatch))),
 });

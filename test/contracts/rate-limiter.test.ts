@@ -65,6 +65,20 @@ function rateLimiterContract(make: () => Promise<RateLimiter>): void {
     for (let i = 0; i < 3; i++) expect(await take(T0)).toEqual(allowed);
   });
 
+  it('gives back what was taken in the same window, never below zero and never into a window not there', async () => {
+    expect(await limiter.take(key, 3, T0, undefined, 3)).toEqual(allowed);
+    await limiter.giveBack(key, T0 + 1_000, undefined, 2);
+    for (let i = 0; i < 2; i++) expect(await take(T0 + 2_000)).toEqual(allowed);
+    expect((await take(T0 + 2_000)).allowed).toBe(false);
+    // More than the window holds: nothing is given back.
+    await limiter.giveBack(key, T0 + 3_000, undefined, 4);
+    expect((await take(T0 + 3_000)).allowed).toBe(false);
+    // A window with no takes (the next one) stays empty: it still admits exactly the limit.
+    await limiter.giveBack(key, T0 + 60_000, undefined, 2);
+    for (let i = 0; i < 3; i++) expect(await take(T0 + 60_000)).toEqual(allowed);
+    expect((await take(T0 + 60_000)).allowed).toBe(false);
+  });
+
   it('never hands one place to two concurrent takes', async () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => take(T0)));
     expect(results.filter((r) => r.allowed)).toHaveLength(3);

@@ -73,3 +73,36 @@ describe('fanout', () => {
     expect(world.notifier.pushes).toHaveLength(Limits.maxFanoutDevicesPerFrame);
   });
 });
+
+describe('a fanout refused by its send window', () => {
+  it('gives back the sendCopies it took beside it: a refused frame costs no copies', async () => {
+    // 256 copies a minute, the least allowed: one frame to 200 devices, and the next must still fit.
+    const world = memoryWorld({ rateLimits: { sendPerMinute: 1, sendCopiesPerMinute: Limits.maxFanoutDevicesPerFrame } });
+    const sender = callerOf(makeIdentity());
+    world.accounts.items.set(sender.userId, {
+      userId: sender.userId,
+      signingKey: 'sk',
+      identityKey: 'ik',
+      identitySig: 'sig',
+      devices: [1],
+      createdAt: 0,
+    });
+    const recipients = (n: number) => Array.from({ length: n }, () => ({ user: account(world), devices: [1] }));
+    const frame = (n: number) => ({
+      action: 'fanout' as const,
+      rid: 'r',
+      id: messageId(),
+      ciphertext: toBase64Url(nacl.randomBytes(64)),
+      commitment: anyCommitment(),
+      recipients: recipients(n),
+    });
+    await expect(fanout(world.ports, sender, frame(2))).resolves.toMatchObject({ unknown: [], full: [] });
+    // The send window is spent: refused, and the 200 copies it took together are given back.
+    await expect(fanout(world.ports, sender, frame(200))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    const copies = [...world.rateLimits.items].filter(([key]) => key.startsWith(`sendCopies#${sender.userId}#`));
+    expect(copies.map(([, item]) => item.n)).toEqual([2]);
+    // The next minute's window holds the whole allowance again.
+    world.clock.t += 60_000;
+    await expect(fanout(world.ports, sender, frame(Limits.maxFanoutDevicesPerFrame))).resolves.toMatchObject({ full: [] });
+  });
+});

@@ -152,7 +152,10 @@ describe('rate limits on routes', () => {
     const world = memoryWorld({ rateLimits: { connectFailuresPerMinute: 3 } });
     const takes: string[] = [];
     const take = world.rateLimits.take.bind(world.rateLimits);
-    const rateLimiter: RateLimiter = { take: (key, limit, now) => (takes.push(key.split('#')[0]!), take(key, limit, now)) };
+    const rateLimiter: RateLimiter = {
+      take: (key, limit, now) => (takes.push(key.split('#')[0]!), take(key, limit, now)),
+      giveBack: async () => undefined,
+    };
     const ports = { ...world.ports, rateLimiter };
     for (let i = 0; i < 20; i++) await expect(authorize(connectEvent(world, '203.0.113.4', true), ports)).rejects.toThrow('Unauthorized');
     // Three takes admitted, the fourth refused; the container then knows the budget is spent.

@@ -172,6 +172,49 @@ describe('round trips before the push', () => {
     expect(world.notifier.pushes).toHaveLength(5);
   });
 
+  it('a send carrying acks (a receipt with the ack of what it confirms): still three waves, the removal beside the put and the release beside the claim', async () => {
+    const bob = account(world);
+    await online(world, bob, [1]);
+    await send(world.ports, alice, sendFrame(bob.userId, [1]));
+    const [toBob] = (await world.queue.page({ userId: bob.userId, device: 1 }, null, 10, world.clock.t)).messages;
+    world.notifier.pushes.length = 0;
+    await online(world, alice, [1]);
+    const acks = [{ id: toBob!.id, sentAt: toBob!.sentAt }];
+    const waves = await countWaves(world.ports, (ports) => send(ports, bob, { ...sendFrame(alice.userId, [1]), acks }));
+    expect(waves.beforePush).toBe(3);
+    expect(waves.calls[1]!.sort()).toEqual(['queue.put', 'queue.remove']);
+    expect(waves.calls[2]!.sort()).toEqual(['connections.ofUser', 'queue.claim', 'queue.release']);
+    expect(world.notifier.pushes).toHaveLength(1);
+    expect((await world.queue.page({ userId: bob.userId, device: 1 }, null, 10, world.clock.t)).messages).toEqual([]);
+  });
+
+  it('a fanout carrying acks: still three waves', async () => {
+    const [bob, carol] = [account(world), account(world)];
+    await online(world, bob, [1]);
+    await online(world, carol, [1]);
+    await send(world.ports, bob, sendFrame(alice.userId, [1]));
+    const [toAlice] = (await world.queue.page({ userId: alice.userId, device: 1 }, null, 10, world.clock.t)).messages;
+    world.notifier.pushes.length = 0;
+    const waves = await countWaves(world.ports, (ports) =>
+      fanout(ports, alice, {
+        action: 'fanout',
+        rid: 'f',
+        id: messageId(),
+        ciphertext: ciphertext(),
+        commitment: anyCommitment(),
+        recipients: [
+          { user: bob.userId, devices: [1] },
+          { user: carol.userId, devices: [1] },
+        ],
+        acks: [{ id: toAlice!.id, sentAt: toAlice!.sentAt }],
+      }),
+    );
+    expect(waves.beforePush).toBe(3);
+    expect(waves.calls[1]).toContain('queue.remove');
+    expect(world.notifier.pushes).toHaveLength(2);
+    expect((await world.queue.page({ userId: alice.userId, device: 1 }, null, 10, world.clock.t)).messages).toEqual([]);
+  });
+
   it('counts a wave the route adds: a send that read the accounts before reserving would take four', async () => {
     const bob = account(world);
     await online(world, bob, [1]);

@@ -145,6 +145,8 @@ export class FakeServer {
     maxFrameBytes: Limits.maxFrameBytes,
     maxAttachmentBytes: 100 * 1024 * 1024,
   };
+  /** When true, acks riding on a `send` are not applied and the answer says `acksApplied: false`. */
+  ridingAcksFail = false;
   /** When set, every upgrade is refused with this HTTP status. */
   refuseUpgrades: number | null = null;
   /** Sees each frame first; returning true skips the default handling. */
@@ -408,24 +410,35 @@ export class FakeServer {
         return c.result(rid, { messages: page, cursor: last ? cursorOf(last) : null, more: start + page.length < queue.length });
       }
       case 'ack': {
-        const key = `${c.user}#${c.device}`;
-        const before = this.queue(c.user, c.device);
-        const acked = new Set((f.messages as Array<{ id: string; sentAt: number }>).map((m) => `${m.sentAt}:${m.id}`));
-        this.queues.set(
-          key,
-          before.filter((e) => !acked.has(cursorOf(e))),
-        );
+        const acked = this.removeOwn(c, f.messages as Array<{ id: string; sentAt: number }>);
         // A quiet ack is answered only when it fails, as the real route does.
         if (f.quiet === true) return;
-        return c.result(rid, { acked: before.length - this.queue(c.user, c.device).length });
+        return c.result(rid, { acked });
       }
       default:
         return c.error(rid ?? null, 'BAD_REQUEST', 'unknown action', false);
     }
   }
 
+  /** Removes `messages` from the connection's own queue, as `ack` does; how many were there. */
+  private removeOwn(c: FakeConnection, messages: Array<{ id: string; sentAt: number }>): number {
+    const before = this.queue(c.user, c.device);
+    const acked = new Set(messages.map((m) => `${m.sentAt}:${m.id}`));
+    this.queues.set(
+      `${c.user}#${c.device}`,
+      before.filter((e) => !acked.has(cursorOf(e))),
+    );
+    return before.length - this.queue(c.user, c.device).length;
+  }
+
   private send(c: FakeConnection, f: Frame): void {
     if (!v.safeParse(SendFrame, f).success) return c.error(f.rid, 'BAD_REQUEST', 'malformed send frame', false);
+    // Acks riding on the send (ARCH §6.5) apply whatever becomes of it, as on the real server; a test may make them fail.
+    let acksApplied: boolean | undefined;
+    if (f.acks !== undefined) {
+      acksApplied = !this.ridingAcksFail;
+      if (acksApplied) this.removeOwn(c, f.acks as Array<{ id: string; sentAt: number }>);
+    }
     const recipient = this.accounts.get(f.to);
     if (!recipient) return c.error(f.rid, 'NOT_FOUND', 'no such user', false);
     const named = f.messages as Array<{ device: number; ciphertext: string; commitment: string }>;
@@ -463,7 +476,15 @@ export class FakeServer {
       this.deliver(f.to, m.device, envelope);
     }
     const sentAt = first?.sentAt ?? now;
-    c.result(f.rid, { id: f.id, sentAt, expiresAt: first?.expiresAt ?? now, duplicate, missing, stale });
+    c.result(f.rid, {
+      id: f.id,
+      sentAt,
+      expiresAt: first?.expiresAt ?? now,
+      duplicate,
+      missing,
+      stale,
+      ...(acksApplied !== undefined && { acksApplied }),
+    });
   }
 
   /** `device.add` as the real server answers it (ARCH §8.6), without its rate limit. */

@@ -10,7 +10,7 @@ import { MAX_REPORTABLE, type Reportable, Reportables } from '../../client-sdk/s
 import { frankCommitment, reportIdOf } from '../../lambdas/core/franking';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import { FakeServer } from './fake-server';
-import { FAST_RECONNECT, clientFor, connected, inbox, rejectionOf, sleep, waitFor, fakeServerSuite } from './helpers';
+import { FAST_RECONNECT, clientFor, connected, inbox, rejectionOf, sleep, waitFor, fakeServerSuite, ackedBy } from './helpers';
 import { until } from '../support/sdk';
 
 // Archives here are about what they carry, not their cost: sealed at a test-only cheap N (test/support/cheap-archives.ts).
@@ -130,7 +130,8 @@ describe('message franking', () => {
       expect(received.map((m) => m.text)).toEqual(['intact']);
       expect(commitmentFailures(bob)).toBe(1);
       await waitFor(() => env.server.queue(bob.userId).length === 0); // both acked
-      const acked = env.server.framesOf(bob.userId, 'ack').flatMap((a) => a.messages.map((m: { id: string }) => m.id));
+      // In ack frames, or riding on the receipt (ARCH §6.5).
+      const acked = ackedBy(env.server, bob.userId).map((m) => m.id);
       expect(acked.sort()).toEqual([bad.id, good.id].sort());
       expect(await recordOf(bobStore, alice.userId, bad.id)).toBeUndefined();
       expect(await recordOf(bobStore, alice.userId, good.id)).toBeDefined();

@@ -16,6 +16,13 @@ export async function connected(server: FakeServer, options: Partial<EbbClientOp
 
 export { inbox } from '../support/sdk';
 
+/** Every ack `user` sent, in `ack` frames or riding on a `send` (ARCH §6.5), in the order sent. */
+export function ackedBy(server: FakeServer, user: string): { id: string; sentAt: number }[] {
+  return server.frames
+    .filter((f) => f.user === user && (f.frame.action === 'ack' || f.frame.action === 'send'))
+    .flatMap((f) => (f.frame.action === 'ack' ? f.frame.messages : (f.frame.acks ?? [])) as { id: string; sentAt: number }[]);
+}
+
 export async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

@@ -45,8 +45,8 @@ describe('the SDK on the wire', () => {
   const env = fakeServerSuite();
   const { track } = env;
 
-  it('acks a pushed message with a quiet ack frame, which removes it from the queue', async () => {
-    const bob = track(await connected(env.server));
+  it('acks a pushed message with a quiet ack frame, which removes it from the queue (no receipt for the ack to ride on)', async () => {
+    const bob = track(await connected(env.server, { receipts: false }));
     const received = inbox(bob);
     const alice = track(await connected(env.server));
     const sent = await alice.send(bob.userId, 'hi');

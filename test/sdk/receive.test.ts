@@ -3,10 +3,12 @@ import { MemoryStore, type ServiceNotice } from '../../client-sdk/src';
 import { fromBase64Url, toBase64Url } from '../../protocol/base64url';
 import type { Envelope } from '../../protocol/frames';
 import { FakeServer } from './fake-server';
-import { clientFor, connected, inbox, sleep, waitFor, fakeServerSuite } from './helpers';
+import { ackedBy, clientFor, connected, inbox, sleep, waitFor, fakeServerSuite } from './helpers';
 
 /** Answers acks without removing anything, so the server can deliver the same envelope again. */
 const ignoreAcks: FakeServer['intercept'] = (c, f) => {
+  // Acks riding on a send (a receipt) are dropped unanswered, so the SDK sends them again as an ack.
+  if (f.action === 'send') delete f.acks;
   if (f.action !== 'ack') return false;
   c.result(f.rid, { acked: 0 });
   return true;
@@ -45,7 +47,7 @@ describe('receiving', () => {
     });
     expect(fromBase64Url(sent.id)).toHaveLength(16);
     await waitFor(() => env.server.queue(bob.userId).length === 0);
-    expect(env.server.framesOf(bob.userId, 'ack')[0].messages).toEqual([{ id: sent.id, sentAt: sent.sentAt.getTime() }]);
+    expect(ackedBy(env.server, bob.userId)).toEqual([{ id: sent.id, sentAt: sent.sentAt.getTime() }]);
     await sleep(30);
     expect(received).toHaveLength(1);
   });
@@ -108,7 +110,7 @@ describe('receiving', () => {
     expect(fetches[1].after).toEqual(expect.any(String));
     expect(fetches[2].after).toEqual(expect.any(String));
     await waitFor(() => env.server.queue(bobId).length === 0);
-    const acked = env.server.framesOf(bobId, 'ack').flatMap((f) => f.messages.map((m: { id: string }) => m.id));
+    const acked = ackedBy(env.server, bobId).map((m) => m.id);
     expect(acked.sort()).toEqual([...ids].sort());
   });
 

@@ -7,7 +7,8 @@ describe('connection loss', () => {
   const { track } = env;
 
   it('reconnects with a fresh signature and drains what arrived meanwhile', async () => {
-    const bob = track(await connected(env.server));
+    // No receipt: the drained message's ack goes out as an ack frame, not riding on one (ARCH §6.5).
+    const bob = track(await connected(env.server, { receipts: false }));
     const received = inbox(bob);
     const alice = track(await connected(env.server));
     await alice.send(bob.userId, 'warm-up'); // Alice caches Bob before he goes away
@@ -89,7 +90,7 @@ describe('connection loss', () => {
   });
 
   it('re-sends acks that were in flight when the connection dropped', async () => {
-    const bob = track(await connected(env.server));
+    const bob = track(await connected(env.server, { receipts: false }));
     const received = inbox(bob);
     const alice = track(await connected(env.server));
     let dropped = false;
@@ -117,7 +118,7 @@ describe('connection loss', () => {
   });
 
   it('flushes acks before close() resolves', async () => {
-    const bob = track(await connected(env.server));
+    const bob = track(await connected(env.server, { receipts: false }));
     const received = inbox(bob);
     const alice = track(await connected(env.server));
     await alice.send(bob.userId, 'ack me');
@@ -135,7 +136,7 @@ describe('connection loss', () => {
     const total = Limits.maxAckBatch + 30;
     for (let i = 0; i < total; i++) await alice.send(offline.userId, `${i}`);
 
-    const bob = track(await clientFor(env.server, { store: bobStore }));
+    const bob = track(await clientFor(env.server, { store: bobStore, receipts: false }));
     const received = inbox(bob);
     await bob.connect();
     expect(received).toHaveLength(total);

@@ -1,4 +1,6 @@
 import { Limits } from '../../../protocol/limits';
+import type { Body } from '../transport/requests';
+import type { Answer } from '../transport/server-frames';
 
 export interface AckEntry {
   readonly id: string;
@@ -9,10 +11,20 @@ export interface AckEntry {
 export const ACK_DELAY_MS = 20;
 /** close() waits this long at most for the server to confirm the last acks; unconfirmed ones are redelivered and deduped. */
 export const ACK_CLOSE_WAIT_MS = 2000;
+/**
+ * While a send is coming anyway (a receipt being batched or sent), acks wait for it this long at most, counted
+ * from the oldest: the receipt goes out RECEIPT_DELAY_MS after its message, then is encrypted and sent.
+ */
+export const ACK_RIDE_WAIT_MS = 1000;
 
 /**
  * Collects acks into `ack` frames of up to Limits.maxAckBatch entries. A failed ack is dropped:
  * the message comes back later and is recognised as already seen.
+ *
+ * Acks ride on the next `send` or `fanout` that leaves before their batch is due (ARCH §6.5, `carryingAcks`):
+ * `take` hands them to it and `restore` takes back those it did not confirm. With `sendComing` (a receipt is
+ * being batched or sent), a due batch waits for that send, ACK_RIDE_WAIT_MS at most: the usual receipt then
+ * carries the ack of the message it confirms, and the ack costs no frame, invocation or account read of its own.
  *
  * With `postAcks`, batches go out as quiet acks (`quiet: true`): the server answers only a failure, so each
  * ack costs one API Gateway message instead of two (a person's messages arrive seconds apart, so at human
@@ -24,17 +36,43 @@ export class AckBatcher {
   private readonly queued = new Map<string, AckEntry>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** When the oldest queued ack was added (epoch ms). */
+  private oldest = 0;
+  private discarded = false;
 
   constructor(
     private readonly sendAcks: (messages: AckEntry[]) => Promise<unknown>,
     private readonly postAcks?: (messages: AckEntry[]) => boolean,
+    private readonly sendComing?: () => boolean,
   ) {}
 
   add(entry: AckEntry): void {
+    if (this.queued.size === 0) this.oldest = Date.now();
     // Keyed so a message delivered twice is acked once: a batch must not name a key twice.
     this.queued.set(`${entry.sentAt}:${entry.id}`, { id: entry.id, sentAt: entry.sentAt });
     if (this.queued.size >= Limits.maxAckBatch) this.sendQueued();
-    else this.timer ??= setTimeout(() => this.sendQueued(), ACK_DELAY_MS);
+    else this.timer ??= setTimeout(() => this.due(), ACK_DELAY_MS);
+  }
+
+  /** Takes up to `max` queued acks, oldest first, for a frame the device sends anyway to carry. */
+  take(max: number = Limits.maxAckBatch): AckEntry[] {
+    const taken: AckEntry[] = [];
+    for (const [key, entry] of this.queued) {
+      if (taken.length >= max) break;
+      taken.push(entry);
+      this.queued.delete(key);
+    }
+    if (this.queued.size === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    return taken;
+  }
+
+  /** Acks a frame carried that the server did not confirm: queued again (a repeated ack removes nothing more). */
+  restore(entries: readonly AckEntry[]): void {
+    if (this.discarded) return;
+    for (const entry of entries) this.add(entry);
   }
 
   /** Sends what is queued and waits, at most `maxWaitMs`, for every ack still in flight to be answered. */
@@ -48,6 +86,17 @@ export class AckBatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.queued.clear();
+    this.discarded = true;
+  }
+
+  /** The batch timer: the acks go, unless a send is coming to carry them and they have not waited too long. */
+  private due(): void {
+    this.timer = null;
+    if (this.sendComing?.() && Date.now() - this.oldest < ACK_RIDE_WAIT_MS) {
+      this.timer = setTimeout(() => this.due(), ACK_DELAY_MS);
+      return;
+    }
+    this.sendQueued();
   }
 
   private sendQueued(answered = false): void {
@@ -71,4 +120,47 @@ export async function settledWithin(pending: Iterable<Promise<unknown>>, maxWait
   const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)));
   await Promise.race([Promise.all([...pending]), deadline]);
   clearTimeout(timer);
+}
+
+/**
+ * Sends `body` as `action` carrying as many of `batcher`'s queued acks as the frame has room for (ARCH §6.5).
+ * Those the answer does not confirm (`acksApplied` not true, or the request failed) go back to the batch and
+ * leave in the next `ack`: an ack applied twice removes nothing the second time.
+ */
+export async function carryingAcks<A extends 'send' | 'fanout'>(
+  batcher: AckBatcher,
+  action: A,
+  body: Body<A>,
+  request: (body: Body<A>) => Promise<Answer<A>>,
+  maxFrameBytes: number = Limits.maxFrameBytes,
+): Promise<Answer<A>> {
+  const taken = batcher.take();
+  // The frame must stay under maxFrameBytes, as the frames it was split into were made to (ARCH §6.7).
+  let bytes = frameBytes(action, { ...body, acks: [] });
+  let fits = 0;
+  while (fits < taken.length) {
+    bytes += encoder.encode(JSON.stringify(taken[fits])).length + (fits > 0 ? 1 : 0);
+    if (bytes >= maxFrameBytes) break;
+    fits++;
+  }
+  const riding = taken.slice(0, fits);
+  batcher.restore(taken.slice(fits));
+  if (riding.length === 0) return request(body);
+  let answer: Answer<A>;
+  try {
+    answer = await request({ ...body, acks: riding });
+  } catch (error) {
+    batcher.restore(riding);
+    throw error;
+  }
+  if (answer.acksApplied !== true) batcher.restore(riding);
+  return answer;
+}
+
+/** The longest `rid` the protocol allows: sizes are computed for the worst case. */
+const RID_PLACEHOLDER = 'r'.repeat(64);
+const encoder = new TextEncoder();
+
+function frameBytes(action: string, body: object): number {
+  return encoder.encode(JSON.stringify({ action, rid: RID_PLACEHOLDER, ...body })).length;
 }

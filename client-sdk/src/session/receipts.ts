@@ -40,6 +40,11 @@ export class ReceiptBatcher {
     return this.add(`read/${sender}`, self, (ids) => ({ type: 'read', sender, ids }), id);
   }
 
+  /** Whether a receipt is waiting for company or being sent: a `send` is coming that acks may ride on. */
+  get pending(): boolean {
+    return this.batches.size > 0 || this.inFlight.size > 0;
+  }
+
   /** Sends every batch now; resolves once each is answered or `maxWaitMs` passed. */
   async flush(maxWaitMs: number): Promise<void> {
     this.sendAll();

@@ -31,4 +31,19 @@ export class DynamoRateLimiter implements RateLimiter {
     );
     return taken ? { allowed: true } : { allowed: false, retryAfterSeconds: window.retryAfterSeconds };
   }
+
+  async giveBack(key: string, nowMs: number, periodMs?: number, count = 1): Promise<void> {
+    const window = rateWindow(nowMs, periodMs);
+    // Conditional: a window TTL removed (or never made) is not made again, and no count goes below zero.
+    await conditionalWrite(
+      this.db,
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { bucket: `${key}#${window.index}` },
+        UpdateExpression: 'ADD n :back',
+        ConditionExpression: 'n >= :count',
+        ExpressionAttributeValues: { ':back': -count, ':count': count },
+      }),
+    );
+  }
 }
