@@ -52,3 +52,24 @@ export class RidingAcks {
     return this.messages ? { acksApplied: (await this.applying) ?? false } : {};
   }
 }
+
+/**
+ * Runs `deliver` (a `send` or `fanout`) with the acks its frame carries, and answers its result with
+ * `acksApplied`. Its error, if any, passes on once the acks have settled: nothing is left running after the
+ * invocation answers.
+ */
+export async function withRidingAcks<R extends object>(
+  ports: Pick<Ports, 'queue' | 'clock' | 'logger'>,
+  caller: Caller,
+  acks: AckEntries | undefined,
+  deliver: (riding: RidingAcks) => Promise<R>,
+): Promise<R & { acksApplied?: boolean }> {
+  const riding = new RidingAcks(ports, caller, acks);
+  try {
+    const result = await deliver(riding);
+    return { ...result, ...(await riding.settle()) };
+  } catch (error) {
+    await riding.settle();
+    throw error;
+  }
+}

@@ -2,7 +2,7 @@ import { base64UrlByteLength } from '../../protocol/base64url';
 import type { AckFrame, Envelope, FetchFrame, Results, SendFrame } from '../../protocol/frames';
 import { Limits } from '../../protocol/limits';
 import { callerAccount, requireAccount } from './accounts';
-import { RidingAcks, removeOwn } from './acks';
+import { type RidingAcks, removeOwn, withRidingAcks } from './acks';
 import { settleAll, valueOf } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
@@ -31,14 +31,7 @@ const QUEUE_FULL_RETRY_SECONDS = 60;
 export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
   requirePhaseAllows(ports, 'send');
   // The acks riding on the frame (ARCH §6.5) run beside the send's round trips, never before its push.
-  const riding = new RidingAcks(ports, caller, frame.acks);
-  try {
-    const result = await deliver(ports, caller, frame, riding);
-    return { ...result, ...(await riding.settle()) };
-  } catch (error) {
-    await riding.settle();
-    throw error;
-  }
+  return withRidingAcks(ports, caller, frame.acks, (riding) => deliver(ports, caller, frame, riding));
 }
 
 async function deliver(ports: Ports, caller: Caller, frame: SendFrame, riding: RidingAcks): Promise<Results['send']> {

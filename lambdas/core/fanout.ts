@@ -1,7 +1,7 @@
 import { base64UrlByteLength } from '../../protocol/base64url';
 import type { FanoutFrame, Results } from '../../protocol/frames';
 import { callerAccount } from './accounts';
-import { RidingAcks } from './acks';
+import { type RidingAcks, withRidingAcks } from './acks';
 import { forEachBounded, settleAll, valueOf } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
@@ -35,14 +35,7 @@ interface Target {
 export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): Promise<Results['fanout']> {
   requirePhaseAllows(ports, 'fanout');
   // The acks riding on the frame (ARCH §6.5), as `send` applies them: beside the round trips, never before a push.
-  const riding = new RidingAcks(ports, caller, frame.acks);
-  try {
-    const result = await deliver(ports, caller, frame, riding);
-    return { ...result, ...(await riding.settle()) };
-  } catch (error) {
-    await riding.settle();
-    throw error;
-  }
+  return withRidingAcks(ports, caller, frame.acks, (riding) => deliver(ports, caller, frame, riding));
 }
 
 async function deliver(ports: Ports, caller: Caller, frame: FanoutFrame, riding: RidingAcks): Promise<Results['fanout']> {
