@@ -4,12 +4,12 @@ import { fanout } from '../../lambdas/core/fanout';
 import type { Caller, Ports, QueueCounts } from '../../lambdas/core/ports';
 import { route as fanoutRoute } from '../../lambdas/handlers/fanout';
 import { route as sendRoute } from '../../lambdas/handlers/send';
-import type { WebSocketEvent } from '../../lambdas/handlers/events';
 import { Limits } from '../../protocol/limits';
 import type { SendFrame } from '../../protocol/frames';
 import { anyCommitment } from '../support/franking';
 import { makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
+import { identityEvent } from '../support/ws-event';
 
 /**
  * Acks riding on `send` and `fanout` (ARCH §6.5): they remove only from the caller's own queue, only for a
@@ -17,25 +17,6 @@ import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports
  */
 
 type Ref = { id: string; sentAt: number };
-
-/** A frame as API Gateway hands it to `routeKey`'s route, from `id`'s device 1. */
-function event(routeKey: string, id: TestIdentity, body: unknown): WebSocketEvent {
-  return {
-    requestContext: {
-      routeKey,
-      eventType: 'MESSAGE',
-      connectionId: `c-${id.uid.slice(0, 6)}`,
-      requestId: 'r',
-      stage: 'test',
-      domainName: 'ebb.test',
-      apiId: 'api',
-      connectedAt: 0,
-      requestTimeEpoch: 0,
-      authorizer: { uid: id.uid, dev: '1', signingKey: id.pk },
-    },
-    body: JSON.stringify(body),
-  };
-}
 
 let world: MemoryWorld;
 let aliceId: TestIdentity;
@@ -219,10 +200,10 @@ describe('a malformed acks field', () => {
 
   it.each(cases)('is BAD_REQUEST and nothing is sent or removed: %s', async (_, acks) => {
     const toBob = await queued(alice, bob, 1);
-    const badSend = await sendRoute.invoke(event('send', bobId, { ...sendFrame(alice.userId), rid: 'b1', acks }), world.ports);
+    const badSend = await sendRoute.invoke(identityEvent('send', bobId, { ...sendFrame(alice.userId), rid: 'b1', acks }), world.ports);
     expect(answerOf(badSend, bobId)).toMatchObject({ type: 'error', rid: 'b1', code: 'BAD_REQUEST' });
     const badFanout = await fanoutRoute.invoke(
-      event('fanout', bobId, {
+      identityEvent('fanout', bobId, {
         action: 'fanout',
         rid: 'b2',
         id: messageId(),
@@ -241,7 +222,7 @@ describe('a malformed acks field', () => {
   it('is accepted at the bound: as many entries as one ack may name', async () => {
     const toBob = await queued(alice, bob, 1);
     const acks = [...toBob, ...Array.from({ length: Limits.maxAckBatch - 1 }, (_, i) => ({ ...ref, sentAt: ref.sentAt + i }))];
-    const answer = await sendRoute.invoke(event('send', bobId, { ...sendFrame(alice.userId), rid: 'ok', acks }), world.ports);
+    const answer = await sendRoute.invoke(identityEvent('send', bobId, { ...sendFrame(alice.userId), rid: 'ok', acks }), world.ports);
     expect(answerOf(answer, bobId)).toMatchObject({ type: 'result', rid: 'ok', acksApplied: true });
     expect(await queue(bob)).toEqual([]);
   });

@@ -1,24 +1,11 @@
 import { route as status } from '../../lambdas/handlers/status';
 import { route as unknownAction } from '../../lambdas/handlers/default';
-import type { WebSocketEvent } from '../../lambdas/handlers/events';
 import { frameBudget } from '../../lambdas/core/frame-budget';
 import { memoryWorld } from '../support/memory-ports';
+import { messageEvent } from '../support/ws-event';
 
-const frame = (connectionId: string, body = '{"action":"status","rid":"s"}'): WebSocketEvent => ({
-  requestContext: {
-    routeKey: 'status',
-    eventType: 'MESSAGE',
-    connectionId,
-    requestId: 'r',
-    stage: 'test',
-    domainName: 'ebb.test',
-    apiId: 'api',
-    connectedAt: 0,
-    requestTimeEpoch: 0,
-    authorizer: { uid: 'u'.repeat(32), dev: '1', signingKey: 'k' },
-  },
-  body,
-});
+const frame = (connectionId: string, body = '{"action":"status","rid":"s"}') =>
+  messageEvent('status', connectionId, { uid: 'u'.repeat(32), signingKey: 'k' }, body);
 
 describe('the per-connection frame budget', () => {
   it('answers the first frame past the burst RATE_LIMITED through the management API and closes that connection only', async () => {

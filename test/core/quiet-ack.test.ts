@@ -1,29 +1,13 @@
 import { register } from '../../lambdas/core/accounts';
 import { fetch, send } from '../../lambdas/core/delivery';
 import { route as ackRoute } from '../../lambdas/handlers/ack';
-import type { WebSocketEvent } from '../../lambdas/handlers/events';
 import { anyCommitment } from '../support/franking';
 import { makeIdentity, messageId, registerFrame, type TestIdentity } from '../support/identity';
 import { callerOf, memoryWorld, type MemoryWorld } from '../support/memory-ports';
+import { identityEvent } from '../support/ws-event';
 
 /** An `ack` frame as API Gateway hands it to the route, from `id`'s connection. */
-function ackEvent(id: TestIdentity, body: unknown): WebSocketEvent {
-  return {
-    requestContext: {
-      routeKey: 'ack',
-      eventType: 'MESSAGE',
-      connectionId: `c-${id.uid.slice(0, 6)}`,
-      requestId: 'r',
-      stage: 'test',
-      domainName: 'ebb.test',
-      apiId: 'api',
-      connectedAt: 0,
-      requestTimeEpoch: 0,
-      authorizer: { uid: id.uid, dev: '1', signingKey: id.pk },
-    },
-    body: JSON.stringify(body),
-  };
-}
+const ackEvent = (id: TestIdentity, body: unknown) => identityEvent('ack', id, body);
 
 let world: MemoryWorld;
 let aliceId: TestIdentity;

@@ -104,6 +104,15 @@ const sendFrame = (to: string, devices: number[]) => ({
   messages: devices.map((device) => ({ device, ciphertext: ciphertext(), commitment: anyCommitment() })),
 });
 
+const fanoutFrame = (recipients: { user: string; devices: number[] }[]) => ({
+  action: 'fanout' as const,
+  rid: 'f',
+  id: messageId(),
+  ciphertext: ciphertext(),
+  commitment: anyCommitment(),
+  recipients,
+});
+
 describe('round trips before the push', () => {
   let world: MemoryWorld;
   let alice: Caller;
@@ -153,18 +162,15 @@ describe('round trips before the push', () => {
     await online(world, carol, [1]);
     await online(world, dave, [1, 3]);
     const waves = await countWaves(world.ports, (ports) =>
-      fanout(ports, alice, {
-        action: 'fanout',
-        rid: 'f',
-        id: messageId(),
-        ciphertext: ciphertext(),
-        commitment: anyCommitment(),
-        recipients: [
+      fanout(
+        ports,
+        alice,
+        fanoutFrame([
           { user: bob.userId, devices: [1, 2] },
           { user: carol.userId, devices: [1] },
           { user: dave.userId, devices: [1, 2, 3] },
-        ],
-      }),
+        ]),
+      ),
     );
     expect(waves.beforePush).toBe(3);
     expect(waves.calls[0]).toEqual(expect.arrayContaining(['accounts.getMany', 'rateLimiter.take', 'queue.reserve']));
@@ -197,15 +203,10 @@ describe('round trips before the push', () => {
     world.notifier.pushes.length = 0;
     const waves = await countWaves(world.ports, (ports) =>
       fanout(ports, alice, {
-        action: 'fanout',
-        rid: 'f',
-        id: messageId(),
-        ciphertext: ciphertext(),
-        commitment: anyCommitment(),
-        recipients: [
+        ...fanoutFrame([
           { user: bob.userId, devices: [1] },
           { user: carol.userId, devices: [1] },
-        ],
+        ]),
         acks: [{ id: toAlice!.id, sentAt: toAlice!.sentAt }],
       }),
     );

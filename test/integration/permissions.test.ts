@@ -213,6 +213,38 @@ describe('GIVEN a route whose manifest entry lacks an action it uses', () => {
   });
 });
 
+describe('GIVEN acks riding on a send (ARCH §6.5)', () => {
+  /** Alice sends Bob a message; Bob answers with a send that carries its ack. */
+  async function ackRidingOnReply(stack: LocalStack) {
+    const [aliceId, bobId] = [makeIdentity(), makeIdentity()];
+    const [alice, bob] = [await registered(stack, aliceId), await registered(stack, bobId)];
+    const first = sendFrame(bobId.uid);
+    expect(await alice.request(first)).toMatchObject({ type: 'result', duplicate: false });
+    const pushed = await bob.nextPush();
+    const reply = await bob.request({ ...sendFrame(aliceId.uid), acks: [{ id: first.id, sentAt: pushed.sentAt }] });
+    const bobQueue = await stack.ports.queue.page({ userId: bobId.uid, device: 1 }, null, 10, Date.now());
+    await Promise.all([alice.close(), bob.close()]);
+    return { reply, bobQueue: bobQueue.messages };
+  }
+
+  it("THEN send's grant as deployed removes them from the caller's queue", async () => {
+    await withStack({}, async (stack) => {
+      const { reply, bobQueue } = await ackRidingOnReply(stack);
+      expect(reply).toMatchObject({ type: 'result', duplicate: false, acksApplied: true });
+      expect(bobQueue).toEqual([]);
+    });
+  });
+
+  it('THEN without DeleteItem on the queue the local stack refuses the removal: the send lands, the answer says the acks were not applied', async () => {
+    const handlers = manifestWith('send', (spec) => without(spec, 'queue', 'DeleteItem'));
+    await withStack({ handlers, logger: recordingLogger([]) }, async (stack) => {
+      const { reply, bobQueue } = await ackRidingOnReply(stack);
+      expect(reply).toMatchObject({ type: 'result', duplicate: false, acksApplied: false });
+      expect(bobQueue).toHaveLength(1);
+    });
+  });
+});
+
 describe('GIVEN the manifest as infra deploys it', () => {
   let stack: LocalStack;
   beforeAll(async () => {

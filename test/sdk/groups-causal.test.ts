@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import nacl from 'tweetnacl';
 import { toBase64Url } from '../../protocol/base64url';
 import { EbbError } from '../../client-sdk/src/errors';
-import { userIdFromSigningKey } from '../../client-sdk/src/identity/keys';
 import { changeDigest, changeId, changeSignatureInput, MAX_GROUP_PARENTS, signChange, verifyChange } from '../../client-sdk/src/groups/change';
 import {
   addedWithout,
@@ -23,43 +22,20 @@ import {
   type SignedGroupChange,
   snapshotOf,
 } from '../../client-sdk/src/groups/state';
+import { expectEbb, groupSigner } from '../support/group-signers';
 
 /**
  * The causal order of group changes (ARCH §8.8): parents, admin seniority and the cancelling of what a removed
  * member did that its remover had not seen.
  */
 
-function user(): GroupSigner {
-  const account = nacl.sign.keyPair();
-  return {
-    userId: userIdFromSigningKey(account.publicKey),
-    device: 1,
-    signingPublicKey: account.publicKey,
-    deviceSigningPublicKey: account.publicKey,
-    deviceSigningSecretKey: account.secretKey,
-    cert: null,
-  };
-}
-
-function expectEbb(f: () => unknown, code: string, reason: string): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (err) {
-    caught = err;
-  }
-  expect(EbbError.is(caught)).toBe(true);
-  expect((caught as EbbError).code).toBe(code);
-  expect((caught as EbbError).reason).toBe(reason);
-}
-
-const alice = user();
-const bob = user();
-const carol = user();
-const dave = user();
-const erin = user();
-const frank = user();
-const grace = user();
+const alice = groupSigner();
+const bob = groupSigner();
+const carol = groupSigner();
+const dave = groupSigner();
+const erin = groupSigner();
+const frank = groupSigner();
+const grace = groupSigner();
 
 /** Receives `changes` in `batches` (lists of indexes), one receive per batch. */
 function deliver(state: GroupState, changes: readonly SignedGroupChange[], batches: readonly (readonly number[])[]): GroupState {

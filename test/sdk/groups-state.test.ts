@@ -30,19 +30,7 @@ import {
   type SignedGroupChange,
   snapshotOf,
 } from '../../client-sdk/src/groups/state';
-
-/** A device-1 signer: it signs with the account key itself. */
-function user(): GroupSigner {
-  const account = nacl.sign.keyPair();
-  return {
-    userId: userIdFromSigningKey(account.publicKey),
-    device: 1,
-    signingPublicKey: account.publicKey,
-    deviceSigningPublicKey: account.publicKey,
-    deviceSigningSecretKey: account.secretKey,
-    cert: null,
-  };
-}
+import { expectEbb, groupSigner } from '../support/group-signers';
 
 /** A linked device of the same account as `account`, certified by `accountSecretKey` (or forged). */
 function linked(accountPublicKey: Uint8Array, accountSecretKey: Uint8Array, device = 2): GroupSigner {
@@ -62,29 +50,17 @@ function strangerId(): string {
   return toBase64Url(nacl.randomBytes(24));
 }
 
-function expectEbb(f: () => unknown, code: string, reason?: string): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (err) {
-    caught = err;
-  }
-  expect(EbbError.is(caught)).toBe(true);
-  expect((caught as EbbError).code).toBe(code);
-  if (reason !== undefined) expect((caught as EbbError).reason).toBe(reason);
-}
-
 /** `change` with a field changed after signing. */
 function edited(change: SignedGroupChange, patch: Partial<SignedGroupChange>): SignedGroupChange {
   return { ...change, ...patch };
 }
 
-const alice = user();
-const bob = user();
-const carol = user();
-const dave = user();
-const erin = user();
-const frank = user();
+const alice = groupSigner();
+const bob = groupSigner();
+const carol = groupSigner();
+const dave = groupSigner();
+const erin = groupSigner();
+const frank = groupSigner();
 
 /** Alice's group with Bob and Carol, as Bob holds it. */
 function started(): { alice: GroupState; bob: GroupState } {
@@ -216,7 +192,7 @@ describe('received changes', () => {
       edited(genuine, { change: { kind: 'add', members: [erin.userId] } }),
       // Another key signs, claiming to be Alice.
       (() => {
-        const mallory = user();
+        const mallory = groupSigner();
         const signed = signChange({ ...mallory, userId: alice.userId }, as.id, genuine.epoch, genuine.parents, {
           kind: 'add',
           members: [erin.userId],

@@ -188,8 +188,7 @@ function foldOnce(
   // In joining order; `present` answers "is a member" without a scan (groups reach 10,000 members).
   let members = [creator, ...genesis.change.change.members];
   const present = new Set(members);
-  const admins = new Set([creator]);
-  /** Seniority: lower is more senior. */
+  /** The admins, each with its seniority: lower is more senior. */
   const rank = new Map([[creator, 0]]);
   let ranks = 0;
   const outcomes = new Map<string, ChangeOutcome>([[genesis.id, { applied: true }]]);
@@ -204,8 +203,7 @@ function foldOnce(
 
   /** The longest-standing member leads when no admin is left. */
   const keepAnAdmin = (by: string): void => {
-    if (admins.size > 0 || members.length === 0) return;
-    admins.add(members[0]!);
+    if (rank.size > 0 || members.length === 0) return;
     rank.set(members[0]!, ++ranks);
     promotedBy.set(members[0]!, by);
   };
@@ -213,7 +211,6 @@ function foldOnce(
     for (const m of gone) present.delete(m);
     members = members.filter((m) => present.has(m));
     for (const m of gone) {
-      admins.delete(m);
       rank.delete(m);
       departedBy.set(m, { by, left });
       // Only a member's last departure counts, and a leave records its own after this.
@@ -246,7 +243,7 @@ function foldOnce(
     if (body.kind === 'leave') {
       leaves.set(author, { at, rank: rank.get(author) });
       depart([author], author, true);
-    } else if (!admins.has(author)) {
+    } else if (!rank.has(author)) {
       refuse(ChangeRefusal.notAdmin);
       continue;
     } else if (body.kind === 'add') {
@@ -290,13 +287,12 @@ function foldOnce(
       renamedBy = author;
     } else {
       const named = body.members.filter((m) => present.has(m));
-      const promoted = named.filter((m) => !admins.has(m));
+      const promoted = named.filter((m) => !rank.has(m));
       if (promoted.length === 0) {
         refuse(named.length === 0 ? ChangeRefusal.noSuchMember : ChangeRefusal.alreadyAdmin);
         continue;
       }
       for (const m of promoted) {
-        admins.add(m);
         rank.set(m, ++ranks);
         promotedBy.set(m, author);
       }
@@ -305,5 +301,8 @@ function foldOnce(
     applied++;
   }
   const seniority = [...rank].sort((a, b) => a[1] - b[1]).map(([m]) => m);
-  return { folded: { name, members, admins, outcomes, addedBy, departedBy, promotedBy, renamedBy, creator, seniority }, triggers };
+  return {
+    folded: { name, members, admins: new Set(seniority), outcomes, addedBy, departedBy, promotedBy, renamedBy, creator, seniority },
+    triggers,
+  };
 }
