@@ -111,7 +111,8 @@ export interface Delivered {
  * (RT1), and RT3: the retry markers' claims (ARCH §6.3), the accounts read again for copies to linked devices
  * (ARCH §4.6) and the recipients' connections again. Once RT3 is in, a second push goes to the connections RT3
  * found and RT1 did not: a device that connected between RT1's read and the put may have drained its queue
- * before the copy landed, and its connection record is written before its drain, so RT3 sees it.
+ * before the copy landed, and its connection record is written before its drain, so RT3's read (strongly
+ * consistent, after the put) sees it.
  *
  * A retry of an id already queued for a device drops its own copy and answers with the original, `duplicate`:
  * the first push may have carried the retry's copy already (the SDK shows an id once and acks each copy it
@@ -129,7 +130,7 @@ export async function deliverCopies(
   const messages = copies.map(({ recipient, copy }) => messageOf(recipient, copy, copy.sentAt));
   await forEachBounded(messages, concurrency, (message) => ports.queue.put(message));
 
-  // The copies are durable: the first push needs nothing RT3 reads. It never rejects (pushTo), and is awaited
+  // The copies are durable: the first push needs nothing RT3 reads. It never rejects (pushAll), and is awaited
   // on every path below, so the Lambda ends with nothing in flight.
   const reached: Reached = { gone: new Set(), live: new Set() };
   const firstPush = pushAll(ports, messages, (userId) => early.get(userId) ?? [], reached, concurrency);
@@ -142,7 +143,8 @@ export async function deliverCopies(
     ),
     // Device 1 is never removed, so copies only for device 1 need no second read.
     linked.length > 0 ? ports.accounts.getMany(linked) : Promise.resolve(new Map<string, AccountRecord>()),
-    mapBounded(users, concurrency, (userId) => ports.connections.ofUser(userId, now)),
+    // Strongly consistent: it must see every record written before the put (the connect window above).
+    mapBounded(users, concurrency, (userId) => ports.connections.ofUser(userId, now, { consistent: true })),
   ]).catch(async (error: unknown) => {
     await firstPush;
     throw error;
@@ -193,10 +195,11 @@ export async function deliverCopies(
     const targets = toAll.has(message) ? all.filter((c) => !reached.gone.has(c.connectionId)) : all.filter((c) => !readEarly.has(c.connectionId));
     if (targets.length > 0) second.set(message, targets);
   }
-  await Promise.all([
+  const [cleanup] = await Promise.allSettled([
     forEachBounded(work, concurrency, async (run) => void (await run())),
     pushAll(ports, [...second.keys()], (_userId, message) => second.get(message) ?? [], reached, concurrency),
   ]);
+  if (cleanup.status === 'rejected') throw cleanup.reason;
   const offline = kept.map((q) => q.message.recipient).filter((r) => !reached.live.has(deviceKey(r)));
   return { kept, gone, offline };
 }

@@ -291,6 +291,16 @@ describe('two pushes: after the put to the connections RT1 read, after RT3 to th
     expect(woken).toEqual([]);
   });
 
+  it('reads the connections in RT3 strongly consistent (a record written before the put is seen), in RT1 not', async () => {
+    const bob = account(world);
+    const reads = jest.spyOn(world.connections, 'ofUser');
+    await countWaves(world.ports, (ports) => send(ports, alice, sendFrame(bob.userId, [1])));
+    expect(reads.mock.calls.map(([user, , options]) => [user, options?.consistent === true])).toEqual([
+      [bob.userId, false],
+      [bob.userId, true],
+    ]);
+  });
+
   it('pushes each connection once: the one RT1 read after the put, a second tab opened in the window after RT3', async () => {
     const bob = account(world);
     await connectionOpened(world.ports, device(bob, 1, 'tab-1'));
