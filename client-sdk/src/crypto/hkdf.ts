@@ -27,7 +27,7 @@ function expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   const okm = new Uint8Array(length);
   const counter = new Uint8Array(1);
   // T(0) is empty.
-  let block = new Uint8Array(0);
+  let block: Uint8Array = new Uint8Array(0);
   for (let i = 1, offset = 0; offset < length; i++, offset += HASH_LENGTH) {
     counter[0] = i;
     const next = hmacSha512(prk, block, info, counter);
