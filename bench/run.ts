@@ -2,8 +2,8 @@
  * `npm run bench` — every figure of BENCHMARKS.md in one process and one run (< 5 min on 2 cores);
  * prints tables and writes bench/results.json. `npm run bench -- --quick` is the smoke run CI uses
  * (every section, shorter and smaller, < 60 s; it asserts nothing about speed and writes bench/.tmp/).
- * `--only devices` (section 7), `--only latency` (section 9) or `--only groups` (section 11) runs that section
- * alone and replaces only its key of the results file.
+ * `--only devices` (section 7), `--only latency` (section 9), `--only groups` (section 11) or `--only browserBundle`
+ * (the SDK's browser bundle) runs that section alone and replaces only its key of the results file.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -96,6 +96,7 @@ async function main(): Promise<void> {
       devices: () => devicesSection(plan.deviceMessages, plan.deviceReceipts),
       latency: () => latencySection(plan.latency.delaysMs, plan.latency.messages),
       groups: () => groupsSection(plan.groups.sizes, plan.groups.cryptoSeconds),
+      browserBundle: () => measureBrowserBundle(),
     };
     alone.realPace = async () => undefined;
     const section = alone[values.only];
