@@ -36,6 +36,8 @@ export interface RealPaceOptions {
    * SDK before riding receipts (each receipt alone, 300 ms after its message, carrying its ack).
    */
   readonly receiptWaitMs?: number;
+  /** Receipts riding inside the next message to their user (the SDK's default), or never (the SDK before). */
+  readonly ridingReceipts?: boolean;
 }
 
 /**
@@ -75,6 +77,11 @@ async function run(options: RealPaceOptions, textBytes: number): Promise<RealPac
         const acks = (client as unknown as { acks: { sendComing?: unknown; take: () => unknown[] } }).acks;
         acks.sendComing = undefined;
         acks.take = () => [];
+      }
+      if (options.ridingReceipts === false) {
+        // The SDK before riding receipts: no message takes the receipts waiting for its recipient.
+        const outbox = (client as unknown as { outbox: { options: object } }).outbox;
+        outbox.options = { ...outbox.options, ridingReceipts: undefined };
       }
       if (options.quietAcks === false) {
         // The SDK before quiet acks: every ack batch is a request answered with a result.

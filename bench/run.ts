@@ -498,7 +498,7 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
   const common = { conversations: plan.conversations, rounds: plan.rounds, dynamoDelayMs: REAL_PACE_DELAY_MS };
   const shipped = await measureRealPace({ ...common, textBytes: [1024, 140] });
   // The SDK before riding receipts (ARCH §8.6): each receipt alone, 300 ms after its message, carrying its ack.
-  const [aloneReceipts] = await measureRealPace({ ...common, textBytes: [1024], receiptWaitMs: 300 });
+  const [aloneReceipts] = await measureRealPace({ ...common, textBytes: [1024], receiptWaitMs: 300, ridingReceipts: false });
   // The SDK before each lever: acks in frames of their own (not riding on sends), then also every ack answered.
   const [unridden] = await measureRealPace({ ...common, textBytes: [1024], ridingAcks: false });
   const [answered] = await measureRealPace({ ...common, textBytes: [1024], ridingAcks: false, quietAcks: false });
