@@ -14,7 +14,7 @@ import { RECEIPT_WAIT_MS, ReceiptBatcher } from '../../client-sdk/src/session/re
 import type { Control } from '../../client-sdk/src/crypto/plaintext';
 import { toBase64Url } from '../../protocol/base64url';
 import { Limits } from '../../protocol/limits';
-import { ackedBy, clientFor, connected, fakeServerSuite, inbox, rejectionOf, sleep, waitFor } from './helpers';
+import { ackedBy, clientFor, connected, fakeServerSuite, inbox, rejectionOf, waitFor } from './helpers';
 
 /** Delivered and read receipts riding inside the next message to their user (ARCH §8.6). */
 
@@ -60,6 +60,15 @@ function recordPlaintexts(client: EbbClient): { to: string; rc: unknown }[] {
 function inboxOf(client: EbbClient): { receiptsRefused: number } {
   return (client as unknown as { inbox: { receiptsRefused: number } }).inbox;
 }
+
+/** Whether `client` has a receipt waiting or being sent: once not, no receipt frame of its own can follow. */
+function receiptsPending(client: EbbClient): boolean {
+  return (client as unknown as { receipts: { pending: boolean } }).receipts.pending;
+}
+
+// Long enough that a reply sent at once always finds the receipts still waiting, on a loaded machine too; the
+// tests never sit out this wait (a receipt that rode leaves nothing pending).
+const RIDE_WAIT = { receiptWaitMs: 5000 } as const;
 
 describe('the riding-receipts field of the plaintext', () => {
   const alice = userIdFromSigningKey(nacl.sign.keyPair().publicKey);
@@ -154,7 +163,7 @@ describe('receipts riding inside a reply', () => {
 
   it('a reply carries the delivered receipts: one receipt event per id, no receipt frame of its own, and the acks ride too', async () => {
     const alice = env.track(await connected(env.server));
-    const bob = env.track(await connected(env.server, { receiptWaitMs: 600 }));
+    const bob = env.track(await connected(env.server, RIDE_WAIT));
     const receipts = receiptsOf(alice);
     const [aliceInbox, bobInbox] = [inbox(alice), inbox(bob)];
     const first = await alice.send(bob.userId, 'one');
@@ -162,7 +171,7 @@ describe('receipts riding inside a reply', () => {
     await waitFor(() => bobInbox.length === 2, WAIT);
     await bob.send(alice.userId, 'both arrived');
     await waitFor(() => aliceInbox.length === 1 && receipts.length === 2, WAIT);
-    await sleep(1000); // past Bob's wait: a receipt going alone would have gone by now
+    expect(receiptsPending(bob)).toBe(false); // nothing left to go alone
 
     expect(receipts.map((r) => [r.messageId, r.kind, r.from, r.fromDevice])).toEqual([
       [first.id, 'delivered', bob.userId, 1],
@@ -178,7 +187,7 @@ describe('receipts riding inside a reply', () => {
 
   it('read receipts ride too; markRead resolves once the reply carried them', async () => {
     const alice = env.track(await connected(env.server));
-    const bob = env.track(await connected(env.server, { receiptWaitMs: 600 }));
+    const bob = env.track(await connected(env.server, RIDE_WAIT));
     const receipts = receiptsOf(alice);
     const bobInbox = inbox(bob);
     const sent = await alice.send(bob.userId, 'read me');
@@ -187,7 +196,7 @@ describe('receipts riding inside a reply', () => {
     await bob.send(alice.userId, 'read it');
     await read;
     await waitFor(() => receipts.length === 2, WAIT);
-    await sleep(1000);
+    expect(receiptsPending(bob)).toBe(false);
     expect(receipts.map((r) => [r.messageId, r.kind, r.from])).toEqual([
       [sent.id, 'delivered', bob.userId],
       [sent.id, 'read', bob.userId],
@@ -210,7 +219,9 @@ describe('receipts riding inside a reply', () => {
     expect(inbox(alice)).toEqual([]);
     const toAlice = env.server.framesOf(bob.userId, 'send').filter((f) => f.to === alice.userId);
     expect(toAlice).toHaveLength(1);
-    expect(toAlice[0].acks).toBeUndefined(); // the ack rode on the reply to Carol, which left first
+    // Bob's ack of Alice's message rode on whichever send left first, once.
+    await waitFor(() => ackedBy(env.server, bob.userId).some((a) => a.id === sent.id), WAIT);
+    expect(ackedBy(env.server, bob.userId).filter((a) => a.id === sent.id)).toHaveLength(1);
   });
 
   it('receipts: false: a reply carries none', async () => {
@@ -224,7 +235,7 @@ describe('receipts riding inside a reply', () => {
     const seen = recordPlaintexts(bob);
     await bob.send(alice.userId, 'hi');
     await waitFor(() => aliceInbox.length === 1, WAIT);
-    await sleep(800);
+    expect(receiptsPending(bob)).toBe(false);
     expect(receipts).toEqual([]);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((p) => p.rc === undefined)).toBe(true);
@@ -277,7 +288,7 @@ describe('receipts riding inside a reply', () => {
     tamper(bob, alice.userId, (header) => (header.rc = { d: [toCarol.id] }));
     await bob.send(alice.userId, 'I got it, says bob');
     await waitFor(() => aliceInbox.length === 1 && receipts.length >= 1, WAIT);
-    await sleep(500);
+    expect(receiptsPending(bob)).toBe(false);
     expect(receipts).toEqual([expect.objectContaining({ messageId: toCarol.id, kind: 'delivered', from: bob.userId, fromDevice: 1 })]);
     expect(receipts.some((r) => r.from === carol.userId)).toBe(false);
   });
@@ -288,8 +299,8 @@ describe('riding receipts with linked devices', () => {
 
   it("each of the peer's devices receipts once; the sent copies to the replier's own devices carry none", async () => {
     const alice = env.track(await connected(env.server, { now: env.clock.now }));
-    const phone = env.track(await connected(env.server, { now: env.clock.now, receiptWaitMs: 600 }));
-    const laptop = env.track(await clientFor(env.server, { now: env.clock.now, receiptWaitMs: 600 }));
+    const phone = env.track(await connected(env.server, { now: env.clock.now, ...RIDE_WAIT }));
+    const laptop = env.track(await clientFor(env.server, { now: env.clock.now, receiptWaitMs: 300 }));
     const { code, linked } = await laptop.startLink();
     await phone.approveLink(code);
     await linked;
@@ -306,8 +317,7 @@ describe('riding receipts with linked devices', () => {
     await phone.send(alice.userId, 'from the phone');
     await waitFor(() => aliceInbox.length === 1 && laptopSent.length === 1, WAIT);
     // The laptop's receipt has no message to ride in: it goes alone after its wait.
-    await waitFor(() => receipts.length === 2, WAIT);
-    await sleep(800);
+    await waitFor(() => receipts.length === 2 && !receiptsPending(phone) && !receiptsPending(laptop), WAIT);
     expect(receipts.map((r) => [r.messageId, r.kind, r.from, r.fromDevice]).sort()).toEqual([
       [sent.id, 'delivered', phone.userId, 1],
       [sent.id, 'delivered', phone.userId, 2],
