@@ -125,7 +125,8 @@ async function deliver(ports: Ports, caller: Caller, frame: SendFrame, riding: R
   const delivered = await deliverCopies(
     ports,
     current.map(({ device, ciphertext, commitment }) => ({ recipient: { userId: frame.to, device }, copy: { ...copy, ciphertext, commitment } })),
-    early.ok ? early.value : new Map(),
+    // Never refused: a read that failed counts as none.
+    valueOf(early),
     now,
   );
   const { kept } = delivered;

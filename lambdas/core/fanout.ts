@@ -132,7 +132,8 @@ async function deliver(ports: Ports, caller: Caller, frame: FanoutFrame, riding:
       recipient: address,
       copy: { id, from, sentAt: now, expiresAt, ciphertext, commitment, share, frankingKey: key },
     })),
-    early.ok ? early.value : new Map(),
+    // Never refused: a read that failed counts as none.
+    valueOf(early),
     now,
     FANOUT_CONCURRENCY,
   );

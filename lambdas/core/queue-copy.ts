@@ -91,8 +91,9 @@ export async function readConnections(
   now: number,
   concurrency = Infinity,
 ): Promise<Map<string, ConnectionRecord[]>> {
-  const read = await mapBounded(users, concurrency, (userId) => ports.connections.ofUser(userId, now).catch(() => []));
-  return new Map(users.map((userId, i) => [userId, read[i]!]));
+  return new Map(
+    await mapBounded(users, concurrency, async (userId) => [userId, await ports.connections.ofUser(userId, now).catch(() => [])] as const),
+  );
 }
 
 /** What the copies' writing and pushing came to. */
@@ -132,8 +133,8 @@ export async function deliverCopies(
 
   // The copies are durable: the first push needs nothing RT3 reads. It never rejects (pushAll), and is awaited
   // on every path below, so the Lambda ends with nothing in flight.
-  const reached: Reached = { gone: new Set(), live: new Set() };
-  const firstPush = pushAll(ports, messages, (userId) => early.get(userId) ?? [], reached, concurrency);
+  const live = new Set<string>();
+  const firstPush = pushAll(ports, messages, (message) => early.get(message.recipient.userId) ?? [], live, concurrency);
 
   const linked = [...new Set(messages.filter((m) => m.recipient.device !== 1).map((m) => m.recipient.userId))];
   const users = [...new Set(messages.map((m) => m.recipient.userId))];
@@ -144,13 +145,13 @@ export async function deliverCopies(
     // Device 1 is never removed, so copies only for device 1 need no second read.
     linked.length > 0 ? ports.accounts.getMany(linked) : Promise.resolve(new Map<string, AccountRecord>()),
     // Strongly consistent: it must see every record written before the put (the connect window above).
-    mapBounded(users, concurrency, (userId) => ports.connections.ofUser(userId, now, { consistent: true })),
+    mapBounded(users, concurrency, async (userId) => [userId, await ports.connections.ofUser(userId, now, { consistent: true })] as const),
   ]).catch(async (error: unknown) => {
     await firstPush;
     throw error;
   });
   const [claims, accounts, read] = rt3;
-  const connections = new Map(users.map((userId, i) => [userId, read[i]!]));
+  const connections = new Map(read);
 
   const work: (() => Promise<unknown>)[] = [];
   /** Copies to push to every live connection of their device, not only to those RT1 did not read. */
@@ -186,21 +187,21 @@ export async function deliverCopies(
   const kept = settled.filter((q) => !goneSet.has(q.message));
 
   // The second push: each kept copy to the connections of its device RT3 found and RT1 did not (the window),
-  // a retry's original to all of them but those the first push found gone.
+  // a retry's original to all of them (one the first push found gone, if RT3 still read it, is found gone again).
   await firstPush;
   const readEarly = new Set([...early.values()].flat().map((c) => c.connectionId));
   const second = new Map<QueuedMessage, ConnectionRecord[]>();
   for (const { message } of kept) {
     const all = (connections.get(message.recipient.userId) ?? []).filter((c) => c.device === message.recipient.device);
-    const targets = toAll.has(message) ? all.filter((c) => !reached.gone.has(c.connectionId)) : all.filter((c) => !readEarly.has(c.connectionId));
+    const targets = toAll.has(message) ? all : all.filter((c) => !readEarly.has(c.connectionId));
     if (targets.length > 0) second.set(message, targets);
   }
   const [cleanup] = await Promise.allSettled([
     forEachBounded(work, concurrency, async (run) => void (await run())),
-    pushAll(ports, [...second.keys()], (_userId, message) => second.get(message) ?? [], reached, concurrency),
+    pushAll(ports, [...second.keys()], (message) => second.get(message)!, live, concurrency),
   ]);
   if (cleanup.status === 'rejected') throw cleanup.reason;
-  const offline = kept.map((q) => q.message.recipient).filter((r) => !reached.live.has(deviceKey(r)));
+  const offline = kept.map((q) => q.message.recipient).filter((r) => !live.has(deviceKey(r)));
   return { kept, gone, offline };
 }
 
@@ -217,51 +218,34 @@ function frankFor(key: FrankingKey, commitment: string, from: DeviceAddress, to:
   return { commitment, tag: frankTag(key, delivery), kid: key.kid };
 }
 
-/** What the pushes of one request reached: the connections API Gateway called gone, the devices found connected. */
-interface Reached {
-  readonly gone: Set<string>;
-  /** `user#device`. */
-  readonly live: Set<string>;
-}
-
 const deviceKey = (a: DeviceAddress) => `${a.userId}#${a.device}`;
 
 /**
  * Best effort: the messages are already durable. Pushes each of `messages` to the connections `targets` gives
- * for it that are of its device, grouped by recipient user, `concurrency` users at a time; never rejects.
- * A connection API Gateway calls gone is the recipient's and is deleted. A device counts as live once a push
- * to it was sent or failed for a while (it is connected, and a wake-up would not help it): a device no push
- * reached has no live connection (none recorded, or only ones gone), and is the one to wake (ARCH §6.13).
+ * for it that are of its device, `concurrency` pushes in flight at most; never rejects. A connection API
+ * Gateway calls gone is the recipient's and is deleted. A device counts as live once a push to it was sent or
+ * failed for a while (it is connected, and a wake-up would not help it): a device no push reached has no live
+ * connection (none recorded, or only ones gone), and is the one to wake (ARCH §6.13).
  */
 async function pushAll(
   ports: Pick<Ports, 'notifier' | 'connections' | 'logger'>,
   messages: readonly QueuedMessage[],
-  targets: (userId: string, message: QueuedMessage) => readonly ConnectionRecord[],
-  reached: Reached,
+  targets: (message: QueuedMessage) => readonly ConnectionRecord[],
+  /** Adds `user#device` of each device found connected. */
+  live: Set<string>,
   concurrency: number,
 ): Promise<void> {
-  const byUser = new Map<string, QueuedMessage[]>();
-  for (const m of messages) byUser.set(m.recipient.userId, [...(byUser.get(m.recipient.userId) ?? []), m]);
-  await forEachBounded([...byUser], concurrency, ([userId, mine]) =>
-    Promise.all(
-      mine.flatMap((message) =>
-        targets(userId, message)
-          .filter((c) => c.device === message.recipient.device)
-          .map(async (connection) => {
-            const outcome = await ports.notifier.push(connection.connectionId, JSON.stringify({ type: 'message', ...toEnvelope(message) }));
-            if (outcome !== 'gone') {
-              reached.live.add(deviceKey(message.recipient));
-              return;
-            }
-            reached.gone.add(connection.connectionId);
-            // Neither the recipient nor its connection: this runs in the sender's request. A record left by a
-            // failed delete expires, or the next push to it deletes it.
-            await ports.connections.remove(userId, connection.connectionId).catch(() => undefined);
-            ports.logger.info('stale connection removed', { gone: 1 });
-          }),
-      ),
-    ).then(() => undefined),
-  );
+  const pushes = messages.flatMap((message) => targets(message).flatMap((c) => (c.device === message.recipient.device ? [{ message, c }] : [])));
+  await forEachBounded(pushes, concurrency, async ({ message, c }) => {
+    if ((await ports.notifier.push(c.connectionId, JSON.stringify({ type: 'message', ...toEnvelope(message) }))) !== 'gone') {
+      live.add(deviceKey(message.recipient));
+      return;
+    }
+    // Neither the recipient nor its connection: this runs in the sender's request. A record left by a failed
+    // delete expires, or the next push to it deletes it.
+    await ports.connections.remove(c.userId, c.connectionId).catch(() => undefined);
+    ports.logger.info('stale connection removed', { gone: 1 });
+  });
 }
 
 export function toEnvelope(message: QueuedMessage): Envelope {
