@@ -1,4 +1,3 @@
-import { HMAC, hmac } from '@noble/hashes/hmac';
 import { sha512 } from '@noble/hashes/sha2';
 import nacl from 'tweetnacl';
 import { initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt, type RatchetState } from '../client-sdk/src/crypto/ratchet';
@@ -14,8 +13,8 @@ import { x3dhInitiate, x3dhRespond, type KeyPair, type RemoteBundle } from '../c
 import { interleavedRates } from './measure';
 
 /**
- * The SDK's session crypto beside the raw primitives it is built from (tweetnacl, and noble's
- * HMAC-SHA-512), in one process. For each protocol operation the exact primitive calls it makes
+ * The SDK's session crypto beside the raw primitives it is built from (tweetnacl: its HMAC-SHA-512 is two
+ * `nacl.hash` calls, client-sdk/src/crypto/hmac.ts), in one process. For each protocol operation the exact primitive calls it makes
  * (kind and input length) are recorded
  * in a dry run, and a "replay" calls the same primitives on ready-made inputs of the same lengths.
  * Protocol and replay run in alternating slices; ratio = protocol ops/s ÷ replay ops/s (≤ 1), so
@@ -167,11 +166,16 @@ export function setUpSession(alice: KeyPair, bob: { identity: KeyPair; signedPre
   };
 }
 
-type Call = { kind: 'hmac' | 'secretbox' | 'secretboxOpen' | 'sign' | 'verify' | 'random'; bytes: number } | { kind: 'scalarMult' | 'keyPair' };
+type Call =
+  { kind: 'hmac' | 'hash' | 'secretbox' | 'secretboxOpen' | 'sign' | 'verify' | 'random'; bytes: number } | { kind: 'scalarMult' | 'keyPair' };
+
+/** SHA-512's block: an HMAC's padded key is one, its outer hash one block and a digest. */
+const HASH_BLOCK = 128;
 
 /**
  * The primitive calls `op` makes, in order, found by wrapping the libraries' functions for one call.
- * An HMAC is counted when it is finished, with every byte it was fed (HKDF's clones of a keyed state included).
+ * An HMAC is a `nacl.hash` of (K ⊕ ipad) ‖ data followed by one of (K ⊕ opad) ‖ inner digest: it is counted
+ * at that outer hash, with the bytes of its data; any other `nacl.hash` counts as a hash.
  */
 function record(op: () => unknown): Call[] {
   const lib = nacl as unknown as {
@@ -180,8 +184,10 @@ function record(op: () => unknown): Call[] {
     box: typeof nacl.box;
     sign: { detached: typeof nacl.sign.detached };
     randomBytes: typeof nacl.randomBytes;
+    hash: typeof nacl.hash;
   };
   const original = {
+    hash: lib.hash,
     scalarMult: lib.scalarMult,
     secretbox: lib.secretbox,
     keyPair: lib.box.keyPair,
@@ -189,18 +195,18 @@ function record(op: () => unknown): Call[] {
     randomBytes: lib.randomBytes,
   };
   const calls: Call[] = [];
-  type Mac = HMAC<never>;
-  const mac = HMAC.prototype as unknown as { update: Mac['update']; digestInto: Mac['digestInto'] };
-  const originalMac = { update: mac.update, digestInto: mac.digestInto };
-  const fed = new WeakMap<object, number>();
-  mac.update = function (this: Mac, data) {
-    fed.set(this, (fed.get(this) ?? 0) + data.length); // the SDK feeds bytes only
-    return originalMac.update.call(this, data);
-  };
-  mac.digestInto = function (this: Mac, out) {
-    calls.push({ kind: 'hmac', bytes: fed.get(this) ?? 0 });
-    return originalMac.digestInto.call(this, out);
-  };
+  let previous: Uint8Array | null = null;
+  lib.hash = Object.assign((m: Uint8Array) => {
+    const inner = previous;
+    previous = m.slice();
+    const outerOf = (pad: Uint8Array) => pad.every((b, i) => (b ^ 0x5c) === (inner![i]! ^ 0x36));
+    if (inner !== null && inner.length >= HASH_BLOCK && m.length === HASH_BLOCK + nacl.hash.hashLength && outerOf(m.subarray(0, HASH_BLOCK))) {
+      calls.pop();
+      calls.push({ kind: 'hmac', bytes: inner.length - HASH_BLOCK });
+      previous = null;
+    } else calls.push({ kind: 'hash', bytes: m.length });
+    return original.hash(m);
+  }, original.hash);
   lib.scalarMult = Object.assign(
     (n: Uint8Array, p: Uint8Array) => (calls.push({ kind: 'scalarMult' }), original.scalarMult(n, p)),
     original.scalarMult,
@@ -227,8 +233,7 @@ function record(op: () => unknown): Call[] {
   try {
     op();
   } finally {
-    mac.update = originalMac.update;
-    mac.digestInto = originalMac.digestInto;
+    lib.hash = original.hash;
     lib.scalarMult = original.scalarMult;
     lib.secretbox = original.secretbox;
     lib.box.keyPair = original.keyPair;
@@ -248,8 +253,14 @@ function replayOf(calls: readonly Call[]): () => void {
   const steps = calls.map((call): (() => unknown) => {
     switch (call.kind) {
       case 'hmac': {
+        // Its two hashes: (K ⊕ ipad) ‖ data, then (K ⊕ opad) ‖ the inner digest.
+        const inner = nacl.randomBytes(HASH_BLOCK + call.bytes);
+        const outer = nacl.randomBytes(HASH_BLOCK + nacl.hash.hashLength);
+        return () => (nacl.hash(inner), nacl.hash(outer));
+      }
+      case 'hash': {
         const input = nacl.randomBytes(call.bytes);
-        return () => hmac(sha512, key, input);
+        return () => nacl.hash(input);
       }
       case 'secretbox': {
         const input = nacl.randomBytes(call.bytes);
@@ -309,7 +320,7 @@ function rawRates(seconds: number): CryptoResult['raw'] {
     () => nacl.scalarMult(a.secretKey, b.publicKey),
     () => nacl.secretbox(m, nonce, key),
   );
-  // SHA-512 as the SDK's HMAC computes it (noble), beside tweetnacl's, which signing still uses.
+  // noble's SHA-512 (the SDK's HMAC used it until it moved to nacl.hash for the browser bundle) beside tweetnacl's.
   const hash = interleavedRates(
     seconds / 2,
     () => sha512(m),

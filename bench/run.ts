@@ -2,8 +2,8 @@
  * `npm run bench` — every figure of BENCHMARKS.md in one process and one run (< 5 min on 2 cores);
  * prints tables and writes bench/results.json. `npm run bench -- --quick` is the smoke run CI uses
  * (every section, shorter and smaller, < 60 s; it asserts nothing about speed and writes bench/.tmp/).
- * `--only devices` (section 7), `--only latency` (section 9) or `--only groups` (section 11) runs that section
- * alone and replaces only its key of the results file.
+ * `--only devices` (section 7), `--only latency` (section 9), `--only groups` (section 11) or `--only browserBundle`
+ * (the SDK's browser bundle) runs that section alone and replaces only its key of the results file.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -99,6 +99,7 @@ async function main(): Promise<void> {
       latency: () => latencySection(plan.latency.delaysMs, plan.latency.messages),
       groups: () => groupsSection(plan.groups.sizes, plan.groups.cryptoSeconds),
       attachments: () => attachmentsSection(plan.attachmentMiB, plan.attachmentRounds),
+      browserBundle: () => measureBrowserBundle(),
     };
     alone.realPace = async () => undefined;
     const section = alone[values.only];
@@ -523,6 +524,8 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
   const memoryMb = configuredMemoryMb();
   const common = { conversations: plan.conversations, rounds: plan.rounds, dynamoDelayMs: REAL_PACE_DELAY_MS };
   const shipped = await measureRealPace({ ...common, textBytes: [1024, 140] });
+  // The SDK before riding receipts (ARCH §8.6): each receipt alone, 300 ms after its message, carrying its ack.
+  const [aloneReceipts] = await measureRealPace({ ...common, textBytes: [1024], receiptWaitMs: 300, ridingReceipts: false });
   // The SDK before each lever: acks in frames of their own (not riding on sends), then also every ack answered.
   const [unridden] = await measureRealPace({ ...common, textBytes: [1024], ridingAcks: false });
   const [answered] = await measureRealPace({ ...common, textBytes: [1024], ridingAcks: false, quietAcks: false });
@@ -541,6 +544,8 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
       { ...p.ops, invocations: p.ops.invocations.map((i) => ({ ...i, durationMs: durations.get(i.route) ?? i.durationMs })) },
       Prices,
     );
+  const receiptsAlone = price(aloneReceipts!);
+  const receiptsAloneCost = atShippedDurations(receiptsAlone);
   const before = price(answered!);
   const beforeCost = atShippedDurations(before);
   const noRide = price(unridden!);
@@ -563,7 +568,7 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
       };
     });
   console.log(
-    `\n12. Real pace: ${plan.conversations} conversations × ${plan.rounds} texts, one a second each (stack clock), ${REAL_PACE_DELAY_MS} ms before every DynamoDB request, receipts and acks as the SDK ships them`,
+    `\n12. Real pace: ${plan.conversations} conversations × ${plan.rounds} texts, one a second each (real time), ${REAL_PACE_DELAY_MS} ms before every DynamoDB request, receipts and acks as the SDK ships them`,
   );
   const row = (label: string, p: ReturnType<typeof price>) =>
     [label, { ...costRow(p.cost), floor: p.floor.total.toFixed(2), ratio: p.ratio.toFixed(2) }] as const;
@@ -571,6 +576,11 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
     Object.fromEntries([
       row('1 KiB texts (quiet acks)', kib),
       row('140-byte texts (quiet acks)', text140),
+      row('1 KiB texts, each receipt alone after 300 ms (before)', {
+        ...receiptsAlone,
+        cost: receiptsAloneCost,
+        ratio: receiptsAloneCost.total / receiptsAlone.floor.total,
+      }),
       row('1 KiB texts, acks not riding on sends (before)', { ...noRide, cost: noRideCost, ratio: noRideCost.total / noRide.floor.total }),
       row('1 KiB texts, every ack answered, none riding (before)', { ...before, cost: beforeCost, ratio: beforeCost.total / before.floor.total }),
     ]),
@@ -616,6 +626,14 @@ async function realPaceSection(plan: { conversations: number; rounds: number; de
     bytes140: t,
     perDevice,
     levers: {
+      ridingReceipts: {
+        beforeDollarsPerMillion: round(receiptsAloneCost.total, 3),
+        afterDollarsPerMillion: k.dollarsPerMillion,
+        beforePerMessage: mapValues(perMessage(receiptsAlone.run.counted, receiptsAlone.run.messages), (v) => round(v, 2)),
+        beforeRatioToFloor: round(receiptsAloneCost.total / receiptsAlone.floor.total, 2),
+        beforeAtItsOwnDurationsDollarsPerMillion: round(receiptsAlone.cost.total, 3),
+        beforeMissing: receiptsAlone.run.missing,
+      },
       quietAcks: {
         beforeDollarsPerMillion: round(beforeCost.total, 3),
         afterDollarsPerMillion: round(noRideCost.total, 3),

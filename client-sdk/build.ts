@@ -1,14 +1,16 @@
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
+import { sdkModules } from './browser-build';
 
 /**
  * Builds the `ebb-client` package into client-sdk/dist (`npm run build:sdk`): esbuild bundles
  * src/index.ts (with the protocol/ modules it uses) once per platform and module format, leaving every
- * package import to the app; tsc writes the declarations. The browser builds take load-module.browser.ts
- * in place of load-module.ts, so they name no `node:` module and no `ws`.
+ * package import to the app; tsc writes the declarations. The browser builds take each `x.browser.ts` of
+ * src/ in place of its `x.ts` (load-module.browser.ts among them), so they name no `node:` module and no `ws`
+ * (browser-build.ts).
  */
 
 const SDK = __dirname;
@@ -26,15 +28,6 @@ const OUTPUTS = {
 /** An import of a `node:` module or of `ws`, as esbuild prints one in either module format. */
 const NODE_ONLY_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["'](?:node:[^"']*|ws)["']/;
 
-const browserModules: Plugin = {
-  name: 'browser-load-module',
-  setup(build) {
-    build.onResolve({ filter: /(^|\/)load-module$/ }, (args) =>
-      resolve(args.resolveDir, args.path) === join(SRC, 'load-module') ? { path: join(SRC, 'load-module.browser.ts') } : undefined,
-    );
-  },
-};
-
 async function bundle(file: keyof typeof OUTPUTS): Promise<void> {
   const { platform, format } = OUTPUTS[file];
   await build({
@@ -45,7 +38,7 @@ async function bundle(file: keyof typeof OUTPUTS): Promise<void> {
     platform,
     format,
     target: 'es2022',
-    plugins: platform === 'browser' ? [browserModules] : [],
+    plugins: [sdkModules({ browser: platform === 'browser' })],
     logLevel: 'warning',
   });
   if (platform === 'browser' && NODE_ONLY_IMPORT.test(await readFile(join(DIST, file), 'utf8'))) {

@@ -88,7 +88,8 @@ export const Handlers: readonly HandlerSpec[] = [
     routeKey: 'send',
     tables: {
       // BatchGetItem: sender and recipient in one read, and the recipient again after writing a copy for a linked
-      // device, which may be removed meanwhile (core/queue-copy.ts writeCopies).
+      // device, which may be removed meanwhile (core/queue-copy.ts deliverCopies). connections: Query twice (beside the
+      // checks for the push after the put, and after the put for connections made meanwhile), DeleteItem for gone ones.
       accounts: ['BatchGetItem'],
       queue: ['PutItem', 'GetItem', 'DeleteItem', 'UpdateItem', 'Query'],
       connections: ['Query', 'DeleteItem'],

@@ -30,7 +30,7 @@ import { type Identity, loadOrCreateIdentity, parseIdentity } from './identity/i
 import { PeerDirectory } from './identity/peers';
 import { safetyNumber } from './identity/safety-number';
 import { type EbbClientOptions, type Settings, resolveOptions } from './options';
-import { ACK_CLOSE_WAIT_MS, AckBatcher, carryingAcks } from './session/acks';
+import { ACK_CLOSE_WAIT_MS, ACK_RIDE_MARGIN_MS, AckBatcher, carryingAcks } from './session/acks';
 import { DeliveryTokens } from './session/delivery-tokens';
 import { OwnDevices } from './session/devices';
 import { type PendingLink, approveLink, startLink } from './session/linking';
@@ -203,8 +203,10 @@ export class EbbClient {
     this.acks = new AckBatcher(
       (messages) => this.connection.request('ack', { messages }, 'open'),
       (messages) => this.connection.post('ack', { messages, quiet: true }),
-      // A receipt on its way carries the acks (ARCH §6.5): the usual one confirms the message its ack names.
+      // A receipt on its way carries the acks (ARCH §6.5): the usual one confirms the message its ack names,
+      // alone or inside a reply (ARCH §8.6), so the acks outwait the receipts.
       () => this.receipts.pending,
+      settings.receiptWaitMs + ACK_RIDE_MARGIN_MS,
     );
     this.attachmentTransport = {
       routes: {
@@ -233,6 +235,7 @@ export class EbbClient {
     this.ownDevices = new OwnDevices(store, identity);
     this.receipts = new ReceiptBatcher({
       send: (to, control) => this.outbox.send({ id: randomId(MESSAGE_ID_BYTES), to, body: new Uint8Array(0), control }),
+      delayMs: settings.receiptWaitMs,
     });
     this.inbox = new Inbox({
       identity,
@@ -274,6 +277,8 @@ export class EbbClient {
       sessions: this.sessions,
       deliveryTokens: this.deliveryTokens,
       ownDevices: () => this.ownDevices.list(),
+      // Receipts waiting for the recipient ride inside the message (ARCH §8.6).
+      ridingReceipts: (to) => this.receipts.take(to),
       limits: async () => {
         await this.connection.whenReady(timeoutMs);
         return this.limits!;

@@ -3,6 +3,7 @@ import { badRequest } from './errors';
 import { DEFAULT_PREKEY_POLICY, type PrekeyPolicy } from './session/prekeys';
 import type { KeyStore } from './store/key-store';
 import { MemoryStore } from './store/memory-store';
+import { MAX_RECEIPT_WAIT_MS, RECEIPT_WAIT_MS } from './session/receipts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './transport/backoff';
 import type { WebSocketConstructor } from './transport/websocket';
 
@@ -24,6 +25,15 @@ export interface EbbClientOptions {
    * @default true
    */
   readonly receipts?: boolean;
+  /**
+   * How long, at most, a delivery or read receipt waits for a message this device sends to the same user: it
+   * then rides inside that message (end-to-end encrypted like it), and so does the ack of the message it
+   * confirms, costing no frame of its own (ARCH §8.6). A receipt with no message to ride goes alone once the
+   * wait is over, with the others queued by then. 0 sends each batch as soon as it is made. Read state for
+   * this account's other devices waits as long.
+   * @default 1500
+   */
+  readonly receiptWaitMs?: number;
   /** WebSocket implementation. @default globalThis.WebSocket, else the `ws` package */
   readonly WebSocket?: WebSocketConstructor;
   /** What attachments are uploaded and downloaded with (ARCH §8.10). @default globalThis.fetch */
@@ -54,6 +64,7 @@ export interface Settings {
   readonly backoff: Required<BackoffOptions>;
   readonly prekeyPolicy: PrekeyPolicy;
   readonly receipts: boolean;
+  readonly receiptWaitMs: number;
   readonly fetch: ((url: string, init?: RequestInit) => Promise<Response>) | undefined;
 }
 
@@ -81,6 +92,9 @@ export function resolveOptions(options: EbbClientOptions): Settings {
   if (options.now !== undefined && typeof options.now !== 'function') throw badRequest('now: must be a function');
   if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') throw badRequest('WebSocket: must be a constructor');
   if (options.receipts !== undefined && typeof options.receipts !== 'boolean') throw badRequest('receipts: must be a boolean');
+  const receiptWaitMs = options.receiptWaitMs ?? RECEIPT_WAIT_MS;
+  if (typeof receiptWaitMs !== 'number' || !(receiptWaitMs >= 0 && receiptWaitMs <= MAX_RECEIPT_WAIT_MS))
+    throw badRequest(`receiptWaitMs: must be from 0 to ${MAX_RECEIPT_WAIT_MS}`);
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw badRequest('fetch: must be a function');
   return {
     url: options.url,
@@ -92,6 +106,7 @@ export function resolveOptions(options: EbbClientOptions): Settings {
     backoff,
     prekeyPolicy: { rotationMs, graceMs },
     receipts: options.receipts ?? true,
+    receiptWaitMs,
     fetch: options.fetch,
   };
 }

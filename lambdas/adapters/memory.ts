@@ -218,7 +218,8 @@ export class MemoryConnections implements Connections {
   async remove(userId: string, connectionId: string) {
     if (this.items.get(connectionId)?.userId === userId) this.items.delete(connectionId);
   }
-  async ofUser(userId: string, nowMs: number) {
+  /** Memory reads are always consistent: `options` changes nothing. */
+  async ofUser(userId: string, nowMs: number, _options?: { readonly consistent?: boolean }) {
     return [...this.items.values()].filter((c) => c.userId === userId && c.expiresAt * 1000 > nowMs);
   }
 }

@@ -8,7 +8,7 @@ import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
 import { requireAllowed, takeRateToken } from './rate-limits';
 import type { Caller, DeviceAddress, FrankingKey, Ports, QueueShare } from './ports';
-import { cancelReservations, pushToRecipient, reserveAll, toEnvelope, writeCopies, type Reservation } from './queue-copy';
+import { cancelReservations, deliverCopies, readConnections, reserveAll, toEnvelope, type Reservation } from './queue-copy';
 import { Refusal } from './refusal';
 import { wakeLater } from './wakeups';
 
@@ -23,10 +23,11 @@ const QUEUE_FULL_RETRY_SECONDS = 60;
  * A sender presenting the recipient's delivery token is a contact and may fill the whole queue; any other
  * only the strangers' share of it.
  *
- * Three DynamoDB round trips before the push (ARCH §6.2 gives the order): the accounts, the rate limit and
- * the queue places together, the share predicted from the frame; the puts; then the retry markers, the
- * accounts again (linked devices only) and the recipient's connections together. What the first over-took is
- * given back once the checks that needed it have run.
+ * Two DynamoDB round trips before the push, three before the answer (ARCH §6.2 gives the order): the
+ * accounts, the rate limit, the queue places (the share predicted from the frame) and the recipient's
+ * connections together; the puts, then the push to those connections; beside that push the retry markers,
+ * the accounts again (linked devices only) and the connections again together, then a push to connections
+ * that appeared meanwhile. What the first over-took is given back once the checks that needed it have run.
  */
 export async function send(ports: Ports, caller: Caller, frame: SendFrame): Promise<Results['send']> {
   requirePhaseAllows(ports, 'send');
@@ -52,7 +53,7 @@ async function deliver(ports: Ports, caller: Caller, frame: SendFrame, riding: R
   const predicted: QueueShare = toSelf || frame.deliveryToken !== undefined ? 'contact' : 'stranger';
   const addresses = [...new Set(frame.messages.map((m) => m.device))].map((device) => ({ userId: frame.to, device }));
 
-  const [pair, decision, reserved, frankingKey] = await settleAll([
+  const [pair, decision, reserved, frankingKey, early] = await settleAll([
     ports.accounts.getPair(caller.userId, frame.to),
     takeRateToken(ports, 'send', caller.userId),
     reserveAll(
@@ -62,6 +63,8 @@ async function deliver(ports: Ports, caller: Caller, frame: SendFrame, riding: R
       now,
     ),
     ports.frankingKeys.current(),
+    // For the push right after the put; read beside the checks, whatever they decide (one Query).
+    readConnections(ports, [frame.to], now),
   ] as const);
   const [sender, recipient] = pair.ok ? pair.value : [undefined, undefined];
   const reservations = reserved.ok ? reserved.value : [];
@@ -119,23 +122,16 @@ async function deliver(ports: Ports, caller: Caller, frame: SendFrame, riding: R
     return { id: frame.id, sentAt, expiresAt: expiresAt * 1000, duplicate: false, missing, stale };
   }
   const copy = { id: frame.id, from, sentAt, expiresAt, share, frankingKey: key };
-  const written = await writeCopies(
+  const delivered = await deliverCopies(
     ports,
     current.map(({ device, ciphertext, commitment }) => ({ recipient: { userId: frame.to, device }, copy: { ...copy, ciphertext, commitment } })),
+    // Never refused: a read that failed counts as none.
+    valueOf(early),
     now,
   );
-  const { kept } = written;
-  const gone = written.gone.map((m) => m.recipient.device);
-  const [, offline] = await Promise.all([
-    written.cleanup,
-    pushToRecipient(
-      ports,
-      frame.to,
-      written.connections.get(frame.to) ?? [],
-      kept.map((q) => q.message),
-    ),
-  ]);
-  wakeLater(ports, offline);
+  const { kept } = delivered;
+  const gone = delivered.gone.map((m) => m.recipient.device);
+  wakeLater(ports, delivered.offline);
   if (kept.length === 0) return { id: frame.id, sentAt, expiresAt: expiresAt * 1000, duplicate: false, missing, stale: [...stale, ...gone] };
   const first = kept[0]!.message;
   // The frame's log line names the sender: naming the recipient here too would keep who wrote to whom (ARCH §12).

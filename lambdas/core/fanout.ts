@@ -2,11 +2,11 @@ import { base64UrlByteLength } from '../../protocol/base64url';
 import type { FanoutFrame, Results } from '../../protocol/frames';
 import { callerAccount } from './accounts';
 import { type RidingAcks, withRidingAcks } from './acks';
-import { forEachBounded, settleAll, valueOf } from './bounded';
+import { settleAll, valueOf } from './bounded';
 import { queueLimits, queueShareOf } from './delivery-tokens';
 import { requirePhaseAllows } from './phase';
-import type { AccountRecord, Caller, DeviceAddress, FrankingKey, Ports, QueuedMessage, QueueShare } from './ports';
-import { cancelReservations, pushToRecipient, reserveAll, writeCopies, type Reservation } from './queue-copy';
+import type { AccountRecord, Caller, DeviceAddress, FrankingKey, Ports, QueueShare } from './ports';
+import { cancelReservations, deliverCopies, readConnections, reserveAll, type Reservation } from './queue-copy';
 import { giveBackRateTokens, requireAllowed, takeRateToken } from './rate-limits';
 import { Refusal } from './refusal';
 import { wakeLater } from './wakeups';
@@ -28,9 +28,11 @@ interface Target {
  * own franking tag, as `send` queues one (ARCH §6.2, reusing its steps: core/queue-copy.ts). The server keeps
  * no list of the recipients: each copy is an item in its own device's queue, as a `send` writes it.
  *
- * The same three round trips as `send`: the accounts, both rate limits and every named device's queue place
- * (the share predicted from each recipient's token) together; the puts; then the markers, the accounts
- * again and the recipients' connections together. Each step is bounded to FANOUT_CONCURRENCY requests.
+ * The same round trips as `send`, two to the first push and three to the answer: the accounts, both rate
+ * limits, every named device's queue place (the share predicted from each recipient's token) and each
+ * recipient's connections together; the puts, then the pushes; beside them the markers, the accounts again and
+ * the recipients' connections again together, then the pushes to connections that appeared meanwhile. Each
+ * step is bounded to FANOUT_CONCURRENCY requests.
  */
 export async function fanout(ports: Ports, caller: Caller, frame: FanoutFrame): Promise<Results['fanout']> {
   requirePhaseAllows(ports, 'fanout');
@@ -56,12 +58,19 @@ async function deliver(ports: Ports, caller: Caller, frame: FanoutFrame, riding:
   // Charged for every device the frame names, all or nothing: unknown users' and stale devices' too, so
   // one frame cannot probe 256 user ids for the price of one send token.
   const copies = frame.recipients.reduce((n, r) => n + r.devices.length, 0);
-  const [read, sendTake, copiesTake, reserved, frankingKey] = await settleAll([
+  const [read, sendTake, copiesTake, reserved, frankingKey, early] = await settleAll([
     ports.accounts.getMany([caller.userId, ...frame.recipients.map((r) => r.user)]),
     takeRateToken(ports, 'send', caller.userId),
     takeRateToken(ports, 'sendCopies', caller.userId, copies),
     reserveAll(ports, wanted, limits, now, FANOUT_CONCURRENCY),
     ports.frankingKeys.current(),
+    // For the pushes right after the puts: one Query per named user, whatever the checks decide.
+    readConnections(
+      ports,
+      frame.recipients.map((r) => r.user),
+      now,
+      FANOUT_CONCURRENCY,
+    ),
   ] as const);
   const accounts = read.ok ? read.value : undefined;
   const reservations = reserved.ok ? reserved.value : [];
@@ -117,31 +126,22 @@ async function deliver(ports: Ports, caller: Caller, frame: FanoutFrame, riding:
   const expiresAt = Math.ceil((now + lifetimeSeconds * 1000) / 1000);
   const from: DeviceAddress = { userId: caller.userId, device: caller.device };
   const { id, ciphertext, commitment } = frame;
-  const written = await writeCopies(
+  const delivered = await deliverCopies(
     ports,
     writing.map(({ address, share }) => ({
       recipient: address,
       copy: { id, from, sentAt: now, expiresAt, ciphertext, commitment, share, frankingKey: key },
     })),
+    // Never refused: a read that failed counts as none.
+    valueOf(early),
     now,
     FANOUT_CONCURRENCY,
   );
   // A device removed since the accounts were read gets no copy: it is taken back and answered stale.
-  for (const message of written.gone) addDevice(stale, message.recipient.userId, message.recipient.device);
-  const kept = written.kept;
-  const byRecipient = new Map<string, QueuedMessage[]>();
-  for (const { message } of kept) {
-    byRecipient.set(message.recipient.userId, [...(byRecipient.get(message.recipient.userId) ?? []), message]);
-  }
+  for (const message of delivered.gone) addDevice(stale, message.recipient.userId, message.recipient.device);
+  const kept = delivered.kept;
   // Offline devices are woken together once every push is done: one bounded batch (ARCH §6.13).
-  const offline: DeviceAddress[] = [];
-  await Promise.all([
-    written.cleanup,
-    forEachBounded([...byRecipient], FANOUT_CONCURRENCY, async ([userId, messages]) => {
-      offline.push(...(await pushToRecipient(ports, userId, written.connections.get(userId) ?? [], messages)));
-    }),
-  ]);
-  wakeLater(ports, offline);
+  wakeLater(ports, delivered.offline);
 
   const duplicate = kept.length > 0 && kept.every((q) => q.duplicate);
   // Counts only: naming the recipients here would keep who wrote to whom (ARCH §12).

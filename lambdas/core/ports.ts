@@ -207,8 +207,11 @@ export interface ConnectionRecord {
 export interface Connections {
   put(record: ConnectionRecord): Promise<void>;
   remove(userId: string, connectionId: string): Promise<void>;
-  /** One Query on the user's partition; expired records are left out. */
-  ofUser(userId: string, nowMs: number): Promise<ConnectionRecord[]>;
+  /**
+   * One Query on the user's partition; expired records are left out. Eventually consistent unless `consistent`:
+   * a strongly consistent read sees every record written before it (a send's read after its put, ARCH §6.2).
+   */
+  ofUser(userId: string, nowMs: number, options?: { readonly consistent?: boolean }): Promise<ConnectionRecord[]>;
 }
 
 /**

@@ -2,7 +2,7 @@ import nacl from 'tweetnacl';
 import { toBase64Url } from '../../protocol';
 import { register } from '../../lambdas/core/accounts';
 import { deleteAccount } from '../../lambdas/core/account-deletion';
-import { authorizeConnect } from '../../lambdas/core/connect';
+import { authorizeConnect, connectionOpened } from '../../lambdas/core/connect';
 import { send } from '../../lambdas/core/delivery';
 import { addDevice, fetchLink, listDevices, removeDevice } from '../../lambdas/core/devices';
 import { fanout } from '../../lambdas/core/fanout';
@@ -160,6 +160,45 @@ describe('a removal racing a write for the removed device', () => {
     const answer = await send(world.ports, bob, { action: 'send', rid: 's', id: messageId(), to: alice.uid, messages: [copy(1), copy(device)] });
     expect(answer).toMatchObject({ stale: [device], missing: [] });
     await expectOnlyDevice1Queued(device);
+  });
+
+  /** Message frames pushed to `connectionId` (not `device.removed`). */
+  const messagesPushedTo = (connectionId: string) =>
+    world.notifier.pushes.filter((p) => p.connectionId === connectionId && p.frame.type === 'message');
+
+  it('a removed device connected when the send read its connections: closed by its removal before the push, it is pushed nothing that stays', async () => {
+    const bob = await registered(makeIdentity());
+    const device = await removedWhileWriting();
+    const connectionId = `c-linked-${device}`;
+    await connectionOpened(world.ports, callerOf(alice, connectionId, device));
+    // API Gateway answers a push to a closed connection gone.
+    world.notifier.disconnect = async (id) => void world.notifier.gone.add(id);
+    const answer = await send(world.ports, bob, { action: 'send', rid: 's', id: messageId(), to: alice.uid, messages: [copy(1), copy(device)] });
+    expect(answer).toMatchObject({ stale: [device] });
+    expect(messagesPushedTo(connectionId)).toEqual([]);
+    await expectOnlyDevice1Queued(device);
+  });
+
+  it('a removal whose account change lands after the send read it and whose close comes after the push: that one message reaches the open socket, is taken back from the queue, and pushed no more', async () => {
+    const bob = await registered(makeIdentity());
+    const { caller } = await linked();
+    const connectionId = `c-linked-${caller.device}`;
+    await connectionOpened(world.ports, callerOf(alice, connectionId, caller.device));
+    // The removal's first step (the account item) lands while the copies are written; its close and deletes later.
+    const put = world.queue.put.bind(world.queue);
+    world.queue.put = async (message) => {
+      if (message.recipient.device === caller.device) await world.devices.remove(alice.uid, caller.device);
+      return put(message);
+    };
+    const id = messageId();
+    const answer = await send(world.ports, bob, { action: 'send', rid: 's', id, to: alice.uid, messages: [copy(1), copy(caller.device)] });
+    expect(answer).toMatchObject({ stale: [caller.device] });
+    expect(messagesPushedTo(connectionId).map((p) => p.frame.id)).toEqual([id]);
+    // Taken back by the send's own second read, before the removal's deletes run.
+    await expectOnlyDevice1Queued(caller.device);
+    await remove(caller.device);
+    expect(world.notifier.disconnected).toContain(connectionId);
+    expect(messagesPushedTo(connectionId)).toHaveLength(1);
   });
 
   it('so does a fan-out', async () => {

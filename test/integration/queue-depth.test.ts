@@ -7,6 +7,7 @@ import { LOCAL_AWS } from '../../local/dynamo';
 import { toBase64Url } from '../../protocol';
 import { startLocalStack, type LocalStack } from '../../local';
 import { register } from '../../lambdas/core/accounts';
+import { connectionOpened } from '../../lambdas/core/connect';
 import { ack, fetch, send } from '../../lambdas/core/delivery';
 import { setDeliveryToken } from '../../lambdas/core/delivery-tokens';
 import type { Caller } from '../../lambdas/core/ports';
@@ -136,6 +137,37 @@ describe('strangers and contacts on the DynamoDB counters', () => {
     expect(await depthItem(bob)).toMatchObject({ queuedMessages: MAX - 1, strangerMessages: STRANGER_MAX - 1 });
     await send(stack.ports, alice, strangerFrame(bob));
     expect(await depthItem(bob)).toMatchObject({ queuedMessages: MAX, strangerMessages: STRANGER_MAX });
+  });
+
+  it('keeps the counts right when the recipient acks a retry’s pushed copy before the route drops it', async () => {
+    const [alice, bob] = [await registered(), await registered()];
+    const frame = strangerFrame(bob);
+    const first = await send(stack.ports, alice, frame);
+    await connectionOpened(stack.ports, bob);
+    clock += 1500;
+    // The retry's own copy is pushed after its put, before its claim finds the original: bob's SDK acks what it
+    // receives, and here that ack lands first. Then the route drops the copy (found gone: nothing to give back)
+    // and pushes the original, which bob acks too.
+    const pushed: { id: string; sentAt: number }[] = [];
+    const ports = {
+      ...stack.ports,
+      notifier: {
+        ...stack.ports.notifier,
+        push: async (_connectionId: string, data: string) => {
+          const { id, sentAt } = JSON.parse(data) as { id: string; sentAt: number };
+          pushed.push({ id, sentAt });
+          await ack(stack.ports, bob, { action: 'ack', rid: 'a', messages: [{ id, sentAt }] });
+          return 'sent' as const;
+        },
+      },
+    };
+    await expect(send(ports, alice, frame)).resolves.toMatchObject({ duplicate: true, sentAt: first.sentAt });
+    expect(pushed).toEqual([
+      { id: frame.id, sentAt: clock },
+      { id: frame.id, sentAt: first.sentAt },
+    ]);
+    expect((await fetch(stack.ports, bob, { action: 'fetch', rid: 'f' })).messages).toEqual([]);
+    expect(await depthItem(bob)).toMatchObject({ queuedMessages: 0, strangerMessages: 0 });
   });
 
   it('keeps both counts right when a retry in the same millisecond is counted under another share', async () => {

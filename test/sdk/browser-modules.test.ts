@@ -1,11 +1,13 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { tmpdir } from 'node:os';
 import { EbbClient, EbbError, FileStore } from '../../client-sdk/src';
 import { resolveWebSocket, type WebSocketConstructor } from '../../client-sdk/src/transport/websocket';
 
-// What the package's browser build runs: load-module.ts replaced by its browser twin (client-sdk/build.ts).
+// What the package's browser build runs: each module with a browser twin replaced by it (client-sdk/browser-build.ts).
 jest.mock('../../client-sdk/src/load-module', () => jest.requireActual('../../client-sdk/src/load-module.browser'));
+jest.mock('../../client-sdk/src/store/file-store', () => jest.requireActual('../../client-sdk/src/store/file-store.browser'));
+jest.mock('../../client-sdk/src/attachments/node-put', () => jest.requireActual('../../client-sdk/src/attachments/node-put.browser'));
 
 type Global = { WebSocket?: WebSocketConstructor };
 
@@ -28,7 +30,30 @@ describe('the SDK as its browser build has it', () => {
     await expect(store.get('k')).rejects.toThrow('FileStore needs a file system, which browsers lack: use IndexedDbStore');
     await expect(store.set('k', 'v')).rejects.toThrow('use IndexedDbStore');
     await expect(store.list('')).rejects.toThrow('use IndexedDbStore');
+    await expect(store.delete('k')).rejects.toThrow('use IndexedDbStore');
     expect(existsSync(dir)).toBe(false);
+    expect(store.dir).toBe(dir);
+    expect(() => new FileStore('')).toThrow(new TypeError('FileStore: dir must be a non-empty path'));
+  });
+
+  it('mocks every browser twin the build swaps in, and each twin exports what its module does', () => {
+    const src = join(__dirname, '..', '..', 'client-sdk', 'src');
+    const twins = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.browser.ts'));
+    const names = twins
+      .map((file) =>
+        file
+          .replace(/\.browser\.ts$/, '')
+          .split(sep)
+          .join('/'),
+      )
+      .sort();
+    // The jest.mock calls above: one per twin.
+    expect(names).toEqual(['attachments/node-put', 'load-module', 'store/file-store']);
+    for (const name of names) {
+      const node = jest.requireActual<Record<string, unknown>>(`../../client-sdk/src/${name}`);
+      const twin = jest.requireActual<Record<string, unknown>>(`../../client-sdk/src/${name}.browser`);
+      expect(Object.keys(twin).sort()).toEqual(Object.keys(node).sort());
+    }
   });
 
   it('an EbbClient on a FileStore fails as INTERNAL with that error as its cause', async () => {

@@ -23,7 +23,9 @@ export function ackedBy(server: FakeServer, user: string): { id: string; sentAt:
     .flatMap((f) => (f.frame.action === 'ack' ? f.frame.messages : (f.frame.acks ?? [])) as { id: string; sentAt: number }[]);
 }
 
-export async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+// Generous by default: receipts wait 1.5 s for a reply to ride in (ARCH §8.6), and acks for the receipt, on a
+// loaded 2-core CI machine. A condition that holds returns at once, so this costs a passing test nothing.
+export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('waitFor: condition not met in time');

@@ -99,6 +99,28 @@ describe('delivery order and retries', () => {
     expect(env.server.queue(bob.userId).filter((e) => e.id === id).length).toBeLessThanOrEqual(1);
   });
 
+  it('a retry’s own copy pushed before the original (the server pushes right after its put, ARCH §6.2): shown once, both copies acked', async () => {
+    const bob = track(await connected(env.server));
+    const received = inbox(bob);
+    const alice = track(await connected(env.server));
+    await alice.send(bob.userId, 'warm-up');
+    await waitFor(() => received.length === 1 && env.server.queue(bob.userId).length === 0);
+    // The first attempt's copy is queued, its push lost.
+    env.server.skipPush = () => true;
+    await alice.send(bob.userId, 'once');
+    env.server.skipPush = null;
+    const [original] = env.server.queue(bob.userId);
+    // The retry's copy, written later, is pushed first; then the original, as the route pushes it once the claim
+    // has found it.
+    const retried = { ...original!, sentAt: original!.sentAt + 1500 };
+    env.server.queues.set(`${bob.userId}#1`, [original!, retried]);
+    env.server.push(bob.userId, 1, retried);
+    env.server.push(bob.userId, 1, original!);
+    await waitFor(() => env.server.queue(bob.userId).length === 0);
+    expect(received.filter((m) => m.id === original!.id)).toHaveLength(1);
+    expect(duplicates(bob)).toBe(1);
+  });
+
   it('refuses an id that is not a message id', async () => {
     const alice = track(await connected(env.server));
     expect(await rejectionOf(alice.send(alice.userId, 'x', { id: 'short' }))).toMatchObject({ code: 'BAD_REQUEST' });

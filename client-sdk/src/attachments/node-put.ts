@@ -4,7 +4,7 @@ import type { NodeHttp } from '../load-module';
  * Sealed bytes an upload may hold beyond what the socket has taken: the next chunks are sealed while the
  * socket and the bucket take the ones before (bounded, so memory stays a few chunks whatever the size).
  */
-export const UPLOAD_AHEAD_BYTES = 4 * 64 * 1024;
+const UPLOAD_AHEAD_BYTES = 4 * 64 * 1024;
 
 /**
  * A PUT of exactly `length` bytes to `url` with Node's own HTTP client, taking each piece from `next` (null

@@ -1,13 +1,7 @@
-import { hmac } from '@noble/hashes/hmac';
-import { sha512 } from '@noble/hashes/sha2';
-import { hmacSha512 } from './hmac';
+import { HASH_LENGTH, hmacSha512 } from './hmac';
 
-/**
- * HKDF with HMAC-SHA-512 (RFC 5869) over `@noble/hashes`' HMAC. Not noble's own `hkdf`: its expand
- * returns a copy of its output buffer and leaves the original, and its extract's PRK, unwiped.
- */
+/** HKDF with HMAC-SHA-512 (RFC 5869) over hmac.ts, which wipes what it hashes; PRK and every T(i) are wiped here. */
 
-const HASH_LENGTH = sha512.outputLen;
 /** RFC 5869 §2.3: L <= 255 * HashLen. */
 const MAX_LENGTH = 255 * HASH_LENGTH;
 
@@ -31,20 +25,17 @@ export function hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, 
 /** RFC 5869 §2.3: T(i) = HMAC-Hash(PRK, T(i-1) ‖ info ‖ i), OKM = first L bytes of T(1) ‖ T(2) ‖ … */
 function expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   const okm = new Uint8Array(length);
-  // The keyed HMAC state, cloned per block so PRK's padded blocks are hashed once.
-  const keyed = hmac.create(sha512, prk);
-  const block = new Uint8Array(HASH_LENGTH);
   const counter = new Uint8Array(1);
+  // T(0) is empty.
+  let block: Uint8Array = new Uint8Array(0);
   for (let i = 1, offset = 0; offset < length; i++, offset += HASH_LENGTH) {
     counter[0] = i;
-    const mac = keyed.clone();
-    // T(0) is empty.
-    if (i > 1) mac.update(block);
-    mac.update(info).update(counter).digestInto(block);
+    const next = hmacSha512(prk, block, info, counter);
+    // Every T(i) is output key material: none outlives the call.
+    block.fill(0);
+    block = next;
     okm.set(block.subarray(0, Math.min(HASH_LENGTH, length - offset)), offset);
   }
-  // Every T(i) is output key material and the keyed state would recompute them: none outlives the call.
-  keyed.destroy();
   block.fill(0);
   return okm;
 }

@@ -39,10 +39,35 @@ export interface Plaintext {
   readonly control?: Control;
   /** The message's attachments (ARCH §8.10): where each object is and the key and digest that open and pin it. */
   readonly attachments?: readonly AttachmentRef[];
+  /**
+   * Receipts riding inside an ordinary 1:1 message (ARCH §8.6): the sender's device received (`delivered`) or
+   * its user read (`read`) the messages `ids` this account sent it, as a `receipt` control would say. Header
+   * field `rc`, absent from older senders.
+   */
+  readonly receipts?: RidingReceipts;
+  /**
+   * Set instead of `receipts` when the header's `rc` field was malformed: those receipts are refused, the rest
+   * of the message stands (a receipt is never worth a message).
+   */
+  readonly receiptsRefused?: RidingReceiptsError;
 }
 
 /** At most this many message ids in one receipt or read sync: a burst beyond it goes out in several. */
 export const MAX_CONTROL_IDS = 100;
+
+/** Receipts riding inside a message: each kind's ids, 1 to MAX_CONTROL_IDS of them; at least one kind. */
+export interface RidingReceipts {
+  readonly delivered?: readonly string[];
+  readonly read?: readonly string[];
+}
+
+/** A riding-receipts field that is not 1 to MAX_CONTROL_IDS message ids per kind, at least one kind, nothing else. */
+export class RidingReceiptsError extends Error {
+  override readonly name = 'RidingReceiptsError';
+  constructor() {
+    super(`riding receipts: expected 1 to ${MAX_CONTROL_IDS} message ids per kind`);
+  }
+}
 
 /**
  * Control content between devices (ARCH §8.6). `sent`: a copy, for the sender's other devices, of a
@@ -69,6 +94,34 @@ const GroupIdField = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{22}$/));
 const Seq = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
 
 const ControlIds = v.pipe(v.array(MessageId), v.minLength(1), v.maxLength(MAX_CONTROL_IDS));
+
+const RidingReceiptsWire = v.pipe(
+  v.strictObject({ d: v.optional(ControlIds), r: v.optional(ControlIds) }),
+  v.check((rc) => rc.d !== undefined || rc.r !== undefined),
+);
+
+/**
+ * The receipts of a header's `rc` field (`{ d?: ids, r?: ids }`).
+ * @throws RidingReceiptsError unless it is exactly that shape, each kind 1 to MAX_CONTROL_IDS message ids.
+ */
+export function decodeRidingReceipts(raw: unknown): RidingReceipts {
+  const parsed = v.safeParse(RidingReceiptsWire, raw);
+  if (!parsed.success) throw new RidingReceiptsError();
+  const { d, r } = parsed.output;
+  return { ...(d && { delivered: d }), ...(r && { read: r }) };
+}
+
+/**
+ * The `rc` field for `receipts`, or undefined when both kinds are empty.
+ * @throws RidingReceiptsError when a kind holds more than MAX_CONTROL_IDS ids (the batcher never takes more).
+ */
+function ridingReceiptsWire(receipts: RidingReceipts): v.InferOutput<typeof RidingReceiptsWire> | undefined {
+  const d = receipts.delivered ?? [];
+  const r = receipts.read ?? [];
+  if (d.length > MAX_CONTROL_IDS || r.length > MAX_CONTROL_IDS) throw new RidingReceiptsError();
+  if (d.length === 0 && r.length === 0) return undefined;
+  return { ...(d.length > 0 && { d: [...d] }), ...(r.length > 0 && { r: [...r] }) };
+}
 
 const ControlHeader = v.union([
   v.strictObject({ t: v.literal('sent'), to: UserId }),
@@ -100,6 +153,8 @@ const Header = v.strictObject({
   dt: v.optional(v.pipe(v.string(), chars(Math.ceil((Limits.deliveryTokenBytes * 4) / 3)))),
   ctl: v.optional(ControlHeader),
   att: v.optional(AttachmentRefsWire),
+  /** Riding receipts: checked apart (decodeRidingReceipts), so a malformed one refuses the receipts, not the message. */
+  rc: v.optional(v.unknown()),
 });
 
 const HEADER_LENGTH_BYTES = 2;
@@ -112,6 +167,7 @@ export function encodePlaintext(p: Plaintext): Uint8Array {
   if (p.deliveryToken && p.deliveryToken.length !== Limits.deliveryTokenBytes) {
     throw new TypeError(`deliveryToken: expected ${Limits.deliveryTokenBytes} bytes`);
   }
+  const rc = p.receipts && ridingReceiptsWire(p.receipts);
   const header: v.InferOutput<typeof Header> = {
     v: 1,
     from: p.from,
@@ -127,6 +183,7 @@ export function encodePlaintext(p: Plaintext): Uint8Array {
     ...(p.deliveryToken && { dt: toBase64Url(p.deliveryToken) }),
     ...(p.control && { ctl: controlHeader(p.control) }),
     ...(p.attachments && p.attachments.length > 0 && { att: p.attachments.map(attachmentRefToWire) }),
+    ...(rc && { rc }),
   };
   return framePlaintext(header, p.body);
 }
@@ -185,6 +242,16 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
   if (attachments?.some((a) => a === null)) return null;
   const text = contentText(h.kind, body);
   if (text === null) return null;
+  let receipts: RidingReceipts | undefined;
+  let receiptsRefused: RidingReceiptsError | undefined;
+  if (h.rc !== undefined) {
+    try {
+      receipts = decodeRidingReceipts(h.rc);
+    } catch (err) {
+      if (!(err instanceof RidingReceiptsError)) throw err;
+      receiptsRefused = err;
+    }
+  }
   return {
     from: h.from,
     fromDevice: h.fromDevice,
@@ -200,6 +267,8 @@ export function decodePlaintext(bytes: Uint8Array): Plaintext | null {
     ...(deliveryToken && { deliveryToken }),
     ...(h.ctl && { control: controlOf(h.ctl) }),
     ...(attachments && { attachments: attachments as AttachmentRef[] }),
+    ...(receipts && { receipts }),
+    ...(receiptsRefused && { receiptsRefused }),
   };
 }
 

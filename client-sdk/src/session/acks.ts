@@ -13,9 +13,12 @@ export const ACK_DELAY_MS = 20;
 export const ACK_CLOSE_WAIT_MS = 2000;
 /**
  * While a send is coming anyway (a receipt being batched or sent), acks wait for it this long at most, counted
- * from the oldest: the receipt goes out RECEIPT_DELAY_MS after its message, then is encrypted and sent.
+ * from the oldest, unless the batcher is given its own wait: the client gives the receipts' wait
+ * (`receiptWaitMs`) plus ACK_RIDE_MARGIN_MS, so an ack outwaits the receipt it rides on.
  */
 export const ACK_RIDE_WAIT_MS = 1000;
+/** What a receipt takes, once its wait is over, to be encrypted and sent: an ack waits that much longer. */
+export const ACK_RIDE_MARGIN_MS = 700;
 
 /**
  * Collects acks into `ack` frames of up to Limits.maxAckBatch entries. A failed ack is dropped:
@@ -23,7 +26,7 @@ export const ACK_RIDE_WAIT_MS = 1000;
  *
  * Acks ride on the next `send` or `fanout` that leaves before their batch is due (ARCH §6.5, `carryingAcks`):
  * `take` hands them to it and `restore` takes back those it did not confirm. With `sendComing` (a receipt is
- * being batched or sent), a due batch waits for that send, ACK_RIDE_WAIT_MS at most: the usual receipt then
+ * being batched or sent), a due batch waits for that send, `rideWaitMs` at most: the usual receipt (or the reply it rides in) then
  * carries the ack of the message it confirms, and the ack costs no frame, invocation or account read of its own.
  *
  * With `postAcks`, batches go out as quiet acks (`quiet: true`): the server answers only a failure, so each
@@ -44,6 +47,7 @@ export class AckBatcher {
     private readonly sendAcks: (messages: AckEntry[]) => Promise<unknown>,
     private readonly postAcks?: (messages: AckEntry[]) => boolean,
     private readonly sendComing?: () => boolean,
+    private readonly rideWaitMs: number = ACK_RIDE_WAIT_MS,
   ) {}
 
   add(entry: AckEntry): void {
@@ -92,7 +96,7 @@ export class AckBatcher {
   /** The batch timer: the acks go, unless a send is coming to carry them and they have not waited too long. */
   private due(): void {
     this.timer = null;
-    if (this.sendComing?.() && Date.now() - this.oldest < ACK_RIDE_WAIT_MS) {
+    if (this.sendComing?.() && Date.now() - this.oldest < this.rideWaitMs) {
       this.timer = setTimeout(() => this.due(), ACK_DELAY_MS);
       return;
     }

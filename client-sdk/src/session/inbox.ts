@@ -3,7 +3,7 @@ import { type AttachmentRef, attachmentRefToWire } from '../../../protocol/attac
 import { fromBase64Url, toBase64Url } from '../../../protocol/base64url';
 import { Envelope } from '../../../protocol/frames';
 import { verifyCommitment } from '../crypto/franking';
-import { type Control, type Plaintext, decodePlaintext } from '../crypto/plaintext';
+import { type Control, type Plaintext, type RidingReceipts, decodePlaintext } from '../crypto/plaintext';
 import type { Identity } from '../identity/identity';
 import type { KeyStore } from '../store/key-store';
 import type { Answer } from '../transport/server-frames';
@@ -84,6 +84,9 @@ interface Opened {
   /** The sender's sequence number for this device (session/ordering.ts); absent from older senders. */
   readonly seq?: number;
   readonly deliveryToken?: Uint8Array;
+  /** Receipts riding inside the message (ARCH §8.6); `receiptsRefused` when its field was malformed. */
+  readonly receipts?: RidingReceipts;
+  readonly receiptsRefused?: boolean;
 }
 
 /**
@@ -105,6 +108,7 @@ export class Inbox {
   /** Group messages whose sender key has not arrived yet, with the drain generation current when they came. */
   private readonly waiting = new Map<string, { envelope: Envelope; heldIn: number }>();
   private keyless = 0;
+  private refusedReceipts = 0;
 
   constructor(private readonly options: InboxOptions) {
     this.order = new ReceiveOrder(options.store, options.now);
@@ -139,6 +143,11 @@ export class Inbox {
   /** Group messages dropped because their sender key never came. Internal, for tests and diagnostics. */
   get withoutSenderKey(): number {
     return this.keyless;
+  }
+
+  /** Messages whose riding receipts were refused as malformed (the message itself went on). Internal, for tests. */
+  get receiptsRefused(): number {
+    return this.refusedReceipts;
   }
 
   /** Stops in-session drains and the handling of pushes (the client is closing). */
@@ -251,6 +260,7 @@ export class Inbox {
       this.dispatchControl(envelope, opened);
     } else if (opened && !(opened.message.expiresAt && opened.message.expiresAt.getTime() <= now())) {
       await store.set(seenKey, String(envelope.expiresAt));
+      this.ridingReceipts(envelope, opened);
       // Best effort: a token not kept only makes the next send back count as a stranger's.
       if (opened.deliveryToken)
         await this.options.learnDeliveryToken(envelope.from.user, opened.deliveryToken, envelope.sentAt).catch(() => undefined);
@@ -362,6 +372,22 @@ export class Inbox {
     }
   }
 
+  /**
+   * Receipts riding inside a message from another account (ARCH §8.6) become 'receipt' exactly as a `receipt`
+   * control from the same device would: from the envelope's sender and device (the plaintext is bound to them),
+   * at the envelope's time, one per id and kind. They only ever say that the sender received or read messages.
+   */
+  private ridingReceipts(envelope: Envelope, opened: Opened): void {
+    if (opened.receiptsRefused) this.refusedReceipts++;
+    if (!opened.receipts) return;
+    const from = envelope.from.user;
+    const fromDevice = envelope.from.device;
+    const at = new Date(envelope.sentAt);
+    for (const kind of ['delivered', 'read'] as const) {
+      for (const messageId of opened.receipts[kind] ?? []) this.options.emitReceipt({ messageId, from, fromDevice, kind, at });
+    }
+  }
+
   /** The message, or null if any check fails; which one is deliberately not said. */
   private async open(envelope: Envelope): Promise<Opened | null> {
     const { identity, device, sessions } = this.options;
@@ -425,6 +451,8 @@ export class Inbox {
       reportable,
       ...(plaintext.seq !== undefined && { seq: plaintext.seq }),
       ...(plaintext.deliveryToken && { deliveryToken: plaintext.deliveryToken }),
+      ...(plaintext.receipts && { receipts: plaintext.receipts }),
+      ...(plaintext.receiptsRefused && { receiptsRefused: true }),
     };
   }
 

@@ -4,7 +4,7 @@ import type { ServiceLimits } from '../../../protocol/frames';
 import { Limits } from '../../../protocol/limits';
 import { FRANK_KEY_BYTES } from '../../../protocol/franking';
 import { frankCommitment, newFrankKey } from '../crypto/franking';
-import { type Control, encodePlaintext } from '../crypto/plaintext';
+import { type Control, type RidingReceipts, encodePlaintext } from '../crypto/plaintext';
 import { maxWireLength } from '../crypto/envelope';
 import { EbbError } from '../errors';
 import type { Identity } from '../identity/identity';
@@ -16,6 +16,7 @@ import type { SendResult } from '../types';
 import { nextSendSeq } from './ordering';
 import { type DeviceCiphertext, splitSend } from './frame-split';
 import type { DeliveryTokens } from './delivery-tokens';
+import type { TakenReceipts } from './receipts';
 import type { Sessions } from './sessions';
 import { KeyedQueue } from '../keyed-queue';
 
@@ -32,6 +33,8 @@ export interface OutboxOptions {
   /** The deployment's limits, once the session is ready. */
   readonly limits: () => Promise<ServiceLimits>;
   readonly send: (body: Body<'send'>) => Promise<Answer<'send'>>;
+  /** The receipts waiting for `to` (session/receipts.ts), taken to ride inside an ordinary message to it (ARCH §8.6). */
+  readonly ridingReceipts?: (to: string) => TakenReceipts | undefined;
 }
 
 export interface Outgoing {
@@ -149,8 +152,14 @@ export class Outbox {
     if (message.to === self) message = sentCopy;
     // Control content takes no sequence number: one allocated and never sent would be a gap the recipient waits for.
     const numbered = message.control === undefined;
+    const riding = numbered ? this.takeReceipts(stamp, message, limits) : undefined;
     const toRecipient = this.fanOut(message.to, stamp.id, stamp.commitment, message.expiresInSeconds, limits, numbered, (device, seq) =>
-      this.plaintext(stamp, message, device, seq, ownToken),
+      this.plaintext(stamp, message, device, seq, ownToken, riding?.receipts),
+    );
+    // Queued for the recipient: the receipts are delivered with it. Else they go alone now (best effort, as ever).
+    void toRecipient.then(
+      () => riding?.settle(true),
+      () => riding?.settle(false),
     );
     if (message.control) return toRecipient;
     const toOwnDevices = this.fanOut(self, stamp.id, stamp.ownCommitment, message.expiresInSeconds, limits, false, (device) =>
@@ -159,6 +168,24 @@ export class Outbox {
     // Both settle before either's error is thrown: a retry with the same id then repeats nothing half-done.
     const [sent] = await Promise.all([toRecipient, toOwnDevices.catch(ignoreNoDevice)]);
     return sent;
+  }
+
+  /**
+   * The receipts waiting for `message.to`, to ride inside every recipient device's copy (never the sent copies
+   * to this account's devices): none for a message that expires (the service drops it unread, and a receipt
+   * would be lost with it), nor when they would take the message past `maxCiphertextBytes`.
+   */
+  private takeReceipts(stamp: MessageStamp, message: Outgoing, limits: ServiceLimits): TakenReceipts | undefined {
+    if (message.expiresInSeconds !== undefined) return undefined;
+    const taken = this.options.ridingReceipts?.(message.to);
+    if (!taken) return undefined;
+    const token = new Uint8Array(Limits.deliveryTokenBytes);
+    const longest = this.plaintext(stamp, message, Limits.maxDevice, Number.MAX_SAFE_INTEGER, token, taken.receipts);
+    if (maxWireLength(longest.length) > limits.maxCiphertextBytes) {
+      taken.settle(false);
+      return undefined;
+    }
+    return taken;
   }
 
   /**
@@ -316,6 +343,7 @@ export class Outbox {
     toDevice: number,
     seq: number | undefined,
     deliveryToken: Uint8Array | undefined,
+    receipts?: RidingReceipts,
   ): Uint8Array {
     return encodePlaintext({
       from: this.options.identity.userId,
@@ -332,6 +360,7 @@ export class Outbox {
       ...(deliveryToken && { deliveryToken }),
       ...(message.control && { control: message.control }),
       ...(message.attachments && { attachments: message.attachments }),
+      ...(receipts && { receipts }),
     });
   }
 }

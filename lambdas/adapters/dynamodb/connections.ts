@@ -27,10 +27,11 @@ export class DynamoConnections implements Connections {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: { uid: userId, connectionId } }));
   }
 
-  async ofUser(userId: string, nowMs: number): Promise<ConnectionRecord[]> {
+  async ofUser(userId: string, nowMs: number, options: { readonly consistent?: boolean } = {}): Promise<ConnectionRecord[]> {
     const records: ConnectionRecord[] = [];
     for await (const page of queryAll(this.db, {
       TableName: this.table,
+      ...(options.consistent === true && { ConsistentRead: true }),
       KeyConditionExpression: 'uid = :u',
       FilterExpression: 'expiresAt > :now',
       ExpressionAttributeValues: { ':u': userId, ':now': nowSeconds(nowMs) },
