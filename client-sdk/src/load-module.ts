@@ -1,5 +1,5 @@
 /**
- * The Node-only modules the SDK uses (`ws`, `node:fs/promises`, `node:path`, `node:http(s)`, `node:stream`,
+ * The Node-only modules the SDK uses (`ws`, `node:fs/promises`, `node:path`, `node:http(s)`,
  * `node:crypto`), each loaded only when it is needed, so the SDK bundles for browsers. `import()` first; CommonJS `require` where a sandbox
  * refuses dynamic import (jest's vm without --experimental-vm-modules), so apps can unit-test against
  * the SDK. The specifiers are literals, which bundlers can see and mark external. The package's
@@ -42,19 +42,18 @@ export function loadWs(): Promise<WsModule> {
   );
 }
 
-/** What an attachment upload needs of Node (attachments/upload.ts): its HTTP clients and stream plumbing. */
+/** What an attachment upload needs of Node (attachments/upload.ts, node-put.ts): its HTTP clients. */
 export type NodeHttp = {
   readonly http: typeof import('node:http');
   readonly https: typeof import('node:https');
-  readonly stream: Pick<typeof import('node:stream'), 'pipeline' | 'Readable'>;
 };
 
 /**
- * `node:http`, `node:https` and `node:stream`, for uploading attachments with backpressure: Node's fetch reads
- * a streamed request body as fast as it can produce it, holding a 100 MiB upload in memory.
+ * `node:http` and `node:https`, for uploading attachments with backpressure: Node's fetch reads a streamed
+ * request body as fast as it can produce it, holding a 100 MiB upload in memory.
  */
 export async function loadNodeHttp(): Promise<NodeHttp | null> {
-  const [http, https, stream] = await Promise.all([
+  const [http, https] = await Promise.all([
     importOrRequire(
       () => import('node:http'),
       () => require('node:http') as NodeHttp['http'],
@@ -63,12 +62,8 @@ export async function loadNodeHttp(): Promise<NodeHttp | null> {
       () => import('node:https'),
       () => require('node:https') as NodeHttp['https'],
     ),
-    importOrRequire<NodeHttp['stream']>(
-      () => import('node:stream'),
-      () => require('node:stream') as NodeHttp['stream'],
-    ),
   ]);
-  return { http, https, stream };
+  return { http, https };
 }
 
 let nodeSha256Loaded: Promise<Sha256Factory | null> | undefined;

@@ -6,6 +6,8 @@ import type { AttachmentRoutes, Fetch } from '../../client-sdk/src/attachments/r
 import { UPLOAD_ATTEMPTS, checkAttachments, uploadAttachments } from '../../client-sdk/src/attachments/upload';
 import { ATTACHMENT_CHUNK_BYTES, attachmentCiphertextLength } from '../../client-sdk/src/crypto/attachment';
 import { EbbError } from '../../client-sdk/src/errors';
+import { loadNodeHttp } from '../../client-sdk/src/load-module';
+import { nodePut } from '../../client-sdk/src/attachments/node-put';
 import type { AttachmentRef } from '../../protocol/attachment-ref';
 
 /** A bucket on node:http: PUT stores a body of exactly the declared length, GET serves it, 404 otherwise. */
@@ -182,6 +184,68 @@ describe('attachment upload and download against a bucket', () => {
       presignDownload: () => Promise.reject(new EbbError('NOT_FOUND', 'no such attachment')),
     };
     await expect(downloadAttachment(ref, { routes })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe("nodePut (Node's upload transport)", () => {
+  const MiB = 2 ** 20;
+  /** A body of `total` bytes in 64 KiB pieces, counting what was asked for. */
+  const counted = (total: number) => {
+    const piece = new Uint8Array(ATTACHMENT_CHUNK_BYTES);
+    const state = { produced: 0 };
+    const next = async () => {
+      if (state.produced >= total) return null;
+      state.produced += piece.length;
+      return piece;
+    };
+    return { state, next };
+  };
+  /** A server whose handler is `handle`, for the one test. */
+  const serve = async (handle: Parameters<typeof createServer>[1]) => {
+    const server = createServer(handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x` };
+  };
+
+  it('seals ahead of a bucket that reads nothing by a bounded amount, and stops when it answers early (412)', async () => {
+    const total = 64 * MiB;
+    const body = counted(total);
+    const { server, url } = await serve((_req, res) => {
+      // Reads none of the body: only the socket's buffers and the transport's run-ahead can take pieces.
+      setTimeout(() => res.writeHead(412, { connection: 'close' }).end(), 300);
+    });
+    try {
+      const node = (await loadNodeHttp())!;
+      await expect(nodePut(node, url, {}, total, body.next)).resolves.toBe(412);
+      // The kernel's loopback buffers hold a few MiB at most; an unbounded run-ahead would seal all 64.
+      expect(body.state.produced).toBeLessThan(total / 2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('rejects, and stops asking for pieces, when the bucket drops the connection mid-body', async () => {
+    const total = 64 * MiB;
+    const body = counted(total);
+    const { server, url } = await serve((req) => {
+      let seen = 0;
+      req.on('data', (d: Buffer) => {
+        seen += d.length;
+        if (seen >= MiB) req.socket.destroy();
+      });
+    });
+    try {
+      const node = (await loadNodeHttp())!;
+      await expect(nodePut(node, url, {}, total, body.next)).rejects.toThrow();
+      const produced = body.state.produced;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(body.state.produced).toBe(produced);
+      expect(produced).toBeLessThan(total / 2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

@@ -111,10 +111,11 @@ async function uploadOne(
       const sealer = new AttachmentSealer(key, size, prefix, { sha256 });
       try {
         const headers = { ...target.headers, 'content-type': 'application/octet-stream' };
-        const body = await requestBody(attachment.data, sealer, progress);
+        const pieces = sealedPieces(attachment.data, sealer, progress);
         let status: number;
-        if (node) status = await nodePut(node, target.url, headers, length, body as ReadableStream<Uint8Array>);
+        if (node) status = await nodePut(node, target.url, headers, length, pieces);
         else {
+          const body = await requestBody(pieces);
           const response = await doFetch(target.url, {
             method: 'PUT',
             headers: { ...headers, ...(streamsBodies() && { 'content-length': String(length) }) },
@@ -148,15 +149,15 @@ async function uploadOne(
 }
 
 /**
- * The sealed object as a request body. On Node, a stream that seals each chunk as the transport pulls it, so
- * memory stays a few chunks whatever the size. Browsers send a stream only over HTTP/2 and never with a
- * length, which S3 requires: there the sealed chunks become a Blob, which browsers may keep on disk.
+ * The sealed object, a piece at a time: the header, then each chunk sealed as it is asked for, then null.
+ * Each call first counts the piece before it as sent (the transport took it).
  */
-async function requestBody(data: Uint8Array | Blob, sealer: AttachmentSealer, progress: (sent: number) => void): Promise<BodyInit> {
+function sealedPieces(data: Uint8Array | Blob, sealer: AttachmentSealer, progress: (sent: number) => void): () => Promise<Uint8Array | null> {
   let index = 0;
   let sent = 0;
   let headerDone = false;
-  const next = async (): Promise<Uint8Array | null> => {
+  return async () => {
+    progress(sent);
     if (!headerDone) {
       headerDone = true;
       return sealer.header();
@@ -170,11 +171,18 @@ async function requestBody(data: Uint8Array | Blob, sealer: AttachmentSealer, pr
     sent = end;
     return box;
   };
+}
+
+/**
+ * The sealed object as a fetch body (Node's own HTTP client takes the pieces directly: node-put.ts). With
+ * Node's fetch (an app's own fetch on Node), a stream that seals each chunk as the transport pulls it. Browsers
+ * send a stream only over HTTP/2 and never with a length, which S3 requires: there the sealed chunks become a
+ * Blob, which browsers may keep on disk.
+ */
+async function requestBody(next: () => Promise<Uint8Array | null>): Promise<BodyInit> {
   if (streamsBodies()) {
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
-        // The chunk before this one was taken by the transport: count it as sent.
-        progress(sent);
         const piece = await next();
         if (piece) controller.enqueue(piece);
         else controller.close();
@@ -182,10 +190,7 @@ async function requestBody(data: Uint8Array | Blob, sealer: AttachmentSealer, pr
     });
   }
   const parts: Uint8Array[] = [];
-  for (let piece = await next(); piece; piece = await next()) {
-    parts.push(piece);
-    progress(sent);
-  }
+  for (let piece = await next(); piece; piece = await next()) parts.push(piece);
   return new Blob(parts as BlobPart[]);
 }
 
