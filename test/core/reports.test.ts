@@ -92,7 +92,7 @@ describe('franking at send', () => {
     expect(verifyFrankTag(key, { ...delivery, to: { user: alice.userId, device: 1 } }, sent.envelope.frank.tag)).toBe(false);
   });
 
-  it('re-tags a retried send for the original time, so the pushed copy is reportable too', async () => {
+  it('re-tags a retried send for the original time, so the pushed copies are reportable too', async () => {
     const world = memoryWorld({}, T0);
     const [alice, bob] = [await registered(world), await registered(world)];
     await connectionOpened(world.ports, bob);
@@ -108,9 +108,23 @@ describe('franking at send', () => {
     world.clock.t += 5000;
     const retry = await send(world.ports, alice, frame);
     expect(retry).toMatchObject({ duplicate: true, sentAt: first.sentAt });
-    const [a, b] = world.notifier.pushes.map((p) => p.frame as unknown as Envelope);
+    // The retry's own copy goes out right after its put (ARCH §6.2), tagged for its own time; once the claim
+    // finds the original, the original is pushed again with the original's time and tag.
+    const [a, early, b] = world.notifier.pushes.map((p) => p.frame as unknown as Envelope);
+    expect(world.notifier.pushes).toHaveLength(3);
     expect(b!.sentAt).toBe(a!.sentAt);
     expect(b!.frank).toEqual(a!.frank);
+    const key = await world.frankingKeys.current();
+    const delivery = (e: Envelope) => ({
+      commitment: e.frank.commitment,
+      from: { user: alice.userId, device: 1 },
+      to: { user: bob.userId, device: 1 },
+      sentAt: e.sentAt,
+      id,
+    });
+    expect(early!.sentAt).toBe(first.sentAt + 5000);
+    expect(verifyFrankTag(key, delivery(early!), early!.frank.tag)).toBe(true);
+    expect(verifyFrankTag(key, delivery(b!), b!.frank.tag)).toBe(true);
   });
 });
 
