@@ -25,15 +25,20 @@ describe('the local stack in its own process (bench section 10)', () => {
   it('reports a listening URL from another process and leaves no process behind on stop', async () => {
     const stack = await startStackProcess();
     try {
-      expect(stack.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
-      expect(stack.pid).not.toBe(process.pid);
-      expect(alive(stack.pid)).toBe(true);
-      expect(await listening(stack.url)).toBe(true);
+      try {
+        expect(stack.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+        expect(stack.pid).not.toBe(process.pid);
+        expect(alive(stack.pid)).toBe(true);
+        expect(await listening(stack.url)).toBe(true);
+      } finally {
+        await stack.stop();
+      }
+      expect(alive(stack.pid)).toBe(false);
+      expect(await listening(stack.url)).toBe(false);
+      await stack.stop(); // a second stop is a no-op
     } finally {
-      await stack.stop();
+      // Should stop() ever leave it running, the failure must not leave the process (and this worker) behind.
+      if (alive(stack.pid)) process.kill(stack.pid, 'SIGKILL');
     }
-    expect(alive(stack.pid)).toBe(false);
-    expect(await listening(stack.url)).toBe(false);
-    await stack.stop(); // a second stop is a no-op
   }, 60_000);
 });
