@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { median, sampleRss } from './measure';
-import { startMeteredStack } from './stack';
+import { startStackProcess } from './stack-process';
 
 export interface AttachmentBenchOptions {
   /** The file's size: 100 MiB in the full run, the size the peak-memory goal is stated for. */
@@ -26,7 +26,7 @@ export interface AttachmentBenchOptions {
 export interface AttachmentBenchResult {
   readonly megabytes: number;
   readonly rounds: number;
-  /** send() with one attachment: encrypt + presign + PUT to the local bucket + the message, MiB/s of file. */
+  /** send() with one attachment: encrypt + presign + PUT to the local bucket (another process) + the message, MiB/s of file. */
   readonly uploadMiBps: number;
   /** download(): presign + GET + per-chunk open + digest, MiB/s of file. */
   readonly downloadMiBps: number;
@@ -54,7 +54,10 @@ export interface AttachmentBenchResult {
    */
   readonly openerNobleMiBps: number;
   readonly openerNodeMiBps: number;
-  /** Peak RSS above the baseline (the file already in memory) during send(), the highest of the rounds. */
+  /**
+   * Peak RSS above the baseline (the file already in memory) during send(), the highest of the rounds: of the
+   * bench's own process, the SDK's; the stack's child process is not counted.
+   */
   readonly uploadPeakAboveBaselineMiB: number;
   /** Peak RSS above the baseline during downloadTo(), which keeps no chunk; the highest of the rounds. */
   readonly downloadToPeakAboveBaselineMiB: number;
@@ -70,18 +73,20 @@ const PATHS: readonly Path[] = ['upload', 'downloadTo', 'download'];
  * Attachments (ARCH §8.10) through the SDK on the local stack: one client sends a file of `megabytes` MiB to
  * another, which downloads it both ways, in several rounds with a raw secretbox pass over the same bytes
  * before and after every path: a single raw pass beside several seconds of transfers on a shared machine
- * moved each ratio by ±0.1 from run to run. The local bucket runs in this process and streams objects to
- * files, so its own buffers count in the peaks too; on AWS they would not. Peaks are sampled every 10 ms after
- * a full GC, as is every raw pass: the garbage one pass leaves (sealed boxes, a returned file, the wrapper's
- * padded copies) is collected before the next one starts, not during it.
+ * moved each ratio by ±0.1 from run to run. The local stack (API, handlers, dynalite and the S3 endpoint that
+ * stores and serves the file) runs in a child process, as S3 runs apart from a client on AWS: the SDK's thread
+ * does only the SDK's work, and the peaks are of this process alone (RSS, heap and ArrayBuffers), the SDK's
+ * with the bench around it, never the endpoint's buffers. Peaks are sampled every 10 ms after a full GC, as is
+ * every raw pass: the garbage one pass leaves (sealed boxes, a returned file, the wrapper's padded copies) is
+ * collected before the next one starts, not during it.
  */
 export async function measureAttachments(options: AttachmentBenchOptions): Promise<AttachmentBenchResult> {
   const rounds = options.rounds ?? 5;
-  const m = await startMeteredStack();
+  const stack = await startStackProcess();
   const clients: EbbClient[] = [];
   try {
-    const alice = await EbbClient.create({ url: m.stack.url, timeoutMs: 120_000 });
-    const bob = await EbbClient.create({ url: m.stack.url, timeoutMs: 120_000 });
+    const alice = await EbbClient.create({ url: stack.url, timeoutMs: 120_000 });
+    const bob = await EbbClient.create({ url: stack.url, timeoutMs: 120_000 });
     clients.push(alice, bob);
     await alice.connect();
     await bob.connect();
@@ -128,9 +133,9 @@ export async function measureAttachments(options: AttachmentBenchOptions): Promi
       );
       record('upload', upload);
       const [attachment] = (await nextReceived()).attachments!;
-      // The download right after the upload ran slower in this process (downloadTo at 0.70 of raw there, 0.83–0.87
-      // right after the other download; flushing the endpoint's dirty pages in between changed nothing): the two
-      // take turns at it.
+      // The download right after the upload ran slower with the endpoint in this process (downloadTo at 0.70 of
+      // raw there, 0.83–0.87 right after the other download; flushing the endpoint's dirty pages in between
+      // changed nothing): the two take turns at it.
       for (const path of round % 2 === 0 ? (['downloadTo', 'download'] as const) : (['download', 'downloadTo'] as const)) {
         if (path === 'downloadTo') record(path, await measured(() => attachment!.downloadTo(() => undefined)));
         else {
@@ -176,12 +181,12 @@ export async function measureAttachments(options: AttachmentBenchOptions): Promi
     };
   } finally {
     for (const client of clients) await client.close();
-    await m.stack.stop();
+    await stack.stop();
   }
 }
 
 /**
- * Runs `run`, sampling every 10 ms the process's RSS and the JavaScript memory it holds (V8 heap plus
+ * Runs `run`, sampling every 10 ms this process's RSS (not the stack's child) and the JavaScript memory it holds (V8 heap plus
  * ArrayBuffers, where the file's chunks live); the peak above the baseline is the larger of the two rises,
  * since RSS alone can hide growth into pages freed earlier.
  */
