@@ -16,8 +16,10 @@ const ConnectQuery = v.object({
   dev: v.pipe(v.string(), v.regex(/^[1-9][0-9]?$/)),
   ts: v.pipe(v.string(), v.regex(/^[1-9][0-9]{0,15}$/)),
   nonce: b64(Math.ceil((NONCE_BYTES * 4) / 3)),
-  sig: b64(86),
-  pk: v.optional(b64(43)),
+  // The one spelling toBase64Url writes: the last character's spare bits are zero (4 of them after 64 bytes, 2
+  // after 32), so a signature or key has no second spelling that decodes to the same bytes and still verifies.
+  sig: v.pipe(b64(86), v.regex(/[AQgw]$/)),
+  pk: v.optional(v.pipe(b64(43), v.regex(/[AEIMQUYcgkosw048]$/))),
 });
 
 /** What the authorizer hands to every route of the connection (API Gateway allows only flat string values). */

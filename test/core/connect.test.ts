@@ -91,6 +91,21 @@ describe('authorizeConnect', () => {
     expect(await authorizeConnect(world.ports, upgrade({ ...params, sig }))).toEqual({ allow: false, reason: 'bad signature' });
   });
 
+  it('refuses a signature or key re-spelled in the spare bits of its last character (same bytes, another string)', async () => {
+    const world = memoryWorld();
+    const alice = makeIdentity();
+    const params = connectParams(alice, { ts: world.clock.t });
+    // 64 bytes leave 4 spare bits in the 86th character, 32 bytes 2 in the 43rd: set the lowest one.
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respell = (text: string) => text.slice(0, -1) + ALPHABET[ALPHABET.indexOf(text.at(-1)!) | 1];
+    for (const changed of [{ sig: respell(params.sig) }, { pk: respell(params.pk!) }]) {
+      const [field, value] = Object.entries(changed)[0]!;
+      expect(Buffer.from(value, 'base64url')).toEqual(Buffer.from((params as unknown as Record<string, string>)[field]!, 'base64url'));
+      expect((await authorizeConnect(world.ports, upgrade({ ...params, ...changed }))).allow).toBe(false);
+    }
+    expect((await authorizeConnect(world.ports, upgrade(params))).allow).toBe(true);
+  });
+
   it('verifies registered users against the stored signing key without pk', async () => {
     const world = memoryWorld();
     const alice = makeIdentity();
