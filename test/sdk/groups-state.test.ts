@@ -237,14 +237,7 @@ describe('received changes', () => {
 
   it('accepts a change from a linked device the account certified', () => {
     const account = nacl.sign.keyPair();
-    const owner: GroupSigner = {
-      userId: userIdFromSigningKey(account.publicKey),
-      device: 1,
-      signingPublicKey: account.publicKey,
-      deviceSigningPublicKey: account.publicKey,
-      deviceSigningSecretKey: account.secretKey,
-      cert: null,
-    };
+    const owner = groupSigner(account);
     const laptop = linked(account.publicKey, account.secretKey, 3);
     const created = createGroup(owner, { name: 'ops', members: [bob.userId] });
     const bs = openGroup(snapshotOf(created.state), bob.userId)!.state;

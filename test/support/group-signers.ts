@@ -3,9 +3,8 @@ import { EbbError } from '../../client-sdk/src/errors';
 import type { GroupSigner } from '../../client-sdk/src/groups/state';
 import { userIdFromSigningKey } from '../../client-sdk/src/identity/keys';
 
-/** A fresh account's device 1, as the group functions take it: it signs with the account key itself. */
-export function groupSigner(): GroupSigner {
-  const account = nacl.sign.keyPair();
+/** An account's device 1 (a fresh account unless `account` is given), as the group functions take it: it signs with the account key itself. */
+export function groupSigner(account: nacl.SignKeyPair = nacl.sign.keyPair()): GroupSigner {
   return {
     userId: userIdFromSigningKey(account.publicKey),
     device: 1,
